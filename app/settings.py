@@ -1,0 +1,52 @@
+"""The one settings object: every tunable comes from environment variables (prefix-free names)."""
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    """licbench configuration. Defaults are the embedded set-up: SQLite and a SQLite-backed broker."""
+
+    model_config = SettingsConfigDict(env_file=None, extra="ignore")
+
+    data_dir: Path = Field(default=Path("data"), description="Images, reconstructions, embedded DB files.")
+    database_url: str = Field(default="", description="SQLAlchemy URL; empty -> SQLite under data_dir.")
+    broker_url: str = Field(default="", description="Celery broker; empty -> SQLite (kombu sqla) under data_dir.")
+    weights_dir: Path = Field(default=Path("weights"), description="Local pretrained weights folder.")
+    device: str = Field(default="cpu", description="cpu, cuda or auto for learned codecs and metrics.")
+
+    host: str = "127.0.0.1"
+    port: int = 8000
+    worker_concurrency: int = 2
+    codec_cache_size: int = 8
+
+    max_upload_bytes: int = 50 * 1024 * 1024  # per file
+    max_files_per_upload: int = 200
+    max_image_pixels: int = 40_000_000  # decompression-bomb guard, checked before decoding
+    max_tasks_per_job: int = 20_000
+
+    @property
+    def resolved_database_url(self) -> str:
+        return self.database_url or f"sqlite:///{(self.data_dir / 'licbench.sqlite').resolve()}"
+
+    @property
+    def resolved_broker_url(self) -> str:
+        return self.broker_url or f"sqla+sqlite:///{(self.data_dir / 'broker.sqlite').resolve()}"
+
+    @property
+    def images_dir(self) -> Path:
+        return self.data_dir / "images"
+
+    @property
+    def reconstructions_dir(self) -> Path:
+        return self.data_dir / "reconstructions"
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """Process-wide settings (read once from the environment)."""
+    return Settings()

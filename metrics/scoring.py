@@ -1,0 +1,53 @@
+"""Score reconstructions against a reference with a selection of metrics."""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+from metrics.registry import get_metric
+
+
+@dataclass(frozen=True)
+class Score:
+    """One metric's outcome: a finite value, or None with the reason it is not available/applicable."""
+
+    value: float | None
+    reason: str | None = None
+
+
+def to_tensor(image: np.ndarray) -> torch.Tensor:
+    """uint8 HxWx3 -> float32 (1,3,H,W) in [0, 1]."""
+    return torch.from_numpy(np.ascontiguousarray(image)).permute(2, 0, 1).unsqueeze(0).float().div(255.0)
+
+
+def score(reference: np.ndarray, distorted: list[np.ndarray], names: list[str]) -> list[dict[str, Score]]:
+    """Scores of every image in ``distorted`` against ``reference`` for each metric in ``names``.
+
+    Never returns NaN or infinity: a metric that is unavailable, not applicable to the image size, or
+    yields a non-finite value gives ``Score(None, reason)``.
+    """
+    if not distorted:
+        return []
+    for d in distorted:
+        if d.shape != reference.shape:
+            raise ValueError(f"shape mismatch: reference {reference.shape}, distorted {d.shape}")
+    height, width = reference.shape[:2]
+    ref = to_tensor(reference)
+    dist = torch.cat([to_tensor(d) for d in distorted])
+    out: list[dict[str, Score]] = [{} for _ in distorted]
+    for name in names:
+        metric = get_metric(name)
+        availability = metric.availability()
+        reason = availability.reason if not availability.available else metric.not_applicable(height, width)
+        if reason is not None:
+            for row in out:
+                row[name] = Score(None, reason)
+            continue
+        with torch.no_grad():
+            values = metric.compute(ref, dist)
+        for row, value in zip(out, values):
+            row[name] = Score(value, None) if math.isfinite(value) else Score(None, f"{name} is undefined here")
+    return out

@@ -1,0 +1,106 @@
+"""The codec contract shared by learned, classical and submitted codecs."""
+from __future__ import annotations
+
+import math
+from abc import ABC, abstractmethod
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+CODEC_KINDS = ("learned", "classical", "submitted")
+
+
+class CodecError(Exception):
+    """A codec could not encode or decode (bad rate point, corrupt stream, missing weights)."""
+
+
+class CorruptStreamError(CodecError):
+    """The bytes handed to ``decode`` are not a valid bitstream of this codec."""
+
+
+@dataclass(frozen=True)
+class RateSpec:
+    """Which rate points a codec accepts.
+
+    ``points`` is the default sweep a benchmark offers; ``minimum``/``maximum`` bound every accepted
+    value; ``integer`` codecs (JPEG quality, zoo quality index) reject fractional values.
+    """
+
+    points: tuple[float, ...]
+    minimum: float
+    maximum: float
+    integer: bool = True
+    label: str = "quality"
+
+    def validate(self, rate_point: float) -> float:
+        """Return ``rate_point`` as a number this codec accepts, or raise ``CodecError`` saying why."""
+        if isinstance(rate_point, bool) or not isinstance(rate_point, (int, float)):
+            raise CodecError(f"rate point {rate_point!r} is not a number")
+        value = float(rate_point)
+        if not math.isfinite(value):
+            raise CodecError(f"rate point {rate_point!r} is not finite")
+        if self.integer and not value.is_integer():
+            raise CodecError(f"rate point {rate_point!r} must be an integer {self.label}")
+        if not self.minimum <= value <= self.maximum:
+            raise CodecError(
+                f"rate point {rate_point!r} is out of range: {self.label} must lie in "
+                f"[{_fmt(self.minimum)}, {_fmt(self.maximum)}]"
+            )
+        return value
+
+
+def _fmt(value: float) -> str:
+    return str(int(value)) if float(value).is_integer() else str(value)
+
+
+@dataclass(frozen=True)
+class Availability:
+    """Whether a codec can run here; ``reason`` says exactly what is missing when it cannot."""
+
+    available: bool
+    reason: str | None = None
+
+
+@dataclass(frozen=True)
+class CodecContext:
+    """What a codec needs from its environment, passed in explicitly (no global settings here)."""
+
+    weights_dir: Path = Path("weights")
+    device: str = "cpu"
+
+
+@dataclass
+class Codec(ABC):
+    """An image codec: 8-bit RGB ``HxWx3`` arrays in, self-contained bitstream bytes out."""
+
+    name: str
+    kind: str
+    rate: RateSpec
+    description: str = ""
+    context: CodecContext = field(default_factory=CodecContext)
+
+    def availability(self) -> Availability:
+        """Cheap check (no model loading) of whether the codec can run here."""
+        return Availability(True)
+
+    @abstractmethod
+    def encode(self, image: np.ndarray, rate_point: float) -> bytes:
+        """Compress ``image`` (uint8, HxWx3, RGB) at ``rate_point`` to a complete bitstream."""
+
+    @abstractmethod
+    def decode(self, data: bytes) -> np.ndarray:
+        """Reconstruct the image (uint8, HxWx3, RGB) from a bitstream produced by ``encode``."""
+
+    @property
+    def device(self) -> str:
+        """The device this codec runs on (recorded on each result)."""
+        return "cpu"
+
+
+def check_image(image: np.ndarray) -> None:
+    """Reject anything that is not an 8-bit RGB ``HxWx3`` array."""
+    if not isinstance(image, np.ndarray) or image.dtype != np.uint8 or image.ndim != 3 or image.shape[2] != 3:
+        raise CodecError("codecs take uint8 RGB arrays of shape HxWx3")
+    if image.shape[0] < 1 or image.shape[1] < 1:
+        raise CodecError("image is empty")

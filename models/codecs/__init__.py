@@ -1,0 +1,1 @@
+"""Concrete codecs, one module each; ``models.registry`` lists them."""

@@ -1,0 +1,33 @@
+"""Train the four shipped ``tiny-hyperprior`` checkpoints: ``python -m models.training.train_tiny_hyperprior``."""
+from __future__ import annotations
+
+import argparse
+
+import torch
+
+from models.codecs.tiny_hyperprior import LAMBDAS, PACKAGE_WEIGHTS, build_tiny_hyperprior, checkpoint_path
+from models.photos import training_photos
+from models.training.crops import RandomCrops
+from models.training.single_rate import train_single_rate
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--steps", type=int, default=2000)
+    parser.add_argument("--crop", type=int, default=128)
+    parser.add_argument("--batch", type=int, default=8)
+    parser.add_argument("--qualities", type=int, nargs="*", default=sorted(LAMBDAS))
+    args = parser.parse_args()
+    PACKAGE_WEIGHTS.mkdir(parents=True, exist_ok=True)
+    photos = list(training_photos().values())
+    for q in args.qualities:
+        torch.manual_seed(q)
+        net = build_tiny_hyperprior()
+        print(f"quality {q}: lambda={LAMBDAS[q]} on {len(photos)} photos", flush=True)
+        log = train_single_rate(net, RandomCrops(photos, args.crop, seed=q), LAMBDAS[q], args.steps, args.batch)
+        torch.save(net.state_dict(), checkpoint_path(q))
+        print(f"quality {q}: {log}", flush=True)
+
+
+if __name__ == "__main__":
+    main()
