@@ -1,0 +1,26 @@
+"""Request-scoped dependencies."""
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from sqlalchemy.orm import Session
+
+from app.db.session import session_factory
+from app.services.storage import LocalStorage, default_storage
+
+
+def db_session() -> Iterator[Session]:
+    """A session per request: committed when the route returns normally, rolled back otherwise."""
+    session = session_factory()()
+    try:
+        yield session
+        session.commit()
+    except BaseException:
+        session.rollback()
+        raise
+    finally:
+        session.close()
+
+
+def storage() -> LocalStorage:
+    return default_storage()

@@ -1,0 +1,74 @@
+"""Jobs, their results, RD curves and reconstructions."""
+from __future__ import annotations
+
+from fastapi import APIRouter, Depends, Query, status
+from fastapi.responses import Response
+from sqlalchemy.orm import Session
+
+from app.api.deps import db_session, storage
+from app.api.schemas import JobCreated, JobRequest, JobStatus, ResultOut
+from app.services import jobs, queue, results
+from app.services.errors import ServiceError
+from app.services.storage import LocalStorage
+
+router = APIRouter(prefix="/api/v1", tags=["jobs"])
+
+
+@router.post("/jobs", status_code=status.HTTP_202_ACCEPTED, response_model=JobCreated)
+def create_job(request: JobRequest, session: Session = Depends(db_session)) -> dict:
+    """Queue one task per image x codec x rate point. Unknown codecs/metrics and out-of-range rate
+    points are rejected (422) before anything is stored."""
+    job, tasks = jobs.create_job(session, request.image_set_id,
+                                 [c.model_dump() for c in request.codecs], request.metrics)
+    session.commit()  # workers must see the job before its tasks arrive
+    try:
+        queue.enqueue(tasks)
+    except Exception as exc:
+        jobs.mark_enqueue_failed(session, job.id, f"could not reach the task queue: {exc}")
+        session.commit()
+        raise ServiceError(f"job {job.id} stored but the task queue is unreachable: {exc}", 503) from None
+    return {"id": job.id, "status": job.status}
+
+
+@router.get("/jobs", response_model=list[JobStatus])
+def list_jobs(session: Session = Depends(db_session)) -> list[dict]:
+    return [jobs.job_json(j) for j in jobs.list_jobs(session)]
+
+
+@router.get("/jobs/{job_id}", response_model=JobStatus)
+def get_job(job_id: int, session: Session = Depends(db_session)) -> dict:
+    return jobs.job_json(jobs.get_job(session, job_id))
+
+
+@router.post("/jobs/{job_id}/cancel", response_model=JobStatus)
+def cancel_job(job_id: int, session: Session = Depends(db_session)) -> dict:
+    """Stop a queued or running job: tasks not yet started are skipped; stored results stay."""
+    return jobs.job_json(jobs.cancel_job(session, job_id))
+
+
+@router.get("/jobs/{job_id}/results", response_model=list[ResultOut])
+def job_results(job_id: int, format: str = Query("json", pattern="^(json|csv)$"),
+                session: Session = Depends(db_session)):
+    """Every result row; ``?format=csv`` gives the same rows as CSV, one column per metric."""
+    rows = results.list_results(session, job_id)
+    if format == "csv":
+        job = jobs.get_job(session, job_id)
+        return Response(results.results_csv(rows, list(job.metrics)), media_type="text/csv",
+                        headers={"Content-Disposition": f'attachment; filename="job-{job_id}-results.csv"'})
+    return [results.result_json(r) for r in rows]
+
+
+@router.get("/jobs/{job_id}/rd")
+def job_rd(job_id: int, metric: str = "psnr", per_image: bool = False,
+           session: Session = Depends(db_session)) -> dict:
+    """RD curves (bpp vs metric) per codec, averaged over images, or per image."""
+    return results.rd_curves(session, job_id, metric, per_image)
+
+
+@router.get("/results/{result_id}/reconstruction", response_class=Response,
+            responses={200: {"content": {"image/png": {}}}})
+def reconstruction(result_id: int, session: Session = Depends(db_session),
+                   blob_storage: LocalStorage = Depends(storage)) -> Response:
+    """The decoded image as PNG: exactly the pixels the metrics saw."""
+    result = results.get_result(session, result_id)
+    return Response(blob_storage.get(result.reconstruction_path), media_type="image/png")

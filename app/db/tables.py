@@ -1,0 +1,112 @@
+"""SQLAlchemy 2 table definitions. Alembic (``migrations/``) is the only way the schema changes."""
+from __future__ import annotations
+
+from datetime import datetime, timezone
+
+from sqlalchemy import JSON, Boolean, DateTime, Float, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+
+def utcnow() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+class ImageSet(Base):
+    __tablename__ = "image_sets"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    images: Mapped[list[Image]] = relationship(back_populates="image_set", order_by="Image.id")
+
+
+class Image(Base):
+    """One uploaded image, stored as normalised 8-bit RGB PNG under ``images/<content_hash>.png``."""
+
+    __tablename__ = "images"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    image_set_id: Mapped[int] = mapped_column(ForeignKey("image_sets.id", ondelete="CASCADE"), index=True)
+    filename: Mapped[str] = mapped_column(String(255))
+    content_hash: Mapped[str] = mapped_column(String(64), index=True)  # sha256 of the normalised RGB PNG
+    width: Mapped[int] = mapped_column(Integer)
+    height: Mapped[int] = mapped_column(Integer)
+    original_format: Mapped[str] = mapped_column(String(16))
+    original_mode: Mapped[str] = mapped_column(String(16))
+    conversion: Mapped[str] = mapped_column(Text, default="")  # which normalisation rules applied
+    image_set: Mapped[ImageSet] = relationship(back_populates="images")
+
+
+class CodecRow(Base):
+    """The codec catalogue as last seen by the service (registry + availability)."""
+
+    __tablename__ = "codecs"
+
+    name: Mapped[str] = mapped_column(String(100), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(20))
+    description: Mapped[str] = mapped_column(Text, default="")
+    rate_points: Mapped[list] = mapped_column(JSON)
+    rate_min: Mapped[float] = mapped_column(Float)
+    rate_max: Mapped[float] = mapped_column(Float)
+    rate_integer: Mapped[bool] = mapped_column(Boolean)
+    available: Mapped[bool] = mapped_column(Boolean)
+    reason: Mapped[str | None] = mapped_column(Text, nullable=True)
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, onupdate=utcnow)
+
+
+class Job(Base):
+    __tablename__ = "jobs"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    image_set_id: Mapped[int] = mapped_column(ForeignKey("image_sets.id"), index=True)
+    codecs: Mapped[list] = mapped_column(JSON)  # [{"name": ..., "rate_points": [...]}]
+    metrics: Mapped[list] = mapped_column(JSON)  # ["psnr", ...]
+    status: Mapped[str] = mapped_column(String(20), default="queued", index=True)
+    done: Mapped[int] = mapped_column(Integer, default=0)
+    total: Mapped[int] = mapped_column(Integer)
+    error: Mapped[str | None] = mapped_column(Text, nullable=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    started_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    image_set: Mapped[ImageSet] = relationship()
+
+
+class Result(Base):
+    """One (job, image, codec, rate point) outcome; unique so a redelivered task never duplicates it."""
+
+    __tablename__ = "results"
+    __table_args__ = (UniqueConstraint("job_id", "image_id", "codec", "rate_point", name="uq_result_task"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    job_id: Mapped[int] = mapped_column(ForeignKey("jobs.id", ondelete="CASCADE"), index=True)
+    image_id: Mapped[int] = mapped_column(ForeignKey("images.id"))
+    codec: Mapped[str] = mapped_column(String(100))
+    rate_point: Mapped[float] = mapped_column(Float)
+    bytes: Mapped[int] = mapped_column(Integer)
+    bpp: Mapped[float] = mapped_column(Float)
+    encode_seconds: Mapped[float] = mapped_column(Float)
+    decode_seconds: Mapped[float] = mapped_column(Float)
+    metrics: Mapped[dict] = mapped_column(JSON)  # name -> finite float or null
+    metric_notes: Mapped[dict] = mapped_column(JSON, default=dict)  # name -> why null
+    reconstruction_path: Mapped[str] = mapped_column(String(500))
+    device: Mapped[str] = mapped_column(String(32), default="cpu")
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class TaskFailure(Base):
+    """A task that raised: recorded so the job can finish and say what failed, results kept."""
+
+    __tablename__ = "task_failures"
+    __table_args__ = (UniqueConstraint("job_id", "image_id", "codec", "rate_point", name="uq_failure_task"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    job_id: Mapped[int] = mapped_column(ForeignKey("jobs.id", ondelete="CASCADE"), index=True)
+    image_id: Mapped[int] = mapped_column(ForeignKey("images.id"))
+    codec: Mapped[str] = mapped_column(String(100))
+    rate_point: Mapped[float] = mapped_column(Float)
+    error: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)

@@ -1,0 +1,70 @@
+"""Builds the FastAPI application: REST API under /api/v1, pages, static files."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import plotly
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from fastapi.staticfiles import StaticFiles
+
+from app.api.routes import image_sets, jobs, pages, system
+from app.services.errors import ServiceError
+from app.settings import get_settings
+
+ROOT = Path(__file__).resolve().parent.parent
+PLOTLY_JS = Path(plotly.__file__).parent / "package_data" / "plotly.min.js"
+
+
+def _describe(error: dict) -> str:
+    where = ".".join(str(p) for p in error.get("loc", ()) if p != "body")
+    return f"{where}: {error.get('msg')}" if where else str(error.get("msg"))
+
+
+def create_app() -> FastAPI:
+    app = FastAPI(
+        title="licbench",
+        version="1.0",
+        description="Benchmark learned image codecs: real bitstreams, quality metrics, RD curves. "
+                    "Errors are JSON objects with a human-readable `detail`.",
+    )
+
+    @app.exception_handler(ServiceError)
+    async def _service_error(_: Request, exc: ServiceError) -> JSONResponse:
+        return JSONResponse({"detail": exc.message}, status_code=exc.status_code)
+
+    @app.exception_handler(RequestValidationError)
+    async def _validation_error(_: Request, exc: RequestValidationError) -> JSONResponse:
+        errors = exc.errors()
+        return JSONResponse({"detail": "; ".join(_describe(e) for e in errors),
+                             "errors": [{"loc": list(e.get("loc", ())), "msg": e.get("msg")} for e in errors]},
+                            status_code=422)
+
+    @app.middleware("http")
+    async def _reject_oversized_bodies(request: Request, call_next):
+        settings = get_settings()
+        limit = settings.max_upload_bytes * settings.max_files_per_upload
+        length = request.headers.get("content-length")
+        if length and length.isdigit() and int(length) > limit:
+            return JSONResponse({"detail": f"request body of {length} bytes is over the limit of {limit} bytes"},
+                                status_code=413)
+        return await call_next(request)
+
+    app.include_router(system.router)
+    app.include_router(image_sets.router)
+    app.include_router(image_sets.images_router)
+    app.include_router(jobs.router)
+    app.include_router(pages.router)
+    app.mount("/static", StaticFiles(directory=ROOT / "static"), name="static")
+
+    @app.get("/vendor/plotly.min.js", include_in_schema=False)
+    async def _plotly_js():
+        from fastapi.responses import FileResponse
+
+        return FileResponse(PLOTLY_JS, media_type="application/javascript")
+
+    return app
+
+
+app = create_app()

@@ -1,0 +1,94 @@
+"""Execute one benchmark task: image x codec x rate point -> result row + reconstruction PNG."""
+from __future__ import annotations
+
+import io
+import logging
+
+import numpy as np
+from PIL import Image as PILImage
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session, sessionmaker
+
+from app.db.tables import Image, Job, Result, TaskFailure
+from app.services import catalog, jobs
+from app.services.storage import BlobStorage, image_key, reconstruction_key
+from metrics.scoring import score
+from models.measure import measure
+
+log = logging.getLogger(__name__)
+
+
+def load_pixels(storage: BlobStorage, image: Image) -> np.ndarray:
+    with PILImage.open(io.BytesIO(storage.get(image_key(image.content_hash)))) as img:
+        return np.asarray(img.convert("RGB"), dtype=np.uint8).copy()
+
+
+def png_bytes(pixels: np.ndarray) -> bytes:
+    buffer = io.BytesIO()
+    PILImage.fromarray(pixels, "RGB").save(buffer, format="PNG", compress_level=1)
+    return buffer.getvalue()
+
+
+def _already_done(session: Session, task: jobs.TaskSpec) -> bool:
+    for table in (Result, TaskFailure):
+        found = session.scalar(select(table.id).where(
+            table.job_id == task.job_id, table.image_id == task.image_id,
+            table.codec == task.codec, table.rate_point == task.rate_point))
+        if found is not None:
+            return True
+    return False
+
+
+def _record_failure(session: Session, task: jobs.TaskSpec, error: str) -> None:
+    session.add(TaskFailure(job_id=task.job_id, image_id=task.image_id, codec=task.codec,
+                            rate_point=task.rate_point, error=error[:2000]))
+    try:
+        session.commit()
+    except IntegrityError:
+        session.rollback()  # a redelivered copy already recorded it
+
+
+def run_task(factory: sessionmaker[Session], storage: BlobStorage, task: jobs.TaskSpec) -> str:
+    """Run ``task`` unless its job is finished or it already ran; returns what happened."""
+    with factory() as session:
+        job = session.get(Job, task.job_id)
+        if job is None:
+            return "job missing"
+        if job.status not in jobs.ACTIVE:
+            return f"skipped: job {job.status}"
+        jobs.mark_running(session, task.job_id)
+        session.commit()
+        if _already_done(session, task):
+            outcome = "duplicate"
+        else:
+            try:
+                image = session.get(Image, task.image_id)
+                codec = catalog.codecs()[task.codec]
+                reference = load_pixels(storage, image)
+                m = measure(codec, reference, task.rate_point)
+                scores = score(reference, [m.reconstruction], list(job.metrics))[0]
+                key = reconstruction_key(task.job_id, task.image_id, task.codec, task.rate_point)
+                storage.put(key, png_bytes(m.reconstruction))
+                session.add(Result(
+                    job_id=task.job_id, image_id=task.image_id, codec=task.codec, rate_point=task.rate_point,
+                    bytes=len(m.bitstream), bpp=m.bpp, encode_seconds=m.encode_seconds,
+                    decode_seconds=m.decode_seconds,
+                    metrics={name: s.value for name, s in scores.items()},
+                    metric_notes={name: s.reason for name, s in scores.items() if s.reason},
+                    reconstruction_path=key, device=codec.device,
+                ))
+                try:
+                    session.commit()
+                    outcome = "stored"
+                except IntegrityError:
+                    session.rollback()
+                    outcome = "duplicate"
+            except Exception as exc:  # the job records it; other tasks and results are unaffected
+                session.rollback()
+                log.exception("task %s failed", task)
+                _record_failure(session, task, f"{type(exc).__name__}: {exc}")
+                outcome = "failed"
+        jobs.refresh_progress(session, task.job_id)
+        session.commit()
+        return outcome

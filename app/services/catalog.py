@@ -1,0 +1,86 @@
+"""What codecs and metrics this service offers, with availability, and the codec table kept in sync."""
+from __future__ import annotations
+
+from functools import lru_cache
+
+from sqlalchemy.orm import Session
+
+from app.db.tables import CodecRow
+from app.settings import get_settings
+from metrics import registry as metric_registry
+from models.base import Codec, CodecContext
+from models.registry import build_codecs
+
+
+def codec_context() -> CodecContext:
+    settings = get_settings()
+    return CodecContext(weights_dir=settings.weights_dir, device=settings.device)
+
+
+@lru_cache(maxsize=1)
+def codecs() -> dict[str, Codec]:
+    """Every registered codec, built once per process (weights load lazily, then stay cached)."""
+    return build_codecs(codec_context())
+
+
+def number(value: float) -> int | float:
+    """Rate points as JSON numbers: integers stay integers."""
+    return int(value) if float(value).is_integer() else float(value)
+
+
+def codec_info(codec: Codec) -> dict:
+    availability = codec.availability()
+    return {
+        "name": codec.name,
+        "kind": codec.kind,
+        "description": codec.description,
+        "rate_points": [number(p) for p in codec.rate.points],
+        "rate_range": {"min": number(codec.rate.minimum), "max": number(codec.rate.maximum),
+                       "integer": codec.rate.integer, "label": codec.rate.label},
+        "available": availability.available,
+        "reason": availability.reason,
+    }
+
+
+def list_codecs() -> list[dict]:
+    return [codec_info(c) for c in codecs().values()]
+
+
+def sync_codec_table(session: Session) -> None:
+    """Upsert the codec catalogue into the ``codecs`` table."""
+    for info in list_codecs():
+        row = session.get(CodecRow, info["name"]) or CodecRow(name=info["name"])
+        row.kind = info["kind"]
+        row.description = info["description"]
+        row.rate_points = info["rate_points"]
+        row.rate_min = info["rate_range"]["min"]
+        row.rate_max = info["rate_range"]["max"]
+        row.rate_integer = info["rate_range"]["integer"]
+        row.available = info["available"]
+        row.reason = info["reason"]
+        session.add(row)
+
+
+def list_metrics() -> list[dict]:
+    out = []
+    for metric in metric_registry.all_metrics():
+        availability = metric.availability()
+        out.append({
+            "name": metric.name,
+            "higher_is_better": metric.higher_is_better,
+            "range": list(metric.value_range),
+            "min_size": metric.min_size,
+            "description": metric.description,
+            "available": availability.available,
+            "reason": availability.reason,
+        })
+    return out
+
+
+def configure_metrics() -> None:
+    """Give metrics that need weights or a device the configured ones (no-op when unsupported)."""
+    configure = getattr(metric_registry, "configure", None)
+    context_type = getattr(metric_registry, "MetricContext", None)
+    if configure and context_type:
+        settings = get_settings()
+        configure(context_type(weights_dir=settings.weights_dir, device=settings.device))

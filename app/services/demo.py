@@ -1,0 +1,35 @@
+"""The demo benchmark: photos shipped inside installed wheels, every available codec."""
+from __future__ import annotations
+
+import io
+
+from PIL import Image as PILImage
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from app.db.tables import ImageSet, Job
+from app.services import catalog, image_sets, jobs
+from app.services.image_sets import Upload
+from app.services.storage import BlobStorage
+from models.photos import demo_photos
+
+DEMO_SET_NAME = "demo: scikit-image photos"
+
+
+def demo_uploads() -> list[Upload]:
+    uploads = []
+    for name, pixels in demo_photos().items():
+        buffer = io.BytesIO()
+        PILImage.fromarray(pixels, "RGB").save(buffer, format="PNG")
+        uploads.append(Upload(f"{name}.png", buffer.getvalue()))
+    return uploads
+
+
+def create_demo_job(session: Session, storage: BlobStorage) -> tuple[Job, list[jobs.TaskSpec]] | None:
+    """Load the demo image set and a job over every available codec; None if a demo job exists."""
+    existing = session.scalar(select(ImageSet).where(ImageSet.name == DEMO_SET_NAME))
+    if existing is not None and session.scalar(select(Job).where(Job.image_set_id == existing.id)) is not None:
+        return None
+    image_set = existing or image_sets.create_image_set(session, storage, DEMO_SET_NAME, demo_uploads())
+    selection = [{"name": c["name"], "rate_points": c["rate_points"]} for c in catalog.list_codecs() if c["available"]]
+    return jobs.create_job(session, image_set.id, selection, list(jobs.DEFAULT_METRICS))

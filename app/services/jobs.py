@@ -1,0 +1,165 @@
+"""Create jobs (validated selection -> one task per image x codec x rate point), track and read them."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timezone
+
+from sqlalchemy import func, select, update
+from sqlalchemy.orm import Session
+
+from app.db.tables import Image, Job, Result, TaskFailure
+from app.services import catalog
+from app.services.errors import Invalid, NotFound
+from app.services.image_sets import get_image_set
+from app.settings import get_settings
+from metrics import registry as metric_registry
+from models.base import CodecError
+
+DEFAULT_METRICS = ("psnr", "ms-ssim")
+ACTIVE = ("queued", "running")
+
+
+@dataclass(frozen=True)
+class TaskSpec:
+    """One unit of work: encode one image with one codec at one rate point, then score it."""
+
+    job_id: int
+    image_id: int
+    codec: str
+    rate_point: float
+
+
+def _validate_codecs(selection: list[dict]) -> list[dict]:
+    if not selection:
+        raise Invalid("field 'codecs' must name at least one codec")
+    known = catalog.codecs()
+    out: dict[str, list[float]] = {}
+    for entry in selection:
+        name = entry.get("name")
+        codec = known.get(name)
+        if codec is None:
+            raise Invalid(f"unknown codec {name!r}; known codecs: {', '.join(known)}")
+        availability = codec.availability()
+        if not availability.available:
+            raise Invalid(f"codec {name!r} is not available: {availability.reason}")
+        points = entry.get("rate_points")
+        if points is None:
+            points = list(codec.rate.points)
+        if not isinstance(points, list) or not points:
+            raise Invalid(f"codec {name!r}: 'rate_points' must be a non-empty list")
+        try:
+            values = [codec.rate.validate(p) for p in points]
+        except CodecError as exc:
+            raise Invalid(f"codec {name!r}: {exc}") from None
+        merged = out.setdefault(name, [])
+        merged.extend(v for v in values if v not in merged)
+    return [{"name": n, "rate_points": [catalog.number(v) for v in sorted(v_)]} for n, v_ in out.items()]
+
+
+def _validate_metrics(names: list[str] | None) -> list[str]:
+    if not names:
+        names = list(DEFAULT_METRICS)
+    known = metric_registry.metric_names()
+    out: list[str] = []
+    for name in names:
+        if name not in known:
+            raise Invalid(f"unknown metric {name!r}; known metrics: {', '.join(known)}")
+        availability = metric_registry.get_metric(name).availability()
+        if not availability.available:
+            raise Invalid(f"metric {name!r} is not available: {availability.reason}")
+        if name not in out:
+            out.append(name)
+    return out
+
+
+def create_job(session: Session, image_set_id: int, codecs: list[dict], metrics: list[str] | None) -> tuple[Job, list[TaskSpec]]:
+    """Validate the selection and store a queued job; returns the job and the tasks to enqueue."""
+    try:
+        image_set = get_image_set(session, image_set_id)
+    except NotFound as exc:
+        raise Invalid(exc.message) from None
+    if not image_set.images:
+        raise Invalid(f"image set {image_set_id} has no images")
+    selection = _validate_codecs(codecs)
+    metric_names = _validate_metrics(metrics)
+    total = len(image_set.images) * sum(len(c["rate_points"]) for c in selection)
+    limit = get_settings().max_tasks_per_job
+    if total > limit:
+        raise Invalid(f"job would run {total} tasks; the limit is {limit}")
+    job = Job(image_set_id=image_set.id, codecs=selection, metrics=metric_names, status="queued", done=0, total=total)
+    session.add(job)
+    session.flush()
+    tasks = [
+        TaskSpec(job.id, image.id, c["name"], float(rp))
+        for image in image_set.images for c in selection for rp in c["rate_points"]
+    ]
+    return job, tasks
+
+
+def get_job(session: Session, job_id: int) -> Job:
+    job = session.get(Job, job_id)
+    if job is None:
+        raise NotFound(f"job {job_id} does not exist")
+    return job
+
+
+def list_jobs(session: Session, limit: int = 50) -> list[Job]:
+    return list(session.scalars(select(Job).order_by(Job.id.desc()).limit(limit)))
+
+
+def job_json(job: Job) -> dict:
+    return {
+        "id": job.id,
+        "image_set_id": job.image_set_id,
+        "status": job.status,
+        "progress": {"done": job.done, "total": job.total},
+        "error": job.error,
+        "codecs": job.codecs,
+        "metrics": job.metrics,
+        "created_at": job.created_at.isoformat() if job.created_at else None,
+        "started_at": job.started_at.isoformat() if job.started_at else None,
+        "finished_at": job.finished_at.isoformat() if job.finished_at else None,
+    }
+
+
+def mark_running(session: Session, job_id: int) -> None:
+    session.execute(update(Job).where(Job.id == job_id, Job.status == "queued")
+                    .values(status="running", started_at=datetime.now(timezone.utc)))
+
+
+def cancel_job(session: Session, job_id: int) -> Job:
+    job = get_job(session, job_id)
+    if job.status not in ACTIVE:
+        raise Invalid(f"job {job_id} is already {job.status}", status_code=409)
+    session.execute(update(Job).where(Job.id == job_id, Job.status.in_(ACTIVE))
+                    .values(status="cancelled", finished_at=datetime.now(timezone.utc), error="cancelled by user"))
+    session.refresh(job)
+    return job
+
+
+def mark_enqueue_failed(session: Session, job_id: int, message: str) -> None:
+    session.execute(update(Job).where(Job.id == job_id)
+                    .values(status="failed", error=message, finished_at=datetime.now(timezone.utc)))
+
+
+def refresh_progress(session: Session, job_id: int) -> None:
+    """Recount finished tasks (idempotent under redelivery) and close the job when all are done."""
+    results = session.scalar(select(func.count()).select_from(Result).where(Result.job_id == job_id)) or 0
+    failures = session.scalar(select(func.count()).select_from(TaskFailure).where(TaskFailure.job_id == job_id)) or 0
+    session.execute(update(Job).where(Job.id == job_id).values(done=results + failures))
+    job = session.get(Job, job_id)
+    session.refresh(job)
+    if job.status in ACTIVE and results + failures >= job.total:
+        if failures:
+            first = session.scalars(select(TaskFailure).where(TaskFailure.job_id == job_id)
+                                    .order_by(TaskFailure.id).limit(3)).all()
+            detail = "; ".join(f"{f.codec}@{f.rate_point:g} on image {f.image_id}: {f.error}" for f in first)
+            status, error = "failed", f"{failures} of {job.total} tasks failed ({results} results kept): {detail}"
+        else:
+            status, error = "succeeded", None
+        session.execute(update(Job).where(Job.id == job_id, Job.status.in_(ACTIVE))
+                        .values(status=status, error=error, finished_at=datetime.now(timezone.utc)))
+
+
+def job_images(session: Session, job: Job) -> dict[int, Image]:
+    return {im.id: im for im in job.image_set.images}

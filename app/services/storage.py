@@ -1,0 +1,63 @@
+"""Blob storage for images and reconstructions behind a small interface (local disk by default)."""
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+from typing import Protocol
+
+
+class BlobStorage(Protocol):
+    """Where image bytes live; keys are relative POSIX paths such as ``images/<sha256>.png``."""
+
+    def put(self, key: str, data: bytes) -> None: ...
+
+    def get(self, key: str) -> bytes: ...
+
+    def exists(self, key: str) -> bool: ...
+
+
+class LocalStorage:
+    """Files under a root folder; writes are atomic (temp file + rename), so readers never see halves."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = Path(root)
+
+    def _path(self, key: str) -> Path:
+        path = (self.root / key).resolve()
+        if self.root.resolve() not in path.parents:
+            raise ValueError(f"storage key escapes the root: {key!r}")
+        return path
+
+    def put(self, key: str, data: bytes) -> None:
+        path = self._path(key)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-")
+        try:
+            with os.fdopen(fd, "wb") as handle:
+                handle.write(data)
+            os.replace(tmp, path)
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
+
+    def get(self, key: str) -> bytes:
+        return self._path(key).read_bytes()
+
+    def exists(self, key: str) -> bool:
+        return self._path(key).is_file()
+
+
+def image_key(content_hash: str) -> str:
+    return f"images/{content_hash}.png"
+
+
+def reconstruction_key(job_id: int, image_id: int, codec: str, rate_point: float) -> str:
+    rate = f"{rate_point:g}".replace("/", "_")
+    return f"reconstructions/{job_id}/{image_id}-{codec}-{rate}.png"
+
+
+def default_storage() -> LocalStorage:
+    from app.settings import get_settings
+
+    return LocalStorage(get_settings().data_dir)

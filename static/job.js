@@ -1,0 +1,76 @@
+// Job page: live progress, interactive Plotly RD plot and the results table.
+(function () {
+  const jobId = document.getElementById("job").dataset.jobId;
+  const metricSelect = document.getElementById("rd-metric");
+  const imageSelect = document.getElementById("rd-image");
+  const names = Object.fromEntries(window.LICBENCH_IMAGE_IDS.map((id, i) => [id, window.LICBENCH_IMAGES[i]]));
+  let lastDone = -1;
+
+  function fmt(v, digits) { return v === null || v === undefined ? "n/a" : Number(v).toFixed(digits); }
+
+  async function drawPlot() {
+    const metric = metricSelect.value;
+    const perImage = imageSelect.value !== "";
+    const response = await fetch(`/api/v1/jobs/${jobId}/rd?metric=${encodeURIComponent(metric)}&per_image=${perImage}`);
+    if (!response.ok) return;
+    const rd = await response.json();
+    const curves = perImage ? rd.curves.filter((c) => String(c.image_id) === imageSelect.value) : rd.curves;
+    const traces = curves.map((c) => ({
+      x: c.points.map((p) => p.bpp), y: c.points.map((p) => p.value), name: c.codec,
+      mode: "lines+markers", type: "scatter",
+      text: c.points.map((p) => `rate point ${p.rate_point}, ${p.images} image(s)`),
+      hovertemplate: "%{fullData.name}<br>%{x:.4f} bpp<br>%{y:.4f}<br>%{text}<extra></extra>",
+    }));
+    const title = perImage ? names[imageSelect.value] : "mean over images";
+    Plotly.react("rd-plot", traces, {
+      title: `${metric} vs bpp (${title})`, xaxis: { title: "bits per pixel" }, yaxis: { title: metric },
+      legend: { orientation: "h" }, margin: { t: 50 },
+    }, { responsive: true });
+  }
+
+  async function fillTable() {
+    const response = await fetch(`/api/v1/jobs/${jobId}/results`);
+    if (!response.ok) return;
+    const rows = await response.json();
+    const body = document.querySelector("#results-table tbody");
+    body.innerHTML = "";
+    for (const r of rows) {
+      const tr = document.createElement("tr");
+      const cells = [names[r.image_id] || r.image_id, r.codec, r.rate_point, r.bytes, fmt(r.bpp, 4)]
+        .concat(window.LICBENCH_METRICS.map((m) => fmt(r.metrics[m], 4)))
+        .concat([fmt(r.encode_seconds, 3), fmt(r.decode_seconds, 3)]);
+      for (const c of cells) { const td = document.createElement("td"); td.textContent = c; tr.appendChild(td); }
+      const link = document.createElement("td");
+      link.innerHTML = `<a href="/api/v1/results/${r.id}/reconstruction" target="_blank">reconstruction</a>`;
+      tr.appendChild(link);
+      body.appendChild(tr);
+    }
+  }
+
+  async function poll() {
+    const response = await fetch(`/api/v1/jobs/${jobId}`);
+    if (!response.ok) return;
+    const job = await response.json();
+    document.getElementById("job-status").textContent = job.status;
+    document.getElementById("job-status").className = `status-${job.status}`;
+    document.getElementById("job-progress").textContent = `${job.progress.done}/${job.progress.total}`;
+    const bar = document.getElementById("job-progress-bar");
+    bar.max = job.progress.total; bar.value = job.progress.done;
+    document.getElementById("job-error").textContent = job.error || "";
+    const active = job.status === "queued" || job.status === "running";
+    document.getElementById("cancel-job").hidden = !active;
+    if (job.progress.done !== lastDone) {
+      lastDone = job.progress.done;
+      await Promise.all([drawPlot(), fillTable()]);
+    }
+    if (active) setTimeout(poll, 1500);
+  }
+
+  metricSelect.addEventListener("change", drawPlot);
+  imageSelect.addEventListener("change", drawPlot);
+  document.getElementById("cancel-job").addEventListener("click", async () => {
+    await fetch(`/api/v1/jobs/${jobId}/cancel`, { method: "POST" });
+    poll();
+  });
+  poll();
+})();
