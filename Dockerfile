@@ -1,0 +1,26 @@
+# licbench: one image for the web server and the Celery workers (same commands as `make run`).
+FROM python:3.11-slim-bookworm
+
+ENV PYTHONUNBUFFERED=1 PIP_DISABLE_PIP_VERSION_CHECK=1 DATA_DIR=/data WEIGHTS_DIR=/weights
+WORKDIR /app
+
+COPY pyproject.toml README.md ./
+COPY app ./app
+COPY workers ./workers
+COPY models ./models
+COPY metrics ./metrics
+COPY analysis ./analysis
+COPY migrations ./migrations
+COPY templates ./templates
+COPY static ./static
+COPY configs ./configs
+COPY alembic.ini Makefile ./
+COPY scripts ./scripts
+
+# torch==2.14.1 / torchvision==0.29.1 are pinned in pyproject.toml.
+RUN pip install --no-cache-dir -e ".[ops]"
+
+VOLUME ["/data", "/weights"]
+EXPOSE 8000
+# Web server by default; the worker service overrides the command (see docker-compose.yml).
+CMD ["sh", "-c", "licbench db upgrade && uvicorn app.main:app --host 0.0.0.0 --port 8000"]

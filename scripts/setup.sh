@@ -1,0 +1,38 @@
+#!/usr/bin/env bash
+# Create the virtual environment and install licbench with its test tools.
+# torch/torchvision are pinned in pyproject.toml and taken from local disk; we refuse any other build.
+set -euo pipefail
+venv=${1:-.venv}
+cd "$(dirname "$0")/.."
+
+python=""
+for candidate in python3.11 python3; do
+  if command -v "$candidate" >/dev/null 2>&1; then python=$candidate; break; fi
+done
+[ -n "$python" ] || { echo "setup: Python 3.11 is required (apt-get install python3 python3-venv)" >&2; exit 1; }
+
+if [ ! -x "$venv/bin/python" ]; then
+  if ! "$python" -m venv "$venv" 2>/dev/null; then
+    if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+      apt-get update -qq && apt-get install -y -qq python3-venv >/dev/null
+      "$python" -m venv "$venv"
+    else
+      echo "setup: cannot create a virtual environment; install python3-venv" >&2; exit 1
+    fi
+  fi
+fi
+
+echo "setup: installing licbench into $venv (first run takes a few minutes: torch is large)"
+"$venv/bin/python" -m pip install -q --upgrade pip 2>&1 | grep -v "is ignored" || true
+"$venv/bin/python" -m pip install -q -e '.[test]' 2>&1 | grep -v "is ignored" || true
+"$venv/bin/python" - <<'PY'
+import sys
+from importlib.metadata import version
+want = {"torch": "2.14.1", "torchvision": "0.29.1"}
+got = {name: version(name).split("+")[0] for name in want}
+if got != want:
+    sys.exit(f"setup: wrong torch build installed {got}, expected {want}")
+import compressai, app.main  # noqa: F401  (fails loudly if the install is incomplete)
+PY
+touch "$venv/.installed"
+echo "setup: done"

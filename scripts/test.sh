@@ -1,0 +1,19 @@
+#!/usr/bin/env bash
+# Install the real servers and browser the tests use, then run the whole suite.
+# PostgreSQL and Redis are started (and stopped) by the test fixtures in tests/servers.py.
+set -euo pipefail
+venv=${1:-.venv}
+cd "$(dirname "$0")/.."
+
+need=()
+ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || need+=(postgresql)
+command -v redis-server >/dev/null 2>&1 || need+=(redis-server)
+[ -x /usr/bin/chromium ] || need+=(chromium)
+if [ ${#need[@]} -gt 0 ]; then
+  echo "test: installing ${need[*]} with apt-get"
+  sudo=""; [ "$(id -u)" = 0 ] || sudo="sudo"
+  $sudo apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
+fi
+
+exec "$venv/bin/python" -m pytest -p no:cacheprovider "${@:2}"

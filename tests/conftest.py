@@ -1,0 +1,74 @@
+"""Shared fixtures: settings on a temp data dir, in-process app on SQLite, real servers for integration."""
+from __future__ import annotations
+
+import io
+from collections.abc import Iterator
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from tests.servers import postgres_server, redis_server
+from tests.stack import Stack, running_stack
+
+
+def png_bytes(pixels: np.ndarray, mode: str | None = None, format: str = "PNG") -> bytes:
+    buffer = io.BytesIO()
+    Image.fromarray(pixels, mode).save(buffer, format=format)
+    return buffer.getvalue()
+
+
+def random_photo(height: int, width: int, seed: int = 0) -> np.ndarray:
+    """A smooth random image (compressible like a photo, unlike white noise)."""
+    rng = np.random.default_rng(seed)
+    small = rng.integers(0, 256, size=(max(2, height // 16), max(2, width // 16), 3), dtype=np.uint8)
+    return np.asarray(Image.fromarray(small).resize((width, height), Image.BICUBIC))
+
+
+@pytest.fixture
+def settings_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+    """Point licbench's settings at a fresh data dir with embedded SQLite DB and broker."""
+    from app.settings import get_settings
+    from app.services import catalog
+
+    data_dir = tmp_path / "data"
+    monkeypatch.setenv("DATA_DIR", str(data_dir))
+    monkeypatch.delenv("DATABASE_URL", raising=False)
+    monkeypatch.delenv("BROKER_URL", raising=False)
+    get_settings.cache_clear()
+    catalog.codecs.cache_clear()
+    yield data_dir
+    get_settings.cache_clear()
+    catalog.codecs.cache_clear()
+
+
+@pytest.fixture
+def api(settings_env: Path):
+    """The FastAPI app in-process on a migrated SQLite database (embedded broker)."""
+    from fastapi.testclient import TestClient
+
+    from app.db.migrate import upgrade_to_head
+    from app.main import create_app
+    import workers.celery_app as celery_module
+
+    upgrade_to_head()
+    celery_module.celery_app = celery_module.make_celery()  # bind the broker to this test's data dir
+    with TestClient(create_app()) as client:
+        yield client
+
+
+@pytest.fixture(scope="session")
+def real_servers(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, str]]:
+    """Real PostgreSQL and Redis servers on loopback, for the whole session."""
+    base = tmp_path_factory.mktemp("servers")
+    with postgres_server() as database_url, redis_server(base / "redis") as broker_url:
+        yield database_url, broker_url
+
+
+@pytest.fixture(scope="session")
+def production_stack(real_servers: tuple[str, str], tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
+    """Web server + Celery worker processes on real PostgreSQL and Redis."""
+    database_url, broker_url = real_servers
+    with running_stack(database_url, broker_url, tmp_path_factory.mktemp("stack-data")) as stack:
+        yield stack

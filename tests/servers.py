@@ -1,0 +1,101 @@
+"""Start and stop real PostgreSQL and Redis servers on loopback for the integration tests."""
+from __future__ import annotations
+
+import glob
+import os
+import shutil
+import socket
+import subprocess
+import tempfile
+import time
+from contextlib import contextmanager
+from pathlib import Path
+from collections.abc import Iterator
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_for_port(port: int, timeout: float = 30.0, process: subprocess.Popen | None = None) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process is not None and process.poll() is not None:
+            raise RuntimeError(f"server exited with code {process.returncode}")
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.5):
+                return
+        except OSError:
+            time.sleep(0.2)
+    raise TimeoutError(f"nothing listens on port {port} after {timeout} s")
+
+
+def _pg_bin(name: str) -> str:
+    found = sorted(glob.glob(f"/usr/lib/postgresql/*/bin/{name}"))
+    if not found:
+        raise RuntimeError("PostgreSQL server binaries not found: run `make test` (it apt-installs postgresql)")
+    return found[-1]
+
+
+def _as_postgres(cmd: list[str]) -> list[str]:
+    # initdb and postgres refuse to run as root: drop to the `postgres` system user.
+    return ["runuser", "-u", "postgres", "--"] + cmd if os.geteuid() == 0 else cmd
+
+
+@contextmanager
+def postgres_server() -> Iterator[str]:
+    """A throw-away PostgreSQL cluster; yields a SQLAlchemy URL of an empty database."""
+    # Its own folder under /tmp: the `postgres` user cannot enter pytest's root-only temp dirs.
+    workdir = Path(tempfile.mkdtemp(prefix="licbench-pg-"))
+    data, sockets = workdir / "pgdata", workdir / "pgsock"
+    sockets.mkdir(exist_ok=True)
+    if os.geteuid() == 0:
+        shutil.chown(workdir, "postgres")
+        shutil.chown(sockets, "postgres")
+    subprocess.run(_as_postgres([_pg_bin("initdb"), "-D", str(data), "-U", "licbench", "--auth=trust",
+                                 "-E", "UTF8", "--no-sync"]), check=True, capture_output=True)
+    port = free_port()
+    log = open(workdir / "postgres.log", "wb")
+    process = subprocess.Popen(_as_postgres([_pg_bin("postgres"), "-D", str(data), "-p", str(port),
+                                             "-k", str(sockets), "-h", "127.0.0.1", "-c", "fsync=off"]),
+                               stdout=log, stderr=subprocess.STDOUT)
+    try:
+        wait_for_port(port, process=process)
+        for _ in range(50):
+            done = subprocess.run(_as_postgres([_pg_bin("createdb"), "-h", "127.0.0.1", "-p", str(port),
+                                                "-U", "licbench", "licbench"]), capture_output=True)
+            if done.returncode == 0:
+                break
+            time.sleep(0.2)
+        else:
+            raise RuntimeError(done.stderr.decode())
+        yield f"postgresql+psycopg://licbench@127.0.0.1:{port}/licbench"
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            process.kill()
+        log.close()
+        shutil.rmtree(workdir, ignore_errors=True)
+
+
+@contextmanager
+def redis_server(workdir: Path) -> Iterator[str]:
+    """A throw-away Redis server without persistence; yields its URL."""
+    binary = shutil.which("redis-server")
+    if binary is None:
+        raise RuntimeError("redis-server not found: run `make test` (it apt-installs redis-server)")
+    workdir.mkdir(parents=True, exist_ok=True)
+    port = free_port()
+    process = subprocess.Popen([binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "",
+                                "--appendonly", "no", "--dir", str(workdir)],
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        wait_for_port(port, process=process)
+        yield f"redis://127.0.0.1:{port}/0"
+    finally:
+        process.terminate()
+        process.wait(timeout=20)

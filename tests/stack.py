@@ -1,0 +1,77 @@
+"""Run the real licbench processes (uvicorn web server + Celery worker) against given DB and broker."""
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from collections.abc import Iterator
+
+import httpx
+
+from tests.servers import free_port, wait_for_port
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@dataclass
+class Stack:
+    base_url: str
+    env: dict[str, str]
+    data_dir: Path
+    worker_log: Path
+
+    def client(self) -> httpx.Client:
+        return httpx.Client(base_url=self.base_url, timeout=60)
+
+    def wait_for_job(self, job_id: int, timeout: float = 300) -> dict:
+        deadline = time.monotonic() + timeout
+        with self.client() as client:
+            while time.monotonic() < deadline:
+                job = client.get(f"/api/v1/jobs/{job_id}").json()
+                if job["status"] not in ("queued", "running"):
+                    return job
+                time.sleep(0.5)
+        raise TimeoutError(f"job {job_id} still {job['status']} after {timeout} s: {job}; "
+                           f"worker log tail: {self.worker_log.read_text()[-3000:]}")
+
+
+def _env(database_url: str, broker_url: str, data_dir: Path) -> dict[str, str]:
+    env = dict(os.environ)
+    env.update(DATABASE_URL=database_url, BROKER_URL=broker_url, DATA_DIR=str(data_dir),
+               WORKER_CONCURRENCY="2", PYTHONPATH=str(ROOT), PYTHONUNBUFFERED="1")
+    return env
+
+
+def _stop(process: subprocess.Popen) -> None:
+    process.terminate()
+    try:
+        process.wait(timeout=30)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
+
+
+@contextmanager
+def running_stack(database_url: str, broker_url: str, data_dir: Path) -> Iterator[Stack]:
+    """Migrate the database, then start the web server and one worker process; stop both afterwards."""
+    data_dir.mkdir(parents=True, exist_ok=True)
+    env = _env(database_url, broker_url, data_dir)
+    subprocess.run([sys.executable, "-m", "app.cli", "db", "upgrade"], env=env, cwd=ROOT, check=True,
+                   capture_output=True)
+    port = free_port()
+    server_log, worker_log = data_dir / "server.log", data_dir / "worker.log"
+    server = subprocess.Popen([sys.executable, "-m", "uvicorn", "app.main:app", "--host", "127.0.0.1",
+                               "--port", str(port)], env=env, cwd=ROOT,
+                              stdout=open(server_log, "wb"), stderr=subprocess.STDOUT)
+    worker = subprocess.Popen([sys.executable, "-m", "app.cli", "worker", "--concurrency", "2"], env=env,
+                              cwd=ROOT, stdout=open(worker_log, "wb"), stderr=subprocess.STDOUT)
+    try:
+        wait_for_port(port, timeout=60, process=server)
+        yield Stack(f"http://127.0.0.1:{port}", env, data_dir, worker_log)
+    finally:
+        _stop(worker)
+        _stop(server)

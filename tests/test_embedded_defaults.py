@@ -1,0 +1,42 @@
+"""`make run`'s embedded set-up: SQLite database and SQLite broker, same tasks in a real worker process."""
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pytest
+
+from tests.conftest import png_bytes, random_photo
+from tests.stack import ROOT, running_stack
+
+pytestmark = pytest.mark.integration
+
+
+def test_a_job_runs_on_sqlite_with_the_embedded_broker(tmp_path):
+    data_dir = tmp_path / "data"
+    database_url = f"sqlite:///{data_dir / 'licbench.sqlite'}"
+    broker_url = f"sqla+sqlite:///{data_dir / 'broker.sqlite'}"
+    with running_stack(database_url, broker_url, data_dir) as stack, stack.client() as client:
+        assert client.get("/api/v1/health").json()["status"] == "ok"
+        upload = client.post("/api/v1/image-sets", data={"name": "embedded"},
+                             files=[("files", ("a.png", png_bytes(random_photo(96, 128)), "image/png"))]).json()
+        job = client.post("/api/v1/jobs", json={"image_set_id": upload["id"], "codecs": [
+            {"name": "jpeg", "rate_points": [30, 90]}, {"name": "tiny-hyperprior", "rate_points": [2]}]}).json()
+        finished = stack.wait_for_job(job["id"])
+        assert finished["status"] == "succeeded", finished
+        results = client.get(f"/api/v1/jobs/{job['id']}/results").json()
+        assert len(results) == 3 and all(r["bytes"] > 0 for r in results)
+
+        # The demo command loads the shipped photos and queues a job over every available codec.
+        demo = subprocess.run([sys.executable, "-m", "app.cli", "demo"], env=stack.env, cwd=ROOT,
+                              capture_output=True, text=True)
+        assert demo.returncode == 0, demo.stderr
+        jobs = client.get("/api/v1/jobs").json()
+        demo_job = next(j for j in jobs if j["id"] != job["id"])
+        codecs = {c["name"] for c in demo_job["codecs"]}
+        assert {"jpeg", "tiny-hyperprior"} <= codecs
+        assert demo_job["progress"]["total"] == 4 * sum(len(c["rate_points"]) for c in demo_job["codecs"])
+        again = subprocess.run([sys.executable, "-m", "app.cli", "demo"], env=stack.env, cwd=ROOT,
+                               capture_output=True, text=True)
+        assert "already exists" in again.stdout
+        client.post(f"/api/v1/jobs/{demo_job['id']}/cancel")

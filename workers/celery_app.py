@@ -1,0 +1,27 @@
+"""The Celery application. Broker from settings: Redis in production, SQLite (kombu sqla) embedded."""
+from __future__ import annotations
+
+from celery import Celery
+
+from app.settings import get_settings
+
+TASK_QUEUE = "licbench"
+
+
+def make_celery() -> Celery:
+    settings = get_settings()
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    app = Celery("licbench", broker=settings.resolved_broker_url, include=["workers.tasks"])
+    app.conf.update(
+        task_default_queue=TASK_QUEUE,
+        task_ignore_result=True,  # results go to our database, not a Celery backend
+        task_acks_late=True,  # a task lost with its worker is redelivered; the unique result rule dedups
+        task_reject_on_worker_lost=True,
+        worker_prefetch_multiplier=1,
+        broker_connection_retry_on_startup=True,
+        worker_hijack_root_logger=False,
+    )
+    return app
+
+
+celery_app = make_celery()

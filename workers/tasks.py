@@ -1,0 +1,28 @@
+"""Celery tasks: thin wrappers that call the benchmark service."""
+from __future__ import annotations
+
+import os
+
+import torch
+from celery.signals import worker_process_init
+
+from app.db.session import session_factory
+from app.services import benchmark, catalog, jobs
+from app.services.storage import default_storage
+from app.settings import get_settings
+from workers.celery_app import celery_app
+
+
+@worker_process_init.connect
+def _init_worker_process(**_: object) -> None:
+    """Share the cores between worker processes instead of oversubscribing them."""
+    concurrency = max(1, get_settings().worker_concurrency)
+    torch.set_num_threads(max(1, (os.cpu_count() or 1) // concurrency))
+    catalog.configure_metrics()
+
+
+@celery_app.task(name="licbench.run_task")
+def run_task(job_id: int, image_id: int, codec: str, rate_point: float) -> str:
+    """Encode, decode, score and store one image x codec x rate point."""
+    task = jobs.TaskSpec(job_id, image_id, codec, float(rate_point))
+    return benchmark.run_task(session_factory(), default_storage(), task)
