@@ -10,6 +10,10 @@ from app.commands import CommandError
 # Sub-command modules (each has ``register(subparsers)``); adding a command is adding a line.
 COMMAND_MODULES = [
     "app.commands.service",
+    "app.commands.codec",
+    "app.commands.train",
+    "app.commands.weights",
+    "app.commands.score",
 ]
 
 

@@ -9,7 +9,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from fastapi.staticfiles import StaticFiles
 
-from app.api.routes import image_sets, jobs, pages, system
+from app.api.routes import image_sets, jobs, models, pages, reference_curves, system
 from app.services.errors import ServiceError
 from app.settings import get_settings
 
@@ -55,6 +55,8 @@ def create_app() -> FastAPI:
     app.include_router(image_sets.router)
     app.include_router(image_sets.images_router)
     app.include_router(jobs.router)
+    app.include_router(models.router)
+    app.include_router(reference_curves.router)
     app.include_router(pages.router)
     app.mount("/static", StaticFiles(directory=ROOT / "static"), name="static")
 

@@ -32,6 +32,7 @@ class RateSpec:
     maximum: float
     integer: bool = True
     label: str = "quality"
+    discrete: bool = False  # only the listed ``points`` are valid (e.g. one checkpoint per point)
 
     def validate(self, rate_point: float) -> float:
         """Return ``rate_point`` as a number this codec accepts, or raise ``CodecError`` saying why."""
@@ -47,6 +48,9 @@ class RateSpec:
                 f"rate point {rate_point!r} is out of range: {self.label} must lie in "
                 f"[{_fmt(self.minimum)}, {_fmt(self.maximum)}]"
             )
+        if self.discrete and value not in self.points:
+            raise CodecError(f"rate point {rate_point!r} is not offered; choose one of "
+                             + ", ".join(_fmt(p) for p in self.points))
         return value
 
 

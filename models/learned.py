@@ -7,6 +7,7 @@ bitstream (``models.bitstream``), and ``decode`` rebuilds the image from those b
 from __future__ import annotations
 
 import threading
+from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -58,6 +59,40 @@ def load_checkpoint(net: CompressionModel, path: Path) -> CompressionModel:
     return net.eval()
 
 
+class NetworkCache:
+    """A process-wide, bounded LRU of loaded networks, shared by every learned codec.
+
+    Workers benchmark many codecs x rate points; keeping every network loaded would exhaust memory,
+    reloading for every task would waste time. ``capacity`` comes from the ``CODEC_CACHE_SIZE`` setting.
+    """
+
+    def __init__(self, capacity: int = 8) -> None:
+        self.capacity = capacity
+        self._nets: OrderedDict[tuple, CompressionModel] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, key: tuple, load: Callable[[], CompressionModel]) -> CompressionModel:
+        with self._lock:
+            if key in self._nets:
+                self._nets.move_to_end(key)
+                return self._nets[key]
+            net = load()
+            self._nets[key] = net
+            while len(self._nets) > max(1, self.capacity):
+                self._nets.popitem(last=False)
+            return net
+
+    def __len__(self) -> int:
+        return len(self._nets)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._nets.clear()
+
+
+network_cache = NetworkCache()
+
+
 @dataclass
 class CompressAICodec(Codec):
     """A learned codec made of one CompressAI network per rate point (the zoo's convention)."""
@@ -65,8 +100,6 @@ class CompressAICodec(Codec):
     build: Callable[[], CompressionModel] = field(default=lambda: None, repr=False)  # type: ignore[assignment]
     checkpoints: dict[int, Path] = field(default_factory=dict)
     pad_multiple: int = 64
-    _nets: dict[int, CompressionModel] = field(default_factory=dict, init=False, repr=False)
-    _lock: threading.Lock = field(default_factory=threading.Lock, init=False, repr=False)
 
     def availability(self) -> Availability:
         missing = [str(p) for p in self.checkpoints.values() if not p.is_file()]
@@ -78,15 +111,19 @@ class CompressAICodec(Codec):
     def device(self) -> str:
         return resolve_device(self.context.device)
 
+    def load_network(self, rate_point: int) -> CompressionModel:
+        """Build and load the network of ``rate_point`` (uncached; ``network`` caches)."""
+        path = self.checkpoints.get(rate_point)
+        if path is None:
+            raise CodecError(f"{self.name}: no checkpoint for rate point {rate_point}")
+        if not path.is_file():
+            raise CodecError(f"{self.name}: weights file {path} is missing")
+        return load_checkpoint(self.build(), path)
+
     def network(self, rate_point: int) -> CompressionModel:
-        """The loaded network for ``rate_point`` (loaded once, then cached on this codec)."""
-        with self._lock:
-            if rate_point not in self._nets:
-                path = self.checkpoints[rate_point]
-                if not path.is_file():
-                    raise CodecError(f"{self.name}: weights file {path} is missing")
-                self._nets[rate_point] = load_checkpoint(self.build(), path).to(self.device)
-            return self._nets[rate_point]
+        """The loaded network for ``rate_point``, from the shared bounded cache."""
+        key = (self.name, rate_point, str(self.checkpoints.get(rate_point)), self.device)
+        return network_cache.get(key, lambda: self.load_network(rate_point).to(self.device))
 
     @torch.no_grad()
     def encode(self, image: np.ndarray, rate_point: float) -> bytes:

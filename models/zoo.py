@@ -145,15 +145,11 @@ class ZooCodec(CompressAICodec):
             parts.append("corrupt weights file(s) (hash mismatch): " + ", ".join(corrupt))
         return Availability(False, "; ".join(parts) + " (add them with `licbench weights add FILE...`)")
 
-    def network(self, rate_point: int) -> CompressionModel:
-        """The loaded network for quality ``rate_point`` (loaded once, then cached on this codec)."""
-        with self._lock:
-            if rate_point not in self._nets:
-                file = self.weight_files.get(rate_point)
-                if file is None:
-                    raise CodecError(f"{self.name}: no weights file is known for quality {rate_point}")
-                self._nets[rate_point] = load_zoo_network(file, self.checkpoints[rate_point]).to(self.device)
-            return self._nets[rate_point]
+    def load_network(self, rate_point: int) -> CompressionModel:
+        file = self.weight_files.get(rate_point)
+        if file is None:
+            raise CodecError(f"{self.name}: no weights file is known for quality {rate_point}")
+        return load_zoo_network(file, self.checkpoints[rate_point])
 
 
 def zoo_codec(

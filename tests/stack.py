@@ -42,7 +42,7 @@ class Stack:
 def _env(database_url: str, broker_url: str, data_dir: Path) -> dict[str, str]:
     env = dict(os.environ)
     env.update(DATABASE_URL=database_url, BROKER_URL=broker_url, DATA_DIR=str(data_dir),
-               WORKER_CONCURRENCY="2", PYTHONPATH=str(ROOT), PYTHONUNBUFFERED="1")
+               PYTHONPATH=str(ROOT), PYTHONUNBUFFERED="1")
     return env
 
 
@@ -56,7 +56,7 @@ def _stop(process: subprocess.Popen) -> None:
 
 
 @contextmanager
-def running_stack(database_url: str, broker_url: str, data_dir: Path) -> Iterator[Stack]:
+def running_stack(database_url: str, broker_url: str, data_dir: Path, concurrency: int = 2) -> Iterator[Stack]:
     """Migrate the database, then start the web server and one worker process; stop both afterwards."""
     data_dir.mkdir(parents=True, exist_ok=True)
     env = _env(database_url, broker_url, data_dir)
@@ -67,7 +67,7 @@ def running_stack(database_url: str, broker_url: str, data_dir: Path) -> Iterato
     server = subprocess.Popen([sys.executable, "-m", "uvicorn", "app.main:app", "--host", "127.0.0.1",
                                "--port", str(port)], env=env, cwd=ROOT,
                               stdout=open(server_log, "wb"), stderr=subprocess.STDOUT)
-    worker = subprocess.Popen([sys.executable, "-m", "app.cli", "worker", "--concurrency", "2"], env=env,
+    worker = subprocess.Popen([sys.executable, "-m", "app.cli", "worker", "--concurrency", str(concurrency)], env=env,
                               cwd=ROOT, stdout=open(worker_log, "wb"), stderr=subprocess.STDOUT)
     try:
         wait_for_port(port, timeout=60, process=server)

@@ -109,7 +109,7 @@ def test_a_result_is_unique_per_job_image_codec_rate_point(production_stack, fin
     from celery import Celery
 
     sender = Celery(broker=production_stack.env["BROKER_URL"])
-    sender.conf.task_default_queue = "licbench"
+    sender.conf.task_default_queue = "cpu"
     sender.send_task("licbench.run_task", args=[existing.job_id, existing.image_id, existing.codec,
                                                 existing.rate_point])
     deadline = time.monotonic() + 60
@@ -146,6 +146,35 @@ def test_a_failing_task_is_recorded_without_losing_other_results(production_stac
     assert job["progress"] == {"done": 2, "total": 2}
     assert "1 of 2 tasks failed" in job["error"] and f"image {lost['id']}" in job["error"]
     assert [r["image_id"] for r in results] != [] and all(r["image_id"] != lost["id"] for r in results)
+
+
+def test_a_submitted_model_is_benchmarked_like_any_other(production_stack):
+    import torch
+    from compressai.models import FactorizedPrior
+
+    token = subprocess.run([sys.executable, "-m", "app.cli", "token", "create", "--name", "ci"],
+                           env=production_stack.env, capture_output=True, text=True, check=True).stdout.strip()
+    torch.manual_seed(5)
+    net = FactorizedPrior(N=8, M=12)
+    net.update(force=True)
+    buffer = io.BytesIO()
+    torch.save(net.state_dict(), buffer)
+    with production_stack.client() as client:
+        submitted = client.post("/api/v1/models", headers={"Authorization": f"Bearer {token}"},
+                                data={"name": "lab-factorized", "architecture": "bmshj2018-factorized"},
+                                files={"checkpoint": ("q1.pth", buffer.getvalue(), "application/octet-stream")})
+        assert submitted.status_code == 201, submitted.text
+        codecs = {c["name"]: c for c in client.get("/api/v1/codecs").json()}
+        assert codecs["lab-factorized"]["kind"] == "submitted"
+        upload = client.post("/api/v1/image-sets", data={"name": "submitted"}, files=[
+            ("files", ("p.png", png_bytes(random_photo(64, 96, seed=31)), "image/png"))]).json()
+        created = client.post("/api/v1/jobs", json={"image_set_id": upload["id"], "metrics": ["psnr"],
+                                                    "codecs": [{"name": "lab-factorized", "rate_points": [1]}]})
+        assert created.status_code == 202, created.text
+        job = production_stack.wait_for_job(created.json()["id"])
+        assert job["status"] == "succeeded", job
+        results = client.get(f"/api/v1/jobs/{job['id']}/results").json()
+    assert len(results) == 1 and results[0]["bytes"] > 0 and results[0]["device"] == "cpu"
 
 
 def test_migrations_are_the_schema(production_stack):

@@ -5,7 +5,7 @@ from celery import Celery
 
 from app.settings import get_settings
 
-TASK_QUEUE = "licbench"
+TASK_QUEUE = "cpu"  # default; learned codecs may be routed to LEARNED_QUEUE (see app.services.queue)
 
 
 def make_celery() -> Celery:

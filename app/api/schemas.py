@@ -63,6 +63,7 @@ class ResultOut(BaseModel):
     bpp: float
     encode_seconds: float
     decode_seconds: float
+    metrics_seconds: float
     metrics: dict[str, float | None] = Field(
         description="Metric name -> value; null when not applicable (see metric_notes). PSNR of identical "
                     "images is capped at 100 dB.")

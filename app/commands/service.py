@@ -23,7 +23,7 @@ def _upgrade(_args=None) -> int:
 
 def _demo(_args=None) -> int:
     from app.db.session import session_scope
-    from app.services import demo, queue
+    from app.services import catalog, demo, queue
     from app.services.storage import default_storage
 
     with session_scope() as session:
@@ -32,21 +32,32 @@ def _demo(_args=None) -> int:
             print("demo job already exists")
             return 0
         job, tasks = created
-    queue.enqueue(tasks)
+    with session_scope() as session:
+        kinds = {name: c.kind for name, c in catalog.codecs(session).items()}
+    queue.enqueue(tasks, kinds)
     print(f"demo job {job.id} queued: {len(tasks)} tasks")
     return 0
 
 
-def worker_command(concurrency: int) -> list[str]:
+def worker_command(concurrency: int, queues: str) -> list[str]:
     return [sys.executable, "-m", "celery", "-A", "workers.celery_app", "worker", "--loglevel", "INFO",
-            "--concurrency", str(concurrency), "--pool", "prefork", "-Q", "licbench", "--without-gossip",
+            "--concurrency", str(concurrency), "--pool", "prefork", "-Q", queues, "--without-gossip",
             "--without-mingle", "--without-heartbeat"]
+
+
+def default_queues() -> str:
+    from app.services.queue import CPU_QUEUE
+    from app.settings import get_settings
+
+    return ",".join(dict.fromkeys([CPU_QUEUE, get_settings().learned_queue]))
 
 
 def _worker(args) -> int:
     from app.settings import get_settings
 
-    os.execv(sys.executable, worker_command(args.concurrency or get_settings().worker_concurrency))
+    concurrency = args.concurrency or get_settings().worker_concurrency
+    os.environ["WORKER_CONCURRENCY"] = str(concurrency)  # worker processes split the cores by it
+    os.execv(sys.executable, worker_command(concurrency, args.queues or default_queues()))
     return 0  # pragma: no cover
 
 
@@ -58,7 +69,7 @@ def _run(args) -> int:
     settings = get_settings()
     port = int(os.environ.get("PORT", settings.port))
     _upgrade()
-    worker = subprocess.Popen(worker_command(settings.worker_concurrency))
+    worker = subprocess.Popen(worker_command(settings.worker_concurrency, default_queues()))
     try:
         if not args.no_demo:
             _demo()
@@ -84,8 +95,25 @@ def register(subparsers) -> None:
 
     worker = subparsers.add_parser("worker", help="run a Celery worker")
     worker.add_argument("--concurrency", type=int, default=0)
+    worker.add_argument("--queues", default="", help="comma-separated Celery queues (default: cpu and LEARNED_QUEUE)")
     worker.set_defaults(handler=_worker)
 
     run = subparsers.add_parser("run", help="migrate, start a worker and the web server, queue the demo job")
     run.add_argument("--no-demo", action="store_true")
     run.set_defaults(handler=_run)
+
+    token = subparsers.add_parser("token", help="API tokens for REST clients")
+    token_sub = token.add_subparsers(dest="token_command", required=True)
+    create = token_sub.add_parser("create", help="create a bearer token (printed once)")
+    create.add_argument("--name", required=True)
+    create.set_defaults(handler=_token_create)
+
+
+def _token_create(args) -> int:
+    from app.db.session import session_scope
+    from app.services.tokens import create_token
+
+    with session_scope() as session:
+        token = create_token(session, args.name)
+    print(token)
+    return 0

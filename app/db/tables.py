@@ -90,6 +90,7 @@ class Result(Base):
     bpp: Mapped[float] = mapped_column(Float)
     encode_seconds: Mapped[float] = mapped_column(Float)
     decode_seconds: Mapped[float] = mapped_column(Float)
+    metrics_seconds: Mapped[float] = mapped_column(Float, default=0.0, server_default="0")  # time spent scoring
     metrics: Mapped[dict] = mapped_column(JSON)  # name -> finite float or null
     metric_notes: Mapped[dict] = mapped_column(JSON, default=dict)  # name -> why null
     reconstruction_path: Mapped[str] = mapped_column(String(500))
@@ -109,4 +110,44 @@ class TaskFailure(Base):
     codec: Mapped[str] = mapped_column(String(100))
     rate_point: Mapped[float] = mapped_column(Float)
     error: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class ApiToken(Base):
+    """A bearer token for REST clients; only its SHA-256 is stored."""
+
+    __tablename__ = "api_tokens"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(100))
+    token_sha256: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class SubmittedModel(Base):
+    """One checkpoint submitted over REST: a rate point of a submitted codec."""
+
+    __tablename__ = "submitted_models"
+    __table_args__ = (UniqueConstraint("name", "rate_point", name="uq_submitted_rate_point"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(100), index=True)
+    architecture: Mapped[str] = mapped_column(String(100))
+    rate_point: Mapped[int] = mapped_column(Integer)
+    checkpoint_key: Mapped[str] = mapped_column(String(500))  # blob storage key of the state dict
+    checkpoint_sha256: Mapped[str] = mapped_column(String(64))
+    token_id: Mapped[int | None] = mapped_column(ForeignKey("api_tokens.id"), nullable=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class ReferenceCurve(Base):
+    """An imported RD curve (CompressAI results JSON), labelled e.g. "published"."""
+
+    __tablename__ = "reference_curves"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    label: Mapped[str] = mapped_column(String(100), default="published")
+    description: Mapped[str] = mapped_column(Text, default="")
+    results: Mapped[dict] = mapped_column(JSON)  # CompressAI's "results" object: {"bpp": [...], "psnr-rgb": [...]}
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)

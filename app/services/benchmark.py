@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import io
 import logging
+import time
 
 import numpy as np
 from PIL import Image as PILImage
@@ -64,16 +65,20 @@ def run_task(factory: sessionmaker[Session], storage: BlobStorage, task: jobs.Ta
         else:
             try:
                 image = session.get(Image, task.image_id)
-                codec = catalog.codecs()[task.codec]
+                codec = catalog.codecs(session).get(task.codec)
+                if codec is None:
+                    raise LookupError(f"codec {task.codec!r} no longer exists")
                 reference = load_pixels(storage, image)
                 m = measure(codec, reference, task.rate_point)
+                scoring_started = time.perf_counter()
                 scores = score(reference, [m.reconstruction], list(job.metrics))[0]
+                metrics_seconds = time.perf_counter() - scoring_started
                 key = reconstruction_key(task.job_id, task.image_id, task.codec, task.rate_point)
                 storage.put(key, png_bytes(m.reconstruction))
                 session.add(Result(
                     job_id=task.job_id, image_id=task.image_id, codec=task.codec, rate_point=task.rate_point,
                     bytes=len(m.bitstream), bpp=m.bpp, encode_seconds=m.encode_seconds,
-                    decode_seconds=m.decode_seconds,
+                    decode_seconds=m.decode_seconds, metrics_seconds=metrics_seconds,
                     metrics={name: s.value for name, s in scores.items()},
                     metric_notes={name: s.reason for name, s in scores.items() if s.reason},
                     reconstruction_path=key, device=codec.device,

@@ -3,24 +3,47 @@ from __future__ import annotations
 
 from functools import lru_cache
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from app.db.tables import CodecRow
+from app.db.tables import CodecRow, SubmittedModel
+from app.services.storage import default_storage
 from app.settings import get_settings
 from metrics import registry as metric_registry
 from models.base import Codec, CodecContext
+from models.learned import network_cache
 from models.registry import build_codecs
+from models.submitted import submitted_codec
 
 
 def codec_context() -> CodecContext:
     settings = get_settings()
+    network_cache.capacity = settings.codec_cache_size
     return CodecContext(weights_dir=settings.weights_dir, device=settings.device)
 
 
 @lru_cache(maxsize=1)
-def codecs() -> dict[str, Codec]:
-    """Every registered codec, built once per process (weights load lazily, then stay cached)."""
+def registry_codecs() -> dict[str, Codec]:
+    """Every registered codec, built once per process (weights load lazily into the network cache)."""
     return build_codecs(codec_context())
+
+
+def submitted_codecs(session: Session) -> dict[str, Codec]:
+    """Codecs made of checkpoints submitted over REST, grouped by name."""
+    storage = default_storage()
+    grouped: dict[str, list[SubmittedModel]] = {}
+    for row in session.scalars(select(SubmittedModel).order_by(SubmittedModel.name, SubmittedModel.rate_point)):
+        grouped.setdefault(row.name, []).append(row)
+    return {
+        name: submitted_codec(name, rows[0].architecture,
+                              {r.rate_point: storage.path(r.checkpoint_key) for r in rows}, codec_context())
+        for name, rows in grouped.items()
+    }
+
+
+def codecs(session: Session) -> dict[str, Codec]:
+    """Registered and submitted codecs by name."""
+    return {**registry_codecs(), **submitted_codecs(session)}
 
 
 def number(value: float) -> int | float:
@@ -42,13 +65,13 @@ def codec_info(codec: Codec) -> dict:
     }
 
 
-def list_codecs() -> list[dict]:
-    return [codec_info(c) for c in codecs().values()]
+def list_codecs(session: Session) -> list[dict]:
+    return [codec_info(c) for c in codecs(session).values()]
 
 
 def sync_codec_table(session: Session) -> None:
     """Upsert the codec catalogue into the ``codecs`` table."""
-    for info in list_codecs():
+    for info in list_codecs(session):
         row = session.get(CodecRow, info["name"]) or CodecRow(name=info["name"])
         row.kind = info["kind"]
         row.description = info["description"]

@@ -29,10 +29,10 @@ class TaskSpec:
     rate_point: float
 
 
-def _validate_codecs(selection: list[dict]) -> list[dict]:
+def _validate_codecs(session: Session, selection: list[dict]) -> list[dict]:
     if not selection:
         raise Invalid("field 'codecs' must name at least one codec")
-    known = catalog.codecs()
+    known = catalog.codecs(session)
     out: dict[str, list[float]] = {}
     for entry in selection:
         name = entry.get("name")
@@ -80,7 +80,7 @@ def create_job(session: Session, image_set_id: int, codecs: list[dict], metrics:
         raise Invalid(exc.message) from None
     if not image_set.images:
         raise Invalid(f"image set {image_set_id} has no images")
-    selection = _validate_codecs(codecs)
+    selection = _validate_codecs(session, codecs)
     metric_names = _validate_metrics(metrics)
     total = len(image_set.images) * sum(len(c["rate_points"]) for c in selection)
     limit = get_settings().max_tasks_per_job

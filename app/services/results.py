@@ -11,6 +11,10 @@ from sqlalchemy.orm import Session
 from app.db.tables import Result
 from app.services.errors import Invalid, NotFound
 from app.services.jobs import get_job
+from analysis.bd_rate import compare_to_anchor
+from analysis.compressai_json import to_compressai_json
+from analysis.rd import average_rd_points
+from metrics import registry as metric_registry
 
 
 def list_results(session: Session, job_id: int) -> list[Result]:
@@ -23,6 +27,7 @@ def result_json(r: Result) -> dict:
     return {
         "id": r.id, "image_id": r.image_id, "codec": r.codec, "rate_point": r.rate_point, "bytes": r.bytes,
         "bpp": r.bpp, "encode_seconds": r.encode_seconds, "decode_seconds": r.decode_seconds,
+        "metrics_seconds": r.metrics_seconds,
         "metrics": r.metrics, "metric_notes": r.metric_notes or {}, "device": r.device,
     }
 
@@ -47,29 +52,59 @@ def get_result(session: Session, result_id: int) -> Result:
     return result
 
 
+def _rows_with(results: list[Result], metric: str) -> list[dict]:
+    """Rows that have ``metric``, so each RD point averages bpp and quality over the same images."""
+    return [result_json(r) for r in results if r.metrics.get(metric) is not None]
+
+
 def rd_curves(session: Session, job_id: int, metric: str, per_image: bool = False) -> dict:
     """RD points per codec: mean bpp and mean metric over images at each rate point (CompressAI's
     averaging), or one curve per (codec, image) when ``per_image``."""
     job = get_job(session, job_id)
     if metric not in job.metrics:
         raise Invalid(f"metric {metric!r} was not computed in job {job_id}; computed: {', '.join(job.metrics)}")
-    groups: dict[tuple, dict[float, list[tuple[float, float]]]] = defaultdict(lambda: defaultdict(list))
-    for r in list_results(session, job_id):
-        value = r.metrics.get(metric)
-        if value is None:
-            continue
-        key = (r.codec, r.image_id) if per_image else (r.codec, None)
-        groups[key][r.rate_point].append((r.bpp, value))
+    rows = _rows_with(list_results(session, job_id), metric)
+    groups: dict[int | None, list[dict]] = defaultdict(list)
+    for row in rows:
+        groups[row["image_id"] if per_image else None].append(row)
     curves = []
-    for (codec, image_id), by_rate in sorted(groups.items(), key=lambda kv: (kv[0][0], kv[0][1] or 0)):
-        points = []
-        for rate_point, pairs in by_rate.items():
-            points.append({
-                "rate_point": rate_point,
-                "bpp": sum(p[0] for p in pairs) / len(pairs),
-                "value": sum(p[1] for p in pairs) / len(pairs),
-                "images": len(pairs),
-            })
-        points.sort(key=lambda p: p["bpp"])
-        curves.append({"codec": codec, "image_id": image_id, "points": points})
+    for image_id, group in sorted(groups.items(), key=lambda kv: kv[0] or 0):
+        for codec, curve in average_rd_points(group).items():
+            curves.append({"codec": codec, "image_id": image_id, "points": [
+                {"rate_point": p.rate_point, "bpp": p.bpp, "value": p.metrics[metric], "images": p.n_images}
+                for p in curve.points]})
     return {"job_id": job_id, "metric": metric, "per_image": per_image, "curves": curves}
+
+
+def _bd_json(result) -> dict:
+    return {"value": result.value, "unit": result.unit, "reason": result.reason,
+            "points": list(result.points), "overlap": list(result.overlap) if result.overlap else None}
+
+
+def bd_rates(session: Session, job_id: int, anchor: str, metric: str) -> dict:
+    """BD-rate and BD-quality (Bjontegaard, PCHIP) of every codec in the job against ``anchor``."""
+    job = get_job(session, job_id)
+    if metric not in job.metrics:
+        raise Invalid(f"metric {metric!r} was not computed in job {job_id}; computed: {', '.join(job.metrics)}")
+    codecs_in_job = [c["name"] for c in job.codecs]
+    if anchor not in codecs_in_job:
+        raise Invalid(f"anchor {anchor!r} is not a codec of job {job_id}; codecs: {', '.join(codecs_in_job)}")
+    higher_is_better = metric_registry.get_metric(metric).higher_is_better
+    curves = {codec: curve.xy(metric)
+              for codec, curve in average_rd_points(_rows_with(list_results(session, job_id), metric)).items()}
+    for codec in codecs_in_job:
+        curves.setdefault(codec, ([], []))
+    rows = compare_to_anchor(curves, anchor, metric, higher_is_better)
+    return {"job_id": job_id, "anchor": anchor, "metric": metric, "method": "Bjontegaard, PCHIP interpolation",
+            "rows": [{"codec": r.codec, "bd_rate": _bd_json(r.bd_rate), "bd_quality": _bd_json(r.bd_quality)}
+                     for r in rows]}
+
+
+def compressai_json(session: Session, job_id: int) -> dict[str, dict]:
+    """One CompressAI results document per codec of the job (readable by CompressAI's plot tool)."""
+    job = get_job(session, job_id)
+    curves = average_rd_points(result_json(r) for r in list_results(session, job_id))
+    images = len(job.image_set.images)
+    return {codec: to_compressai_json(curve, f"licbench job {job_id}, {images} image(s) of set "
+                                             f"{job.image_set.name!r}; mean over images per rate point")
+            for codec, curve in curves.items()}

@@ -23,6 +23,10 @@ class LocalStorage:
     def __init__(self, root: Path) -> None:
         self.root = Path(root)
 
+    def path(self, key: str) -> Path:
+        """The local file of ``key`` (for readers that need a path, e.g. checkpoints)."""
+        return self._path(key)
+
     def _path(self, key: str) -> Path:
         path = (self.root / key).resolve()
         if self.root.resolve() not in path.parents:

@@ -2,12 +2,12 @@
 from __future__ import annotations
 
 from fastapi import APIRouter, Depends, Query, status
-from fastapi.responses import Response
+from fastapi.responses import JSONResponse, Response
 from sqlalchemy.orm import Session
 
 from app.api.deps import db_session, storage
 from app.api.schemas import JobCreated, JobRequest, JobStatus, ResultOut
-from app.services import jobs, queue, results
+from app.services import catalog, jobs, queue, results
 from app.services.errors import ServiceError
 from app.services.storage import LocalStorage
 
@@ -22,7 +22,7 @@ def create_job(request: JobRequest, session: Session = Depends(db_session)) -> d
                                  [c.model_dump() for c in request.codecs], request.metrics)
     session.commit()  # workers must see the job before its tasks arrive
     try:
-        queue.enqueue(tasks)
+        queue.enqueue(tasks, {name: c.kind for name, c in catalog.codecs(session).items()})
     except Exception as exc:
         jobs.mark_enqueue_failed(session, job.id, f"could not reach the task queue: {exc}")
         session.commit()
@@ -63,6 +63,26 @@ def job_rd(job_id: int, metric: str = "psnr", per_image: bool = False,
            session: Session = Depends(db_session)) -> dict:
     """RD curves (bpp vs metric) per codec, averaged over images, or per image."""
     return results.rd_curves(session, job_id, metric, per_image)
+
+
+@router.get("/jobs/{job_id}/bd-rate")
+def job_bd_rate(job_id: int, anchor: str = "jpeg", metric: str = "psnr", session: Session = Depends(db_session)) -> dict:
+    """BD-rate (% bits at equal quality; negative = fewer bits) and BD-quality of every codec against
+    ``anchor``, Bjontegaard with PCHIP over the overlapping range; fewer than 4 overlapping points -> null
+    with the reason."""
+    return results.bd_rates(session, job_id, anchor, metric)
+
+
+@router.get("/jobs/{job_id}/compressai-json")
+def job_compressai_json(job_id: int, codec: str | None = None, session: Session = Depends(db_session)):
+    """Results in CompressAI's JSON format: one document per codec (``?codec=NAME`` downloads one file)."""
+    documents = results.compressai_json(session, job_id)
+    if codec is None:
+        return documents
+    if codec not in documents:
+        raise ServiceError(f"job {job_id} has no results for codec {codec!r}", 404)
+    return JSONResponse(documents[codec], headers={
+        "Content-Disposition": f'attachment; filename="licbench-job{job_id}-{codec}.json"'})
 
 
 @router.get("/results/{result_id}/reconstruction", response_class=Response,

@@ -25,7 +25,7 @@ def index(request: Request, session: Session = Depends(db_session)):
 def image_set_page(image_set_id: int, request: Request, session: Session = Depends(db_session)):
     return templates.TemplateResponse(request, "image_set.html", {
         "image_set": image_sets.get_image_set(session, image_set_id),
-        "codecs": catalog.list_codecs(), "metrics": catalog.list_metrics()})
+        "codecs": catalog.list_codecs(session), "metrics": catalog.list_metrics()})
 
 
 @router.get("/jobs/{job_id}", response_class=HTMLResponse)

@@ -30,7 +30,7 @@ def health(session: Session = Depends(db_session)) -> JSONResponse:
 def list_codecs(session: Session = Depends(db_session)) -> list[dict]:
     """Every codec with its rate points and whether it can run here (and why not)."""
     catalog.sync_codec_table(session)
-    return catalog.list_codecs()
+    return catalog.list_codecs(session)
 
 
 @router.get("/metrics")

@@ -1,0 +1,47 @@
+"""Reference RD curves: CompressAI's published Kodak figures (shipped) and imported results files."""
+from __future__ import annotations
+
+import json
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from analysis.compressai_json import ResultsFormatError, from_compressai_json, published_reference_curves
+from app.db.tables import ReferenceCurve
+from app.services.errors import Invalid, NotFound
+
+
+def import_curve(session: Session, filename: str, data: bytes, label: str = "published") -> ReferenceCurve:
+    """Store a CompressAI results JSON as a reference curve; rejects malformed files (nothing stored)."""
+    try:
+        document = json.loads(data.decode("utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise Invalid(f"{filename}: not a JSON file ({exc})") from None
+    try:
+        curve = from_compressai_json(document, where=filename, label=label)
+    except ResultsFormatError as exc:
+        raise Invalid(str(exc)) from None
+    row = ReferenceCurve(name=curve.name, label=label, description=curve.description,
+                         results={"bpp": curve.bpp, **curve.metrics})
+    session.add(row)
+    session.flush()
+    return row
+
+
+def list_curves(session: Session) -> list[dict]:
+    """Shipped published curves first (id null), then imported ones; metrics keyed by licbench names."""
+    out = [{"id": None, "name": c.name, "label": "published (CompressAI, Kodak)", "description": c.description,
+            "bpp": c.bpp, "metrics": c.metrics, "source": c.source}
+           for c in published_reference_curves().values()]
+    for row in session.scalars(select(ReferenceCurve).order_by(ReferenceCurve.id)):
+        metrics = {k: v for k, v in row.results.items() if k != "bpp"}
+        out.append({"id": row.id, "name": row.name, "label": row.label, "description": row.description,
+                    "bpp": row.results["bpp"], "metrics": metrics, "source": None})
+    return out
+
+
+def delete_curve(session: Session, curve_id: int) -> None:
+    row = session.get(ReferenceCurve, curve_id)
+    if row is None:
+        raise NotFound(f"reference curve {curve_id} does not exist")
+    session.delete(row)
