@@ -2,7 +2,8 @@
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from pathlib import Path
 
 import torch
 
@@ -13,6 +14,22 @@ class MetricAvailability:
 
     available: bool
     reason: str | None = None
+
+
+@dataclass(frozen=True)
+class MetricContext:
+    """What a metric needs from its environment, passed in explicitly (no global settings here).
+
+    ``weights_dir`` holds the ImageNet backbones of the learned metrics under torchvision's file
+    names; ``device`` is where learned metrics run. ``trusted_sha256`` maps a weights file name to a
+    full SHA-256 accepted *in addition* to the published hash prefix in that file name: tests use it
+    to exercise the loading code with random weights of the same architecture saved under the
+    expected name. Production leaves it empty, so only the published weights pass.
+    """
+
+    weights_dir: Path = Path("weights")
+    device: str = "cpu"
+    trusted_sha256: dict[str, str] = field(default_factory=dict, hash=False, compare=False)
 
 
 class Metric(ABC):
@@ -28,6 +45,15 @@ class Metric(ABC):
     value_range: tuple[float, float]
     description: str = ""
     min_size: int = 1  # smallest accepted height and width
+    colour: str = "RGB"  # what the metric looks at: "RGB", "luma" (a Y channel) or "XYB"
+
+    def __init__(self, context: MetricContext | None = None) -> None:
+        self.context = context or MetricContext()
+
+    @property
+    def device(self) -> str:
+        """Where the metric computes (learned metrics follow the context; the rest run on CPU)."""
+        return "cpu"
 
     def availability(self) -> MetricAvailability:
         """Cheap check (no model loading) of whether the metric can run here."""

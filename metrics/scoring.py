@@ -20,14 +20,16 @@ class Score:
 
 def to_tensor(image: np.ndarray) -> torch.Tensor:
     """uint8 HxWx3 -> float32 (1,3,H,W) in [0, 1]."""
-    return torch.from_numpy(np.ascontiguousarray(image)).permute(2, 0, 1).unsqueeze(0).float().div(255.0)
+    array = image if image.flags.writeable and image.flags.c_contiguous else np.array(image)
+    return torch.from_numpy(array).permute(2, 0, 1).unsqueeze(0).float().div(255.0)
 
 
 def score(reference: np.ndarray, distorted: list[np.ndarray], names: list[str]) -> list[dict[str, Score]]:
     """Scores of every image in ``distorted`` against ``reference`` for each metric in ``names``.
 
-    Never returns NaN or infinity: a metric that is unavailable, not applicable to the image size, or
-    yields a non-finite value gives ``Score(None, reason)``.
+    Never returns NaN or infinity: a metric that is unavailable, not applicable to the image size,
+    fails (e.g. its external tool errors), or yields a non-finite value gives ``Score(None, reason)``.
+    Unknown names raise ``KeyError``.
     """
     if not distorted:
         return []
@@ -46,8 +48,13 @@ def score(reference: np.ndarray, distorted: list[np.ndarray], names: list[str]) 
             for row in out:
                 row[name] = Score(None, reason)
             continue
-        with torch.no_grad():
-            values = metric.compute(ref, dist)
+        try:
+            with torch.no_grad():
+                values = metric.compute(ref, dist)
+        except (RuntimeError, ValueError, OSError) as exc:  # a failing metric must not sink the others
+            for row in out:
+                row[name] = Score(None, f"{name} failed: {exc}")
+            continue
         for row, value in zip(out, values):
             row[name] = Score(value, None) if math.isfinite(value) else Score(None, f"{name} is undefined here")
     return out

@@ -1,0 +1,173 @@
+"""Metric speed: megapixels per second, ours vs the usual way of calling piq / the reference packages.
+
+    OMP_NUM_THREADS=1 .venv/bin/python benchmarks/metrics.py [--n 4] [--size 768x512] [--device cpu]
+
+One reference (scikit-image's astronaut, resized to --size) and N JPEG reconstructions of it
+(qualities spread over 15..85). "ours" scores the N reconstructions against the reference in one
+``Metric.compute`` call (reference-side work done once); the baseline scores the same batch with
+piq's function (reference expanded to the batch) or, for LPIPS/DISTS, with the ``lpips`` /
+``DISTS_pytorch`` packages' modules, and for VMAF with vmaf-torch. Both run in this process, one
+thread, best of --repeats. LPIPS/DISTS use random backbones saved under torchvision's names in a
+temporary folder (speed does not depend on the weight values; no ImageNet weights ship here).
+The last line is the full suite on ONE pair, the issue's "< 2 s on this CPU" figure.
+"""
+from __future__ import annotations
+
+import argparse
+import copy
+import hashlib
+import io
+import os
+import sys
+import tempfile
+import time
+import types
+from pathlib import Path
+
+os.environ.setdefault("OMP_NUM_THREADS", "1")
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+import numpy as np  # noqa: E402
+import piq  # noqa: E402
+import torch  # noqa: E402
+import torchvision  # noqa: E402
+from PIL import Image  # noqa: E402
+
+from metrics.base import MetricContext  # noqa: E402
+from metrics.colour import gray8, ycbcr_bt709_limited  # noqa: E402
+from metrics.registry import configure, get_metric, metric_names  # noqa: E402
+from metrics.scoring import to_tensor  # noqa: E402
+from metrics.weights import ALEXNET, VGG16, vgg16_features  # noqa: E402
+
+
+def _images(width: int, height: int, n: int) -> tuple[torch.Tensor, torch.Tensor]:
+    import skimage.data
+
+    photo = Image.fromarray(skimage.data.astronaut()).resize((width, height), Image.BICUBIC)
+    reference = np.asarray(photo)
+    reconstructions = []
+    for quality in np.linspace(15, 85, n).round().astype(int):
+        buffer = io.BytesIO()
+        photo.save(buffer, format="JPEG", quality=int(quality))
+        reconstructions.append(np.asarray(Image.open(buffer).convert("RGB")))
+    return to_tensor(reference), torch.cat([to_tensor(r) for r in reconstructions])
+
+
+def _random_backbones(folder: Path) -> dict:
+    torch.manual_seed(0)
+    out, trusted = {}, {}
+    for backbone, features in ((ALEXNET, torchvision.models.alexnet(weights=None).features),
+                               (VGG16, vgg16_features())):
+        path = folder / backbone.file_name
+        torch.save({f"features.{k}": v for k, v in features.state_dict().items()}, path)
+        trusted[backbone.file_name] = hashlib.sha256(path.read_bytes()).hexdigest()
+        out[backbone.file_name] = features.eval()
+    return {"trusted": trusted, **out}
+
+
+def _baselines(backbones: dict, device: torch.device) -> dict:
+    """name -> (label, fn(reference, distorted)) computing the same quantity the usual way."""
+    import lpips
+    import lpips.pretrained_networks as pn
+    from DISTS_pytorch import DISTS_pt
+
+    def fake(features):
+        return lambda *a, **k: types.SimpleNamespace(features=copy.deepcopy(features))
+
+    pn.tv.alexnet = fake(backbones[ALEXNET.file_name])
+    pn.tv.vgg16 = fake(backbones[VGG16.file_name])
+    DISTS_pt.models.vgg16 = fake(backbones[VGG16.file_name])
+    lp_alex = lpips.LPIPS(net="alex", verbose=False).eval().to(device)
+    lp_vgg = lpips.LPIPS(net="vgg", verbose=False).eval().to(device)
+    dists_ref = DISTS_pt.DISTS(load_weights=False).eval().to(device)
+
+    def expand(fn):
+        return lambda r, d: fn(d, r.expand_as(d))
+
+    def grey(fn):
+        return lambda r, d: fn(gray8(d), gray8(r).expand(len(d), -1, -1, -1))
+
+    out = {
+        "psnr": ("piq", expand(lambda d, r: piq.psnr(d, r, reduction="none"))),
+        "psnr-y": ("piq", expand(lambda d, r: piq.psnr(d, r, reduction="none", convert_to_greyscale=True))),
+        "ssim": ("piq", grey(lambda d, r: piq.ssim(d, r, reduction="none", downsample=False))),
+        "ms-ssim": ("piq", expand(lambda d, r: piq.multi_scale_ssim(d, r, reduction="none"))),
+        "ms-ssim-y": ("piq", grey(lambda d, r: piq.multi_scale_ssim(d, r, reduction="none"))),
+        "vif": ("piq", expand(lambda d, r: piq.vif_p(d, r, reduction="none"))),
+        "fsim": ("piq", expand(lambda d, r: piq.fsim(d, r, reduction="none"))),
+        "gmsd": ("piq", expand(lambda d, r: piq.gmsd(d, r, reduction="none"))),
+        "haarpsi": ("piq", expand(lambda d, r: piq.haarpsi(d, r, reduction="none"))),
+        "lpips": ("lpips pkg", expand(lambda d, r: lp_alex(d.to(device), r.to(device), normalize=True))),
+        "lpips-vgg": ("lpips pkg", expand(lambda d, r: lp_vgg(d.to(device), r.to(device), normalize=True))),
+        "dists": ("DISTS_pytorch", expand(lambda d, r: dists_ref(r.to(device), d.to(device)))),
+    }
+    try:
+        import vmaf_torch
+
+        for name, neg in (("vmaf", False), ("vmaf-neg", True)):
+            model = vmaf_torch.VMAF(enable_motion=False, NEG=neg, clip_score=True).eval().to(device)
+            out[name] = ("vmaf-torch", lambda r, d, m=model: m(
+                ycbcr_bt709_limited(r)[:, :1].expand(len(d), -1, -1, -1).to(device),
+                ycbcr_bt709_limited(d)[:, :1].to(device)))
+    except ImportError:
+        pass
+    return out
+
+
+def _best(fn, repeats: int) -> float:
+    best = float("inf")
+    for _ in range(repeats):
+        start = time.perf_counter()
+        with torch.no_grad():
+            fn()
+        best = min(best, time.perf_counter() - start)
+    return best
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--n", type=int, default=4, help="reconstructions per reference")
+    parser.add_argument("--size", default="768x512", help="WIDTHxHEIGHT")
+    parser.add_argument("--repeats", type=int, default=2)
+    parser.add_argument("--device", default="cpu", help="cpu or cuda (learned metrics and vmaf-torch)")
+    parser.add_argument("--metric", action="append", help="only these metrics")
+    args = parser.parse_args()
+    torch.set_num_threads(1)
+    width, height = (int(v) for v in args.size.split("x"))
+    reference, distorted = _images(width, height, args.n)
+    device = torch.device(args.device)
+    names = args.metric or metric_names()
+
+    with tempfile.TemporaryDirectory() as tmp:
+        backbones = _random_backbones(Path(tmp))
+        configure(MetricContext(weights_dir=Path(tmp), device=args.device, trusted_sha256=backbones["trusted"]))
+        baselines = _baselines(backbones, device)
+        megapixels = args.n * width * height / 1e6
+        print(f"{args.n} reconstructions of one {width}x{height} reference, {torch.get_num_threads()} thread, "
+              f"device {args.device}, best of {args.repeats}")
+        print(f"{'metric':<12} {'ours MP/s':>10} {'baseline':>14} {'base MP/s':>10} {'ours/base':>10}")
+        single_pair = 0.0
+        for name in names:
+            metric = get_metric(name)
+            if metric.not_applicable(64, 64) is None:  # warm-up: model load, first-call costs
+                metric.compute(reference[:, :, :64, :64], distorted[:1, :, :64, :64])
+            repeats = 1 if name in ("lpips-vgg", "dists") else args.repeats
+            ours = _best(lambda: metric.compute(reference, distorted), repeats)
+            single = _best(lambda: metric.compute(reference, distorted[:1]), repeats)
+            single_pair += single
+            line = f"{name:<12} {megapixels / ours:>10.2f}"
+            if name in baselines:
+                label, fn = baselines[name]
+                if name not in ("vif", "ms-ssim", "ms-ssim-y"):  # too small for these
+                    fn(reference[:, :, :64, :64], distorted[:1, :, :64, :64])
+                base = _best(lambda: fn(reference, distorted), repeats)
+                line += f" {label:>14} {megapixels / base:>10.2f} {base / ours:>9.2f}x"
+            else:
+                line += f" {'(none)':>14}"
+            print(line + f"   one pair {single * 1000:.0f} ms", flush=True)
+        print(f"full suite, one {width}x{height} pair: {single_pair:.2f} s "
+              f"(includes VMAF's ffmpeg process start; see the vmaf lines)")
+
+
+if __name__ == "__main__":
+    main()

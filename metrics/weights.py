@@ -1,0 +1,97 @@
+"""Local ImageNet backbones for the learned metrics: found by torchvision's file name, hash checked.
+
+Nothing here downloads. A backbone is usable when ``<weights_dir>/<file name>`` exists and its
+SHA-256 starts with the prefix torchvision puts in the file name (``alexnet-owt-7be5be79.pth`` ->
+``7be5be79``), or equals a hash the caller trusts explicitly (``MetricContext.trusted_sha256``,
+for tests that save random weights of the same architecture under the expected name).
+"""
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+import torchvision
+from torch import nn
+
+from metrics.base import MetricAvailability, MetricContext
+
+
+@dataclass(frozen=True)
+class BackboneFile:
+    """One torchvision ImageNet checkpoint: its file name carries the SHA-256 prefix."""
+
+    file_name: str
+    title: str
+
+    @property
+    def sha256_prefix(self) -> str:
+        return self.file_name.rsplit("-", 1)[1].split(".", 1)[0]
+
+
+ALEXNET = BackboneFile("alexnet-owt-7be5be79.pth", "torchvision AlexNet IMAGENET1K_V1")
+VGG16 = BackboneFile("vgg16-397923af.pth", "torchvision VGG16 IMAGENET1K_V1")
+
+_hash_cache: dict[tuple[str, int, int], str] = {}
+
+
+def sha256_of(path: Path) -> str:
+    """SHA-256 of a file, cached by (path, size, mtime) so repeated checks stay cheap."""
+    stat = path.stat()
+    key = (str(path.resolve()), stat.st_size, stat.st_mtime_ns)
+    if key not in _hash_cache:
+        digest = hashlib.sha256()
+        with path.open("rb") as fh:
+            for block in iter(lambda: fh.read(1 << 20), b""):
+                digest.update(block)
+        _hash_cache[key] = digest.hexdigest()
+    return _hash_cache[key]
+
+
+def backbone_path(context: MetricContext, backbone: BackboneFile) -> Path:
+    return context.weights_dir / backbone.file_name
+
+
+def check_backbone(context: MetricContext, backbone: BackboneFile, metric: str) -> MetricAvailability:
+    """Available when the file exists and its hash is the published one (or one the context trusts)."""
+    path = backbone_path(context, backbone)
+    folder = context.weights_dir.resolve()
+    if not path.is_file():
+        return MetricAvailability(
+            False, f"{metric} needs the ImageNet backbone {backbone.file_name} ({backbone.title}) "
+                   f"in {folder}; that file is not there")
+    digest = sha256_of(path)
+    trusted = context.trusted_sha256.get(backbone.file_name)
+    if not (digest.startswith(backbone.sha256_prefix) or digest == trusted):
+        return MetricAvailability(
+            False, f"{metric}: {path.resolve()} is not the published {backbone.title} checkpoint "
+                   f"(SHA-256 {digest[:8]}..., expected {backbone.sha256_prefix}...)")
+    return MetricAvailability(True)
+
+
+def load_features(context: MetricContext, backbone: BackboneFile, features: nn.Module, metric: str) -> None:
+    """Load the ``features.*`` tensors of a torchvision checkpoint into ``features`` (strict).
+
+    The classifier tensors, when present, are not needed by any metric and are ignored.
+    """
+    availability = check_backbone(context, backbone, metric)
+    if not availability.available:
+        raise FileNotFoundError(availability.reason)
+    state = torch.load(backbone_path(context, backbone), map_location="cpu", weights_only=True)
+    prefix = "features."
+    features.load_state_dict({k[len(prefix):]: v for k, v in state.items() if k.startswith(prefix)}, strict=True)
+
+
+def resolve_device(device: str) -> torch.device:
+    """``auto`` -> CUDA when present, else CPU; anything else is taken as given."""
+    if device == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    return torch.device(device)
+
+
+def vgg16_features() -> nn.Sequential:
+    """torchvision's VGG16 ``features`` (same layer indices and parameter names), without building
+    and initialising the 120M-parameter classifier that no metric uses."""
+    vgg = torchvision.models.vgg
+    return vgg.make_layers(vgg.cfgs["D"], batch_norm=False)
