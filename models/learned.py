@@ -41,7 +41,7 @@ def crop_padding(x: torch.Tensor, padding: tuple[int, int, int, int]) -> torch.T
 
 def image_to_tensor(image: np.ndarray) -> torch.Tensor:
     """uint8 HxWx3 -> float (1,3,H,W) in [0, 1]."""
-    return torch.from_numpy(np.ascontiguousarray(image)).permute(2, 0, 1).float().div(255.0).unsqueeze(0)
+    return torch.from_numpy(np.array(image, dtype=np.uint8)).permute(2, 0, 1).float().div(255.0).unsqueeze(0)
 
 
 def tensor_to_image(x: torch.Tensor) -> np.ndarray:

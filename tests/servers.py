@@ -32,6 +32,16 @@ def wait_for_port(port: int, timeout: float = 30.0, process: subprocess.Popen | 
     raise TimeoutError(f"nothing listens on port {port} after {timeout} s")
 
 
+def stop_process(process: subprocess.Popen, timeout: float = 30) -> None:
+    """SIGTERM, then SIGKILL if it does not exit in ``timeout`` seconds."""
+    process.terminate()
+    try:
+        process.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
+
+
 def _pg_bin(name: str) -> str:
     found = sorted(glob.glob(f"/usr/lib/postgresql/*/bin/{name}"))
     if not found:
@@ -73,11 +83,7 @@ def postgres_server() -> Iterator[str]:
             raise RuntimeError(done.stderr.decode())
         yield f"postgresql+psycopg://licbench@127.0.0.1:{port}/licbench"
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            process.kill()
+        stop_process(process)
         log.close()
         shutil.rmtree(workdir, ignore_errors=True)
 
@@ -97,5 +103,4 @@ def redis_server(workdir: Path) -> Iterator[str]:
         wait_for_port(port, process=process)
         yield f"redis://127.0.0.1:{port}/0"
     finally:
-        process.terminate()
-        process.wait(timeout=20)
+        stop_process(process)

@@ -12,7 +12,7 @@ from collections.abc import Iterator
 
 import httpx
 
-from tests.servers import free_port, wait_for_port
+from tests.servers import free_port, stop_process, wait_for_port
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -46,15 +46,6 @@ def _env(database_url: str, broker_url: str, data_dir: Path) -> dict[str, str]:
     return env
 
 
-def _stop(process: subprocess.Popen) -> None:
-    process.terminate()
-    try:
-        process.wait(timeout=30)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        process.wait()
-
-
 @contextmanager
 def running_stack(database_url: str, broker_url: str, data_dir: Path, concurrency: int = 2) -> Iterator[Stack]:
     """Migrate the database, then start the web server and one worker process; stop both afterwards."""
@@ -73,5 +64,5 @@ def running_stack(database_url: str, broker_url: str, data_dir: Path, concurrenc
         wait_for_port(port, timeout=60, process=server)
         yield Stack(f"http://127.0.0.1:{port}", env, data_dir, worker_log)
     finally:
-        _stop(worker)
-        _stop(server)
+        stop_process(worker)
+        stop_process(server)

@@ -5,21 +5,14 @@ from collections.abc import Iterator
 
 from sqlalchemy.orm import Session
 
-from app.db.session import session_factory
+from app.db.session import session_scope
 from app.services.storage import LocalStorage, default_storage
 
 
 def db_session() -> Iterator[Session]:
     """A session per request: committed when the route returns normally, rolled back otherwise."""
-    session = session_factory()()
-    try:
+    with session_scope() as session:
         yield session
-        session.commit()
-    except BaseException:
-        session.rollback()
-        raise
-    finally:
-        session.close()
 
 
 def storage() -> LocalStorage:

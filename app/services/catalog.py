@@ -11,6 +11,7 @@ from app.services.storage import default_storage
 from app.settings import get_settings
 from metrics import registry as metric_registry
 from models.base import Codec, CodecContext
+from models.devices import resolve_device
 from models.learned import network_cache
 from models.registry import build_codecs
 from models.submitted import submitted_codec
@@ -101,9 +102,7 @@ def list_metrics() -> list[dict]:
 
 
 def configure_metrics() -> None:
-    """Give metrics that need weights or a device the configured ones (no-op when unsupported)."""
-    configure = getattr(metric_registry, "configure", None)
-    context_type = getattr(metric_registry, "MetricContext", None)
-    if configure and context_type:
-        settings = get_settings()
-        configure(context_type(weights_dir=settings.weights_dir, device=settings.device))
+    """Give metrics that need weights or a device the configured weights folder and device."""
+    settings = get_settings()
+    metric_registry.configure(metric_registry.MetricContext(weights_dir=settings.weights_dir,
+                                                            device=resolve_device(settings.device)))
