@@ -4,7 +4,41 @@
   const metricSelect = document.getElementById("rd-metric");
   const imageSelect = document.getElementById("rd-image");
   const names = Object.fromEntries(window.LICBENCH_IMAGE_IDS.map((id, i) => [id, window.LICBENCH_IMAGES[i]]));
+  const anchorSelect = document.getElementById("bd-anchor");
+  const referenceBox = document.getElementById("rd-references");
   let lastDone = -1;
+  let references = null;
+
+  async function referenceTraces(metric) {
+    if (!referenceBox.checked) return [];
+    if (references === null) {
+      const response = await fetch("/api/v1/reference-curves");
+      references = response.ok ? await response.json() : [];
+    }
+    return references.filter((c) => c.metrics[metric]).map((c) => ({
+      x: c.bpp, y: c.metrics[metric], name: `${c.name} (${c.label})`, mode: "lines", type: "scatter",
+      line: { dash: "dot", width: 1 }, hovertemplate: "%{fullData.name}<br>%{x:.4f} bpp<br>%{y:.4f}<extra></extra>",
+    }));
+  }
+
+  async function fillBdTable() {
+    const metric = metricSelect.value;
+    const response = await fetch(`/api/v1/jobs/${jobId}/bd-rate?anchor=${encodeURIComponent(anchorSelect.value)}&metric=${encodeURIComponent(metric)}`);
+    const body = document.querySelector("#bd-table tbody");
+    body.innerHTML = "";
+    if (!response.ok) return;
+    const bd = await response.json();
+    for (const row of bd.rows) {
+      const tr = document.createElement("tr");
+      const rate = row.bd_rate.value === null ? "n/a" : `${row.bd_rate.value.toFixed(2)} %`;
+      const quality = row.bd_quality.value === null ? "n/a" : `${row.bd_quality.value.toFixed(4)} ${metric}`;
+      const note = row.bd_rate.reason || row.bd_quality.reason || "";
+      for (const c of [row.codec, rate, quality, note]) {
+        const td = document.createElement("td"); td.textContent = c; tr.appendChild(td);
+      }
+      body.appendChild(tr);
+    }
+  }
 
   function fmt(v, digits) { return v === null || v === undefined ? "n/a" : Number(v).toFixed(digits); }
 
@@ -22,7 +56,8 @@
       hovertemplate: "%{fullData.name}<br>%{x:.4f} bpp<br>%{y:.4f}<br>%{text}<extra></extra>",
     }));
     const title = perImage ? names[imageSelect.value] : "mean over images";
-    Plotly.react("rd-plot", traces, {
+    const all = traces.concat(await referenceTraces(metric));
+    Plotly.react("rd-plot", all, {
       title: `${metric} vs bpp (${title})`, xaxis: { title: "bits per pixel" }, yaxis: { title: metric },
       legend: { orientation: "h" }, margin: { t: 50 },
     }, { responsive: true });
@@ -61,12 +96,14 @@
     document.getElementById("cancel-job").hidden = !active;
     if (job.progress.done !== lastDone) {
       lastDone = job.progress.done;
-      await Promise.all([drawPlot(), fillTable()]);
+      await Promise.all([drawPlot(), fillTable(), fillBdTable()]);
     }
     if (active) setTimeout(poll, 1500);
   }
 
-  metricSelect.addEventListener("change", drawPlot);
+  metricSelect.addEventListener("change", () => { drawPlot(); fillBdTable(); });
+  anchorSelect.addEventListener("change", fillBdTable);
+  referenceBox.addEventListener("change", drawPlot);
   imageSelect.addEventListener("change", drawPlot);
   document.getElementById("cancel-job").addEventListener("click", async () => {
     await fetch(`/api/v1/jobs/${jobId}/cancel`, { method: "POST" });

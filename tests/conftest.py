@@ -37,10 +37,10 @@ def settings_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Pa
     monkeypatch.delenv("DATABASE_URL", raising=False)
     monkeypatch.delenv("BROKER_URL", raising=False)
     get_settings.cache_clear()
-    catalog.codecs.cache_clear()
+    catalog.registry_codecs.cache_clear()
     yield data_dir
     get_settings.cache_clear()
-    catalog.codecs.cache_clear()
+    catalog.registry_codecs.cache_clear()
 
 
 @pytest.fixture
