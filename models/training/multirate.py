@@ -1,0 +1,291 @@
+"""Train one multi-rate model over a set of lambdas: the sandbox behind ``licbench train``.
+
+Each step draws one lambda index at random and minimises ``lambda * 255^2 * MSE + bpp`` at that index's
+gain vectors (CompressAI's ``RateDistortionLoss``), so one set of transforms learns every rate.
+A run writes, under ``<log_root>/<timestamp>/``:
+
+* ``config.yaml``: the configuration it ran with (``--resume`` reads it back);
+* ``metrics.csv``: training rows every ``log_every`` steps and validation rows (fixed crops, every lambda)
+  every ``eval_every`` steps: loss, bpp, MSE, PSNR per lambda; TensorBoard scalars too when the
+  ``tensorboard`` package happens to be installed;
+* ``checkpoint_latest.pth`` / ``checkpoint_best.pth``: network, optimisers, scheduler and data RNG
+  (best = lowest validation loss averaged over the lambdas);
+* ``multirate.pth``: the best network exported for the codec (entropy-coder tables included), the file
+  to copy to ``models/weights/multirate.pth``.
+"""
+from __future__ import annotations
+
+import csv
+import math
+import random
+import time
+from dataclasses import asdict, dataclass, field, fields
+from datetime import datetime, timezone
+from pathlib import Path
+
+import numpy as np
+import torch
+import yaml
+from compressai.losses import RateDistortionLoss
+from compressai.optimizers import net_aux_optimizer
+from tqdm import tqdm
+
+from models.devices import resolve_device
+from models.multirate.checkpoint import export_state, load_weights, save_exported
+from models.multirate.network import MultiRateCheckerboard, MultiRateConfig
+from models.photos import training_photos
+from models.training.crops import RandomCrops
+
+IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp", ".ppm")
+CSV_FIELDS = ("step", "split", "lambda_index", "lmbda", "loss", "bpp", "mse", "psnr", "aux_loss", "lr", "seconds")
+
+
+@dataclass
+class TrainConfig:
+    """Everything a run needs; ``configs/multirate.yaml`` holds the same keys."""
+
+    lambdas: list[float] = field(default_factory=lambda: [0.0018, 0.0048, 0.013, 0.035, 0.0932])
+    N: int = 48
+    M: int = 64
+    crop: int = 128
+    batch_size: int = 8
+    steps: int = 5000
+    lr: float = 1e-3
+    aux_lr: float = 1e-3
+    lr_drop_at: float = 0.8  # fraction of steps after which the main learning rate is divided by 10
+    clip_grad_norm: float = 1.0
+    data: str | None = None  # a folder of images; None = the photos shipped in installed packages
+    seed: int = 0
+    log_every: int = 50
+    eval_every: int = 250
+    eval_crops: int = 8
+    device: str = "auto"
+    num_threads: int | None = 1  # None leaves torch's default
+
+    def __post_init__(self) -> None:
+        self.model_config()  # validates lambdas, N, M
+        for name in ("crop", "batch_size", "steps", "log_every", "eval_every", "eval_crops"):
+            if int(getattr(self, name)) < 1:
+                raise ValueError(f"{name} must be at least 1")
+        if self.crop % 64:
+            raise ValueError("crop must be a multiple of 64 (the network's total stride)")
+        if not 0 < self.lr_drop_at <= 1:
+            raise ValueError("lr_drop_at is a fraction of the steps in (0, 1]")
+
+    def model_config(self) -> MultiRateConfig:
+        return MultiRateConfig(N=int(self.N), M=int(self.M), lambdas=tuple(float(v) for v in self.lambdas))
+
+    @classmethod
+    def from_mapping(cls, raw: dict) -> "TrainConfig":
+        if not isinstance(raw, dict):
+            raise ValueError("the config must be a mapping of keys to values")
+        known = {f.name for f in fields(cls)}
+        unknown = sorted(set(raw) - known)
+        if unknown:
+            raise ValueError(f"unknown config key(s): {', '.join(unknown)}")
+        return cls(**raw)
+
+
+def load_config(path: Path) -> TrainConfig:
+    """Read a YAML training config; ``ValueError`` says what is wrong with it."""
+    try:
+        raw = yaml.safe_load(Path(path).read_text())
+    except yaml.YAMLError as exc:
+        raise ValueError(f"{path} is not valid YAML: {exc}") from exc
+    return TrainConfig.from_mapping(raw or {})
+
+
+def image_folder(folder: Path) -> list[np.ndarray]:
+    """Every image under ``folder`` (recursively) as uint8 HxWx3 RGB."""
+    from PIL import Image
+
+    folder = Path(folder)
+    if not folder.is_dir():
+        raise ValueError(f"data folder {folder} does not exist")
+    images = []
+    for path in sorted(p for p in folder.rglob("*") if p.suffix.lower() in IMAGE_SUFFIXES):
+        with Image.open(path) as img:
+            images.append(np.asarray(img.convert("RGB")))
+    if not images:
+        raise ValueError(f"no images ({', '.join(IMAGE_SUFFIXES)}) under {folder}")
+    return images
+
+
+def training_images(config: TrainConfig) -> list[np.ndarray]:
+    return image_folder(Path(config.data)) if config.data else list(training_photos().values())
+
+
+def rd_terms(out: dict, x: torch.Tensor, lmbda: float) -> dict[str, torch.Tensor]:
+    """CompressAI's rate-distortion loss terms, plus PSNR."""
+    terms = RateDistortionLoss(lmbda=lmbda)(out, x)
+    terms["psnr"] = -10.0 * torch.log10(terms["mse_loss"].detach().clamp_min(1e-10))
+    return terms
+
+
+class RunLog:
+    """CSV rows (and TensorBoard scalars when available) for one run directory."""
+
+    def __init__(self, run_dir: Path) -> None:
+        self.path = run_dir / "metrics.csv"
+        new = not self.path.exists()
+        self.file = self.path.open("a", newline="")
+        self.writer = csv.DictWriter(self.file, fieldnames=CSV_FIELDS)
+        if new:
+            self.writer.writeheader()
+        try:
+            from torch.utils.tensorboard import SummaryWriter
+        except ImportError:  # tensorboard is optional; the CSV is the record
+            self.tb = None
+        else:
+            self.tb = SummaryWriter(str(run_dir))
+
+    def row(self, **values) -> None:
+        self.writer.writerow({k: values.get(k, "") for k in CSV_FIELDS})
+        if self.tb is not None:
+            tag = f"{values['split']}/lambda{values['lambda_index']}"
+            for key in ("loss", "bpp", "mse", "psnr"):
+                self.tb.add_scalar(f"{tag}/{key}", float(values[key]), int(values["step"]))
+
+    def flush(self) -> None:
+        self.file.flush()
+
+    def close(self) -> None:
+        self.file.close()
+        if self.tb is not None:
+            self.tb.close()
+
+
+@torch.no_grad()
+def validate(net: MultiRateCheckerboard, batch: torch.Tensor) -> list[dict[str, float]]:
+    """RD terms at every trained lambda on fixed crops (noise quantisation, as in training)."""
+    was_training = net.training
+    net.eval()
+    rows = []
+    for index, lmbda in enumerate(net.config.lambdas):
+        terms = rd_terms(net(batch, index), batch, lmbda)
+        rows.append({k: float(terms[k]) for k in ("loss", "bpp_loss", "mse_loss", "psnr")})
+    net.train(was_training)
+    return rows
+
+
+def _new_run_dir(log_root: Path) -> Path:
+    stamp = datetime.now(timezone.utc).strftime("%Y%m%d-%H%M%S")
+    run_dir = log_root / stamp
+    suffix = 1
+    while run_dir.exists():
+        suffix += 1
+        run_dir = log_root / f"{stamp}-{suffix}"
+    run_dir.mkdir(parents=True)
+    return run_dir
+
+
+def train(
+    config: TrainConfig,
+    log_root: Path = Path("logs"),
+    resume: Path | None = None,
+    progress: bool = True,
+    images: list[np.ndarray] | None = None,
+) -> Path:
+    """Run (or resume) training; return the run directory."""
+    if config.num_threads:
+        torch.set_num_threads(int(config.num_threads))
+    device = resolve_device(config.device)
+    if resume is not None:
+        run_dir = Path(resume)
+        latest = run_dir / "checkpoint_latest.pth"
+        if not latest.is_file():
+            raise ValueError(f"cannot resume: {latest} does not exist")
+        config = load_config(run_dir / "config.yaml")
+    images = images if images is not None else training_images(config)
+    crops = RandomCrops(images, config.crop, seed=config.seed)
+    val_batch = RandomCrops(images, config.crop, seed=config.seed + 10_000).batch(config.eval_crops).to(device)
+    if resume is None:
+        run_dir = _new_run_dir(Path(log_root))
+        (run_dir / "config.yaml").write_text(yaml.safe_dump(asdict(config), sort_keys=False))
+
+    torch.manual_seed(config.seed)
+    random.seed(config.seed)
+    net = MultiRateCheckerboard(config.model_config()).to(device)
+    optimizers = net_aux_optimizer(
+        net, {"net": {"type": "Adam", "lr": config.lr}, "aux": {"type": "Adam", "lr": config.aux_lr}}
+    )
+    scheduler = torch.optim.lr_scheduler.MultiStepLR(
+        optimizers["net"], milestones=[max(1, int(config.steps * config.lr_drop_at))], gamma=0.1
+    )
+    lambda_rng = np.random.default_rng(config.seed + 1)
+
+    step, best = 0, math.inf
+    if resume is not None:
+        state = torch.load(run_dir / "checkpoint_latest.pth", map_location=device, weights_only=True)
+        load_weights(net, state["state_dict"])
+        optimizers["net"].load_state_dict(state["optimizer"])
+        optimizers["aux"].load_state_dict(state["aux_optimizer"])
+        scheduler.load_state_dict(state["scheduler"])
+        crops.rng.bit_generator.state = state["crop_rng"]
+        lambda_rng.bit_generator.state = state["lambda_rng"]
+        torch.set_rng_state(state["torch_rng"])
+        step, best = int(state["step"]), float(state["best_val_loss"])
+
+    def checkpoint(path: Path) -> None:
+        torch.save({
+            **export_state(net),
+            "optimizer": optimizers["net"].state_dict(),
+            "aux_optimizer": optimizers["aux"].state_dict(),
+            "scheduler": scheduler.state_dict(),
+            "crop_rng": crops.rng.bit_generator.state,
+            "lambda_rng": lambda_rng.bit_generator.state,
+            "torch_rng": torch.get_rng_state(),
+            "step": step,
+            "best_val_loss": best,
+        }, path)
+
+    log = RunLog(run_dir)
+    net.train()
+    start = time.perf_counter()
+    bar = tqdm(total=config.steps, initial=step, disable=not progress, desc="multirate", mininterval=2.0,
+               dynamic_ncols=True)
+    try:
+        while step < config.steps:
+            step += 1
+            index = int(lambda_rng.integers(net.num_rates))
+            lmbda = net.config.lambdas[index]
+            x = crops.batch(config.batch_size).to(device)
+            optimizers["net"].zero_grad()
+            optimizers["aux"].zero_grad()
+            terms = rd_terms(net(x, index), x, lmbda)
+            terms["loss"].backward()
+            if config.clip_grad_norm:
+                torch.nn.utils.clip_grad_norm_(net.parameters(), config.clip_grad_norm)
+            optimizers["net"].step()
+            aux = net.aux_loss()
+            aux.backward()
+            optimizers["aux"].step()
+            scheduler.step()
+            bar.update(1)
+            if step % config.log_every == 0 or step == config.steps:
+                bar.set_postfix(lmbda=lmbda, bpp=f"{terms['bpp_loss'].item():.3f}", psnr=f"{terms['psnr'].item():.2f}")
+                log.row(step=step, split="train", lambda_index=index, lmbda=lmbda, loss=terms["loss"].item(),
+                        bpp=terms["bpp_loss"].item(), mse=terms["mse_loss"].item(), psnr=terms["psnr"].item(),
+                        aux_loss=aux.item(), lr=optimizers["net"].param_groups[0]["lr"],
+                        seconds=round(time.perf_counter() - start, 2))
+            if step % config.eval_every == 0 or step == config.steps:
+                rows = validate(net, val_batch)
+                for i, r in enumerate(rows):
+                    log.row(step=step, split="val", lambda_index=i, lmbda=net.config.lambdas[i], loss=r["loss"],
+                            bpp=r["bpp_loss"], mse=r["mse_loss"], psnr=r["psnr"], aux_loss=aux.item(),
+                            lr=optimizers["net"].param_groups[0]["lr"], seconds=round(time.perf_counter() - start, 2))
+                val_loss = sum(r["loss"] for r in rows) / len(rows)
+                if val_loss < best:
+                    best = val_loss
+                    checkpoint(run_dir / "checkpoint_best.pth")
+                checkpoint(run_dir / "checkpoint_latest.pth")
+                log.flush()
+    finally:
+        bar.close()
+        log.close()
+    best_path = run_dir / "checkpoint_best.pth"
+    if best_path.is_file():
+        state = torch.load(best_path, map_location="cpu", weights_only=True)
+        load_weights(net, state["state_dict"])
+    save_exported(net.cpu(), run_dir / "multirate.pth")
+    return run_dir
