@@ -58,7 +58,7 @@
     const title = perImage ? names[imageSelect.value] : "mean over images";
     const all = traces.concat(await referenceTraces(metric));
     Plotly.react("rd-plot", all, {
-      title: `${metric} vs bpp (${title})`, xaxis: { title: "bits per pixel" }, yaxis: { title: metric },
+      title: { text: `${metric} vs bpp (${title})` }, xaxis: { title: { text: "bits per pixel" } }, yaxis: { title: { text: metric } },
       legend: { orientation: "h" }, margin: { t: 50 },
     }, { responsive: true });
   }

@@ -41,7 +41,7 @@ def test_upload_run_job_and_see_one_rd_trace_per_codec(production_stack, page, t
     assert page.locator(".thumbs figure").count() == 2
 
     # Only the two spine codecs, with short sweeps, so the job is quick.
-    for box in page.locator("input[name=codec]:checked").all():
+    for box in page.locator("input[name=codec]:not([disabled])").all():
         box.uncheck()
     page.check("input[name=codec][value=jpeg]")
     page.fill("input[name='rate-jpeg']", "20, 60, 90")
