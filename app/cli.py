@@ -4,6 +4,7 @@ from __future__ import annotations
 import argparse
 import importlib
 import sys
+import warnings
 
 from app.commands import CommandError
 
@@ -15,6 +16,11 @@ COMMAND_MODULES = [
     "app.commands.weights",
     "app.commands.score",
 ]
+
+
+# torch_geometric (imported by compressai 1.2.8) uses torch.jit.script, deprecated in torch 2.14: harmless
+# noise that would break the one-line error messages the commands promise.
+warnings.filterwarnings("ignore", message=r"`torch\.jit\.script` is deprecated")
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -4,14 +4,26 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from models.base import Codec, CodecContext
-from models.codecs.jpeg import JpegCodec
+from models.codecs.avif import AvifCodec
+from models.codecs.jpeg import Jpeg444Codec, JpegCodec
+from models.codecs.jpegxl import JpegXlCodec
 from models.codecs.tiny_hyperprior import TinyHyperpriorCodec
+from models.codecs.webp import WebpCodec
+from models.multirate.codec import MultiRateCodec
+from models.zoo import zoo_codec_factories
 
 CodecFactory = Callable[[CodecContext], Codec]
 
 CODEC_CLASSES: list[CodecFactory] = [
     lambda ctx: JpegCodec(context=ctx),
+    lambda ctx: Jpeg444Codec(context=ctx),
+    lambda ctx: WebpCodec(context=ctx),
+    lambda ctx: AvifCodec(context=ctx),
+    lambda ctx: JpegXlCodec(context=ctx),
     lambda ctx: TinyHyperpriorCodec(context=ctx),
+    lambda ctx: MultiRateCodec(context=ctx),
+    # CompressAI's pretrained zoo: six architectures x (MSE, MS-SSIM), weights from <weights_dir>/compressai/.
+    *zoo_codec_factories(),
 ]
 
 

@@ -23,8 +23,13 @@ if [ ! -x "$venv/bin/python" ]; then
 fi
 
 echo "setup: installing licbench into $venv (first run takes a few minutes: torch is large)"
-"$venv/bin/python" -m pip install -q --upgrade pip 2>&1 | grep -v "is ignored" || true
-"$venv/bin/python" -m pip install -q -e '.[test]' 2>&1 | grep -v "is ignored" || true
+log=$(mktemp)
+trap 'rm -f "$log"' EXIT
+if ! "$venv/bin/python" -m pip install -q -e '.[test]' >"$log" 2>&1; then
+  grep -v "is ignored" "$log" >&2
+  echo "setup: pip install failed" >&2
+  exit 1
+fi
 "$venv/bin/python" - <<'PY'
 import sys
 from importlib.metadata import version
