@@ -2,10 +2,17 @@
 from __future__ import annotations
 
 from celery import Celery
+from kombu.transport import sqlalchemy as kombu_sqlalchemy
 
 from app.settings import get_settings
 
 TASK_QUEUE = "cpu"  # default; learned codecs may be routed to LEARNED_QUEUE (see app.services.queue)
+
+
+# kombu's SQLAlchemy transport (the embedded broker) polls its table once a second by default, which adds
+# up to a second of idle time per task; its transport options go to create_engine, so set it here.
+EMBEDDED_BROKER_POLLING_SECONDS = 0.05
+kombu_sqlalchemy.Transport.polling_interval = EMBEDDED_BROKER_POLLING_SECONDS
 
 
 def make_celery() -> Celery:

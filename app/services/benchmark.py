@@ -4,6 +4,7 @@ from __future__ import annotations
 import io
 import logging
 import time
+from collections import OrderedDict
 
 import numpy as np
 from PIL import Image as PILImage
@@ -20,9 +21,26 @@ from models.measure import measure
 log = logging.getLogger(__name__)
 
 
-def load_pixels(storage: BlobStorage, image: Image) -> np.ndarray:
-    with PILImage.open(io.BytesIO(storage.get(image_key(image.content_hash)))) as img:
+def load_pixels(storage: BlobStorage, content_hash: str) -> np.ndarray:
+    with PILImage.open(io.BytesIO(storage.get(image_key(content_hash)))) as img:
         return np.asarray(img.convert("RGB"), dtype=np.uint8).copy()
+
+
+_reference_cache: OrderedDict[str, np.ndarray] = OrderedDict()
+REFERENCE_CACHE_SIZE = 16
+
+
+def reference_pixels(storage: BlobStorage, content_hash: str) -> np.ndarray:
+    """Decoded reference pixels, cached per worker process: a job encodes each image many times."""
+    if content_hash in _reference_cache:
+        _reference_cache.move_to_end(content_hash)
+        return _reference_cache[content_hash]
+    pixels = load_pixels(storage, content_hash)
+    pixels.setflags(write=False)  # shared between tasks: nobody may modify it
+    _reference_cache[content_hash] = pixels
+    while len(_reference_cache) > REFERENCE_CACHE_SIZE:
+        _reference_cache.popitem(last=False)
+    return pixels
 
 
 def png_bytes(pixels: np.ndarray) -> bytes:
@@ -58,20 +76,24 @@ def run_task(factory: sessionmaker[Session], storage: BlobStorage, task: jobs.Ta
             return "job missing"
         if job.status not in jobs.ACTIVE:
             return f"skipped: job {job.status}"
-        jobs.mark_running(session, task.job_id)
-        session.commit()
-        if _already_done(session, task):
+        if job.status == "queued":
+            jobs.mark_running(session, task.job_id)
+        metric_names = list(job.metrics)
+        done = _already_done(session, task)
+        image = session.get(Image, task.image_id)
+        session.commit()  # no transaction stays open during the compute below
+        if done:
             outcome = "duplicate"
         else:
             try:
-                image = session.get(Image, task.image_id)
                 codec = catalog.codecs(session).get(task.codec)
+                session.commit()
                 if codec is None:
                     raise LookupError(f"codec {task.codec!r} no longer exists")
-                reference = load_pixels(storage, image)
+                reference = reference_pixels(storage, image.content_hash)
                 m = measure(codec, reference, task.rate_point)
                 scoring_started = time.perf_counter()
-                scores = score(reference, [m.reconstruction], list(job.metrics))[0]
+                scores = score(reference, [m.reconstruction], metric_names)[0]
                 metrics_seconds = time.perf_counter() - scoring_started
                 key = reconstruction_key(task.job_id, task.image_id, task.codec, task.rate_point)
                 storage.put(key, png_bytes(m.reconstruction))
