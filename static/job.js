@@ -59,7 +59,7 @@
     const all = traces.concat(await referenceTraces(metric));
     Plotly.react("rd-plot", all, {
       title: { text: `${metric} vs bpp (${title})` }, xaxis: { title: { text: "bits per pixel" } }, yaxis: { title: { text: metric } },
-      legend: { orientation: "h" }, margin: { t: 50 },
+      legend: { orientation: "h", y: -0.22 }, margin: { t: 50, b: 110 },
     }, { responsive: true });
   }
 
