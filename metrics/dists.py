@@ -16,8 +16,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from metrics.base import Metric, MetricAvailability, MetricContext
-from metrics.weights import VGG16, check_backbone, load_features, resolve_device, vgg16_features
+from metrics.base import MetricAvailability
+from metrics.weights import BackboneMetric, VGG16, check_backbone, load_features, resolve_device, vgg16_features
 
 _CHANNELS = (3, 64, 128, 256, 512, 512)
 _POOLS = (4, 9, 16, 23)  # VGG16 max-pool positions replaced by L2 pooling
@@ -96,20 +96,12 @@ class DISTSNetwork(nn.Module):
         return stats
 
 
-class DISTS(Metric):
+class DISTS(BackboneMetric):
     name = "dists"
     higher_is_better = False
     value_range = (0.0, 1.0)
     description = "DISTS, VGG16 backbone (ImageNet weights from the weights folder); lower is better"
     min_size = 32
-
-    def __init__(self, context: MetricContext | None = None) -> None:
-        super().__init__(context)
-        self._network: DISTSNetwork | None = None
-
-    @property
-    def device(self) -> str:
-        return str(resolve_device(self.context.device))
 
     def availability(self) -> MetricAvailability:
         path = dists_weights_path()

@@ -16,8 +16,8 @@ import torch
 import torchvision
 from torch import nn
 
-from metrics.base import Metric, MetricAvailability, MetricContext
-from metrics.weights import (ALEXNET, VGG16, BackboneFile, check_backbone, load_features, resolve_device,
+from metrics.base import MetricAvailability
+from metrics.weights import (BackboneMetric, ALEXNET, VGG16, BackboneFile, check_backbone, load_features, resolve_device,
                              vgg16_features)
 
 # LPIPS's ScalingLayer constants (ImageNet statistics expressed on the [-1, 1] scale).
@@ -72,7 +72,7 @@ class LPIPSNetwork(nn.Module):
         return total
 
 
-class LPIPS(Metric):
+class LPIPS(BackboneMetric):
     name = "lpips"
     higher_is_better = False
     value_range = (0.0, 1.0)
@@ -80,14 +80,6 @@ class LPIPS(Metric):
     backbone: BackboneFile = ALEXNET
     description = "LPIPS v0.1, AlexNet backbone (ImageNet weights from the weights folder); lower is better"
     min_size = 32  # the deepest slice needs a non-empty feature map
-
-    def __init__(self, context: MetricContext | None = None) -> None:
-        super().__init__(context)
-        self._network: LPIPSNetwork | None = None
-
-    @property
-    def device(self) -> str:
-        return str(resolve_device(self.context.device))
 
     def availability(self) -> MetricAvailability:
         linear = linear_layers_path(self.net)

@@ -15,7 +15,7 @@ import torch
 import torchvision
 from torch import nn
 
-from metrics.base import MetricAvailability, MetricContext
+from metrics.base import Metric, MetricAvailability, MetricContext
 
 
 @dataclass(frozen=True)
@@ -88,6 +88,19 @@ def resolve_device(device: str) -> torch.device:
     if device == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
     return torch.device(device)
+
+
+class BackboneMetric(Metric):
+    """A learned metric on an ImageNet backbone: runs on the context's device; its network is built
+    lazily (``self._network``) on first use."""
+
+    def __init__(self, context: MetricContext | None = None) -> None:
+        super().__init__(context)
+        self._network: nn.Module | None = None
+
+    @property
+    def device(self) -> str:
+        return str(resolve_device(self.context.device))
 
 
 def vgg16_features() -> nn.Sequential:

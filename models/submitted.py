@@ -7,7 +7,7 @@ are opened with ``torch.load(weights_only=True)``, so a file that carries code i
 from __future__ import annotations
 
 import io
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
