@@ -120,3 +120,25 @@ def test_job_is_queued_with_one_task_per_image_codec_rate_point(api, image_set_i
     job = api.get(f"/api/v1/jobs/{response.json()['id']}").json()
     assert job["status"] == "queued" and job["progress"] == {"done": 0, "total": 2}
     assert job["metrics"] == ["psnr", "ms-ssim"]
+
+
+def test_a_queued_job_can_be_cancelled_once(api, image_set_id):
+    job_id = api.post("/api/v1/jobs", json={"image_set_id": image_set_id,
+                                            "codecs": [{"name": "jpeg", "rate_points": [10]}]}).json()["id"]
+    cancelled = api.post(f"/api/v1/jobs/{job_id}/cancel")
+    assert cancelled.status_code == 200 and cancelled.json()["status"] == "cancelled"
+    again = api.post(f"/api/v1/jobs/{job_id}/cancel")
+    assert again.status_code == 409 and "already cancelled" in again.json()["detail"]
+
+
+def test_a_cancelled_job_runs_no_more_tasks(api, image_set_id):
+    from app.db.session import session_factory
+    from app.services import benchmark, jobs
+    from app.services.storage import default_storage
+
+    job_id = api.post("/api/v1/jobs", json={"image_set_id": image_set_id,
+                                            "codecs": [{"name": "jpeg", "rate_points": [10]}]}).json()["id"]
+    api.post(f"/api/v1/jobs/{job_id}/cancel")
+    outcome = benchmark.run_task(session_factory(), default_storage(), jobs.TaskSpec(job_id, 1, "jpeg", 10))
+    assert outcome == "skipped: job cancelled"
+    assert api.get(f"/api/v1/jobs/{job_id}/results").json() == []

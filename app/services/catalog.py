@@ -19,13 +19,13 @@ from models.submitted import submitted_codec
 
 def codec_context() -> CodecContext:
     settings = get_settings()
-    network_cache.capacity = settings.codec_cache_size
     return CodecContext(weights_dir=settings.weights_dir, device=settings.device)
 
 
 @lru_cache(maxsize=1)
 def registry_codecs() -> dict[str, Codec]:
     """Every registered codec, built once per process (weights load lazily into the network cache)."""
+    network_cache.capacity = get_settings().codec_cache_size
     return build_codecs(codec_context())
 
 
