@@ -114,13 +114,17 @@ def main() -> None:
     chosen = selection(build_codecs(CodecContext()))
     tasks = len(images) * sum(len(p) for _, p in chosen)
     print(f"{len(images)} images {HEIGHT}x{WIDTH}, codecs {chosen}, metrics psnr+ms-ssim: {tasks} encode/decode/score tasks")
-    print(f"torch threads in the serial loop: {torch.get_num_threads()}")
+    threads = torch.get_num_threads()
     baseline = serial_baseline(images, chosen)
-    print(f"serial eval_model-style loop : {baseline:8.1f} s")
+    print(f"serial eval_model-style loop ({threads} torch threads, the default): {baseline:8.1f} s")
+    torch.set_num_threads(1)
+    single = serial_baseline(images, chosen)
+    torch.set_num_threads(threads)
+    print(f"serial eval_model-style loop (1 torch thread, for context): {single:8.1f} s")
     wall, compute, n = service_run(images, chosen, args.workers)
     print(f"licbench ({args.workers} worker processes): {wall:8.1f} s wall for {n} results "
           f"(compute inside tasks {compute:.1f} s)")
-    print(f"speed-up licbench / serial   : {baseline / wall:8.2f}x")
+    print(f"speed-up licbench / serial   : {baseline / wall:8.2f}x  (vs the 1-thread loop: {single / wall:.2f}x)")
     overhead = (wall * args.workers - compute) / compute
     print(f"service overhead (queue + DB + idle) : {100 * overhead:6.1f} % of compute")
 

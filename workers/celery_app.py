@@ -24,7 +24,7 @@ def make_celery() -> Celery:
         task_ignore_result=True,  # results go to our database, not a Celery backend
         task_acks_late=True,  # a task lost with its worker is redelivered; the unique result rule dedups
         task_reject_on_worker_lost=True,
-        worker_prefetch_multiplier=1,
+        worker_prefetch_multiplier=4,  # keep children fed between broker polls; tasks are short
         broker_connection_retry_on_startup=True,
         worker_hijack_root_logger=False,
     )
