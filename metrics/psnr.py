@@ -1,7 +1,6 @@
 """PSNR on 8-bit RGB, the way codec papers and CompressAI report it."""
 from __future__ import annotations
 
-import math
 
 import torch
 
@@ -51,7 +50,3 @@ class PSNRY(Metric):
     def compute(self, reference: torch.Tensor, distorted: torch.Tensor) -> list[float]:
         return [float(v) for v in psnr(luma(reference), luma(distorted))]
 
-
-def psnr_from_mse(mse: float, data_range: float = 255.0) -> float:
-    """Closed form used by tests and reports."""
-    return PSNR_CAP_DB if mse == 0 else min(PSNR_CAP_DB, 10 * math.log10(data_range**2 / mse))

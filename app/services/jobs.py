@@ -7,7 +7,7 @@ from datetime import datetime, timezone
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
-from app.db.tables import Image, Job, Result, TaskFailure
+from app.db.tables import Job, Result, TaskFailure
 from app.services import catalog
 from app.services.errors import Invalid, NotFound
 from app.services.image_sets import get_image_set
@@ -160,6 +160,3 @@ def refresh_progress(session: Session, job_id: int) -> None:
         session.execute(update(Job).where(Job.id == job_id, Job.status.in_(ACTIVE))
                         .values(status=status, error=error, finished_at=datetime.now(timezone.utc)))
 
-
-def job_images(session: Session, job: Job) -> dict[int, Image]:
-    return {im.id: im for im in job.image_set.images}
