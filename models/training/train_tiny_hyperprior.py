@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
 
 import torch
 
@@ -26,15 +27,16 @@ def main() -> None:
     parser.add_argument("--crop", type=int, default=128)
     parser.add_argument("--batch", type=int, default=8)
     parser.add_argument("--qualities", type=int, nargs="*", default=sorted(LAMBDAS))
+    parser.add_argument("--out", type=Path, default=PACKAGE_WEIGHTS, help="folder for the checkpoints")
     args = parser.parse_args()
-    PACKAGE_WEIGHTS.mkdir(parents=True, exist_ok=True)
+    args.out.mkdir(parents=True, exist_ok=True)
     photos = list(training_photos().values())
     for q in args.qualities:
         torch.manual_seed(q)
         net = build_tiny_hyperprior()
         print(f"quality {q}: lambda={LAMBDAS[q]} on {len(photos)} photos", flush=True)
         log = train_single_rate(net, RandomCrops(photos, args.crop, seed=q), LAMBDAS[q], args.steps, args.batch)
-        torch.save(compact_state_dict(net), checkpoint_path(q))
+        torch.save(compact_state_dict(net), args.out / checkpoint_path(q).name)
         print(f"quality {q}: {log}", flush=True)
 
 
