@@ -25,8 +25,8 @@ from models.multirate.network import PAD_MULTIPLE, MultiRateCheckerboard
 
 PACKAGE_WEIGHTS = Path(__file__).resolve().parent.parent / "weights"
 WEIGHTS_FILE = "multirate.pth"
-MULTIRATE_RATE = RateSpec(points=tuple(i / 15 for i in range(16)), minimum=0.0, maximum=1.0, integer=False,
-                          label="rate parameter")
+MULTIRATE_RATE = RateSpec(points=tuple(round(i / 15, 4) for i in range(16)), minimum=0.0, maximum=1.0,
+                          integer=False, label="rate parameter")
 
 
 @dataclass
