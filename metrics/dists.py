@@ -22,7 +22,6 @@ from metrics.weights import BackboneMetric, VGG16, check_backbone, load_features
 _CHANNELS = (3, 64, 128, 256, 512, 512)
 _POOLS = (4, 9, 16, 23)  # VGG16 max-pool positions replaced by L2 pooling
 _C1 = _C2 = 1e-6
-_BATCH = 4
 
 
 def dists_weights_path() -> Path | None:
@@ -88,7 +87,7 @@ class DISTSNetwork(nn.Module):
             total += (alpha * texture).sum(dim=1) + (beta * structure).sum(dim=1)
         return 1 - total
 
-    def reference_statistics(self, reference: torch.Tensor) -> list[tuple[torch.Tensor, torch.Tensor, torch.Tensor]]:
+    def prepare_reference(self, reference: torch.Tensor) -> list[tuple[torch.Tensor, torch.Tensor, torch.Tensor]]:
         stats = []
         for feat in self.features(reference):
             mean = feat.mean(dim=(2, 3))
@@ -118,11 +117,3 @@ class DISTS(BackboneMetric):
             network = DISTSNetwork(features, weights["alpha"], weights["beta"]).eval()
             self._network = network.to(resolve_device(self.context.device))
         return self._network
-
-    @torch.no_grad()
-    def compute(self, reference: torch.Tensor, distorted: torch.Tensor) -> list[float]:
-        network = self.network()
-        device = network.mean.device
-        ref_stats = network.reference_statistics(reference.to(device))
-        values = [network.score(ref_stats, chunk.to(device)) for chunk in distorted.split(_BATCH)]
-        return [float(v) for v in torch.cat(values).cpu()]

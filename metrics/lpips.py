@@ -24,7 +24,6 @@ from metrics.weights import (BackboneMetric, ALEXNET, VGG16, BackboneFile, check
 _SHIFT = torch.tensor([-0.030, -0.088, -0.188]).view(1, 3, 1, 1)
 _SCALE = torch.tensor([0.458, 0.448, 0.450]).view(1, 3, 1, 1)
 _EPS = 1e-10
-_BATCH = 4  # distorted images per forward pass (bounds memory on large images)
 
 # Layer boundaries in torchvision's ``features``: outputs after relu1..relu5 (alex) / relu1_2..relu5_3 (vgg).
 _SLICES = {"alex": (2, 5, 8, 10, 12), "vgg": (4, 9, 16, 23, 30)}
@@ -47,7 +46,7 @@ def normalize_channels(features: torch.Tensor) -> torch.Tensor:
 
 
 class LPIPSNetwork(nn.Module):
-    """Backbone slices + learned linear weights; ``distance(ref_feats, images)`` per image."""
+    """Backbone slices + learned linear weights; ``score(prepare_reference(ref), images)`` per image."""
 
     def __init__(self, net: str, features: nn.Sequential, linear: list[torch.Tensor]):
         super().__init__()
@@ -65,7 +64,11 @@ class LPIPSNetwork(nn.Module):
             out.append(normalize_channels(h))
         return out
 
-    def distance(self, reference: list[torch.Tensor], images: torch.Tensor) -> torch.Tensor:
+    def prepare_reference(self, reference: torch.Tensor) -> list[torch.Tensor]:
+        """Reference-side features, computed once per reference."""
+        return self.normalized_features(reference)
+
+    def score(self, reference: list[torch.Tensor], images: torch.Tensor) -> torch.Tensor:
         total = torch.zeros(images.shape[0], device=images.device)
         for ref, dist, weight in zip(reference, self.normalized_features(images), self.linear):
             total += ((ref - dist) ** 2 * weight).sum(dim=1).mean(dim=(1, 2))
@@ -101,14 +104,6 @@ class LPIPS(BackboneMetric):
             linear = [state[f"lin{k}.model.1.weight"].view(1, -1, 1, 1) for k in range(5)]
             self._network = LPIPSNetwork(self.net, features, linear).eval().to(resolve_device(self.context.device))
         return self._network
-
-    @torch.no_grad()
-    def compute(self, reference: torch.Tensor, distorted: torch.Tensor) -> list[float]:
-        network = self.network()
-        device = network.shift.device
-        ref_features = network.normalized_features(reference.to(device))
-        values = [network.distance(ref_features, chunk.to(device)) for chunk in distorted.split(_BATCH)]
-        return [float(v) for v in torch.cat(values).cpu()]
 
 
 class LPIPSVGG(LPIPS):

@@ -90,9 +90,13 @@ def resolve_device(device: str) -> torch.device:
     return torch.device(device)
 
 
+BATCH = 4  # distorted images per forward pass (bounds memory on large images)
+
+
 class BackboneMetric(Metric):
     """A learned metric on an ImageNet backbone: runs on the context's device; its network is built
-    lazily (``self._network``) on first use."""
+    lazily (``self._network``) on first use by ``network()``, and offers ``prepare_reference(x)`` (the
+    reference-side features, computed once) and ``score(prepared, distorted)``."""
 
     def __init__(self, context: MetricContext | None = None) -> None:
         super().__init__(context)
@@ -101,6 +105,16 @@ class BackboneMetric(Metric):
     @property
     def device(self) -> str:
         return str(resolve_device(self.context.device))
+
+    def network(self) -> nn.Module:
+        raise NotImplementedError
+
+    @torch.no_grad()
+    def compute(self, reference: torch.Tensor, distorted: torch.Tensor) -> list[float]:
+        network = self.network()
+        prepared = network.prepare_reference(reference.to(self.device))
+        values = [network.score(prepared, chunk.to(self.device)) for chunk in distorted.split(BATCH)]
+        return [float(v) for v in torch.cat(values).cpu()]
 
 
 def vgg16_features() -> nn.Sequential:
