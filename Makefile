@@ -2,7 +2,7 @@
 VENV ?= .venv
 export PIP_DISABLE_PIP_VERSION_CHECK = 1
 
-.PHONY: setup run test worker clean
+.PHONY: setup run test test-fast worker clean
 
 setup: $(VENV)/.installed
 
@@ -17,6 +17,10 @@ worker: setup
 
 test: setup
 	bash scripts/test.sh $(VENV)
+
+# The edit loop: unit, CLI and API tests in-process, no servers or browser.
+test-fast: setup
+	$(VENV)/bin/python -m pytest -p no:cacheprovider -q tests/unit tests/cli tests/api
 
 clean:
 	rm -rf data .pytest_cache

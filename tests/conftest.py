@@ -1,29 +1,28 @@
 """Shared fixtures: settings on a temp data dir, in-process app on SQLite, real servers for integration."""
 from __future__ import annotations
 
-import io
 from collections.abc import Iterator
 from pathlib import Path
 
-import numpy as np
 import pytest
-from PIL import Image
 
-from tests.servers import postgres_server, redis_server
-from tests.stack import Stack, running_stack
+from tests.support.servers import postgres_server, redis_server
+from tests.support.stack import Stack, running_stack
 
-
-def png_bytes(pixels: np.ndarray, mode: str | None = None, format: str = "PNG") -> bytes:
-    buffer = io.BytesIO()
-    Image.fromarray(pixels, mode).save(buffer, format=format)
-    return buffer.getvalue()
+# Tests are organised by layer; the folder sets the marker, so `-m` selects a layer.
+LAYER_MARKERS = {"unit": "unit", "cli": "cli", "api": "api", "integration": "integration",
+                 "browser": "browser"}
 
 
-def random_photo(height: int, width: int, seed: int = 0) -> np.ndarray:
-    """A smooth random image (compressible like a photo, unlike white noise)."""
-    rng = np.random.default_rng(seed)
-    small = rng.integers(0, 256, size=(max(2, height // 16), max(2, width // 16), 3), dtype=np.uint8)
-    return np.asarray(Image.fromarray(small).resize((width, height), Image.BICUBIC))
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    root = Path(__file__).resolve().parent
+    for item in items:
+        parts = Path(str(item.fspath)).resolve().relative_to(root).parts
+        marker = LAYER_MARKERS.get(parts[0]) if len(parts) > 1 else None
+        if marker:
+            item.add_marker(getattr(pytest.mark, marker))
+        if marker == "browser":
+            item.add_marker(pytest.mark.integration)  # browser tests drive the real stack too
 
 
 @pytest.fixture

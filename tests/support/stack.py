@@ -12,9 +12,9 @@ from collections.abc import Iterator
 
 import httpx
 
-from tests.servers import free_port, stop_process, wait_for_port
+from tests.support.servers import free_port, stop_process, wait_for_port
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 
 
 @dataclass

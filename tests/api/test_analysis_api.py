@@ -6,7 +6,7 @@ import json
 import pytest
 
 from analysis.compressai_json import from_compressai_json
-from tests.conftest import png_bytes, random_photo
+from tests.support.images import png_bytes, random_photo
 
 
 @pytest.fixture

@@ -38,7 +38,7 @@ from metrics.scoring import to_tensor
 torch.set_num_threads(1)
 
 PYIQA_WHEEL = "pyiqa==0.1.16"
-CACHE_DIR = Path(__file__).resolve().parents[1] / ".cache" / "pyiqa-calibration"
+CACHE_DIR = Path(__file__).resolve().parents[3] / ".cache" / "pyiqa-calibration"
 IMAGES = ("I03", "I04", "I06", "I08", "I19")
 
 # Official values (original authors' code), from ../shared/REFERENCES.md.

@@ -9,7 +9,7 @@ from PIL import Image
 
 from app.services.errors import Invalid, TooLarge
 from app.services.image_normalization import normalize_image
-from tests.conftest import png_bytes, random_photo
+from tests.support.images import png_bytes, random_photo
 
 LIMIT = 10_000_000
 

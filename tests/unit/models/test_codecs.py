@@ -10,7 +10,7 @@ from models.codecs.jpeg import JpegCodec
 from models.codecs.tiny_hyperprior import TinyHyperpriorCodec, build_tiny_hyperprior
 from models.learned import image_to_tensor, pad_to_multiple, crop_padding, tensor_to_image
 from models.measure import measure
-from tests.conftest import random_photo
+from tests.support.images import random_photo
 
 IMAGE = random_photo(100, 140, seed=1)
 

@@ -6,8 +6,8 @@ import sys
 
 import pytest
 
-from tests.conftest import png_bytes, random_photo
-from tests.stack import ROOT, running_stack
+from tests.support.images import png_bytes, random_photo
+from tests.support.stack import ROOT, running_stack
 
 pytestmark = pytest.mark.integration
 

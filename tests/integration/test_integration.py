@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 
 from app.db.tables import Result
 from models.codecs.jpeg import JpegCodec
-from tests.conftest import png_bytes, random_photo
+from tests.support.images import png_bytes, random_photo
 
 pytestmark = pytest.mark.integration
 

@@ -5,7 +5,7 @@ import os
 
 import pytest
 
-from tests.conftest import png_bytes, random_photo
+from tests.support.images import png_bytes, random_photo
 
 pytestmark = [pytest.mark.integration, pytest.mark.browser]
 

@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import png_bytes, random_photo
+from tests.support.images import png_bytes, random_photo
 
 GOOD = png_bytes(random_photo(64, 80))
 

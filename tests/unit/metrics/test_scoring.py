@@ -8,7 +8,7 @@ import torch
 
 from metrics.psnr import PSNR_CAP_DB
 from metrics.scoring import score
-from tests.conftest import random_photo
+from tests.support.images import random_photo
 
 REF = random_photo(200, 240, seed=3)
 

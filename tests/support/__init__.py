@@ -1,0 +1,1 @@
+"""Helpers shared by the test layers (no test module imports another test module)."""
