@@ -1,0 +1,30 @@
+"""Human studies as a pure library: perceptual scales from pairwise comparisons and ratings.
+
+- ``types``: ``Comparison``, ``Rating`` in; ``Scale`` (``ConditionScore``, ``ObserverReport``) out.
+- ``pairwise.scale_pairwise``: Thurstone Case V maximum-likelihood scaling in JOD (Perez-Ortiz and
+  Mantiuk 2017, pwcmp), bootstrap intervals, leave-one-out observer screening.
+- ``rating.scale_ratings``: MOS with 95% t-intervals, ITU-R BT.500 observer screening.
+- ``sampling``: ``balanced_next_pair`` and ``active_next_pair`` (ASAP, Mikhailiuk et al. 2020).
+- ``screening.trap_failures``: observers who fail hidden trap trials.
+- ``simulate.simulate_observers``: Thurstone observers with a known scale, for tests and benchmarks.
+"""
+from analysis.subjective.pairwise import scale_pairwise
+from analysis.subjective.rating import scale_ratings
+from analysis.subjective.sampling import active_next_pair, balanced_next_pair
+from analysis.subjective.screening import trap_failures
+from analysis.subjective.simulate import simulate_observers
+from analysis.subjective.types import Comparison, ConditionScore, ObserverReport, Rating, Scale
+
+__all__ = [
+    "Comparison",
+    "ConditionScore",
+    "ObserverReport",
+    "Rating",
+    "Scale",
+    "active_next_pair",
+    "balanced_next_pair",
+    "scale_pairwise",
+    "scale_ratings",
+    "simulate_observers",
+    "trap_failures",
+]
