@@ -10,7 +10,6 @@ from fastapi.responses import JSONResponse
 from fastapi.staticfiles import StaticFiles
 
 from app.api.routes import image_sets, jobs, models, pages, reference_curves, system
-from app.services import catalog
 from app.services.errors import ServiceError
 from app.settings import get_settings
 
@@ -24,7 +23,6 @@ def _describe(error: dict) -> str:
 
 
 def create_app() -> FastAPI:
-    catalog.configure_metrics()
     app = FastAPI(
         title="licbench",
         version="1.0",

@@ -35,7 +35,7 @@ from PIL import Image  # noqa: E402
 
 from metrics.base import MetricContext  # noqa: E402
 from metrics.colour import gray8, ycbcr_bt709_limited  # noqa: E402
-from metrics.registry import configure, get_metric, metric_names  # noqa: E402
+from metrics.registry import create_metric, metric_names  # noqa: E402
 from metrics.scoring import to_tensor  # noqa: E402
 from metrics.weights import ALEXNET, VGG16, vgg16_features  # noqa: E402
 
@@ -140,7 +140,7 @@ def main() -> None:
 
     with tempfile.TemporaryDirectory() as tmp:
         backbones = _random_backbones(Path(tmp))
-        configure(MetricContext(weights_dir=Path(tmp), device=args.device, trusted_sha256=backbones["trusted"]))
+        context = MetricContext(weights_dir=Path(tmp), device=args.device, trusted_sha256=backbones["trusted"])
         baselines = _baselines(backbones, device)
         megapixels = args.n * width * height / 1e6
         print(f"{args.n} reconstructions of one {width}x{height} reference, {torch.get_num_threads()} thread, "
@@ -148,7 +148,7 @@ def main() -> None:
         print(f"{'metric':<12} {'ours MP/s':>10} {'baseline':>14} {'base MP/s':>10} {'ours/base':>10}")
         single_pair = 0.0
         for name in names:
-            metric = get_metric(name)
+            metric = create_metric(name, context)
             if metric.not_applicable(64, 64) is None:  # warm-up: model load, first-call costs
                 metric.compute(reference[:, :, :64, :64], distorted[:1, :, :64, :64])
             repeats = 1 if name in ("lpips-vgg", "dists") else args.repeats

@@ -6,6 +6,6 @@ reconstructions. Families: ``psnr`` (psnr, psnr-y), ``ssim`` (ssim, ms-ssim, ms-
 (pixel-domain VIFp), ``fsim``, ``gmsd``, ``haarpsi``, ``lpips`` (lpips, lpips-vgg), ``dists``,
 ``vmaf`` (vmaf, vmaf-neg via libvmaf) and ``ssimulacra2``. Colour conventions live in
 ``metrics.colour``; local ImageNet backbones (found by torchvision's file names, hash checked) in
-``metrics.weights``. The learned metrics take their weights folder and device from the
-``MetricContext`` given to ``metrics.registry.configure``.
+``metrics.weights``. Metrics are built by ``metrics.registry.create_metric(name, context)`` or
+``build_metrics(context)``; the ``MetricContext`` carries the weights folder and device.
 """

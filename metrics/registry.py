@@ -1,10 +1,12 @@
-"""The one place metrics are registered: adding a metric is adding its class here.
+"""The one place metrics are registered: adding a metric is adding its class to ``METRIC_CLASSES``.
 
-Metrics that need weights or a device get them from a ``MetricContext`` passed in explicitly:
-the service calls ``configure(MetricContext(weights_dir=..., device=...))`` once at start; the
-default context is ``weights_dir=Path("weights")``, ``device="cpu"``.
+No module-level state: callers build the instances they need from a ``MetricContext`` (weights
+folder and device) and hold them, as codecs are built by ``models.registry.build_codecs`` and as
+pyiqa's ``create_metric(name, **opts)`` returns a fresh instance from its registry.
 """
 from __future__ import annotations
+
+from types import MappingProxyType
 
 from metrics.base import Metric, MetricContext
 from metrics.dists import DISTS
@@ -18,42 +20,35 @@ from metrics.ssimulacra2 import SSIMULACRA2
 from metrics.vif import VIFp
 from metrics.vmaf import VMAF, VMAFNEG
 
-__all__ = ["MetricContext", "all_metrics", "configure", "current_context", "get_metric", "metric_names"]
+__all__ = ["METRIC_CLASSES", "MetricContext", "build_metrics", "create_metric", "metric_class", "metric_names"]
 
-METRIC_CLASSES: list[type[Metric]] = [
+METRIC_CLASSES: tuple[type[Metric], ...] = (
     PSNR, PSNRY, SSIM, MSSSIM, MSSSIMY, VIFp, FSIM, GMSD, HaarPSI,
     LPIPS, LPIPSVGG, DISTS, VMAF, VMAFNEG, SSIMULACRA2,
-]
+)
 
-_METRICS: dict[str, type[Metric]] = {cls.name: cls for cls in METRIC_CLASSES}
-_instances: dict[str, Metric] = {}
-_context = MetricContext()
-
-
-def configure(context: MetricContext) -> None:
-    """Set the weights folder and device for every metric; instances are rebuilt on next use."""
-    global _context
-    _context = context
-    _instances.clear()
-
-
-def current_context() -> MetricContext:
-    return _context
+_BY_NAME = MappingProxyType({cls.name: cls for cls in METRIC_CLASSES})
 
 
 def metric_names() -> list[str]:
     """Registered metric names, in registration order."""
-    return list(_METRICS)
+    return list(_BY_NAME)
 
 
-def get_metric(name: str) -> Metric:
-    """The (shared) instance of metric ``name``; raises ``KeyError`` for unknown names."""
-    if name not in _METRICS:
-        raise KeyError(name)
-    if name not in _instances:
-        _instances[name] = _METRICS[name](_context)
-    return _instances[name]
+def metric_class(name: str) -> type[Metric]:
+    """The class registered as ``name`` (its name, direction and range need no instance);
+    raises ``KeyError`` for unknown names."""
+    return _BY_NAME[name]
 
 
-def all_metrics() -> list[Metric]:
-    return [get_metric(name) for name in _METRICS]
+def create_metric(name: str, context: MetricContext | None = None) -> Metric:
+    """A new instance of metric ``name`` on ``context`` (default: ``MetricContext()``); raises
+    ``KeyError`` for unknown names. Cheap: learned metrics load their network on first use."""
+    return metric_class(name)(context or MetricContext())
+
+
+def build_metrics(context: MetricContext | None = None, names: list[str] | None = None) -> dict[str, Metric]:
+    """Instances of ``names`` (default: every registered metric, in registration order) on one
+    context, keyed by name; raises ``KeyError`` for an unknown name."""
+    context = context or MetricContext()
+    return {name: create_metric(name, context) for name in (metric_names() if names is None else names)}

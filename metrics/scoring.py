@@ -2,12 +2,13 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 import numpy as np
 import torch
 
-from metrics.registry import get_metric
+from metrics.base import Metric
 
 
 @dataclass(frozen=True)
@@ -24,12 +25,12 @@ def to_tensor(image: np.ndarray) -> torch.Tensor:
     return torch.from_numpy(array).permute(2, 0, 1).unsqueeze(0).float().div(255.0)
 
 
-def score(reference: np.ndarray, distorted: list[np.ndarray], names: list[str]) -> list[dict[str, Score]]:
-    """Scores of every image in ``distorted`` against ``reference`` for each metric in ``names``.
+def score(reference: np.ndarray, distorted: list[np.ndarray], metrics: Iterable[Metric]) -> list[dict[str, Score]]:
+    """Scores of every image in ``distorted`` against ``reference`` for each of ``metrics`` (instances,
+    e.g. from ``metrics.registry.build_metrics``), keyed by metric name in the order given.
 
     Never returns NaN or infinity: a metric that is unavailable, not applicable to the image size,
     fails (e.g. its external tool errors), or yields a non-finite value gives ``Score(None, reason)``.
-    Unknown names raise ``KeyError``.
     """
     if not distorted:
         return []
@@ -40,8 +41,8 @@ def score(reference: np.ndarray, distorted: list[np.ndarray], names: list[str]) 
     ref = to_tensor(reference)
     dist = torch.cat([to_tensor(d) for d in distorted])
     out: list[dict[str, Score]] = [{} for _ in distorted]
-    for name in names:
-        metric = get_metric(name)
+    for metric in metrics:
+        name = metric.name
         availability = metric.availability()
         reason = availability.reason if not availability.available else metric.not_applicable(height, width)
         if reason is not None:

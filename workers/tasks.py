@@ -7,7 +7,7 @@ import torch
 from celery.signals import worker_process_init
 
 from app.db.session import session_factory
-from app.services import benchmark, catalog, jobs
+from app.services import benchmark, jobs
 from app.services.storage import default_storage
 from app.settings import get_settings
 from workers.celery_app import celery_app
@@ -18,7 +18,6 @@ def _init_worker_process(**_: object) -> None:
     """Share the cores between worker processes instead of oversubscribing them."""
     concurrency = max(1, get_settings().worker_concurrency)
     torch.set_num_threads(max(1, (os.cpu_count() or 1) // concurrency))
-    catalog.configure_metrics()
 
 
 @celery_app.task(name="licbench.run_task")

@@ -31,33 +31,32 @@ def _read_image(path: Path) -> np.ndarray:
         raise CommandError(f"cannot read {path}: not a readable image ({exc.__class__.__name__})") from None
 
 
-def _configure_metrics(names: list[str] | None) -> list[str]:
+def _metrics(names: list[str] | None) -> list:
+    """The selected metrics (default: all), built on the configured weights folder and device."""
     from app.settings import get_settings
-    from metrics.registry import MetricContext, configure, metric_names
+    from metrics.registry import MetricContext, build_metrics, metric_names
 
-    settings = get_settings()
-    configure(MetricContext(weights_dir=Path(settings.weights_dir), device=settings.device))
     known = metric_names()
-    if not names:
-        return known
-    unknown = [n for n in names if n not in known]
+    unknown = [n for n in names or () if n not in known]
     if unknown:
         raise CommandError(f"unknown metric {unknown[0]!r}; known metrics: {', '.join(known)}")
-    return list(dict.fromkeys(names))
+    settings = get_settings()
+    context = MetricContext(weights_dir=Path(settings.weights_dir), device=settings.device)
+    return list(build_metrics(context, list(dict.fromkeys(names)) if names else None).values())
 
 
-def _score_pair(reference: np.ndarray, distorted: np.ndarray, names: list[str], ref_path: Path, dist_path: Path):
+def _score_pair(reference: np.ndarray, distorted: np.ndarray, metrics: list, ref_path: Path, dist_path: Path):
     from metrics.scoring import score
 
     if reference.shape != distorted.shape:
         raise CommandError(f"{dist_path} is {distorted.shape[1]}x{distorted.shape[0]} but its reference "
                            f"{ref_path} is {reference.shape[1]}x{reference.shape[0]}")
-    return score(reference, [distorted], names)[0]
+    return score(reference, [distorted], metrics)[0]
 
 
-def _one_pair(args, names: list[str]) -> int:
+def _one_pair(args, metrics: list) -> int:
     ref_path, dist_path = Path(args.reference), Path(args.distorted)
-    row = _score_pair(_read_image(ref_path), _read_image(dist_path), names, ref_path, dist_path)
+    row = _score_pair(_read_image(ref_path), _read_image(dist_path), metrics, ref_path, dist_path)
     if args.json:
         out = {
             "reference": str(ref_path),
@@ -88,9 +87,10 @@ def _pairs(refs: Path, dists: Path) -> tuple[list[tuple[Path, Path]], list[Path]
     return pairs, unmatched
 
 
-def _bulk(args, names: list[str]) -> int:
+def _bulk(args, metrics: list) -> int:
     from tqdm import tqdm
 
+    names = [m.name for m in metrics]
     pairs, unmatched = _pairs(Path(args.refs), Path(args.dists))
     if not pairs:
         raise CommandError(f"no file in {args.dists} matches a reference in {args.refs} by name")
@@ -107,7 +107,7 @@ def _bulk(args, names: list[str]) -> int:
         for ref_path, dist_path in tqdm(pairs, desc="scoring", unit="pair", file=sys.stderr):
             if cache is None or cache[0] != ref_path:
                 cache = (ref_path, _read_image(ref_path))
-            row = _score_pair(cache[1], _read_image(dist_path), names, ref_path, dist_path)
+            row = _score_pair(cache[1], _read_image(dist_path), metrics, ref_path, dist_path)
             writer.writerow([ref_path.name, dist_path.name, *("" if row[n].value is None else f"{row[n].value:.6g}"
                                                               for n in names)])
             for name, s in row.items():
@@ -129,10 +129,10 @@ def _handle(args) -> int:
             raise CommandError("give either REF DIST or --refs DIR --dists DIR --csv OUT, not both")
         if not (args.refs and args.dists and args.csv):
             raise CommandError("bulk scoring needs all of --refs DIR, --dists DIR and --csv OUT")
-        return _bulk(args, _configure_metrics(args.metric))
+        return _bulk(args, _metrics(args.metric))
     if not (args.reference and args.distorted):
         raise CommandError("give REF and DIST image files (or --refs DIR --dists DIR --csv OUT)")
-    return _one_pair(args, _configure_metrics(args.metric))
+    return _one_pair(args, _metrics(args.metric))
 
 
 def register(subparsers) -> None:

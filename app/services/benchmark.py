@@ -93,7 +93,8 @@ def run_task(factory: sessionmaker[Session], storage: BlobStorage, task: jobs.Ta
                 reference = reference_pixels(storage, image.content_hash)
                 m = measure(codec, reference, task.rate_point)
                 scoring_started = time.perf_counter()
-                scores = score(reference, [m.reconstruction], metric_names)[0]
+                registered = catalog.registry_metrics()
+                scores = score(reference, [m.reconstruction], [registered[n] for n in metric_names])[0]
                 metrics_seconds = time.perf_counter() - scoring_started
                 key = reconstruction_key(task.job_id, task.image_id, task.codec, task.rate_point)
                 storage.put(key, png_bytes(m.reconstruction))

@@ -9,9 +9,9 @@ from sqlalchemy.orm import Session
 from app.db.tables import CodecRow, SubmittedModel
 from app.services.storage import default_storage
 from app.settings import get_settings
-from metrics import registry as metric_registry
+from metrics.base import Metric, MetricContext
+from metrics.registry import build_metrics
 from models.base import Codec, CodecContext
-from models.devices import resolve_device
 from models.learned import network_cache
 from models.registry import build_codecs
 from models.submitted import submitted_codec
@@ -85,9 +85,21 @@ def sync_codec_table(session: Session) -> None:
         session.add(row)
 
 
+@lru_cache(maxsize=4)
+def _metrics_on(context: MetricContext) -> dict[str, Metric]:
+    return build_metrics(context)
+
+
+def registry_metrics() -> dict[str, Metric]:
+    """Every registered metric on the configured weights folder and device, built once per process
+    and settings (learned metrics keep their loaded network between tasks)."""
+    settings = get_settings()
+    return _metrics_on(MetricContext(weights_dir=settings.weights_dir, device=settings.device))
+
+
 def list_metrics() -> list[dict]:
     out = []
-    for metric in metric_registry.all_metrics():
+    for metric in registry_metrics().values():
         availability = metric.availability()
         out.append({
             "name": metric.name,
@@ -100,9 +112,3 @@ def list_metrics() -> list[dict]:
         })
     return out
 
-
-def configure_metrics() -> None:
-    """Give metrics that need weights or a device the configured weights folder and device."""
-    settings = get_settings()
-    metric_registry.configure(metric_registry.MetricContext(weights_dir=settings.weights_dir,
-                                                            device=resolve_device(settings.device)))

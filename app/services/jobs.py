@@ -64,7 +64,7 @@ def _validate_metrics(names: list[str] | None) -> list[str]:
     for name in names:
         if name not in known:
             raise Invalid(f"unknown metric {name!r}; known metrics: {', '.join(known)}")
-        availability = metric_registry.get_metric(name).availability()
+        availability = catalog.registry_metrics()[name].availability()
         if not availability.available:
             raise Invalid(f"metric {name!r} is not available: {availability.reason}")
         if name not in out:

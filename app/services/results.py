@@ -89,7 +89,7 @@ def bd_rates(session: Session, job_id: int, anchor: str, metric: str) -> dict:
     codecs_in_job = [c["name"] for c in job.codecs]
     if anchor not in codecs_in_job:
         raise Invalid(f"anchor {anchor!r} is not a codec of job {job_id}; codecs: {', '.join(codecs_in_job)}")
-    higher_is_better = metric_registry.get_metric(metric).higher_is_better
+    higher_is_better = metric_registry.metric_class(metric).higher_is_better
     curves = {codec: curve.xy(metric)
               for codec, curve in average_rd_points(_rows_with(list_results(session, job_id), metric)).items()}
     for codec in codecs_in_job:

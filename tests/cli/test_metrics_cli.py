@@ -10,7 +10,7 @@ import pytest
 from PIL import Image
 
 from app.cli import main
-from metrics.registry import MetricContext, configure, current_context, metric_names
+from metrics.registry import metric_names
 
 
 @pytest.fixture(autouse=True)
@@ -19,9 +19,7 @@ def empty_weights_dir(tmp_path, monkeypatch):
     from app.settings import get_settings
 
     get_settings.cache_clear()
-    previous = current_context()
     yield
-    configure(previous if isinstance(previous, MetricContext) else MetricContext())
     get_settings.cache_clear()
 
 

@@ -32,7 +32,7 @@ import pytest
 import torch
 from PIL import Image
 
-from metrics.registry import get_metric
+from metrics.registry import create_metric
 from metrics.scoring import to_tensor
 
 torch.set_num_threads(1)
@@ -83,7 +83,7 @@ def calibration_pairs() -> list[tuple[torch.Tensor, torch.Tensor]]:
 
 
 def _ours(metric: str, pairs) -> list[float]:
-    return [get_metric(metric).compute(ref, dist)[0] for ref, dist in pairs]
+    return [create_metric(metric).compute(ref, dist)[0] for ref, dist in pairs]
 
 
 def test_psnr_matches_official_rgb_values_within_a_hundredth_of_a_db(calibration_pairs):

@@ -12,17 +12,18 @@ import torchvision
 
 from metrics.base import MetricContext
 from metrics.psnr import PSNR_CAP_DB
-from metrics.registry import configure, current_context, get_metric, metric_names
-from metrics.scoring import Score, score
+from metrics.registry import build_metrics, metric_names
+from metrics.scoring import Score, score as score_with
 from metrics.ssim import MS_SSIM_MIN_SIZE
 from metrics.weights import ALEXNET, VGG16, vgg16_features
 
 torch.set_num_threads(1)
 
 
-@pytest.fixture(scope="module", autouse=True)
-def learned_backbones(tmp_path_factory):
-    """Random AlexNet/VGG16 features under torchvision's names, trusted by hash, for this module."""
+@pytest.fixture(scope="module")
+def metrics(tmp_path_factory):
+    """Every metric, the learned ones on random AlexNet/VGG16 features under torchvision's names,
+    trusted by hash, for this module."""
     folder = tmp_path_factory.mktemp("weights")
     trusted = {}
     torch.manual_seed(0)
@@ -31,10 +32,12 @@ def learned_backbones(tmp_path_factory):
         path = folder / backbone.file_name
         torch.save({f"features.{k}": v for k, v in features.state_dict().items()}, path)
         trusted[backbone.file_name] = hashlib.sha256(path.read_bytes()).hexdigest()
-    previous = current_context()
-    configure(MetricContext(weights_dir=folder, trusted_sha256=trusted))
-    yield
-    configure(previous)
+    return build_metrics(MetricContext(weights_dir=folder, trusted_sha256=trusted))
+
+
+@pytest.fixture
+def score(metrics):
+    return lambda reference, distorted, names: score_with(reference, distorted, [metrics[n] for n in names])
 
 
 def _photo(h: int, w: int, seed: int = 0) -> np.ndarray:
@@ -59,7 +62,7 @@ SIZES = [(1, 1), (5, 7), (16, 16), (33, 47), (49, 48), (160, 170), (161, 163)]
 
 
 @pytest.mark.parametrize("h, w", SIZES)
-def test_every_metric_gives_a_finite_value_or_a_reason_at_any_size(h, w):
+def test_every_metric_gives_a_finite_value_or_a_reason_at_any_size(h, w, score):
     names = metric_names()
     ref = _photo(h, w)
     one_pixel = ref.copy()
@@ -70,7 +73,7 @@ def test_every_metric_gives_a_finite_value_or_a_reason_at_any_size(h, w):
     _check(score(constant, [constant, ref, black], names), names)
 
 
-def test_identical_images_give_each_metric_its_best_value():
+def test_identical_images_give_each_metric_its_best_value(score):
     ref = _photo(176, 192)
     row = score(ref, [ref], metric_names())[0]
     assert row["psnr"].value == PSNR_CAP_DB and row["psnr-y"].value == PSNR_CAP_DB
@@ -82,7 +85,7 @@ def test_identical_images_give_each_metric_its_best_value():
     assert row["ssimulacra2"].value == pytest.approx(100.0)
 
 
-def test_one_pixel_difference_is_seen_but_tiny():
+def test_one_pixel_difference_is_seen_but_tiny(score):
     ref = _photo(176, 192)
     dist = ref.copy()
     dist[10, 10, 0] = 255 - dist[10, 10, 0]
@@ -93,7 +96,7 @@ def test_one_pixel_difference_is_seen_but_tiny():
     assert 0.0 < row["gmsd"].value < 0.05
 
 
-def test_below_ms_ssim_minimum_size_is_not_applicable_with_the_size_in_the_reason():
+def test_below_ms_ssim_minimum_size_is_not_applicable_with_the_size_in_the_reason(score):
     small = _photo(MS_SSIM_MIN_SIZE - 1, 300)
     row = score(small, [small], ["ms-ssim", "ms-ssim-y", "ssim"])[0]
     for name in ("ms-ssim", "ms-ssim-y"):
@@ -103,7 +106,7 @@ def test_below_ms_ssim_minimum_size_is_not_applicable_with_the_size_in_the_reaso
     assert row["ssim"].value == pytest.approx(1.0)
 
 
-def test_constant_images_are_defined():
+def test_constant_images_are_defined(score):
     gray = np.full((64, 64, 3), 100, np.uint8)
     lighter = np.full((64, 64, 3), 110, np.uint8)
     row = score(gray, [gray, lighter], ["psnr", "ssim", "gmsd", "vif", "fsim"])
@@ -112,8 +115,8 @@ def test_constant_images_are_defined():
     assert row[1]["ssim"].value < 1.0
 
 
-def test_a_failing_metric_becomes_a_reason_not_an_exception(monkeypatch):
-    metric = get_metric("gmsd")
+def test_a_failing_metric_becomes_a_reason_not_an_exception(monkeypatch, metrics, score):
+    metric = metrics["gmsd"]
 
     def broken(reference, distorted):
         raise RuntimeError("boom")

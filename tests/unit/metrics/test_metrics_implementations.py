@@ -15,7 +15,7 @@ import pytest
 import torch
 
 from metrics.colour import gray8, luma
-from metrics.registry import get_metric
+from metrics.registry import create_metric
 
 torch.set_num_threads(1)
 
@@ -33,14 +33,14 @@ def _pair(h: int, w: int, n: int = 3, seed: int = 0) -> tuple[torch.Tensor, torc
 @pytest.mark.parametrize("size", [(161, 161), (192, 256), (173, 211)])
 def test_ms_ssim_equals_piq_including_odd_sizes(size):
     ref, dist = _pair(*size)
-    ours = get_metric("ms-ssim").compute(ref, dist)
+    ours = create_metric("ms-ssim").compute(ref, dist)
     theirs = piq.multi_scale_ssim(dist, ref.expand_as(dist), data_range=1.0, reduction="none")
     np.testing.assert_allclose(ours, theirs.numpy(), rtol=1e-5, atol=1e-6)
 
 
 def test_ssim_is_wang_ssim_on_8bit_grey_as_piq_computes_it():
     ref, dist = _pair(96, 128)
-    ours = get_metric("ssim").compute(ref, dist)
+    ours = create_metric("ssim").compute(ref, dist)
     g_ref, g_dist = gray8(ref), gray8(dist)
     theirs = piq.ssim(g_dist, g_ref.expand_as(g_dist), data_range=1.0, reduction="none", downsample=False)
     np.testing.assert_allclose(ours, theirs.numpy(), rtol=1e-5, atol=1e-6)
@@ -56,7 +56,7 @@ def test_grey_conversion_is_matlab_rgb2gray_rounded_to_8_bits():
 
 def test_psnr_y_is_psnr_of_bt601_luma():
     ref, dist = _pair(64, 48)
-    ours = get_metric("psnr-y").compute(ref, dist)
+    ours = create_metric("psnr-y").compute(ref, dist)
     for value, d in zip(ours, dist):
         mse = float(((luma(d[None].double()) - luma(ref.double())) ** 2).mean())
         assert value == pytest.approx(10 * math.log10(1 / mse), abs=1e-4)
@@ -70,7 +70,7 @@ def test_psnr_y_is_psnr_of_bt601_luma():
 ])
 def test_metrics_defined_by_piq_equal_piq_for_each_image_of_a_batch(name, piq_fn, size):
     ref, dist = _pair(*size)
-    ours = get_metric(name).compute(ref, dist)
+    ours = create_metric(name).compute(ref, dist)
     # piq in float64, one image at a time (float32 piq carries ~1e-5 cancellation noise in VIFp)
     alone = [float(piq_fn(d[None].double(), ref.double())) for d in dist]
     np.testing.assert_allclose(ours, alone, rtol=1e-5)
@@ -80,7 +80,7 @@ def test_metrics_defined_by_piq_equal_piq_for_each_image_of_a_batch(name, piq_fn
 def test_quality_falls_as_noise_grows_for_every_local_metric():
     ref, dist = _pair(176, 176)
     for name in ("psnr", "psnr-y", "ssim", "ms-ssim", "ms-ssim-y", "vif", "fsim", "gmsd", "haarpsi"):
-        metric = get_metric(name)
+        metric = create_metric(name)
         values = metric.compute(ref, dist)
         ordered = values if metric.higher_is_better else [-v for v in values]
         assert ordered[0] > ordered[1] > ordered[2], (name, values)
@@ -90,7 +90,7 @@ def test_vifp_equals_piq_on_images_with_flat_regions_and_odd_sizes():
     ref, dist = _pair(67, 93)
     ref[..., :, :40] = 0.5  # a flat reference region exercises the zero-variance guards
     dist[1:, :, :, 50:] = 0.25  # and flat distorted regions
-    ours = get_metric("vif").compute(ref, dist)
+    ours = create_metric("vif").compute(ref, dist)
     # piq in float64: in float32 its flat-region tests run into cancellation noise (ours centres first)
     theirs = piq.vif_p(dist.double(), ref.expand_as(dist).double(), data_range=1.0, reduction="none")
     np.testing.assert_allclose(ours, theirs.numpy(), rtol=1e-4)

@@ -1,11 +1,13 @@
-"""The registry: every metric of the issue is registered once, describes itself, and takes its
-weights folder and device from the context the service configures."""
+"""The registry: every metric of the issue is registered once, describes itself, and is built on
+the context its caller passes (weights folder and device), with no state kept in the library."""
 from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from metrics.base import Metric, MetricContext
-from metrics.registry import all_metrics, configure, current_context, get_metric, metric_names
+from metrics.registry import build_metrics, create_metric, metric_class, metric_names
 
 ISSUE_NAMES = ["psnr", "psnr-y", "ssim", "ms-ssim", "ms-ssim-y", "vif", "lpips", "lpips-vgg", "dists",
                "vmaf", "vmaf-neg", "fsim", "gmsd", "haarpsi", "ssimulacra2"]
@@ -16,8 +18,8 @@ def test_every_metric_name_of_the_issue_is_registered_once():
 
 
 def test_each_metric_describes_direction_range_input_and_size():
-    for metric in all_metrics():
-        assert isinstance(metric, Metric)
+    for name, metric in build_metrics().items():
+        assert isinstance(metric, Metric) and metric.name == name
         assert isinstance(metric.higher_is_better, bool)
         low, high = metric.value_range
         assert low < high
@@ -29,16 +31,26 @@ def test_each_metric_describes_direction_range_input_and_size():
 
 def test_default_context_is_weights_folder_on_cpu():
     assert MetricContext() == MetricContext(weights_dir=Path("weights"), device="cpu")
+    assert create_metric("lpips").context == MetricContext()
 
 
-def test_configure_passes_weights_folder_and_device_to_new_instances(tmp_path):
-    previous = current_context()
-    try:
-        configure(MetricContext(weights_dir=tmp_path, device="cpu"))
-        lpips = get_metric("lpips")
-        assert lpips.context.weights_dir == tmp_path
-        assert str(tmp_path.resolve()) in lpips.availability().reason
-        assert get_metric("lpips") is lpips  # one shared instance per context
-    finally:
-        configure(previous)
-    assert get_metric("lpips") is not lpips
+def test_create_metric_passes_weights_folder_and_device_to_a_new_instance(tmp_path):
+    lpips = create_metric("lpips", MetricContext(weights_dir=tmp_path, device="cpu"))
+    assert lpips.context.weights_dir == tmp_path
+    assert str(tmp_path.resolve()) in lpips.availability().reason
+    assert create_metric("lpips", MetricContext(weights_dir=tmp_path)) is not lpips  # nothing shared
+    assert create_metric("lpips").context.weights_dir == Path("weights")  # nothing remembered
+
+
+def test_build_metrics_keeps_the_order_asked_for_and_one_context():
+    context = MetricContext(weights_dir=Path("elsewhere"))
+    built = build_metrics(context, ["ms-ssim", "psnr"])
+    assert list(built) == ["ms-ssim", "psnr"]
+    assert all(metric.context is context for metric in built.values())
+
+
+def test_unknown_names_raise_key_error():
+    for make in (create_metric, metric_class, lambda name: build_metrics(names=[name])):
+        with pytest.raises(KeyError):
+            make("no-such-metric")
+    assert metric_class("gmsd").higher_is_better is False

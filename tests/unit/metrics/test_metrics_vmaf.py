@@ -11,7 +11,7 @@ import torch
 from scipy.ndimage import gaussian_filter
 
 from metrics.colour import ycbcr_bt709_limited
-from metrics.registry import get_metric
+from metrics.registry import create_metric
 from metrics.vmaf import VMAF_MODELS, vmaf_scores
 
 torch.set_num_threads(1)
@@ -28,7 +28,7 @@ def _pair(h: int = 144, w: int = 256, sigmas=(6.0, 20.0)) -> tuple[torch.Tensor,
 
 def test_ffmpeg_with_libvmaf_is_available():
     for name in ("vmaf", "vmaf-neg"):
-        availability = get_metric(name).availability()
+        availability = create_metric(name).availability()
         assert availability.available, availability.reason
 
 
@@ -36,7 +36,7 @@ def test_ffmpeg_with_libvmaf_is_available():
 def test_libvmaf_agrees_with_vmaf_torch(name, neg):
     vmaf_torch = pytest.importorskip("vmaf_torch")
     ref, dist = _pair()
-    ours = get_metric(name).compute(ref, dist)
+    ours = create_metric(name).compute(ref, dist)
     model = vmaf_torch.VMAF(enable_motion=False, NEG=neg, clip_score=True).eval()
     y_ref = ycbcr_bt709_limited(ref)[:, :1].expand(len(dist), -1, -1, -1)
     y_dist = ycbcr_bt709_limited(dist)[:, :1]
@@ -57,5 +57,5 @@ def test_batch_of_frames_scores_each_like_a_single_still():
 
 def test_identical_still_scores_below_100_because_it_has_no_motion():
     ref, _ = _pair()
-    value = get_metric("vmaf").compute(ref, ref)[0]
+    value = create_metric("vmaf").compute(ref, ref)[0]
     assert 97.0 < value < 98.0  # the documented single-frame ceiling (~97.43), not 100

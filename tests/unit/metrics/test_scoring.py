@@ -7,10 +7,15 @@ import pytorch_msssim
 import torch
 
 from metrics.psnr import PSNR_CAP_DB
-from metrics.scoring import score
+from metrics.registry import build_metrics
+from metrics.scoring import score as score_with
 from tests.support.images import random_photo
 
 REF = random_photo(200, 240, seed=3)
+
+
+def score(reference, distorted, names):
+    return score_with(reference, distorted, build_metrics(names=names).values())
 
 
 def _noisy(image: np.ndarray, sigma: float, seed: int) -> np.ndarray:
