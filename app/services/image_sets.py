@@ -4,7 +4,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from app.db.tables import Image, ImageSet
@@ -66,8 +66,13 @@ def get_image(session: Session, image_id: int) -> Image:
     return image
 
 
-def list_image_sets(session: Session) -> list[ImageSet]:
-    return list(session.scalars(select(ImageSet).order_by(ImageSet.id.desc())))
+def list_image_sets(session: Session, limit: int | None = None, offset: int = 0) -> list[ImageSet]:
+    """Image sets, newest first; ``limit``/``offset`` select one page."""
+    return list(session.scalars(select(ImageSet).order_by(ImageSet.id.desc()).limit(limit).offset(offset)))
+
+
+def count_image_sets(session: Session) -> int:
+    return session.scalar(select(func.count()).select_from(ImageSet)) or 0
 
 
 def image_set_json(image_set: ImageSet) -> dict:

@@ -103,8 +103,13 @@ def get_job(session: Session, job_id: int) -> Job:
     return job
 
 
-def list_jobs(session: Session, limit: int = 50) -> list[Job]:
-    return list(session.scalars(select(Job).order_by(Job.id.desc()).limit(limit)))
+def list_jobs(session: Session, limit: int | None = None, offset: int = 0) -> list[Job]:
+    """Jobs, newest first; ``limit``/``offset`` select one page."""
+    return list(session.scalars(select(Job).order_by(Job.id.desc()).limit(limit).offset(offset)))
+
+
+def count_jobs(session: Session) -> int:
+    return session.scalar(select(func.count()).select_from(Job)) or 0
 
 
 def job_json(job: Job) -> dict:

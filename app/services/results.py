@@ -5,7 +5,7 @@ import csv
 import io
 from collections import defaultdict
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from app.db.tables import Result
@@ -17,10 +17,17 @@ from analysis.rd import average_rd_points
 from metrics import registry as metric_registry
 
 
-def list_results(session: Session, job_id: int) -> list[Result]:
+def list_results(session: Session, job_id: int, limit: int | None = None, offset: int = 0) -> list[Result]:
+    """A job's result rows ordered by codec, rate point, image (404 for an unknown job); ``limit``/``offset``
+    select one page."""
     get_job(session, job_id)
     return list(session.scalars(select(Result).where(Result.job_id == job_id)
-                                .order_by(Result.codec, Result.rate_point, Result.image_id)))
+                                .order_by(Result.codec, Result.rate_point, Result.image_id, Result.id)
+                                .limit(limit).offset(offset)))
+
+
+def count_results(session: Session, job_id: int) -> int:
+    return session.scalar(select(func.count()).select_from(Result).where(Result.job_id == job_id)) or 0
 
 
 def result_json(r: Result) -> dict:

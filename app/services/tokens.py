@@ -25,13 +25,12 @@ def create_token(session: Session, name: str) -> str:
     return token
 
 
-def authenticate(session: Session, authorization: str | None) -> ApiToken:
-    """The token named by an ``Authorization: Bearer ...`` header, or 401."""
-    if not authorization or not authorization.lower().startswith("bearer "):
+def authenticate(session: Session, token: str | None) -> ApiToken:
+    """The stored token whose SHA-256 matches ``token`` (the bearer credential), or 401."""
+    if not token:
         raise ServiceError("missing API token: send 'Authorization: Bearer <token>' "
                            "(create one with `licbench token create --name NAME`)", 401)
-    token = authorization.split(" ", 1)[1].strip()
-    row = session.scalar(select(ApiToken).where(ApiToken.token_sha256 == _digest(token)))
+    row = session.scalar(select(ApiToken).where(ApiToken.token_sha256 == _digest(token.strip())))
     if row is None:
         raise ServiceError("invalid API token", 401)
     return row

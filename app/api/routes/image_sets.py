@@ -1,16 +1,15 @@
 """Image set upload and listing."""
 from __future__ import annotations
 
-from fastapi import APIRouter, Depends, File, Form, UploadFile, status
+from fastapi import APIRouter, File, Form, UploadFile, status
 from fastapi.responses import Response
-from sqlalchemy.orm import Session
 
-from app.api.deps import db_session, storage
+from app.api.deps import Pagination, SessionDep, StorageDep
 from app.api.schemas import ImageSetOut
 from app.services import image_sets
 from app.services.errors import TooLarge
 from app.services.image_sets import Upload
-from app.services.storage import LocalStorage, image_key
+from app.services.storage import image_key
 from app.settings import get_settings
 
 router = APIRouter(prefix="/api/v1/image-sets", tags=["image sets"])
@@ -25,10 +24,10 @@ async def _read_limited(upload: UploadFile, limit: int) -> bytes:
 
 @router.post("", status_code=status.HTTP_201_CREATED, response_model=ImageSetOut)
 async def create_image_set(
+    session: SessionDep,
+    blob_storage: StorageDep,
     name: str = Form(...),
     files: list[UploadFile] = File(...),
-    session: Session = Depends(db_session),
-    blob_storage: LocalStorage = Depends(storage),
 ) -> dict:
     """Upload images (PNG, JPEG, WebP, BMP, TIFF). Every file becomes 8-bit RGB: alpha composited on white,
     grayscale repeated to 3 channels, 16-bit scaled by v/257, CMYK converted without ICC, EXIF orientation
@@ -40,12 +39,15 @@ async def create_image_set(
 
 
 @router.get("", response_model=list[ImageSetOut])
-def list_image_sets(session: Session = Depends(db_session)) -> list[dict]:
-    return [image_sets.image_set_json(s) for s in image_sets.list_image_sets(session)]
+def list_image_sets(session: SessionDep, page: Pagination) -> list[dict]:
+    """Image sets, newest first; ``limit``/``offset`` page them, ``X-Total-Count`` gives the total."""
+    page.set_total(image_sets.count_image_sets(session))
+    return [image_sets.image_set_json(s)
+            for s in image_sets.list_image_sets(session, limit=page.limit, offset=page.offset)]
 
 
 @router.get("/{image_set_id}", response_model=ImageSetOut)
-def get_image_set(image_set_id: int, session: Session = Depends(db_session)) -> dict:
+def get_image_set(image_set_id: int, session: SessionDep) -> dict:
     return image_sets.image_set_json(image_sets.get_image_set(session, image_set_id))
 
 
@@ -53,8 +55,8 @@ images_router = APIRouter(prefix="/api/v1/images", tags=["image sets"])
 
 
 @images_router.get("/{image_id}", response_class=Response, responses={200: {"content": {"image/png": {}}}})
-def image_png(image_id: int, session: Session = Depends(db_session),
-              blob_storage: LocalStorage = Depends(storage)) -> Response:
+def image_png(image_id: int, session: SessionDep,
+              blob_storage: StorageDep) -> Response:
     """The stored (normalised 8-bit RGB) image as PNG."""
     return Response(blob_storage.get(image_key(image_sets.get_image(session, image_id).content_hash)),
                     media_type="image/png")

@@ -1,21 +1,19 @@
 """Jobs, their results, RD curves and reconstructions."""
 from __future__ import annotations
 
-from fastapi import APIRouter, Depends, Query, status
+from fastapi import APIRouter, Query, status
 from fastapi.responses import JSONResponse, Response
-from sqlalchemy.orm import Session
 
-from app.api.deps import db_session, storage
+from app.api.deps import Pagination, SessionDep, StorageDep
 from app.api.schemas import JobCreated, JobRequest, JobStatus, ResultOut
 from app.services import catalog, jobs, queue, results
 from app.services.errors import ServiceError
-from app.services.storage import LocalStorage
 
 router = APIRouter(prefix="/api/v1", tags=["jobs"])
 
 
 @router.post("/jobs", status_code=status.HTTP_202_ACCEPTED, response_model=JobCreated)
-def create_job(request: JobRequest, session: Session = Depends(db_session)) -> dict:
+def create_job(request: JobRequest, session: SessionDep) -> dict:
     """Queue one task per image x codec x rate point. Unknown codecs/metrics and out-of-range rate
     points are rejected (422) before anything is stored."""
     job, tasks = jobs.create_job(session, request.image_set_id,
@@ -31,42 +29,46 @@ def create_job(request: JobRequest, session: Session = Depends(db_session)) -> d
 
 
 @router.get("/jobs", response_model=list[JobStatus])
-def list_jobs(session: Session = Depends(db_session)) -> list[dict]:
-    return [jobs.job_json(j) for j in jobs.list_jobs(session)]
+def list_jobs(session: SessionDep, page: Pagination) -> list[dict]:
+    """Jobs, newest first; ``limit``/``offset`` page them, ``X-Total-Count`` gives the total."""
+    page.set_total(jobs.count_jobs(session))
+    return [jobs.job_json(j) for j in jobs.list_jobs(session, limit=page.limit, offset=page.offset)]
 
 
 @router.get("/jobs/{job_id}", response_model=JobStatus)
-def get_job(job_id: int, session: Session = Depends(db_session)) -> dict:
+def get_job(job_id: int, session: SessionDep) -> dict:
     return jobs.job_json(jobs.get_job(session, job_id))
 
 
 @router.post("/jobs/{job_id}/cancel", response_model=JobStatus)
-def cancel_job(job_id: int, session: Session = Depends(db_session)) -> dict:
+def cancel_job(job_id: int, session: SessionDep) -> dict:
     """Stop a queued or running job: tasks not yet started are skipped; stored results stay."""
     return jobs.job_json(jobs.cancel_job(session, job_id))
 
 
 @router.get("/jobs/{job_id}/results", response_model=list[ResultOut])
-def job_results(job_id: int, format: str = Query("json", pattern="^(json|csv)$"),
-                session: Session = Depends(db_session)):
-    """Every result row; ``?format=csv`` gives the same rows as CSV, one column per metric."""
-    rows = results.list_results(session, job_id)
+def job_results(job_id: int, session: SessionDep, page: Pagination,
+                format: str = Query("json", pattern="^(json|csv)$")):
+    """Result rows (ordered by codec, rate point, image), paged by ``limit``/``offset`` with the total in
+    ``X-Total-Count``; ``?format=csv`` gives all rows (never paged) as CSV, one column per metric."""
     if format == "csv":
         job = jobs.get_job(session, job_id)
-        return Response(results.results_csv(rows, list(job.metrics)), media_type="text/csv",
+        return Response(results.results_csv(results.list_results(session, job_id), list(job.metrics)),
+                        media_type="text/csv",
                         headers={"Content-Disposition": f'attachment; filename="job-{job_id}-results.csv"'})
+    rows = results.list_results(session, job_id, limit=page.limit, offset=page.offset)
+    page.set_total(results.count_results(session, job_id))
     return [results.result_json(r) for r in rows]
 
 
 @router.get("/jobs/{job_id}/rd")
-def job_rd(job_id: int, metric: str = "psnr", per_image: bool = False,
-           session: Session = Depends(db_session)) -> dict:
+def job_rd(job_id: int, session: SessionDep, metric: str = "psnr", per_image: bool = False) -> dict:
     """RD curves (bpp vs metric) per codec, averaged over images, or per image."""
     return results.rd_curves(session, job_id, metric, per_image)
 
 
 @router.get("/jobs/{job_id}/bd-rate")
-def job_bd_rate(job_id: int, anchor: str = "jpeg", metric: str = "psnr", session: Session = Depends(db_session)) -> dict:
+def job_bd_rate(job_id: int, session: SessionDep, anchor: str = "jpeg", metric: str = "psnr") -> dict:
     """BD-rate (% bits at equal quality; negative = fewer bits) and BD-quality of every codec against
     ``anchor``, Bjontegaard with PCHIP over the overlapping range; fewer than 4 overlapping points -> null
     with the reason."""
@@ -74,7 +76,7 @@ def job_bd_rate(job_id: int, anchor: str = "jpeg", metric: str = "psnr", session
 
 
 @router.get("/jobs/{job_id}/compressai-json")
-def job_compressai_json(job_id: int, codec: str | None = None, session: Session = Depends(db_session)):
+def job_compressai_json(job_id: int, session: SessionDep, codec: str | None = None):
     """Results in CompressAI's JSON format: one document per codec (``?codec=NAME`` downloads one file)."""
     documents = results.compressai_json(session, job_id)
     if codec is None:
@@ -87,8 +89,8 @@ def job_compressai_json(job_id: int, codec: str | None = None, session: Session 
 
 @router.get("/results/{result_id}/reconstruction", response_class=Response,
             responses={200: {"content": {"image/png": {}}}})
-def reconstruction(result_id: int, session: Session = Depends(db_session),
-                   blob_storage: LocalStorage = Depends(storage)) -> Response:
+def reconstruction(result_id: int, session: SessionDep,
+                   blob_storage: StorageDep) -> Response:
     """The decoded image as PNG: exactly the pixels the metrics saw."""
     result = results.get_result(session, result_id)
     return Response(blob_storage.get(result.reconstruction_path), media_type="image/png")

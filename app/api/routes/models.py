@@ -1,13 +1,11 @@
 """Model submission over REST (bearer token)."""
 from __future__ import annotations
 
-from fastapi import APIRouter, Depends, File, Form, Header, UploadFile, status
-from sqlalchemy.orm import Session
+from fastapi import APIRouter, File, Form, UploadFile, status
 
-from app.api.deps import db_session, storage
-from app.services import catalog, submissions, tokens
+from app.api.deps import CurrentToken, SessionDep, StorageDep
+from app.services import catalog, submissions
 from app.services.errors import TooLarge
-from app.services.storage import LocalStorage
 from app.settings import get_settings
 from models.submitted import SUBMITTABLE_ARCHITECTURES
 
@@ -22,18 +20,17 @@ def architectures() -> list[str]:
 
 @router.post("", status_code=status.HTTP_201_CREATED)
 async def submit_model(
+    token: CurrentToken,
+    session: SessionDep,
+    blob_storage: StorageDep,
     name: str = Form(..., description="Codec name; several checkpoints with one name are its rate points"),
     architecture: str = Form(..., description="One of GET /api/v1/models/architectures"),
     checkpoint: UploadFile = File(..., description="State dict: .pth/.pth.tar/.pt or .safetensors"),
     rate_point: int | None = Form(None, description="Integer label; default: next free"),
-    authorization: str | None = Header(None),
-    session: Session = Depends(db_session),
-    blob_storage: LocalStorage = Depends(storage),
 ) -> dict:
     """Register a checkpoint. It is loaded without executing code (weights_only / safetensors), must
     match the architecture's keys and shapes, and must pass a real encode/decode round trip; otherwise
     4xx and nothing is stored."""
-    token = tokens.authenticate(session, authorization)
     limit = get_settings().max_checkpoint_bytes
     data = await checkpoint.read(limit + 1)
     if len(data) > limit:

@@ -3,26 +3,25 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
 from fastapi.templating import Jinja2Templates
-from sqlalchemy.orm import Session
-
-from app.api.deps import db_session
+from app.api.deps import SessionDep
 from app.services import catalog, image_sets, jobs
 
 templates = Jinja2Templates(directory=str(Path(__file__).resolve().parents[3] / "templates"))
 router = APIRouter(include_in_schema=False)
+INDEX_JOBS = 50  # the home page lists the newest jobs
 
 
 @router.get("/", response_class=HTMLResponse)
-def index(request: Request, session: Session = Depends(db_session)):
+def index(request: Request, session: SessionDep):
     return templates.TemplateResponse(request, "index.html", {
-        "image_sets": image_sets.list_image_sets(session), "jobs": jobs.list_jobs(session)})
+        "image_sets": image_sets.list_image_sets(session), "jobs": jobs.list_jobs(session, limit=INDEX_JOBS)})
 
 
 @router.get("/image-sets/{image_set_id}", response_class=HTMLResponse)
-def image_set_page(image_set_id: int, request: Request, session: Session = Depends(db_session)):
+def image_set_page(image_set_id: int, request: Request, session: SessionDep):
     return templates.TemplateResponse(request, "image_set.html", {
         "image_set": image_sets.get_image_set(session, image_set_id),
         "codecs": catalog.list_codecs(session), "metrics": catalog.list_metrics()})
@@ -30,6 +29,6 @@ def image_set_page(image_set_id: int, request: Request, session: Session = Depen
 
 @router.get("/jobs/{job_id}", response_class=HTMLResponse)
 @router.get("/jobs/{job_id}/results", response_class=HTMLResponse)
-def job_page(job_id: int, request: Request, session: Session = Depends(db_session)):
+def job_page(job_id: int, request: Request, session: SessionDep):
     job = jobs.get_job(session, job_id)
     return templates.TemplateResponse(request, "job.html", {"job": job, "images": job.image_set.images})

@@ -1,10 +1,8 @@
 """Reference RD curves (CompressAI results JSON) shown beside a job's curves."""
 from __future__ import annotations
 
-from fastapi import APIRouter, Depends, File, Form, UploadFile, status
-from sqlalchemy.orm import Session
-
-from app.api.deps import db_session
+from fastapi import APIRouter, File, Form, UploadFile, status
+from app.api.deps import Pagination, SessionDep
 from app.services import reference_curves
 from app.services.errors import TooLarge
 
@@ -13,15 +11,14 @@ MAX_JSON_BYTES = 5 * 1024 * 1024
 
 
 @router.get("")
-def list_curves(session: Session = Depends(db_session)) -> list[dict]:
+def list_curves(session: SessionDep, page: Pagination) -> list[dict]:
     """CompressAI's published Kodak results for the zoo models (shipped, citing the source file), then
     imported curves."""
-    return reference_curves.list_curves(session)
+    return page.slice(reference_curves.list_curves(session))
 
 
 @router.post("", status_code=status.HTTP_201_CREATED)
-async def import_curve(file: UploadFile = File(...), label: str = Form("published"),
-                       session: Session = Depends(db_session)) -> dict:
+async def import_curve(session: SessionDep, file: UploadFile = File(...), label: str = Form("published")) -> dict:
     """Import a CompressAI results JSON file (``{"name", "description", "results": {"bpp": [...], ...}}``)."""
     data = await file.read(MAX_JSON_BYTES + 1)
     if len(data) > MAX_JSON_BYTES:
@@ -31,5 +28,5 @@ async def import_curve(file: UploadFile = File(...), label: str = Form("publishe
 
 
 @router.delete("/{curve_id}", status_code=status.HTTP_204_NO_CONTENT)
-def delete_curve(curve_id: int, session: Session = Depends(db_session)) -> None:
+def delete_curve(curve_id: int, session: SessionDep) -> None:
     reference_curves.delete_curve(session, curve_id)

@@ -1,19 +1,18 @@
 """Health and catalogue endpoints."""
 from __future__ import annotations
 
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter
 from fastapi.responses import JSONResponse
 from sqlalchemy import text
-from sqlalchemy.orm import Session
 
-from app.api.deps import db_session
+from app.api.deps import SessionDep
 from app.services import catalog, queue
 
 router = APIRouter(prefix="/api/v1", tags=["system"])
 
 
 @router.get("/health")
-def health(session: Session = Depends(db_session)) -> JSONResponse:
+def health(session: SessionDep) -> JSONResponse:
     """200 with status ok when the database and the broker both answer; 503 otherwise."""
     try:
         session.execute(text("SELECT 1"))
@@ -27,7 +26,7 @@ def health(session: Session = Depends(db_session)) -> JSONResponse:
 
 
 @router.get("/codecs")
-def list_codecs(session: Session = Depends(db_session)) -> list[dict]:
+def list_codecs(session: SessionDep) -> list[dict]:
     """Every codec with its rate points and whether it can run here (and why not)."""
     catalog.sync_codec_table(session)
     return catalog.list_codecs(session)
