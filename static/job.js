@@ -92,7 +92,7 @@
     const bar = document.getElementById("job-progress-bar");
     bar.max = job.progress.total; bar.value = job.progress.done;
     document.getElementById("job-error").textContent = job.error || "";
-    const active = job.status === "queued" || job.status === "running";
+    const active = window.LICBENCH_ACTIVE_STATUSES.includes(job.status);
     document.getElementById("cancel-job").hidden = !active;
     if (job.progress.done !== lastDone) {
       lastDone = job.progress.done;

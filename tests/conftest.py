@@ -49,10 +49,8 @@ def api(settings_env: Path):
 
     from app.db.migrate import upgrade_to_head
     from app.main import create_app
-    import workers.celery_app as celery_module
 
-    upgrade_to_head()
-    celery_module.celery_app = celery_module.make_celery()  # bind the broker to this test's data dir
+    upgrade_to_head()  # the queue's Celery client follows the settings' broker URL (this test's data dir)
     with TestClient(create_app()) as client:
         yield client
 

@@ -8,6 +8,7 @@ from celery.signals import worker_process_init
 
 from app.db.session import session_factory
 from app.services import benchmark, jobs
+from app.services.queue import RUN_TASK
 from app.services.storage import default_storage
 from app.settings import get_settings
 from workers.celery_app import celery_app
@@ -20,7 +21,7 @@ def _init_worker_process(**_: object) -> None:
     torch.set_num_threads(max(1, (os.cpu_count() or 1) // concurrency))
 
 
-@celery_app.task(name="licbench.run_task")
+@celery_app.task(name=RUN_TASK)
 def run_task(job_id: int, image_id: int, codec: str, rate_point: float) -> str:
     """Encode, decode, score and store one image x codec x rate point."""
     task = jobs.TaskSpec(job_id, image_id, codec, float(rate_point))

@@ -12,6 +12,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
+from app.db.enums import JobStatus, TaskOutcome
 from app.db.tables import Image, Job, Result, TaskFailure
 from app.services import catalog, jobs
 from app.services.storage import BlobStorage, image_key, reconstruction_key
@@ -68,22 +69,23 @@ def _record_failure(session: Session, task: jobs.TaskSpec, error: str) -> None:
         session.rollback()  # a redelivered copy already recorded it
 
 
-def run_task(factory: sessionmaker[Session], storage: BlobStorage, task: jobs.TaskSpec) -> str:
+def run_task(factory: sessionmaker[Session], storage: BlobStorage, task: jobs.TaskSpec) -> TaskOutcome:
     """Run ``task`` unless its job is finished or it already ran; returns what happened."""
     with factory() as session:
         job = session.get(Job, task.job_id)
         if job is None:
-            return "job missing"
+            return TaskOutcome.JOB_MISSING
         if job.status not in jobs.ACTIVE:
-            return f"skipped: job {job.status}"
-        if job.status == "queued":
+            log.info("task %s skipped: job %s", task, job.status)
+            return TaskOutcome.SKIPPED
+        if job.status == JobStatus.QUEUED:
             jobs.mark_running(session, task.job_id)
         metric_names = list(job.metrics)
         done = _already_done(session, task)
         image = session.get(Image, task.image_id)
         session.commit()  # no transaction stays open during the compute below
         if done:
-            outcome = "duplicate"
+            outcome = TaskOutcome.DUPLICATE
         else:
             try:
                 codec = catalog.codecs(session).get(task.codec)
@@ -108,15 +110,15 @@ def run_task(factory: sessionmaker[Session], storage: BlobStorage, task: jobs.Ta
                 ))
                 try:
                     session.commit()
-                    outcome = "stored"
+                    outcome = TaskOutcome.STORED
                 except IntegrityError:
                     session.rollback()
-                    outcome = "duplicate"
+                    outcome = TaskOutcome.DUPLICATE
             except Exception as exc:  # the job records it; other tasks and results are unaffected
                 session.rollback()
                 log.exception("task %s failed", task)
                 _record_failure(session, task, f"{type(exc).__name__}: {exc}")
-                outcome = "failed"
+                outcome = TaskOutcome.FAILED
         jobs.refresh_progress(session, task.job_id)
         session.commit()
         return outcome

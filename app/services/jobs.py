@@ -7,6 +7,7 @@ from datetime import datetime, timezone
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
+from app.db.enums import JobStatus
 from app.db.tables import Job, Result, TaskFailure
 from app.services import catalog
 from app.services.errors import Invalid, NotFound
@@ -16,7 +17,7 @@ from metrics import registry as metric_registry
 from models.base import CodecError
 
 DEFAULT_METRICS = ("psnr", "ms-ssim")
-ACTIVE = ("queued", "running")
+ACTIVE = JobStatus.active()
 
 
 @dataclass(frozen=True)
@@ -86,7 +87,7 @@ def create_job(session: Session, image_set_id: int, codecs: list[dict], metrics:
     limit = get_settings().max_tasks_per_job
     if total > limit:
         raise Invalid(f"job would run {total} tasks; the limit is {limit}")
-    job = Job(image_set_id=image_set.id, codecs=selection, metrics=metric_names, status="queued", done=0, total=total)
+    job = Job(image_set_id=image_set.id, codecs=selection, metrics=metric_names, status=JobStatus.QUEUED, done=0, total=total)
     session.add(job)
     session.flush()
     tasks = [
@@ -128,8 +129,8 @@ def job_json(job: Job) -> dict:
 
 
 def mark_running(session: Session, job_id: int) -> None:
-    session.execute(update(Job).where(Job.id == job_id, Job.status == "queued")
-                    .values(status="running", started_at=datetime.now(timezone.utc)))
+    session.execute(update(Job).where(Job.id == job_id, Job.status == JobStatus.QUEUED)
+                    .values(status=JobStatus.RUNNING, started_at=datetime.now(timezone.utc)))
 
 
 def cancel_job(session: Session, job_id: int) -> Job:
@@ -137,14 +138,14 @@ def cancel_job(session: Session, job_id: int) -> Job:
     if job.status not in ACTIVE:
         raise Invalid(f"job {job_id} is already {job.status}", status_code=409)
     session.execute(update(Job).where(Job.id == job_id, Job.status.in_(ACTIVE))
-                    .values(status="cancelled", finished_at=datetime.now(timezone.utc), error="cancelled by user"))
+                    .values(status=JobStatus.CANCELLED, finished_at=datetime.now(timezone.utc), error="cancelled by user"))
     session.refresh(job)
     return job
 
 
 def mark_enqueue_failed(session: Session, job_id: int, message: str) -> None:
     session.execute(update(Job).where(Job.id == job_id)
-                    .values(status="failed", error=message, finished_at=datetime.now(timezone.utc)))
+                    .values(status=JobStatus.FAILED, error=message, finished_at=datetime.now(timezone.utc)))
 
 
 def refresh_progress(session: Session, job_id: int) -> None:
@@ -159,9 +160,9 @@ def refresh_progress(session: Session, job_id: int) -> None:
             first = session.scalars(select(TaskFailure).where(TaskFailure.job_id == job_id)
                                     .order_by(TaskFailure.id).limit(3)).all()
             detail = "; ".join(f"{f.codec}@{f.rate_point:g} on image {f.image_id}: {f.error}" for f in first)
-            status, error = "failed", f"{failures} of {job.total} tasks failed ({results} results kept): {detail}"
+            status, error = JobStatus.FAILED, f"{failures} of {job.total} tasks failed ({results} results kept): {detail}"
         else:
-            status, error = "succeeded", None
+            status, error = JobStatus.SUCCEEDED, None
         session.execute(update(Job).where(Job.id == job_id, Job.status.in_(ACTIVE))
                         .values(status=status, error=error, finished_at=datetime.now(timezone.utc)))
 

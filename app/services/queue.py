@@ -1,12 +1,55 @@
-"""Hand tasks to the Celery broker and check that the broker answers."""
+"""Hand tasks to the Celery broker by task name and check that the broker answers.
+
+The web side never imports the worker module: it sends ``licbench.run_task`` by name through a Celery
+client built here from the settings (Celery's ``send_task``). The worker app (``workers.celery_app``) is
+built from the same :func:`celery_app` configuration and registers the task under that name.
+"""
 from __future__ import annotations
 
 from collections.abc import Iterable
+from functools import lru_cache
+
+from celery import Celery
+from kombu.transport import sqlalchemy as kombu_sqlalchemy
 
 from app.services.jobs import TaskSpec
-
+from app.settings import get_settings
 
 CPU_QUEUE = "cpu"
+RUN_TASK = "licbench.run_task"  # the name workers/tasks.py registers
+
+# kombu's SQLAlchemy transport (the embedded broker) polls its table once a second by default, which adds
+# up to a second of idle time per task; its transport options go to create_engine, so set it here.
+EMBEDDED_BROKER_POLLING_SECONDS = 0.05
+kombu_sqlalchemy.Transport.polling_interval = EMBEDDED_BROKER_POLLING_SECONDS
+
+
+def make_celery(broker_url: str, include: Iterable[str] = ()) -> Celery:
+    """A Celery app on ``broker_url`` with licbench's settings; workers pass ``include=["workers.tasks"]``."""
+    app = Celery("licbench", broker=broker_url, include=list(include))
+    app.conf.update(
+        task_default_queue=CPU_QUEUE,
+        task_ignore_result=True,  # results go to our database, not a Celery backend
+        task_acks_late=True,  # a task lost with its worker is redelivered; the unique result rule dedups
+        task_reject_on_worker_lost=True,
+        worker_prefetch_multiplier=4,  # keep children fed between broker polls; tasks are short
+        broker_connection_retry_on_startup=True,
+        worker_hijack_root_logger=False,
+    )
+    return app
+
+
+@lru_cache(maxsize=4)
+def _client(broker_url: str) -> Celery:
+    return make_celery(broker_url)
+
+
+def celery_client() -> Celery:
+    """The producer-side Celery app for the configured broker (one per broker URL, so a changed
+    ``DATA_DIR``/``BROKER_URL`` gets its own)."""
+    settings = get_settings()
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    return _client(settings.resolved_broker_url)
 
 
 def queue_for(codec_kind: str, learned_queue: str) -> str:
@@ -17,26 +60,22 @@ def queue_for(codec_kind: str, learned_queue: str) -> str:
 
 def enqueue(tasks: Iterable[TaskSpec], codec_kinds: dict[str, str]) -> int:
     """Send one Celery message per task to its queue; returns how many were sent."""
-    from app.settings import get_settings
-    from workers.celery_app import celery_app
-
+    client = celery_client()
     learned_queue = get_settings().learned_queue
     sent = 0
-    with celery_app.producer_or_acquire() as producer:
+    with client.producer_or_acquire() as producer:
         for t in tasks:
-            celery_app.send_task("licbench.run_task", args=[t.job_id, t.image_id, t.codec, t.rate_point],
-                                 queue=queue_for(codec_kinds.get(t.codec, "learned"), learned_queue),
-                                 producer=producer)
+            client.send_task(RUN_TASK, args=[t.job_id, t.image_id, t.codec, t.rate_point],
+                             queue=queue_for(codec_kinds.get(t.codec, "learned"), learned_queue),
+                             producer=producer)
             sent += 1
     return sent
 
 
 def broker_status() -> str:
     """``ok`` when the broker accepts a connection, else the error."""
-    from workers.celery_app import celery_app
-
     try:
-        with celery_app.connection_for_write() as connection:
+        with celery_client().connection_for_write() as connection:
             connection.ensure_connection(max_retries=1, timeout=3)
         return "ok"
     except Exception as exc:  # any transport error

@@ -132,6 +132,7 @@ def test_a_queued_job_can_be_cancelled_once(api, image_set_id):
 
 
 def test_a_cancelled_job_runs_no_more_tasks(api, image_set_id):
+    from app.db.enums import TaskOutcome
     from app.db.session import session_factory
     from app.services import benchmark, jobs
     from app.services.storage import default_storage
@@ -140,5 +141,5 @@ def test_a_cancelled_job_runs_no_more_tasks(api, image_set_id):
                                             "codecs": [{"name": "jpeg", "rate_points": [10]}]}).json()["id"]
     api.post(f"/api/v1/jobs/{job_id}/cancel")
     outcome = benchmark.run_task(session_factory(), default_storage(), jobs.TaskSpec(job_id, 1, "jpeg", 10))
-    assert outcome == "skipped: job cancelled"
+    assert outcome == TaskOutcome.SKIPPED
     assert api.get(f"/api/v1/jobs/{job_id}/results").json() == []

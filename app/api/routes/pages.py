@@ -7,9 +7,11 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
 from fastapi.templating import Jinja2Templates
 from app.api.deps import SessionDep
+from app.db.enums import JobStatus
 from app.services import catalog, image_sets, jobs
 
 templates = Jinja2Templates(directory=str(Path(__file__).resolve().parents[3] / "templates"))
+templates.env.globals["JobStatus"] = JobStatus  # templates compare statuses with the enum, not copies
 router = APIRouter(include_in_schema=False)
 INDEX_JOBS = 50  # the home page lists the newest jobs
 

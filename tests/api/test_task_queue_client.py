@@ -1,0 +1,42 @@
+"""The web side sends tasks by name through its own Celery client; it never imports the worker module."""
+from __future__ import annotations
+
+import subprocess
+import sys
+
+from tests.support.images import png_bytes, random_photo
+
+
+def test_building_the_web_app_loads_no_worker_module():
+    probe = ("import sys, app.main, app.services.queue; "
+             "print(sorted(m for m in sys.modules if m == 'workers' or m.startswith('workers.')))")
+    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=120, check=True)
+    assert out.stdout.strip() == "[]"
+
+
+def test_a_created_job_sends_one_named_task_per_rate_point_to_the_cpu_queue(api, monkeypatch):
+    from app.services import queue
+
+    sent = []
+    client = queue.celery_client()
+    monkeypatch.setattr(client, "send_task", lambda name, args, queue, producer: sent.append((name, args, queue)))
+    image_set = api.post("/api/v1/image-sets", data={"name": "q"},
+                         files=[("files", ("a.png", png_bytes(random_photo(8, 8)), "image/png"))]).json()
+    job = api.post("/api/v1/jobs", json={"image_set_id": image_set["id"],
+                                         "codecs": [{"name": "jpeg", "rate_points": [10, 50]}]})
+    assert job.status_code == 202 and job.json()["status"] == "queued"
+    image_id = image_set["images"][0]["id"]
+    assert sorted(sent) == [(queue.RUN_TASK, [job.json()["id"], image_id, "jpeg", q], queue.CPU_QUEUE)
+                            for q in (10.0, 50.0)]
+
+
+def test_the_job_page_takes_its_active_statuses_from_the_server(api):
+    image_set = api.post("/api/v1/image-sets", data={"name": "p"},
+                         files=[("files", ("a.png", png_bytes(random_photo(8, 8)), "image/png"))]).json()
+    job_id = api.post("/api/v1/jobs", json={"image_set_id": image_set["id"],
+                                            "codecs": [{"name": "jpeg", "rate_points": [10]}]}).json()["id"]
+    page = api.get(f"/jobs/{job_id}").text
+    assert 'window.LICBENCH_ACTIVE_STATUSES = ["queued", "running"];' in page
+    assert '<button id="cancel-job" >Cancel</button>' in page  # visible while queued
+    api.post(f"/api/v1/jobs/{job_id}/cancel")
+    assert '<button id="cancel-job" hidden>' in api.get(f"/jobs/{job_id}").text
