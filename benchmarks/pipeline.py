@@ -23,7 +23,6 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from models.base import CodecContext  # noqa: E402
-from models.learned import network_cache  # noqa: E402
 from models.photos import DEMO_PHOTOS, TRAINING_PHOTOS, load_photo  # noqa: E402
 from models.registry import build_codecs  # noqa: E402
 
@@ -67,8 +66,8 @@ def serial_baseline(images, chosen) -> float:
     start = time.perf_counter()
     for name, points in chosen:
         for rate_point in points:
-            network_cache.clear()  # eval_model loads each checkpoint afresh
-            codec = build_codecs(CodecContext())[name]
+            codec = build_codecs(CodecContext())[name]  # a new context, an empty network cache:
+            # eval_model loads each checkpoint afresh
             for image in images.values():
                 data = codec.encode(image, rate_point)
                 recon = codec.decode(data)

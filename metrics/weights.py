@@ -7,7 +7,6 @@ for tests that save random weights of the same architecture under the expected n
 """
 from __future__ import annotations
 
-import hashlib
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -16,6 +15,8 @@ import torchvision
 from torch import nn
 
 from metrics.base import Metric, MetricAvailability, MetricContext
+from models.devices import resolve_device
+from models.weights_store import sha256_of
 
 
 @dataclass(frozen=True)
@@ -32,22 +33,6 @@ class BackboneFile:
 
 ALEXNET = BackboneFile("alexnet-owt-7be5be79.pth", "torchvision AlexNet IMAGENET1K_V1")
 VGG16 = BackboneFile("vgg16-397923af.pth", "torchvision VGG16 IMAGENET1K_V1")
-
-_hash_cache: dict[tuple[str, int, int], str] = {}
-
-
-def sha256_of(path: Path) -> str:
-    """SHA-256 of a file, cached by (path, size, mtime) so repeated checks stay cheap."""
-    stat = path.stat()
-    key = (str(path.resolve()), stat.st_size, stat.st_mtime_ns)
-    if key not in _hash_cache:
-        digest = hashlib.sha256()
-        with path.open("rb") as fh:
-            for block in iter(lambda: fh.read(1 << 20), b""):
-                digest.update(block)
-        _hash_cache[key] = digest.hexdigest()
-    return _hash_cache[key]
-
 
 def backbone_path(context: MetricContext, backbone: BackboneFile) -> Path:
     return context.weights_dir / backbone.file_name
@@ -83,13 +68,6 @@ def load_features(context: MetricContext, backbone: BackboneFile, features: nn.M
     features.load_state_dict({k[len(prefix):]: v for k, v in state.items() if k.startswith(prefix)}, strict=True)
 
 
-def resolve_device(device: str) -> torch.device:
-    """``auto`` -> CUDA when present, else CPU; anything else is taken as given."""
-    if device == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    return torch.device(device)
-
-
 BATCH = 4  # distorted images per forward pass (bounds memory on large images)
 
 
@@ -104,7 +82,7 @@ class BackboneMetric(Metric):
 
     @property
     def device(self) -> str:
-        return str(resolve_device(self.context.device))
+        return resolve_device(self.context.device)
 
     def network(self) -> nn.Module:
         raise NotImplementedError

@@ -4,11 +4,22 @@ from __future__ import annotations
 import math
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
+from enum import StrEnum
 from pathlib import Path
 
 import numpy as np
 
-CODEC_KINDS = ("learned", "classical", "submitted")
+from models.network_cache import NetworkCache
+
+
+
+class CodecKind(StrEnum):
+    """Where a codec comes from: a learned network we ship or the zoo holds, a classical format
+    library, or checkpoints a user submitted. Compares equal to its lowercase string value."""
+
+    LEARNED = "learned"
+    CLASSICAL = "classical"
+    SUBMITTED = "submitted"
 
 
 class CodecError(Exception):
@@ -68,10 +79,16 @@ class Availability:
 
 @dataclass(frozen=True)
 class CodecContext:
-    """What a codec needs from its environment, passed in explicitly (no global settings here)."""
+    """What a codec needs from its environment, passed in explicitly (no global settings here).
+
+    ``device`` is the raw setting (``models.devices.resolve_device``); ``networks`` is the bounded
+    cache of loaded networks that every codec built on this context shares (a fresh, empty one of
+    the default capacity unless the caller passes its own).
+    """
 
     weights_dir: Path = Path("weights")
     device: str = "cpu"
+    networks: NetworkCache = field(default_factory=NetworkCache, compare=False, hash=False, repr=False)
 
 
 @dataclass
@@ -79,7 +96,7 @@ class Codec(ABC):
     """An image codec: 8-bit RGB ``HxWx3`` arrays in, self-contained bitstream bytes out."""
 
     name: str
-    kind: str
+    kind: CodecKind
     rate: RateSpec
     description: str = ""
     context: CodecContext = field(default_factory=CodecContext)

@@ -6,8 +6,6 @@ bitstream (``models.bitstream``), and ``decode`` rebuilds the image from those b
 """
 from __future__ import annotations
 
-import threading
-from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -19,6 +17,7 @@ from compressai.models import CompressionModel
 
 from models import bitstream
 from models.base import Availability, Codec, CodecError, CorruptStreamError, check_image
+from models.checkpoints import read_checkpoint
 from models.devices import resolve_device
 
 
@@ -51,46 +50,9 @@ def tensor_to_image(x: torch.Tensor) -> np.ndarray:
 
 def load_checkpoint(net: CompressionModel, path: Path) -> CompressionModel:
     """Load a CompressAI-format state dict (tensors only, never pickled code) and rebuild CDF tables."""
-    state = torch.load(path, map_location="cpu", weights_only=True)
-    if isinstance(state, dict) and "state_dict" in state and isinstance(state["state_dict"], dict):
-        state = state["state_dict"]
-    net.load_state_dict(state)
+    net.load_state_dict(read_checkpoint(path))
     net.update(force=True)
     return net.eval()
-
-
-class NetworkCache:
-    """A process-wide, bounded LRU of loaded networks, shared by every learned codec.
-
-    Workers benchmark many codecs x rate points; keeping every network loaded would exhaust memory,
-    reloading for every task would waste time. ``capacity`` comes from the ``CODEC_CACHE_SIZE`` setting.
-    """
-
-    def __init__(self, capacity: int = 8) -> None:
-        self.capacity = capacity
-        self._nets: OrderedDict[tuple, CompressionModel] = OrderedDict()
-        self._lock = threading.Lock()
-
-    def get(self, key: tuple, load: Callable[[], CompressionModel]) -> CompressionModel:
-        with self._lock:
-            if key in self._nets:
-                self._nets.move_to_end(key)
-                return self._nets[key]
-            net = load()
-            self._nets[key] = net
-            while len(self._nets) > max(1, self.capacity):
-                self._nets.popitem(last=False)
-            return net
-
-    def __len__(self) -> int:
-        return len(self._nets)
-
-    def clear(self) -> None:
-        with self._lock:
-            self._nets.clear()
-
-
-network_cache = NetworkCache()
 
 
 @dataclass
@@ -121,9 +83,10 @@ class CompressAICodec(Codec):
         return load_checkpoint(self.build(), path)
 
     def network(self, rate_point: int) -> CompressionModel:
-        """The loaded network for ``rate_point``, from the shared bounded cache."""
+        """The loaded network for ``rate_point``, from the context's bounded cache (shared by every
+        codec built on that context)."""
         key = (self.name, rate_point, str(self.checkpoints.get(rate_point)), self.device)
-        return network_cache.get(key, lambda: self.load_network(rate_point).to(self.device))
+        return self.context.networks.get(key, lambda: self.load_network(rate_point).to(self.device))
 
     @torch.no_grad()
     def encode(self, image: np.ndarray, rate_point: float) -> bytes:

@@ -7,7 +7,7 @@ are opened with ``torch.load(weights_only=True)``, so a file that carries code i
 from __future__ import annotations
 
 import io
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -16,7 +16,8 @@ from compressai.models import CompressionModel
 from compressai.zoo.image import model_architectures
 from compressai.zoo.pretrained import load_pretrained
 
-from models.base import CodecError, RateSpec
+from models.base import CodecError, CodecKind, RateSpec
+from models.checkpoints import is_tensor_state_dict, read_checkpoint
 from models.learned import CompressAICodec
 from models.measure import measure
 
@@ -42,15 +43,13 @@ def read_state_dict(filename: str, data: bytes) -> dict[str, torch.Tensor]:
             raise CheckpointError(f"checkpoint {filename!r} is not a valid safetensors file: {exc}") from None
     else:
         try:
-            state = torch.load(io.BytesIO(data), map_location="cpu", weights_only=True)
+            state = read_checkpoint(io.BytesIO(data))
         except Exception as exc:
             first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
             raise CheckpointError(
                 f"checkpoint {filename!r} was refused: it is not a tensors-only state dict "
                 f"(loaded with weights_only=True, nothing in it was executed): {first}") from None
-    if isinstance(state, dict) and isinstance(state.get("state_dict"), dict):
-        state = state["state_dict"]
-    if not isinstance(state, dict) or not state or not all(isinstance(v, torch.Tensor) for v in state.values()):
+    if not state or not is_tensor_state_dict(state):
         raise CheckpointError(f"checkpoint {filename!r} is not a state dict of tensors")
     return state
 
@@ -87,18 +86,29 @@ class SubmittedCodec(CompressAICodec):
 def submitted_codec(name: str, architecture: str, checkpoints: dict[int, Path], context) -> SubmittedCodec:
     points = tuple(float(q) for q in sorted(checkpoints))
     return SubmittedCodec(
-        name=name, kind="submitted", architecture=architecture, checkpoints=dict(checkpoints), context=context,
+        name=name, kind=CodecKind.SUBMITTED, architecture=architecture, checkpoints=dict(checkpoints), context=context,
         rate=RateSpec(points=points, minimum=points[0], maximum=points[-1], integer=True, label="rate point",
                       discrete=True),
         description=f"submitted {architecture} model ({len(points)} rate point(s))",
     )
 
 
+@dataclass
+class LoadedNetworkCodec(CompressAICodec):
+    """A codec on one network already in memory, at rate point 1 (used uncached, for smoke tests)."""
+
+    loaded: CompressionModel | None = field(default=None, repr=False)
+
+    def network(self, rate_point: int) -> CompressionModel:
+        if self.loaded is None:
+            raise CodecError(f"{self.name}: no network given")
+        return self.loaded
+
+
 def smoke_test(net: CompressionModel, image: np.ndarray) -> None:
     """Encode and decode ``image`` with ``net`` through the real bitstream path; raise on failure."""
-    probe = SubmittedCodec(name="smoke-test", kind="submitted", architecture="", checkpoints={},
-                           rate=RateSpec(points=(1.0,), minimum=1, maximum=1))
-    probe.network = lambda rate_point: net  # type: ignore[method-assign]  (use this net, uncached)
+    probe = LoadedNetworkCodec(name="smoke-test", kind=CodecKind.SUBMITTED, loaded=net,
+                               rate=RateSpec(points=(1.0,), minimum=1, maximum=1))
     try:
         m = measure(probe, image, 1)
     except Exception as exc:

@@ -77,7 +77,10 @@ _digest_lock = threading.Lock()
 
 
 def sha256_of(path: Path) -> str:
-    """Hex SHA-256 of a file, cached per (path, size, mtime) so repeated checks cost a ``stat``."""
+    """Hex SHA-256 of a file, cached per (path, size, mtime) so repeated checks cost a ``stat``.
+
+    The one hashing helper of both pure libraries (``metrics.weights`` checks backbones with it);
+    thread-safe: the cache is guarded by a lock, and hashing runs outside it."""
     st = os.stat(path)
     key = (str(Path(path).resolve()), st.st_size, st.st_mtime_ns)
     with _digest_lock:
@@ -118,27 +121,19 @@ def check_file(file: WeightFile, weights_dir: Path) -> WeightStatus:
     return WeightStatus(file, path, PRESENT)
 
 
-def expected_files() -> list[WeightFile]:
-    """Every pretrained file licbench's registered codecs can use (today: CompressAI's zoo)."""
-    from models.zoo import zoo_weight_files  # the zoo names the files; this module only checks them
-
-    return zoo_weight_files()
-
-
-def status(weights_dir: Path, files: Sequence[WeightFile] | None = None) -> list[WeightStatus]:
-    """Status of every expected file under ``weights_dir``."""
-    return [check_file(f, weights_dir) for f in (expected_files() if files is None else files)]
+def status(weights_dir: Path, files: Sequence[WeightFile]) -> list[WeightStatus]:
+    """Status of each of ``files`` under ``weights_dir`` (the caller names the files it expects,
+    e.g. ``models.zoo.zoo_weight_files()``)."""
+    return [check_file(f, weights_dir) for f in files]
 
 
-def add(
-    weights_dir: Path, sources: Iterable[Path], files: Sequence[WeightFile] | None = None
-) -> list[WeightStatus]:
+def add(weights_dir: Path, sources: Iterable[Path], files: Sequence[WeightFile]) -> list[WeightStatus]:
     """Copy released weights files into ``weights_dir`` after checking each name and hash.
 
     Every source is checked before anything is copied, so a bad file in the list copies nothing.
-    A file is identified by its name, which must be one of the expected released names.
+    A file is identified by its name, which must be the released name of one of ``files``.
     """
-    known = {f.filename: f for f in (expected_files() if files is None else files)}
+    known = {f.filename: f for f in files}
     plan: list[tuple[Path, WeightFile]] = []
     for source in sources:
         source = Path(source)

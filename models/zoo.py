@@ -22,12 +22,12 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import torch
 from compressai.models import CompressionModel
 from compressai.zoo.image import cfgs, model_architectures, model_urls
 from compressai.zoo.pretrained import load_pretrained
 
-from models.base import Availability, CodecContext, CodecError, RateSpec
+from models.base import Availability, CodecContext, CodecError, CodecKind, RateSpec
+from models.checkpoints import is_tensor_state_dict, read_checkpoint
 from models.learned import CompressAICodec
 from models.weights_store import WeightFile, WeightsError, check_file, verify_hash
 
@@ -95,12 +95,10 @@ def load_zoo_network(file: WeightFile, path: Path) -> CompressionModel:
     except WeightsError as exc:
         raise CodecError(f"{file.codec}: {exc}") from exc
     try:
-        state = torch.load(path, map_location="cpu", weights_only=True)
+        state = read_checkpoint(path)
     except Exception as exc:  # unpickling refused or unreadable archive
         raise CodecError(f"{file.codec}: cannot load {path} as a state dict: {_first_line(exc)}") from exc
-    if isinstance(state, dict) and isinstance(state.get("state_dict"), dict):
-        state = state["state_dict"]
-    if not isinstance(state, dict) or not all(isinstance(v, torch.Tensor) for v in state.values()):
+    if not is_tensor_state_dict(state):
         raise CodecError(f"{file.codec}: {path} is not a state dict of tensors")
     net = build_network(file.architecture, file.quality)
     try:
@@ -166,7 +164,7 @@ def zoo_codec(
     )
     return ZooCodec(
         name=codec_name(architecture, metric),
-        kind="learned",
+        kind=CodecKind.LEARNED,
         rate=rate,
         description=(
             f"CompressAI zoo {architecture}, {metric.upper()}-optimised ({ARCHITECTURES[architecture]}); "

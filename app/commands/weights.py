@@ -14,9 +14,10 @@ from app.commands import CommandError
 def _status(args) -> int:
     from app.settings import get_settings
     from models.weights_store import PRESENT, status
+    from models.zoo import zoo_weight_files
 
     weights_dir = Path(get_settings().weights_dir)
-    rows = status(weights_dir)
+    rows = status(weights_dir, zoo_weight_files())
     if args.codec:
         rows = [r for r in rows if r.file.codec == args.codec]
         if not rows:
@@ -37,10 +38,11 @@ def _status(args) -> int:
 def _add(args) -> int:
     from app.settings import get_settings
     from models.weights_store import WeightsError, add
+    from models.zoo import zoo_weight_files
 
     weights_dir = Path(get_settings().weights_dir)
     try:
-        added = add(weights_dir, [Path(f) for f in args.files])
+        added = add(weights_dir, [Path(f) for f in args.files], zoo_weight_files())
     except WeightsError as exc:
         raise CommandError(str(exc)) from exc
     except OSError as exc:

@@ -12,20 +12,26 @@ from app.settings import get_settings
 from metrics.base import Metric, MetricContext
 from metrics.registry import build_metrics
 from models.base import Codec, CodecContext
-from models.learned import network_cache
+from models.network_cache import NetworkCache
 from models.registry import build_codecs
 from models.submitted import submitted_codec
 
 
+@lru_cache(maxsize=4)
+def _codec_context_on(weights_dir, device: str, cache_size: int) -> CodecContext:
+    return CodecContext(weights_dir=weights_dir, device=device, networks=NetworkCache(cache_size))
+
+
 def codec_context() -> CodecContext:
+    """The configured weights folder and device, and one network cache of ``CODEC_CACHE_SIZE`` per
+    process and settings, shared by registered and submitted codecs."""
     settings = get_settings()
-    return CodecContext(weights_dir=settings.weights_dir, device=settings.device)
+    return _codec_context_on(settings.weights_dir, settings.device, settings.codec_cache_size)
 
 
 @lru_cache(maxsize=1)
 def registry_codecs() -> dict[str, Codec]:
     """Every registered codec, built once per process (weights load lazily into the network cache)."""
-    network_cache.capacity = get_settings().codec_cache_size
     return build_codecs(codec_context())
 
 

@@ -6,7 +6,7 @@ from typing import Any
 
 from PIL import features
 
-from models.base import RateSpec
+from models.base import CodecKind, RateSpec
 from models.codecs.pillow_image import PillowCodec, quality_rate
 
 
@@ -21,7 +21,7 @@ class AvifCodec(PillowCodec):
     pillow_format = "AVIF"
 
     name: str = "avif"
-    kind: str = "classical"
+    kind: CodecKind = CodecKind.CLASSICAL
     rate: RateSpec = quality_rate(0, 100)
     description: str = "AVIF (Pillow/libavif), 4:4:4, speed 6; rate point = quality"
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from models.base import RateSpec
+from models.base import CodecKind, RateSpec
 from models.codecs.pillow_image import PillowCodec
 
 JPEG_RATE = RateSpec(points=(10.0, 20.0, 30.0, 50.0, 70.0, 85.0, 95.0), minimum=1, maximum=95, integer=True)
@@ -21,7 +21,7 @@ class JpegCodec(PillowCodec):
     pillow_format = "JPEG"
 
     name: str = "jpeg"
-    kind: str = "classical"
+    kind: CodecKind = CodecKind.CLASSICAL
     rate: RateSpec = JPEG_RATE
     description: str = "JPEG (Pillow/libjpeg-turbo), 4:2:0, optimised Huffman tables; rate point = quality"
     subsampling: str = field(default="4:2:0")

@@ -8,7 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from models.base import RateSpec
+from models.base import CodecKind, RateSpec
 from models.codecs.pillow_image import PillowCodec, quality_rate
 
 
@@ -27,7 +27,7 @@ class JpegXlCodec(PillowCodec):
     pillow_format = "JXL"
 
     name: str = "jpeg-xl"
-    kind: str = "classical"
+    kind: CodecKind = CodecKind.CLASSICAL
     rate: RateSpec = quality_rate(0, 99)
     description: str = "JPEG XL (libjxl via pillow-jxl-plugin), lossy, effort 7; rate point = quality"
 

@@ -10,7 +10,7 @@ from pathlib import Path
 
 from compressai.models import ScaleHyperprior
 
-from models.base import RateSpec
+from models.base import CodecKind, RateSpec
 from models.learned import CompressAICodec
 
 PACKAGE_WEIGHTS = Path(__file__).resolve().parent.parent / "weights"
@@ -31,7 +31,7 @@ def checkpoint_path(quality: int) -> Path:
 @dataclass
 class TinyHyperpriorCodec(CompressAICodec):
     name: str = "tiny-hyperprior"
-    kind: str = "learned"
+    kind: CodecKind = CodecKind.LEARNED
     rate: RateSpec = RateSpec(points=(1.0, 2.0, 3.0, 4.0), minimum=1, maximum=4, integer=True)
     description: str = "ScaleHyperprior N=48 M=64 trained here on CPU; CompressAI rANS coder"
     build: object = field(default=build_tiny_hyperprior, repr=False)

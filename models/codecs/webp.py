@@ -6,7 +6,7 @@ from typing import Any
 
 from PIL import features
 
-from models.base import RateSpec
+from models.base import CodecKind, RateSpec
 from models.codecs.pillow_image import PillowCodec, quality_rate
 
 
@@ -17,7 +17,7 @@ class WebpCodec(PillowCodec):
     pillow_format = "WEBP"
 
     name: str = "webp"
-    kind: str = "classical"
+    kind: CodecKind = CodecKind.CLASSICAL
     rate: RateSpec = quality_rate(0, 100)
     description: str = "WebP lossy (Pillow/libwebp), 4:2:0, method 6; rate point = quality"
 

@@ -48,7 +48,7 @@ def test_status_lists_every_expected_file_present_missing_or_corrupt(tmp_path):
 
 
 def test_status_of_an_empty_folder_lists_all_88_zoo_files_as_missing(tmp_path):
-    rows = weights_store.status(tmp_path)
+    rows = weights_store.status(tmp_path, zoo_weight_files())
     assert len(rows) == len(zoo_weight_files()) == 88
     assert {r.status for r in rows} == {MISSING}
 
