@@ -18,12 +18,13 @@ from metrics.psnr import PSNR, PSNRY
 from metrics.ssim import MSSSIM, MSSSIMY, SSIM
 from metrics.ssimulacra2 import SSIMULACRA2
 from metrics.vif import VIFp
+from metrics.vif_wavelet import VIF
 from metrics.vmaf import VMAF, VMAFNEG
 
 __all__ = ["METRIC_CLASSES", "MetricContext", "build_metrics", "create_metric", "metric_class", "metric_names"]
 
 METRIC_CLASSES: tuple[type[Metric], ...] = (
-    PSNR, PSNRY, SSIM, MSSSIM, MSSSIMY, VIFp, FSIM, GMSD, HaarPSI,
+    PSNR, PSNRY, SSIM, MSSSIM, MSSSIMY, VIF, VIFp, FSIM, GMSD, HaarPSI,
     LPIPS, LPIPSVGG, DISTS, VMAF, VMAFNEG, SSIMULACRA2,
 )
 

@@ -87,7 +87,8 @@ def _gsm_parameters(band: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     centred = sliding - sliding.mean(axis=1, keepdims=True)
     covariance = centred @ centred.T / sliding.shape[1]
     blocks = np.stack([band[k::m, j::m].ravel() for j in range(m) for k in range(m)])
-    s_sq = np.sum(np.linalg.solve(covariance, blocks) * blocks, axis=0) / (m * m)
+    # The pseudo-inverse, as pyiqa does: a flat subband has a singular covariance (VIF is then undefined).
+    s_sq = np.sum((np.linalg.pinv(covariance) @ blocks) * blocks, axis=0) / (m * m)
     return s_sq.reshape(h // m, w // m), np.linalg.eigvalsh(covariance)
 
 
@@ -154,9 +155,12 @@ def _distortion_channel(ref: _ReferenceBand, distorted: np.ndarray) -> tuple[np.
 def vif(reference_grey: np.ndarray, distorted_grey: list[np.ndarray], sigma_n_sq: float = SIGMA_N_SQ) -> list[float]:
     """Wavelet-domain VIF of each grey ``distorted`` image (H,W float, 0..255) against the grey
     ``reference`` (Sheikh and Bovik 2006; the authors' ``vifvec.m``). Higher is better; 1 for an
-    identical image, above 1 for contrast enhancement."""
+    identical image, above 1 for contrast enhancement;
+    NaN where the reference is flat (no information to preserve)."""
     reference = reference_bands(np.asarray(reference_grey, dtype=np.float64))
     denominator = _information(reference, None, sigma_n_sq)
+    if denominator <= 0.0:  # a flat reference carries no information: VIF is 0/0
+        return [float("nan")] * len(distorted_grey)
     return [_information(reference, np.asarray(d, dtype=np.float64), sigma_n_sq) / denominator
             for d in distorted_grey]
 

@@ -12,9 +12,9 @@ Colour convention of each official value (from pyiqa's notes on how the authors'
 - ms_ssim: the authors' msssim.m on ``rgb2gray`` input -> our ``ms-ssim-y``.
 - fsim: the authors' FSIM.m, chromatic FSIMc on RGB -> our ``fsim``.
 - gmsd: the authors' GMSD.m on ``rgb2gray`` input -> our ``gmsd``.
-- vif: the authors' vifvec.m, i.e. *wavelet-domain* VIF (steerable pyramid) on ``rgb2gray`` input.
-  Our ``vif`` is the pixel-domain VIFp the issue asks for, a different index: it cannot match,
-  and the test below records that difference instead of hiding it.
+- vif: the authors' vifvec.m, i.e. *wavelet-domain* VIF (steerable pyramid) on ``rgb2gray`` input
+  -> our ``vif`` (checked in test_vif_wavelet.py). Our ``vifp`` is the pixel-domain VIFp, a
+  different index: it cannot match, and the test below records that difference.
 
 Tolerance: 1% relative (PSNR: 0.01 dB), but never tighter than the rounding of the published
 figure (4 decimals: +-0.00005; PSNR 2 decimals: +-0.005 dB), which matters for the GMSD values of
@@ -103,10 +103,10 @@ def test_metric_matches_original_authors_code_within_one_percent(calibration_pai
 
 
 def test_pixel_domain_vifp_is_not_the_official_wavelet_domain_vif(calibration_pairs):
-    """Documents why ``vif`` is not checked against the official figures: they are wavelet-domain
-    VIF (vifvec.m), ours is VIFp. The two agree in ranking here but not in value (I03: ~0.07 vs
+    """Documents why ``vifp`` is not checked against the official figures: they are wavelet-domain
+    VIF (vifvec.m), ``vifp`` is VIFp. The two agree in ranking here but not in value (I03: ~0.07 vs
     0.0172); the pixel-domain values are checked against piq in test_metrics_implementations."""
-    ours = np.array(_ours("vif", calibration_pairs))
+    ours = np.array(_ours("vifp", calibration_pairs))
     official = np.array(OFFICIAL["vif"])
     assert np.max(np.abs(ours - official) / official) > 0.01  # a different index, not a rounding issue
     assert np.argsort(ours).tolist() == np.argsort(official).tolist()

@@ -80,6 +80,7 @@ def test_identical_images_give_each_metric_its_best_value(score):
     for name in ("ssim", "ms-ssim", "ms-ssim-y", "fsim", "haarpsi"):
         assert row[name].value == pytest.approx(1.0, abs=1e-5), name
     assert row["vif"].value == pytest.approx(1.0, abs=1e-3)
+    assert row["vifp"].value == pytest.approx(1.0, abs=1e-3)
     for name in ("gmsd", "lpips", "lpips-vgg", "dists"):
         assert row[name].value == pytest.approx(0.0, abs=1e-5), name
     assert row["ssimulacra2"].value == pytest.approx(100.0)
@@ -109,7 +110,7 @@ def test_below_ms_ssim_minimum_size_is_not_applicable_with_the_size_in_the_reaso
 def test_constant_images_are_defined(score):
     gray = np.full((64, 64, 3), 100, np.uint8)
     lighter = np.full((64, 64, 3), 110, np.uint8)
-    row = score(gray, [gray, lighter], ["psnr", "ssim", "gmsd", "vif", "fsim"])
+    row = score(gray, [gray, lighter], ["psnr", "ssim", "gmsd", "vifp", "fsim"])
     assert row[0]["ssim"].value == pytest.approx(1.0) and row[0]["gmsd"].value == pytest.approx(0.0)
     assert row[1]["psnr"].value == pytest.approx(10 * math.log10(255**2 / 100), abs=1e-3)
     assert row[1]["ssim"].value < 1.0

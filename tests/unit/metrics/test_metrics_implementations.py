@@ -2,7 +2,7 @@
 
 ``ms-ssim`` keeps piq's semantics (RGB, channel mean, piq's odd-size padding) while reusing the
 reference's statistics across a batch; ``ssim`` is Wang's SSIM on 8-bit grey; ``psnr-y`` is
-PSNR of BT.601 luma; ``vif``/``fsim``/``haarpsi`` are re-implemented (separable filters, reference
+PSNR of BT.601 luma; ``vifp``/``fsim``/``haarpsi`` are re-implemented (separable filters, reference
 work done once per batch) to piq's definitions and must give piq's values.
 """
 from __future__ import annotations
@@ -64,7 +64,7 @@ def test_psnr_y_is_psnr_of_bt601_luma():
 
 @pytest.mark.parametrize("size", [(64, 96), (45, 67)])
 @pytest.mark.parametrize("name, piq_fn", [
-    ("vif", lambda d, r: piq.vif_p(d, r, data_range=1.0, reduction="none")),
+    ("vifp", lambda d, r: piq.vif_p(d, r, data_range=1.0, reduction="none")),
     ("fsim", lambda d, r: piq.fsim(d, r, data_range=1.0, reduction="none", chromatic=True)),
     ("haarpsi", lambda d, r: piq.haarpsi(d, r, data_range=1.0, reduction="none")),
 ])
@@ -79,7 +79,7 @@ def test_metrics_defined_by_piq_equal_piq_for_each_image_of_a_batch(name, piq_fn
 
 def test_quality_falls_as_noise_grows_for_every_local_metric():
     ref, dist = _pair(176, 176)
-    for name in ("psnr", "psnr-y", "ssim", "ms-ssim", "ms-ssim-y", "vif", "fsim", "gmsd", "haarpsi"):
+    for name in ("psnr", "psnr-y", "ssim", "ms-ssim", "ms-ssim-y", "vif", "vifp", "fsim", "gmsd", "haarpsi"):
         metric = create_metric(name)
         values = metric.compute(ref, dist)
         ordered = values if metric.higher_is_better else [-v for v in values]
@@ -90,7 +90,7 @@ def test_vifp_equals_piq_on_images_with_flat_regions_and_odd_sizes():
     ref, dist = _pair(67, 93)
     ref[..., :, :40] = 0.5  # a flat reference region exercises the zero-variance guards
     dist[1:, :, :, 50:] = 0.25  # and flat distorted regions
-    ours = create_metric("vif").compute(ref, dist)
+    ours = create_metric("vifp").compute(ref, dist)
     # piq in float64: in float32 its flat-region tests run into cancellation noise (ours centres first)
     theirs = piq.vif_p(dist.double(), ref.expand_as(dist).double(), data_range=1.0, reduction="none")
     np.testing.assert_allclose(ours, theirs.numpy(), rtol=1e-4)

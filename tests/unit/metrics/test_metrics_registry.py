@@ -9,7 +9,7 @@ import pytest
 from metrics.base import Metric, MetricContext
 from metrics.registry import build_metrics, create_metric, metric_class, metric_names
 
-ISSUE_NAMES = ["psnr", "psnr-y", "ssim", "ms-ssim", "ms-ssim-y", "vif", "lpips", "lpips-vgg", "dists",
+ISSUE_NAMES = ["psnr", "psnr-y", "ssim", "ms-ssim", "ms-ssim-y", "vif", "vifp", "lpips", "lpips-vgg", "dists",
                "vmaf", "vmaf-neg", "fsim", "gmsd", "haarpsi", "ssimulacra2"]
 
 
