@@ -11,12 +11,8 @@ from app.commands import CommandError
 
 def _upgrade(_args=None) -> int:
     from app.db.migrate import upgrade_to_head
-    from app.db.session import session_scope
-    from app.services import catalog
 
     upgrade_to_head()
-    with session_scope() as session:
-        catalog.sync_codec_table(session)
     print("database is at the latest schema")
     return 0
 

@@ -41,23 +41,6 @@ class Image(Base):
     image_set: Mapped[ImageSet] = relationship(back_populates="images")
 
 
-class CodecRow(Base):
-    """The codec catalogue as last seen by the service (registry + availability)."""
-
-    __tablename__ = "codecs"
-
-    name: Mapped[str] = mapped_column(String(100), primary_key=True)
-    kind: Mapped[str] = mapped_column(String(20))
-    description: Mapped[str] = mapped_column(Text, default="")
-    rate_points: Mapped[list] = mapped_column(JSON)
-    rate_min: Mapped[float] = mapped_column(Float)
-    rate_max: Mapped[float] = mapped_column(Float)
-    rate_integer: Mapped[bool] = mapped_column(Boolean)
-    available: Mapped[bool] = mapped_column(Boolean)
-    reason: Mapped[str | None] = mapped_column(Text, nullable=True)
-    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, onupdate=utcnow)
-
-
 class Job(Base):
     __tablename__ = "jobs"
 

@@ -1,4 +1,4 @@
-"""What codecs and metrics this service offers, with availability, and the codec table kept in sync."""
+"""What codecs and metrics this service offers, with availability (built from the registries on request)."""
 from __future__ import annotations
 
 from functools import lru_cache
@@ -6,7 +6,7 @@ from functools import lru_cache
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from app.db.tables import CodecRow, SubmittedModel
+from app.db.tables import SubmittedModel
 from app.services.storage import default_storage
 from app.settings import get_settings
 from metrics.base import Metric, MetricContext
@@ -74,21 +74,6 @@ def codec_info(codec: Codec) -> dict:
 
 def list_codecs(session: Session) -> list[dict]:
     return [codec_info(c) for c in codecs(session).values()]
-
-
-def sync_codec_table(session: Session) -> None:
-    """Upsert the codec catalogue into the ``codecs`` table."""
-    for info in list_codecs(session):
-        row = session.get(CodecRow, info["name"]) or CodecRow(name=info["name"])
-        row.kind = info["kind"]
-        row.description = info["description"]
-        row.rate_points = info["rate_points"]
-        row.rate_min = info["rate_range"]["min"]
-        row.rate_max = info["rate_range"]["max"]
-        row.rate_integer = info["rate_range"]["integer"]
-        row.available = info["available"]
-        row.reason = info["reason"]
-        session.add(row)
 
 
 @lru_cache(maxsize=4)

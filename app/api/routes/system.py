@@ -28,7 +28,6 @@ def health(session: SessionDep) -> JSONResponse:
 @router.get("/codecs")
 def list_codecs(session: SessionDep) -> list[dict]:
     """Every codec with its rate points and whether it can run here (and why not)."""
-    catalog.sync_codec_table(session)
     return catalog.list_codecs(session)
 
 
