@@ -1,0 +1,140 @@
+"""What every IQA data set layout reads into: ``DatasetIndex``, and the ``Layout`` interface."""
+from __future__ import annotations
+
+import csv
+import io
+from dataclasses import dataclass, field
+from pathlib import Path, PurePosixPath
+from typing import Protocol, runtime_checkable
+
+
+class DatasetError(ValueError):
+    """A data set archive or folder that cannot be read; the message names the problem and the file."""
+
+
+@dataclass(frozen=True)
+class DistortedImage:
+    """One distorted image: paths relative to the data set root (POSIX), its human score as shipped."""
+
+    path: str
+    reference: str
+    score: float
+    distortion: str | None = None
+    level: int | None = None
+
+
+@dataclass(frozen=True)
+class Triplet:
+    """A pairwise judgement: which of ``a`` and ``b`` people found closer to ``original``."""
+
+    original: str
+    a: str
+    b: str
+    prefers_a: bool
+
+
+@dataclass
+class DatasetIndex:
+    """Everything a layout read: references, distorted images with scores, triplets, score direction.
+
+    ``higher_is_better`` is the direction of ``score`` as shipped (False for CSIQ's and LIVE's DMOS);
+    ``unit`` is "MOS", "DMOS" or "2AFC" (triplets only).
+    """
+
+    layout: str
+    root: Path
+    references: list[str]
+    distorted: list[DistortedImage]
+    higher_is_better: bool
+    unit: str
+    triplets: list[Triplet] = field(default_factory=list)
+
+    @property
+    def n_references(self) -> int:
+        return len(self.references)
+
+    @property
+    def n_distorted(self) -> int:
+        return len(self.distorted) if self.distorted else len({p for t in self.triplets for p in (t.a, t.b)})
+
+    def human_scores(self) -> list[float]:
+        """The distorted images' scores oriented so that higher = better (DMOS lower-is-better negated)."""
+        sign = 1.0 if self.higher_is_better else -1.0
+        return [sign * d.score for d in self.distorted]
+
+    def image_paths(self) -> list[str]:
+        """Every image the index names (references first), each once."""
+        seen: dict[str, None] = dict.fromkeys(self.references)
+        for d in self.distorted:
+            seen.setdefault(d.path)
+        for t in self.triplets:
+            for p in (t.original, t.a, t.b):
+                seen.setdefault(p)
+        return list(seen)
+
+
+@runtime_checkable
+class Layout(Protocol):
+    """One published data set layout: ``markers`` are the files that identify it (checked by
+    ``find_layout_root``); ``read`` parses the score file and checks every named image exists."""
+
+    name: str
+    description: str
+    markers: tuple[str, ...]
+
+    def read(self, root: Path) -> DatasetIndex: ...
+
+
+class FileTable:
+    """Files under a root, looked up case-insensitively by relative POSIX path (data sets mix I01.BMP and i01_01_1.bmp)."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self._files: dict[str, str] = {}
+        for path in root.rglob("*"):
+            if path.is_file():
+                relative = path.relative_to(root).as_posix()
+                self._files.setdefault(relative.lower(), relative)
+
+    def find(self, relative: str) -> str | None:
+        """The stored relative path for ``relative`` (case-insensitive), or None."""
+        return self._files.get(PurePosixPath(relative.replace("\\", "/").lstrip("./")).as_posix().lower())
+
+    def require(self, relative: str, named_by: str) -> str:
+        found = self.find(relative)
+        if found is None:
+            raise DatasetError(f"{named_by} names {relative}, which the archive does not contain")
+        return found
+
+    def under(self, folder: str) -> list[str]:
+        """Stored relative paths directly inside ``folder`` (case-insensitive)."""
+        prefix = folder.strip("/").lower() + "/"
+        return sorted(v for k, v in self._files.items() if k.startswith(prefix) and "/" not in k[len(prefix):])
+
+
+def parse_score(text: str, where: str) -> float:
+    """A finite float from ``text`` or ``DatasetError`` naming ``where``."""
+    try:
+        value = float(str(text).strip())
+    except ValueError:
+        raise DatasetError(f"{where}: score {text!r} is not a number") from None
+    if value != value or value in (float("inf"), float("-inf")):
+        raise DatasetError(f"{where}: score {text!r} is not finite")
+    return value
+
+
+def read_csv_rows(path: Path, required: tuple[str, ...]) -> list[dict[str, str]]:
+    """Rows of a CSV score file with a header holding ``required`` columns, else ``DatasetError``."""
+    try:
+        text = path.read_text(encoding="utf-8-sig")
+    except UnicodeDecodeError:
+        raise DatasetError(f"{path.name} is not a UTF-8 text file") from None
+    reader = csv.DictReader(io.StringIO(text))
+    header = [h.strip() for h in (reader.fieldnames or [])]
+    missing = [c for c in required if c not in header]
+    if missing:
+        raise DatasetError(f"{path.name} lacks column(s) {', '.join(missing)} (has: {', '.join(header) or 'none'})")
+    rows = [{(k or "").strip(): (v or "").strip() for k, v in row.items()} for row in reader]
+    if not rows:
+        raise DatasetError(f"{path.name} has no rows")
+    return rows
