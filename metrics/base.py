@@ -2,8 +2,10 @@
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import ClassVar
 
 import torch
 
@@ -68,3 +70,21 @@ class Metric(ABC):
     @abstractmethod
     def compute(self, reference: torch.Tensor, distorted: torch.Tensor) -> list[float]:
         """Scores of each distorted image against the reference."""
+
+
+def rgb(image: torch.Tensor) -> torch.Tensor:
+    """The input as given: float RGB (N,3,H,W) in [0, 1]."""
+    return image
+
+
+class FunctionMetric(Metric):
+    """A metric that is one batched pure function plus a thin wrapper, as in piq
+    (``ssim(x, y)`` and ``SSIMLoss``): subclasses declare ``function`` (reference (1,C,H,W) and
+    distorted (N,C,H,W) -> one value per image) and ``convert``, the colour conversion applied to
+    both inputs first (default: RGB in [0, 1] as given). Both are set with ``staticmethod(...)``."""
+
+    function: ClassVar[Callable[[torch.Tensor, torch.Tensor], torch.Tensor]]
+    convert: ClassVar[Callable[[torch.Tensor], torch.Tensor]] = staticmethod(rgb)
+
+    def compute(self, reference: torch.Tensor, distorted: torch.Tensor) -> list[float]:
+        return [float(v) for v in self.function(self.convert(reference), self.convert(distorted))]

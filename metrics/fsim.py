@@ -14,7 +14,7 @@ import torch.nn.functional as F
 from piq.fsim import _construct_filters, _phase_congruency
 from piq.functional import gradient_map, rgb2yiq, scharr_filter, similarity_map
 
-from metrics.base import Metric
+from metrics.base import FunctionMetric
 
 T1, T2, T3, T4, LAMBDA = 0.85, 160.0, 200.0, 200.0, 0.03
 
@@ -43,12 +43,10 @@ def fsim(reference: torch.Tensor, distorted: torch.Tensor) -> torch.Tensor:
     return score.sum(dim=(1, 2, 3)) / pc_max.sum(dim=(1, 2, 3))
 
 
-class FSIM(Metric):
+class FSIM(FunctionMetric):
     name = "fsim"
     higher_is_better = True
     value_range = (0.0, 1.0)
     description = "FSIMc on YIQ (phase congruency + gradient + chroma), as the authors' FSIM.m (piq's pieces)"
     min_size = 8
-
-    def compute(self, reference: torch.Tensor, distorted: torch.Tensor) -> list[float]:
-        return [float(v) for v in fsim(reference, distorted)]
+    function = staticmethod(fsim)

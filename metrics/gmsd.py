@@ -11,7 +11,7 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
-from metrics.base import Metric
+from metrics.base import FunctionMetric
 from metrics.colour import gray8
 
 GMSD_T = 170.0 / 255.0**2  # the paper's T = 170 on 8-bit values, rescaled to [0, 1] data
@@ -44,14 +44,12 @@ def gmsd(reference: torch.Tensor, distorted: torch.Tensor) -> torch.Tensor:
     return flat.std(dim=1)
 
 
-class GMSD(Metric):
+class GMSD(FunctionMetric):
     name = "gmsd"
     higher_is_better = False
     value_range = (0.0, 1.0)
     description = "GMSD on 8-bit grey (MATLAB rgb2gray), T = 170, as the authors' GMSD.m; lower is better"
     colour = "luma"
     min_size = 4  # the deviation needs a 2x2 map after the 2x2 downsampling
-
-    def compute(self, reference: torch.Tensor, distorted: torch.Tensor) -> list[float]:
-        values = gmsd(gray8(reference), gray8(distorted))
-        return [float(v) for v in values]
+    function = staticmethod(gmsd)
+    convert = staticmethod(gray8)

@@ -11,7 +11,7 @@ import torch
 import torch.nn.functional as F
 from piq.functional import rgb2yiq, similarity_map
 
-from metrics.base import Metric
+from metrics.base import FunctionMetric
 
 HAARPSI_MIN_SIZE = 16  # the coarsest Haar filter (16 taps) needs a 16-pixel image
 SCALES, C, ALPHA = 3, 30.0, 4.2
@@ -59,12 +59,10 @@ def haarpsi(reference: torch.Tensor, distorted: torch.Tensor) -> torch.Tensor:
     return (torch.log(score / (1 - score)) / ALPHA) ** 2
 
 
-class HaarPSI(Metric):
+class HaarPSI(FunctionMetric):
     name = "haarpsi"
     higher_is_better = True
     value_range = (0.0, 1.0)
     description = "HaarPSI on YIQ, 3 Haar scales, C = 30, alpha = 4.2 (piq's definition)"
     min_size = HAARPSI_MIN_SIZE
-
-    def compute(self, reference: torch.Tensor, distorted: torch.Tensor) -> list[float]:
-        return [float(v) for v in haarpsi(reference, distorted)]
+    function = staticmethod(haarpsi)

@@ -1,10 +1,9 @@
 """PSNR on 8-bit RGB, the way codec papers and CompressAI report it."""
 from __future__ import annotations
 
-
 import torch
 
-from metrics.base import Metric
+from metrics.base import FunctionMetric
 from metrics.colour import luma
 
 # Identical images have infinite PSNR; we report this finite cap instead (documented in the API).
@@ -24,17 +23,15 @@ def psnr(reference: torch.Tensor, distorted: torch.Tensor, data_range: float = 1
     return (10 * torch.log10(data_range**2 / mse.clamp_min(floor))).float()
 
 
-class PSNR(Metric):
+class PSNR(FunctionMetric):
     name = "psnr"
     higher_is_better = True
     value_range = (0.0, PSNR_CAP_DB)
     description = f"PSNR on RGB, 8-bit, data range 255; identical images give the cap {PSNR_CAP_DB:g} dB"
-
-    def compute(self, reference: torch.Tensor, distorted: torch.Tensor) -> list[float]:
-        return [float(v) for v in psnr(reference, distorted)]
+    function = staticmethod(psnr)
 
 
-class PSNRY(Metric):
+class PSNRY(FunctionMetric):
     """PSNR on the luma channel only, as codec papers report "Y-PSNR".
 
     Y' = 0.299 R + 0.587 G + 0.114 B (BT.601, full range, not rounded; CompressAI's ``rgb2ycbcr``),
@@ -46,7 +43,6 @@ class PSNRY(Metric):
     value_range = (0.0, PSNR_CAP_DB)
     description = f"PSNR on BT.601 luma Y (full range, unrounded); identical images give the cap {PSNR_CAP_DB:g} dB"
     colour = "luma"
-
-    def compute(self, reference: torch.Tensor, distorted: torch.Tensor) -> list[float]:
-        return [float(v) for v in psnr(luma(reference), luma(distorted))]
+    function = staticmethod(psnr)
+    convert = staticmethod(luma)
 

@@ -20,12 +20,14 @@ before the weighted product (as piq does), so strongly anti-correlated images gi
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import partial
 
 import torch
 import torch.nn.functional as F
 
-from metrics.base import Metric
+from metrics.base import FunctionMetric
 from metrics.colour import gray8
+from metrics.functional import gaussian_filter, gaussian_window_1d
 
 WINDOW_SIZE = 11
 WINDOW_SIGMA = 1.5
@@ -33,22 +35,6 @@ K1, K2 = 0.01, 0.03
 MS_SSIM_WEIGHTS = (0.0448, 0.2856, 0.3001, 0.2363, 0.1333)
 # Five scales with an 11x11 window: the coarsest scale (1/16) must still hold the window.
 MS_SSIM_MIN_SIZE = (WINDOW_SIZE - 1) * 2 ** (len(MS_SSIM_WEIGHTS) - 1) + 1  # 161
-
-
-def gaussian_window_1d(size: int = WINDOW_SIZE, sigma: float = WINDOW_SIGMA,
-                       dtype: torch.dtype = torch.float32) -> torch.Tensor:
-    """Normalised 1-D Gaussian; its outer product is MATLAB's ``fspecial('gaussian', size, sigma)``."""
-    coords = torch.arange(size, dtype=torch.float64) - (size - 1) / 2
-    g = torch.exp(-(coords**2) / (2 * sigma**2))
-    return (g / g.sum()).to(dtype)
-
-
-def _blur_valid(x: torch.Tensor, window: torch.Tensor) -> torch.Tensor:
-    """Separable Gaussian filter of every channel, 'valid' region only."""
-    channels = x.shape[1]
-    k = window.numel()
-    x = F.conv2d(x, window.view(1, 1, 1, k).expand(channels, 1, 1, k), groups=channels)
-    return F.conv2d(x, window.view(1, 1, k, 1).expand(channels, 1, k, 1), groups=channels)
 
 
 @dataclass
@@ -61,8 +47,8 @@ class ReferenceStats:
 
     @classmethod
     def of(cls, reference: torch.Tensor, window: torch.Tensor) -> "ReferenceStats":
-        mu = _blur_valid(reference, window)
-        return cls(reference, mu, _blur_valid(reference * reference, window) - mu * mu)
+        mu = gaussian_filter(reference, window)
+        return cls(reference, mu, gaussian_filter(reference * reference, window) - mu * mu)
 
 
 def ssim_and_cs(ref: ReferenceStats, distorted: torch.Tensor, window: torch.Tensor,
@@ -73,7 +59,7 @@ def ssim_and_cs(ref: ReferenceStats, distorted: torch.Tensor, window: torch.Tens
     channels = distorted.shape[1]
     # One filtering pass over [x, x^2, x*y] for the whole batch.
     stacked = torch.cat([distorted, distorted * distorted, distorted * ref.image], dim=1)
-    blurred = _blur_valid(stacked, window)
+    blurred = gaussian_filter(stacked, window)
     mu_d, d_sq, d_r = blurred.split(channels, dim=1)
     sigma_d = d_sq - mu_d * mu_d
     sigma_dr = d_r - mu_d * ref.mu
@@ -100,7 +86,7 @@ def _halve_matlab(x: torch.Tensor) -> torch.Tensor:
 
 def ssim(reference: torch.Tensor, distorted: torch.Tensor, data_range: float = 1.0) -> torch.Tensor:
     """Per-image SSIM (channel mean) of ``distorted`` (N,C,H,W) against ``reference`` (1,C,H,W)."""
-    window = gaussian_window_1d(dtype=distorted.dtype)
+    window = gaussian_window_1d(WINDOW_SIZE, WINDOW_SIGMA, dtype=distorted.dtype)
     value, _ = ssim_and_cs(ReferenceStats.of(reference, window), distorted, window, data_range)
     return value.mean(dim=1)
 
@@ -108,7 +94,7 @@ def ssim(reference: torch.Tensor, distorted: torch.Tensor, data_range: float = 1
 def multi_scale_ssim(reference: torch.Tensor, distorted: torch.Tensor, data_range: float = 1.0,
                      weights: tuple[float, ...] = MS_SSIM_WEIGHTS, halve=_halve_piq) -> torch.Tensor:
     """Per-image MS-SSIM (per channel, then channel mean): prod_{s<S} cs_s^w_s * ssim_S^w_S."""
-    window = gaussian_window_1d(dtype=distorted.dtype)
+    window = gaussian_window_1d(WINDOW_SIZE, WINDOW_SIGMA, dtype=distorted.dtype)
     w = torch.tensor(weights, dtype=distorted.dtype).view(-1, 1, 1)
     terms = []
     for level in range(len(weights)):
@@ -120,7 +106,7 @@ def multi_scale_ssim(reference: torch.Tensor, distorted: torch.Tensor, data_rang
     return per_channel.mean(dim=1)
 
 
-class SSIM(Metric):
+class SSIM(FunctionMetric):
     name = "ssim"
     higher_is_better = True
     value_range = (-1.0, 1.0)
@@ -128,24 +114,20 @@ class SSIM(Metric):
                    "sigma 1.5, valid region, no automatic downsampling (authors' ssim_index.m)")
     min_size = WINDOW_SIZE
     colour = "luma"
-
-    def compute(self, reference: torch.Tensor, distorted: torch.Tensor) -> list[float]:
-        values = ssim(gray8(reference), gray8(distorted))
-        return [float(v) for v in values]
+    function = staticmethod(ssim)
+    convert = staticmethod(gray8)
 
 
-class MSSSIM(Metric):
+class MSSSIM(FunctionMetric):
     name = "ms-ssim"
     higher_is_better = True
     value_range = (0.0, 1.0)
     description = "MS-SSIM on RGB (channel mean), Gaussian window 11 sigma 1.5, 5 scales (same values as piq)"
     min_size = MS_SSIM_MIN_SIZE
-
-    def compute(self, reference: torch.Tensor, distorted: torch.Tensor) -> list[float]:
-        return [float(v) for v in multi_scale_ssim(reference, distorted)]
+    function = staticmethod(multi_scale_ssim)
 
 
-class MSSSIMY(Metric):
+class MSSSIMY(FunctionMetric):
     name = "ms-ssim-y"
     higher_is_better = True
     value_range = (0.0, 1.0)
@@ -153,7 +135,5 @@ class MSSSIMY(Metric):
                    "downsampling as the authors' msssim.m")
     min_size = MS_SSIM_MIN_SIZE
     colour = "luma"
-
-    def compute(self, reference: torch.Tensor, distorted: torch.Tensor) -> list[float]:
-        values = multi_scale_ssim(gray8(reference), gray8(distorted), halve=_halve_matlab)
-        return [float(v) for v in values]
+    function = staticmethod(partial(multi_scale_ssim, halve=_halve_matlab))
+    convert = staticmethod(gray8)

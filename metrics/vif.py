@@ -13,21 +13,19 @@ named and described as the pixel-domain variant.
 from __future__ import annotations
 
 import torch
-import torch.nn.functional as F
 
-from metrics.base import Metric
+from metrics.base import FunctionMetric
 from metrics.colour import luma
-from metrics.ssim import gaussian_window_1d
+from metrics.functional import gaussian_filter, gaussian_window_1d
 
 VIFP_MIN_SIZE = 41  # the coarsest of the four scales still needs room for its window
 SIGMA_N_SQ = 2.0
 _EPS = 1e-8
 
 
-def _blur(x: torch.Tensor, window: torch.Tensor, stride: int = 1) -> torch.Tensor:
-    k, channels = window.numel(), x.shape[1]
-    x = F.conv2d(x, window.view(1, 1, 1, k).expand(channels, 1, 1, k), stride=(1, stride), groups=channels)
-    return F.conv2d(x, window.view(1, 1, k, 1).expand(channels, 1, k, 1), stride=(stride, 1), groups=channels)
+def luma255(rgb: torch.Tensor) -> torch.Tensor:
+    """BT.601 luma on the 0..255 scale (piq's ``vif_p`` input), not rounded."""
+    return luma(rgb) * 255
 
 
 def vif_p(reference: torch.Tensor, distorted: torch.Tensor, sigma_n_sq: float = SIGMA_N_SQ) -> torch.Tensor:
@@ -41,10 +39,10 @@ def vif_p(reference: torch.Tensor, distorted: torch.Tensor, sigma_n_sq: float = 
         size = 2 ** (4 - scale) + 1
         window = gaussian_window_1d(size, size / 5, dtype=dist.dtype)
         if scale > 0:
-            ref, dist = _blur(ref, window, stride=2), _blur(dist, window, stride=2)
-        mu_r = _blur(ref, window)
-        sigma_r = torch.relu(_blur(ref * ref, window) - mu_r * mu_r)
-        stacked = _blur(torch.cat([dist, dist * dist, dist * ref], dim=1), window)
+            ref, dist = gaussian_filter(ref, window, stride=2), gaussian_filter(dist, window, stride=2)
+        mu_r = gaussian_filter(ref, window)
+        sigma_r = torch.relu(gaussian_filter(ref * ref, window) - mu_r * mu_r)
+        stacked = gaussian_filter(torch.cat([dist, dist * dist, dist * ref], dim=1), window)
         mu_d, d_sq, d_r = stacked[:, 0:1], stacked[:, 1:2], stacked[:, 2:3]
         sigma_d = torch.relu(d_sq - mu_d * mu_d)
         sigma_dr = d_r - mu_d * mu_r
@@ -65,7 +63,7 @@ def vif_p(reference: torch.Tensor, distorted: torch.Tensor, sigma_n_sq: float = 
     return (numerator + _EPS) / (denominator + _EPS)
 
 
-class VIFp(Metric):
+class VIFp(FunctionMetric):
     name = "vifp"
     higher_is_better = True
     value_range = (0.0, 1.0)  # can exceed 1 for contrast-enhanced images
@@ -73,7 +71,5 @@ class VIFp(Metric):
                    "not the wavelet-domain VIF")
     min_size = VIFP_MIN_SIZE
     colour = "luma"
-
-    def compute(self, reference: torch.Tensor, distorted: torch.Tensor) -> list[float]:
-        values = vif_p(luma(reference) * 255, luma(distorted) * 255)
-        return [float(v) for v in values]
+    function = staticmethod(vif_p)
+    convert = staticmethod(luma255)
