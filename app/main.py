@@ -9,6 +9,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from fastapi.staticfiles import StaticFiles
 
+from app.api.docs import install_offline_docs
 from app.api.routes import image_sets, jobs, models, pages, reference_curves, system
 from app.services.errors import ServiceError
 from app.settings import get_settings
@@ -28,7 +29,10 @@ def create_app() -> FastAPI:
         version="1.0",
         description="Benchmark learned image codecs: real bitstreams, quality metrics, RD curves. "
                     "Errors are JSON objects with a human-readable `detail`.",
+        docs_url=None,  # served from local assets by install_offline_docs
+        redoc_url=None,
     )
+    install_offline_docs(app)
 
     @app.exception_handler(ServiceError)
     async def _service_error(_: Request, exc: ServiceError) -> JSONResponse:
