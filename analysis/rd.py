@@ -31,12 +31,6 @@ class RDCurve:
     codec: str
     points: list[RDPoint]
 
-    def bpp(self) -> list[float]:
-        return [p.bpp for p in self.points]
-
-    def values(self, metric: str) -> list[float | None]:
-        return [p.metrics.get(metric) for p in self.points]
-
     def xy(self, metric: str) -> tuple[list[float], list[float]]:
         """(bpp, metric) of the points that have ``metric``."""
         pairs = [(p.bpp, p.metrics[metric]) for p in self.points if metric in p.metrics]

@@ -10,8 +10,9 @@ A run writes, under ``<log_root>/<timestamp>/``:
   ``tensorboard`` package happens to be installed;
 * ``checkpoint_latest.pth`` / ``checkpoint_best.pth``: network, optimisers, scheduler and data RNG
   (best = lowest validation loss averaged over the lambdas);
-* ``multirate.pth``: the best network exported for the codec (entropy-coder tables included), the file
-  to copy to ``models/weights/multirate.pth``.
+* ``multirate.pth``: the best network exported for the codec (weights and config; the entropy-coder
+  tables are dropped and rebuilt on load, see ``models.multirate.checkpoint``), the file to copy to
+  ``models/weights/multirate.pth``.
 """
 from __future__ import annotations
 
