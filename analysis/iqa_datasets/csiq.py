@@ -28,13 +28,15 @@ def _cell_text(value) -> str:
 def _score_rows(path: Path) -> list[tuple[int, dict[str, object]]]:
     """(spreadsheet row number, {column: value}) from the first sheet whose header has ``REQUIRED``."""
     try:
+        from zipfile import BadZipFile
+
         from openpyxl import load_workbook
         from openpyxl.utils.exceptions import InvalidFileException
     except ImportError:  # pragma: no cover - openpyxl is a declared dependency
         raise DatasetError("reading csiq.DMOS.xlsx needs openpyxl") from None
     try:
         workbook = load_workbook(path, read_only=True, data_only=True)
-    except (InvalidFileException, OSError, KeyError, ValueError) as exc:
+    except (InvalidFileException, BadZipFile, OSError, KeyError, ValueError) as exc:
         raise DatasetError(f"{SCORE_FILE} is not a readable xlsx workbook: {exc}") from None
     try:
         for sheet in workbook.worksheets:
