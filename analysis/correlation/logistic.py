@@ -22,7 +22,7 @@ import numpy as np
 from scipy.optimize import OptimizeWarning, curve_fit
 
 FIT_FORMS = ("logistic4", "logistic5")
-MAX_EVALUATIONS = 10_000
+MAX_EVALUATIONS = 2_000
 
 
 @dataclass(frozen=True)
@@ -61,19 +61,25 @@ _FORMULAS: dict[str, Callable[..., np.ndarray]] = {"logistic4": logistic4, "logi
 
 
 def _fit_standardised(form: str, z: np.ndarray, y: np.ndarray) -> np.ndarray:
-    """Parameters on standardised z (mean 0, std 1), slope-constrained by bounds."""
+    """Parameters on standardised z (mean 0, std 1), slope-constrained by bounds.
+
+    The midpoint b3 is kept within two standard deviations beyond the data and the scale b4 within
+    [0.001, 50] standard deviations: outside those the curve is a step or a straight line over the
+    data, and the optimiser would wander without improving the fit.
+    """
     y_span = float(np.ptp(y))
+    low, high = float(np.min(z)) - 2.0, float(np.max(z)) + 2.0
     if form == "logistic4":
         # Reparametrised as b2 + s / (1 + exp(-(z - b3) / b4)) with s >= 0, b4 > 0.
         def model(zz, b2, s, b3, b4):
             return logistic4(zz, b2 + s, b2, b3, b4)
 
         start = [float(np.min(y)), y_span, 0.0, 0.25]  # pyiqa: max y, min y, mean x, std x / 4
-        bounds = ([-np.inf, 0.0, -np.inf, 1e-6], [np.inf, np.inf, np.inf, np.inf])
+        bounds = ([-np.inf, 0.0, low, 1e-3], [np.inf, np.inf, high, 50.0])
     else:
         model = logistic5
         start = [y_span, 1.0, 0.0, 1e-6, float(np.mean(y))]
-        bounds = ([0.0, 0.0, -np.inf, 0.0, -np.inf], [np.inf, np.inf, np.inf, np.inf, np.inf])
+        bounds = ([0.0, 0.0, low, 0.0, -np.inf], [np.inf, 1e3, high, np.inf, np.inf])
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", OptimizeWarning)
         warnings.simplefilter("ignore", RuntimeWarning)
