@@ -59,25 +59,49 @@ def benchmark_image(height: int, width: int) -> np.ndarray:
 
 # --- 1. BD-rate against single-rate models ------------------------------------------------------------
 
-def single_rate_checkpoints(config_path: Path, baselines_dir: Path, total_steps: int | None) -> list[Path]:
-    from models.training.multirate import TrainConfig, load_config, train
+def experiment_config(config_path: Path, lambdas: list[float], steps: int, init_from: Path | None):
+    """The training config of one run of the controlled comparison: the multi-rate config (same data,
+    augmentations, architecture, schedule shape) with the given lambda set and step count, 128 px crops,
+    batch 8, no time budget, warm-up scaled to the run, one evaluation at the end."""
+    from models.training.multirate import TrainConfig, load_config
 
-    config = load_config(config_path)
-    total = total_steps or config.steps
-    per_model = max(1, total // len(config.lambdas))
-    paths = []
-    for k, lmbda in enumerate(config.lambdas):
-        folder = baselines_dir / f"single-{k}-lambda{lmbda:g}-steps{per_model}"
-        found = sorted(folder.glob("*/multirate.pth"))
-        if not found:
-            print(f"training single-rate model {k} (lambda {lmbda:g}) for {per_model} steps", flush=True)
-            start = time.perf_counter()
-            single = TrainConfig(**{**config.__dict__, "lambdas": [lmbda], "steps": per_model})
-            run_dir = train(single, log_root=folder, progress=False)
-            print(f"  done in {time.perf_counter() - start:.0f} s -> {run_dir}", flush=True)
-            found = [run_dir / "multirate.pth"]
-        paths.append(found[-1])
-    return paths
+    base = load_config(config_path)
+    return TrainConfig(**{**base.__dict__, "lambdas": list(lambdas), "steps": int(steps), "crop": 128,
+                          "batch_size": 8, "time_budget_s": None, "warmup_steps": max(1, steps // 10),
+                          "eval_every": int(steps), "log_every": max(1, steps // 20), "num_threads": 1,
+                          "init_from": str(init_from) if init_from else None})
+
+
+def trained_run(config, folder: Path) -> Path:
+    """``folder/<run>/multirate.pth``, training it first when no finished run is cached there."""
+    from models.training.multirate import train
+
+    found = sorted(folder.glob("*/multirate.pth"))
+    if found:
+        return found[-1]
+    print(f"training {folder.name}: lambdas {config.lambdas}, {config.steps} steps", flush=True)
+    start = time.perf_counter()
+    run_dir = train(config, log_root=folder, progress=False)
+    print(f"  done in {time.perf_counter() - start:.0f} s -> {run_dir}", flush=True)
+    return run_dir / "multirate.pth"
+
+
+def comparison_checkpoints(args: argparse.Namespace) -> dict[str, list[Path]]:
+    """The controlled comparison (Cui et al. 2021 / CompressAI VBR style), all runs from the same start:
+    one multi-rate run of S steps, K single-rate runs of S steps each (equal per-model steps) and K of
+    S / K steps each (equal total compute)."""
+    from models.training.multirate import load_config
+
+    lambdas = load_config(args.config).lambdas
+    K, S = len(lambdas), args.steps
+    root = args.baselines_dir / (f"from-{args.init_from.stem}" if args.init_from else "from-scratch")
+    out = {"multi": [trained_run(experiment_config(args.config, lambdas, S, args.init_from),
+                                 root / f"multi-K{K}-steps{S}")]}
+    for label, steps in (("single_equal_steps", S), ("single_equal_compute", max(1, S // K))):
+        out[label] = [trained_run(experiment_config(args.config, [lmbda], steps, args.init_from),
+                                  root / f"single-{k}-lambda{lmbda:g}-steps{steps}")
+                      for k, lmbda in enumerate(lambdas)]
+    return out
 
 
 def bd_figures(anchor: list, test: list) -> tuple[float, float]:
@@ -105,30 +129,30 @@ def _pct(value: float) -> str:
 
 
 def bd_rate_part(args: argparse.Namespace) -> dict:
-    multi = MultiRateCodec(checkpoint=args.multirate) if args.multirate else MultiRateCodec()
+    runs = comparison_checkpoints(args)
+    multi = MultiRateCodec(checkpoint=runs["multi"][0])
     K = len(multi.lambdas)
-    singles = [MultiRateCodec(checkpoint=p) for p in single_rate_checkpoints(args.config, args.baselines_dir,
-                                                                              args.total_steps)]
+    singles = {label: [MultiRateCodec(checkpoint=p) for p in runs[label]]
+               for label in ("single_equal_steps", "single_equal_compute")}
     photos = demo_photos()
-    result = {"photos": {}, "lambdas": list(multi.lambdas)}
+    result = {"lambdas": list(multi.lambdas), "steps_S": args.steps,
+              "init_from": str(args.init_from) if args.init_from else None,
+              "checkpoints": {k: [str(p) for p in v] for k, v in runs.items()}, "photos": {}}
     for name, image in photos.items():
-        trained = [rd_point(multi, image, k / (K - 1)) for k in range(K)]
-        sweep = [rd_point(multi, image, r) for r in multi.rate.points]
-        single = [rd_point(codec, image, 0.0) for codec in singles]
-        bd_pct, bd_db = bd_figures(single, trained)
-        result["photos"][name] = {"shape": list(image.shape[:2]), "multirate_trained_points": trained,
-                                  "multirate_16_points": sweep, "single_rate": single, "bd_rate_pct": bd_pct,
-                                  "bd_psnr_db": bd_db}
-        print(f"{name} {image.shape[1]}x{image.shape[0]}: multi vs single: BD-rate {_pct(bd_pct)}, "
-              f"BD-PSNR {bd_db:+.2f} dB", flush=True)
-    mean = lambda key: np.mean([v[key] for v in result["photos"].values()], axis=0)  # noqa: E731
-    m, s = mean("multirate_trained_points"), mean("single_rate")
-    result["bd_rate_pct_of_mean_curves"], result["bd_psnr_db_of_mean_curves"] = bd_figures(s.tolist(), m.tolist())
-    print(f"mean curves over the photos: BD-rate {_pct(result['bd_rate_pct_of_mean_curves'])}, "
-          f"BD-PSNR {result['bd_psnr_db_of_mean_curves']:+.2f} dB", flush=True)
-    result["mean_multirate_16_points"] = mean("multirate_16_points").tolist()
-    result["mean_single_rate"] = s.tolist()
-    result["mean_multirate_trained_points"] = m.tolist()
+        row = {"shape": list(image.shape[:2]),
+               "multirate_trained_points": [rd_point(multi, image, k / (K - 1)) for k in range(K)]}
+        for label, codecs in singles.items():
+            row[label] = [rd_point(codec, image, 0.0) for codec in codecs]
+        result["photos"][name] = row
+    mean = lambda key: np.mean([v[key] for v in result["photos"].values()], axis=0).tolist()  # noqa: E731
+    result["mean_multirate"] = mean("multirate_trained_points")
+    for label in singles:
+        result[f"mean_{label}"] = mean(label)
+        bd_pct, bd_db = bd_figures(result[f"mean_{label}"], result["mean_multirate"])
+        result[f"bd_rate_pct_vs_{label}"], result[f"bd_psnr_db_vs_{label}"] = bd_pct, bd_db
+        print(f"multi-rate ({args.steps} steps) vs K={K} single-rate, {label.replace('single_', '')} "
+              f"({runs[label][0].parent.parent.name.split('-steps')[-1]} steps each): BD-rate {_pct(bd_pct)}, "
+              f"BD-PSNR {bd_db:+.2f} dB (mean curves over the demo photos)", flush=True)
     return result
 
 
@@ -247,7 +271,11 @@ def main() -> None:
     parser.add_argument("--config", type=Path, default=ROOT / "configs" / "multirate.yaml")
     parser.add_argument("--multirate", type=Path, help="multi-rate checkpoint (default: the shipped one)")
     parser.add_argument("--baselines-dir", type=Path, default=ROOT / "logs" / "benchmark-multirate")
-    parser.add_argument("--total-steps", type=int, help="total steps of the K single-rate models (default: config)")
+    parser.add_argument("--steps", type=int, default=500,
+                        help="S: steps of the multi-rate run and of each equal-steps single-rate run (default 500)")
+    parser.add_argument("--init-from", type=Path,
+                        help="common starting checkpoint of every comparison run (default: from scratch)")
+    parser.add_argument("--train-only", action="store_true", help="train the comparison runs and stop")
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--measure", help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -258,6 +286,9 @@ def main() -> None:
         return
     results = {"when": datetime.now(timezone.utc).isoformat(timespec="seconds"), "threads": 1,
                "torch": torch.__version__}
+    if args.train_only:
+        comparison_checkpoints(args)
+        return
     if "bd" in args.parts:
         results["bd_rate"] = bd_rate_part(args)
     if "speed" in args.parts:

@@ -7,6 +7,7 @@ from models.base import Codec, CodecContext
 from models.codecs.avif import AvifCodec
 from models.codecs.jpeg import Jpeg444Codec, JpegCodec
 from models.codecs.jpegxl import JpegXlCodec
+from models.codecs.single_rate import SingleRateCodec
 from models.codecs.tiny_hyperprior import TinyHyperpriorCodec
 from models.codecs.webp import WebpCodec
 from models.multirate.codec import MultiRateCodec
@@ -22,6 +23,7 @@ CODEC_CLASSES: list[CodecFactory] = [
     lambda ctx: JpegXlCodec(context=ctx),
     lambda ctx: TinyHyperpriorCodec(context=ctx),
     lambda ctx: MultiRateCodec(context=ctx),
+    lambda ctx: SingleRateCodec(context=ctx),
     # CompressAI's pretrained zoo: six architectures x (MSE, MS-SSIM), weights from <weights_dir>/compressai/.
     *zoo_codec_factories(),
 ]

@@ -1,30 +1,84 @@
-"""Random-crop batches from a handful of in-memory photos."""
+"""Random-crop batches from a handful of in-memory photos, with the augmentations of learned-codec training.
+
+* multi-scale crops: a window of ``crop / s`` pixels is cut and resized (antialiased bilinear) to ``crop``,
+  ``s`` drawn log-uniformly in ``[min_scale, 1]`` (never below what the photo's size allows); this is the
+  random downscaling DIV2K/CLIC training pipelines apply, which also removes sensor noise and JPEG blocking;
+* horizontal flips, and with ``rotate`` the 90-degree rotations (the 8 dihedral transforms);
+* with ``colour``, on colour photos only: a random permutation of the RGB channels and a saturation scale
+  (``colour_jitter`` = maximum relative change) around the photo's luma; greyscale photos stay grey;
+* ``weights``: relative sampling probability of each photo (e.g. colour photos more often).
+"""
 from __future__ import annotations
+
+import math
 
 import numpy as np
 import torch
+import torch.nn.functional as F
+
+# BT.601 luma weights, used to scale saturation around the grey level of each pixel.
+LUMA = torch.tensor([0.299, 0.587, 0.114]).view(3, 1, 1)
+PERMUTATIONS = ((0, 1, 2), (0, 2, 1), (1, 0, 2), (1, 2, 0), (2, 0, 1), (2, 1, 0))
+
+
+def is_colour(image: np.ndarray) -> bool:
+    """True when the channels of a uint8 HxWx3 image are not all equal (a greyscale photo repeated to RGB)."""
+    return not (np.array_equal(image[..., 0], image[..., 1]) and np.array_equal(image[..., 1], image[..., 2]))
 
 
 class RandomCrops:
-    """Endless random crops (with horizontal flips) from a list of uint8 HxWx3 images."""
+    """Endless random crops (flips always; scaling, rotations and colour changes when asked)."""
 
-    def __init__(self, images: list[np.ndarray], crop: int, seed: int = 0) -> None:
-        usable = [im for im in images if min(im.shape[:2]) >= crop]
-        if not usable:
+    def __init__(self, images: list[np.ndarray], crop: int, seed: int = 0, weights: list[float] | None = None,
+                 min_scale: float = 1.0, rotate: bool = False, colour: bool = False,
+                 colour_jitter: float = 0.3) -> None:
+        if weights is not None and len(weights) != len(images):
+            raise ValueError("one weight per image is needed")
+        keep = [i for i, im in enumerate(images) if min(im.shape[:2]) >= crop]
+        if not keep:
             raise ValueError(f"no training image is at least {crop}x{crop}")
-        self.images = [torch.from_numpy(np.array(im, dtype=np.uint8, copy=True)).permute(2, 0, 1) for im in usable]
+        if not 0 < min_scale <= 1:
+            raise ValueError("min_scale must be in (0, 1]")
+        self.images = [torch.from_numpy(np.array(images[i], dtype=np.uint8, copy=True)).permute(2, 0, 1)
+                       for i in keep]
+        self.colour_image = [is_colour(images[i]) for i in keep]
+        w = np.asarray([1.0 if weights is None else float(weights[i]) for i in keep])
+        if (w < 0).any() or w.sum() <= 0:
+            raise ValueError("photo weights must be non-negative and not all zero")
+        self.p = w / w.sum()
         self.crop = crop
+        self.min_scale = float(min_scale)
+        self.rotate = rotate
+        self.colour = colour
+        self.colour_jitter = float(colour_jitter)
         self.rng = np.random.default_rng(seed)
+
+    def _one(self) -> torch.Tensor:
+        i = int(self.rng.choice(len(self.images), p=self.p))
+        im = self.images[i]
+        h, w = im.shape[1:]
+        # smallest allowed scale: the window crop/s must fit inside the photo
+        lowest = max(self.min_scale, self.crop / min(h, w))
+        scale = math.exp(self.rng.uniform(math.log(lowest), 0.0)) if lowest < 1 else 1.0
+        size = min(min(h, w), int(round(self.crop / scale)))
+        top = int(self.rng.integers(h - size + 1))
+        left = int(self.rng.integers(w - size + 1))
+        patch = im[:, top : top + size, left : left + size].float().div(255.0)
+        if size != self.crop:
+            patch = F.interpolate(patch[None], size=(self.crop, self.crop), mode="bilinear", antialias=True,
+                                  align_corners=False)[0].clamp(0, 1)
+        if self.rng.random() < 0.5:
+            patch = patch.flip(-1)
+        if self.rotate:
+            patch = torch.rot90(patch, int(self.rng.integers(4)), dims=(1, 2))
+        if self.colour and self.colour_image[i]:
+            patch = patch[list(PERMUTATIONS[int(self.rng.integers(6))])]
+            factor = 1.0 + self.rng.uniform(-self.colour_jitter, self.colour_jitter)
+            grey = (patch * LUMA).sum(0, keepdim=True)
+            patch = (grey + factor * (patch - grey)).clamp(0, 1)
+        # back to the 8-bit grid: the codec always sees 8-bit images
+        return patch.mul(255.0).round().div(255.0)
 
     def batch(self, size: int) -> torch.Tensor:
         """A float batch (size,3,crop,crop) in [0, 1]."""
-        out = []
-        for _ in range(size):
-            im = self.images[self.rng.integers(len(self.images))]
-            top = self.rng.integers(im.shape[1] - self.crop + 1)
-            left = self.rng.integers(im.shape[2] - self.crop + 1)
-            patch = im[:, top : top + self.crop, left : left + self.crop]
-            if self.rng.random() < 0.5:
-                patch = patch.flip(-1)
-            out.append(patch)
-        return torch.stack(out).float().div(255.0)
+        return torch.stack([self._one() for _ in range(size)]).contiguous()

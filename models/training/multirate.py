@@ -8,7 +8,7 @@ A run writes, under ``<log_root>/<timestamp>/``:
 * ``metrics.csv``: training rows every ``log_every`` steps and validation rows (fixed crops, every lambda)
   every ``eval_every`` steps: loss, bpp, MSE, PSNR per lambda; TensorBoard scalars too when the
   ``tensorboard`` package happens to be installed;
-* ``checkpoint_latest.pth`` / ``checkpoint_best.pth``: network, optimisers, scheduler and data RNG
+* ``checkpoint_latest.pth`` / ``checkpoint_best.pth``: network, optimisers, training time and data RNG
   (best = lowest validation loss averaged over the lambdas);
 * ``multirate.pth``: the best network exported for the codec (weights and config; the entropy-coder
   tables are dropped and rebuilt on load, see ``models.multirate.checkpoint``), the file to copy to
@@ -36,6 +36,7 @@ from models.multirate.checkpoint import export_state, load_weights, save_exporte
 from models.multirate.network import MultiRateCheckerboard, MultiRateConfig
 from models.photos import training_photos
 from models.training.crops import RandomCrops
+from models.training.warm_start import warm_start
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp", ".ppm")
 CSV_FIELDS = ("step", "split", "lambda_index", "lmbda", "loss", "bpp", "mse", "psnr", "aux_loss", "lr", "seconds")
@@ -53,9 +54,19 @@ class TrainConfig:
     steps: int = 5000
     lr: float = 1e-3
     aux_lr: float = 1e-3
-    lr_drop_at: float = 0.8  # fraction of steps after which the main learning rate is divided by 10
+    lr_drop_at: float = 0.8  # schedule "step": fraction of the run after which the main lr is divided by 10
+    schedule: str = "step"  # "step" (lr_drop_at) or "cosine" (linear warm-up, then cosine down to min_lr_ratio*lr)
+    warmup_steps: int = 0
+    min_lr_ratio: float = 0.01
+    time_budget_s: float | None = None  # stop (and finish the schedule) at this much training time, if earlier
     clip_grad_norm: float = 1.0
     data: str | None = None  # a folder of images; None = the photos shipped in installed packages
+    photo_weights: dict[str, float] | None = None  # sampling weight per named training photo (default 1)
+    min_scale: float = 1.0  # multi-scale crops: random downscaling by s in [min_scale, 1] before cropping
+    rotate: bool = False  # 90-degree rotations on top of the horizontal flips
+    colour: bool = False  # channel permutations and saturation jitter of colour photos
+    colour_jitter: float = 0.3
+    init_from: str | None = None  # warm start from this multirate checkpoint (same N and M)
     seed: int = 0
     log_every: int = 50
     eval_every: int = 250
@@ -72,6 +83,25 @@ class TrainConfig:
             raise ValueError("crop must be a multiple of 64 (the network's total stride)")
         if not 0 < self.lr_drop_at <= 1:
             raise ValueError("lr_drop_at is a fraction of the steps in (0, 1]")
+        if self.schedule not in ("step", "cosine"):
+            raise ValueError('schedule must be "step" or "cosine"')
+        if not 0 < self.min_scale <= 1:
+            raise ValueError("min_scale must be in (0, 1]")
+        if self.time_budget_s is not None and float(self.time_budget_s) <= 0:
+            raise ValueError("time_budget_s must be positive")
+        if self.warmup_steps < 0 or not 0 <= self.min_lr_ratio <= 1:
+            raise ValueError("warmup_steps must be >= 0 and min_lr_ratio in [0, 1]")
+        if self.photo_weights is not None and not isinstance(self.photo_weights, dict):
+            raise ValueError("photo_weights maps photo names to weights")
+
+    def lr_factor(self, step: int, progress: float) -> float:
+        """Multiplier of ``lr`` at ``step`` when ``progress`` (0..1) of the run is done."""
+        if self.warmup_steps and step <= self.warmup_steps:
+            return step / self.warmup_steps
+        if self.schedule == "step":
+            return 0.1 if progress > self.lr_drop_at else 1.0
+        cosine = 0.5 * (1.0 + math.cos(math.pi * min(1.0, progress)))
+        return self.min_lr_ratio + (1.0 - self.min_lr_ratio) * cosine
 
     def model_config(self) -> MultiRateConfig:
         return MultiRateConfig(N=int(self.N), M=int(self.M), lambdas=tuple(float(v) for v in self.lambdas))
@@ -114,6 +144,24 @@ def image_folder(folder: Path) -> list[np.ndarray]:
 
 def training_images(config: TrainConfig) -> list[np.ndarray]:
     return image_folder(Path(config.data)) if config.data else list(training_photos().values())
+
+
+def photo_weights(config: TrainConfig, count: int) -> list[float] | None:
+    """Sampling weights for the shipped training photos (in ``TRAINING_PHOTOS`` order), None = uniform."""
+    if not config.photo_weights or config.data:
+        return None
+    names = list(training_photos())
+    unknown = sorted(set(config.photo_weights) - set(names))
+    if unknown:
+        raise ValueError(f"photo_weights names unknown training photo(s): {', '.join(unknown)}")
+    weights = [float(config.photo_weights.get(name, 1.0)) for name in names]
+    return weights if len(weights) == count else None
+
+
+def make_crops(config: TrainConfig, images: list[np.ndarray], seed: int) -> RandomCrops:
+    return RandomCrops(images, config.crop, seed=seed, weights=photo_weights(config, len(images)),
+                       min_scale=config.min_scale, rotate=config.rotate, colour=config.colour,
+                       colour_jitter=config.colour_jitter)
 
 
 def rd_terms(out: dict, x: torch.Tensor, lmbda: float) -> dict[str, torch.Tensor]:
@@ -198,8 +246,10 @@ def train(
             raise ValueError(f"cannot resume: {latest} does not exist")
         config = load_config(run_dir / "config.yaml")
     images = images if images is not None else training_images(config)
-    crops = RandomCrops(images, config.crop, seed=config.seed)
-    val_batch = RandomCrops(images, config.crop, seed=config.seed + 10_000).batch(config.eval_crops).to(device)
+    crops = make_crops(config, images, config.seed)
+    # fixed validation crops of the TRAINING photos (same augmentations, own seed): checkpoints are chosen by
+    # these, never by held-out photos
+    val_batch = make_crops(config, images, config.seed + 10_000).batch(config.eval_crops).to(device)
     if resume is None:
         run_dir = _new_run_dir(Path(log_root))
         (run_dir / "config.yaml").write_text(yaml.safe_dump(asdict(config), sort_keys=False))
@@ -210,29 +260,28 @@ def train(
     optimizers = net_aux_optimizer(
         net, {"net": {"type": "Adam", "lr": config.lr}, "aux": {"type": "Adam", "lr": config.aux_lr}}
     )
-    scheduler = torch.optim.lr_scheduler.MultiStepLR(
-        optimizers["net"], milestones=[max(1, int(config.steps * config.lr_drop_at))], gamma=0.1
-    )
+    if resume is None and config.init_from:
+        warm_start(net, Path(config.init_from))
     lambda_rng = np.random.default_rng(config.seed + 1)
 
-    step, best = 0, math.inf
+    step, best, elapsed_before = 0, math.inf, 0.0
     if resume is not None:
         state = torch.load(run_dir / "checkpoint_latest.pth", map_location=device, weights_only=True)
         load_weights(net, state["state_dict"])
         optimizers["net"].load_state_dict(state["optimizer"])
         optimizers["aux"].load_state_dict(state["aux_optimizer"])
-        scheduler.load_state_dict(state["scheduler"])
         crops.rng.bit_generator.state = state["crop_rng"]
         lambda_rng.bit_generator.state = state["lambda_rng"]
         torch.set_rng_state(state["torch_rng"])
         step, best = int(state["step"]), float(state["best_val_loss"])
+        elapsed_before = float(state.get("elapsed_s", 0.0))
 
     def checkpoint(path: Path) -> None:
         torch.save({
             **export_state(net),
             "optimizer": optimizers["net"].state_dict(),
             "aux_optimizer": optimizers["aux"].state_dict(),
-            "scheduler": scheduler.state_dict(),
+            "elapsed_s": elapsed(),
             "crop_rng": crops.rng.bit_generator.state,
             "lambda_rng": lambda_rng.bit_generator.state,
             "torch_rng": torch.get_rng_state(),
@@ -240,14 +289,27 @@ def train(
             "best_val_loss": best,
         }, path)
 
+    start = time.perf_counter()
+
+    def elapsed() -> float:
+        return elapsed_before + time.perf_counter() - start
+
+    def progress() -> float:
+        done = step / config.steps
+        if config.time_budget_s:
+            done = max(done, elapsed() / float(config.time_budget_s))
+        return done
+
     log = RunLog(run_dir)
     net.train()
-    start = time.perf_counter()
     bar = tqdm(total=config.steps, initial=step, disable=not progress, desc="multirate", mininterval=2.0,
                dynamic_ncols=True)
     try:
-        while step < config.steps:
+        while progress() < 1.0:
             step += 1
+            lr = config.lr * config.lr_factor(step, progress())
+            for group in optimizers["net"].param_groups:
+                group["lr"] = lr
             index = int(lambda_rng.integers(net.num_rates))
             lmbda = net.config.lambdas[index]
             x = crops.batch(config.batch_size).to(device)
@@ -261,20 +323,20 @@ def train(
             aux = net.aux_loss()
             aux.backward()
             optimizers["aux"].step()
-            scheduler.step()
             bar.update(1)
-            if step % config.log_every == 0 or step == config.steps:
+            last = progress() >= 1.0
+            if step % config.log_every == 0 or last:
                 bar.set_postfix(lmbda=lmbda, bpp=f"{terms['bpp_loss'].item():.3f}", psnr=f"{terms['psnr'].item():.2f}")
                 log.row(step=step, split="train", lambda_index=index, lmbda=lmbda, loss=terms["loss"].item(),
                         bpp=terms["bpp_loss"].item(), mse=terms["mse_loss"].item(), psnr=terms["psnr"].item(),
                         aux_loss=aux.item(), lr=optimizers["net"].param_groups[0]["lr"],
-                        seconds=round(time.perf_counter() - start, 2))
-            if step % config.eval_every == 0 or step == config.steps:
+                        seconds=round(elapsed(), 2))
+            if step % config.eval_every == 0 or last:
                 rows = validate(net, val_batch)
                 for i, r in enumerate(rows):
                     log.row(step=step, split="val", lambda_index=i, lmbda=net.config.lambdas[i], loss=r["loss"],
                             bpp=r["bpp_loss"], mse=r["mse_loss"], psnr=r["psnr"], aux_loss=aux.item(),
-                            lr=optimizers["net"].param_groups[0]["lr"], seconds=round(time.perf_counter() - start, 2))
+                            lr=optimizers["net"].param_groups[0]["lr"], seconds=round(elapsed(), 2))
                 val_loss = sum(r["loss"] for r in rows) / len(rows)
                 if val_loss < best:
                     best = val_loss
