@@ -9,13 +9,11 @@ from typing import ClassVar
 
 import torch
 
+from models.base import Availability
 
-@dataclass(frozen=True)
-class MetricAvailability:
-    """Whether a metric can run here; ``reason`` names exactly what is missing when it cannot."""
-
-    available: bool
-    reason: str | None = None
+# Codecs and metrics share one availability type: ``available``, and ``reason`` naming exactly what
+# is missing when it is not.
+MetricAvailability = Availability
 
 
 @dataclass(frozen=True)

@@ -71,7 +71,7 @@ def _fmt(value: float) -> str:
 
 @dataclass(frozen=True)
 class Availability:
-    """Whether a codec can run here; ``reason`` says exactly what is missing when it cannot."""
+    """Whether a codec or metric can run here; ``reason`` says exactly what is missing when it cannot."""
 
     available: bool
     reason: str | None = None
