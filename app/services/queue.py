@@ -14,6 +14,7 @@ from kombu.transport import sqlalchemy as kombu_sqlalchemy
 
 from app.services.jobs import TaskSpec
 from app.settings import get_settings
+from models.base import CodecKind
 
 CPU_QUEUE = "cpu"
 RUN_TASK = "licbench.run_task"  # the name workers/tasks.py registers
@@ -55,7 +56,7 @@ def celery_client() -> Celery:
 def queue_for(codec_kind: str, learned_queue: str) -> str:
     """Classical codecs run on CPU workers; learned and submitted ones on ``learned_queue`` (``gpu``
     where GPU workers exist, ``cpu`` by default)."""
-    return CPU_QUEUE if codec_kind == "classical" else learned_queue
+    return CPU_QUEUE if codec_kind == CodecKind.CLASSICAL else learned_queue
 
 
 def enqueue(tasks: Iterable[TaskSpec], codec_kinds: dict[str, str]) -> int:
@@ -66,7 +67,7 @@ def enqueue(tasks: Iterable[TaskSpec], codec_kinds: dict[str, str]) -> int:
     with client.producer_or_acquire() as producer:
         for t in tasks:
             client.send_task(RUN_TASK, args=[t.job_id, t.image_id, t.codec, t.rate_point],
-                             queue=queue_for(codec_kinds.get(t.codec, "learned"), learned_queue),
+                             queue=queue_for(codec_kinds.get(t.codec, CodecKind.LEARNED), learned_queue),
                              producer=producer)
             sent += 1
     return sent

@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from models.base import Availability, Codec, CodecError, CorruptStreamError, RateSpec, check_image
+from models.base import Availability, Codec, CodecError, CodecKind, CorruptStreamError, RateSpec, check_image
 from models.devices import resolve_device
 from models.learned import crop_padding, image_to_tensor, pad_to_multiple, tensor_to_image
 from models.multirate import fileformat
@@ -34,7 +34,7 @@ class MultiRateCodec(Codec):
     """One checkpoint, continuous rate ``R`` in ``[0, 1]``; see the module docstring."""
 
     name: str = "licbench-multirate"
-    kind: str = "learned"
+    kind: CodecKind = CodecKind.LEARNED
     rate: RateSpec = MULTIRATE_RATE
     description: str = ("licbench's own multi-rate codec: GDN transforms, mean-scale hyperprior, checkerboard "
                         "context, gain units over the trained lambdas (one checkpoint); CompressAI rANS coder")
