@@ -305,7 +305,8 @@ def train(
     bar = tqdm(total=config.steps, initial=step, disable=not progress, desc="multirate", mininterval=2.0,
                dynamic_ncols=True)
     try:
-        while progress() < 1.0:
+        finished = resume is not None and progress() >= 1.0
+        while not finished and step < config.steps:
             step += 1
             lr = config.lr * config.lr_factor(step, progress())
             for group in optimizers["net"].param_groups:
@@ -324,7 +325,7 @@ def train(
             aux.backward()
             optimizers["aux"].step()
             bar.update(1)
-            last = progress() >= 1.0
+            last = finished = progress() >= 1.0
             if step % config.log_every == 0 or last:
                 bar.set_postfix(lmbda=lmbda, bpp=f"{terms['bpp_loss'].item():.3f}", psnr=f"{terms['psnr'].item():.2f}")
                 log.row(step=step, split="train", lambda_index=index, lmbda=lmbda, loss=terms["loss"].item(),

@@ -1,0 +1,111 @@
+"""The multi-rate training recipe: augmented crops, warm start with re-mapped gains, the lr schedule, and the
+RD evaluation helpers."""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+import torch
+
+from models.multirate.checkpoint import load_network, save_exported
+from models.multirate.network import MultiRateCheckerboard, MultiRateConfig
+from models.training.crops import RandomCrops, is_colour
+from models.training.multirate import TrainConfig, train
+from models.training.rd_eval import bd_rate, is_monotone, restrict
+from models.training.warm_start import remap_log_gains, warm_start
+
+
+@pytest.fixture()
+def photos():
+    rng = np.random.default_rng(0)
+    colour = rng.integers(0, 256, (150, 200, 3), dtype=np.uint8)
+    grey = np.repeat(rng.integers(0, 256, (160, 140, 1), dtype=np.uint8), 3, axis=2)
+    return [colour, grey]
+
+
+def test_augmented_crops_are_8bit_batches_and_grey_stays_grey(photos):
+    crops = RandomCrops(photos, 64, seed=1, min_scale=0.4, rotate=True, colour=True, weights=[0.0, 1.0])
+    batch = crops.batch(6)
+    assert batch.shape == (6, 3, 64, 64) and 0 <= batch.min() and batch.max() <= 1
+    assert torch.equal(batch, (batch * 255).round() / 255)
+    assert torch.equal(batch[:, 0], batch[:, 1]) and torch.equal(batch[:, 1], batch[:, 2])  # only the grey photo
+
+
+def test_colour_augmentation_changes_colour_photos_only_by_permutation_and_saturation(photos):
+    # zero jitter: the first crop of a seed is a channel permutation of the plain crop at the same position
+    for seed in range(4):
+        a = RandomCrops(photos[:1], 64, seed=seed).batch(1)[0]
+        b = RandomCrops(photos[:1], 64, seed=seed, colour=True, colour_jitter=0.0).batch(1)[0]
+        assert any(torch.equal(a[list(p)], b) for p in ((0, 1, 2), (0, 2, 1), (1, 0, 2), (1, 2, 0), (2, 0, 1), (2, 1, 0)))
+    assert is_colour(photos[0]) and not is_colour(photos[1])
+
+
+def test_multi_scale_crops_downscale(photos):
+    # a flat-vs-stripes photo: downscaled windows average the 1-pixel stripes
+    stripes = np.zeros((256, 256, 3), dtype=np.uint8)
+    stripes[:, ::2] = 255
+    full = RandomCrops([stripes], 64, seed=0).batch(8)
+    scaled = RandomCrops([stripes], 64, seed=0, min_scale=0.25).batch(8)
+    assert full.std() > scaled.std()
+
+
+def test_sampling_weights_and_bad_arguments(photos):
+    with pytest.raises(ValueError, match="one weight per image"):
+        RandomCrops(photos, 64, weights=[1.0])
+    with pytest.raises(ValueError, match="min_scale"):
+        RandomCrops(photos, 64, min_scale=0)
+    with pytest.raises(ValueError, match="at least"):
+        RandomCrops(photos, 512)
+
+
+def test_gain_remap_interpolates_in_log_lambda():
+    old = torch.tensor([[0.0, 1.0], [1.0, 3.0], [2.0, 5.0]])
+    lambdas = [0.001, 0.01, 0.1]
+    same = remap_log_gains(old, lambdas, lambdas)
+    assert torch.allclose(same, old)
+    mid = remap_log_gains(old, lambdas, [math.sqrt(0.001 * 0.01), 1.0])  # half-way, and one decade beyond
+    assert torch.allclose(mid, torch.tensor([[0.5, 2.0], [3.0, 7.0]]))
+
+
+def test_warm_start_copies_transforms_and_refuses_other_sizes(tmp_path):
+    torch.manual_seed(0)
+    old = MultiRateCheckerboard(MultiRateConfig(N=8, M=8, lambdas=(0.002, 0.01, 0.05)))
+    path = save_exported(old, tmp_path / "old.pth")
+    new = warm_start(MultiRateCheckerboard(MultiRateConfig(N=8, M=8, lambdas=(0.002, 0.05))), path)
+    assert torch.equal(new.g_a[0].weight, old.g_a[0].weight)
+    assert torch.allclose(new.y_log_gain[1], old.y_log_gain[2])
+    with pytest.raises(ValueError, match="N=8, M=8"):
+        warm_start(MultiRateCheckerboard(MultiRateConfig(N=16, M=8, lambdas=(0.01,))), path)
+
+
+def test_cosine_schedule_with_warmup():
+    cfg = TrainConfig(schedule="cosine", warmup_steps=10, min_lr_ratio=0.01, steps=100)
+    assert cfg.lr_factor(5, 0.05) == pytest.approx(0.5)
+    assert cfg.lr_factor(11, 0.0) == pytest.approx(1.0)
+    assert cfg.lr_factor(60, 0.5) == pytest.approx(0.505)
+    assert cfg.lr_factor(100, 1.0) == pytest.approx(0.01)
+    assert TrainConfig(lr_drop_at=0.8).lr_factor(90, 0.9) == pytest.approx(0.1)
+    with pytest.raises(ValueError, match="schedule"):
+        TrainConfig(schedule="linear")
+
+
+def test_time_budget_ends_the_run_and_warm_start_is_used(tmp_path, photos):
+    torch.manual_seed(0)
+    init = save_exported(MultiRateCheckerboard(MultiRateConfig(N=8, M=8, lambdas=(0.004, 0.08))), tmp_path / "i.pth")
+    cfg = TrainConfig(lambdas=[0.004, 0.02, 0.08], N=8, M=8, crop=64, batch_size=2, steps=10_000, log_every=1,
+                      eval_every=1, eval_crops=2, device="cpu", time_budget_s=1e-9, schedule="cosine",
+                      init_from=str(init), min_scale=0.5, rotate=True, colour=True)
+    run_dir = train(cfg, log_root=tmp_path / "logs", images=photos, progress=False)
+    state = torch.load(run_dir / "checkpoint_latest.pth", weights_only=True)
+    assert state["step"] == 1 and state["elapsed_s"] > 0  # the budget stopped it after one step
+    assert load_network(run_dir / "multirate.pth").config.lambdas == (0.004, 0.02, 0.08)
+
+
+def test_rd_helpers():
+    anchor = [(0.2, 26.0), (0.4, 29.0), (0.8, 32.0)]
+    better = [(b * 0.8, p) for b, p in anchor]  # same quality, 20% fewer bits
+    assert bd_rate(anchor, better) == pytest.approx(-20.0, abs=0.5)
+    assert math.isnan(bd_rate(anchor, [(0.1, 10.0), (0.2, 11.0), (0.3, 12.0)]))
+    assert is_monotone(anchor) and not is_monotone([(0.2, 26.0), (0.3, 25.0)])
+    assert restrict([(0.05, 1), (0.1, 2), (0.5, 3), (1.5, 4), (2.0, 5)], 0.15, 1.0) == [(0.1, 2), (0.5, 3), (1.5, 4)]
