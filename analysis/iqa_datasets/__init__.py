@@ -7,6 +7,8 @@
 - ``archive``: ``safe_extract`` (zip-slip, symlinks, zip bombs refused) and ``find_layout_root``
   (the layout at the root or inside one top-level folder, as the published zips are).
 - ``verify``: ``verify_images`` decodes every image (the app runs it in the background).
+- ``observations``: ``dataset_observations`` / ``dataset_two_afc_pairs`` turn an index and its metric
+  values into ``analysis.correlation`` inputs (scores oriented higher = better).
 
 ``read_dataset(path, layout)`` is the whole check a request does synchronously: structure and
 score file, every named file present.
@@ -17,11 +19,13 @@ from pathlib import Path
 
 from analysis.iqa_datasets.archive import find_layout_root, safe_extract
 from analysis.iqa_datasets.base import DatasetError, DatasetIndex, DistortedImage, Layout, Triplet
+from analysis.iqa_datasets.observations import dataset_observations, dataset_two_afc_pairs
 from analysis.iqa_datasets.registry import get_layout, layout_names
 from analysis.iqa_datasets.verify import verify_images
 
 __all__ = [
-    "DatasetError", "DatasetIndex", "DistortedImage", "Layout", "Triplet", "find_layout_root", "get_layout",
+    "DatasetError", "DatasetIndex", "DistortedImage", "Layout", "Triplet", "dataset_observations",
+    "dataset_two_afc_pairs", "find_layout_root", "get_layout",
     "layout_names", "read_dataset", "safe_extract", "verify_images",
 ]
 

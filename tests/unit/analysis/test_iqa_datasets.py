@@ -237,3 +237,25 @@ def test_symbolic_links_and_non_zip_files_are_refused(tmp_path):
     (tmp_path / "not.zip").write_bytes(b"PK but not really a zip")
     with pytest.raises(DatasetError, match="not a readable zip archive"):
         extract(tmp_path / "not.zip", tmp_path)
+
+
+def test_dataset_observations_orient_dmos_and_group_by_reference(tmp_path):
+    from analysis.correlation import correlate, two_afc_agreement
+    from analysis.iqa_datasets import dataset_observations, dataset_two_afc_pairs
+
+    fixture = fx.write_csiq(tmp_path / "csiq")
+    index = read_dataset(tmp_path / "csiq", get_layout("csiq"))
+    # a metric that is exactly the negated DMOS agrees perfectly with people
+    values = {d.path: {"perfect": -d.score} for d in index.distorted}
+    observations = dataset_observations(index, values)
+    assert [o.human for o in observations] == [-fixture.scores[o.condition] for o in observations]
+    assert {o.image for o in observations} == set(index.references)
+    assert {o.distortion for o in observations} == {"awgn", "jpeg2000"}
+    assert correlate(observations, {"perfect": True}, n_bootstrap=0).metrics[0].srocc == pytest.approx(1.0)
+
+    fx.write_clic2021(tmp_path / "clic")
+    clic = read_dataset(tmp_path / "clic", get_layout("clic2021-perceptual"))
+    distance = {t: {"mse": 1.0 if t.startswith("methodA") else 5.0} for t in clic.image_paths()}
+    pairs = dataset_two_afc_pairs(clic, distance, "mse")
+    assert len(pairs) == 6
+    assert two_afc_agreement(pairs, higher_is_better=False, n_bootstrap=0).share == 1.0
