@@ -29,6 +29,8 @@ class MetricContext:
 
     weights_dir: Path = Path("weights")
     device: str = "cpu"
+    # Display model of the metrics that model an observer (cvvdp, flip): metrics/viewing.py.
+    display: str = "standard_4k"
     trusted_sha256: dict[str, str] = field(default_factory=dict, hash=False, compare=False)
 
 
@@ -44,6 +46,8 @@ class Metric(ABC):
     higher_is_better: bool
     value_range: tuple[float, float]
     description: str = ""
+    unit: str = ""  # what a value counts, e.g. "dB", "JOD"; empty for a unitless index
+    reference: str = ""  # the paper or implementation our values are checked against
     min_size: int = 1  # smallest accepted height and width
     colour: str = "RGB"  # what the metric looks at: "RGB", "luma" (a Y channel) or "XYB"
 
@@ -58,6 +62,11 @@ class Metric(ABC):
     def availability(self) -> MetricAvailability:
         """Cheap check (no model loading) of whether the metric can run here."""
         return MetricAvailability(True)
+
+    def value_note(self) -> str | None:
+        """What every value depends on besides the images (e.g. the viewing condition), stored
+        beside each value; None when nothing."""
+        return None
 
     def not_applicable(self, height: int, width: int) -> str | None:
         """Why the metric is undefined for an image of this size, or None when it applies."""

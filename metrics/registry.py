@@ -9,10 +9,14 @@ from __future__ import annotations
 from types import MappingProxyType
 
 from metrics.base import Metric, MetricContext
+from metrics.butteraugli import Butteraugli, Butteraugli3Norm
+from metrics.cvvdp import ColorVideoVDP
 from metrics.dists import DISTS
+from metrics.flip import FLIP
 from metrics.fsim import FSIM
 from metrics.gmsd import GMSD
 from metrics.haarpsi import HaarPSI
+from metrics.iw_ssim import IWSSIM
 from metrics.lpips import LPIPS, LPIPSVGG
 from metrics.psnr import PSNR, PSNRY
 from metrics.ssim import MSSSIM, MSSSIMY, SSIM
@@ -26,6 +30,7 @@ __all__ = ["METRIC_CLASSES", "MetricContext", "build_metrics", "create_metric", 
 METRIC_CLASSES: tuple[type[Metric], ...] = (
     PSNR, PSNRY, SSIM, MSSSIM, MSSSIMY, VIF, VIFp, FSIM, GMSD, HaarPSI,
     LPIPS, LPIPSVGG, DISTS, VMAF, VMAFNEG, SSIMULACRA2,
+    IWSSIM, ColorVideoVDP, FLIP, Butteraugli, Butteraugli3Norm,
 )
 
 _BY_NAME = MappingProxyType({cls.name: cls for cls in METRIC_CLASSES})

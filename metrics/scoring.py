@@ -13,10 +13,15 @@ from metrics.base import Metric
 
 @dataclass(frozen=True)
 class Score:
-    """One metric's outcome: a finite value, or None with the reason it is not available/applicable."""
+    """One metric's outcome: a finite value, or None with the reason it is not available/applicable.
+
+    ``note`` goes with a value that depends on more than the images (``Metric.value_note``, e.g.
+    the display model and pixels per degree of cvvdp and flip).
+    """
 
     value: float | None
     reason: str | None = None
+    note: str | None = None
 
 
 def to_tensor(image: np.ndarray) -> torch.Tensor:
@@ -56,6 +61,7 @@ def score(reference: np.ndarray, distorted: list[np.ndarray], metrics: Iterable[
             for row in out:
                 row[name] = Score(None, f"{name} failed: {exc}")
             continue
+        note = metric.value_note()
         for row, value in zip(out, values):
-            row[name] = Score(value, None) if math.isfinite(value) else Score(None, f"{name} is undefined here")
+            row[name] = Score(value, None, note) if math.isfinite(value) else Score(None, f"{name} is undefined here")
     return out

@@ -2,8 +2,10 @@
 
 Computed with the pure-Python port on PyPI (``ssimulacra2`` 0.3.0), which reads image files, so
 the images are written as lossless PNG to a temporary folder. That port was not validated here
-against libjxl's C++ ``ssimulacra2`` tool (no reference values in this project); its blur follows
-the C++ recursive Gaussian only approximately. Scale: 100 = identical, 90 very high quality,
+against libjxl's C++ ``ssimulacra2`` tool: no packaged reference implementation exists here (looked
+for: Debian bookworm's libjxl-tools / libjxl-devtools 0.7 ship ``ssimulacra_main``, i.e. SSIMULACRA
+1, not 2; on PyPI only this port and no wheel of the C++ tool). Its blur follows the C++ recursive
+Gaussian only approximately. Scale: 100 = identical, 90 very high quality,
 70 high, 50 medium, 30 low; strongly distorted images can go below 0. Higher is better.
 """
 from __future__ import annotations
@@ -30,6 +32,8 @@ class SSIMULACRA2(Metric):
     higher_is_better = True
     value_range = (-100.0, 100.0)
     description = "SSIMULACRA 2 (Python port, PyPI ssimulacra2 0.3.0; not validated against libjxl's tool)"
+    reference = ("not validated: no packaged reference ssimulacra2 here (Debian libjxl-devtools 0.7 has only "
+                 "SSIMULACRA 1's ssimulacra_main; PyPI has only this port)")
     min_size = SSIMULACRA2_MIN_SIZE
     colour = "XYB"
 

@@ -10,7 +10,8 @@ from metrics.base import Metric, MetricContext
 from metrics.registry import build_metrics, create_metric, metric_class, metric_names
 
 ISSUE_NAMES = ["psnr", "psnr-y", "ssim", "ms-ssim", "ms-ssim-y", "vif", "vifp", "lpips", "lpips-vgg", "dists",
-               "vmaf", "vmaf-neg", "fsim", "gmsd", "haarpsi", "ssimulacra2"]
+               "vmaf", "vmaf-neg", "fsim", "gmsd", "haarpsi", "ssimulacra2",
+               "iw-ssim", "cvvdp", "flip", "butteraugli", "butteraugli-3norm"]
 
 
 def test_every_metric_name_of_the_issue_is_registered_once():

@@ -1,0 +1,45 @@
+"""IW-SSIM: information content weighted SSIM (Wang and Li, IEEE TIP 20(5), 2011).
+
+Five-scale SSIM whose local maps are pooled with weights equal to the information content of the
+reference (a GSM model on a Laplacian pyramid, 3x3 blocks with the parent coefficient,
+sigma_n^2 = 0.4), scale weights of MS-SSIM. Computed by piq's ``information_weighted_ssim``, which
+follows the authors' ``iwssim.m`` (iwssim_iwpsnr.zip), on the grey image the authors' code takes
+(MATLAB ``rgb2gray`` of the 8-bit RGB), in float64.
+
+Not validated against the authors' values here: pyiqa, the suite our other official checks come
+from, has no ``iw_ssim`` (0.1.16, its newest release on PyPI, lists none) and no official IW-SSIM
+values for its calibration pairs exist; the metric's description says so.
+"""
+from __future__ import annotations
+
+import torch
+
+from metrics.base import Metric
+from metrics.colour import gray8
+
+# Five scales of an 11-tap window: piq refuses anything smaller (as MS-SSIM).
+IW_SSIM_MIN_SIZE = 161
+
+
+def iw_ssim(reference_grey: torch.Tensor, distorted_grey: torch.Tensor) -> torch.Tensor:
+    """IW-SSIM of each grey ``distorted`` (N,1,H,W) against grey ``reference`` (1,1,H,W), both in [0, 1]."""
+    import piq
+
+    distorted = distorted_grey.double()
+    reference = reference_grey.double().expand_as(distorted)
+    return piq.information_weighted_ssim(distorted, reference, data_range=1.0, reduction="none")
+
+
+class IWSSIM(Metric):
+    name = "iw-ssim"
+    higher_is_better = True
+    value_range = (0.0, 1.0)
+    reference = ("Wang and Li 2011 (iwssim.m) as implemented by piq.information_weighted_ssim; "
+                 "not validated against official values (pyiqa has no iw_ssim)")
+    description = ("IW-SSIM (Wang and Li 2011): information-content weighted multi-scale SSIM on "
+                   "MATLAB rgb2gray luma, piq's implementation; not validated against the authors' values")
+    min_size = IW_SSIM_MIN_SIZE
+    colour = "luma"
+
+    def compute(self, reference: torch.Tensor, distorted: torch.Tensor) -> list[float]:
+        return [float(v) for v in iw_ssim(gray8(reference), gray8(distorted))]
