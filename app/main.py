@@ -11,6 +11,7 @@ from fastapi.staticfiles import StaticFiles
 
 from app.api.docs import install_offline_docs
 from app.api.routes import image_sets, jobs, models, pages, reference_curves, system
+from app.api.routes import pages_studies, studies
 from app.services.errors import ServiceError
 from app.settings import get_settings
 
@@ -62,6 +63,8 @@ def create_app() -> FastAPI:
     app.include_router(models.router)
     app.include_router(reference_curves.router)
     app.include_router(pages.router)
+    app.include_router(studies.router)
+    app.include_router(pages_studies.router)
     app.mount("/static", StaticFiles(directory=ROOT / "static"), name="static")
 
     @app.get("/vendor/plotly.min.js", include_in_schema=False)

@@ -31,6 +31,21 @@ class Settings(BaseSettings):
     max_checkpoint_bytes: int = 200 * 1024 * 1024
     learned_queue: str = Field(default="cpu", description="Celery queue for learned codecs (gpu with GPU workers).")
 
+    # Human studies (issue 9): defaults of POST /api/v1/studies and the scaling.
+    study_crop: int = Field(default=512, description="Default square crop side in pixels per source image.")
+    study_trials_per_session: int = 40
+    study_min_viewing_ms: int = Field(default=1500, description="Time before the participant page accepts an answer.")
+    study_trap_trials: int = Field(default=2, description="Hidden trap trials per session (reference vs lowest rate).")
+    study_identical_trials: int = Field(default=1, description="Identical-pair trials per session (pairwise).")
+    study_bootstrap: int = Field(default=500, description="Bootstrap resamples of observers for the JOD intervals.")
+
+    # Metric analysis (issue 10): IQA data set import and correlation reports.
+    max_dataset_bytes: int = Field(default=8 * 1024**3, description="Largest IQA data set zip accepted (far above the image upload limit).")
+    max_dataset_unpacked_bytes: int = Field(default=40 * 1024**3, description="Largest total size a data set zip may unpack to.")
+    max_dataset_files: int = Field(default=200_000, description="Most entries a data set zip may hold.")
+    dataset_chunk_images: int = Field(default=16, description="Distorted images scored per worker task.")
+    correlation_bootstrap: int = Field(default=1000, description="Bootstrap resamples (source images) for correlation intervals.")
+
     @property
     def resolved_database_url(self) -> str:
         return self.database_url or f"sqlite:///{(self.data_dir / 'licbench.sqlite').resolve()}"

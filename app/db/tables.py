@@ -134,3 +134,168 @@ class ReferenceCurve(Base):
     description: Mapped[str] = mapped_column(Text, default="")
     results: Mapped[dict] = mapped_column(JSON)  # CompressAI's "results" object: {"bpp": [...], "psnr-rgb": [...]}
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class Study(Base):
+    """A human study built from a finished job: observers compare (``pairwise``) or rate (``dsis``)
+    its reconstructions against the originals through a link that carries ``token``."""
+
+    __tablename__ = "studies"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    method: Mapped[str] = mapped_column(String(20))  # pairwise | dsis
+    sampling: Mapped[str] = mapped_column(String(20))  # balanced | active
+    job_id: Mapped[int] = mapped_column(ForeignKey("jobs.id"), index=True)
+    crop: Mapped[int | None] = mapped_column(Integer, nullable=True)  # square side in pixels; null = whole images
+    trials_per_session: Mapped[int] = mapped_column(Integer)
+    min_viewing_ms: Mapped[int] = mapped_column(Integer)
+    token: Mapped[str] = mapped_column(String(100))  # the participant link's secret (owner pages show the link)
+    status: Mapped[str] = mapped_column(String(20), default="open")  # open | closed
+    answers_version: Mapped[int] = mapped_column(Integer, default=0)  # bumped by every stored response
+    scale_version: Mapped[int] = mapped_column(Integer, default=-1)  # answers_version the cached scale saw
+    scale_cache: Mapped[dict | None] = mapped_column(JSON, nullable=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    closed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    conditions: Mapped[list[StudyCondition]] = relationship(order_by="StudyCondition.id")
+
+
+class StudyCondition(Base):
+    """One stimulus: a result's reconstruction, or the hidden reference (``result_id`` null) of an image,
+    cropped to the study's region of that image and stored once under ``image_key``."""
+
+    __tablename__ = "study_conditions"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    study_id: Mapped[int] = mapped_column(ForeignKey("studies.id", ondelete="CASCADE"), index=True)
+    result_id: Mapped[int | None] = mapped_column(ForeignKey("results.id"), nullable=True)
+    image_id: Mapped[int] = mapped_column(ForeignKey("images.id"))
+    codec: Mapped[str] = mapped_column(String(100))  # "reference" for the original
+    rate_point: Mapped[float | None] = mapped_column(Float, nullable=True)
+    bpp: Mapped[float | None] = mapped_column(Float, nullable=True)
+    image_key: Mapped[str] = mapped_column(String(500))  # blob storage key of the shown PNG
+    crop_box: Mapped[list] = mapped_column(JSON)  # [left, top, width, height] in source pixels
+
+
+class StudySession(Base):
+    """One observer's sitting; its unguessable id authorises its trials, answers and trial images."""
+
+    __tablename__ = "study_sessions"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    study_id: Mapped[int] = mapped_column(ForeignKey("studies.id", ondelete="CASCADE"), index=True)
+    participant: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    display: Mapped[dict | None] = mapped_column(JSON, nullable=True)  # width, height, device_pixel_ratio
+    plan: Mapped[list] = mapped_column(JSON)  # control kind per position: regular | trap | identical | repeat
+    seed: Mapped[int] = mapped_column(Integer)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+
+
+class StudyTrial(Base):
+    """One served trial and, once answered, its response and the logged credibility data."""
+
+    __tablename__ = "study_trials"
+    __table_args__ = (UniqueConstraint("session_id", "position", name="uq_trial_position"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    study_id: Mapped[int] = mapped_column(ForeignKey("studies.id", ondelete="CASCADE"), index=True)
+    session_id: Mapped[str] = mapped_column(ForeignKey("study_sessions.id", ondelete="CASCADE"), index=True)
+    position: Mapped[int] = mapped_column(Integer)  # 1-based
+    kind: Mapped[str] = mapped_column(String(20))  # pairwise | dsis
+    control: Mapped[str] = mapped_column(String(20))  # regular | trap | identical | repeat
+    image_id: Mapped[int] = mapped_column(ForeignKey("images.id"))
+    condition_a_id: Mapped[int] = mapped_column(ForeignKey("study_conditions.id"))
+    condition_b_id: Mapped[int | None] = mapped_column(ForeignKey("study_conditions.id"), nullable=True)
+    repeat_of_trial_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    choice: Mapped[str | None] = mapped_column(String(1), nullable=True)  # a | b (pairwise)
+    score: Mapped[int | None] = mapped_column(Integer, nullable=True)  # 1..5 (dsis)
+    response_ms: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    served_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    answered_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+
+
+class IqaDataset(Base):
+    """A public IQA data set imported from the lab's files (issue 10): its layout, scoring progress and
+    the human-score direction as shipped. Extracted files live under ``files_key`` in blob storage."""
+
+    __tablename__ = "iqa_datasets"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    layout: Mapped[str] = mapped_column(String(40))
+    status: Mapped[str] = mapped_column(String(20), default="queued", index=True)  # queued|running|succeeded|failed
+    phase: Mapped[str] = mapped_column(String(20), default="queued")  # queued | verifying | scoring | done
+    unit: Mapped[str] = mapped_column(String(10))  # MOS | DMOS | 2AFC
+    higher_is_better: Mapped[bool] = mapped_column(Boolean)
+    n_references: Mapped[int] = mapped_column(Integer)
+    n_distorted: Mapped[int] = mapped_column(Integer)
+    metrics: Mapped[list] = mapped_column(JSON)  # metric names scored
+    triplets: Mapped[list] = mapped_column(JSON, default=list)  # [[original, a, b, prefers_a], ...] (2AFC layouts)
+    done: Mapped[int] = mapped_column(Integer, default=0)
+    total: Mapped[int] = mapped_column(Integer, default=0)
+    error: Mapped[str | None] = mapped_column(Text, nullable=True)
+    files_key: Mapped[str] = mapped_column(String(500))  # storage key of the layout's root folder
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    started_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+
+
+class IqaDatasetImage(Base):
+    """One distorted image of a data set with its human score as shipped and, once scored, metric values."""
+
+    __tablename__ = "iqa_dataset_images"
+    __table_args__ = (UniqueConstraint("dataset_id", "path", "reference", name="uq_dataset_image"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    dataset_id: Mapped[int] = mapped_column(ForeignKey("iqa_datasets.id", ondelete="CASCADE"), index=True)
+    path: Mapped[str] = mapped_column(String(500))  # relative to the layout root
+    reference: Mapped[str] = mapped_column(String(500))
+    score: Mapped[float | None] = mapped_column(Float, nullable=True)  # null for 2AFC-only images
+    distortion: Mapped[str | None] = mapped_column(String(100), nullable=True)
+    level: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    scored: Mapped[bool] = mapped_column(Boolean, default=False)
+    metrics: Mapped[dict | None] = mapped_column(JSON, nullable=True)  # name -> finite float or null
+    metric_notes: Mapped[dict] = mapped_column(JSON, default=dict)
+
+
+class StudyCropScore(Base):
+    """Metric values of one study condition's crop against its reference crop (the pixels people saw)."""
+
+    __tablename__ = "study_crop_scores"
+    __table_args__ = (UniqueConstraint("condition_id", name="uq_crop_score_condition"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    study_id: Mapped[int] = mapped_column(ForeignKey("studies.id", ondelete="CASCADE"), index=True)
+    condition_id: Mapped[int] = mapped_column(ForeignKey("study_conditions.id", ondelete="CASCADE"))
+    scored: Mapped[bool] = mapped_column(Boolean, default=False)
+    metrics: Mapped[dict | None] = mapped_column(JSON, nullable=True)
+    metric_notes: Mapped[dict] = mapped_column(JSON, default=dict)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class GmadStudy(Base):
+    """A pairwise study made from gMAD pairs of a job, so people settle which metric was right."""
+
+    __tablename__ = "gmad_studies"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    study_id: Mapped[int] = mapped_column(ForeignKey("studies.id", ondelete="CASCADE"), unique=True)
+    job_id: Mapped[int] = mapped_column(ForeignKey("jobs.id"), index=True)
+    pairs: Mapped[list] = mapped_column(JSON)  # [{"defender", "attacker", "a_result_id", "b_result_id", ...}]
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class AnalysisReport(Base):
+    """A cached correlation report of a study or data set, valid while ``version`` matches its inputs."""
+
+    __tablename__ = "analysis_reports"
+    __table_args__ = (UniqueConstraint("source", "source_id", "key", name="uq_analysis_report"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    source: Mapped[str] = mapped_column(String(20))  # study | dataset
+    source_id: Mapped[int] = mapped_column(Integer)
+    key: Mapped[str] = mapped_column(String(100))  # what was computed, e.g. "correlation:family:logistic4"
+    version: Mapped[str] = mapped_column(String(100))
+    report: Mapped[dict] = mapped_column(JSON)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)

@@ -1,0 +1,35 @@
+"""Study pages: the owner's page (progress, close, scale plot, CSV) and the participant's page (no login;
+the link's token is checked here and again by ``POST .../sessions``)."""
+from __future__ import annotations
+
+import secrets
+
+from fastapi import APIRouter, Request
+from fastapi.responses import HTMLResponse
+
+from app.api.deps import SessionDep
+from app.api.routes.pages import templates
+from app.db.tables import Image
+from app.services import studies
+
+router = APIRouter(include_in_schema=False)
+
+
+@router.get("/studies/{study_id}", response_class=HTMLResponse)
+def study_page(study_id: int, request: Request, session: SessionDep):
+    study = studies.get_study(session, study_id)
+    image_ids = sorted({c.image_id for c in study.conditions})
+    names = {im.id: im.filename for im in (session.get(Image, i) for i in image_ids) if im is not None}
+    return templates.TemplateResponse(request, "study_owner.html", {
+        "study": study, "participant_url": str(request.base_url).rstrip("/") + studies.participant_path(study),
+        "image_names": {str(i): names.get(i, f"image {i}") for i in image_ids}})
+
+
+@router.get("/studies/{study_id}/take", response_class=HTMLResponse)
+def participant_page(study_id: int, request: Request, session: SessionDep, token: str = ""):
+    study = studies.get_study(session, study_id)
+    if not token or not secrets.compare_digest(token.encode(), study.token.encode()):
+        return templates.TemplateResponse(request, "study_message.html", {
+            "title": "Link not valid", "message": "This study link is not valid. Ask the study's owner for the link."},
+            status_code=403)
+    return templates.TemplateResponse(request, "study_participant.html", {"study": study, "token": token})

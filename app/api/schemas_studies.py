@@ -1,0 +1,141 @@
+"""Request and response bodies of the human-study endpoints (``/api/v1/studies``, issue 9)."""
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from app.settings import get_settings
+
+
+class StudyRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = Field(min_length=1, max_length=200)
+    method: Literal["pairwise", "dsis"]
+    job_id: int
+    result_ids: list[int] | None = Field(default=None, description="Results of the job; omitted -> all of them")
+    trials_per_session: int = Field(default_factory=lambda: get_settings().study_trials_per_session,
+                                    ge=1, le=1000, description="Trials per session, controls included")
+    sampling: Literal["balanced", "active"] = "balanced"
+    crop: int | None = Field(default_factory=lambda: get_settings().study_crop, ge=16, le=8192,
+                             description="Square crop side in pixels (one region per source image); null = whole images")
+    min_viewing_ms: int = Field(default_factory=lambda: get_settings().study_min_viewing_ms, ge=0, le=60_000,
+                                description="The participant page accepts an answer only after this long")
+
+
+class ConditionOut(BaseModel):
+    id: int
+    result_id: int | None = Field(description="null for the hidden reference (the original)")
+    image_id: int
+    codec: str = Field(description='"reference" for the original')
+    rate_point: float | None
+    bpp: float | None
+    crop_box: list[int] = Field(description="[left, top, width, height] of the shown region in source pixels")
+
+
+class StudyOut(BaseModel):
+    id: int
+    name: str
+    method: str
+    sampling: str
+    status: str = Field(description="open or closed")
+    job_id: int
+    crop: int | None
+    trials_per_session: int
+    min_viewing_ms: int
+    token: str = Field(description="The participant link's secret (>= 128 random bits)")
+    participant_url: str
+    created_at: str | None
+    closed_at: str | None
+    conditions: list[ConditionOut]
+
+
+class ConditionProgress(BaseModel):
+    condition_id: int
+    trials: int = Field(description="Answered trials that showed this condition")
+
+
+class StudyProgress(BaseModel):
+    sessions: int
+    sessions_complete: int
+    trials_answered: int
+    conditions: list[ConditionProgress]
+
+
+class Display(BaseModel):
+    width: int = Field(ge=1, le=100_000, description="Window width in CSS pixels")
+    height: int = Field(ge=1, le=100_000, description="Window height in CSS pixels")
+    device_pixel_ratio: float = Field(gt=0, le=16)
+
+
+class SessionRequest(BaseModel):
+    token: str = Field(max_length=200)
+    participant: str | None = Field(default=None, max_length=200)
+    display: Display | None = None
+
+
+class SessionCreated(BaseModel):
+    id: str
+
+
+class TrialImage(BaseModel):
+    condition_id: int
+    url: str
+
+
+class TrialOut(BaseModel):
+    trial_id: int
+    kind: Literal["pairwise", "dsis"]
+    image_id: int
+    reference_url: str
+    a: TrialImage
+    b: TrialImage | None = Field(default=None, description="pairwise only")
+    position: int = Field(description="1-based; control trials count too")
+    total: int
+
+
+class ResponseRequest(BaseModel):
+    trial_id: int
+    choice: Literal["a", "b"] | None = Field(default=None, description="pairwise: the image closer to the reference")
+    score: int | None = Field(default=None, ge=1, le=5, description="dsis: 5 imperceptible .. 1 very annoying")
+    response_ms: int | None = Field(default=None, ge=0, le=86_400_000)
+
+
+class ResponseStored(BaseModel):
+    trial_id: int
+    position: int
+    total: int
+
+
+class ScaleCondition(BaseModel):
+    condition_id: int
+    result_id: int | None
+    image_id: int
+    codec: str
+    rate_point: float | None
+    bpp: float | None
+    score: float | None
+    ci_low: float | None
+    ci_high: float | None
+    n: int
+
+
+class ScaleObserver(BaseModel):
+    session_id: str
+    trials: int
+    outlier: bool
+    reason: str | None
+    excluded: bool = Field(description="kept out of the scale (failed traps or leave-one-out outlier)")
+
+
+class ScaleOut(BaseModel):
+    study_id: int
+    method: str
+    unit: Literal["JOD", "MOS"]
+    conditions: list[ScaleCondition]
+    observers: list[ScaleObserver]
+    warnings: list[str]
+    trials: int
+    answers_version: int
+    computed_at: str
