@@ -97,11 +97,33 @@ class FileTable:
                 self._files.setdefault(relative.lower(), relative)
 
     def find(self, relative: str) -> str | None:
-        """The stored relative path for ``relative`` (case-insensitive), or None."""
-        return self._files.get(PurePosixPath(relative.replace("\\", "/").lstrip("./")).as_posix().lower())
+        """The stored relative path for ``relative`` (case-insensitive, ``./`` allowed), or None.
 
-    def require(self, relative: str, named_by: str) -> str:
+        A path with ``..`` or an absolute path never matches."""
+        parts = [p for p in relative.replace("\\", "/").split("/") if p not in ("", ".")]
+        if not parts or ".." in parts or relative.startswith("/"):
+            return None
+        return self._files.get("/".join(parts).lower())
+
+    def find_loose(self, relative: str) -> str | None:
+        """Like ``find``, then with leading folders dropped one by one (score files written with a
+        data set prefix), then by a file name that occurs once in the whole archive."""
+        parts = [p for p in relative.replace("\\", "/").split("/") if p not in ("", ".")]
+        if ".." in parts or relative.startswith("/"):
+            return None
         found = self.find(relative)
+        while found is None and len(parts) > 1:
+            parts = parts[1:]
+            found = self.find("/".join(parts))
+        if found is None and parts:
+            name = parts[-1].lower()
+            matches = [v for k, v in self._files.items() if k.rsplit("/", 1)[-1] == name]
+            found = matches[0] if len(matches) == 1 else None
+        return found
+
+    def require(self, relative: str, named_by: str, *, loose: bool = False) -> str:
+        """``find`` (or ``find_loose``) or ``DatasetError`` saying ``named_by`` names a missing file."""
+        found = self.find_loose(relative) if loose else self.find(relative)
         if found is None:
             raise DatasetError(f"{named_by} names {relative}, which the archive does not contain")
         return found

@@ -1,7 +1,8 @@
 """CLIC 2021 perceptual track (fab-jul/clic2021-devkit): ``oracle.csv`` triplets with their images.
 
 Each row is ``O,A,B,T``: the original and two reconstructions (paths relative to the data set root)
-and T = 0 when people found A closer to O, 1 when B. No scale: scored as 2AFC agreement
+and T = 0 when people found A closer to O, 1 when B. A path not found as written is looked up
+with its leading folders dropped, then by its file name if that is unique in the archive. No scale: scored as 2AFC agreement
 (``analysis.correlation.two_afc_agreement``). A header row, if present, is skipped.
 """
 from __future__ import annotations
@@ -36,7 +37,7 @@ class Clic2021PerceptualLayout:
                 continue  # header
             if t not in ("0", "1"):
                 raise DatasetError(f"{where}: T must be 0 or 1, got {t!r}")
-            o, a, b = (files.require(p, SCORE_FILE) for p in (o, a, b))
+            o, a, b = (files.require(p, SCORE_FILE, loose=True) for p in (o, a, b))
             originals[o] = None
             triplets.append(Triplet(o, a, b, prefers_a=(t == "0")))
         if not triplets:

