@@ -1,8 +1,40 @@
-"""Request and response bodies of the REST API (v1)."""
+"""Request and response bodies of the REST API (v1).
+
+Response models read the ORM rows and library objects directly (``from_attributes=True``, as in FastAPI's
+full-stack template), so routes return what the services give them and the OpenAPI schema documents every
+answer. Numbers keep their JSON form: rate points that are integers stay integers, timestamps are
+``datetime.isoformat()``.
+"""
 from __future__ import annotations
 
-from pydantic import BaseModel, Field
+from datetime import datetime
+from typing import Annotated, Any
 
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, PlainSerializer, model_validator
+
+from app.db.enums import JobStatus
+from models.base import Codec
+from metrics.base import Metric
+
+
+def _integral_as_int(value: Any) -> Any:
+    """Rate points as JSON numbers: 20.0 -> 20, 0.5 stays 0.5."""
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    return value
+
+
+RatePoint = Annotated[int | float, BeforeValidator(_integral_as_int)]
+Timestamp = Annotated[datetime, PlainSerializer(lambda v: v.isoformat(), return_type=str)]
+
+
+class OrmModel(BaseModel):
+    """A response read from attributes (ORM rows, dataclasses)."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+
+# --- requests ---------------------------------------------------------------------------------------------
 
 class CodecSelection(BaseModel):
     name: str = Field(description="Codec name from GET /api/v1/codecs")
@@ -16,30 +48,65 @@ class JobRequest(BaseModel):
     metrics: list[str] | None = Field(default=None, description="Metric names; omitted -> psnr, ms-ssim")
 
 
-class JobCreated(BaseModel):
-    id: int
-    status: str
+# --- system -----------------------------------------------------------------------------------------------
+
+class HealthOut(BaseModel):
+    status: str = Field(description="ok when the database and the broker both answer, else degraded")
+    database: str
+    broker: str
 
 
-class Progress(BaseModel):
-    done: int
-    total: int
+class RateRangeOut(BaseModel):
+    min: RatePoint
+    max: RatePoint
+    integer: bool
+    label: str
 
 
-class JobStatus(BaseModel):
-    id: int
-    image_set_id: int
-    status: str = Field(description="queued, running, succeeded, failed or cancelled")
-    progress: Progress
-    error: str | None
-    codecs: list[dict]
-    metrics: list[str]
-    created_at: str | None
-    started_at: str | None
-    finished_at: str | None
+class CodecOut(BaseModel):
+    name: str
+    kind: str = Field(description="classical, learned or submitted")
+    description: str
+    rate_points: list[RatePoint] = Field(description="The default sweep")
+    rate_range: RateRangeOut
+    available: bool
+    reason: str | None = Field(description="Why the codec cannot run here (null when available)")
+
+    @classmethod
+    def of(cls, codec: Codec) -> CodecOut:
+        """The catalogue entry of ``codec`` with its availability here."""
+        availability = codec.availability()
+        rate = codec.rate
+        return cls(name=codec.name, kind=codec.kind, description=codec.description, rate_points=list(rate.points),
+                   rate_range=RateRangeOut(min=rate.minimum, max=rate.maximum, integer=rate.integer,
+                                           label=rate.label),
+                   available=availability.available, reason=availability.reason)
 
 
-class ImageOut(BaseModel):
+class MetricOut(BaseModel):
+    name: str
+    higher_is_better: bool
+    range: list[float] = Field(description="Lowest and highest value the metric gives")
+    unit: str = Field(description='What a value counts: "dB", "JOD", "index", "distance", "score", ...')
+    reference: str = Field(description="The paper or implementation the values are checked against")
+    min_size: int = Field(description="Smallest accepted height and width in pixels")
+    description: str
+    available: bool
+    reason: str | None
+
+    @classmethod
+    def of(cls, metric: Metric) -> MetricOut:
+        """The catalogue entry of ``metric`` with its availability here."""
+        availability = metric.availability()
+        return cls(name=metric.name, higher_is_better=metric.higher_is_better, range=list(metric.value_range),
+                   unit=metric.unit, reference=metric.reference,
+                   min_size=metric.min_size, description=metric.description,
+                   available=availability.available, reason=availability.reason)
+
+
+# --- image sets -------------------------------------------------------------------------------------------
+
+class ImageOut(OrmModel):
     id: int
     filename: str
     width: int
@@ -48,13 +115,52 @@ class ImageOut(BaseModel):
     conversion: str
 
 
-class ImageSetOut(BaseModel):
+class ImageSetOut(OrmModel):
     id: int
     name: str
     images: list[ImageOut]
 
 
-class ResultOut(BaseModel):
+# --- jobs and results -------------------------------------------------------------------------------------
+
+class JobCreated(OrmModel):
+    id: int
+    status: JobStatus
+
+
+class Progress(BaseModel):
+    done: int
+    total: int
+
+
+class JobCodecOut(BaseModel):
+    name: str
+    rate_points: list[RatePoint]
+
+
+class JobOut(OrmModel):
+    id: int
+    image_set_id: int
+    status: JobStatus
+    progress: Progress
+    error: str | None
+    codecs: list[JobCodecOut]
+    metrics: list[str]
+    created_at: Timestamp | None
+    started_at: Timestamp | None
+    finished_at: Timestamp | None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _progress_from_counts(cls, data: Any) -> Any:
+        """The ``jobs`` table keeps ``done``/``total`` as columns; the API nests them under ``progress``."""
+        if isinstance(data, dict) or not hasattr(data, "done"):
+            return data
+        fields = {name: getattr(data, name) for name in cls.model_fields if name != "progress"}
+        return {**fields, "progress": Progress(done=data.done, total=data.total)}
+
+
+class ResultOut(OrmModel):
     id: int
     image_id: int
     codec: str
@@ -67,5 +173,102 @@ class ResultOut(BaseModel):
     metrics: dict[str, float | None] = Field(
         description="Metric name -> value; null when not applicable (see metric_notes). PSNR of identical "
                     "images is capped at 100 dB.")
-    metric_notes: dict[str, str]
+    metric_notes: Annotated[dict[str, str], BeforeValidator(lambda notes: notes or {})] = Field(
+        description="Metric name -> why its value is null, or what a value depends on besides the images "
+                    "(cvvdp, flip: display model and pixels per degree)")
     device: str
+
+
+class RDPointOut(BaseModel):
+    rate_point: float
+    bpp: float
+    value: float = Field(description="Mean of the metric over the images at this rate point")
+    images: int = Field(description="How many images the point averages")
+
+
+class RDCurveOut(BaseModel):
+    codec: str
+    image_id: int | None = Field(description="null: mean over images")
+    points: list[RDPointOut]
+
+
+class RDCurvesOut(BaseModel):
+    job_id: int
+    metric: str
+    per_image: bool
+    curves: list[RDCurveOut]
+
+
+class BDOut(OrmModel):
+    value: float | None = Field(description="null when it cannot be computed (see reason)")
+    unit: str
+    reason: str | None
+    points: list[int] = Field(description="(anchor, test) points inside the overlapping range")
+    overlap: list[float] | None = Field(description="The integration interval")
+
+
+class BDRowOut(OrmModel):
+    codec: str
+    bd_rate: BDOut
+    bd_quality: BDOut
+
+
+class BDRatesOut(BaseModel):
+    job_id: int
+    anchor: str
+    metric: str
+    method: str
+    rows: list[BDRowOut]
+
+
+class CompressAIDocument(BaseModel):
+    """CompressAI's results JSON (``results``: ``bpp``, metric keys such as ``psnr-rgb``, ``rate_point``)."""
+
+    name: str
+    description: str
+    results: dict[str, list[float]]
+
+
+# --- reference curves -------------------------------------------------------------------------------------
+
+PUBLISHED_LABEL = "published (CompressAI, Kodak)"
+
+
+class ReferenceCurveOut(BaseModel):
+    id: int | None = Field(description="null for the shipped published curves (they cannot be deleted)")
+    name: str
+    label: str
+    description: str
+    bpp: list[float]
+    metrics: dict[str, list[float]] = Field(description="licbench metric name -> values, one per bpp")
+    source: dict[str, Any] | None = Field(description="Where a shipped curve comes from (repository, path, commit)")
+
+    @classmethod
+    def published(cls, curve: Any) -> ReferenceCurveOut:
+        """A shipped curve (``analysis.compressai_json.ReferenceCurve``)."""
+        return cls(id=None, name=curve.name, label=PUBLISHED_LABEL, description=curve.description,
+                   bpp=curve.bpp, metrics=curve.metrics, source=curve.source)
+
+    @classmethod
+    def imported(cls, row: Any) -> ReferenceCurveOut:
+        """An imported curve (``reference_curves`` row; ``results`` holds ``bpp`` and the metrics)."""
+        return cls(id=row.id, name=row.name, label=row.label, description=row.description,
+                   bpp=row.results["bpp"], metrics={k: v for k, v in row.results.items() if k != "bpp"},
+                   source=None)
+
+
+class ReferenceCurveCreated(OrmModel):
+    id: int
+    name: str
+    label: str
+
+
+# --- submitted models -------------------------------------------------------------------------------------
+
+class SubmittedModelOut(OrmModel):
+    id: int
+    name: str
+    architecture: str
+    rate_point: int
+    checkpoint_sha256: str
+    codec: CodecOut = Field(description="The codec the checkpoint belongs to, as GET /api/v1/codecs lists it")

@@ -58,24 +58,6 @@ def number(value: float) -> int | float:
     return int(value) if float(value).is_integer() else float(value)
 
 
-def codec_info(codec: Codec) -> dict:
-    availability = codec.availability()
-    return {
-        "name": codec.name,
-        "kind": codec.kind,
-        "description": codec.description,
-        "rate_points": [number(p) for p in codec.rate.points],
-        "rate_range": {"min": number(codec.rate.minimum), "max": number(codec.rate.maximum),
-                       "integer": codec.rate.integer, "label": codec.rate.label},
-        "available": availability.available,
-        "reason": availability.reason,
-    }
-
-
-def list_codecs(session: Session) -> list[dict]:
-    return [codec_info(c) for c in codecs(session).values()]
-
-
 @lru_cache(maxsize=4)
 def _metrics_on(context: MetricContext) -> dict[str, Metric]:
     return build_metrics(context)
@@ -85,21 +67,5 @@ def registry_metrics() -> dict[str, Metric]:
     """Every registered metric on the configured weights folder and device, built once per process
     and settings (learned metrics keep their loaded network between tasks)."""
     settings = get_settings()
-    return _metrics_on(MetricContext(weights_dir=settings.weights_dir, device=settings.device))
-
-
-def list_metrics() -> list[dict]:
-    out = []
-    for metric in registry_metrics().values():
-        availability = metric.availability()
-        out.append({
-            "name": metric.name,
-            "higher_is_better": metric.higher_is_better,
-            "range": list(metric.value_range),
-            "min_size": metric.min_size,
-            "description": metric.description,
-            "available": availability.available,
-            "reason": availability.reason,
-        })
-    return out
-
+    return _metrics_on(MetricContext(weights_dir=settings.weights_dir, device=settings.device,
+                                     display=settings.metric_display))

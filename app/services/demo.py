@@ -31,5 +31,6 @@ def create_demo_job(session: Session, storage: BlobStorage) -> tuple[Job, list[j
     if existing is not None and session.scalar(select(Job).where(Job.image_set_id == existing.id)) is not None:
         return None
     image_set = existing or image_sets.create_image_set(session, storage, DEMO_SET_NAME, demo_uploads())
-    selection = [{"name": c["name"], "rate_points": c["rate_points"]} for c in catalog.list_codecs(session) if c["available"]]
+    selection = [{"name": c.name, "rate_points": list(c.rate.points)}
+                 for c in catalog.codecs(session).values() if c.availability().available]
     return jobs.create_job(session, image_set.id, selection, list(jobs.DEFAULT_METRICS))

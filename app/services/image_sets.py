@@ -74,14 +74,3 @@ def list_image_sets(session: Session, limit: int | None = None, offset: int = 0)
 def count_image_sets(session: Session) -> int:
     return session.scalar(select(func.count()).select_from(ImageSet)) or 0
 
-
-def image_set_json(image_set: ImageSet) -> dict:
-    return {
-        "id": image_set.id,
-        "name": image_set.name,
-        "images": [
-            {"id": im.id, "filename": im.filename, "width": im.width, "height": im.height,
-             "original_format": im.original_format, "conversion": im.conversion}
-            for im in image_set.images
-        ],
-    }

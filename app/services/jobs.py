@@ -113,21 +113,6 @@ def count_jobs(session: Session) -> int:
     return session.scalar(select(func.count()).select_from(Job)) or 0
 
 
-def job_json(job: Job) -> dict:
-    return {
-        "id": job.id,
-        "image_set_id": job.image_set_id,
-        "status": job.status,
-        "progress": {"done": job.done, "total": job.total},
-        "error": job.error,
-        "codecs": job.codecs,
-        "metrics": job.metrics,
-        "created_at": job.created_at.isoformat() if job.created_at else None,
-        "started_at": job.started_at.isoformat() if job.started_at else None,
-        "finished_at": job.finished_at.isoformat() if job.finished_at else None,
-    }
-
-
 def mark_running(session: Session, job_id: int) -> None:
     session.execute(update(Job).where(Job.id == job_id, Job.status == JobStatus.QUEUED)
                     .values(status=JobStatus.RUNNING, started_at=datetime.now(timezone.utc)))

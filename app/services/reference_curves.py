@@ -6,6 +6,7 @@ import json
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from analysis.compressai_json import ReferenceCurve as PublishedCurve
 from analysis.compressai_json import ResultsFormatError, from_compressai_json, published_reference_curves
 from app.db.tables import ReferenceCurve
 from app.services.errors import Invalid, NotFound
@@ -28,16 +29,14 @@ def import_curve(session: Session, filename: str, data: bytes, label: str = "pub
     return row
 
 
-def list_curves(session: Session) -> list[dict]:
-    """Shipped published curves first (id null), then imported ones; metrics keyed by licbench names."""
-    out = [{"id": None, "name": c.name, "label": "published (CompressAI, Kodak)", "description": c.description,
-            "bpp": c.bpp, "metrics": c.metrics, "source": c.source}
-           for c in published_reference_curves().values()]
-    for row in session.scalars(select(ReferenceCurve).order_by(ReferenceCurve.id)):
-        metrics = {k: v for k, v in row.results.items() if k != "bpp"}
-        out.append({"id": row.id, "name": row.name, "label": row.label, "description": row.description,
-                    "bpp": row.results["bpp"], "metrics": metrics, "source": None})
-    return out
+def published_curves() -> list[PublishedCurve]:
+    """CompressAI's published Kodak curves shipped with licbench (metrics keyed by licbench names)."""
+    return list(published_reference_curves().values())
+
+
+def imported_curves(session: Session) -> list[ReferenceCurve]:
+    """Imported curves in the order they were imported (``results`` holds ``bpp`` and licbench metric names)."""
+    return list(session.scalars(select(ReferenceCurve).order_by(ReferenceCurve.id)))
 
 
 def delete_curve(session: Session, curve_id: int) -> None:

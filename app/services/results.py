@@ -4,6 +4,7 @@ from __future__ import annotations
 import csv
 import io
 from collections import defaultdict
+from collections.abc import Iterable, Iterator
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -30,7 +31,8 @@ def count_results(session: Session, job_id: int) -> int:
     return session.scalar(select(func.count()).select_from(Result).where(Result.job_id == job_id)) or 0
 
 
-def result_json(r: Result) -> dict:
+def rd_row(r: Result) -> dict:
+    """A result as the row ``analysis.rd``/the CSV export read (same fields as the REST answer)."""
     return {
         "id": r.id, "image_id": r.image_id, "codec": r.codec, "rate_point": r.rate_point, "bytes": r.bytes,
         "bpp": r.bpp, "encode_seconds": r.encode_seconds, "decode_seconds": r.decode_seconds,
@@ -39,17 +41,25 @@ def result_json(r: Result) -> dict:
     }
 
 
-def results_csv(results: list[Result], metric_names: list[str]) -> str:
-    """Same rows as the JSON, one column per metric (empty cell = not applicable)."""
+CSV_COLUMNS = ["id", "image_id", "codec", "rate_point", "bytes", "bpp", "encode_seconds", "decode_seconds", "device"]
+
+
+def results_csv(results: Iterable[Result], metric_names: list[str]) -> Iterator[str]:
+    """Same rows as the JSON, one column per metric (empty cell = not applicable), one CSV line at a time."""
     buffer = io.StringIO()
     writer = csv.writer(buffer)
-    fixed = ["id", "image_id", "codec", "rate_point", "bytes", "bpp", "encode_seconds", "decode_seconds", "device"]
-    writer.writerow(fixed + metric_names)
+
+    def line(cells: list) -> str:
+        buffer.seek(0)
+        buffer.truncate()
+        writer.writerow(cells)
+        return buffer.getvalue()
+
+    yield line(CSV_COLUMNS + metric_names)
     for r in results:
-        row = result_json(r)
-        writer.writerow([row[k] for k in fixed] + ["" if r.metrics.get(m) is None else r.metrics[m]
-                                                   for m in metric_names])
-    return buffer.getvalue()
+        row = rd_row(r)
+        yield line([row[k] for k in CSV_COLUMNS] + ["" if r.metrics.get(m) is None else r.metrics[m]
+                                                    for m in metric_names])
 
 
 def get_result(session: Session, result_id: int) -> Result:
@@ -61,7 +71,7 @@ def get_result(session: Session, result_id: int) -> Result:
 
 def _rows_with(results: list[Result], metric: str) -> list[dict]:
     """Rows that have ``metric``, so each RD point averages bpp and quality over the same images."""
-    return [result_json(r) for r in results if r.metrics.get(metric) is not None]
+    return [rd_row(r) for r in results if r.metrics.get(metric) is not None]
 
 
 def rd_curves(session: Session, job_id: int, metric: str, per_image: bool = False) -> dict:
@@ -83,11 +93,6 @@ def rd_curves(session: Session, job_id: int, metric: str, per_image: bool = Fals
     return {"job_id": job_id, "metric": metric, "per_image": per_image, "curves": curves}
 
 
-def _bd_json(result) -> dict:
-    return {"value": result.value, "unit": result.unit, "reason": result.reason,
-            "points": list(result.points), "overlap": list(result.overlap) if result.overlap else None}
-
-
 def bd_rates(session: Session, job_id: int, anchor: str, metric: str) -> dict:
     """BD-rate and BD-quality (Bjontegaard, PCHIP) of every codec in the job against ``anchor``."""
     job = get_job(session, job_id)
@@ -103,14 +108,13 @@ def bd_rates(session: Session, job_id: int, anchor: str, metric: str) -> dict:
         curves.setdefault(codec, ([], []))
     rows = compare_to_anchor(curves, anchor, metric, higher_is_better)
     return {"job_id": job_id, "anchor": anchor, "metric": metric, "method": "Bjontegaard, PCHIP interpolation",
-            "rows": [{"codec": r.codec, "bd_rate": _bd_json(r.bd_rate), "bd_quality": _bd_json(r.bd_quality)}
-                     for r in rows]}
+            "rows": rows}
 
 
 def compressai_json(session: Session, job_id: int) -> dict[str, dict]:
     """One CompressAI results document per codec of the job (readable by CompressAI's plot tool)."""
     job = get_job(session, job_id)
-    curves = average_rd_points(result_json(r) for r in list_results(session, job_id))
+    curves = average_rd_points(rd_row(r) for r in list_results(session, job_id))
     images = len(job.image_set.images)
     return {codec: to_compressai_json(curve, f"licbench job {job_id}, {images} image(s) of set "
                                              f"{job.image_set.name!r}; mean over images per rate point")

@@ -6,6 +6,7 @@ from fastapi.responses import Response
 
 from app.api.deps import Pagination, SessionDep, StorageDep
 from app.api.schemas import ImageSetOut
+from app.db.tables import ImageSet
 from app.services import image_sets
 from app.services.errors import TooLarge
 from app.services.image_sets import Upload
@@ -28,27 +29,26 @@ async def create_image_set(
     blob_storage: StorageDep,
     name: str = Form(...),
     files: list[UploadFile] = File(...),
-) -> dict:
+) -> ImageSet:
     """Upload images (PNG, JPEG, WebP, BMP, TIFF). Every file becomes 8-bit RGB: alpha composited on white,
     grayscale repeated to 3 channels, 16-bit scaled by v/257, CMYK converted without ICC, EXIF orientation
     applied. Any bad file rejects the whole request and nothing is stored."""
     limit = get_settings().max_upload_bytes
     uploads = [Upload(f.filename or "upload", await _read_limited(f, limit)) for f in files]
     image_set = image_sets.create_image_set(session, blob_storage, name, uploads)
-    return image_sets.image_set_json(image_set)
+    return image_set
 
 
 @router.get("", response_model=list[ImageSetOut])
-def list_image_sets(session: SessionDep, page: Pagination) -> list[dict]:
+def list_image_sets(session: SessionDep, page: Pagination) -> list[ImageSet]:
     """Image sets, newest first; ``limit``/``offset`` page them, ``X-Total-Count`` gives the total."""
     page.set_total(image_sets.count_image_sets(session))
-    return [image_sets.image_set_json(s)
-            for s in image_sets.list_image_sets(session, limit=page.limit, offset=page.offset)]
+    return image_sets.list_image_sets(session, limit=page.limit, offset=page.offset)
 
 
 @router.get("/{image_set_id}", response_model=ImageSetOut)
-def get_image_set(image_set_id: int, session: SessionDep) -> dict:
-    return image_sets.image_set_json(image_sets.get_image_set(session, image_set_id))
+def get_image_set(image_set_id: int, session: SessionDep) -> ImageSet:
+    return image_sets.get_image_set(session, image_set_id)
 
 
 images_router = APIRouter(prefix="/api/v1/images", tags=["image sets"])

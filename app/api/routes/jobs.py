@@ -2,10 +2,11 @@
 from __future__ import annotations
 
 from fastapi import APIRouter, Query, status
-from fastapi.responses import JSONResponse, Response
+from fastapi.responses import JSONResponse, Response, StreamingResponse
 
 from app.api.deps import Pagination, SessionDep, StorageDep
-from app.api.schemas import JobCreated, JobRequest, JobStatus, ResultOut
+from app.api.schemas import BDRatesOut, CompressAIDocument, JobCreated, JobOut, JobRequest, RDCurvesOut, ResultOut
+from app.db.tables import Job, Result
 from app.services import catalog, jobs, queue, results
 from app.services.errors import ServiceError
 
@@ -13,7 +14,7 @@ router = APIRouter(prefix="/api/v1", tags=["jobs"])
 
 
 @router.post("/jobs", status_code=status.HTTP_202_ACCEPTED, response_model=JobCreated)
-def create_job(request: JobRequest, session: SessionDep) -> dict:
+def create_job(request: JobRequest, session: SessionDep) -> Job:
     """Queue one task per image x codec x rate point. Unknown codecs/metrics and out-of-range rate
     points are rejected (422) before anything is stored."""
     job, tasks = jobs.create_job(session, request.image_set_id,
@@ -25,49 +26,50 @@ def create_job(request: JobRequest, session: SessionDep) -> dict:
         jobs.mark_enqueue_failed(session, job.id, f"could not reach the task queue: {exc}")
         session.commit()
         raise ServiceError(f"job {job.id} stored but the task queue is unreachable: {exc}", 503) from None
-    return {"id": job.id, "status": job.status}
+    return job
 
 
-@router.get("/jobs", response_model=list[JobStatus])
-def list_jobs(session: SessionDep, page: Pagination) -> list[dict]:
+@router.get("/jobs", response_model=list[JobOut])
+def list_jobs(session: SessionDep, page: Pagination) -> list[Job]:
     """Jobs, newest first; ``limit``/``offset`` page them, ``X-Total-Count`` gives the total."""
     page.set_total(jobs.count_jobs(session))
-    return [jobs.job_json(j) for j in jobs.list_jobs(session, limit=page.limit, offset=page.offset)]
+    return jobs.list_jobs(session, limit=page.limit, offset=page.offset)
 
 
-@router.get("/jobs/{job_id}", response_model=JobStatus)
-def get_job(job_id: int, session: SessionDep) -> dict:
-    return jobs.job_json(jobs.get_job(session, job_id))
+@router.get("/jobs/{job_id}", response_model=JobOut)
+def get_job(job_id: int, session: SessionDep) -> Job:
+    return jobs.get_job(session, job_id)
 
 
-@router.post("/jobs/{job_id}/cancel", response_model=JobStatus)
-def cancel_job(job_id: int, session: SessionDep) -> dict:
+@router.post("/jobs/{job_id}/cancel", response_model=JobOut)
+def cancel_job(job_id: int, session: SessionDep) -> Job:
     """Stop a queued or running job: tasks not yet started are skipped; stored results stay."""
-    return jobs.job_json(jobs.cancel_job(session, job_id))
+    return jobs.cancel_job(session, job_id)
 
 
-@router.get("/jobs/{job_id}/results", response_model=list[ResultOut])
+@router.get("/jobs/{job_id}/results", response_model=list[ResultOut],
+            responses={200: {"content": {"text/csv": {}}, "description": "JSON array, or CSV with ?format=csv"}})
 def job_results(job_id: int, session: SessionDep, page: Pagination,
-                format: str = Query("json", pattern="^(json|csv)$")):
+                format: str = Query("json", pattern="^(json|csv)$")) -> list[Result] | StreamingResponse:
     """Result rows (ordered by codec, rate point, image), paged by ``limit``/``offset`` with the total in
     ``X-Total-Count``; ``?format=csv`` gives all rows (never paged) as CSV, one column per metric."""
     if format == "csv":
         job = jobs.get_job(session, job_id)
-        return Response(results.results_csv(results.list_results(session, job_id), list(job.metrics)),
-                        media_type="text/csv",
-                        headers={"Content-Disposition": f'attachment; filename="job-{job_id}-results.csv"'})
+        rows = results.list_results(session, job_id)  # read before the session closes; encoded as sent
+        return StreamingResponse(results.results_csv(rows, list(job.metrics)), media_type="text/csv",
+                                 headers={"Content-Disposition": f'attachment; filename="job-{job_id}-results.csv"'})
     rows = results.list_results(session, job_id, limit=page.limit, offset=page.offset)
     page.set_total(results.count_results(session, job_id))
-    return [results.result_json(r) for r in rows]
+    return rows
 
 
-@router.get("/jobs/{job_id}/rd")
+@router.get("/jobs/{job_id}/rd", response_model=RDCurvesOut)
 def job_rd(job_id: int, session: SessionDep, metric: str = "psnr", per_image: bool = False) -> dict:
     """RD curves (bpp vs metric) per codec, averaged over images, or per image."""
     return results.rd_curves(session, job_id, metric, per_image)
 
 
-@router.get("/jobs/{job_id}/bd-rate")
+@router.get("/jobs/{job_id}/bd-rate", response_model=BDRatesOut)
 def job_bd_rate(job_id: int, session: SessionDep, anchor: str = "jpeg", metric: str = "psnr") -> dict:
     """BD-rate (% bits at equal quality; negative = fewer bits) and BD-quality of every codec against
     ``anchor``, Bjontegaard with PCHIP over the overlapping range; fewer than 4 overlapping points -> null
@@ -75,7 +77,9 @@ def job_bd_rate(job_id: int, session: SessionDep, anchor: str = "jpeg", metric: 
     return results.bd_rates(session, job_id, anchor, metric)
 
 
-@router.get("/jobs/{job_id}/compressai-json")
+@router.get("/jobs/{job_id}/compressai-json", response_model=dict[str, CompressAIDocument],
+            responses={200: {"description": "Codec name -> document; with ``?codec=NAME`` that one document "
+                                            "as a file download"}})
 def job_compressai_json(job_id: int, session: SessionDep, codec: str | None = None):
     """Results in CompressAI's JSON format: one document per codec (``?codec=NAME`` downloads one file)."""
     documents = results.compressai_json(session, job_id)

@@ -4,6 +4,7 @@ from __future__ import annotations
 from fastapi import APIRouter, File, Form, UploadFile, status
 
 from app.api.deps import CurrentToken, SessionDep, StorageDep
+from app.api.schemas import CodecOut, SubmittedModelOut
 from app.services import catalog, submissions
 from app.services.errors import TooLarge
 from app.settings import get_settings
@@ -12,13 +13,13 @@ from models.submitted import SUBMITTABLE_ARCHITECTURES
 router = APIRouter(prefix="/api/v1/models", tags=["models"])
 
 
-@router.get("/architectures")
+@router.get("/architectures", response_model=list[str])
 def architectures() -> list[str]:
     """Architectures a checkpoint may be submitted for (CompressAI zoo registry names)."""
     return list(SUBMITTABLE_ARCHITECTURES)
 
 
-@router.post("", status_code=status.HTTP_201_CREATED)
+@router.post("", status_code=status.HTTP_201_CREATED, response_model=SubmittedModelOut)
 async def submit_model(
     token: CurrentToken,
     session: SessionDep,
@@ -27,7 +28,7 @@ async def submit_model(
     architecture: str = Form(..., description="One of GET /api/v1/models/architectures"),
     checkpoint: UploadFile = File(..., description="State dict: .pth/.pth.tar/.pt or .safetensors"),
     rate_point: int | None = Form(None, description="Integer label; default: next free"),
-) -> dict:
+) -> SubmittedModelOut:
     """Register a checkpoint. It is loaded without executing code (weights_only / safetensors), must
     match the architecture's keys and shapes, and must pass a real encode/decode round trip; otherwise
     4xx and nothing is stored."""
@@ -38,7 +39,6 @@ async def submit_model(
     model = submissions.submit_model(session, blob_storage, token, name, architecture,
                                      checkpoint.filename or "checkpoint.pth", data, rate_point)
     session.commit()
-    codec = catalog.codecs(session)[model.name]
-    return {"id": model.id, "name": model.name, "architecture": model.architecture,
-            "rate_point": model.rate_point, "checkpoint_sha256": model.checkpoint_sha256,
-            "codec": catalog.codec_info(codec)}
+    codec = CodecOut.of(catalog.codecs(session)[model.name])
+    return SubmittedModelOut(id=model.id, name=model.name, architecture=model.architecture,
+                             rate_point=model.rate_point, checkpoint_sha256=model.checkpoint_sha256, codec=codec)

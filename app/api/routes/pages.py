@@ -7,6 +7,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
 from fastapi.templating import Jinja2Templates
 from app.api.deps import SessionDep
+from app.api.schemas import CodecOut, MetricOut
 from app.db.enums import JobStatus
 from app.services import catalog, image_sets, jobs
 
@@ -26,7 +27,8 @@ def index(request: Request, session: SessionDep):
 def image_set_page(image_set_id: int, request: Request, session: SessionDep):
     return templates.TemplateResponse(request, "image_set.html", {
         "image_set": image_sets.get_image_set(session, image_set_id),
-        "codecs": catalog.list_codecs(session), "metrics": catalog.list_metrics()})
+        "codecs": [CodecOut.of(c) for c in catalog.codecs(session).values()],
+        "metrics": [MetricOut.of(m) for m in catalog.registry_metrics().values()]})
 
 
 @router.get("/jobs/{job_id}", response_class=HTMLResponse)

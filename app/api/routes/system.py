@@ -1,18 +1,18 @@
 """Health and catalogue endpoints."""
 from __future__ import annotations
 
-from fastapi import APIRouter
-from fastapi.responses import JSONResponse
+from fastapi import APIRouter, Response
 from sqlalchemy import text
 
 from app.api.deps import SessionDep
+from app.api.schemas import CodecOut, HealthOut, MetricOut
 from app.services import catalog, queue
 
 router = APIRouter(prefix="/api/v1", tags=["system"])
 
 
-@router.get("/health")
-def health(session: SessionDep) -> JSONResponse:
+@router.get("/health", response_model=HealthOut, responses={503: {"model": HealthOut, "description": "Degraded"}})
+def health(session: SessionDep, response: Response) -> HealthOut:
     """200 with status ok when the database and the broker both answer; 503 otherwise."""
     try:
         session.execute(text("SELECT 1"))
@@ -21,17 +21,17 @@ def health(session: SessionDep) -> JSONResponse:
         database = f"error: {type(exc).__name__}: {exc}"
     broker = queue.broker_status()
     healthy = database == "ok" and broker == "ok"
-    return JSONResponse({"status": "ok" if healthy else "degraded", "database": database, "broker": broker},
-                        status_code=200 if healthy else 503)
+    response.status_code = 200 if healthy else 503
+    return HealthOut(status="ok" if healthy else "degraded", database=database, broker=broker)
 
 
-@router.get("/codecs")
-def list_codecs(session: SessionDep) -> list[dict]:
+@router.get("/codecs", response_model=list[CodecOut])
+def list_codecs(session: SessionDep) -> list[CodecOut]:
     """Every codec with its rate points and whether it can run here (and why not)."""
-    return catalog.list_codecs(session)
+    return [CodecOut.of(codec) for codec in catalog.codecs(session).values()]
 
 
-@router.get("/metrics")
-def list_metrics() -> list[dict]:
+@router.get("/metrics", response_model=list[MetricOut])
+def list_metrics() -> list[MetricOut]:
     """Every metric with its direction and whether it can run here (and why not)."""
-    return catalog.list_metrics()
+    return [MetricOut.of(metric) for metric in catalog.registry_metrics().values()]
