@@ -18,6 +18,8 @@ class Settings(BaseSettings):
     broker_url: str = Field(default="", description="Celery broker; empty -> SQLite (kombu sqla) under data_dir.")
     weights_dir: Path = Field(default=Path("weights"), description="Local pretrained weights folder.")
     device: str = Field(default="cpu", description="cpu, cuda or auto for learned codecs and metrics.")
+    metric_display: str = Field(default="standard_4k", description="ColorVideoVDP display model (viewing "
+                                "condition, pixels per degree) for the cvvdp and flip metrics.")
 
     host: str = "127.0.0.1"
     port: int = 8000
