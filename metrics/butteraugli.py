@@ -35,7 +35,8 @@ class ButteraugliError(RuntimeError):
 
 def _png(image: torch.Tensor | np.ndarray, path: Path) -> None:
     if isinstance(image, torch.Tensor):
-        image = image.detach().cpu().squeeze(0).mul(255.0).round().clamp(0, 255).to(torch.uint8).permute(1, 2, 0).numpy()
+        pixels = image.detach().cpu().squeeze(0).mul(255.0).round().clamp(0, 255).to(torch.uint8)
+        image = pixels.permute(1, 2, 0).numpy()
     Image.fromarray(np.ascontiguousarray(image), "RGB").save(path, compress_level=1)
 
 

@@ -97,6 +97,8 @@ class DISTSNetwork(nn.Module):
 
 class DISTS(BackboneMetric):
     name = "dists"
+    unit = "distance"
+    reference = "the DISTS_pytorch package with the same backbone, equal"
     higher_is_better = False
     value_range = (0.0, 1.0)
     description = "DISTS, VGG16 backbone (ImageNet weights from the weights folder); lower is better"

@@ -45,6 +45,9 @@ def fsim(reference: torch.Tensor, distorted: torch.Tensor) -> torch.Tensor:
 
 class FSIM(FunctionMetric):
     name = "fsim"
+    unit = "index"
+    reference = ("Zhang et al. 2011, the authors' FSIM.m (FSIMc): official values on pyiqa's calibration pairs, "
+                 "within 1%")
     higher_is_better = True
     value_range = (0.0, 1.0)
     description = "FSIMc on YIQ (phase congruency + gradient + chroma), as the authors' FSIM.m (piq's pieces)"

@@ -46,6 +46,8 @@ def gmsd(reference: torch.Tensor, distorted: torch.Tensor) -> torch.Tensor:
 
 class GMSD(FunctionMetric):
     name = "gmsd"
+    unit = "index"
+    reference = "Xue et al. 2014, the authors' GMSD.m: official values on pyiqa's calibration pairs, within 1%"
     higher_is_better = False
     value_range = (0.0, 1.0)
     description = "GMSD on 8-bit grey (MATLAB rgb2gray), T = 170, as the authors' GMSD.m; lower is better"

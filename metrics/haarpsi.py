@@ -61,6 +61,8 @@ def haarpsi(reference: torch.Tensor, distorted: torch.Tensor) -> torch.Tensor:
 
 class HaarPSI(FunctionMetric):
     name = "haarpsi"
+    unit = "index"
+    reference = "piq.haarpsi, equal on random images"
     higher_is_better = True
     value_range = (0.0, 1.0)
     description = "HaarPSI on YIQ, 3 Haar scales, C = 30, alpha = 4.2 (piq's definition)"

@@ -32,6 +32,7 @@ def iw_ssim(reference_grey: torch.Tensor, distorted_grey: torch.Tensor) -> torch
 
 class IWSSIM(Metric):
     name = "iw-ssim"
+    unit = "index"
     higher_is_better = True
     value_range = (0.0, 1.0)
     reference = ("Wang and Li 2011 (iwssim.m) as implemented by piq.information_weighted_ssim; "

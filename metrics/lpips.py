@@ -77,6 +77,8 @@ class LPIPSNetwork(nn.Module):
 
 class LPIPS(BackboneMetric):
     name = "lpips"
+    unit = "distance"
+    reference = "the lpips package (v0.1 linear layers) with the same backbone, equal"
     higher_is_better = False
     value_range = (0.0, 1.0)
     net = "alex"
@@ -108,6 +110,8 @@ class LPIPS(BackboneMetric):
 
 class LPIPSVGG(LPIPS):
     name = "lpips-vgg"
+    unit = "distance"
+    reference = "the lpips package (v0.1 linear layers) with the same backbone, equal"
     net = "vgg"
     backbone = VGG16
     description = "LPIPS v0.1, VGG16 backbone (ImageNet weights from the weights folder); lower is better"

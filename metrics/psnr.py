@@ -25,6 +25,8 @@ def psnr(reference: torch.Tensor, distorted: torch.Tensor, data_range: float = 1
 
 class PSNR(FunctionMetric):
     name = "psnr"
+    unit = "dB"
+    reference = "official values on pyiqa's calibration pairs (RGB, data range 255), within 0.01 dB"
     higher_is_better = True
     value_range = (0.0, PSNR_CAP_DB)
     description = f"PSNR on RGB, 8-bit, data range 255; identical images give the cap {PSNR_CAP_DB:g} dB"
@@ -39,6 +41,8 @@ class PSNRY(FunctionMetric):
     """
 
     name = "psnr-y"
+    unit = "dB"
+    reference = "PSNR of BT.601 luma, checked against its definition"
     higher_is_better = True
     value_range = (0.0, PSNR_CAP_DB)
     description = f"PSNR on BT.601 luma Y (full range, unrounded); identical images give the cap {PSNR_CAP_DB:g} dB"

@@ -108,6 +108,8 @@ def multi_scale_ssim(reference: torch.Tensor, distorted: torch.Tensor, data_rang
 
 class SSIM(FunctionMetric):
     name = "ssim"
+    unit = "index"
+    reference = "Wang et al. 2004, the authors' ssim_index.m: official values on pyiqa's calibration pairs, within 1%"
     higher_is_better = True
     value_range = (-1.0, 1.0)
     description = ("SSIM on 8-bit grey (MATLAB rgb2gray: BT.601 luma, rounded), Gaussian window 11 "
@@ -120,6 +122,8 @@ class SSIM(FunctionMetric):
 
 class MSSSIM(FunctionMetric):
     name = "ms-ssim"
+    unit = "index"
+    reference = "piq.multi_scale_ssim (RGB), equal on random images"
     higher_is_better = True
     value_range = (0.0, 1.0)
     description = "MS-SSIM on RGB (channel mean), Gaussian window 11 sigma 1.5, 5 scales (same values as piq)"
@@ -129,6 +133,8 @@ class MSSSIM(FunctionMetric):
 
 class MSSSIMY(FunctionMetric):
     name = "ms-ssim-y"
+    unit = "index"
+    reference = "Wang et al. 2003, the authors' msssim.m: official values on pyiqa's calibration pairs, within 1%"
     higher_is_better = True
     value_range = (0.0, 1.0)
     description = ("MS-SSIM on 8-bit grey (MATLAB rgb2gray: BT.601 luma, rounded), 5 scales, "

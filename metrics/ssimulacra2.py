@@ -29,6 +29,7 @@ def _png(image: torch.Tensor, path: Path) -> None:
 
 class SSIMULACRA2(Metric):
     name = "ssimulacra2"
+    unit = "score"
     higher_is_better = True
     value_range = (-100.0, 100.0)
     description = "SSIMULACRA 2 (Python port, PyPI ssimulacra2 0.3.0; not validated against libjxl's tool)"

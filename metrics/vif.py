@@ -65,6 +65,8 @@ def vif_p(reference: torch.Tensor, distorted: torch.Tensor, sigma_n_sq: float = 
 
 class VIFp(FunctionMetric):
     name = "vifp"
+    unit = "index"
+    reference = "piq.vif_p, equal on random images"
     higher_is_better = True
     value_range = (0.0, 1.0)  # can exceed 1 for contrast-enhanced images
     description = ("VIFp: pixel-domain Visual Information Fidelity on luma (piq's definition), "

@@ -167,6 +167,8 @@ def vif(reference_grey: np.ndarray, distorted_grey: list[np.ndarray], sigma_n_sq
 
 class VIF(Metric):
     name = "vif"
+    unit = "index"
+    reference = "Sheikh and Bovik 2006, the authors' vifvec.m: official values on pyiqa's calibration pairs, within 1%"
     higher_is_better = True
     value_range = (0.0, 1.0)  # can exceed 1 for contrast-enhanced images
     description = ("VIF (Sheikh and Bovik 2006): wavelet-domain Visual Information Fidelity, steerable "

@@ -89,6 +89,8 @@ def vmaf_scores(reference: torch.Tensor, distorted: torch.Tensor, models: dict[s
 
 class VMAF(Metric):
     name = "vmaf"
+    unit = "score"
+    reference = "libvmaf vmaf_v0.6.1 through ffmpeg, agrees with vmaf-torch"
     higher_is_better = True
     value_range = (0.0, 100.0)
     description = ("VMAF v0.6.1 via libvmaf (ffmpeg from imageio-ffmpeg); RGB -> BT.709 limited-range "
@@ -108,5 +110,7 @@ class VMAF(Metric):
 
 class VMAFNEG(VMAF):
     name = "vmaf-neg"
+    unit = "score"
+    reference = "libvmaf vmaf_v0.6.1neg through ffmpeg, agrees with vmaf-torch"
     description = ("VMAF v0.6.1 NEG (no enhancement gain) via libvmaf (ffmpeg from imageio-ffmpeg); "
                    "RGB -> BT.709 limited-range Y'CbCr 4:4:4; still image, so no motion feature")

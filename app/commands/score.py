@@ -41,7 +41,8 @@ def _metrics(names: list[str] | None) -> list:
     if unknown:
         raise CommandError(f"unknown metric {unknown[0]!r}; known metrics: {', '.join(known)}")
     settings = get_settings()
-    context = MetricContext(weights_dir=Path(settings.weights_dir), device=settings.device)
+    context = MetricContext(weights_dir=Path(settings.weights_dir), device=settings.device,
+                            display=settings.metric_display)
     return list(build_metrics(context, list(dict.fromkeys(names)) if names else None).values())
 
 

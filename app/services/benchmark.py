@@ -105,7 +105,7 @@ def run_task(factory: sessionmaker[Session], storage: BlobStorage, task: jobs.Ta
                     bytes=len(m.bitstream), bpp=m.bpp, encode_seconds=m.encode_seconds,
                     decode_seconds=m.decode_seconds, metrics_seconds=metrics_seconds,
                     metrics={name: s.value for name, s in scores.items()},
-                    metric_notes={name: s.reason for name, s in scores.items() if s.reason},
+                    metric_notes={name: s.reason or s.note for name, s in scores.items() if s.reason or s.note},
                     reconstruction_path=key, device=codec.device,
                 ))
                 try:

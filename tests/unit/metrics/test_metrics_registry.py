@@ -55,3 +55,14 @@ def test_unknown_names_raise_key_error():
         with pytest.raises(KeyError):
             make("no-such-metric")
     assert metric_class("gmsd").higher_is_better is False
+
+
+def test_every_metric_names_its_unit_range_and_the_reference_its_values_are_checked_against():
+    for name in metric_names():
+        cls = metric_class(name)
+        assert cls.unit and cls.reference, name
+        assert len(cls.value_range) == 2
+    assert metric_class("psnr").unit == "dB" and metric_class("cvvdp").unit == "JOD"
+    assert "vifvec" in metric_class("vif").reference
+    for name in ("iw-ssim", "ssimulacra2"):
+        assert "not validated" in metric_class(name).reference
