@@ -75,7 +75,8 @@ class Result(Base):
     decode_seconds: Mapped[float] = mapped_column(Float)
     metrics_seconds: Mapped[float] = mapped_column(Float, default=0.0, server_default="0")  # time spent scoring
     metrics: Mapped[dict] = mapped_column(JSON)  # name -> finite float or null
-    metric_notes: Mapped[dict] = mapped_column(JSON, default=dict)  # name -> why null
+    # name -> why null, or what a value depends on (cvvdp/flip: display model, pixels per degree)
+    metric_notes: Mapped[dict] = mapped_column(JSON, default=dict)
     reconstruction_path: Mapped[str] = mapped_column(String(500))
     device: Mapped[str] = mapped_column(String(32), default="cpu")
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
