@@ -22,6 +22,13 @@ if [ ! -x "$venv/bin/python" ]; then
   fi
 fi
 
+# The butteraugli metrics run libjxl's reference tool butteraugli_main (Debian libjxl-devtools); best effort:
+# without it those metrics say they are unavailable.
+if ! command -v butteraugli_main >/dev/null 2>&1 && [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends libjxl-devtools \
+    >/dev/null) || echo "setup: could not install libjxl-devtools; butteraugli will be unavailable" >&2
+fi
+
 echo "setup: installing licbench into $venv (first run takes a few minutes: torch is large)"
 log=$(mktemp)
 trap 'rm -f "$log"' EXIT

@@ -9,6 +9,7 @@ need=()
 ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || need+=(postgresql)
 command -v redis-server >/dev/null 2>&1 || need+=(redis-server)
 [ -x /usr/bin/chromium ] || need+=(chromium)
+command -v butteraugli_main >/dev/null 2>&1 || need+=(libjxl-devtools)  # butteraugli metrics
 if [ ${#need[@]} -gt 0 ]; then
   echo "test: installing ${need[*]} with apt-get"
   sudo=""; [ "$(id -u)" = 0 ] || sudo="sudo"
