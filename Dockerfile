@@ -17,6 +17,10 @@ COPY configs ./configs
 COPY alembic.ini Makefile ./
 COPY scripts ./scripts
 
+# butteraugli_main (libjxl's reference Butteraugli) for the butteraugli metrics.
+RUN apt-get update -qq && apt-get install -y -qq --no-install-recommends libjxl-devtools \
+    && rm -rf /var/lib/apt/lists/*
+
 # torch==2.14.1 / torchvision==0.29.1 are pinned in pyproject.toml.
 RUN pip install --no-cache-dir -e ".[ops]"
 
