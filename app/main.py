@@ -12,6 +12,7 @@ from fastapi.staticfiles import StaticFiles
 from app.api.docs import install_offline_docs
 from app.api.routes import image_sets, jobs, models, pages, reference_curves, system
 from app.api.routes import pages_studies, studies
+from app.api.routes import analysis, iqa_datasets, pages_analysis
 from app.services.errors import ServiceError
 from app.settings import get_settings
 
@@ -49,7 +50,7 @@ def create_app() -> FastAPI:
     @app.middleware("http")
     async def _reject_oversized_bodies(request: Request, call_next):
         settings = get_settings()
-        limit = settings.max_upload_bytes * settings.max_files_per_upload
+        limit = max(settings.max_upload_bytes * settings.max_files_per_upload, settings.max_dataset_bytes)
         length = request.headers.get("content-length")
         if length and length.isdigit() and int(length) > limit:
             return JSONResponse({"detail": f"request body of {length} bytes is over the limit of {limit} bytes"},
@@ -65,6 +66,9 @@ def create_app() -> FastAPI:
     app.include_router(pages.router)
     app.include_router(studies.router)
     app.include_router(pages_studies.router)
+    app.include_router(analysis.router)
+    app.include_router(iqa_datasets.router)
+    app.include_router(pages_analysis.router)
     app.mount("/static", StaticFiles(directory=ROOT / "static"), name="static")
 
     @app.get("/vendor/plotly.min.js", include_in_schema=False)

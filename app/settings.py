@@ -41,6 +41,13 @@ class Settings(BaseSettings):
     study_identical_trials: int = Field(default=1, description="Identical-pair trials per session (pairwise).")
     study_bootstrap: int = Field(default=500, description="Bootstrap resamples of observers for the JOD intervals.")
 
+    # Metric analysis (issue 10): IQA data set import and correlation reports.
+    max_dataset_bytes: int = Field(default=8 * 1024**3, description="Largest IQA data set zip accepted (far above the image upload limit).")
+    max_dataset_unpacked_bytes: int = Field(default=40 * 1024**3, description="Largest total size a data set zip may unpack to.")
+    max_dataset_files: int = Field(default=200_000, description="Most entries a data set zip may hold.")
+    dataset_chunk_images: int = Field(default=16, description="Distorted images scored per worker task.")
+    correlation_bootstrap: int = Field(default=1000, description="Bootstrap resamples (source images) for correlation intervals.")
+
     @property
     def resolved_database_url(self) -> str:
         return self.database_url or f"sqlite:///{(self.data_dir / 'licbench.sqlite').resolve()}"

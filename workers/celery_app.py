@@ -12,7 +12,7 @@ from app.settings import get_settings
 def _worker_app():
     settings = get_settings()
     settings.data_dir.mkdir(parents=True, exist_ok=True)
-    return make_celery(settings.resolved_broker_url, include=["workers.tasks"])
+    return make_celery(settings.resolved_broker_url, include=["workers.tasks", "workers.analysis_tasks"])
 
 
 celery_app = _worker_app()

@@ -215,3 +215,88 @@ class StudyTrial(Base):
     served_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     answered_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
 
+
+class IqaDataset(Base):
+    """A public IQA data set imported from the lab's files (issue 10): its layout, scoring progress and
+    the human-score direction as shipped. Extracted files live under ``files_key`` in blob storage."""
+
+    __tablename__ = "iqa_datasets"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    layout: Mapped[str] = mapped_column(String(40))
+    status: Mapped[str] = mapped_column(String(20), default="queued", index=True)  # queued|running|succeeded|failed
+    phase: Mapped[str] = mapped_column(String(20), default="queued")  # queued | verifying | scoring | done
+    unit: Mapped[str] = mapped_column(String(10))  # MOS | DMOS | 2AFC
+    higher_is_better: Mapped[bool] = mapped_column(Boolean)
+    n_references: Mapped[int] = mapped_column(Integer)
+    n_distorted: Mapped[int] = mapped_column(Integer)
+    metrics: Mapped[list] = mapped_column(JSON)  # metric names scored
+    triplets: Mapped[list] = mapped_column(JSON, default=list)  # [[original, a, b, prefers_a], ...] (2AFC layouts)
+    done: Mapped[int] = mapped_column(Integer, default=0)
+    total: Mapped[int] = mapped_column(Integer, default=0)
+    error: Mapped[str | None] = mapped_column(Text, nullable=True)
+    files_key: Mapped[str] = mapped_column(String(500))  # storage key of the layout's root folder
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    started_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+
+
+class IqaDatasetImage(Base):
+    """One distorted image of a data set with its human score as shipped and, once scored, metric values."""
+
+    __tablename__ = "iqa_dataset_images"
+    __table_args__ = (UniqueConstraint("dataset_id", "path", "reference", name="uq_dataset_image"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    dataset_id: Mapped[int] = mapped_column(ForeignKey("iqa_datasets.id", ondelete="CASCADE"), index=True)
+    path: Mapped[str] = mapped_column(String(500))  # relative to the layout root
+    reference: Mapped[str] = mapped_column(String(500))
+    score: Mapped[float | None] = mapped_column(Float, nullable=True)  # null for 2AFC-only images
+    distortion: Mapped[str | None] = mapped_column(String(100), nullable=True)
+    level: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    scored: Mapped[bool] = mapped_column(Boolean, default=False)
+    metrics: Mapped[dict | None] = mapped_column(JSON, nullable=True)  # name -> finite float or null
+    metric_notes: Mapped[dict] = mapped_column(JSON, default=dict)
+
+
+class StudyCropScore(Base):
+    """Metric values of one study condition's crop against its reference crop (the pixels people saw)."""
+
+    __tablename__ = "study_crop_scores"
+    __table_args__ = (UniqueConstraint("condition_id", name="uq_crop_score_condition"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    study_id: Mapped[int] = mapped_column(ForeignKey("studies.id", ondelete="CASCADE"), index=True)
+    condition_id: Mapped[int] = mapped_column(ForeignKey("study_conditions.id", ondelete="CASCADE"))
+    scored: Mapped[bool] = mapped_column(Boolean, default=False)
+    metrics: Mapped[dict | None] = mapped_column(JSON, nullable=True)
+    metric_notes: Mapped[dict] = mapped_column(JSON, default=dict)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class GmadStudy(Base):
+    """A pairwise study made from gMAD pairs of a job, so people settle which metric was right."""
+
+    __tablename__ = "gmad_studies"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    study_id: Mapped[int] = mapped_column(ForeignKey("studies.id", ondelete="CASCADE"), unique=True)
+    job_id: Mapped[int] = mapped_column(ForeignKey("jobs.id"), index=True)
+    pairs: Mapped[list] = mapped_column(JSON)  # [{"defender", "attacker", "a_result_id", "b_result_id", ...}]
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class AnalysisReport(Base):
+    """A cached correlation report of a study or data set, valid while ``version`` matches its inputs."""
+
+    __tablename__ = "analysis_reports"
+    __table_args__ = (UniqueConstraint("source", "source_id", "key", name="uq_analysis_report"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    source: Mapped[str] = mapped_column(String(20))  # study | dataset
+    source_id: Mapped[int] = mapped_column(Integer)
+    key: Mapped[str] = mapped_column(String(100))  # what was computed, e.g. "correlation:family:logistic4"
+    version: Mapped[str] = mapped_column(String(100))
+    report: Mapped[dict] = mapped_column(JSON)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)

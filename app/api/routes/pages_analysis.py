@@ -1,0 +1,38 @@
+"""Metric report cards (``/analysis/studies/{id}``, ``/analysis/iqa-datasets/{id}``) and the data set list
+with its import form; the numbers come from the REST API (``.../report``) via ``static/analysis_report.js``."""
+from __future__ import annotations
+
+from fastapi import APIRouter, Request
+from fastapi.responses import HTMLResponse
+
+from analysis.iqa_datasets import layout_names
+from app.api.deps import SessionDep
+from app.api.routes.pages import templates
+from app.services import gmad, iqa_datasets, studies
+
+router = APIRouter(include_in_schema=False)
+
+
+@router.get("/analysis/studies/{study_id}", response_class=HTMLResponse)
+def study_report_page(study_id: int, request: Request, session: SessionDep):
+    study = studies.get_study(session, study_id)
+    return templates.TemplateResponse(request, "analysis_report.html", {
+        "title": f"Study #{study.id} “{study.name}”", "api": f"/api/v1/studies/{study.id}",
+        "kind": "study", "subtitle": f"{study.method} study of job #{study.job_id}",
+        "back": f"/studies/{study.id}", "gmad": gmad.gmad_study(session, study.id) is not None})
+
+
+@router.get("/analysis/iqa-datasets/{dataset_id}", response_class=HTMLResponse)
+def dataset_report_page(dataset_id: int, request: Request, session: SessionDep):
+    dataset = iqa_datasets.get_dataset(session, dataset_id)
+    return templates.TemplateResponse(request, "analysis_report.html", {
+        "title": f"Data set #{dataset.id} “{dataset.name}”", "api": f"/api/v1/iqa-datasets/{dataset.id}",
+        "kind": "dataset", "subtitle": f"{dataset.layout} layout · {dataset.n_references} references · "
+                                       f"{dataset.n_distorted} distorted · {dataset.unit}",
+        "back": "/analysis/iqa-datasets", "gmad": False})
+
+
+@router.get("/analysis/iqa-datasets", response_class=HTMLResponse)
+def datasets_page(request: Request, session: SessionDep):
+    return templates.TemplateResponse(request, "analysis_datasets.html", {
+        "datasets": iqa_datasets.list_datasets(session), "layouts": layout_names()})

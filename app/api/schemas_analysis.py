@@ -1,0 +1,109 @@
+"""Request and response bodies of the metric analysis endpoints (issue 10): IQA data sets, correlation,
+gMAD. Correlation reports follow ``analysis.correlation.CorrelationReport.to_dict`` plus ``source``."""
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import BaseModel, Field
+
+
+class DatasetCreated(BaseModel):
+    id: int
+    name: str
+    layout: str
+    status: str = Field(description="queued | running | succeeded | failed")
+    n_references: int
+    n_distorted: int
+
+
+class DatasetProgress(BaseModel):
+    phase: str = Field(description="queued | verifying | scoring | done")
+    done: int
+    total: int
+
+
+class DatasetOut(DatasetCreated):
+    unit: str = Field(description="MOS, DMOS or 2AFC, as the data set ships")
+    higher_is_better: bool
+    metrics: list[str]
+    progress: DatasetProgress
+    error: str | None
+    created_at: str | None
+    finished_at: str | None
+
+
+class ScoreRow(BaseModel):
+    id: int
+    path: str
+    reference: str
+    distortion: str | None
+    level: int | None
+    score: float | None = Field(description="as shipped (MOS or DMOS)")
+    human: float | None = Field(description="oriented higher = better")
+    scored: bool
+    metrics: dict[str, float | None]
+    metric_notes: dict[str, str]
+
+
+class Pending(BaseModel):
+    status: str = Field(description="scoring: metric values are still being computed")
+    done: int
+    total: int
+
+
+class CorrelationOut(BaseModel):
+    source: dict[str, int]
+    unit: str | None
+    n: int
+    group: str
+    fit: str
+    metrics: list[dict[str, Any]]
+    groups: dict[str, list[dict[str, Any]]]
+    comparisons: list[dict[str, Any]]
+
+
+class GmadItemOut(BaseModel):
+    result_id: int
+    codec: str
+    rate_point: float | None
+    bpp: float | None
+    defender: float | None
+    attacker: float | None
+
+
+class GmadPairOut(BaseModel):
+    image: str
+    a: GmadItemOut
+    b: GmadItemOut
+    defender_gap: float
+    attacker_gap: float
+    tolerance: float
+
+
+class GmadOut(BaseModel):
+    job_id: int
+    defender: str
+    attacker: str
+    pairs: list[GmadPairOut]
+
+
+class GmadStudyRequest(BaseModel):
+    """Turn gMAD pairs into a pairwise study: every ordered pair of ``metrics`` (or the one
+    ``defender``/``attacker`` pair), ``pairs`` gMAD pairs each."""
+
+    metrics: list[str] | None = Field(default=None, min_length=2, description="e.g. [\"psnr\", \"ms-ssim\"]")
+    defender: str | None = None
+    attacker: str | None = None
+    pairs: int = Field(default=5, ge=1, le=100)
+    name: str | None = Field(default=None, max_length=200)
+    trials_per_session: int | None = Field(default=None, ge=1, le=1000)
+    crop: int | None = Field(default=None, ge=16)
+    min_viewing_ms: int | None = Field(default=None, ge=0, le=60000)
+
+
+class GmadStudyCreated(BaseModel):
+    study_id: int
+    job_id: int
+    pairs: int
+    participant_url: str
+    report_url: str

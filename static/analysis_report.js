@@ -1,0 +1,197 @@
+// Metric report card: ranking with intervals and significance marks, scatter with the fitted logistic,
+// worst disagreements, codec-family bias, gMAD summary. Data from {api}/report (202 while scoring).
+(function () {
+  const root = document.getElementById("report");
+  const api = root.dataset.api;
+  const statusLine = document.getElementById("report-status");
+  const fitSelect = document.getElementById("report-fit");
+  let report = null;
+
+  const fmt = (v, d = 3) => (v === null || v === undefined || Number.isNaN(v)) ? "–" : Number(v).toFixed(d);
+  const ci = (c) => c ? ` [${fmt(c[0])}, ${fmt(c[1])}]` : "";
+  const el = (tag, attrs = {}, text) => {
+    const e = document.createElement(tag);
+    Object.entries(attrs).forEach(([k, v]) => e.setAttribute(k, v));
+    if (text !== undefined) e.textContent = text;
+    return e;
+  };
+
+  function logistic(form, p, x) {
+    if (form === "logistic4") {
+      const z = Math.max(-500, Math.min(500, -(x - p[2]) / Math.abs(p[3])));
+      return (p[0] - p[1]) / (1 + Math.exp(z)) + p[1];
+    }
+    const z = Math.max(-500, Math.min(500, p[1] * (x - p[2])));
+    return p[0] * (0.5 - 1 / (1 + Math.exp(z))) + p[3] * x + p[4];
+  }
+
+  function significance(best, name) {
+    if (!report || best === name) return "";
+    const c = report.correlation.comparisons.find((c) => (c.a === best && c.b === name) || (c.a === name && c.b === best));
+    if (!c || c.p_williams === null || c.p_williams === undefined) return "";
+    return c.p_williams < 0.05 ? "*" : "≈";
+  }
+
+  function renderRanking() {
+    const body = document.querySelector("#ranking tbody");
+    body.innerHTML = "";
+    const rows = report.correlation.metrics;
+    const best = rows.length ? rows[0].metric : null;
+    rows.forEach((r, i) => {
+      const tr = el("tr", {"data-metric": r.metric});
+      const mark = significance(best, r.metric);
+      const note = [r.flipped ? "flipped (lower is better)" : "", r.fit && r.fit.failed ? "fit failed: unfitted PLCC" : "",
+                    r.reason || "", r.two_afc ? `2AFC agreement ${fmt(r.two_afc.share)}${ci(r.two_afc.ci)} over ${r.two_afc.n} pairs` : ""]
+        .filter(Boolean).join("; ");
+      [String(i + 1), r.metric, String(r.n), fmt(r.srocc) + ci(r.srocc_ci), fmt(r.krocc), fmt(r.plcc) + ci(r.plcc_ci),
+       fmt(r.rmse), mark, note].forEach((text, j) => {
+        const td = el("td", {}, text);
+        if (j === 7) td.className = mark === "*" ? "sig-worse" : "sig-same";
+        tr.appendChild(td);
+      });
+      body.appendChild(tr);
+    });
+    document.getElementById("ranking-section").hidden = false;
+  }
+
+  function renderScatter() {
+    const select = document.getElementById("scatter-metric");
+    const metric = select.value;
+    const row = report.correlation.metrics.find((r) => r.metric === metric);
+    const groups = {};
+    report.points.forEach((p) => {
+      const v = p.metrics[metric];
+      if (v === null || v === undefined) return;
+      const key = p.family || p.distortion || "all";
+      (groups[key] = groups[key] || []).push(p);
+    });
+    const traces = Object.entries(groups).map(([key, pts]) => ({
+      type: "scatter", mode: "markers", name: key, x: pts.map((p) => p.metrics[metric]), y: pts.map((p) => p.human),
+      customdata: pts.map((p) => [p.image_url, p.reference_url, `${p.condition} · image ${p.image}`]),
+      text: pts.map((p) => `image ${p.image}<br>${p.codec || p.condition}${p.bpp != null ? `<br>${fmt(p.bpp)} bpp` : ""}`),
+      hovertemplate: "%{text}<br>" + metric + " %{x:.4g}<br>human %{y:.3g}<extra>%{fullData.name}</extra>",
+    }));
+    if (row && row.fit && !row.fit.failed && row.fit.params) {
+      const xs = report.points.map((p) => p.metrics[metric]).filter((v) => v !== null && v !== undefined);
+      const lo = Math.min(...xs), hi = Math.max(...xs), sign = row.flipped ? -1 : 1;
+      const cx = [], cy = [];
+      for (let i = 0; i <= 100; i++) {
+        const x = lo + (hi - lo) * i / 100;
+        cx.push(x); cy.push(logistic(row.fit.form, row.fit.params, sign * x));
+      }
+      traces.push({type: "scatter", mode: "lines", name: `fitted ${row.fit.form}`, x: cx, y: cy, hoverinfo: "skip",
+                   line: {color: "#333", dash: "dot"}});
+    }
+    const plot = document.getElementById("scatter-plot");
+    Plotly.react(plot, traces, {xaxis: {title: metric}, yaxis: {title: `human score (${report.unit})`},
+                                margin: {t: 20}, legend: {orientation: "h"}}, {responsive: true});
+    plot.removeAllListeners && plot.removeAllListeners("plotly_click");
+    plot.on("plotly_click", (ev) => {
+      const d = ev.points[0] && ev.points[0].customdata;
+      if (!d) return;
+      document.getElementById("pair-image").src = d[0];
+      document.getElementById("pair-reference").src = d[1];
+      document.getElementById("pair-image-caption").textContent = d[2];
+      document.getElementById("pair-view").hidden = false;
+    });
+  }
+
+  function figure(url, caption) {
+    const f = el("figure");
+    f.appendChild(el("img", {src: url, alt: caption, loading: "lazy"}));
+    f.appendChild(el("figcaption", {}, caption));
+    return f;
+  }
+
+  function renderWorst() {
+    const box = document.getElementById("worst");
+    box.innerHTML = "";
+    report.metrics.forEach((m) => {
+      const section = el("div", {class: "worst-metric", "data-metric": m.metric});
+      section.appendChild(el("h3", {}, m.metric + (m.fit_failed ? " (fit failed: residuals not available)" : "")));
+      m.worst.forEach((w) => {
+        const line = el("div", {class: "worst-row worst-residual"});
+        line.appendChild(figure(w.image_url, `${w.condition} · image ${w.image}`));
+        line.appendChild(figure(w.reference_url, "reference"));
+        line.appendChild(el("p", {}, `${m.metric} ${fmt(w.metric_value, 4)} predicts ${fmt(w.predicted)} ${report.unit}; ` +
+                                      `people: ${fmt(w.human)} (residual ${fmt(w.residual)})`));
+        section.appendChild(line);
+      });
+      m.contradicting_pairs.forEach((p) => {
+        const line = el("div", {class: "worst-row worst-pair"});
+        line.appendChild(figure(p.better.image_url, `people prefer: ${p.better.condition} (${fmt(p.better.human)})`));
+        line.appendChild(figure(p.worse.image_url, `over: ${p.worse.condition} (${fmt(p.worse.human)})`));
+        line.appendChild(el("p", {}, `${m.metric} says the opposite: ${fmt(p.metric_better, 4)} vs ${fmt(p.metric_worse, 4)}`));
+        section.appendChild(line);
+      });
+      if (!m.worst.length && !m.contradicting_pairs.length) section.appendChild(el("p", {class: "note"}, "nothing to show"));
+      box.appendChild(section);
+    });
+    document.getElementById("worst-section").hidden = false;
+  }
+
+  function renderBias() {
+    const body = document.querySelector("#bias tbody");
+    body.innerHTML = "";
+    report.metrics.forEach((m) => m.family_bias.forEach((b) => {
+      const tr = el("tr");
+      const reading = `${m.metric} ${b.mean_residual >= 0 ? "under" : "over"}-rates ${b.family} codecs by ${fmt(Math.abs(b.mean_residual), 2)} ${report.unit}`;
+      [m.metric, b.family, String(b.n), fmt(b.mean_residual) + ci(b.ci), reading].forEach((t) => tr.appendChild(el("td", {}, t)));
+      body.appendChild(tr);
+    }));
+    document.getElementById("bias-section").hidden = !body.children.length;
+  }
+
+  async function renderGmad() {
+    if (root.dataset.gmad !== "true") return;
+    const response = await fetch(`${api}/gmad`);
+    if (!response.ok) return;
+    const data = await response.json();
+    const body = document.querySelector("#gmad-summary tbody");
+    body.innerHTML = "";
+    data.summary.forEach((s) => {
+      const tr = el("tr");
+      [s.metric, fmt(s.aggressiveness), fmt(s.resistance), String(s.n_attacks), String(s.n_defences)]
+        .forEach((t) => tr.appendChild(el("td", {}, t)));
+      body.appendChild(tr);
+    });
+    document.getElementById("gmad-section").hidden = false;
+  }
+
+  async function load() {
+    const fit = fitSelect.value;
+    document.getElementById("download-json").href = `${api}/report?fit=${fit}`;
+    const response = await fetch(`${api}/report?fit=${fit}`);
+    const data = await response.json();
+    if (response.status === 202) {
+      statusLine.textContent = `Scoring the judged images: ${data.done}/${data.total} … (refreshes by itself)`;
+      setTimeout(load, 2000);
+      return;
+    }
+    if (!response.ok) {
+      statusLine.textContent = data.detail || `error ${response.status}`;
+      statusLine.className = "error";
+      return;
+    }
+    report = data;
+    statusLine.textContent = `${report.correlation.n} ${report.unit === "2AFC" ? "judgements" : "judged conditions"}; ` +
+      `human unit ${report.unit}; fit ${report.fit}.`;
+    renderRanking();
+    if (report.points.length) {
+      const select = document.getElementById("scatter-metric");
+      const previous = select.value;
+      select.innerHTML = "";
+      report.correlation.metrics.forEach((r) => select.appendChild(el("option", {value: r.metric}, r.metric)));
+      if (previous) select.value = previous;
+      document.getElementById("scatter-section").hidden = false;
+      renderScatter();
+    }
+    renderWorst();
+    renderBias();
+    renderGmad();
+  }
+
+  document.getElementById("scatter-metric").addEventListener("change", renderScatter);
+  fitSelect.addEventListener("change", load);
+  load();
+})();
