@@ -1,19 +1,26 @@
-"""Evidence for the multi-rate codec (issue 5), measured in one run on this machine's CPU (1 thread).
+"""Evidence for the multi-rate codec (issues 5 and 14), measured in one run on this machine's CPU (1 thread).
 
-1. BD-rate (PSNR-RGB, PCHIP, ``bjontegaard`` package) of the shipped multi-rate checkpoint against K
-   single-rate models of the same architecture, one per trained lambda, trained with the same total step
-   budget (each gets ``steps / K`` steps of the multi-rate config); on the 4 held-out demo photos.
-   The single-rate models are trained here on first use and cached under ``--baselines-dir``.
-2. Decode time of the checkerboard model vs a serial autoregressive context model (CompressAI's
+0. ``anchors``: the shipped checkpoint's RD curve on the 4 held-out demo photos at 16 rate parameters (real
+   bytes, decoded twice: must be identical; monotone?) and its BD-rate (PSNR-RGB, PCHIP, ``bjontegaard``)
+   against JPEG 4:2:0, WebP and AVIF (Pillow quality sweeps, restricted to ~0.15-1.0 bpp);
+   ``models.training.rd_eval`` does the work.
+1. ``bd``: a controlled comparison of one multi-rate model against K single-rate models (same architecture,
+   data, augmentations and schedule shape; one per trained lambda), every run starting from the same
+   checkpoint (``--init-from``) or from scratch: the multi-rate run gets S steps (``--steps``); the single-rate
+   models get S steps each (equal per-model steps, the comparison of Cui et al. 2021 and CompressAI's VBR
+   models) and S / K steps each (equal total compute). BD-rate of the multi-rate model against each set, on
+   the demo photos. Runs are trained on first use and cached under ``--baselines-dir``.
+2. ``speed``: decode time of the checkerboard model vs a serial autoregressive context model (CompressAI's
    ``mbt2018``, ``JointAutoregressiveHierarchicalPriors`` with the same N and M, RANDOMLY INITIALISED:
    its weights do not change the work its serial decoding loop does, so it is used for timing only) on the
-   same 512x768 image.
-3. Encode/decode seconds per megapixel and peak memory for 512x768 and 1024x1536 images, each size in a
-   fresh subprocess: peak resident memory sampled every 2 ms during encode and during decode, and that
-   peak minus the RSS after loading the model and a warm-up ("working" memory of the codec itself).
+   same 512x768 image, per megapixel, split into the synthesis transform and the rest (hyper-decoder,
+   context model, entropy parameters and rANS decoding).
+3. ``scaling``: encode/decode seconds per megapixel and peak memory for 512x768 and 1024x1536 images, each
+   size in a fresh subprocess: peak resident memory sampled every 2 ms during encode and during decode, and
+   that peak minus the RSS after loading the model and a warm-up ("working" memory of the codec itself).
 
-    python benchmarks/multirate.py                      # everything (trains the baselines if missing)
-    python benchmarks/multirate.py --parts speed scaling
+    python benchmarks/multirate.py --parts anchors speed
+    python benchmarks/multirate.py --parts bd --steps 200 --init-from CHECKPOINT   # trains 2K+1 runs first
 """
 from __future__ import annotations
 
@@ -156,6 +163,22 @@ def bd_rate_part(args: argparse.Namespace) -> dict:
     return result
 
 
+# --- 0. the shipped checkpoint against classical anchors ---------------------------------------------
+
+def anchors_part(args: argparse.Namespace) -> dict:
+    from models.multirate.codec import PACKAGE_WEIGHTS, WEIGHTS_FILE
+    from models.training.rd_eval import evaluate
+
+    res = evaluate(args.multirate or PACKAGE_WEIGHTS / WEIGHTS_FILE)
+    print("multi-rate, mean over the demo photos (bpp/PSNR dB): "
+          + ", ".join(f"{b:.3f}/{p:.2f}" for b, p in res["multirate"]), flush=True)
+    print(f"  {res['distinct_points']} distinct rate points, monotone: {res['monotone']}, "
+          "decoding twice gave identical images", flush=True)
+    for name, a in res["anchors"].items():
+        print(f"  BD-rate vs {name}: " + (a["error"] if "error" in a else _pct(a["bd_rate_pct"])), flush=True)
+    return res
+
+
 # --- 2. checkerboard vs serial autoregressive decoding ------------------------------------------------
 
 def _median_time(fn, repeats: int) -> tuple[float, object]:
@@ -167,6 +190,37 @@ def _median_time(fn, repeats: int) -> tuple[float, object]:
     return statistics.median(times), out
 
 
+class ModuleTimer:
+    """Wall time spent inside one module (forward pre/post hooks), to split decoding into the synthesis
+    transform and everything else (hyper-decoder, context model, entropy parameters, rANS decoding)."""
+
+    def __init__(self, module: torch.nn.Module) -> None:
+        self.seconds, self._start = 0.0, 0.0
+        self._hooks = [module.register_forward_pre_hook(self._pre), module.register_forward_hook(self._post)]
+
+    def _pre(self, *_) -> None:
+        self._start = time.perf_counter()
+
+    def _post(self, *_) -> None:
+        self.seconds += time.perf_counter() - self._start
+
+
+def _split_decode(fn, g_s: torch.nn.Module, repeats: int, mp: float) -> dict:
+    """Median total decode time and its g_s share, per megapixel."""
+    totals, transforms = [], []
+    for _ in range(repeats):
+        timer = ModuleTimer(g_s)
+        start = time.perf_counter()
+        fn()
+        totals.append(time.perf_counter() - start)
+        transforms.append(timer.seconds)
+        for h in timer._hooks:
+            h.remove()
+    total, transform = statistics.median(totals), statistics.median(transforms)
+    return {"decode_s": total, "decode_s_per_mp": total / mp, "synthesis_s_per_mp": transform / mp,
+            "entropy_s_per_mp": (total - transform) / mp}
+
+
 @torch.no_grad()
 def speed_part(args: argparse.Namespace) -> dict:
     from compressai.models import JointAutoregressiveHierarchicalPriors
@@ -174,22 +228,28 @@ def speed_part(args: argparse.Namespace) -> dict:
     from models.learned import image_to_tensor, pad_to_multiple
 
     image = benchmark_image(*SIZES[0])
+    mp = image.shape[0] * image.shape[1] / 1e6
     codec = MultiRateCodec(checkpoint=args.multirate) if args.multirate else MultiRateCodec()
     net = codec.network()
     data = codec.encode(image, 0.5)
-    checker_s, _ = _median_time(lambda: codec.decode(data), args.repeats)
+    checker = _split_decode(lambda: codec.decode(data), net.g_s, args.repeats, mp)
 
     torch.manual_seed(0)
     ar = JointAutoregressiveHierarchicalPriors(N=net.config.N, M=net.config.M).eval()
     ar.update(force=True)
     x, _ = pad_to_multiple(image_to_tensor(image), 64)
     coded = ar.compress(x)
-    ar_s, _ = _median_time(lambda: ar.decompress(coded["strings"], coded["shape"]), args.repeats)
-    result = {"image": f"{image.shape[1]}x{image.shape[0]}", "checkerboard_decode_s": checker_s,
-              "serial_ar_decode_s": ar_s, "speedup": ar_s / checker_s, "repeats": args.repeats,
-              "latent": f"M={net.config.M} x {x.shape[-2] // 16}x{x.shape[-1] // 16}"}
-    print(f"decode {result['image']}: checkerboard {checker_s:.3f} s, serial AR (mbt2018, random init) "
-          f"{ar_s:.3f} s -> {ar_s / checker_s:.1f}x", flush=True)
+    serial = _split_decode(lambda: ar.decompress(coded["strings"], coded["shape"]), ar.g_s, args.repeats, mp)
+    result = {"image": f"{image.shape[1]}x{image.shape[0]}", "checkerboard": checker, "serial_ar": serial,
+              "speedup": serial["decode_s"] / checker["decode_s"],
+              "entropy_speedup": serial["entropy_s_per_mp"] / checker["entropy_s_per_mp"],
+              "repeats": args.repeats, "latent": f"M={net.config.M} x {x.shape[-2] // 16}x{x.shape[-1] // 16}"}
+    for label, r in (("checkerboard (ours)", checker), ("serial AR (mbt2018, random init)", serial)):
+        print(f"decode {result['image']} {label}: {r['decode_s_per_mp']:.3f} s/MP = synthesis transform "
+              f"{r['synthesis_s_per_mp']:.3f} + entropy decoding (hyper-decoder, context, rANS) "
+              f"{r['entropy_s_per_mp']:.3f} s/MP", flush=True)
+    print(f"checkerboard decodes {result['speedup']:.1f}x faster than serial context "
+          f"({result['entropy_speedup']:.1f}x on the entropy-decoding part)", flush=True)
     return result
 
 
@@ -267,7 +327,8 @@ def scaling_part(args: argparse.Namespace) -> list[dict]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--parts", nargs="+", choices=("bd", "speed", "scaling"), default=["bd", "speed", "scaling"])
+    parser.add_argument("--parts", nargs="+", choices=("anchors", "bd", "speed", "scaling"),
+                        default=["anchors", "bd", "speed", "scaling"])
     parser.add_argument("--config", type=Path, default=ROOT / "configs" / "multirate.yaml")
     parser.add_argument("--multirate", type=Path, help="multi-rate checkpoint (default: the shipped one)")
     parser.add_argument("--baselines-dir", type=Path, default=ROOT / "logs" / "benchmark-multirate")
@@ -289,6 +350,8 @@ def main() -> None:
     if args.train_only:
         comparison_checkpoints(args)
         return
+    if "anchors" in args.parts:
+        results["anchors"] = anchors_part(args)
     if "bd" in args.parts:
         results["bd_rate"] = bd_rate_part(args)
     if "speed" in args.parts:

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
+import torch
 
 from models.multirate.codec import MultiRateCodec
 from models.photos import demo_photos
@@ -129,12 +130,40 @@ def evaluate(checkpoint: Path, anchors: tuple[str, ...] = ("jpeg", "webp", "avif
     return out
 
 
+def validation_images(config_path: Path) -> dict[str, np.ndarray]:
+    """The fixed validation crops of a training config (crops of the TRAINING photos) as uint8 images."""
+    from models.training.multirate import load_config, make_crops, training_images
+
+    config = load_config(Path(config_path))
+    batch = make_crops(config, training_images(config), config.seed + 10_000).batch(config.eval_crops)
+    arrays = (batch.mul(255).round().clamp(0, 255).to(torch.uint8).permute(0, 2, 3, 1).numpy())
+    return {f"val{i}": np.ascontiguousarray(a) for i, a in enumerate(arrays)}
+
+
+def compare_on_validation(config_path: Path, new: Path, old: Path, n_rates: int = 8) -> dict:
+    """BD-rate of checkpoint ``new`` against ``old`` on the validation crops (real bytes): how checkpoints
+    are chosen, since the demo photos are the test set."""
+    crops = validation_images(config_path)
+    rates = [i / (n_rates - 1) for i in range(n_rates)]
+    curves = {label: multirate_curve(MultiRateCodec(checkpoint=Path(path)), crops, rates, False).points
+              for label, path in (("new", new), ("old", old))}
+    return {**curves, "bd_rate_new_vs_old_pct": bd_rate(curves["old"], curves["new"])}
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("checkpoint", type=Path)
+    parser.add_argument("--against", type=Path, help="compare with this checkpoint on --config's validation crops")
+    parser.add_argument("--config", type=Path, default=Path("configs/multirate.yaml"))
     parser.add_argument("--anchors", nargs="+", default=["jpeg", "webp", "avif"])
     parser.add_argument("--json", type=Path, help="also write the figures here")
     args = parser.parse_args(argv)
+    if args.against:
+        cmp = compare_on_validation(args.config, args.checkpoint, args.against)
+        for label in ("new", "old"):
+            print(f"{label}: " + ", ".join(f"{b:.3f}/{p:.2f}" for b, p in cmp[label]))
+        print(f"validation crops: BD-rate of {args.checkpoint} vs {args.against}: {cmp['bd_rate_new_vs_old_pct']:+.2f}%")
+        return
     res = evaluate(args.checkpoint, tuple(args.anchors))
     print("multirate (mean over demo photos): " + ", ".join(f"{b:.3f}/{p:.2f}" for b, p in res["multirate"]))
     print(f"monotone: {res['monotone']}, distinct rate points: {res['distinct_points']}")
