@@ -5,7 +5,9 @@ from collections.abc import Callable
 
 from models.base import Codec, CodecContext
 from models.codecs.avif import AvifCodec
+from models.codecs.heic import Heic444Codec, HeicCodec
 from models.codecs.jpeg import Jpeg444Codec, JpegCodec
+from models.codecs.jpeg2000 import Jpeg2000Codec
 from models.codecs.jpegxl import JpegXlCodec
 from models.codecs.single_rate import SingleRateCodec
 from models.codecs.tiny_hyperprior import TinyHyperpriorCodec
@@ -21,6 +23,9 @@ CODEC_CLASSES: list[CodecFactory] = [
     lambda ctx: WebpCodec(context=ctx),
     lambda ctx: AvifCodec(context=ctx),
     lambda ctx: JpegXlCodec(context=ctx),
+    lambda ctx: HeicCodec(context=ctx),
+    lambda ctx: Heic444Codec(context=ctx),
+    lambda ctx: Jpeg2000Codec(context=ctx),
     lambda ctx: TinyHyperpriorCodec(context=ctx),
     lambda ctx: MultiRateCodec(context=ctx),
     lambda ctx: SingleRateCodec(context=ctx),
