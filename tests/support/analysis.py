@@ -36,3 +36,40 @@ def stored_dataset_files(data_dir: Path) -> list[Path]:
     """Every file under the data sets folder (staging included)."""
     root = data_dir / "datasets"
     return sorted(p for p in root.rglob("*") if p.is_file()) if root.exists() else []
+
+
+def run_job_in_process(api, metrics=("psnr", "ssim", "gmsd"), sizes=((64, 80), (72, 72)),
+                       codecs=(("jpeg", (10, 30, 60, 90)),)) -> dict:
+    """Upload ``sizes`` photos and run ``codecs`` through the worker's task function with ``metrics``; the job."""
+    from app.db.session import session_factory
+    from app.services import benchmark, jobs
+    from app.services.storage import default_storage
+    from tests.support.images import png_bytes, random_photo
+
+    files = [("files", (f"photo{i}.png", png_bytes(random_photo(h, w, seed=70 + i)), "image/png"))
+             for i, (h, w) in enumerate(sizes)]
+    image_set = api.post("/api/v1/image-sets", data={"name": "analysis"}, files=files).json()
+    created = api.post("/api/v1/jobs", json={"image_set_id": image_set["id"], "codecs": [
+        {"name": name, "rate_points": list(points)} for name, points in codecs], "metrics": list(metrics)})
+    assert created.status_code == 202, created.text
+    job_id = created.json()["id"]
+    for image in image_set["images"]:
+        for name, points in codecs:
+            for q in points:
+                benchmark.run_task(session_factory(), default_storage(), jobs.TaskSpec(job_id, image["id"], name, q))
+    return api.get(f"/api/v1/jobs/{job_id}").json()
+
+
+def score_pending_crops(study_id: int) -> int:
+    """What the crop-scoring worker tasks do, in this process; returns how many crops were scored."""
+    from sqlalchemy import select
+
+    from app.db.session import session_factory
+    from app.db.tables import StudyCropScore
+    from app.services import crop_scores
+    from app.services.storage import default_storage
+
+    with session_factory()() as session:
+        ids = list(session.scalars(select(StudyCropScore.condition_id).where(
+            StudyCropScore.study_id == study_id, StudyCropScore.scored.is_(False))))
+    return crop_scores.score_crops(session_factory(), default_storage(), study_id, ids) if ids else 0
