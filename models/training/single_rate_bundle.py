@@ -24,7 +24,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         nets = sorted((load_network(p) for p in args.checkpoints), key=lambda n: n.config.lambdas[0])
         path = save_bundle(nets, args.output, half=args.half)
-    except (OSError, ValueError, RuntimeError) as exc:
+    except Exception as exc:  # unreadable or foreign files: torch.load raises many types; one-line message
         print(f"error: {exc}", file=sys.stderr)
         return 2
     print(f"wrote {path}: lambdas {[n.config.lambdas[0] for n in nets]}")

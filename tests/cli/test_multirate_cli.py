@@ -87,3 +87,21 @@ def test_train_command_writes_a_run_and_resumes(tmp_path, capsys):
     assert main(["train", "--resume", str(run_dir), "--no-progress"]) == 0
     assert main(["train", "--config", str(tmp_path / "missing.yaml")]) == 2
     assert "does not exist" in capsys.readouterr().err
+
+
+def test_single_rate_bundle_command(tmp_path, capsys):
+    from models.codecs.single_rate import load_bundle
+    from models.training.single_rate_bundle import main as bundle
+
+    paths = []
+    for k, lmbda in enumerate((0.01, 0.002)):  # given out of order: written in rising lambda order
+        torch.manual_seed(k)
+        paths.append(str(save_exported(MultiRateCheckerboard(MultiRateConfig(N=8, M=8, lambdas=(lmbda,))),
+                                       tmp_path / f"m{k}.pth")))
+    assert bundle([*paths, "-o", str(tmp_path / "b.pth"), "--half"]) == 0
+    assert "lambdas [0.002, 0.01]" in capsys.readouterr().out
+    assert [n.config.lambdas for n in load_bundle(tmp_path / "b.pth")] == [(0.002,), (0.01,)]
+    (tmp_path / "junk.pth").write_bytes(b"junk")
+    assert bundle([str(tmp_path / "junk.pth"), "-o", str(tmp_path / "c.pth")]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error:") and "Traceback" not in err and not (tmp_path / "c.pth").exists()
