@@ -21,8 +21,8 @@ from metrics.lpips import LPIPS, LPIPSVGG
 from metrics.psnr import PSNR, PSNRY
 from metrics.ssim import MSSSIM, MSSSIMY, SSIM
 from metrics.ssimulacra2 import SSIMULACRA2
-from metrics.vif import VIFp
-from metrics.vif_wavelet import VIF
+from metrics.vif import VIF
+from metrics.vifp import VIFp
 from metrics.vmaf import VMAF, VMAFNEG
 
 __all__ = ["METRIC_CLASSES", "MetricContext", "build_metrics", "create_metric", "metric_class", "metric_names"]

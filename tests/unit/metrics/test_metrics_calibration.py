@@ -13,7 +13,7 @@ Colour convention of each official value (from pyiqa's notes on how the authors'
 - fsim: the authors' FSIM.m, chromatic FSIMc on RGB -> our ``fsim``.
 - gmsd: the authors' GMSD.m on ``rgb2gray`` input -> our ``gmsd``.
 - vif: the authors' vifvec.m, i.e. *wavelet-domain* VIF (steerable pyramid) on ``rgb2gray`` input
-  -> our ``vif`` (checked in test_vif_wavelet.py). Our ``vifp`` is the pixel-domain VIFp, a
+  -> our ``vif`` (checked in test_vif.py). Our ``vifp`` is the pixel-domain VIFp, a
   different index: it cannot match, and the test below records that difference.
 
 Tolerance: 1% relative (PSNR: 0.01 dB), but never tighter than the rounding of the published

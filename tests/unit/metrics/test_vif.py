@@ -8,8 +8,8 @@ import torch
 
 from metrics.colour import luma
 from metrics.scoring import to_tensor
-from metrics.vif import vif_p
-from metrics.vif_wavelet import VIF, VIF_MIN_SIZE
+from metrics.vif import VIF, VIF_MIN_SIZE
+from metrics.vifp import vif_p
 from tests.support.calibration import OFFICIAL_VIF, calibration_tensors
 from tests.support.images import random_photo
 
