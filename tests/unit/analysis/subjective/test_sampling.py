@@ -1,0 +1,75 @@
+"""Balanced and active (ASAP-style) pair sampling (analysis.subjective.sampling)."""
+from __future__ import annotations
+
+import itertools
+
+import numpy as np
+import pytest
+from scipy import special
+
+from analysis.subjective import Comparison, active_next_pair, balanced_next_pair
+from analysis.subjective.sampling import expected_information_gain
+from analysis.subjective.thurstone import SIGMA
+
+
+def test_balanced_sampling_compares_every_pair_equally_in_random_order():
+    rng = np.random.default_rng(0)
+    conditions = ["r", "a", "b", "c", "d"]
+    counts: dict[frozenset, int] = {}
+    order, sides = [], set()
+    for _ in range(3 * 10):
+        a, b = balanced_next_pair(conditions, counts, rng)
+        counts[frozenset((a, b))] = counts.get(frozenset((a, b)), 0) + 1
+        order.append(frozenset((a, b)))
+        sides.add((a, b))
+    assert set(counts.values()) == {3}
+    assert order[:10] != order[10:20]
+    assert len(sides) > 10  # both sides of a pair are shown
+
+
+def test_active_sampling_prefers_an_uncertain_pair_over_a_settled_one():
+    rng = np.random.default_rng(0)
+    settled = [Comparison(f"o{x}", "s", "a", "b", True) for x in range(40)]
+    settled += [Comparison(f"o{x}", "s", "b", "c", x % 2 == 0) for x in range(2)]
+    picks = {frozenset(active_next_pair(["a", "b", "c"], settled, rng)) for _ in range(5)}
+    assert frozenset(("a", "b")) not in picks
+
+
+def test_active_sampling_ignores_other_scenes_conditions_and_pins_the_reference():
+    rng = np.random.default_rng(1)
+    other = [Comparison("o", "t", "x", "y", True)] * 5
+    a, b = active_next_pair(["ref", "p", "q"], other, rng, references={"s": "ref"})
+    assert {a, b} <= {"ref", "p", "q"} and a != b
+
+
+def test_expected_information_gain_matches_monte_carlo_moment_matching():
+    mean = np.array([0.0, -1.0])
+    cov = np.array([[0.8, 0.1], [0.1, 0.5]])
+    m, v = 1.0, 0.8 + 0.5 - 0.2
+    rng = np.random.default_rng(0)
+    d = rng.normal(m, np.sqrt(v), 2_000_000)
+    like = special.ndtr(d / SIGMA)
+    gain = 0.0
+    for w in (like, 1 - like):
+        p = w.mean()
+        m1 = np.sum(w * d) / w.sum()
+        v1 = np.sum(w * (d - m1) ** 2) / w.sum()
+        gain += p * 0.5 * (v1 / v + (m1 - m) ** 2 / v - 1 + np.log(v / v1))
+    ours = expected_information_gain(mean, cov, np.array([0]), np.array([1]))[0]
+    assert ours == pytest.approx(gain, rel=0.02)
+
+
+@pytest.mark.parametrize("conditions", [["a"], ["a", "a"]])
+def test_too_few_or_repeated_conditions_are_refused(conditions):
+    rng = np.random.default_rng(0)
+    with pytest.raises(ValueError):
+        balanced_next_pair(conditions, {}, rng)
+    with pytest.raises(ValueError):
+        active_next_pair(conditions, [], rng)
+
+
+def test_every_pair_is_reachable_by_active_sampling_at_the_start():
+    rng = np.random.default_rng(3)
+    conditions = ["a", "b", "c", "d"]
+    seen = {frozenset(active_next_pair(conditions, [], rng)) for _ in range(60)}
+    assert seen == {frozenset(p) for p in itertools.combinations(conditions, 2)}
