@@ -40,3 +40,15 @@ def test_the_job_page_takes_its_active_statuses_from_the_server(api):
     assert '<button id="cancel-job" >Cancel</button>' in page  # visible while queued
     api.post(f"/api/v1/jobs/{job_id}/cancel")
     assert '<button id="cancel-job" hidden>' in api.get(f"/jobs/{job_id}").text
+
+
+def test_health_is_503_degraded_when_the_broker_does_not_answer(api, monkeypatch):
+    from app.settings import get_settings
+    from tests.support.servers import free_port
+
+    monkeypatch.setenv("BROKER_URL", f"redis://127.0.0.1:{free_port()}/0")  # nothing listens there
+    get_settings.cache_clear()
+    response = api.get("/api/v1/health")
+    assert response.status_code == 503
+    body = response.json()
+    assert body["status"] == "degraded" and body["database"] == "ok" and body["broker"].startswith("error: ")
