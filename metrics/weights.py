@@ -15,6 +15,7 @@ import torchvision
 from torch import nn
 
 from metrics.base import Metric, MetricAvailability, MetricContext
+from models.checkpoints import read_checkpoint
 from models.devices import resolve_device
 from models.weights_store import sha256_of
 
@@ -63,7 +64,7 @@ def load_features(context: MetricContext, backbone: BackboneFile, features: nn.M
     availability = check_backbone(context, backbone, metric)
     if not availability.available:
         raise FileNotFoundError(availability.reason)
-    state = torch.load(backbone_path(context, backbone), map_location="cpu", weights_only=True)
+    state = read_checkpoint(backbone_path(context, backbone))
     prefix = "features."
     features.load_state_dict({k[len(prefix):]: v for k, v in state.items() if k.startswith(prefix)}, strict=True)
 
