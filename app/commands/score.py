@@ -64,6 +64,7 @@ def _one_pair(args, metrics: list) -> int:
             "distorted": str(dist_path),
             "scores": {name: s.value for name, s in row.items()},
             "unavailable": {name: s.reason for name, s in row.items() if s.value is None},
+            "notes": {name: s.note for name, s in row.items() if s.note},  # e.g. cvvdp/flip viewing condition
         }
         print(json.dumps(out, indent=2))
         return 0
