@@ -24,6 +24,7 @@ def create_study(body: StudyRequest, request: Request, session: SessionDep, stor
     Unknown job 404, job not succeeded 409, results of another job or < 2 conditions per image 422;
     nothing is stored then."""
     study = studies.create_study(session, storage, studies.StudySpec(**body.model_dump()))
+    session.commit()  # visible to the next request before this response is sent
     return studies.study_json(study, str(request.base_url))
 
 
@@ -43,7 +44,9 @@ def get_study(study_id: int, request: Request, session: SessionDep) -> dict:
 @router.post("/studies/{study_id}/close", response_model=StudyOut)
 def close_study(study_id: int, request: Request, session: SessionDep) -> dict:
     """Stop serving trials (``next`` answers 204, answers 409); stored answers and the scale stay."""
-    return studies.study_json(studies.close_study(session, study_id), str(request.base_url))
+    study = studies.close_study(session, study_id)
+    session.commit()
+    return studies.study_json(study, str(request.base_url))
 
 
 @router.post("/studies/{study_id}/sessions", status_code=status.HTTP_201_CREATED, response_model=SessionCreated)
@@ -51,6 +54,7 @@ def start_session(study_id: int, body: SessionRequest, session: SessionDep) -> d
     """A new observer session; the study's token is the credential (wrong token 403, closed study 409)."""
     sitting = studies.start_session(session, study_id, body.token, body.participant,
                                     body.display.model_dump() if body.display else None)
+    session.commit()
     return {"id": sitting.id}
 
 
@@ -59,6 +63,7 @@ def start_session(study_id: int, body: SessionRequest, session: SessionDep) -> d
 def next_trial(study_id: int, session_id: str, session: SessionDep):
     """The session's current trial (the same until answered, so a reload resumes), or 204 when done."""
     trial = studies.next_trial(session, study_id, session_id)
+    session.commit()  # a served trial must exist before the participant can answer it
     if trial is None:
         return Response(status_code=status.HTTP_204_NO_CONTENT)
     sitting = studies.get_session(session, studies.get_study(session, study_id), session_id)
@@ -71,6 +76,7 @@ def record_response(study_id: int, session_id: str, body: ResponseRequest, sessi
     """One answer: ``choice`` a|b (pairwise) or ``score`` 1..5 (dsis). Twice or closed 409."""
     trial = studies.record_response(session, study_id, session_id, body.trial_id, body.choice, body.score,
                                     body.response_ms)
+    session.commit()  # the next `next` must see this answer, or it would serve the same trial again
     sitting = studies.get_session(session, studies.get_study(session, study_id), session_id)
     return {"trial_id": trial.id, "position": trial.position, "total": studies.session_total(sitting)}
 
