@@ -5,10 +5,12 @@ each resample draws as many source images as there are, with replacement, and ta
 condition of each drawn image. With fewer than two source images the conditions themselves are
 resampled (``unit`` says which). Seeded: the same seed gives the same intervals.
 
-A resample is held as integer weights (how often each condition appears in it), so statistics on
-a thousand resamples are matrix operations: the Spearman correlation of a resample is the weighted
-Pearson correlation of the multiset's average ranks, exactly what ``scipy.stats.spearmanr`` gives on
-the expanded resample (checked in tests/unit/analysis/test_correlation.py).
+A resample is held as counts (how often each source image was drawn), so statistics on a thousand
+resamples are matrix operations: means and Pearson moments are linear in the counts, and the average
+rank of a condition within a resample is ``counts @ basis`` (how many of each image's conditions lie
+below it, ties one half), so the Spearman correlation of a resample is the weighted Pearson
+correlation of those ranks: exactly what ``scipy.stats.spearmanr`` gives on the expanded resample
+(checked in tests/unit/analysis/test_correlation.py).
 """
 from __future__ import annotations
 
@@ -20,6 +22,7 @@ DEFAULT_RESAMPLES = 1000
 CONFIDENCE = 0.95
 MIN_N = 4
 _CHUNK_CELLS = 2_000_000  # resamples x conditions held in memory at once
+_BASIS_CELLS = 20_000_000  # units x conditions of the rank basis
 
 
 class ImageBootstrap:
@@ -34,50 +37,82 @@ class ImageBootstrap:
         else:
             self.unit = "condition"
             self.unit_of = np.arange(len(labels), dtype=np.intp)
-        n_units = int(self.unit_of.max()) + 1 if len(labels) else 0
+        self.n_units = int(self.unit_of.max()) + 1 if len(labels) else 0
         rng = np.random.default_rng(seed)
-        draws = rng.integers(0, max(n_units, 1), size=(n_resamples, n_units))
-        self.counts = np.zeros((n_resamples, n_units), dtype=np.int32)
+        draws = rng.integers(0, max(self.n_units, 1), size=(n_resamples, self.n_units))
+        self.counts = np.zeros((n_resamples, self.n_units), dtype=np.float64)
         for k in range(n_resamples):
-            self.counts[k] = np.bincount(draws[k], minlength=n_units)
+            self.counts[k] = np.bincount(draws[k], minlength=self.n_units)
         self.n_resamples = n_resamples
 
     def indices(self, k: int) -> np.ndarray:
         """The condition indices of resample ``k``, expanded (each repeated as often as it was drawn)."""
-        weights = self.counts[k][self.unit_of]
+        weights = self.counts[k][self.unit_of].astype(np.intp)
         return np.repeat(np.arange(self.unit_of.size), weights)
 
-    def weights(self, mask: np.ndarray | None = None) -> Iterator[np.ndarray]:
-        """Chunks of the (resamples x conditions) weight matrix, restricted to the ``mask`` columns."""
-        unit_of = self.unit_of if mask is None else self.unit_of[mask]
-        step = max(1, _CHUNK_CELLS // max(1, unit_of.size))
+    def _chunks(self, n_columns: int) -> Iterator[slice]:
+        step = max(1, _CHUNK_CELLS // max(1, n_columns))
         for start in range(0, self.n_resamples, step):
-            yield self.counts[start:start + step][:, unit_of].astype(np.float64)
+            yield slice(start, start + step)
+
+    def _rank_basis(self, x: np.ndarray, unit_of: np.ndarray) -> np.ndarray:
+        """(units x conditions): how many of unit u's conditions lie below x_i, ties counted one half.
+
+        The average rank of condition i in resample k is then (counts[k] @ basis)[i] + 1/2.
+        """
+        order = np.argsort(x, kind="stable")
+        sorted_x = x[order]
+        cumulative = np.zeros((self.n_units, x.size + 1))
+        cumulative[unit_of[order], np.arange(1, x.size + 1)] = 1.0
+        np.cumsum(cumulative, axis=1, out=cumulative)
+        below = cumulative[:, np.searchsorted(sorted_x, x, side="left")]
+        up_to = cumulative[:, np.searchsorted(sorted_x, x, side="right")]
+        return below + 0.5 * (up_to - below)
 
     def spearman(self, x: np.ndarray, y: np.ndarray, mask: np.ndarray | None = None) -> np.ndarray:
         """SROCC of ``x`` and ``y`` (restricted to ``mask``) on every resample (NaN where undefined)."""
+        unit_of = self.unit_of if mask is None else self.unit_of[mask]
         if mask is not None:
             x, y = x[mask], y[mask]
-        return np.concatenate([_weighted_pearson(_weighted_ranks(x, w), _weighted_ranks(y, w), w)
-                               for w in self.weights(mask)]) if self.n_resamples else np.empty(0)
+        if self.n_resamples == 0:
+            return np.empty(0)
+        out = []
+        if self.n_units * x.size > _BASIS_CELLS:  # many single-condition units: rank each resample directly
+            for rows in self._chunks(x.size):
+                w = self.counts[rows][:, unit_of]
+                out.append(_weighted_pearson(_weighted_ranks(x, w), _weighted_ranks(y, w), w))
+            return np.concatenate(out)
+        basis_x, basis_y = self._rank_basis(x, unit_of), self._rank_basis(y, unit_of)
+        for rows in self._chunks(x.size):
+            counts = self.counts[rows]
+            out.append(_weighted_pearson(counts @ basis_x + 0.5, counts @ basis_y + 0.5, counts[:, unit_of]))
+        return np.concatenate(out)
+
+    def _unit_sums(self, columns: list[np.ndarray], unit_of: np.ndarray) -> np.ndarray:
+        """(resamples x len(columns)): each column summed over every resample (linear in the counts)."""
+        per_unit = np.stack([np.bincount(unit_of, weights=c, minlength=self.n_units) for c in columns], axis=1)
+        return self.counts @ per_unit
 
     def pearson(self, x: np.ndarray, y: np.ndarray, mask: np.ndarray | None = None) -> np.ndarray:
         """PLCC of ``x`` and ``y`` (restricted to ``mask``) on every resample (NaN where undefined)."""
+        unit_of = self.unit_of if mask is None else self.unit_of[mask]
         if mask is not None:
             x, y = x[mask], y[mask]
-        return np.concatenate([_weighted_pearson(np.broadcast_to(x, w.shape), np.broadcast_to(y, w.shape), w)
-                               for w in self.weights(mask)]) if self.n_resamples else np.empty(0)
+        if self.n_resamples == 0:
+            return np.empty(0)
+        a, b = x - x.mean(), y - y.mean()  # centred once, for precision of the moment sums
+        total, sa, sb, saa, sbb, sab = self._unit_sums([np.ones_like(a), a, b, a * a, b * b, a * b], unit_of).T
+        return _pearson_from_moments(total, sa, sb, saa, sbb, sab)
 
     def mean(self, values: np.ndarray, mask: np.ndarray | None = None) -> np.ndarray:
         """The mean of ``values`` (restricted to ``mask``) on every resample (NaN for an empty resample)."""
-        if mask is not None:
-            values = values[mask]
-        out = []
-        for w in self.weights(mask):
-            total = w.sum(axis=1)
-            with np.errstate(invalid="ignore", divide="ignore"):
-                out.append(np.where(total > 0, (w * values).sum(axis=1) / np.where(total > 0, total, 1), np.nan))
-        return np.concatenate(out) if out else np.empty(0)
+        unit_of = self.unit_of if mask is None else self.unit_of[mask]
+        values = np.asarray(values if mask is None else values[mask], dtype=np.float64)
+        if self.n_resamples == 0:
+            return np.empty(0)
+        total, sums = self._unit_sums([np.ones_like(values), values], unit_of).T
+        with np.errstate(invalid="ignore", divide="ignore"):
+            return np.where(total > 0, sums / np.where(total > 0, total, 1.0), np.nan)
 
 
 def _weighted_ranks(x: np.ndarray, w: np.ndarray) -> np.ndarray:
@@ -94,20 +129,25 @@ def _weighted_ranks(x: np.ndarray, w: np.ndarray) -> np.ndarray:
     return ranks
 
 
-def _weighted_pearson(a: np.ndarray, b: np.ndarray, w: np.ndarray) -> np.ndarray:
-    total = w.sum(axis=1)
+def _pearson_from_moments(total, sa, sb, saa, sbb, sab) -> np.ndarray:
     safe = np.where(total > 0, total, 1.0)
-    mean_a = (w * a).sum(axis=1) / safe
-    mean_b = (w * b).sum(axis=1) / safe
-    da, db = a - mean_a[:, None], b - mean_b[:, None]
-    cov = (w * da * db).sum(axis=1)
-    var_a, var_b = (w * da * da).sum(axis=1), (w * db * db).sum(axis=1)
-    # A constant variable has zero variance; allow for rounding in the weighted mean.
-    defined = ((total >= MIN_N) & (var_a > 1e-12 * (w * a * a).sum(axis=1))
-               & (var_b > 1e-12 * (w * b * b).sum(axis=1)))
+    var_a, var_b = saa - sa * sa / safe, sbb - sb * sb / safe
+    cov = sab - sa * sb / safe
+    # A constant variable has zero variance; allow for rounding in the moment sums.
+    defined = (total >= MIN_N) & (var_a > 1e-12 * saa) & (var_b > 1e-12 * sbb)
     with np.errstate(invalid="ignore", divide="ignore"):
         r = cov / np.sqrt(var_a * var_b)
     return np.where(defined, np.clip(r, -1.0, 1.0), np.nan)
+
+
+def _weighted_pearson(a: np.ndarray, b: np.ndarray, w: np.ndarray) -> np.ndarray:
+    """Row-wise Pearson correlation of ``a`` and ``b`` with weights ``w`` (NaN where undefined)."""
+    a = a - a.mean(axis=1, keepdims=True)
+    b = b - b.mean(axis=1, keepdims=True)
+    wa = w * a
+    return _pearson_from_moments(w.sum(axis=1), wa.sum(axis=1), np.einsum("ki,ki->k", w, b),
+                                 np.einsum("ki,ki->k", wa, a), np.einsum("ki,ki,ki->k", w, b, b),
+                                 np.einsum("ki,ki->k", wa, b))
 
 
 def percentile_interval(distribution: np.ndarray, confidence: float = CONFIDENCE) -> list[float] | None:
