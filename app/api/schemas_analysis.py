@@ -95,6 +95,7 @@ class GmadStudyRequest(BaseModel):
     defender: str | None = None
     attacker: str | None = None
     pairs: int = Field(default=5, ge=1, le=100)
+    tolerance: float | None = Field(default=None, ge=0, description="defender gap allowed; default 2% of its range per image")
     name: str | None = Field(default=None, max_length=200)
     trials_per_session: int | None = Field(default=None, ge=1, le=1000)
     crop: int | None = Field(default=None, ge=16)

@@ -58,7 +58,8 @@ def pairs_for_job(session: Session, job_id: int, defender: str, attacker: str, p
 
 def create_study(session: Session, storage, job_id: int, *, metrics: list[str] | None, defender: str | None,
                  attacker: str | None, pairs: int, name: str | None, trials_per_session: int | None,
-                 crop: int | None, min_viewing_ms: int | None) -> tuple[GmadStudy, int]:
+                 crop: int | None, min_viewing_ms: int | None,
+                 tolerance: float | None = None) -> tuple[GmadStudy, int]:
     """A pairwise study over the results in the gMAD pairs of every ordered pair of ``metrics`` (or of
     ``defender``/``attacker``); returns the link row and how many gMAD pairs it holds. 422 when no pair is found."""
     if metrics:
@@ -69,7 +70,7 @@ def create_study(session: Session, storage, job_id: int, *, metrics: list[str] |
         raise Invalid("give metrics (two or more) or a defender and an attacker")
     stored: list[dict] = []
     for d, a in combos:
-        for p in pairs_for_job(session, job_id, d, a, pairs):
+        for p in pairs_for_job(session, job_id, d, a, pairs, tolerance):
             stored.append({"defender": d, "attacker": a, "image": p["image"], "a_result_id": p["a"]["result_id"],
                            "b_result_id": p["b"]["result_id"], "defender_gap": p["defender_gap"],
                            "attacker_gap": p["attacker_gap"]})
