@@ -90,6 +90,11 @@ class _Objective:
         self.n_trials = total[:, self.i, self.j]
         self.compared = self.n_trials > 0
         self.batch, self.n = b, n
+        self.incidence = np.zeros((self.i.size, n))  # d = q_i - q_j as a matrix product
+        self.incidence[np.arange(self.i.size), self.i] = 1.0
+        self.incidence[np.arange(self.i.size), self.j] = -1.0
+        self.flat_ii, self.flat_jj = self.i * n + self.i, self.j * n + self.j
+        self.flat_ij, self.flat_ji = self.i * n + self.j, self.j * n + self.i
         self.prior = prior
         self.fixed = fixed
         if prior == "gaussian" and self.i.size:
@@ -110,11 +115,15 @@ class _Objective:
             return q
         return np.insert(q, self.fixed, 0.0, axis=1)
 
-    def evaluate(self, q: np.ndarray, *, hessian: bool = False):
+    def evaluate(self, q: np.ndarray, *, hessian: bool = False, rows: np.ndarray | None = None):
         """Per-problem values (B,), gradients (B, N) and, if asked, a positive-definite Hessian
         approximation (B, N, N): the exact one of the likelihood and the distance prior (pwcmp's
         pattern prior is left out of it; the line search in ``_newton`` accounts for the whole value).
+        ``rows``: evaluate only these problems (``q`` then holds just their scores).
         """
+        sel = slice(None) if rows is None else rows
+        k, n_trials, compared = self.k[sel], self.n_trials[sel], self.compared[sel]
+        batch = len(q)
         d = q[:, self.i] - q[:, self.j]  # (B, E)
         x = d / SIGMA
         logp = special.log_ndtr(x)
@@ -124,30 +133,28 @@ class _Objective:
         lam_bar = np.exp(logpdf - log1mp)
         h = lam / SIGMA  # d log p / d d
         hbar = lam_bar / SIGMA  # -d log(1-p) / d d
-        nk = self.n_trials - self.k
-        value = -np.sum(self.k * logp + nk * log1mp, axis=1)
-        grad_d = -(self.k * h - nk * hbar)
-        curv = (self.k * lam * (x + lam) + nk * lam_bar * (lam_bar - x)) / SIGMA**2
+        nk = n_trials - k
+        value = -np.sum(k * logp + nk * log1mp, axis=1)
+        grad_d = -(k * h - nk * hbar)
+        curv = (k * lam * (x + lam) + nk * lam_bar * (lam_bar - x)) / SIGMA**2
         if self.prior == "gaussian" and self.i.size:
             # log p^k (1-p)^(n-k) of every pair (rows) under every observed answer pattern (columns)
             lmat = logp[:, :, None] * self.pk + log1mp[:, :, None] * self.pnk  # (B, E, U)
-            lmat = np.where(self.compared[:, :, None], lmat, -np.inf)
+            lmat = np.where(compared[:, :, None], lmat, -np.inf)
             lmat -= lmat.max(axis=1, keepdims=True)
             soft = np.exp(lmat)
             soft /= soft.sum(axis=1, keepdims=True)  # normalised over pairs, per answer pattern
-            prior = np.einsum("beu,bu->be", soft, self.pw)
-            c = np.where(self.compared, 1.0 / (prior + _PRIOR_FLOOR), 0.0)
-            value -= np.sum(np.where(self.compared, np.log(prior + _PRIOR_FLOOR), 0.0), axis=1)
+            prior = np.einsum("beu,bu->be", soft, self.pw[sel])
+            c = np.where(compared, 1.0 / (prior + _PRIOR_FLOOR), 0.0)
+            value -= np.sum(np.where(compared, np.log(prior + _PRIOR_FLOOR), 0.0), axis=1)
             sg = soft * (h[:, :, None] * self.pk - hbar[:, :, None] * self.pnk)
             cb = np.einsum("be,beu->bu", c, soft)
-            grad_d -= c * np.einsum("beu,bu->be", sg, self.pw) - np.einsum("beu,bu->be", sg, self.pw * cb)
-            dd = d * self.compared
+            grad_d -= c * np.einsum("beu,bu->be", sg, self.pw[sel]) - np.einsum("beu,bu->be", sg, self.pw[sel] * cb)
+            dd = d * compared
             value += np.sum(dd * dd, axis=1) / (2.0 * DISTANCE_PRIOR_SD**2)
             grad_d += dd / DISTANCE_PRIOR_SD**2
-            curv = curv + self.compared / DISTANCE_PRIOR_SD**2
-        grad = np.zeros((self.batch, self.n))
-        np.add.at(grad, (slice(None), self.i), grad_d)
-        np.add.at(grad, (slice(None), self.j), -grad_d)
+            curv = curv + compared / DISTANCE_PRIOR_SD**2
+        grad = grad_d @ self.incidence
         if self.fixed is None:
             mean = q.mean(axis=1)
             value = value + 0.01 * mean * mean
@@ -156,12 +163,11 @@ class _Objective:
             grad[:, self.fixed] = 0.0
         if not hessian:
             return value, grad
-        hess = np.zeros((self.batch, self.n, self.n))
-        rows = np.arange(self.batch)[:, None]
-        np.add.at(hess, (rows, self.i, self.i), curv)
-        np.add.at(hess, (rows, self.j, self.j), curv)
-        np.add.at(hess, (rows, self.i, self.j), -curv)
-        np.add.at(hess, (rows, self.j, self.i), -curv)
+        n2 = self.n * self.n
+        offsets = (np.arange(batch) * n2)[:, None]
+        index = np.concatenate([offsets + self.flat_ii, offsets + self.flat_jj, offsets + self.flat_ij, offsets + self.flat_ji], 1)
+        weights = np.concatenate([curv, curv, -curv, -curv], 1)
+        hess = np.bincount(index.ravel(), weights.ravel(), batch * n2).reshape(batch, self.n, self.n)
         hess += 1e-9 * np.eye(self.n)
         if self.fixed is None:
             hess += 0.02 / self.n**2
@@ -181,26 +187,33 @@ class _Objective:
 
 def _newton(objective: _Objective, q: np.ndarray, *, tol: float = 1e-9, max_steps: int = 100) -> np.ndarray:
     """Batched damped Newton: each problem steps along -H^-1 g with its own backtracking line search,
-    and stops when its Newton decrement g.H^-1.g / 2 falls below ``tol`` or no step lowers its value."""
+    and stops when its Newton decrement g.H^-1.g / 2 falls below ``tol`` or no step lowers its value.
+    Only the problems still moving are evaluated."""
+    q = q.copy()
+    rows = np.arange(len(q))
     value, grad, hess = objective.evaluate(q, hessian=True)
-    active = np.ones(len(q), dtype=bool)
     for _ in range(max_steps):
         step = np.linalg.solve(hess, grad[:, :, None])[:, :, 0]
         slope = np.sum(grad * step, axis=1)
-        active &= slope / 2 > tol
-        if not active.any():
+        keep = slope / 2 > tol
+        if not keep.any():
             break
-        t = np.where(active, 1.0, 0.0)
+        rows, step, slope, value = rows[keep], step[keep], slope[keep], value[keep]
+        current = q[rows]
+        t = np.ones(len(rows))
         for _ in range(30):
-            new_value, _ = objective.evaluate(q - t[:, None] * step)
+            new_value, _ = objective.evaluate(current - t[:, None] * step, rows=rows)
             ok = (new_value <= value - 1e-4 * t * slope) | (t == 0)
             if ok.all():
                 break
             t = np.where(ok, t, t * 0.5)
         t = np.where(ok, t, 0.0)
-        active &= t > 0
-        q = q - t[:, None] * step
-        value, grad, hess = objective.evaluate(q, hessian=True)
+        moved = t > 0
+        rows, current, step, t = rows[moved], current[moved], step[moved], t[moved]
+        if not rows.size:
+            break
+        q[rows] = current - t[:, None] * step
+        value, grad, hess = objective.evaluate(q[rows], hessian=True, rows=rows)
     return q
 
 
