@@ -81,6 +81,9 @@ def test_identical_images_give_each_metric_its_best_value(score):
         assert row[name].value == pytest.approx(1.0, abs=1e-5), name
     assert row["vif"].value == pytest.approx(1.0, abs=1e-3)
     assert row["vifp"].value == pytest.approx(1.0, abs=1e-3)
+    assert row["iw-ssim"].value == pytest.approx(1.0, abs=1e-6)
+    assert row["cvvdp"].value == pytest.approx(10.0, abs=1e-4)  # JOD: no visible difference
+    assert row["flip"].value == 0.0
     for name in ("gmsd", "lpips", "lpips-vgg", "dists"):
         assert row[name].value == pytest.approx(0.0, abs=1e-5), name
     assert row["ssimulacra2"].value == pytest.approx(100.0)
