@@ -15,6 +15,7 @@ COMMAND_MODULES = [
     "app.commands.train",
     "app.commands.weights",
     "app.commands.score",
+    "app.commands.dataset",
 ]
 
 
