@@ -87,3 +87,17 @@ def test_scores_carry_the_viewing_condition_as_their_note():
     row = score(ref, [ref], [FLIP()])[0]
     assert row["flip"].value == 0.0 and row["flip"].reason is None
     assert row["flip"].note == viewing_condition().note()
+
+
+def test_nothing_is_downloaded_at_run_time(monkeypatch):
+    import socket
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("a metric tried to open a network connection")
+
+    monkeypatch.setattr(socket.socket, "connect", refuse)
+    monkeypatch.setattr(socket, "create_connection", refuse)
+    ref = _tensor(random_photo(24, 32, seed=5))
+    dist = _tensor(random_photo(24, 32, seed=6))
+    assert ColorVideoVDP().compute(ref, dist)[0] < 10.0
+    assert FLIP().compute(ref, dist)[0] > 0.0
