@@ -73,3 +73,27 @@ def score_pending_crops(study_id: int) -> int:
         ids = list(session.scalars(select(StudyCropScore.condition_id).where(
             StudyCropScore.study_id == study_id, StudyCropScore.scored.is_(False))))
     return crop_scores.score_crops(session_factory(), default_storage(), study_id, ids) if ids else 0
+
+
+def wait_for_dataset(client, dataset_id: int, timeout: float = 300) -> dict:
+    """Poll ``GET /api/v1/iqa-datasets/{id}`` until it is no longer queued or running."""
+    import time
+
+    deadline = time.monotonic() + timeout
+    while True:
+        dataset = client.get(f"/api/v1/iqa-datasets/{dataset_id}").json()
+        if dataset["status"] not in ("queued", "running") or time.monotonic() > deadline:
+            return dataset
+        time.sleep(0.5)
+
+
+def wait_for_report(client, url: str, timeout: float = 300):
+    """GET ``url`` until it stops answering 202 (metric values still being scored); the last response."""
+    import time
+
+    deadline = time.monotonic() + timeout
+    while True:
+        response = client.get(url, timeout=600)
+        if response.status_code != 202 or time.monotonic() > deadline:
+            return response
+        time.sleep(0.5)
