@@ -87,6 +87,8 @@ def test_results_of_another_job_and_unfinished_jobs_are_rejected(api, job):
 
 def test_wrong_token_is_forbidden_and_session_ids_are_unguessable(api, job):
     study = _create(api, job).json()
+    empty = api.get(f"/api/v1/studies/{study['id']}/scale").json()  # no answers yet: no scores, no error
+    assert empty["trials"] == 0 and all(c["score"] is None and c["n"] == 0 for c in empty["conditions"])
     wrong = api.post(f"/api/v1/studies/{study['id']}/sessions", json={"token": "guess"})
     assert wrong.status_code == 403
     ids = {api.post(f"/api/v1/studies/{study['id']}/sessions", json={"token": study["token"]}).json()["id"]
@@ -175,6 +177,7 @@ def test_pairwise_flow_gives_a_scale_with_the_reference_at_zero_and_the_true_ord
     for i in range(5):
         take_session(api, study, truth, rng, participant=f"sim-{i}")
     liar = take_session(api, study, truth, rng, random_answers=True, participant="random")
+    contrarian = take_session(api, study, truth, rng, inverted=True, participant="contrarian")
     started = time.perf_counter()
     scale = api.get(f"/api/v1/studies/{study['id']}/scale").json()
     print(f"scale of {scale['trials']} trials computed in {time.perf_counter() - started:.2f} s")
@@ -189,13 +192,16 @@ def test_pairwise_flow_gives_a_scale_with_the_reference_at_zero_and_the_true_ord
         ordered = [c["condition_id"] for c in sorted(rows, key=lambda c: c["score"], reverse=True)]
         assert ordered == sorted(ordered, key=lambda cid: truth[cid], reverse=True)
     observers = {o["session_id"]: o for o in scale["observers"]}
-    assert len(observers) == 6 and observers[liar]["trials"] == 24
+    assert len(observers) == 7 and observers[liar]["trials"] == 24
+    # Failing the hidden traps flags the observer, says why, and keeps them out of the scale (not silently).
+    assert observers[contrarian]["outlier"] and "trap" in observers[contrarian]["reason"]
+    assert observers[contrarian]["excluded"] and any("trap" in w for w in scale["warnings"])
     # The cache: a second GET answers the same computation; a new answer makes it stale.
     again = api.get(f"/api/v1/studies/{study['id']}/scale").json()
     assert again["computed_at"] == scale["computed_at"]
     take_session(api, study, truth, rng)
     fresh = api.get(f"/api/v1/studies/{study['id']}/scale").json()
-    assert fresh["answers_version"] > scale["answers_version"] and len(fresh["observers"]) == 7
+    assert fresh["answers_version"] > scale["answers_version"] and len(fresh["observers"]) == 8
 
 
 def test_dsis_flow_gives_mos_with_intervals(api, job):

@@ -62,10 +62,10 @@ def test_take_trials_by_keyboard_reload_resume_and_finish(production_stack, stud
     page.wait_for_selector("#stage[data-training=false]")
     sid = page.evaluate(f"localStorage.getItem('licbench-study-{study['id']}-session')")
     assert sid
+    page.wait_for_selector("#stage[data-ready=true]")  # the first recorded trial's images are shown
     assert page.evaluate("document.getElementById('img-left').getBoundingClientRect().width") == 24
     assert page.evaluate("document.getElementById('img-left').naturalWidth") == 48
 
-    page.wait_for_selector("#stage[data-ready=true]")
     a_src = page.get_attribute("#img-left", "src")
     page.keyboard.press("Space")  # flicker to the reference and back
     assert page.get_attribute("#img-left", "src").endswith("/reference.png")
@@ -98,6 +98,21 @@ def test_take_trials_by_keyboard_reload_resume_and_finish(production_stack, stud
     assert [int(r["position"]) for r in mine] == list(range(1, TRIALS + 1))  # training was not recorded
     assert all(int(r["response_ms"]) >= 150 for r in mine)
     assert {r["device_pixel_ratio"] for r in mine} == {"2.0"} and {r["window_width"] for r in mine} == {"1000"}
+    context.close()
+
+
+def test_a_window_too_small_for_one_to_one_says_so_instead_of_scaling(production_stack, study, browser):
+    context = browser.new_context(viewport={"width": 260, "height": 500}, device_scale_factor=1)
+    page = context.new_page()
+    page.goto(production_stack.base_url + study["participant_url"][study["participant_url"].index("/studies/"):])
+    page.click("#start")  # the training images are 128 px: two of them do not fit 260 CSS px side by side
+    page.wait_for_selector("#fit-warning:not([hidden])")
+    assert "too small" in page.text_content("#fit-warning")
+    assert page.evaluate("document.getElementById('img-left').getBoundingClientRect().width") == 128
+    assert page.get_attribute("#stage", "data-ready") == "false"
+    page.set_viewport_size({"width": 1000, "height": 700})  # enlarged: the trial becomes answerable
+    page.wait_for_selector("#stage[data-ready=true]")
+    assert page.is_hidden("#fit-warning")
     context.close()
 
 

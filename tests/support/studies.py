@@ -47,10 +47,13 @@ def _phi(x: float) -> float:
     return 0.5 * (1 + math.erf(x / math.sqrt(2)))
 
 
-def answer(trial: dict, truth: dict[int, float], rng: np.random.Generator, random_answers: bool = False) -> dict:
-    """One simulated response body for ``trial``."""
+def answer(trial: dict, truth: dict[int, float], rng: np.random.Generator, random_answers: bool = False,
+           inverted: bool = False) -> dict:
+    """One simulated response body for ``trial``; ``inverted`` prefers the worse image (fails every trap)."""
     if trial["kind"] == "pairwise":
         qa, qb = truth[trial["a"]["condition_id"]], truth[trial["b"]["condition_id"]]
+        if inverted:
+            qa, qb = qb, qa
         p_a = 0.5 if random_answers else _phi((qa - qb) / JOD_SIGMA)
         return {"trial_id": trial["trial_id"], "choice": "a" if rng.random() < p_a else "b",
                 "response_ms": int(rng.integers(800, 4000))}
@@ -60,7 +63,7 @@ def answer(trial: dict, truth: dict[int, float], rng: np.random.Generator, rando
 
 
 def take_session(client, study: dict, truth: dict[int, float], rng: np.random.Generator,
-                 random_answers: bool = False, participant: str | None = None) -> str:
+                 random_answers: bool = False, participant: str | None = None, inverted: bool = False) -> str:
     """Start a session with the study's token and answer until ``next`` says 204; the session id."""
     created = client.post(f"/api/v1/studies/{study['id']}/sessions", json={
         "token": study["token"], "participant": participant,
@@ -73,7 +76,7 @@ def take_session(client, study: dict, truth: dict[int, float], rng: np.random.Ge
             return session_id
         assert trial.status_code == 200, trial.text
         stored = client.post(f"/api/v1/studies/{study['id']}/sessions/{session_id}/responses",
-                             json=answer(trial.json(), truth, rng, random_answers))
+                             json=answer(trial.json(), truth, rng, random_answers, inverted))
         assert stored.status_code == 201, stored.text
 
 
