@@ -1,0 +1,90 @@
+"""End to end in Chromium: a job, a study showing crops, simulated observers answering over REST, crops scored by
+the real worker, the correlation, then the metric report card: ranking, scatter (click -> images), failures, bias."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from tests.support.analysis import wait_for_report
+from tests.support.images import png_bytes, random_photo
+from tests.support.studies import take_session, true_scale
+
+pytestmark = [pytest.mark.integration, pytest.mark.browser]
+
+CHROMIUM = "/usr/bin/chromium"
+ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
+        "--disable-component-update", "--disable-sync"]
+METRICS = ["psnr", "ssim", "gmsd"]
+
+
+@pytest.fixture(scope="module")
+def answered_study(production_stack):
+    files = [("files", (f"photo{i}.png", png_bytes(random_photo(h, w, seed=90 + i)), "image/png"))
+             for i, (h, w) in enumerate(((64, 80), (72, 72)))]
+    with production_stack.client() as client:
+        image_set = client.post("/api/v1/image-sets", data={"name": "report"}, files=files).json()
+        created = client.post("/api/v1/jobs", json={"image_set_id": image_set["id"], "codecs": [
+            {"name": "jpeg", "rate_points": [10, 30, 60, 90]}], "metrics": METRICS})
+        assert created.status_code == 202, created.text
+    job = production_stack.wait_for_job(created.json()["id"])
+    assert job["status"] == "succeeded", job
+    with production_stack.client() as client:
+        study = client.post("/api/v1/studies", json={
+            "name": "report study", "method": "pairwise", "job_id": job["id"], "trials_per_session": 30,
+            "sampling": "balanced", "crop": 48}).json()
+        truth = true_scale(study["conditions"], step=1.5)
+        rng = np.random.default_rng(21)
+        for i in range(4):
+            take_session(client, study, truth, rng, participant=f"sim-{i}")
+        first = client.get(f"/api/v1/studies/{study['id']}/correlation")
+        assert first.status_code == 202 and first.json()["status"] == "scoring"  # the crops go to the worker
+        report = wait_for_report(client, f"/api/v1/studies/{study['id']}/correlation")
+        assert report.status_code == 200, report.text
+    return study, report.json()
+
+
+@pytest.fixture(scope="module")
+def browser():
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=ARGS)
+        yield browser
+        browser.close()
+
+
+def test_report_card_ranks_metrics_plots_them_and_shows_where_they_fail(production_stack, answered_study, browser):
+    study, report = answered_study
+    assert report["source"] == {"study_id": study["id"]} and report["n"] == 8
+    page = browser.new_page(viewport={"width": 1300, "height": 900})
+    errors: list[str] = []
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    page.goto(f"{production_stack.base_url}/analysis/studies/{study['id']}")
+    page.wait_for_selector("#ranking tbody tr", timeout=60_000)
+
+    ranked = page.eval_on_selector_all("#ranking tbody tr", "rows => rows.map(r => r.dataset.metric)")
+    assert ranked == [r["metric"] for r in report["metrics"]]  # the page shows the API's ranking
+    first_cells = page.eval_on_selector_all("#ranking tbody tr:first-child td", "cells => cells.map(c => c.textContent)")
+    assert first_cells[3].startswith(f"{report['metrics'][0]['srocc']:.3f} [")  # SROCC with its interval
+    marks = page.eval_on_selector_all("#ranking tbody tr td:nth-child(8)", "cells => cells.map(c => c.textContent)")
+    assert marks[0] == "" and all(m in ("*", "≈", "") for m in marks[1:])
+
+    page.wait_for_selector("#scatter-plot .scatterlayer .point", timeout=30_000)
+    assert page.locator("#scatter-plot .scatterlayer .point").count() == 8
+    box = page.locator("#scatter-plot .scatterlayer .point").first.bounding_box()
+    page.mouse.click(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
+    page.wait_for_selector("#pair-view:not([hidden])", timeout=10_000)
+    page.wait_for_function("document.getElementById('pair-image').naturalWidth === 48 && "
+                           "document.getElementById('pair-reference').naturalWidth === 48", timeout=10_000)
+
+    assert page.locator("#worst .worst-metric").count() == len(METRICS)
+    assert page.locator("#worst .worst-residual img").count() >= 2
+    assert page.locator("#bias tbody tr").count() == len(METRICS)  # one family (classical) per metric
+    assert "under-rates classical" in page.inner_text("#bias") or "over-rates classical" in page.inner_text("#bias")
+    json_link = page.get_attribute("#download-json", "href")
+    csv_link = page.get_attribute("#download-csv", "href")
+    with production_stack.client() as client:
+        assert client.get(json_link, timeout=600).json()["correlation"]["source"] == {"study_id": study["id"]}
+        assert client.get(csv_link).text.startswith("image,condition")
+    assert errors == []
+    page.close()
