@@ -279,7 +279,8 @@
   if (sessionId()) {  // a reload: resume the stored session without training again
     el("intro").hidden = true;
     stage.hidden = false;
-    el("feedback").textContent = "Welcome back: continuing where you left off.";
-    nextTrial();
+    nextTrial().then(() => {
+      if (current) el("feedback").textContent = "Welcome back: continuing where you left off.";
+    });
   }
 })();
