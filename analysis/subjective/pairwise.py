@@ -8,7 +8,10 @@ The analysis of pwcmp (Perez-Ortiz and Mantiuk 2017, arXiv 1712.03686), our own 
 - Disconnected comparison graphs are linked weakly (pwcmp's tie between the best conditions of each
   component) and named in ``Scale.warnings``: scores across components are then not comparable.
 - 95% intervals: percentile bootstrap over observers (pwcmp's ``pw_scale_bootstrp``): observers are
-  drawn with replacement, all their answers together, ``n_bootstrap`` times from ``seed``.
+  drawn with replacement, all their answers together, ``n_bootstrap`` times from ``seed``. The prior
+  shrinks conditions that nearly everyone tells from the reference (p > 0.98) a little towards it,
+  so their intervals cover less than the others' (measured in ``benchmarks/study_sampling.py``;
+  a bias-corrected (BC) interval was tried and covered worse).
 - Observer screening (the idea of pwcmp's ``pw_outlier_analysis``): each observer's answers are
   scored by their log-likelihood under the scale fitted to everyone else (leave-one-out, summed over
   scenes). pwcmp ranks these per trial against the other observers' interquartile range; we test
