@@ -91,3 +91,10 @@ def test_gmad_study_errors_store_nothing(api, job):
     assert api.post(f"/api/v1/jobs/{job['id']}/gmad/study", json={"pairs": 2}).status_code == 422
     assert api.post("/api/v1/jobs/999/gmad/study", json={"metrics": ["psnr", "ssim"]}).status_code == 404
     assert len(api.get("/api/v1/studies").json()) == before
+
+
+def test_gmad_page_offers_the_jobs_metrics(api, job):
+    page = api.get(f"/analysis/jobs/{job['id']}/gmad")
+    assert page.status_code == 200
+    assert all(f'<option value="{m}"' in page.text for m in ("psnr", "ssim", "gmsd"))
+    assert api.get("/analysis/jobs/999/gmad").status_code == 404

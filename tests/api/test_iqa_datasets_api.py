@@ -160,3 +160,13 @@ def test_dataset_image_serves_only_named_files_as_png(api, settings_env, tmp_pat
     assert image.status_code == 200 and image.content[:8] == b"\x89PNG\r\n\x1a\n"
     assert api.get(f"/api/v1/iqa-datasets/{dataset_id}/image", params={"path": "../../licbench.sqlite"}).status_code == 404
     assert api.get(f"/api/v1/iqa-datasets/{dataset_id}/image", params={"path": "mos_with_names.txt"}).status_code == 404
+
+
+def test_data_set_pages_list_and_report(api, settings_env, tmp_path):
+    zip_path, _ = dataset_zip(tmp_path, "kadid10k")
+    dataset_id = post_dataset(api, zip_path, "kadid10k", name="KADID tiny").json()["id"]
+    listing = api.get("/analysis/iqa-datasets")
+    assert listing.status_code == 200 and "KADID tiny" in listing.text and 'id="dataset-form"' in listing.text
+    report = api.get(f"/analysis/iqa-datasets/{dataset_id}")
+    assert report.status_code == 200 and f'data-api="/api/v1/iqa-datasets/{dataset_id}"' in report.text
+    assert api.get("/analysis/iqa-datasets/999").status_code == 404

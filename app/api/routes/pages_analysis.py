@@ -36,3 +36,11 @@ def dataset_report_page(dataset_id: int, request: Request, session: SessionDep):
 def datasets_page(request: Request, session: SessionDep):
     return templates.TemplateResponse(request, "analysis_datasets.html", {
         "datasets": iqa_datasets.list_datasets(session), "layouts": layout_names()})
+
+
+@router.get("/analysis/jobs/{job_id}/gmad", response_class=HTMLResponse)
+def gmad_page(job_id: int, request: Request, session: SessionDep):
+    from app.services import jobs
+
+    job = jobs.get_job(session, job_id)
+    return templates.TemplateResponse(request, "analysis_gmad.html", {"job": job})
