@@ -8,13 +8,15 @@ job's metrics) and stored in ``study_crop_scores``; a redelivered task skips con
 from __future__ import annotations
 
 import logging
+from datetime import datetime, timedelta, timezone
 
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from app.db.tables import Image, Job, Study, StudyCondition, StudyCropScore
 from app.services import catalog, crops
+from app.services.errors import ServiceError
 from app.services.storage import BlobStorage
 from app.settings import get_settings
 from metrics.scoring import score
@@ -22,6 +24,7 @@ from metrics.scoring import score
 log = logging.getLogger(__name__)
 
 SCORE_CROPS_TASK = "licbench.score_study_crops"  # the name workers/analysis_tasks.py registers
+STALE_AFTER = timedelta(minutes=10)
 
 
 def shows_crops(session: Session, study: Study) -> bool:
@@ -64,8 +67,32 @@ def request_scores(session: Session, study: Study) -> tuple[int, int]:
             session.rollback()
             missing = []
         if missing:
-            send(study.id, missing)
+            try:
+                send(study.id, missing)
+            except Exception as exc:  # nothing may wait for tasks that were never sent
+                session.execute(delete(StudyCropScore).where(StudyCropScore.study_id == study.id,
+                                                             StudyCropScore.condition_id.in_(missing)))
+                session.commit()
+                raise ServiceError(f"could not reach the task queue to score the crops: {exc}", 503) from None
+    _resend_stale(session, study)
     return progress(session, study)
+
+
+def _resend_stale(session: Session, study: Study) -> None:
+    """Crops still unscored long after they were queued (a lost message) are queued again."""
+    cutoff = datetime.now(timezone.utc) - STALE_AFTER
+    stale = session.scalars(select(StudyCropScore).where(StudyCropScore.study_id == study.id,
+                                                         StudyCropScore.scored.is_(False))).all()
+    stale = [r for r in stale if _aware(r.created_at) < cutoff]
+    if stale:
+        for row in stale:
+            row.created_at = datetime.now(timezone.utc)
+        session.commit()
+        send(study.id, [r.condition_id for r in stale])
+
+
+def _aware(moment: datetime) -> datetime:
+    return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)  # SQLite drops the zone
 
 
 def send(study_id: int, condition_ids: list[int]) -> int:

@@ -111,7 +111,7 @@ def import_dataset(session: Session, storage: LocalStorage, source: Path, *, nam
         try:
             spec = get_layout(layout, higher_is_better=higher_is_better)
             if source.is_dir():
-                shutil.copytree(source, staging, symlinks=False)
+                shutil.copytree(source, staging, ignore=_symlinks)
             else:
                 safe_extract(source, staging, max_total_bytes=settings.max_dataset_unpacked_bytes,
                              max_files=settings.max_dataset_files)
@@ -139,6 +139,11 @@ def import_dataset(session: Session, storage: LocalStorage, source: Path, *, nam
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
+
+
+def _symlinks(folder: str, names: list[str]) -> list[str]:
+    """``copytree`` ignore rule: symbolic links are never followed out of the lab's folder."""
+    return [n for n in names if (Path(folder) / n).is_symlink()]
 
 
 def _image_rows(index: DatasetIndex) -> list[dict]:
@@ -172,8 +177,8 @@ def files_root(storage: LocalStorage, dataset: IqaDataset) -> Path:
 
 def fail(session: Session, dataset_id: int, reason: str, storage: LocalStorage | None = None) -> None:
     """Mark the data set failed with ``reason`` and remove everything else it left: image rows and files."""
-    session.execute(update(IqaDataset).where(IqaDataset.id == dataset_id).values(
-        status="failed", phase="done", error=reason[:4000], finished_at=_now()))
+    session.execute(update(IqaDataset).where(IqaDataset.id == dataset_id, IqaDataset.status.in_(ACTIVE)).values(
+        status="failed", phase="done", error=reason[:4000], finished_at=_now()))  # the first reason stays
     session.execute(delete(IqaDatasetImage).where(IqaDatasetImage.dataset_id == dataset_id)
                     .execution_options(synchronize_session=False))
     if storage is not None:

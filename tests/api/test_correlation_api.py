@@ -177,3 +177,42 @@ def test_clic_triplets_give_2afc_agreement(api, settings_env, tmp_path):
     row = report["metrics"][0]
     assert row["metric"] == "psnr" and row["two_afc"]["n"] == 6
     assert row["two_afc"]["share"] == 1.0  # the milder noise always wins, as people chose
+
+
+def test_a_study_without_answers_has_no_observations_yet(api, job):
+    study = _study(api, job)
+    report = api.get(f"/api/v1/studies/{study['id']}/correlation")
+    assert report.status_code == 200, report.text
+    body = report.json()
+    assert body["n"] == 0 and all(r["srocc"] is None for r in body["metrics"]) and body["comparisons"] == []
+
+
+def test_crop_tasks_are_sent_once_and_sent_again_only_when_lost(api, job, monkeypatch):
+    from datetime import timedelta
+
+    from app.services import crop_scores
+
+    sent: list[list[int]] = []
+    monkeypatch.setattr(crop_scores, "send", lambda study_id, ids: sent.append(list(ids)) or 1)
+    study = _study(api, job, crop=32)
+    url = f"/api/v1/studies/{study['id']}/correlation"
+    assert api.get(url).status_code == 202 and api.get(url).status_code == 202
+    assert len(sent) == 1 and len(sent[0]) == 8
+    monkeypatch.setattr(crop_scores, "STALE_AFTER", timedelta(0))
+    assert api.get(url).status_code == 202
+    assert len(sent) == 2 and sorted(sent[1]) == sorted(sent[0])
+
+
+def test_an_unreachable_queue_is_503_and_leaves_nothing_waiting(api, job, monkeypatch):
+    from app.services import crop_scores
+
+    def broken(study_id, ids):
+        raise ConnectionError("broker down")
+
+    monkeypatch.setattr(crop_scores, "send", broken)
+    study = _study(api, job, crop=32)
+    response = api.get(f"/api/v1/studies/{study['id']}/correlation")
+    assert response.status_code == 503 and "broker down" in response.json()["detail"]
+    sent: list[list[int]] = []
+    monkeypatch.setattr(crop_scores, "send", lambda study_id, ids: sent.append(list(ids)) or 1)
+    assert api.get(f"/api/v1/studies/{study['id']}/correlation").status_code == 202 and len(sent[0]) == 8
