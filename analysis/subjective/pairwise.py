@@ -209,6 +209,8 @@ def scale_pairwise(
     draws = [np.bincount(rng.choice(kept, size=kept.size), minlength=len(observers)) for _ in range(n_bootstrap)]
     if n_bootstrap == 0:
         warnings.append("no bootstrap resamples: intervals are not computed (ci_low = ci_high = score)")
+    elif kept.size < 3:
+        warnings.append(f"intervals bootstrapped from {kept.size} observer(s) understate the uncertainty")
 
     results: list[ConditionScore] = []
     for s in scenes:

@@ -140,3 +140,11 @@ def test_bad_input_is_refused_clearly():
         scale_pairwise([], references={}, n_bootstrap=-1)
     empty = scale_pairwise([], references={})
     assert empty.unit == "JOD" and empty.conditions == [] and empty.warnings
+
+
+def test_a_single_observer_gets_a_warning_instead_of_meaningful_intervals():
+    comps = [Comparison("o", "s", "r", "a", True), Comparison("o", "s", "r", "b", True), Comparison("o", "s", "a", "b", False)]
+    scale = scale_pairwise(comps, references={"s": "r"}, n_bootstrap=20)
+    assert any("understate the uncertainty" in w for w in scale.warnings)
+    assert any("screening needs at least" in w for w in scale.warnings)
+    assert _scores(scale)["r"] == 0.0 > _scores(scale)["b"] > _scores(scale)["a"]
