@@ -5,7 +5,7 @@ from abc import ABC, abstractmethod
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import ClassVar
+from typing import Any, ClassVar
 
 import torch
 
@@ -78,6 +78,20 @@ class Metric(ABC):
     def compute(self, reference: torch.Tensor, distorted: torch.Tensor) -> list[float]:
         """Scores of each distorted image against the reference."""
 
+    def prepare(self, reference: torch.Tensor) -> Any:
+        """The reference-side work (colour conversion, filtered moments, pyramids, network features)
+        done once, for :meth:`score_many` calls on any number of reconstructions of that reference.
+
+        Default: the reference itself, and ``score_many`` falls back to :meth:`compute`. A metric
+        overriding one of the pair overrides both (pyiqa and piq recompute the reference per call).
+        """
+        return reference
+
+    def score_many(self, prepared: Any, distorted: torch.Tensor) -> list[float]:
+        """Scores of each distorted image (N,3,H,W) against a reference prepared by :meth:`prepare`;
+        equal to ``compute(reference, distorted)``."""
+        return self.compute(prepared, distorted)
+
 
 def rgb(image: torch.Tensor) -> torch.Tensor:
     """The input as given: float RGB (N,3,H,W) in [0, 1]."""
@@ -92,6 +106,18 @@ class FunctionMetric(Metric):
 
     function: ClassVar[Callable[[torch.Tensor, torch.Tensor], torch.Tensor]]
     convert: ClassVar[Callable[[torch.Tensor], torch.Tensor]] = staticmethod(rgb)
+    # Optional split of ``function`` for reference reuse: ``reference_function(ref)`` does the
+    # reference-side work once, ``prepared_function(prepared, distorted)`` the rest; both set together.
+    reference_function: ClassVar[Callable[[torch.Tensor], Any] | None] = None
+    prepared_function: ClassVar[Callable[[Any, torch.Tensor], torch.Tensor] | None] = None
 
     def compute(self, reference: torch.Tensor, distorted: torch.Tensor) -> list[float]:
-        return [float(v) for v in self.function(self.convert(reference), self.convert(distorted))]
+        return self.score_many(self.prepare(reference), distorted)
+
+    def prepare(self, reference: torch.Tensor) -> Any:
+        converted = self.convert(reference)
+        return converted if self.reference_function is None else self.reference_function(converted)
+
+    def score_many(self, prepared: Any, distorted: torch.Tensor) -> list[float]:
+        function = self.function if self.prepared_function is None else self.prepared_function
+        return [float(v) for v in function(prepared, self.convert(distorted))]

@@ -9,6 +9,8 @@ Matches the authors' values on pyiqa's calibration pairs (see tests).
 """
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import torch
 import torch.nn.functional as F
 from piq.fsim import _construct_filters, _phase_congruency
@@ -26,21 +28,42 @@ def _features(images: torch.Tensor, filters: torch.Tensor, kernels: torch.Tensor
     return pc, gradient_map(luma, kernels), images[:, 1:2], images[:, 2:3]
 
 
-def fsim(reference: torch.Tensor, distorted: torch.Tensor) -> torch.Tensor:
-    """Per-image FSIMc of RGB ``distorted`` (N,3,H,W) against ``reference`` (1,3,H,W) in [0, 1]."""
+@dataclass(frozen=True)
+class FSIMReference:
+    """The reference side of FSIMc: box size, log-Gabor filters, Scharr kernels and the reference's
+    (phase congruency, gradient magnitude, I, Q), computed once per reference."""
+
+    kernel_size: int
+    filters: torch.Tensor
+    kernels: torch.Tensor
+    features: tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]
+
+
+def fsim_reference(reference: torch.Tensor) -> FSIMReference:
+    """Prepare RGB ``reference`` (1,3,H,W) in [0, 1] for :func:`fsim_prepared`."""
     kernel_size = max(1, round(min(reference.shape[-2:]) / 256))
     ref = rgb2yiq(F.avg_pool2d(reference * 255, kernel_size))
-    dist = rgb2yiq(F.avg_pool2d(distorted * 255, kernel_size))
     filters = _construct_filters(ref[:, :1], scales=4, orientations=4, min_length=6, mult=2,
                                  sigma_f=0.55, delta_theta=1.2)
     scharr = scharr_filter(device=ref.device, dtype=ref.dtype)
     kernels = torch.stack([scharr, scharr.transpose(-1, -2)])
-    pc_r, gm_r, i_r, q_r = _features(ref, filters, kernels)
-    pc_d, gm_d, i_d, q_d = _features(dist, filters, kernels)
+    return FSIMReference(kernel_size, filters, kernels, _features(ref, filters, kernels))
+
+
+def fsim_prepared(reference: FSIMReference, distorted: torch.Tensor) -> torch.Tensor:
+    """Per-image FSIMc of RGB ``distorted`` (N,3,H,W) in [0, 1] against a prepared reference."""
+    dist = rgb2yiq(F.avg_pool2d(distorted * 255, reference.kernel_size))
+    pc_r, gm_r, i_r, q_r = reference.features
+    pc_d, gm_d, i_d, q_d = _features(dist, reference.filters, reference.kernels)
     pc_max = torch.maximum(pc_d, pc_r)
     score = similarity_map(gm_d, gm_r, T2) * similarity_map(pc_d, pc_r, T1) * pc_max
     score = score * torch.abs(similarity_map(i_d, i_r, T3) * similarity_map(q_d, q_r, T4)) ** LAMBDA
     return score.sum(dim=(1, 2, 3)) / pc_max.sum(dim=(1, 2, 3))
+
+
+def fsim(reference: torch.Tensor, distorted: torch.Tensor) -> torch.Tensor:
+    """Per-image FSIMc of RGB ``distorted`` (N,3,H,W) against ``reference`` (1,3,H,W) in [0, 1]."""
+    return fsim_prepared(fsim_reference(reference), distorted)
 
 
 class FSIM(FunctionMetric):
@@ -53,3 +76,5 @@ class FSIM(FunctionMetric):
     description = "FSIMc on YIQ (phase congruency + gradient + chroma), as the authors' FSIM.m (piq's pieces)"
     min_size = 8
     function = staticmethod(fsim)
+    reference_function = staticmethod(fsim_reference)
+    prepared_function = staticmethod(fsim_prepared)

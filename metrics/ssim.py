@@ -84,26 +84,55 @@ def _halve_matlab(x: torch.Tensor) -> torch.Tensor:
     return F.avg_pool2d(x, kernel_size=2)
 
 
+def ssim_reference(reference: torch.Tensor) -> ReferenceStats:
+    """The reference side of :func:`ssim` (local mean and variance), computed once per reference."""
+    return ReferenceStats.of(reference, gaussian_window_1d(WINDOW_SIZE, WINDOW_SIGMA, dtype=reference.dtype))
+
+
+def ssim_prepared(reference: ReferenceStats, distorted: torch.Tensor, data_range: float = 1.0) -> torch.Tensor:
+    """:func:`ssim` against a reference prepared by :func:`ssim_reference`."""
+    window = gaussian_window_1d(WINDOW_SIZE, WINDOW_SIGMA, dtype=distorted.dtype)
+    value, _ = ssim_and_cs(reference, distorted, window, data_range)
+    return value.mean(dim=1)
+
+
 def ssim(reference: torch.Tensor, distorted: torch.Tensor, data_range: float = 1.0) -> torch.Tensor:
     """Per-image SSIM (channel mean) of ``distorted`` (N,C,H,W) against ``reference`` (1,C,H,W)."""
+    return ssim_prepared(ssim_reference(reference), distorted, data_range)
+
+
+def ms_ssim_reference(reference: torch.Tensor, levels: int = len(MS_SSIM_WEIGHTS),
+                      halve=_halve_piq) -> list[ReferenceStats]:
+    """The reference side of :func:`multi_scale_ssim`: its pyramid's moments, one entry per scale."""
+    window = gaussian_window_1d(WINDOW_SIZE, WINDOW_SIGMA, dtype=reference.dtype)
+    pyramid = []
+    for level in range(levels):
+        if level > 0:
+            reference = halve(reference)
+        pyramid.append(ReferenceStats.of(reference, window))
+    return pyramid
+
+
+def multi_scale_ssim_prepared(pyramid: list[ReferenceStats], distorted: torch.Tensor, data_range: float = 1.0,
+                              weights: tuple[float, ...] = MS_SSIM_WEIGHTS, halve=_halve_piq) -> torch.Tensor:
+    """:func:`multi_scale_ssim` against a reference pyramid from :func:`ms_ssim_reference`."""
     window = gaussian_window_1d(WINDOW_SIZE, WINDOW_SIGMA, dtype=distorted.dtype)
-    value, _ = ssim_and_cs(ReferenceStats.of(reference, window), distorted, window, data_range)
-    return value.mean(dim=1)
+    w = torch.tensor(weights, dtype=distorted.dtype).view(-1, 1, 1)
+    terms = []
+    for level, reference in enumerate(pyramid):
+        if level > 0:
+            distorted = halve(distorted)
+        value, cs = ssim_and_cs(reference, distorted, window, data_range)
+        terms.append(cs if level < len(weights) - 1 else value)
+    per_channel = torch.prod(torch.relu(torch.stack(terms)) ** w, dim=0)
+    return per_channel.mean(dim=1)
 
 
 def multi_scale_ssim(reference: torch.Tensor, distorted: torch.Tensor, data_range: float = 1.0,
                      weights: tuple[float, ...] = MS_SSIM_WEIGHTS, halve=_halve_piq) -> torch.Tensor:
     """Per-image MS-SSIM (per channel, then channel mean): prod_{s<S} cs_s^w_s * ssim_S^w_S."""
-    window = gaussian_window_1d(WINDOW_SIZE, WINDOW_SIGMA, dtype=distorted.dtype)
-    w = torch.tensor(weights, dtype=distorted.dtype).view(-1, 1, 1)
-    terms = []
-    for level in range(len(weights)):
-        if level > 0:
-            reference, distorted = halve(reference), halve(distorted)
-        value, cs = ssim_and_cs(ReferenceStats.of(reference, window), distorted, window, data_range)
-        terms.append(cs if level < len(weights) - 1 else value)
-    per_channel = torch.prod(torch.relu(torch.stack(terms)) ** w, dim=0)
-    return per_channel.mean(dim=1)
+    return multi_scale_ssim_prepared(ms_ssim_reference(reference, len(weights), halve), distorted,
+                                     data_range, weights, halve)
 
 
 class SSIM(FunctionMetric):
@@ -118,6 +147,8 @@ class SSIM(FunctionMetric):
     colour = "luma"
     function = staticmethod(ssim)
     convert = staticmethod(gray8)
+    reference_function = staticmethod(ssim_reference)
+    prepared_function = staticmethod(ssim_prepared)
 
 
 class MSSSIM(FunctionMetric):
@@ -129,6 +160,8 @@ class MSSSIM(FunctionMetric):
     description = "MS-SSIM on RGB (channel mean), Gaussian window 11 sigma 1.5, 5 scales (same values as piq)"
     min_size = MS_SSIM_MIN_SIZE
     function = staticmethod(multi_scale_ssim)
+    reference_function = staticmethod(ms_ssim_reference)
+    prepared_function = staticmethod(multi_scale_ssim_prepared)
 
 
 class MSSSIMY(FunctionMetric):
@@ -142,4 +175,6 @@ class MSSSIMY(FunctionMetric):
     min_size = MS_SSIM_MIN_SIZE
     colour = "luma"
     function = staticmethod(partial(multi_scale_ssim, halve=_halve_matlab))
+    reference_function = staticmethod(partial(ms_ssim_reference, halve=_halve_matlab))
+    prepared_function = staticmethod(partial(multi_scale_ssim_prepared, halve=_halve_matlab))
     convert = staticmethod(gray8)

@@ -157,8 +157,19 @@ def vif(reference_grey: np.ndarray, distorted_grey: list[np.ndarray], sigma_n_sq
     ``reference`` (Sheikh and Bovik 2006; the authors' ``vifvec.m``). Higher is better; 1 for an
     identical image, above 1 for contrast enhancement;
     NaN where the reference is flat (no information to preserve)."""
+    return vif_prepared(vif_reference(reference_grey, sigma_n_sq), distorted_grey, sigma_n_sq)
+
+
+def vif_reference(reference_grey: np.ndarray, sigma_n_sq: float = SIGMA_N_SQ) -> tuple[list[_ReferenceBand], float]:
+    """The reference side of :func:`vif`: its subbands' GSM parameters and the denominator."""
     reference = reference_bands(np.asarray(reference_grey, dtype=np.float64))
-    denominator = _information(reference, None, sigma_n_sq)
+    return reference, _information(reference, None, sigma_n_sq)
+
+
+def vif_prepared(prepared: tuple[list[_ReferenceBand], float], distorted_grey: list[np.ndarray],
+                 sigma_n_sq: float = SIGMA_N_SQ) -> list[float]:
+    """:func:`vif` against a reference prepared by :func:`vif_reference`."""
+    reference, denominator = prepared
     if denominator <= 0.0:  # a flat reference carries no information: VIF is 0/0
         return [float("nan")] * len(distorted_grey)
     return [_information(reference, np.asarray(d, dtype=np.float64), sigma_n_sq) / denominator
@@ -184,6 +195,10 @@ class VIF(Metric):
         return MetricAvailability(True)
 
     def compute(self, reference: torch.Tensor, distorted: torch.Tensor) -> list[float]:
-        ref = (gray8(reference)[0, 0].double() * 255.0).numpy()
-        dists = [(gray8(d[None])[0, 0].double() * 255.0).numpy() for d in distorted]
-        return vif(ref, dists)
+        return self.score_many(self.prepare(reference), distorted)
+
+    def prepare(self, reference: torch.Tensor) -> tuple[list[_ReferenceBand], float]:
+        return vif_reference((gray8(reference)[0, 0].double() * 255.0).numpy())
+
+    def score_many(self, prepared: tuple[list[_ReferenceBand], float], distorted: torch.Tensor) -> list[float]:
+        return vif_prepared(prepared, [(gray8(d[None])[0, 0].double() * 255.0).numpy() for d in distorted])

@@ -63,15 +63,16 @@ def _planes(images: torch.Tensor) -> bytes:
     return np.ascontiguousarray(ycc).tobytes()  # N x (Y plane, Cb plane, Cr plane)
 
 
-def vmaf_scores(reference: torch.Tensor, distorted: torch.Tensor, models: dict[str, str]) -> dict[str, list[float]]:
-    """libvmaf scores of each distorted frame against the reference, for each named model."""
+def vmaf_scores(reference: torch.Tensor | bytes, distorted: torch.Tensor, models: dict[str, str]) -> dict[str, list[float]]:
+    """libvmaf scores of each distorted frame against the reference (a (1,3,H,W) image or its
+    yuv444p frame from ``_planes``, converted once per reference), for each named model."""
     exe, reason = ffmpeg_with_libvmaf()
     if exe is None:
         raise VMAFError(reason)
     n, _, height, width = distorted.shape
     with tempfile.TemporaryDirectory(prefix="licbench-vmaf-") as tmp:
         ref_path, dist_path, log_path = Path(tmp, "ref.yuv"), Path(tmp, "dist.yuv"), Path(tmp, "vmaf.json")
-        ref_path.write_bytes(_planes(reference) * n)
+        ref_path.write_bytes((reference if isinstance(reference, bytes) else _planes(reference)) * n)
         dist_path.write_bytes(_planes(distorted))
         model = "|".join(f"version={version}\\:name={name}" for name, version in models.items())
         raw = ["-f", "rawvideo", "-pix_fmt", "yuv444p", "-s", f"{width}x{height}"]
@@ -105,7 +106,14 @@ class VMAF(Metric):
         return MetricAvailability(reason is None, reason)
 
     def compute(self, reference: torch.Tensor, distorted: torch.Tensor) -> list[float]:
-        return vmaf_scores(reference, distorted, {"vmaf": VMAF_MODELS[self.name]})["vmaf"]
+        return self.score_many(self.prepare(reference), distorted)
+
+    def prepare(self, reference: torch.Tensor) -> bytes:
+        """The reference's yuv444p frame (libvmaf's input), converted once."""
+        return _planes(reference)
+
+    def score_many(self, prepared: bytes, distorted: torch.Tensor) -> list[float]:
+        return vmaf_scores(prepared, distorted, {"vmaf": VMAF_MODELS[self.name]})["vmaf"]
 
 
 class VMAFNEG(VMAF):

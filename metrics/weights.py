@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import torch
 import torchvision
@@ -90,8 +91,16 @@ class BackboneMetric(Metric):
 
     @torch.no_grad()
     def compute(self, reference: torch.Tensor, distorted: torch.Tensor) -> list[float]:
+        return self.score_many(self.prepare(reference), distorted)
+
+    @torch.no_grad()
+    def prepare(self, reference: torch.Tensor) -> Any:
+        """The reference's features through the network, on the metric's device."""
+        return self.network().prepare_reference(reference.to(self.device))
+
+    @torch.no_grad()
+    def score_many(self, prepared: Any, distorted: torch.Tensor) -> list[float]:
         network = self.network()
-        prepared = network.prepare_reference(reference.to(self.device))
         values = [network.score(prepared, chunk.to(self.device)) for chunk in distorted.split(BATCH)]
         return [float(v) for v in torch.cat(values).cpu()]
 

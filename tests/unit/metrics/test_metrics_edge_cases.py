@@ -122,10 +122,10 @@ def test_constant_images_are_defined(score):
 def test_a_failing_metric_becomes_a_reason_not_an_exception(monkeypatch, metrics, score):
     metric = metrics["gmsd"]
 
-    def broken(reference, distorted):
+    def broken(prepared, distorted):
         raise RuntimeError("boom")
 
-    monkeypatch.setattr(metric, "compute", broken)
+    monkeypatch.setattr(metric, "score_many", broken)  # scoring goes through prepare + score_many
     row = score(_photo(32, 32), [_photo(32, 32, seed=1)], ["psnr", "gmsd"])[0]
     assert row["psnr"].value is not None
     assert row["gmsd"] == Score(None, "gmsd failed: boom")
