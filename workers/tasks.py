@@ -22,7 +22,8 @@ def _init_worker_process(**_: object) -> None:
 
 
 @celery_app.task(name=RUN_TASK)
-def run_task(job_id: int, image_id: int, codec: str, rate_point: float) -> str:
-    """Encode, decode, score and store one image x codec x rate point."""
-    task = jobs.TaskSpec(job_id, image_id, codec, float(rate_point))
+def run_task(job_id: int, image_id: int, codec: str, rate_points: list[float] | float) -> str:
+    """Encode, decode, score and store one image x codec at each rate point (a list; a single number
+    from a message queued before tasks covered all rate points is accepted)."""
+    task = jobs.TaskSpec(job_id, image_id, codec, rate_points)
     return benchmark.run_task(session_factory(), default_storage(), task)

@@ -1,4 +1,7 @@
-"""Create jobs (validated selection -> one task per image x codec x rate point), track and read them."""
+"""Create jobs (validated selection -> one task per image x codec covering its rate points), track and read them.
+
+A job's ``total`` and ``done`` count result rows (image x codec x rate point), not tasks.
+"""
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -22,12 +25,22 @@ ACTIVE = JobStatus.active()
 
 @dataclass(frozen=True)
 class TaskSpec:
-    """One unit of work: encode one image with one codec at one rate point, then score it."""
+    """One unit of work: encode one image with one codec at each of ``rate_points``, scoring every
+    reconstruction against the reference prepared once (one result row per rate point).
+
+    ``rate_points`` may be given as one number (a single rate point, as messages queued before
+    tasks covered all rate points carry); it is stored as a tuple of floats.
+    """
 
     job_id: int
     image_id: int
     codec: str
-    rate_point: float
+    rate_points: tuple[float, ...]
+
+    def __post_init__(self) -> None:
+        points = self.rate_points
+        points = (points,) if isinstance(points, (int, float)) else tuple(points)
+        object.__setattr__(self, "rate_points", tuple(float(p) for p in points))
 
 
 def _validate_codecs(session: Session, selection: list[dict]) -> list[dict]:
@@ -74,7 +87,8 @@ def _validate_metrics(names: list[str] | None) -> list[str]:
 
 
 def create_job(session: Session, image_set_id: int, codecs: list[dict], metrics: list[str] | None) -> tuple[Job, list[TaskSpec]]:
-    """Validate the selection and store a queued job; returns the job and the tasks to enqueue."""
+    """Validate the selection and store a queued job; returns the job and the tasks to enqueue (one per
+    image x codec; the job's ``total`` is the number of result rows, images x rate points)."""
     try:
         image_set = get_image_set(session, image_set_id)
     except NotFound as exc:
@@ -91,8 +105,8 @@ def create_job(session: Session, image_set_id: int, codecs: list[dict], metrics:
     session.add(job)
     session.flush()
     tasks = [
-        TaskSpec(job.id, image.id, c["name"], float(rp))
-        for image in image_set.images for c in selection for rp in c["rate_points"]
+        TaskSpec(job.id, image.id, c["name"], tuple(c["rate_points"]))
+        for image in image_set.images for c in selection
     ]
     return job, tasks
 
@@ -134,7 +148,8 @@ def mark_enqueue_failed(session: Session, job_id: int, message: str) -> None:
 
 
 def refresh_progress(session: Session, job_id: int) -> None:
-    """Recount finished tasks (idempotent under redelivery) and close the job when all are done."""
+    """Recount finished rate points (result rows and recorded failures; idempotent under redelivery)
+    and close the job when all are done."""
     results = session.scalar(select(func.count()).select_from(Result).where(Result.job_id == job_id)) or 0
     failures = session.scalar(select(func.count()).select_from(TaskFailure).where(TaskFailure.job_id == job_id)) or 0
     session.execute(update(Job).where(Job.id == job_id).values(done=results + failures))

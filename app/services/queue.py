@@ -60,13 +60,14 @@ def queue_for(codec_kind: str, learned_queue: str) -> str:
 
 
 def enqueue(tasks: Iterable[TaskSpec], codec_kinds: dict[str, str]) -> int:
-    """Send one Celery message per task to its queue; returns how many were sent."""
+    """Send one Celery message per task (image x codec, all its rate points) to its queue; returns how
+    many were sent."""
     client = celery_client()
     learned_queue = get_settings().learned_queue
     sent = 0
     with client.producer_or_acquire() as producer:
         for t in tasks:
-            client.send_task(RUN_TASK, args=[t.job_id, t.image_id, t.codec, t.rate_point],
+            client.send_task(RUN_TASK, args=[t.job_id, t.image_id, t.codec, list(t.rate_points)],
                              queue=queue_for(codec_kinds.get(t.codec, CodecKind.LEARNED), learned_queue),
                              producer=producer)
             sent += 1

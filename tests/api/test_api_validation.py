@@ -113,7 +113,7 @@ def test_missing_job_and_result_give_404(api):
     assert api.get("/api/v1/results/42/reconstruction").status_code == 404
 
 
-def test_job_is_queued_with_one_task_per_image_codec_rate_point(api, image_set_id):
+def test_job_is_queued_with_progress_counting_one_result_per_image_codec_rate_point(api, image_set_id):
     response = api.post("/api/v1/jobs", json={"image_set_id": image_set_id,
                                               "codecs": [{"name": "jpeg", "rate_points": [10, 50, 50]}]})
     assert response.status_code == 202

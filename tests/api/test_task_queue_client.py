@@ -14,20 +14,25 @@ def test_building_the_web_app_loads_no_worker_module():
     assert out.stdout.strip() == "[]"
 
 
-def test_a_created_job_sends_one_named_task_per_rate_point_to_the_cpu_queue(api, monkeypatch):
+def test_a_created_job_sends_one_named_task_per_image_and_codec_to_the_cpu_queue(api, monkeypatch):
     from app.services import queue
 
     sent = []
     client = queue.celery_client()
     monkeypatch.setattr(client, "send_task", lambda name, args, queue, producer: sent.append((name, args, queue)))
-    image_set = api.post("/api/v1/image-sets", data={"name": "q"},
-                         files=[("files", ("a.png", png_bytes(random_photo(8, 8)), "image/png"))]).json()
+    files = [("files", (f"{i}.png", png_bytes(random_photo(8, 8, seed=i)), "image/png")) for i in range(2)]
+    image_set = api.post("/api/v1/image-sets", data={"name": "q"}, files=files).json()
     job = api.post("/api/v1/jobs", json={"image_set_id": image_set["id"],
-                                         "codecs": [{"name": "jpeg", "rate_points": [10, 50]}]})
+                                         "codecs": [{"name": "jpeg", "rate_points": [50, 10]},
+                                                    {"name": "webp", "rate_points": [30, 60, 90]}]})
     assert job.status_code == 202 and job.json()["status"] == "queued"
-    image_id = image_set["images"][0]["id"]
-    assert sorted(sent) == [(queue.RUN_TASK, [job.json()["id"], image_id, "jpeg", q], queue.CPU_QUEUE)
-                            for q in (10.0, 50.0)]
+    job_id = job.json()["id"]
+    # 2 images x 2 codecs = 4 tasks, each carrying all its codec's rate points...
+    assert sorted(sent) == sorted((queue.RUN_TASK, [job_id, image["id"], codec, points], queue.CPU_QUEUE)
+                                  for image in image_set["images"]
+                                  for codec, points in (("jpeg", [10.0, 50.0]), ("webp", [30.0, 60.0, 90.0])))
+    # ...while progress still counts result rows: 2 images x 5 rate points.
+    assert api.get(f"/api/v1/jobs/{job_id}").json()["progress"] == {"done": 0, "total": 10}
 
 
 def test_the_job_page_takes_its_active_statuses_from_the_server(api):

@@ -23,6 +23,11 @@ PHOTO = random_photo(192, 256, seed=11)
 TINY = random_photo(48, 64, seed=12)  # below MS-SSIM's minimum size
 
 
+def _results_of(engine, job_id: int) -> list:
+    with Session(engine) as session:
+        return list(session.scalars(select(Result).where(Result.job_id == job_id)))
+
+
 def _decode_png(data: bytes) -> np.ndarray:
     with Image.open(io.BytesIO(data)) as img:
         return np.asarray(img.convert("RGB"))
@@ -118,7 +123,10 @@ def test_a_result_is_unique_per_job_image_codec_rate_point(production_stack, fin
 
     sender = Celery(broker=production_stack.env["BROKER_URL"])
     sender.conf.task_default_queue = "cpu"
-    sender.send_task("licbench.run_task", args=list(key))
+    # The message a job sends: one task per image x codec carrying all that codec's rate points.
+    points = sorted({r.rate_point for r in _results_of(engine, key[0]) if (r.image_id, r.codec) == key[1:3]})
+    assert len(points) == 2
+    sender.send_task("licbench.run_task", args=[*key[:3], points])
     deadline = time.monotonic() + 60
     while "'duplicate'" not in production_stack.worker_log.read_text() and time.monotonic() < deadline:
         time.sleep(0.5)
