@@ -13,6 +13,7 @@ from app.api.docs import install_offline_docs
 from app.api.routes import image_sets, jobs, models, pages, reference_curves, system
 from app.api.routes import pages_studies, studies
 from app.api.routes import analysis, iqa_datasets, pages_analysis
+from app.api.routes import auth as auth_routes
 from app.services.errors import ServiceError
 from app.settings import get_settings
 
@@ -69,6 +70,8 @@ def create_app() -> FastAPI:
     app.include_router(analysis.router)
     app.include_router(iqa_datasets.router)
     app.include_router(pages_analysis.router)
+    app.include_router(auth_routes.router)
+    app.include_router(auth_routes.pages_router)
     app.mount("/static", StaticFiles(directory=ROOT / "static"), name="static")
 
     @app.get("/vendor/plotly.min.js", include_in_schema=False)

@@ -33,6 +33,13 @@ class Settings(BaseSettings):
     max_checkpoint_bytes: int = 200 * 1024 * 1024
     learned_queue: str = Field(default="cpu", description="Celery queue for learned codecs (gpu with GPU workers).")
 
+    # Accounts (issue 12): the key that signs session cookies. Empty -> generated once and kept in
+    # DATA_DIR/secret_key (mode 0600), so the embedded set-up never runs with a fixed, published key.
+    secret_key: str = Field(default="", description="Signs session cookies; empty -> generated in DATA_DIR/secret_key.")
+    session_max_age: int = Field(default=14 * 24 * 3600, description="Seconds a login stays valid.")
+    session_cookie_secure: bool = Field(default=False, description="Send the session cookie over HTTPS only.")
+    worker_heartbeat_seconds: float = Field(default=10.0, description="How often a worker writes its heartbeat.")
+
     # Human studies (issue 9): defaults of POST /api/v1/studies and the scaling.
     study_crop: int = Field(default=512, description="Default square crop side in pixels per source image.")
     study_trials_per_session: int = 40
@@ -55,6 +62,29 @@ class Settings(BaseSettings):
     @property
     def resolved_broker_url(self) -> str:
         return self.broker_url or f"sqla+sqlite:///{(self.data_dir / 'broker.sqlite').resolve()}"
+
+    @property
+    def resolved_secret_key(self) -> str:
+        """SECRET_KEY, or a random key generated once under ``data_dir`` (readable by this user only)."""
+        if self.secret_key:
+            return self.secret_key
+        import os
+        import secrets
+
+        path = self.data_dir / "secret_key"
+        if not path.exists():
+            self.data_dir.mkdir(parents=True, exist_ok=True)
+            tmp = self.data_dir / f".secret_key-{os.getpid()}-{secrets.token_hex(4)}"
+            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            with os.fdopen(fd, "w") as handle:
+                handle.write(secrets.token_urlsafe(48))
+            try:
+                os.link(tmp, path)  # atomic: complete or absent; the first process to link wins
+            except FileExistsError:
+                pass
+            finally:
+                tmp.unlink()
+        return path.read_text().strip()
 
     @property
     def images_dir(self) -> Path:

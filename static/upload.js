@@ -28,6 +28,8 @@
     if (!files.length) { error.textContent = "Choose or drop at least one image."; return; }
     const data = new FormData();
     data.append("name", document.getElementById("set-name").value);
+    const visibility = document.getElementById("set-visibility");
+    if (visibility) data.append("visibility", visibility.value);
     files.forEach((f) => data.append("files", f, f.name));
     const response = await fetch("/api/v1/image-sets", { method: "POST", body: data });
     const body = await response.json();

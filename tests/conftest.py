@@ -52,6 +52,11 @@ def api(settings_env: Path):
 
     upgrade_to_head()  # the queue's Celery client follows the settings' broker URL (this test's data dir)
     with TestClient(create_app()) as client:
+        # Mutating routes need a user (issue 12): the client speaks as the member "tester" with a bearer token
+        # (tests.support.accounts makes other users and anonymous clients).
+        from tests.support.accounts import authorize
+
+        authorize(client, "tester")
         yield client
 
 

@@ -1,7 +1,7 @@
 """Request-scoped dependencies, as type aliases routes declare (FastAPI full-stack template's ``deps.py``).
 
 ``SessionDep`` (a database session per request), ``StorageDep`` (blob storage), ``CurrentToken`` (the API token
-named by ``Authorization: Bearer ...``; later ``CurrentUser``) and ``Pagination`` (``limit``/``offset`` query
+named by ``Authorization: Bearer ...``), ``CurrentUser`` / ``OptionalUser`` (bearer token or session cookie) and ``Pagination`` (``limit``/``offset`` query
 parameters plus the ``X-Total-Count`` header of list endpoints).
 """
 from __future__ import annotations
@@ -10,14 +10,15 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Annotated, TypeVar
 
-from fastapi import Depends, Query, Response
+from fastapi import Depends, Query, Request, Response
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy import Select
 from sqlalchemy.orm import Session
 
 from app.db.session import session_scope
-from app.db.tables import ApiToken
-from app.services import tokens
+from app.db.tables import ApiToken, User
+from app.services import auth, tokens
+from app.services.errors import ServiceError
 from app.services.storage import LocalStorage, default_storage
 
 DEFAULT_LIMIT = 1000
@@ -51,6 +52,47 @@ def get_current_token(session: SessionDep,
 
 
 CurrentToken = Annotated[ApiToken, Depends(get_current_token)]
+
+
+def get_login(request: Request, session: SessionDep) -> auth.LoginSession | None:
+    """The verified session cookie of this request, if any (no CSRF check: page routes check their form)."""
+    return auth.read_session(session, request.cookies.get(auth.SESSION_COOKIE))
+
+
+LoginDep = Annotated[auth.LoginSession | None, Depends(get_login)]
+
+
+def get_optional_user(request: Request, session: SessionDep, login: LoginDep,
+                      credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]) -> User | None:
+    """Who is asking: the owner of the bearer token (an invalid or revoked one is a 401), else the user of the
+    session cookie, else None. Cookie-authenticated requests that change things must carry the session's
+    CSRF token in the ``X-CSRF-Token`` header (pages' scripts add it; see ``static/csrf.js``)."""
+    if credentials is not None:
+        token = tokens.authenticate(session, credentials.credentials)
+        if token.user is None:
+            raise ServiceError("API token has no owner; create a new one with `licbench token create --user NAME`", 401)
+        request.state.user = token.user
+        return token.user
+    if login is None:
+        return None
+    if request.method not in auth.SAFE_METHODS:
+        auth.check_csrf(login, request.headers.get(auth.CSRF_HEADER))
+    request.state.user = login.user
+    return login.user
+
+
+OptionalUser = Annotated[User | None, Depends(get_optional_user)]
+
+
+def get_current_user(user: OptionalUser) -> User:
+    """The authenticated user (session cookie or bearer token); 401 JSON without credentials."""
+    if user is None:
+        raise ServiceError("log in first: send 'Authorization: Bearer <token>' (`licbench token create --user NAME`) "
+                           "or use the session cookie from /login", 401)
+    return user
+
+
+CurrentUser = Annotated[User, Depends(get_current_user)]
 
 
 @dataclass(frozen=True)

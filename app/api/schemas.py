@@ -26,6 +26,8 @@ def _integral_as_int(value: Any) -> Any:
 
 RatePoint = Annotated[int | float, BeforeValidator(_integral_as_int)]
 Timestamp = Annotated[datetime, PlainSerializer(lambda v: v.isoformat(), return_type=str)]
+# An owner row (app.db.tables.User) as its name.
+OwnerName = Annotated[str | None, BeforeValidator(lambda v: getattr(v, "name", v))]
 
 
 class OrmModel(BaseModel):
@@ -50,10 +52,22 @@ class JobRequest(BaseModel):
 
 # --- system -----------------------------------------------------------------------------------------------
 
+class WorkersOut(BaseModel):
+    alive: bool = Field(description="A worker wrote its heartbeat within the last few intervals")
+    count: int = Field(description="Workers with a recent heartbeat")
+    last_heartbeat: Timestamp | None = Field(description="Newest heartbeat of any worker (null: never)")
+    seconds_since_heartbeat: float | None
+    detail: str
+
+
 class HealthOut(BaseModel):
     status: str = Field(description="ok when the database and the broker both answer, else degraded")
     database: str
     broker: str
+    workers: WorkersOut | None = Field(default=None, description="Worker heartbeat (a missing worker is "
+                                       "reported here, not a reason for a 503)")
+    tasks_waiting: int | None = Field(default=None, description="Benchmark tasks queued for jobs that are "
+                                      "queued or running (stored tasks not yet finished)")
 
 
 class RateRangeOut(BaseModel):
@@ -119,6 +133,9 @@ class ImageSetOut(OrmModel):
     id: int
     name: str
     images: list[ImageOut]
+    owner: OwnerName = Field(default=None, description="User name of the owner")
+    visibility: str = Field(default="private", description="private (owner and admins) or public (everyone)")
+    created_at: Timestamp | None = None
 
 
 # --- jobs and results -------------------------------------------------------------------------------------
@@ -149,6 +166,7 @@ class JobOut(OrmModel):
     created_at: Timestamp | None
     started_at: Timestamp | None
     finished_at: Timestamp | None
+    owner: OwnerName = Field(default=None, description="User name of who started the job")
 
     @model_validator(mode="before")
     @classmethod

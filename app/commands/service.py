@@ -19,15 +19,22 @@ def _upgrade(_args=None) -> int:
 
 def _demo(_args=None) -> int:
     from app.db.session import session_scope
-    from app.services import catalog, demo, queue
+    from app.services import catalog, demo, queue, users
     from app.services.storage import default_storage
 
     with session_scope() as session:
-        created = demo.create_demo_job(session, default_storage())
-        if created is None:
-            print("demo job already exists")
-            return 0
-        job, tasks = created
+        admin, password = users.ensure_demo_admin(session)
+        created = demo.create_demo_job(session, default_storage(), owner=admin)
+    if password is not None:
+        print(f"demo login: user {admin.name!r}, password {password!r} (generated now, shown once; "
+              f"`licbench user reset-password {admin.name}` makes a new one)")
+    else:
+        print(f"demo login: user {admin.name!r} with the password printed when it was created "
+              f"(`licbench user reset-password {admin.name}` makes a new one)")
+    if created is None:
+        print("demo job already exists")
+        return 0
+    job, tasks = created
     with session_scope() as session:
         kinds = {name: c.kind for name, c in catalog.codecs(session).items()}
     queue.enqueue(tasks, kinds)
@@ -98,18 +105,4 @@ def register(subparsers) -> None:
     run.add_argument("--no-demo", action="store_true")
     run.set_defaults(handler=_run)
 
-    token = subparsers.add_parser("token", help="API tokens for REST clients")
-    token_sub = token.add_subparsers(dest="token_command", required=True)
-    create = token_sub.add_parser("create", help="create a bearer token (printed once)")
-    create.add_argument("--name", required=True)
-    create.set_defaults(handler=_token_create)
-
-
-def _token_create(args) -> int:
-    from app.db.session import session_scope
-    from app.services.tokens import create_token
-
-    with session_scope() as session:
-        token = create_token(session, args.name)
-    print(token)
-    return 0
+    # `licbench token ...` (API tokens of users) lives in app.commands.user.

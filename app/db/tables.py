@@ -15,11 +15,28 @@ class Base(DeclarativeBase):
     pass
 
 
+class User(Base):
+    """A lab member (role ``member``) or an administrator (``admin``); only an argon2 hash of the
+    password is stored (an unusable one, ``!...``, until a password is set)."""
+
+    __tablename__ = "users"
+    __table_args__ = (UniqueConstraint("name", name="uq_users_name"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(100))
+    password_hash: Mapped[str] = mapped_column(String(255))
+    role: Mapped[str] = mapped_column(String(10), default="member")  # admin | member
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
 class ImageSet(Base):
     __tablename__ = "image_sets"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     name: Mapped[str] = mapped_column(String(200))
+    owner_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), nullable=True, index=True)
+    visibility: Mapped[str] = mapped_column(String(10), default="private", server_default="private")  # private|public
+    owner: Mapped[User | None] = relationship()
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     images: Mapped[list[Image]] = relationship(back_populates="image_set", order_by="Image.id")
 
@@ -46,6 +63,7 @@ class Job(Base):
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     image_set_id: Mapped[int] = mapped_column(ForeignKey("image_sets.id"), index=True)
+    owner_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), nullable=True, index=True)
     codecs: Mapped[list] = mapped_column(JSON)  # [{"name": ..., "rate_points": [...]}]
     metrics: Mapped[list] = mapped_column(JSON)  # ["psnr", ...]
     status: Mapped[str] = mapped_column(String(20), default="queued", index=True)
@@ -56,6 +74,7 @@ class Job(Base):
     started_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
     finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
     image_set: Mapped[ImageSet] = relationship()
+    owner: Mapped[User | None] = relationship()
 
 
 class Result(Base):
@@ -105,7 +124,10 @@ class ApiToken(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     name: Mapped[str] = mapped_column(String(100))
     token_sha256: Mapped[str] = mapped_column(String(64), unique=True)
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), nullable=True, index=True)
+    revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    user: Mapped[User | None] = relationship()
 
 
 class SubmittedModel(Base):
@@ -134,6 +156,7 @@ class ReferenceCurve(Base):
     label: Mapped[str] = mapped_column(String(100), default="published")
     description: Mapped[str] = mapped_column(Text, default="")
     results: Mapped[dict] = mapped_column(JSON)  # CompressAI's "results" object: {"bpp": [...], "psnr-rgb": [...]}
+    owner_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), nullable=True)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
 
@@ -300,3 +323,15 @@ class AnalysisReport(Base):
     version: Mapped[str] = mapped_column(String(100))
     report: Mapped[dict] = mapped_column(JSON)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class WorkerHeartbeat(Base):
+    """The last sign of life of one worker process (written periodically by the worker itself, so it works on
+    the embedded broker, where Celery's remote control does not)."""
+
+    __tablename__ = "worker_heartbeats"
+
+    id: Mapped[str] = mapped_column(String(200), primary_key=True)  # hostname:pid
+    queues: Mapped[str] = mapped_column(String(200), default="")
+    started_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    beat_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)

@@ -7,7 +7,7 @@ from PIL import Image as PILImage
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from app.db.tables import ImageSet, Job
+from app.db.tables import ImageSet, Job, User
 from app.services import catalog, image_sets, jobs
 from app.services.image_sets import Upload
 from app.services.storage import BlobStorage
@@ -25,12 +25,19 @@ def demo_uploads() -> list[Upload]:
     return uploads
 
 
-def create_demo_job(session: Session, storage: BlobStorage) -> tuple[Job, list[jobs.TaskSpec]] | None:
-    """Load the demo image set and a job over every available codec; None if a demo job exists."""
+def create_demo_job(session: Session, storage: BlobStorage,
+                    owner: User | None = None) -> tuple[Job, list[jobs.TaskSpec]] | None:
+    """Load the demo image set (public, so the leaderboard has something on a fresh start) and a job over
+    every available codec, both owned by ``owner``; None if a demo job exists."""
     existing = session.scalar(select(ImageSet).where(ImageSet.name == DEMO_SET_NAME))
     if existing is not None and session.scalar(select(Job).where(Job.image_set_id == existing.id)) is not None:
         return None
     image_set = existing or image_sets.create_image_set(session, storage, DEMO_SET_NAME, demo_uploads())
+    image_set.visibility = "public"
+    if owner is not None and image_set.owner_id is None:
+        image_set.owner_id = owner.id
     selection = [{"name": c.name, "rate_points": list(c.rate.points)}
                  for c in catalog.codecs(session).values() if c.availability().available]
-    return jobs.create_job(session, image_set.id, selection, list(jobs.DEFAULT_METRICS))
+    job, tasks = jobs.create_job(session, image_set.id, selection, list(jobs.DEFAULT_METRICS))
+    job.owner_id = owner.id if owner is not None else None
+    return job, tasks

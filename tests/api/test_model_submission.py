@@ -33,7 +33,7 @@ def token(api) -> str:
 
 
 def _submit(api, token, data, filename="model.pth", name="my-codec", architecture="bmshj2018-factorized", **extra):
-    headers = {"Authorization": f"Bearer {token}"} if token else {}
+    headers = {"Authorization": f"Bearer {token}" if token else ""}  # "" drops the api client's default token
     return api.post("/api/v1/models", headers=headers,
                     data={"name": name, "architecture": architecture, **extra},
                     files={"checkpoint": (filename, data, "application/octet-stream")})

@@ -4,21 +4,27 @@ from __future__ import annotations
 from fastapi import APIRouter, Query, status
 from fastapi.responses import JSONResponse, Response, StreamingResponse
 
-from app.api.deps import Pagination, SessionDep, StorageDep
+from sqlalchemy import func, select
+
+from app.api.deps import CurrentUser, OptionalUser, Pagination, SessionDep, StorageDep
 from app.api.schemas import BDRatesOut, CompressAIDocument, JobCreated, JobOut, JobRequest, RDCurvesOut, ResultOut
-from app.db.tables import Job, Result
-from app.services import catalog, jobs, queue, results
+from app.db.tables import ImageSet, Job, Result
+from app.services import auth, catalog, deletion, jobs, queue, results
 from app.services.errors import ServiceError
 
 router = APIRouter(prefix="/api/v1", tags=["jobs"])
 
 
 @router.post("/jobs", status_code=status.HTTP_202_ACCEPTED, response_model=JobCreated)
-def create_job(request: JobRequest, session: SessionDep) -> Job:
+def create_job(request: JobRequest, session: SessionDep, user: CurrentUser) -> Job:
     """Queue one task per image x codec x rate point. Unknown codecs/metrics and out-of-range rate
-    points are rejected (422) before anything is stored."""
+    points are rejected (422) before anything is stored. Needs a user who can see the image set."""
+    target = session.get(ImageSet, request.image_set_id)
+    if target is not None:
+        auth.require_view_image_set(user, target)
     job, tasks = jobs.create_job(session, request.image_set_id,
                                  [c.model_dump() for c in request.codecs], request.metrics)
+    job.owner_id = user.id
     session.commit()  # workers must see the job before its tasks arrive
     try:
         queue.enqueue(tasks, {name: c.kind for name, c in catalog.codecs(session).items()})
@@ -30,29 +36,63 @@ def create_job(request: JobRequest, session: SessionDep) -> Job:
 
 
 @router.get("/jobs", response_model=list[JobOut])
-def list_jobs(session: SessionDep, page: Pagination) -> list[Job]:
-    """Jobs, newest first; ``limit``/``offset`` page them, ``X-Total-Count`` gives the total."""
-    page.set_total(jobs.count_jobs(session))
-    return jobs.list_jobs(session, limit=page.limit, offset=page.offset)
+def list_jobs(session: SessionDep, page: Pagination, user: OptionalUser,
+              status: str | None = Query(None, description="Only jobs with this status"),
+              image_set_id: int | None = Query(None, description="Only jobs on this image set"),
+              mine: bool = Query(False, description="Only the caller's jobs")) -> list[Job]:
+    """Jobs the caller may see (those on visible image sets), newest first; ``limit``/``offset`` page them,
+    ``X-Total-Count`` gives the total."""
+    where = [Job.image_set_id.in_(auth.visible_image_set_ids(user))]
+    if status:
+        where.append(Job.status == status)
+    if image_set_id is not None:
+        where.append(Job.image_set_id == image_set_id)
+    if mine:
+        where.append(Job.owner_id == (user.id if user else -1))
+    page.set_total(session.scalar(select(func.count()).select_from(Job).where(*where)) or 0)
+    return list(session.scalars(select(Job).where(*where).order_by(Job.id.desc())
+                                .limit(page.limit).offset(page.offset)))
+
+
+def visible_job(session, job_id: int, user) -> Job:
+    """The job, if the caller may see it (404 / 401 / 403 otherwise)."""
+    job = jobs.get_job(session, job_id)
+    auth.require_view_job(user, job)
+    return job
 
 
 @router.get("/jobs/{job_id}", response_model=JobOut)
-def get_job(job_id: int, session: SessionDep) -> Job:
-    return jobs.get_job(session, job_id)
+def get_job(job_id: int, session: SessionDep, user: OptionalUser) -> Job:
+    return visible_job(session, job_id, user)
 
 
 @router.post("/jobs/{job_id}/cancel", response_model=JobOut)
-def cancel_job(job_id: int, session: SessionDep) -> Job:
-    """Stop a queued or running job: tasks not yet started are skipped; stored results stay."""
+def cancel_job(job_id: int, session: SessionDep, user: CurrentUser) -> Job:
+    """Stop a queued or running job: tasks not yet started are skipped; stored results stay. Who started
+    the job or an admin."""
+    job = visible_job(session, job_id, user)
+    auth.require_owner(user, job.owner_id, f"job {job_id}")
     return jobs.cancel_job(session, job_id)
+
+
+@router.delete("/jobs/{job_id}", status_code=status.HTTP_204_NO_CONTENT)
+def delete_job(job_id: int, session: SessionDep, blob_storage: StorageDep, user: CurrentUser) -> None:
+    """Delete a finished job with its results and reconstruction files; who started it or an admin.
+    409 while it runs (cancel first) or while a human study uses it."""
+    job = visible_job(session, job_id, user)
+    auth.require_owner(user, job.owner_id, f"job {job_id}")
+    keys = deletion.delete_job(session, job)
+    session.commit()
+    deletion.remove_files(blob_storage, keys)
 
 
 @router.get("/jobs/{job_id}/results", response_model=list[ResultOut],
             responses={200: {"content": {"text/csv": {}}, "description": "JSON array, or CSV with ?format=csv"}})
-def job_results(job_id: int, session: SessionDep, page: Pagination,
+def job_results(job_id: int, session: SessionDep, page: Pagination, user: OptionalUser,
                 format: str = Query("json", pattern="^(json|csv)$")) -> list[Result] | StreamingResponse:
     """Result rows (ordered by codec, rate point, image), paged by ``limit``/``offset`` with the total in
     ``X-Total-Count``; ``?format=csv`` gives all rows (never paged) as CSV, one column per metric."""
+    visible_job(session, job_id, user)
     if format == "csv":
         job = jobs.get_job(session, job_id)
         rows = results.list_results(session, job_id)  # read before the session closes; encoded as sent
@@ -64,24 +104,27 @@ def job_results(job_id: int, session: SessionDep, page: Pagination,
 
 
 @router.get("/jobs/{job_id}/rd", response_model=RDCurvesOut)
-def job_rd(job_id: int, session: SessionDep, metric: str = "psnr", per_image: bool = False) -> dict:
+def job_rd(job_id: int, session: SessionDep, user: OptionalUser, metric: str = "psnr", per_image: bool = False) -> dict:
     """RD curves (bpp vs metric) per codec, averaged over images, or per image."""
+    visible_job(session, job_id, user)
     return results.rd_curves(session, job_id, metric, per_image)
 
 
 @router.get("/jobs/{job_id}/bd-rate", response_model=BDRatesOut)
-def job_bd_rate(job_id: int, session: SessionDep, anchor: str = "jpeg", metric: str = "psnr") -> dict:
+def job_bd_rate(job_id: int, session: SessionDep, user: OptionalUser, anchor: str = "jpeg", metric: str = "psnr") -> dict:
     """BD-rate (% bits at equal quality; negative = fewer bits) and BD-quality of every codec against
     ``anchor``, Bjontegaard with PCHIP over the overlapping range; fewer than 4 overlapping points -> null
     with the reason."""
+    visible_job(session, job_id, user)
     return results.bd_rates(session, job_id, anchor, metric)
 
 
 @router.get("/jobs/{job_id}/compressai-json", response_model=dict[str, CompressAIDocument],
             responses={200: {"description": "Codec name -> document; with ``?codec=NAME`` that one document "
                                             "as a file download"}})
-def job_compressai_json(job_id: int, session: SessionDep, codec: str | None = None):
+def job_compressai_json(job_id: int, session: SessionDep, user: OptionalUser, codec: str | None = None):
     """Results in CompressAI's JSON format: one document per codec (``?codec=NAME`` downloads one file)."""
+    visible_job(session, job_id, user)
     documents = results.compressai_json(session, job_id)
     if codec is None:
         return documents
@@ -94,7 +137,8 @@ def job_compressai_json(job_id: int, session: SessionDep, codec: str | None = No
 @router.get("/results/{result_id}/reconstruction", response_class=Response,
             responses={200: {"content": {"image/png": {}}}})
 def reconstruction(result_id: int, session: SessionDep,
-                   blob_storage: StorageDep) -> Response:
+                   blob_storage: StorageDep, user: OptionalUser) -> Response:
     """The decoded image as PNG: exactly the pixels the metrics saw."""
     result = results.get_result(session, result_id)
+    visible_job(session, result.job_id, user)
     return Response(blob_storage.get(result.reconstruction_path), media_type="image/png")

@@ -6,33 +6,56 @@ from pathlib import Path
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
 from fastapi.templating import Jinja2Templates
-from app.api.deps import SessionDep
+from sqlalchemy import select
+from app.api.deps import OptionalUser, SessionDep
 from app.api.schemas import CodecOut, MetricOut
 from app.db.enums import JobStatus
-from app.services import catalog, image_sets, jobs
+from app.db.tables import ImageSet, Job
+from app.services import auth, catalog, image_sets, jobs
 
 templates = Jinja2Templates(directory=str(Path(__file__).resolve().parents[3] / "templates"))
 templates.env.globals["JobStatus"] = JobStatus  # templates compare statuses with the enum, not copies
+
+
+def current_login(request: Request):
+    """The logged-in user and CSRF token of a page request (``app.services.auth.LoginSession``) or None;
+    base.html shows the user and puts the CSRF token where scripts and forms find it."""
+    if not hasattr(request.state, "login"):
+        from app.db.session import session_scope
+        from app.services.auth import SESSION_COOKIE, read_session
+
+        with session_scope() as session:
+            request.state.login = read_session(session, request.cookies.get(SESSION_COOKIE))
+    return request.state.login
+
+
+templates.env.globals["current_login"] = current_login
 router = APIRouter(include_in_schema=False)
 INDEX_JOBS = 50  # the home page lists the newest jobs
 
 
 @router.get("/", response_class=HTMLResponse)
-def index(request: Request, session: SessionDep):
-    return templates.TemplateResponse(request, "index.html", {
-        "image_sets": image_sets.list_image_sets(session), "jobs": jobs.list_jobs(session, limit=INDEX_JOBS)})
+def index(request: Request, session: SessionDep, user: OptionalUser):
+    visible_sets = list(session.scalars(select(ImageSet).where(auth.visible_image_sets_clause(user))
+                                       .order_by(ImageSet.id.desc()).limit(INDEX_JOBS)))
+    visible_jobs = list(session.scalars(select(Job).where(Job.image_set_id.in_(auth.visible_image_set_ids(user)))
+                                        .order_by(Job.id.desc()).limit(INDEX_JOBS)))
+    return templates.TemplateResponse(request, "index.html", {"image_sets": visible_sets, "jobs": visible_jobs})
 
 
 @router.get("/image-sets/{image_set_id}", response_class=HTMLResponse)
-def image_set_page(image_set_id: int, request: Request, session: SessionDep):
+def image_set_page(image_set_id: int, request: Request, session: SessionDep, user: OptionalUser):
+    image_set = image_sets.get_image_set(session, image_set_id)
+    auth.require_view_image_set(user, image_set)
     return templates.TemplateResponse(request, "image_set.html", {
-        "image_set": image_sets.get_image_set(session, image_set_id),
+        "image_set": image_set,
         "codecs": [CodecOut.of(c) for c in catalog.codecs(session).values()],
         "metrics": [MetricOut.of(m) for m in catalog.registry_metrics().values()]})
 
 
 @router.get("/jobs/{job_id}", response_class=HTMLResponse)
 @router.get("/jobs/{job_id}/results", response_class=HTMLResponse)
-def job_page(job_id: int, request: Request, session: SessionDep):
+def job_page(job_id: int, request: Request, session: SessionDep, user: OptionalUser):
     job = jobs.get_job(session, job_id)
+    auth.require_view_job(user, job)
     return templates.TemplateResponse(request, "job.html", {"job": job, "images": job.image_set.images})

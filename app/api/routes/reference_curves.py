@@ -2,11 +2,11 @@
 from __future__ import annotations
 
 from fastapi import APIRouter, File, Form, UploadFile, status
-from app.api.deps import Pagination, SessionDep
+from app.api.deps import CurrentUser, Pagination, SessionDep
 from app.api.schemas import ReferenceCurveCreated, ReferenceCurveOut
 from app.db.tables import ReferenceCurve
-from app.services import reference_curves
-from app.services.errors import TooLarge
+from app.services import auth, reference_curves
+from app.services.errors import NotFound, TooLarge
 
 router = APIRouter(prefix="/api/v1/reference-curves", tags=["analysis"])
 MAX_JSON_BYTES = 5 * 1024 * 1024
@@ -22,14 +22,24 @@ def list_curves(session: SessionDep, page: Pagination) -> list[ReferenceCurveOut
 
 
 @router.post("", status_code=status.HTTP_201_CREATED, response_model=ReferenceCurveCreated)
-async def import_curve(session: SessionDep, file: UploadFile = File(...), label: str = Form("published")) -> ReferenceCurve:
-    """Import a CompressAI results JSON file (``{"name", "description", "results": {"bpp": [...], ...}}``)."""
+async def import_curve(session: SessionDep, user: CurrentUser, file: UploadFile = File(...),
+                       label: str = Form("published")) -> ReferenceCurve:
+    """Import a CompressAI results JSON file (``{"name", "description", "results": {"bpp": [...], ...}}``);
+    needs a user, who owns the curve."""
     data = await file.read(MAX_JSON_BYTES + 1)
     if len(data) > MAX_JSON_BYTES:
         raise TooLarge(f"results file is larger than {MAX_JSON_BYTES} bytes")
-    return reference_curves.import_curve(session, file.filename or "results.json", data, label)
+    curve = reference_curves.import_curve(session, file.filename or "results.json", data, label)
+    curve.owner_id = user.id
+    session.flush()
+    return curve
 
 
 @router.delete("/{curve_id}", status_code=status.HTTP_204_NO_CONTENT)
-def delete_curve(curve_id: int, session: SessionDep) -> None:
+def delete_curve(curve_id: int, session: SessionDep, user: CurrentUser) -> None:
+    """Delete an imported curve: who imported it or an admin."""
+    row = session.get(ReferenceCurve, curve_id)
+    if row is None:
+        raise NotFound(f"reference curve {curve_id} does not exist")
+    auth.require_owner(user, row.owner_id, f"reference curve {curve_id}")
     reference_curves.delete_curve(session, curve_id)

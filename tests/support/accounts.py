@@ -1,0 +1,39 @@
+"""Users and authenticated clients for tests (issue 12: every mutating route needs a user)."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+ANONYMOUS = {"Authorization": ""}  # request headers that drop the client's default bearer token
+
+
+@dataclass(frozen=True)
+class Account:
+    name: str
+    password: str
+    token: str
+    role: str
+
+    @property
+    def headers(self) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.token}"}
+
+
+def make_user(name: str, role: str = "member", password: str | None = None) -> Account:
+    """A user in the configured database (settings' DATA_DIR) with a password and an API token."""
+    from app.db.session import session_scope
+    from app.services import tokens, users
+
+    password = password or f"pw-{name}-0123456789"
+    with session_scope() as session:
+        user = users.find_user(session, name) or users.create_user(session, name, password, role=role)
+        users.set_password(session, user, password)
+        token = tokens.create_token(session, f"{name} test token", user=user)
+    return Account(name, password, token, role)
+
+
+def authorize(client, name: str, role: str = "member") -> Account:
+    """Make ``client`` (a TestClient or httpx client) send ``name``'s bearer token on every request."""
+    account = make_user(name, role)
+    client.headers["Authorization"] = f"Bearer {account.token}"
+    client.account = account
+    return account
