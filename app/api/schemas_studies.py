@@ -19,7 +19,8 @@ class StudyRequest(BaseModel):
                                     ge=1, le=1000, description="Trials per session, controls included")
     sampling: Literal["balanced", "active"] = "balanced"
     crop: int | None = Field(default_factory=lambda: get_settings().study_crop, ge=16, le=8192,
-                             description="Square crop side in pixels (one region per source image); null = whole images")
+                             description="Square crop side in pixels (one region per source image); "
+                                         "null = whole images")
     min_viewing_ms: int = Field(default_factory=lambda: get_settings().study_min_viewing_ms, ge=0, le=60_000,
                                 description="The participant page accepts an answer only after this long")
 
@@ -139,3 +140,33 @@ class ScaleOut(BaseModel):
     trials: int
     answers_version: int
     computed_at: str
+
+
+class ResponseRow(BaseModel):
+    """One answered trial in pwcmp's column layout plus the logged extras (the CSV has the same columns)."""
+
+    observer: str = Field(description="participant name, else the session id")
+    session: str
+    scene: int = Field(description="source image id")
+    condition_A: int
+    condition_B: int | None = Field(description="null for DSIS")
+    is_A_selected: int | None = Field(description="1/0 for pairwise, null for DSIS")
+    trial_id: int
+    position: int
+    kind: str
+    control: str = Field(description="regular, trap, identical or repeat")
+    repeat_of_trial_id: int | None
+    choice: str | None
+    score: int | None
+    response_ms: int | None
+    served_at: str
+    answered_at: str
+    codec_A: str
+    rate_point_A: float | None
+    bpp_A: float | None
+    codec_B: str | None
+    rate_point_B: float | None
+    bpp_B: float | None
+    window_width: int | None
+    window_height: int | None
+    device_pixel_ratio: float | None

@@ -34,7 +34,6 @@ from app.settings import get_settings
 METHODS = ("pairwise", "dsis")
 SAMPLINGS = ("balanced", "active")
 REFERENCE = "reference"
-CONTROLS = ("regular", "trap", "identical", "repeat")
 TRIAL_IMAGES = ("a", "b", "reference")
 DSIS_TRAP_PASS = 4  # hidden reference rated at least "perceptible but not annoying"
 

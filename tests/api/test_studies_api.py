@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import csv
 import io
-import time
 
 import numpy as np
 import pytest
@@ -168,6 +167,9 @@ def test_csv_has_pwcmp_columns_and_the_logged_extras(api, job):
     assert first["is_A_selected"] in ("0", "1") and first["choice"] in ("a", "b")
     assert int(first["response_ms"]) >= 800
     assert (first["window_width"], first["window_height"], first["device_pixel_ratio"]) == ("1600", "1000", "1.0")
+    as_json = api.get(f"/api/v1/studies/{study['id']}/responses?limit=4")
+    assert as_json.headers["x-total-count"] == "6" and len(as_json.json()) == 4
+    assert list(as_json.json()[0])[:6] == reader.fieldnames[:6] and as_json.json()[0]["observer"] == "ann"
 
 
 def test_pairwise_flow_gives_a_scale_with_the_reference_at_zero_and_the_true_order(api, job):
@@ -178,9 +180,7 @@ def test_pairwise_flow_gives_a_scale_with_the_reference_at_zero_and_the_true_ord
         take_session(api, study, truth, rng, participant=f"sim-{i}")
     liar = take_session(api, study, truth, rng, random_answers=True, participant="random")
     contrarian = take_session(api, study, truth, rng, inverted=True, participant="contrarian")
-    started = time.perf_counter()
     scale = api.get(f"/api/v1/studies/{study['id']}/scale").json()
-    print(f"scale of {scale['trials']} trials computed in {time.perf_counter() - started:.2f} s")
     assert scale["unit"] == "JOD" and scale["method"] == "pairwise"
     by_image: dict[int, list[dict]] = {}
     for c in scale["conditions"]:

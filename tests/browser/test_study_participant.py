@@ -46,7 +46,8 @@ def _answer(page, key: str) -> None:
     page.keyboard.press(key)
     page.wait_for_function(
         "([p, t]) => !document.getElementById('done').hidden || "
-        "document.getElementById('stage').dataset.position !== p || document.getElementById('stage').dataset.training !== t",
+        "document.getElementById('stage').dataset.position !== p || "
+        "document.getElementById('stage').dataset.training !== t",
         arg=[position, training], timeout=15_000)
 
 

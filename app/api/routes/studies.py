@@ -7,8 +7,8 @@ from fastapi import APIRouter, Query, Request, status
 from fastapi.responses import Response
 
 from app.api.deps import Pagination, SessionDep, StorageDep
-from app.api.schemas_studies import (ResponseRequest, ResponseStored, ScaleOut, SessionCreated, SessionRequest,
-                                     StudyOut, StudyProgress, StudyRequest, TrialOut)
+from app.api.schemas_studies import (ResponseRequest, ResponseRow, ResponseStored, ScaleOut, SessionCreated,
+                                     SessionRequest, StudyOut, StudyProgress, StudyRequest, TrialOut)
 from app.services import studies
 
 router = APIRouter(prefix="/api/v1", tags=["studies"])
@@ -97,7 +97,8 @@ def study_scale(study_id: int, session: SessionDep) -> dict:
     return studies.study_scale(session, study_id)
 
 
-@router.get("/studies/{study_id}/responses")
+@router.get("/studies/{study_id}/responses", response_model=list[ResponseRow],
+            responses={200: {"content": {"text/csv": {}}}})
 def study_responses(study_id: int, session: SessionDep, page: Pagination,
                     format: str = Query("json", pattern="^(json|csv)$")):
     """Answered trials in pwcmp's columns plus the logged extras; ``?format=csv`` gives all rows as CSV."""
