@@ -148,3 +148,12 @@ def test_a_single_observer_gets_a_warning_instead_of_meaningful_intervals():
     assert any("understate the uncertainty" in w for w in scale.warnings)
     assert any("screening needs at least" in w for w in scale.warnings)
     assert _scores(scale)["r"] == 0.0 > _scores(scale)["b"] > _scores(scale)["a"]
+
+
+def test_expanded_percentiles_widen_small_samples_and_converge_to_plain_ones():
+    from analysis.subjective.pairwise import expanded_percentiles
+
+    low10, high10 = expanded_percentiles(10)
+    low1000, high1000 = expanded_percentiles(1000)
+    assert low10 < low1000 < 0.025 and low10 + high10 == pytest.approx(1.0)
+    assert low1000 == pytest.approx(0.025, abs=1e-3) and high1000 == pytest.approx(0.975, abs=1e-3)
