@@ -1,6 +1,7 @@
 """Human studies as a pure library: perceptual scales from pairwise comparisons and ratings.
 
 - ``types``: ``Comparison``, ``Rating`` in; ``Scale`` (``ConditionScore``, ``ObserverReport``) out.
+- ``thurstone.thurstone_case_v``: the scaler itself on a comparison-count matrix (or a batch of them).
 - ``pairwise.scale_pairwise``: Thurstone Case V maximum-likelihood scaling in JOD (Perez-Ortiz and
   Mantiuk 2017, pwcmp), bootstrap intervals, leave-one-out observer screening.
 - ``rating.scale_ratings``: MOS with 95% t-intervals, ITU-R BT.500 observer screening.

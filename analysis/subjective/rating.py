@@ -64,7 +64,8 @@ def bt500_screening(ratings: list[Rating]) -> dict[str, str]:
         if pp + qq and (pp + qq) / total > 0.05 and abs(pp - qq) / (pp + qq) < 0.3:
             rejected[observer] = (
                 f"ITU-R BT.500 screening: {pp + qq} of {total} ratings outside the per-stimulus band "
-                f"(P={pp}, Q={qq}; (P+Q)/J={(pp + qq) / total:.2f} > 0.05, |P-Q|/(P+Q)={abs(pp - qq) / (pp + qq):.2f} < 0.3)"
+                f"(P={pp}, Q={qq}; (P+Q)/J={(pp + qq) / total:.2f} > 0.05, "
+                f"|P-Q|/(P+Q)={abs(pp - qq) / (pp + qq):.2f} < 0.3)"
             )
     return rejected
 
@@ -91,7 +92,9 @@ def scale_ratings(
         reasons = bt500_screening(ratings)
     else:
         reasons = {}
-        warnings.append(f"BT.500 screening needs at least {MIN_RATERS_FOR_SCREENING} observers ({len(observers)} so far)")
+        warnings.append(
+            f"BT.500 screening needs at least {MIN_RATERS_FOR_SCREENING} observers ({len(observers)} so far)"
+        )
     for o, why in (flagged or {}).items():
         if o in observers:
             reasons[o] = why if o not in reasons else f"{why}; {reasons[o]}"

@@ -165,7 +165,8 @@ class _Objective:
             return value, grad
         n2 = self.n * self.n
         offsets = (np.arange(batch) * n2)[:, None]
-        index = np.concatenate([offsets + self.flat_ii, offsets + self.flat_jj, offsets + self.flat_ij, offsets + self.flat_ji], 1)
+        flat = (self.flat_ii, self.flat_jj, self.flat_ij, self.flat_ji)
+        index = np.concatenate([offsets + f for f in flat], 1)
         weights = np.concatenate([curv, curv, -curv, -curv], 1)
         hess = np.bincount(index.ravel(), weights.ravel(), batch * n2).reshape(batch, self.n, self.n)
         hess += 1e-9 * np.eye(self.n)
