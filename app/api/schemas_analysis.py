@@ -57,6 +57,7 @@ class CorrelationOut(BaseModel):
     n: int
     group: str
     fit: str
+    n_bootstrap: int | None = None
     metrics: list[dict[str, Any]]
     groups: dict[str, list[dict[str, Any]]]
     comparisons: list[dict[str, Any]]

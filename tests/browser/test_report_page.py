@@ -22,7 +22,9 @@ def answered_study(production_stack):
     files = [("files", (f"photo{i}.png", png_bytes(random_photo(h, w, seed=90 + i)), "image/png"))
              for i, (h, w) in enumerate(((64, 80), (72, 72)))]
     with production_stack.client() as client:
-        image_set = client.post("/api/v1/image-sets", data={"name": "report"}, files=files).json()
+        uploaded = client.post("/api/v1/image-sets", data={"name": "report"}, files=files)
+        assert uploaded.status_code == 201, uploaded.text
+        image_set = uploaded.json()
         created = client.post("/api/v1/jobs", json={"image_set_id": image_set["id"], "codecs": [
             {"name": "jpeg", "rate_points": [10, 30, 60, 90]}], "metrics": METRICS})
         assert created.status_code == 202, created.text
