@@ -112,7 +112,8 @@ def study_source(session: Session, study_id: int) -> Source | Pending:
             else c["codec"], codec=c["codec"], family=kinds.get(c["codec"], "submitted"), bpp=c["bpp"],
             human_ci=ci, result_id=c["result_id"],
             extra={"condition_id": c["condition_id"], "image_id": c["image_id"], "rate_point": c["rate_point"]}))
-    version = f"{study.answers_version}:{crop_done if use_crops else 'full'}"
+    # created_at too: SQLite may give a deleted study's id to a new one.
+    version = f"{study.created_at.isoformat()}:{study.answers_version}:{crop_done if use_crops else 'full'}"
     return Source("study", study.id, scale.get("unit") or "JOD", observations, directions(list(job.metrics)), version)
 
 
@@ -124,7 +125,7 @@ def dataset_source(session: Session, dataset_id: int) -> Source | Pending:
     if dataset.status != "succeeded":
         return Pending("scoring", dataset.done if dataset.phase == "scoring" else 0, dataset.n_distorted)
     rows = iqa_datasets.image_rows(session, dataset.id)
-    version = f"{dataset.status}:{dataset.done}"
+    version = f"{dataset.created_at.isoformat()}:{dataset.status}:{dataset.done}"
     metrics = directions(list(dataset.metrics))
     if dataset.unit == "2AFC":
         values = {(r.path, r.reference): r.metrics or {} for r in rows}
