@@ -14,6 +14,7 @@ from app.api.routes import image_sets, jobs, models, pages, reference_curves, sy
 from app.api.routes import pages_studies, studies
 from app.api.routes import analysis, iqa_datasets, pages_analysis
 from app.api.routes import auth as auth_routes
+from app.api.routes import leaderboard, viewer
 from app.services.errors import ServiceError
 from app.settings import get_settings
 
@@ -72,6 +73,10 @@ def create_app() -> FastAPI:
     app.include_router(pages_analysis.router)
     app.include_router(auth_routes.router)
     app.include_router(auth_routes.pages_router)
+    app.include_router(leaderboard.router)
+    app.include_router(leaderboard.pages_router)
+    app.include_router(viewer.router)
+    app.include_router(viewer.pages_router)
     app.mount("/static", StaticFiles(directory=ROOT / "static"), name="static")
 
     @app.get("/vendor/plotly.min.js", include_in_schema=False)

@@ -37,7 +37,7 @@ def delete_job(session: Session, job: Job) -> list[str]:
     _check_deletable(session, job)
     keys = _delete_job_rows(session, job)
     session.flush()
-    return keys + [f"reconstructions/{job.id}"]
+    return keys + [f"reconstructions/{job.id}", f"maps/{job.id}"]
 
 
 def delete_image_set(session: Session, image_set: ImageSet) -> list[str]:
@@ -47,7 +47,7 @@ def delete_image_set(session: Session, image_set: ImageSet) -> list[str]:
         _check_deletable(session, job)
     keys: list[str] = []
     for job in jobs:
-        keys += _delete_job_rows(session, job) + [f"reconstructions/{job.id}"]
+        keys += _delete_job_rows(session, job) + [f"reconstructions/{job.id}", f"maps/{job.id}"]
     session.flush()
     hashes = {image.content_hash for image in image_set.images}
     session.execute(delete(Image).where(Image.image_set_id == image_set.id))

@@ -1,0 +1,44 @@
+"""The reconstruction viewer's data and error maps (issue 12)."""
+from __future__ import annotations
+
+import io
+
+import numpy as np
+from PIL import Image
+
+from tests.support.accounts import ANONYMOUS, make_user
+from tests.support.benchmarks import run_job, upload_set
+
+
+def _pixels(data: bytes) -> np.ndarray:
+    return np.asarray(Image.open(io.BytesIO(data)).convert("RGB")).astype(int)
+
+
+def test_viewer_data_maps_and_page(api):
+    image_set = upload_set(api, "view", sizes=((40, 56),), seed=3)
+    job = run_job(api, image_set, {"jpeg": [10, 90], "webp": [50]}, ["psnr"])
+    rows = api.get(f"/api/v1/jobs/{job}/results").json()
+    low = next(r for r in rows if r["codec"] == "jpeg" and r["rate_point"] == 10)
+    detail = api.get(f"/api/v1/results/{low['id']}").json()
+    assert detail["bytes"] == low["bytes"] and detail["bpp"] == low["bpp"] and detail["metrics"] == low["metrics"]
+    assert detail["image"]["filename"] == "img0.png" and detail["image"]["width"] == 56
+    assert {o["codec"] for o in detail["others"]} == {"jpeg", "webp"}
+    assert next(o for o in detail["others"] if o["codec"] == "webp")["nearest"] is True
+
+    original = _pixels(api.get(detail["original_url"]).content)
+    recon = _pixels(api.get(detail["reconstruction_url"]).content)
+    abs_map = _pixels(api.get(detail["maps"]["abs"]).content)
+    assert np.array_equal(abs_map, np.clip(np.abs(original - recon) * 4, 0, 255))
+    ssim_map = _pixels(api.get(detail["maps"]["ssim"]).content)
+    assert ssim_map.shape == original.shape and ssim_map.max() > 0
+    high = next(r for r in rows if r["codec"] == "jpeg" and r["rate_point"] == 90)
+    high_ssim = _pixels(api.get(f"/api/v1/results/{high['id']}/maps/ssim").content)
+    assert high_ssim.mean() < ssim_map.mean()  # less error at the higher quality
+    assert api.get(f"/api/v1/results/{low['id']}/maps/nope").status_code == 422
+
+    page = api.get(f"/results/{low['id']}")
+    assert page.status_code == 200 and 'id="pane-left"' in page.text and "img0.png" in page.text
+    # private set: strangers see nothing
+    stranger = make_user("stranger")
+    assert api.get(f"/results/{low['id']}", headers=ANONYMOUS).status_code == 401
+    assert api.get(f"/api/v1/results/{low['id']}/maps/abs", headers=stranger.headers).status_code == 403
