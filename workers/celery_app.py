@@ -16,3 +16,5 @@ def _worker_app():
 
 
 celery_app = _worker_app()
+
+import workers.heartbeat  # noqa: E402,F401  (connects the heartbeat to the worker's signals)

@@ -5,15 +5,17 @@ from fastapi import APIRouter, Response
 from sqlalchemy import text
 
 from app.api.deps import SessionDep
-from app.api.schemas import CodecOut, HealthOut, MetricOut
-from app.services import catalog, queue
+from app.api.schemas import CodecOut, HealthOut, MetricOut, WorkersOut
+from app.services import catalog, health as health_service, queue
 
 router = APIRouter(prefix="/api/v1", tags=["system"])
 
 
 @router.get("/health", response_model=HealthOut, responses={503: {"model": HealthOut, "description": "Degraded"}})
 def health(session: SessionDep, response: Response) -> HealthOut:
-    """200 with status ok when the database and the broker both answer; 503 otherwise."""
+    """200 with status ok when the database and the broker both answer; 503 otherwise. ``workers`` says
+    whether a worker wrote its heartbeat recently and ``tasks_waiting`` how much work is queued; a missing
+    worker is reported there, not a reason for a 503."""
     try:
         session.execute(text("SELECT 1"))
         database = "ok"
@@ -22,7 +24,15 @@ def health(session: SessionDep, response: Response) -> HealthOut:
     broker = queue.broker_status()
     healthy = database == "ok" and broker == "ok"
     response.status_code = 200 if healthy else 503
-    return HealthOut(status="ok" if healthy else "degraded", database=database, broker=broker)
+    workers = waiting = None
+    if database == "ok":
+        try:
+            workers = WorkersOut(**health_service.workers(session))
+            waiting = health_service.tasks_waiting(session)
+        except Exception:  # e.g. a database not yet migrated: report what is known
+            session.rollback()
+    return HealthOut(status="ok" if healthy else "degraded", database=database, broker=broker,
+                     workers=workers, tasks_waiting=waiting)
 
 
 @router.get("/codecs", response_model=list[CodecOut])
