@@ -64,9 +64,12 @@ def enqueue(tasks: Iterable[TaskSpec], codec_kinds: dict[str, str]) -> int:
     many were sent."""
     client = celery_client()
     learned_queue = get_settings().learned_queue
+    # Longest first (learned networks take several times longer than classical encoders), so the last
+    # tasks to run are short ones and every worker process stays busy until the job ends (LPT order).
+    ordered = sorted(tasks, key=lambda t: codec_kinds.get(t.codec, CodecKind.LEARNED) == CodecKind.CLASSICAL)
     sent = 0
     with client.producer_or_acquire() as producer:
-        for t in tasks:
+        for t in ordered:
             client.send_task(RUN_TASK, args=[t.job_id, t.image_id, t.codec, list(t.rate_points)],
                              queue=queue_for(codec_kinds.get(t.codec, CodecKind.LEARNED), learned_queue),
                              producer=producer)

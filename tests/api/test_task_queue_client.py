@@ -57,3 +57,19 @@ def test_health_is_503_degraded_when_the_broker_does_not_answer(api, monkeypatch
     assert response.status_code == 503
     body = response.json()
     assert body["status"] == "degraded" and body["database"] == "ok" and body["broker"].startswith("error: ")
+
+
+def test_learned_codec_tasks_are_sent_before_classical_ones(api, monkeypatch):
+    """Longest tasks first, so the job does not end on one long task while other workers idle."""
+    from app.services import queue
+
+    sent = []
+    client = queue.celery_client()
+    monkeypatch.setattr(client, "send_task", lambda name, args, queue, producer: sent.append(args[2]))
+    files = [("files", (f"{i}.png", png_bytes(random_photo(64, 64, seed=i)), "image/png")) for i in range(2)]
+    image_set = api.post("/api/v1/image-sets", data={"name": "order"}, files=files).json()
+    job = api.post("/api/v1/jobs", json={"image_set_id": image_set["id"],
+                                         "codecs": [{"name": "jpeg", "rate_points": [50]},
+                                                    {"name": "tiny-hyperprior", "rate_points": [1, 2]}]})
+    assert job.status_code == 202, job.text
+    assert sent == ["tiny-hyperprior", "tiny-hyperprior", "jpeg", "jpeg"]

@@ -23,9 +23,14 @@ class Stack:
     env: dict[str, str]
     data_dir: Path
     worker_log: Path
+    user: str = ""  # an admin made for the tests (issue 12: mutating routes need a user)
+    password: str = ""
+    token: str = ""
 
     def client(self) -> httpx.Client:
-        return httpx.Client(base_url=self.base_url, timeout=60)
+        """An HTTP client that speaks as the stack's admin (bearer token)."""
+        headers = {"Authorization": f"Bearer {self.token}"} if self.token else {}
+        return httpx.Client(base_url=self.base_url, timeout=60, headers=headers)
 
     def wait_for_job(self, job_id: int, timeout: float = 300) -> dict:
         deadline = time.monotonic() + timeout
@@ -47,7 +52,8 @@ def _env(database_url: str, broker_url: str, data_dir: Path) -> dict[str, str]:
 
 
 @contextmanager
-def running_stack(database_url: str, broker_url: str, data_dir: Path, concurrency: int = 2) -> Iterator[Stack]:
+def running_stack(database_url: str, broker_url: str, data_dir: Path, concurrency: int = 2,
+                  startup_timeout: float = 60) -> Iterator[Stack]:
     """Migrate the database, then start the web server and one worker process; stop both afterwards."""
     data_dir.mkdir(parents=True, exist_ok=True)
     env = _env(database_url, broker_url, data_dir)
@@ -61,8 +67,13 @@ def running_stack(database_url: str, broker_url: str, data_dir: Path, concurrenc
     worker = subprocess.Popen([sys.executable, "-m", "app.cli", "worker", "--concurrency", str(concurrency)], env=env,
                               cwd=ROOT, stdout=open(worker_log, "wb"), stderr=subprocess.STDOUT)
     try:
-        wait_for_port(port, timeout=60, process=server)
-        yield Stack(f"http://127.0.0.1:{port}", env, data_dir, worker_log)
+        wait_for_port(port, timeout=startup_timeout, process=server)
+        user, password = "stack-admin", "stack-admin-password"
+        subprocess.run([sys.executable, "-m", "app.cli", "user", "create", user, "--admin", "--password-stdin"],
+                       input=password + "\n", text=True, env=env, cwd=ROOT, check=True, capture_output=True)
+        token = subprocess.run([sys.executable, "-m", "app.cli", "token", "create", "--user", user], env=env, cwd=ROOT,
+                               check=True, capture_output=True, text=True).stdout.strip().splitlines()[-1]
+        yield Stack(f"http://127.0.0.1:{port}", env, data_dir, worker_log, user, password, token)
     finally:
         stop_process(worker)
         stop_process(server)
