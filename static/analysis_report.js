@@ -158,6 +158,30 @@
     document.getElementById("gmad-section").hidden = false;
   }
 
+  async function renderBreakdown() {
+    const group = document.getElementById("breakdown-group").value;
+    const response = await fetch(`${api}/correlation?group=${group}&fit=${fitSelect.value}`);
+    if (response.status !== 200) return;
+    const data = await response.json();
+    const metrics = data.metrics.map((r) => r.metric);
+    const head = document.querySelector("#breakdown thead");
+    const body = document.querySelector("#breakdown tbody");
+    head.innerHTML = ""; body.innerHTML = "";
+    const tr = el("tr");
+    [group, ...metrics].forEach((t) => tr.appendChild(el("th", {}, t)));
+    head.appendChild(tr);
+    Object.entries(data.groups).forEach(([key, rows]) => {
+      const line = el("tr", {"data-group": key});
+      line.appendChild(el("td", {}, key));
+      metrics.forEach((m) => {
+        const r = rows.find((x) => x.metric === m);
+        line.appendChild(el("td", {}, r ? `${fmt(r.srocc)}${ci(r.srocc_ci)} (${r.n})` : "–"));
+      });
+      body.appendChild(line);
+    });
+    document.getElementById("breakdown-section").hidden = false;
+  }
+
   async function load() {
     const fit = fitSelect.value;
     document.getElementById("download-json").href = `${api}/report?fit=${fit}`;
@@ -186,12 +210,17 @@
       document.getElementById("scatter-section").hidden = false;
       renderScatter();
     }
+    if (report.unit !== "2AFC") {
+      if (root.dataset.kind === "dataset") document.getElementById("breakdown-group").value = "distortion";
+      renderBreakdown();
+    }
     renderWorst();
     renderBias();
     renderGmad();
   }
 
   document.getElementById("scatter-metric").addEventListener("change", renderScatter);
+  document.getElementById("breakdown-group").addEventListener("change", renderBreakdown);
   fitSelect.addEventListener("change", load);
   load();
 })();

@@ -98,3 +98,22 @@ def test_gmad_page_offers_the_jobs_metrics(api, job):
     assert page.status_code == 200
     assert all(f'<option value="{m}"' in page.text for m in ("psnr", "ssim", "gmsd"))
     assert api.get("/analysis/jobs/999/gmad").status_code == 404
+
+
+def test_a_private_jobs_gmad_and_study_analysis_are_for_its_owner(api, job):
+    from tests.support.accounts import ANONYMOUS, make_user
+
+    other = make_user("other")
+    url = f"/api/v1/jobs/{job['id']}/gmad"
+    assert api.get(url, headers=other.headers).status_code == 403
+    assert api.get(url, headers=ANONYMOUS).status_code == 401
+    body = {"metrics": ["psnr", "ssim"], "pairs": 1, "tolerance": 1.0}
+    assert api.post(f"{url}/study", json=body, headers=ANONYMOUS).status_code == 401
+    assert api.post(f"{url}/study", json=body, headers=other.headers).status_code == 403
+    created = api.post(f"{url}/study", json=body)
+    assert created.status_code == 201, created.text
+    study_id = created.json()["study_id"]
+    for path in (f"/api/v1/studies/{study_id}/correlation", f"/api/v1/studies/{study_id}/report",
+                 f"/api/v1/studies/{study_id}/gmad", f"/analysis/studies/{study_id}"):
+        assert api.get(path, headers=other.headers).status_code == 403, path
+    assert api.get(f"/api/v1/studies/{study_id}/gmad").status_code == 200

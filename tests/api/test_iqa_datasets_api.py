@@ -170,3 +170,14 @@ def test_data_set_pages_list_and_report(api, settings_env, tmp_path):
     report = api.get(f"/analysis/iqa-datasets/{dataset_id}")
     assert report.status_code == 200 and f'data-api="/api/v1/iqa-datasets/{dataset_id}"' in report.text
     assert api.get("/analysis/iqa-datasets/999").status_code == 404
+
+
+def test_importing_needs_a_user(api, settings_env, tmp_path):
+    from tests.support.accounts import ANONYMOUS
+
+    zip_path, _ = dataset_zip(tmp_path, "kadid10k")
+    with open(zip_path, "rb") as handle:
+        response = api.post("/api/v1/iqa-datasets", headers=ANONYMOUS, data={"name": "x", "layout": "kadid10k"},
+                            files={"archive": ("k.zip", handle.read(), "application/zip")})
+    assert response.status_code == 401
+    assert api.get("/api/v1/iqa-datasets").json() == [] and stored_dataset_files(settings_env) == []

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from tests.support.analysis import wait_for_report
+from tests.support.analysis import stack_headers, wait_for_report
 from tests.support.images import png_bytes, random_photo
 from tests.support.studies import take_session, true_scale
 
@@ -17,20 +17,47 @@ ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--
 METRICS = ["psnr", "ssim", "gmsd"]
 
 
+def _until(page, expression: str, timeout: float = 10.0) -> None:
+    """Poll ``expression`` in the page (page.evaluate runs under the page's CSP without eval)."""
+    import time
+
+    deadline = time.monotonic() + timeout
+    while not page.evaluate(expression):
+        assert time.monotonic() < deadline, f"still false after {timeout} s: {expression}"
+        time.sleep(0.1)
+
+
+def _wait_for_job(stack, job_id: int, headers: dict, timeout: float = 300) -> dict:
+    """Poll the (private) job as its owner until it leaves queued/running."""
+    import time
+
+    deadline = time.monotonic() + timeout
+    with stack.client() as client:
+        client.headers.update(headers)
+        while True:
+            job = client.get(f"/api/v1/jobs/{job_id}").json()
+            if job.get("status") not in ("queued", "running") or time.monotonic() > deadline:
+                return job
+            time.sleep(0.5)
+
+
 @pytest.fixture(scope="module")
 def answered_study(production_stack):
     files = [("files", (f"photo{i}.png", png_bytes(random_photo(h, w, seed=90 + i)), "image/png"))
              for i, (h, w) in enumerate(((64, 80), (72, 72)))]
+    headers = stack_headers(production_stack, "report-owner")
     with production_stack.client() as client:
+        client.headers.update(headers)
         uploaded = client.post("/api/v1/image-sets", data={"name": "report"}, files=files)
         assert uploaded.status_code == 201, uploaded.text
         image_set = uploaded.json()
         created = client.post("/api/v1/jobs", json={"image_set_id": image_set["id"], "codecs": [
             {"name": "jpeg", "rate_points": [10, 30, 60, 90]}], "metrics": METRICS})
         assert created.status_code == 202, created.text
-    job = production_stack.wait_for_job(created.json()["id"])
+    job = _wait_for_job(production_stack, created.json()["id"], headers)
     assert job["status"] == "succeeded", job
     with production_stack.client() as client:
+        client.headers.update(headers)
         study = client.post("/api/v1/studies", json={
             "name": "report study", "method": "pairwise", "job_id": job["id"], "trials_per_session": 30,
             "sampling": "balanced", "crop": 48}).json()
@@ -42,7 +69,7 @@ def answered_study(production_stack):
         assert first.status_code == 202 and first.json()["status"] == "scoring"  # the crops go to the worker
         report = wait_for_report(client, f"/api/v1/studies/{study['id']}/correlation")
         assert report.status_code == 200, report.text
-    return study, report.json()
+    return study, report.json(), headers
 
 
 @pytest.fixture(scope="module")
@@ -56,9 +83,10 @@ def browser():
 
 
 def test_report_card_ranks_metrics_plots_them_and_shows_where_they_fail(production_stack, answered_study, browser):
-    study, report = answered_study
+    study, report, headers = answered_study
     assert report["source"] == {"study_id": study["id"]} and report["n"] == 8
-    page = browser.new_page(viewport={"width": 1300, "height": 900})
+    context = browser.new_context(viewport={"width": 1300, "height": 900}, extra_http_headers=headers)
+    page = context.new_page()
     errors: list[str] = []
     page.on("pageerror", lambda e: errors.append(str(e)))
     page.goto(f"{production_stack.base_url}/analysis/studies/{study['id']}")
@@ -76,8 +104,8 @@ def test_report_card_ranks_metrics_plots_them_and_shows_where_they_fail(producti
     box = page.locator("#scatter-plot .scatterlayer .point").first.bounding_box()
     page.mouse.click(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
     page.wait_for_selector("#pair-view:not([hidden])", timeout=10_000)
-    page.wait_for_function("document.getElementById('pair-image').naturalWidth === 48 && "
-                           "document.getElementById('pair-reference').naturalWidth === 48", timeout=10_000)
+    _until(page, "document.getElementById('pair-image').naturalWidth === 48 && "
+                 "document.getElementById('pair-reference').naturalWidth === 48")
 
     assert page.locator("#worst .worst-metric").count() == len(METRICS)
     assert page.locator("#worst .worst-residual img").count() >= 2
@@ -86,7 +114,9 @@ def test_report_card_ranks_metrics_plots_them_and_shows_where_they_fail(producti
     json_link = page.get_attribute("#download-json", "href")
     csv_link = page.get_attribute("#download-csv", "href")
     with production_stack.client() as client:
+        client.headers.update(headers)
         assert client.get(json_link, timeout=600).json()["correlation"]["source"] == {"study_id": study["id"]}
         assert client.get(csv_link).text.startswith("image,condition")
+    page.wait_for_selector("#breakdown tbody tr[data-group=classical]", timeout=30_000)
     assert errors == []
-    page.close()
+    context.close()

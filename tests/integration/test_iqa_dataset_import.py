@@ -8,21 +8,22 @@ import io
 import pytest
 
 from tests.support import iqa_fixtures
-from tests.support.analysis import dataset_zip, wait_for_dataset
+from tests.support.analysis import dataset_zip, stack_headers, wait_for_dataset
 
 pytestmark = pytest.mark.integration
 
 
-def _post(client, zip_path, layout, metrics="psnr,ssim,gmsd"):
+def _post(production_stack, client, zip_path, layout, metrics="psnr,ssim,gmsd"):
     with open(zip_path, "rb") as handle:
-        return client.post("/api/v1/iqa-datasets", data={"name": f"tiny {layout}", "layout": layout, "metrics": metrics},
+        return client.post("/api/v1/iqa-datasets", headers=stack_headers(production_stack),
+                           data={"name": f"tiny {layout}", "layout": layout, "metrics": metrics},
                            files={"archive": (zip_path.name, handle.read(), "application/zip")})
 
 
 def test_dataset_import_is_scored_by_the_real_worker_and_correlated(production_stack, tmp_path):
     zip_path, fixture = dataset_zip(tmp_path, "kadid10k", references=3)
     with production_stack.client() as client:
-        created = _post(client, zip_path, "kadid10k")
+        created = _post(production_stack, client, zip_path, "kadid10k")
         assert created.status_code == 202, created.text
         dataset = wait_for_dataset(client, created.json()["id"])
         assert dataset["status"] == "succeeded", (dataset, production_stack.worker_log.read_text()[-3000:])
@@ -45,7 +46,7 @@ def test_a_data_set_whose_image_fails_ends_failed_and_leaves_nothing_behind(prod
     (folder / "distorted_images" / "i01_10_2.bmp").write_bytes(b"BM not a bitmap")
     zip_path = iqa_fixtures.zip_folder(folder, tmp_path / "broken.zip", top_level="tid2013")
     with production_stack.client() as client:
-        created = _post(client, zip_path, "tid2013", metrics="psnr")
+        created = _post(production_stack, client, zip_path, "tid2013", metrics="psnr")
         assert created.status_code == 202, created.text
         dataset = wait_for_dataset(client, created.json()["id"])
         rows = client.get(f"/api/v1/iqa-datasets/{dataset['id']}/scores").json()

@@ -97,3 +97,25 @@ def wait_for_report(client, url: str, timeout: float = 300):
         if response.status_code != 202 or time.monotonic() > deadline:
             return response
         time.sleep(0.5)
+
+
+def stack_headers(stack, name: str = "analyst") -> dict[str, str]:
+    """Bearer headers of a member ``name`` created in the stack's database (mutating routes need a user)."""
+    import os
+
+    from app.settings import get_settings
+    from tests.support.accounts import make_user
+
+    keys = ("DATABASE_URL", "BROKER_URL", "DATA_DIR")
+    saved = {k: os.environ.get(k) for k in keys}
+    os.environ.update({k: stack.env[k] for k in keys})
+    get_settings.cache_clear()
+    try:
+        return make_user(name).headers
+    finally:
+        for k, v in saved.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
+        get_settings.cache_clear()

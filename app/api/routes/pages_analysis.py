@@ -6,16 +6,17 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
 
 from analysis.iqa_datasets import layout_names
-from app.api.deps import SessionDep
+from app.api.deps import OptionalUser, SessionDep
 from app.api.routes.pages import templates
-from app.services import gmad, iqa_datasets, studies
+from app.services import auth, gmad, iqa_datasets, jobs, studies
 
 router = APIRouter(include_in_schema=False)
 
 
 @router.get("/analysis/studies/{study_id}", response_class=HTMLResponse)
-def study_report_page(study_id: int, request: Request, session: SessionDep):
+def study_report_page(study_id: int, request: Request, session: SessionDep, user: OptionalUser):
     study = studies.get_study(session, study_id)
+    auth.require_view_job(user, jobs.get_job(session, study.job_id))
     return templates.TemplateResponse(request, "analysis_report.html", {
         "title": f"Study #{study.id} “{study.name}”", "api": f"/api/v1/studies/{study.id}",
         "kind": "study", "subtitle": f"{study.method} study of job #{study.job_id}",
@@ -39,8 +40,7 @@ def datasets_page(request: Request, session: SessionDep):
 
 
 @router.get("/analysis/jobs/{job_id}/gmad", response_class=HTMLResponse)
-def gmad_page(job_id: int, request: Request, session: SessionDep):
-    from app.services import jobs
-
+def gmad_page(job_id: int, request: Request, session: SessionDep, user: OptionalUser):
     job = jobs.get_job(session, job_id)
+    auth.require_view_job(user, job)
     return templates.TemplateResponse(request, "analysis_gmad.html", {"job": job})
