@@ -21,3 +21,25 @@
     window.location.href = `/jobs/${body.id}`;
   });
 })();
+// Owner controls on the image set page: visibility and deletion (the session's CSRF token is added by csrf.js).
+(function () {
+  const meta = document.getElementById("set-meta");
+  const error = document.getElementById("set-error");
+  const toggle = document.getElementById("toggle-visibility");
+  const remove = document.getElementById("delete-set");
+  if (!meta) return;
+  const id = meta.dataset.imageSet;
+  async function send(method, body) {
+    const response = await fetch(`/api/v1/image-sets/${id}`, {
+      method, headers: body ? { "Content-Type": "application/json" } : {}, body: body ? JSON.stringify(body) : undefined });
+    if (!response.ok) { const b = await response.json(); error.textContent = b.detail || response.statusText; return false; }
+    return true;
+  }
+  if (toggle) toggle.addEventListener("click", async () => {
+    if (await send("PATCH", { visibility: toggle.dataset.next })) window.location.reload();
+  });
+  if (remove) remove.addEventListener("click", async () => {
+    if (!window.confirm("Delete this image set with its jobs, results and files?")) return;
+    if (await send("DELETE")) window.location.href = "/image-sets";
+  });
+})();

@@ -236,6 +236,7 @@ class BDRatesOut(BaseModel):
     anchor: str
     metric: str
     method: str
+    image_id: int | None = Field(default=None, description="The image whose curves were compared (null: mean curves)")
     rows: list[BDRowOut]
 
 

@@ -44,8 +44,10 @@ def rd_row(r: Result) -> dict:
 CSV_COLUMNS = ["id", "image_id", "codec", "rate_point", "bytes", "bpp", "encode_seconds", "decode_seconds", "device"]
 
 
-def results_csv(results: Iterable[Result], metric_names: list[str]) -> Iterator[str]:
-    """Same rows as the JSON, one column per metric (empty cell = not applicable), one CSV line at a time."""
+def results_csv(results: Iterable[Result], metric_names: list[str],
+                filenames: dict[int, str] | None = None) -> Iterator[str]:
+    """Same rows as the JSON, one column per metric (empty cell = not applicable), one CSV line at a time;
+    with ``filenames`` (image id -> uploaded file name) a ``filename`` column follows ``image_id``."""
     buffer = io.StringIO()
     writer = csv.writer(buffer)
 
@@ -55,11 +57,14 @@ def results_csv(results: Iterable[Result], metric_names: list[str]) -> Iterator[
         writer.writerow(cells)
         return buffer.getvalue()
 
-    yield line(CSV_COLUMNS + metric_names)
+    columns = CSV_COLUMNS if filenames is None else CSV_COLUMNS[:2] + ["filename"] + CSV_COLUMNS[2:]
+    yield line(columns + metric_names)
     for r in results:
         row = rd_row(r)
-        yield line([row[k] for k in CSV_COLUMNS] + ["" if r.metrics.get(m) is None else r.metrics[m]
-                                                    for m in metric_names])
+        if filenames is not None:
+            row["filename"] = filenames.get(r.image_id, "")
+        yield line([row[k] for k in columns] + ["" if r.metrics.get(m) is None else r.metrics[m]
+                                                for m in metric_names])
 
 
 def get_result(session: Session, result_id: int) -> Result:
@@ -93,8 +98,9 @@ def rd_curves(session: Session, job_id: int, metric: str, per_image: bool = Fals
     return {"job_id": job_id, "metric": metric, "per_image": per_image, "curves": curves}
 
 
-def bd_rates(session: Session, job_id: int, anchor: str, metric: str) -> dict:
-    """BD-rate and BD-quality (Bjontegaard, PCHIP) of every codec in the job against ``anchor``."""
+def bd_rates(session: Session, job_id: int, anchor: str, metric: str, image_id: int | None = None) -> dict:
+    """BD-rate and BD-quality (Bjontegaard, PCHIP) of every codec in the job against ``anchor``; over the mean
+    curves, or over one image's curves with ``image_id``."""
     job = get_job(session, job_id)
     if metric not in job.metrics:
         raise Invalid(f"metric {metric!r} was not computed in job {job_id}; computed: {', '.join(job.metrics)}")
@@ -102,13 +108,15 @@ def bd_rates(session: Session, job_id: int, anchor: str, metric: str) -> dict:
     if anchor not in codecs_in_job:
         raise Invalid(f"anchor {anchor!r} is not a codec of job {job_id}; codecs: {', '.join(codecs_in_job)}")
     higher_is_better = metric_registry.metric_class(metric).higher_is_better
-    curves = {codec: curve.xy(metric)
-              for codec, curve in average_rd_points(_rows_with(list_results(session, job_id), metric)).items()}
+    rows = list_results(session, job_id)
+    if image_id is not None:
+        rows = [r for r in rows if r.image_id == image_id]
+    curves = {codec: curve.xy(metric) for codec, curve in average_rd_points(_rows_with(rows, metric)).items()}
     for codec in codecs_in_job:
         curves.setdefault(codec, ([], []))
     rows = compare_to_anchor(curves, anchor, metric, higher_is_better)
     return {"job_id": job_id, "anchor": anchor, "metric": metric, "method": "Bjontegaard, PCHIP interpolation",
-            "rows": rows}
+            "image_id": image_id, "rows": rows}
 
 
 def compressai_json(session: Session, job_id: int) -> dict[str, dict]:

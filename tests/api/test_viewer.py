@@ -42,3 +42,23 @@ def test_viewer_data_maps_and_page(api):
     stranger = make_user("stranger")
     assert api.get(f"/results/{low['id']}", headers=ANONYMOUS).status_code == 401
     assert api.get(f"/api/v1/results/{low['id']}/maps/abs", headers=stranger.headers).status_code == 403
+
+
+def test_job_pages_and_lists_show_owner_times_and_file_names(api):
+    image_set = upload_set(api, "listed", sizes=((40, 48), (48, 40)), seed=9)
+    job = run_job(api, image_set, {"jpeg": [20, 80]}, ["psnr"])
+    csv_text = api.get(f"/api/v1/jobs/{job}/results?format=csv").text
+    header, first = csv_text.splitlines()[:2]
+    assert header.startswith("id,image_id,filename,codec") and ",img0.png," in first
+    page = api.get(f"/jobs/{job}").text
+    assert 'id="job-header"' in page and 'id="job-owner">tester<' in page and 'id="rd-xscale"' in page
+    assert 'id="filter-codec"' in page and 'id="page-next"' in page
+    jobs_page = api.get("/jobs?status=succeeded").text
+    assert f'href="/jobs/{job}"' in jobs_page and "tester" in jobs_page
+    assert f'href="/jobs/{job}"' not in api.get("/jobs", headers=ANONYMOUS).text  # private set
+    sets_page = api.get("/image-sets?mine=true").text
+    assert "listed" in sets_page and "private" in sets_page
+    form = api.get(f"/image-sets/{image_set['id']}").text
+    assert 'value="jpeg" checked' in form and 'id="toggle-visibility"' in form
+    per_image = api.get(f"/api/v1/jobs/{job}/bd-rate", params={"anchor": "jpeg", "image_id": image_set["images"][0]["id"]})
+    assert per_image.status_code == 200 and per_image.json()["image_id"] == image_set["images"][0]["id"]

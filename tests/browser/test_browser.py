@@ -5,6 +5,7 @@ import os
 
 import pytest
 
+from tests.support.accounts import browser_login
 from tests.support.images import png_bytes, random_photo
 
 pytestmark = [pytest.mark.integration, pytest.mark.browser]
@@ -32,6 +33,7 @@ def test_upload_run_job_and_see_one_rd_trace_per_codec(production_stack, page, t
         path.write_bytes(png_bytes(random_photo(h, w, seed=40 + i)))
         files.append(str(path))
 
+    browser_login(page, production_stack.base_url, production_stack.user, production_stack.password)
     page.goto(production_stack.base_url + "/")
     page.fill("#set-name", "browser upload")
     page.set_input_files("#file-input", files)
@@ -67,6 +69,7 @@ def test_upload_run_job_and_see_one_rd_trace_per_codec(production_stack, page, t
 def test_bad_upload_shows_the_servers_message(production_stack, page, tmp_path):
     bad = tmp_path / "notes.png"
     bad.write_bytes(b"not an image at all")
+    browser_login(page, production_stack.base_url, production_stack.user, production_stack.password)
     page.goto(production_stack.base_url + "/")
     page.fill("#set-name", "bad")
     page.set_input_files("#file-input", [str(bad)])

@@ -37,3 +37,12 @@ def authorize(client, name: str, role: str = "member") -> Account:
     client.headers["Authorization"] = f"Bearer {account.token}"
     client.account = account
     return account
+
+
+def browser_login(page, base_url: str, name: str, password: str) -> None:
+    """Log a Playwright page in through the login form (session cookie)."""
+    page.goto(f"{base_url}/login")
+    page.fill("#login-name", name)
+    page.fill("#login-password", password)
+    page.click("#login-button")
+    page.wait_for_selector("#current-user")

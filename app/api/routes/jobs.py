@@ -96,7 +96,8 @@ def job_results(job_id: int, session: SessionDep, page: Pagination, user: Option
     if format == "csv":
         job = jobs.get_job(session, job_id)
         rows = results.list_results(session, job_id)  # read before the session closes; encoded as sent
-        return StreamingResponse(results.results_csv(rows, list(job.metrics)), media_type="text/csv",
+        filenames = {image.id: image.filename for image in job.image_set.images}
+        return StreamingResponse(results.results_csv(rows, list(job.metrics), filenames), media_type="text/csv",
                                  headers={"Content-Disposition": f'attachment; filename="job-{job_id}-results.csv"'})
     rows = results.list_results(session, job_id, limit=page.limit, offset=page.offset)
     page.set_total(results.count_results(session, job_id))
@@ -111,12 +112,13 @@ def job_rd(job_id: int, session: SessionDep, user: OptionalUser, metric: str = "
 
 
 @router.get("/jobs/{job_id}/bd-rate", response_model=BDRatesOut)
-def job_bd_rate(job_id: int, session: SessionDep, user: OptionalUser, anchor: str = "jpeg", metric: str = "psnr") -> dict:
+def job_bd_rate(job_id: int, session: SessionDep, user: OptionalUser, anchor: str = "jpeg", metric: str = "psnr",
+                image_id: int | None = Query(None, description="Compare one image's curves instead of the means")) -> dict:
     """BD-rate (% bits at equal quality; negative = fewer bits) and BD-quality of every codec against
     ``anchor``, Bjontegaard with PCHIP over the overlapping range; fewer than 4 overlapping points -> null
     with the reason."""
     visible_job(session, job_id, user)
-    return results.bd_rates(session, job_id, anchor, metric)
+    return results.bd_rates(session, job_id, anchor, metric, image_id)
 
 
 @router.get("/jobs/{job_id}/compressai-json", response_model=dict[str, CompressAIDocument],

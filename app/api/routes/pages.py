@@ -6,7 +6,7 @@ from pathlib import Path
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
 from fastapi.templating import Jinja2Templates
-from sqlalchemy import select
+from sqlalchemy import func, select
 from app.api.deps import OptionalUser, SessionDep
 from app.api.schemas import CodecOut, MetricOut
 from app.db.enums import JobStatus
@@ -43,12 +43,58 @@ def index(request: Request, session: SessionDep, user: OptionalUser):
     return templates.TemplateResponse(request, "index.html", {"image_sets": visible_sets, "jobs": visible_jobs})
 
 
+LIST_PAGE = 50
+
+
+def _page_numbers(total: int, page: int) -> dict:
+    pages = max(1, -(-total // LIST_PAGE))
+    page = min(max(1, page), pages)
+    return {"page": page, "pages": pages, "total": total, "offset": (page - 1) * LIST_PAGE}
+
+
+@router.get("/jobs", response_class=HTMLResponse)
+def jobs_page(request: Request, session: SessionDep, user: OptionalUser, status: str = "", image_set_id: str = "",
+              mine: bool = False, page: int = 1):
+    """Jobs the visitor may see, newest first, with filters (status, image set, mine) and pages of 50."""
+    where = [Job.image_set_id.in_(auth.visible_image_set_ids(user))]
+    if status:
+        where.append(Job.status == status)
+    if image_set_id.isdigit():
+        where.append(Job.image_set_id == int(image_set_id))
+    if mine and user is not None:
+        where.append(Job.owner_id == user.id)
+    paging = _page_numbers(session.scalar(select(func.count()).select_from(Job).where(*where)) or 0, page)
+    rows = list(session.scalars(select(Job).where(*where).order_by(Job.id.desc())
+                                .limit(LIST_PAGE).offset(paging["offset"])))
+    return templates.TemplateResponse(request, "jobs.html", {
+        "jobs": rows, "statuses": [s.value for s in JobStatus], "status": status, "image_set_id": image_set_id,
+        "mine": mine, **paging})
+
+
+@router.get("/image-sets", response_class=HTMLResponse)
+def image_sets_page(request: Request, session: SessionDep, user: OptionalUser, visibility: str = "",
+                    mine: bool = False, page: int = 1):
+    """Image sets the visitor may see, newest first, with filters (visibility, mine) and pages of 50."""
+    where = [auth.visible_image_sets_clause(user)]
+    if visibility in auth.VISIBILITIES:
+        where.append(ImageSet.visibility == visibility)
+    if mine and user is not None:
+        where.append(ImageSet.owner_id == user.id)
+    paging = _page_numbers(session.scalar(select(func.count()).select_from(ImageSet).where(*where)) or 0, page)
+    rows = list(session.scalars(select(ImageSet).where(*where).order_by(ImageSet.id.desc())
+                                .limit(LIST_PAGE).offset(paging["offset"])))
+    job_counts = dict(session.execute(select(Job.image_set_id, func.count()).where(
+        Job.image_set_id.in_([r.id for r in rows])).group_by(Job.image_set_id)).all())
+    return templates.TemplateResponse(request, "image_sets.html", {
+        "image_sets": rows, "job_counts": job_counts, "visibility": visibility, "mine": mine, **paging})
+
+
 @router.get("/image-sets/{image_set_id}", response_class=HTMLResponse)
 def image_set_page(image_set_id: int, request: Request, session: SessionDep, user: OptionalUser):
     image_set = image_sets.get_image_set(session, image_set_id)
     auth.require_view_image_set(user, image_set)
     return templates.TemplateResponse(request, "image_set.html", {
-        "image_set": image_set,
+        "image_set": image_set, "user": user,
         "codecs": [CodecOut.of(c) for c in catalog.codecs(session).values()],
         "metrics": [MetricOut.of(m) for m in catalog.registry_metrics().values()]})
 
@@ -58,4 +104,4 @@ def image_set_page(image_set_id: int, request: Request, session: SessionDep, use
 def job_page(job_id: int, request: Request, session: SessionDep, user: OptionalUser):
     job = jobs.get_job(session, job_id)
     auth.require_view_job(user, job)
-    return templates.TemplateResponse(request, "job.html", {"job": job, "images": job.image_set.images})
+    return templates.TemplateResponse(request, "job.html", {"job": job, "images": job.image_set.images, "user": user})
