@@ -64,7 +64,8 @@
     if (!response.ok) return;
     const study = await response.json();
     document.getElementById("study-status").textContent = study.status;
-    document.getElementById("close-study").hidden = study.status !== "open";
+    const close = document.getElementById("close-study");
+    if (close) close.hidden = study.status !== "open";
     const progress = study.progress;
     document.getElementById("progress-sessions").textContent = progress.sessions;
     document.getElementById("progress-complete").textContent = progress.sessions_complete;
@@ -88,10 +89,13 @@
     }
   }
 
-  document.getElementById("close-study").addEventListener("click", async () => {
-    const response = await fetch(`${api}/close`, { method: "POST" });
-    if (response.ok) tick();
-  });
+  const closeButton = document.getElementById("close-study");  // only the job's owner sees it
+  if (closeButton) {
+    closeButton.addEventListener("click", async () => {
+      const response = await fetch(`${api}/close`, { method: "POST" });
+      if (response.ok) tick();
+    });
+  }
 
   async function tick() {
     if (inFlight || document.hidden) return;

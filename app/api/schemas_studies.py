@@ -45,8 +45,9 @@ class StudyOut(BaseModel):
     crop: int | None
     trials_per_session: int
     min_viewing_ms: int
-    token: str = Field(description="The participant link's secret (>= 128 random bits)")
-    participant_url: str
+    token: str | None = Field(description="The participant link's secret (256 random bits); null for callers "
+                                          "other than the job's owner and admins")
+    participant_url: str | None
     created_at: str | None
     closed_at: str | None
     conditions: list[ConditionOut]

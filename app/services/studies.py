@@ -170,11 +170,13 @@ def condition_json(c: StudyCondition) -> dict:
             "rate_point": c.rate_point, "bpp": c.bpp, "crop_box": c.crop_box}
 
 
-def study_json(study: Study, base_url: str = "") -> dict:
+def study_json(study: Study, base_url: str = "", with_token: bool = True) -> dict:
+    """The study as the API shows it; ``with_token`` False hides the participant link's secret."""
     return {"id": study.id, "name": study.name, "method": study.method, "sampling": study.sampling,
             "status": study.status, "job_id": study.job_id, "crop": study.crop,
             "trials_per_session": study.trials_per_session, "min_viewing_ms": study.min_viewing_ms,
-            "token": study.token, "participant_url": base_url.rstrip("/") + participant_path(study),
+            "token": study.token if with_token else None,
+            "participant_url": base_url.rstrip("/") + participant_path(study) if with_token else None,
             "created_at": study.created_at.isoformat() if study.created_at else None,
             "closed_at": study.closed_at.isoformat() if study.closed_at else None,
             "conditions": [condition_json(c) for c in study.conditions]}

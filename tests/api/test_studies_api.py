@@ -238,3 +238,44 @@ def test_owner_page_and_study_progress(api, job):
     assert 'id="study-form"' in api.get(f"/jobs/{job['id']}").text  # the job page links a new study
     take = api.get(f"/studies/{study['id']}/take?token={study['token']}")
     assert take.status_code == 200 and "/static/study_participant.js" in take.text
+
+
+def test_owner_side_needs_the_jobs_owner_and_participants_need_no_account(api, job):
+    from tests.support.accounts import ANONYMOUS, make_user
+
+    assert api.post("/api/v1/studies", headers=ANONYMOUS, json={
+        "name": "x", "method": "pairwise", "job_id": job["id"]}).status_code == 401
+    other = make_user("other-lab")
+    foreign = api.post("/api/v1/studies", headers=other.headers, json={
+        "name": "x", "method": "pairwise", "job_id": job["id"]})
+    assert foreign.status_code in (403, 404) and _count_studies(api) == 0  # the job is private to "tester"
+    study = _create(api, job, trials_per_session=4).json()
+
+    # Another user cannot see a private job's study, its token, its responses, nor close it.
+    assert api.get(f"/api/v1/studies/{study['id']}", headers=other.headers).status_code == 403
+    assert api.get("/api/v1/studies", headers=other.headers).json() == []
+    assert api.get(f"/api/v1/studies/{study['id']}/responses", headers=ANONYMOUS).status_code == 401
+    assert api.post(f"/api/v1/studies/{study['id']}/close", headers=other.headers).status_code == 403
+
+    # An anonymous participant with the link takes the whole session.
+    sid = take_session(_Anonymous(api), study, true_scale(study["conditions"]), np.random.default_rng(6))
+    assert api.get(f"/api/v1/studies/{study['id']}/sessions/{sid}/next", headers=ANONYMOUS).status_code == 204
+    page = api.get(f"/studies/{study['id']}/take?token={study['token']}", headers=ANONYMOUS)
+    assert page.status_code == 200
+
+
+class _Anonymous:
+    """The test client without its bearer token (a participant has no account)."""
+
+    def __init__(self, client) -> None:
+        self.client = client
+
+    def get(self, url, **kwargs):
+        from tests.support.accounts import ANONYMOUS
+
+        return self.client.get(url, headers=ANONYMOUS, **kwargs)
+
+    def post(self, url, **kwargs):
+        from tests.support.accounts import ANONYMOUS
+
+        return self.client.post(url, headers=ANONYMOUS, **kwargs)

@@ -4,11 +4,12 @@ from __future__ import annotations
 import csv
 import io
 import os
+import time
 
 import numpy as np
 import pytest
 
-from tests.support.studies import run_small_job_on_stack, take_session, true_scale
+from tests.support.studies import run_small_job_on_stack, stack_user_headers, take_session, true_scale
 
 pytestmark = [pytest.mark.integration, pytest.mark.browser]
 
@@ -19,10 +20,15 @@ TRIALS = 8
 
 
 @pytest.fixture(scope="module")
-def study(production_stack):
-    job = run_small_job_on_stack(production_stack)
+def owner(production_stack) -> dict[str, str]:
+    return stack_user_headers(production_stack, "browser-study-owner")
+
+
+@pytest.fixture(scope="module")
+def study(production_stack, owner):
+    job = run_small_job_on_stack(production_stack, owner)
     with production_stack.client() as client:
-        created = client.post("/api/v1/studies", json={
+        created = client.post("/api/v1/studies", headers=owner, json={
             "name": "browser study", "method": "pairwise", "job_id": job["id"], "trials_per_session": TRIALS,
             "sampling": "balanced", "crop": 48, "min_viewing_ms": 150})
         assert created.status_code == 201, created.text
@@ -39,19 +45,27 @@ def browser():
         browser.close()
 
 
+def _wait_until(page, expression: str, timeout: float = 15, arg=None) -> None:
+    """Poll ``expression`` through Playwright's evaluate (the DevTools protocol, which the app's CSP allows;
+    ``page.wait_for_function`` evaluates strings inside the page, which ``script-src`` without
+    ``'unsafe-eval'`` refuses)."""
+    deadline = time.monotonic() + timeout
+    while not page.evaluate(expression, arg):
+        assert time.monotonic() < deadline, f"timed out waiting for {expression}"
+        time.sleep(0.05)
+
+
 def _answer(page, key: str) -> None:
     position = page.get_attribute("#stage", "data-position")
     training = page.get_attribute("#stage", "data-training")
     page.wait_for_selector("#stage[data-ready=true]", timeout=15_000)
     page.keyboard.press(key)
-    page.wait_for_function(
-        "([p, t]) => !document.getElementById('done').hidden || "
-        "document.getElementById('stage').dataset.position !== p || "
-        "document.getElementById('stage').dataset.training !== t",
-        arg=[position, training], timeout=15_000)
+    _wait_until(page, "([p, t]) => !document.getElementById('done').hidden || "
+                      "document.getElementById('stage').dataset.position !== p || "
+                      "document.getElementById('stage').dataset.training !== t", arg=[position, training])
 
 
-def test_take_trials_by_keyboard_reload_resume_and_finish(production_stack, study, browser):
+def test_take_trials_by_keyboard_reload_resume_and_finish(production_stack, study, owner, browser):
     # devicePixelRatio 2: a 48-pixel crop must be 24 CSS pixels wide (1 image pixel = 1 device pixel).
     context = browser.new_context(viewport={"width": 1000, "height": 800}, device_scale_factor=2)
     page = context.new_page()
@@ -93,7 +107,7 @@ def test_take_trials_by_keyboard_reload_resume_and_finish(production_stack, stud
 
     with production_stack.client() as client:
         rows = list(csv.DictReader(io.StringIO(
-            client.get(f"/api/v1/studies/{study['id']}/responses?format=csv").text)))
+            client.get(f"/api/v1/studies/{study['id']}/responses?format=csv", headers=owner).text)))
         assert client.get(f"/api/v1/studies/{study['id']}/sessions/{sid}/next").status_code == 204
     mine = [r for r in rows if r["session"] == sid]
     assert [int(r["position"]) for r in mine] == list(range(1, TRIALS + 1))  # training was not recorded
@@ -117,18 +131,19 @@ def test_a_window_too_small_for_one_to_one_says_so_instead_of_scaling(production
     context.close()
 
 
-def test_owner_page_shows_progress_and_one_scale_plot_per_image(production_stack, study, browser):
-    with production_stack.client() as client:
+def test_owner_page_shows_progress_and_one_scale_plot_per_image(production_stack, study, owner, browser):
+    with production_stack.client() as client:  # a participant needs no account
         take_session(client, study, true_scale(study["conditions"], step=2.0), np.random.default_rng(5))
-    page = browser.new_page(viewport={"width": 1280, "height": 1000})
+    context = browser.new_context(viewport={"width": 1280, "height": 1000}, extra_http_headers=owner)
+    page = context.new_page()
     page.goto(f"{production_stack.base_url}/studies/{study['id']}")
-    page.wait_for_function("document.querySelectorAll('#progress-table tbody tr').length === 8")
+    _wait_until(page, "document.querySelectorAll('#progress-table tbody tr').length === 8", timeout=60)
     assert page.get_attribute("#participant-link", "href").endswith(study["token"])
     assert int(page.text_content("#progress-trials")) >= TRIALS
-    page.wait_for_function("document.querySelectorAll('.scale-plot').length === 2")
+    _wait_until(page, "document.querySelectorAll('.scale-plot').length === 2", timeout=120)
     names = page.evaluate("document.querySelector('.scale-plot').data.map(t => t.name)")
     assert names == ["jpeg", "reference"]
     assert page.evaluate("document.querySelector('.scale-plot').layout.yaxis.title.text") == "JOD"
     page.click("#close-study")
-    page.wait_for_function("document.getElementById('study-status').textContent === 'closed'")
-    page.close()
+    _wait_until(page, "document.getElementById('study-status').textContent === 'closed'", timeout=60)
+    context.close()

@@ -3,6 +3,7 @@ over REST from a known true scale (Thurstone Case V: P(a preferred) = Phi((q_a -
 from __future__ import annotations
 
 import math
+import time
 from collections import defaultdict
 
 import numpy as np
@@ -80,16 +81,36 @@ def take_session(client, study: dict, truth: dict[int, float], rng: np.random.Ge
         assert stored.status_code == 201, stored.text
 
 
-def run_small_job_on_stack(stack, sizes=((64, 80), (72, 72)), rate_points=(10, 40, 90)) -> dict:
-    """The same tiny JPEG job as ``run_small_job_in_process``, run by the stack's real worker."""
+def stack_user_headers(stack, name: str) -> dict[str, str]:
+    """Bearer headers of a member ``name`` made in the stack's database (``tests.support.accounts``)."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    code = f"from tests.support.accounts import make_user; print(make_user({name!r}).token)"
+    done = subprocess.run([sys.executable, "-c", code], env=stack.env, cwd=Path(__file__).resolve().parents[2],
+                          capture_output=True, text=True, check=True)
+    return {"Authorization": f"Bearer {done.stdout.strip().splitlines()[-1]}"}
+
+
+def run_small_job_on_stack(stack, headers: dict[str, str], sizes=((64, 80), (72, 72)),
+                           rate_points=(10, 40, 90)) -> dict:
+    """The same tiny JPEG job as ``run_small_job_in_process``, run by the stack's real worker, as the user
+    whose bearer ``headers`` are given."""
     files = [("files", (f"photo{i}.png", png_bytes(random_photo(h, w, seed=70 + i)), "image/png"))
              for i, (h, w) in enumerate(sizes)]
     with stack.client() as client:
+        client.headers.update(headers)
         image_set = client.post("/api/v1/image-sets", data={"name": "study"}, files=files)
         assert image_set.status_code == 201, image_set.text
         created = client.post("/api/v1/jobs", json={"image_set_id": image_set.json()["id"], "codecs": [
             {"name": "jpeg", "rate_points": list(rate_points)}], "metrics": ["psnr"]})
         assert created.status_code == 202, created.text
-    job = stack.wait_for_job(created.json()["id"])
+    with stack.client() as client:
+        client.headers.update(headers)
+        deadline = time.monotonic() + 300
+        while (job := client.get(f"/api/v1/jobs/{created.json()['id']}").json())["status"] in ("queued", "running"):
+            assert time.monotonic() < deadline, job
+            time.sleep(0.5)
     assert job["status"] == "succeeded", job
     return job

@@ -7,21 +7,26 @@ import secrets
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
 
-from app.api.deps import SessionDep
+from app.api.deps import OptionalUser, SessionDep
 from app.api.routes.pages import templates
-from app.db.tables import Image
-from app.services import studies
+from app.db.tables import Image, Job
+from app.services import auth, studies
 
 router = APIRouter(include_in_schema=False)
 
 
 @router.get("/studies/{study_id}", response_class=HTMLResponse)
-def study_page(study_id: int, request: Request, session: SessionDep):
+def study_page(study_id: int, request: Request, session: SessionDep, user: OptionalUser):
+    """Visible where the study's job is; the participant link and the close button only for its owner."""
     study = studies.get_study(session, study_id)
+    job = session.get(Job, study.job_id)
+    auth.require_view_job(user, job)
+    owner = auth.is_admin(user) or (user is not None and job.owner_id == user.id)
     image_ids = sorted({c.image_id for c in study.conditions})
     names = {im.id: im.filename for im in (session.get(Image, i) for i in image_ids) if im is not None}
     return templates.TemplateResponse(request, "study_owner.html", {
-        "study": study, "participant_url": str(request.base_url).rstrip("/") + studies.participant_path(study),
+        "study": study, "owner": owner,
+        "participant_url": str(request.base_url).rstrip("/") + studies.participant_path(study) if owner else None,
         "image_names": {str(i): names.get(i, f"image {i}") for i in image_ids}})
 
 

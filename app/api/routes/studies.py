@@ -1,4 +1,8 @@
-"""Human studies: create from a finished job, observer sessions, trials, answers, scale, raw CSV."""
+"""Human studies: create from a finished job, observer sessions, trials, answers, scale, raw CSV.
+
+Owner side (accounts, issue 12): a study is visible where its job is; creating and closing it, its token
+(the participant link) and the raw responses (participant names) belong to the job's owner and admins.
+Participant side: no account; the study's token opens a session and the session id authorises the rest."""
 from __future__ import annotations
 
 from typing import Literal
@@ -6,10 +10,12 @@ from typing import Literal
 from fastapi import APIRouter, Query, Request, status
 from fastapi.responses import Response
 
-from app.api.deps import Pagination, SessionDep, StorageDep
+from app.api.deps import CurrentUser, OptionalUser, Pagination, SessionDep, StorageDep
 from app.api.schemas_studies import (ResponseRequest, ResponseRow, ResponseStored, ScaleOut, SessionCreated,
                                      SessionRequest, StudyOut, StudyProgress, StudyRequest, TrialOut)
-from app.services import studies
+from app.db.tables import Job, Study, User
+from app.services import auth, studies
+from app.services.errors import ServiceError
 
 router = APIRouter(prefix="/api/v1", tags=["studies"])
 
@@ -18,35 +24,68 @@ class StudyDetail(StudyOut):
     progress: StudyProgress
 
 
+def _visible_study(session, study_id: int, user: User | None) -> tuple[Study, Job]:
+    """The study and its job, if the caller may see the job (404 / 401 / 403 otherwise)."""
+    study = studies.get_study(session, study_id)
+    job = session.get(Job, study.job_id)
+    auth.require_view_job(user, job)
+    return study, job
+
+
+def _owns(user: User | None, job: Job) -> bool:
+    return auth.is_admin(user) or (user is not None and job.owner_id == user.id)
+
+
+def _require_owner(user: User | None, job: Job, what: str) -> None:
+    if user is None:
+        raise ServiceError(f"log in first: {what} belongs to the job's owner", 401)
+    auth.require_owner(user, job.owner_id, f"the study's job {job.id}")
+
+
 @router.post("/studies", status_code=status.HTTP_201_CREATED, response_model=StudyOut)
-def create_study(body: StudyRequest, request: Request, session: SessionDep, storage: StorageDep) -> dict:
+def create_study(body: StudyRequest, request: Request, session: SessionDep, storage: StorageDep,
+                 user: CurrentUser) -> dict:
     """A study over a succeeded job's results (default: all) plus one hidden reference per source image.
     Unknown job 404, job not succeeded 409, results of another job or < 2 conditions per image 422;
-    nothing is stored then."""
+    nothing is stored then. Needs the job's owner (or an admin)."""
+    job = session.get(Job, body.job_id)
+    if job is not None:
+        auth.require_view_job(user, job)
+        auth.require_owner(user, job.owner_id, f"job {job.id}")
     study = studies.create_study(session, storage, studies.StudySpec(**body.model_dump()))
     session.commit()  # visible to the next request before this response is sent
-    return studies.study_json(study, str(request.base_url))
+    return studies.study_json(study, str(request.base_url), with_token=True)
 
 
 @router.get("/studies", response_model=list[StudyOut])
-def list_studies(request: Request, session: SessionDep, page: Pagination) -> list[dict]:
-    """Studies, newest first, paged by ``limit``/``offset`` (total in ``X-Total-Count``)."""
-    return [studies.study_json(s, str(request.base_url)) for s in page.slice(studies.list_studies(session))]
+def list_studies(request: Request, session: SessionDep, page: Pagination, user: OptionalUser) -> list[dict]:
+    """Studies whose job the caller may see, newest first, paged by ``limit``/``offset`` (total in
+    ``X-Total-Count``); ``token`` and ``participant_url`` only for the job's owner and admins."""
+    visible = []
+    for s in studies.list_studies(session):
+        job = session.get(Job, s.job_id)
+        if auth.can_view_image_set(user, job.image_set):
+            visible.append((s, _owns(user, job)))
+    return [studies.study_json(s, str(request.base_url), with_token=owner) for s, owner in page.slice(visible)]
 
 
 @router.get("/studies/{study_id}", response_model=StudyDetail)
-def get_study(study_id: int, request: Request, session: SessionDep) -> dict:
+def get_study(study_id: int, request: Request, session: SessionDep, user: OptionalUser) -> dict:
     """The study, its conditions and live progress (sessions, answered trials per condition)."""
-    study = studies.get_study(session, study_id)
-    return {**studies.study_json(study, str(request.base_url)), "progress": studies.progress(session, study)}
+    study, job = _visible_study(session, study_id, user)
+    return {**studies.study_json(study, str(request.base_url), with_token=_owns(user, job)),
+            "progress": studies.progress(session, study)}
 
 
 @router.post("/studies/{study_id}/close", response_model=StudyOut)
-def close_study(study_id: int, request: Request, session: SessionDep) -> dict:
-    """Stop serving trials (``next`` answers 204, answers 409); stored answers and the scale stay."""
+def close_study(study_id: int, request: Request, session: SessionDep, user: CurrentUser) -> dict:
+    """Stop serving trials (``next`` answers 204, answers 409); stored answers and the scale stay. The job's
+    owner or an admin."""
+    study, job = _visible_study(session, study_id, user)
+    _require_owner(user, job, f"study {study_id}")
     study = studies.close_study(session, study_id)
     session.commit()
-    return studies.study_json(study, str(request.base_url))
+    return studies.study_json(study, str(request.base_url), with_token=True)
 
 
 @router.post("/studies/{study_id}/sessions", status_code=status.HTTP_201_CREATED, response_model=SessionCreated)
@@ -91,17 +130,21 @@ def trial_image(study_id: int, session_id: str, trial_id: int, which: Literal["a
 
 
 @router.get("/studies/{study_id}/scale", response_model=ScaleOut)
-def study_scale(study_id: int, session: SessionDep) -> dict:
+def study_scale(study_id: int, session: SessionDep, user: OptionalUser) -> dict:
     """JOD per source image with the reference at 0 (pairwise) or MOS (dsis), 95% intervals, observer
-    screening; cached, recomputed only when answers arrived since."""
+    screening; cached, recomputed only when answers arrived since. Visible where the job is."""
+    _visible_study(session, study_id, user)
     return studies.study_scale(session, study_id)
 
 
 @router.get("/studies/{study_id}/responses", response_model=list[ResponseRow],
             responses={200: {"content": {"text/csv": {}}}})
-def study_responses(study_id: int, session: SessionDep, page: Pagination,
+def study_responses(study_id: int, session: SessionDep, page: Pagination, user: OptionalUser,
                     format: str = Query("json", pattern="^(json|csv)$")):
-    """Answered trials in pwcmp's columns plus the logged extras; ``?format=csv`` gives all rows as CSV."""
+    """Answered trials in pwcmp's columns plus the logged extras; ``?format=csv`` gives all rows as CSV.
+    The job's owner or an admin (rows name the participants)."""
+    _, job = _visible_study(session, study_id, user)
+    _require_owner(user, job, f"the responses of study {study_id}")
     rows = studies.response_rows(session, study_id)
     if format == "csv":
         return Response(studies.responses_csv(rows), media_type="text/csv", headers={
