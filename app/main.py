@@ -10,6 +10,7 @@ from fastapi.responses import JSONResponse
 from fastapi.staticfiles import StaticFiles
 
 from app.api.docs import install_offline_docs
+from app.api.security import install_security
 from app.api.routes import image_sets, jobs, models, pages, reference_curves, system
 from app.api.routes import pages_studies, studies
 from app.api.routes import analysis, iqa_datasets, pages_analysis
@@ -85,6 +86,7 @@ def create_app() -> FastAPI:
 
         return FileResponse(PLOTLY_JS, media_type="application/javascript")
 
+    install_security(app)  # last: its headers wrap every response
     return app
 
 

@@ -30,6 +30,8 @@ class Settings(BaseSettings):
     max_files_per_upload: int = 200
     max_image_pixels: int = 40_000_000  # decompression-bomb guard, checked before decoding
     max_tasks_per_job: int = 20_000
+    max_rate_points_per_request: int = Field(default=1000, description="Most rate points one POST /api/v1/jobs may name "
+                                             "(summed over its codecs); more -> 422 before anything is stored.")
     max_checkpoint_bytes: int = 200 * 1024 * 1024
     learned_queue: str = Field(default="cpu", description="Celery queue for learned codecs (gpu with GPU workers).")
 

@@ -49,7 +49,11 @@ class RateSpec:
         """Return ``rate_point`` as a number this codec accepts, or raise ``CodecError`` saying why."""
         if isinstance(rate_point, bool) or not isinstance(rate_point, (int, float)):
             raise CodecError(f"rate point {rate_point!r} is not a number")
-        value = float(rate_point)
+        try:
+            value = float(rate_point)
+        except OverflowError:  # an int beyond the double range
+            raise CodecError(f"rate point {str(rate_point)[:20]}... is out of range: {self.label} must lie in "
+                             f"[{_fmt(self.minimum)}, {_fmt(self.maximum)}]") from None
         if not math.isfinite(value):
             raise CodecError(f"rate point {rate_point!r} is not finite")
         if self.integer and not value.is_integer():

@@ -156,7 +156,11 @@ def read_csv_rows(path: Path, required: tuple[str, ...]) -> list[dict[str, str]]
     missing = [c for c in required if c not in header]
     if missing:
         raise DatasetError(f"{path.name} lacks column(s) {', '.join(missing)} (has: {', '.join(header) or 'none'})")
-    rows = [{(k or "").strip(): (v or "").strip() for k, v in row.items()} for row in reader]
+    rows = []
+    for row in reader:
+        if None in row:  # csv.DictReader keeps cells beyond the header under the key None
+            raise DatasetError(f"{path.name} line {reader.line_num} has more cells than its header has columns")
+        rows.append({(k or "").strip(): (v or "").strip() for k, v in row.items()})
     if not rows:
         raise DatasetError(f"{path.name} has no rows")
     return rows

@@ -1,7 +1,9 @@
 """Turn any accepted upload into 8-bit RGB, with documented, deterministic rules.
 
 Rules (also shown at /docs):
-- Accepted formats: PNG, JPEG, WebP, BMP, TIFF. Anything else is rejected.
+- Accepted formats: PNG, JPEG, WebP, BMP, TIFF, GIF. Anything else is rejected.
+- Animated or multi-page files (GIF, APNG, animated WebP, multi-page TIFF) keep their FIRST frame; the
+  conversion note says so ("first frame of N").
 - EXIF orientation is applied, so pixels are what a viewer shows.
 - Alpha (RGBA, LA, PA, palette with transparency) is composited onto a white background.
 - Grayscale (L, 1, I;16, I, F) becomes RGB by repeating the grey channel.
@@ -22,7 +24,8 @@ from PIL import Image, ImageOps, UnidentifiedImageError
 
 from app.services.errors import Invalid, TooLarge
 
-ACCEPTED_FORMATS = {"PNG", "JPEG", "WEBP", "BMP", "TIFF"}
+ACCEPTED_FORMATS = {"PNG", "JPEG", "WEBP", "BMP", "TIFF", "GIF"}
+ACCEPTED_NAMES = "PNG, JPEG, WebP, BMP, TIFF, GIF"
 
 # We enforce our own limit before decoding; Pillow's global guard would raise a less helpful error.
 Image.MAX_IMAGE_PIXELS = None
@@ -88,12 +91,12 @@ def normalize_image(filename: str, data: bytes, max_pixels: int) -> NormalizedIm
             warnings.simplefilter("error", Image.DecompressionBombWarning)
             img = Image.open(io.BytesIO(data))
     except UnidentifiedImageError:
-        raise Invalid(f"file {filename!r} is not an image (accepted: PNG, JPEG, WebP, BMP, TIFF)") from None
+        raise Invalid(f"file {filename!r} is not an image (accepted: {ACCEPTED_NAMES})") from None
     except Exception as exc:
         raise Invalid(f"file {filename!r} cannot be read as an image: {exc}") from None
     fmt = (img.format or "").upper()
     if fmt not in ACCEPTED_FORMATS:
-        raise Invalid(f"file {filename!r} is {fmt or 'an unknown format'}; accepted: PNG, JPEG, WebP, BMP, TIFF")
+        raise Invalid(f"file {filename!r} is {fmt or 'an unknown format'}; accepted: {ACCEPTED_NAMES}")
     width, height = img.size
     if width < 1 or height < 1:
         raise Invalid(f"file {filename!r} has no pixels")
@@ -102,11 +105,15 @@ def normalize_image(filename: str, data: bytes, max_pixels: int) -> NormalizedIm
                        f"{max_pixels} (decompression-bomb guard)")
     original_mode = img.mode
     try:
+        frames = int(getattr(img, "n_frames", 1) or 1)
+        img.seek(0)
         img.load()
         img = ImageOps.exif_transpose(img)
         rgb, notes = _to_rgb(img)
+        if frames > 1:
+            notes.insert(0, f"first frame of {frames} (animated or multi-page)")
         pixels = np.asarray(rgb, dtype=np.uint8).copy()
-    except (OSError, SyntaxError, ValueError) as exc:
+    except (OSError, SyntaxError, ValueError, EOFError) as exc:
         raise Invalid(f"file {filename!r} is truncated or corrupt: {exc}") from None
     buffer = io.BytesIO()
     Image.fromarray(pixels, "RGB").save(buffer, format="PNG", compress_level=6)

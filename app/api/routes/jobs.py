@@ -11,6 +11,7 @@ from app.api.schemas import BDRatesOut, CompressAIDocument, JobCreated, JobOut, 
 from app.db.tables import ImageSet, Job, Result
 from app.services import auth, catalog, deletion, jobs, queue, results
 from app.services.errors import ServiceError
+from app.settings import get_settings
 
 router = APIRouter(prefix="/api/v1", tags=["jobs"])
 
@@ -18,7 +19,12 @@ router = APIRouter(prefix="/api/v1", tags=["jobs"])
 @router.post("/jobs", status_code=status.HTTP_202_ACCEPTED, response_model=JobCreated)
 def create_job(request: JobRequest, session: SessionDep, user: CurrentUser) -> Job:
     """Queue one task per image x codec x rate point. Unknown codecs/metrics and out-of-range rate
-    points are rejected (422) before anything is stored. Needs a user who can see the image set."""
+    points are rejected (422) before anything is stored. Needs a user who can see the image set. At most
+    ``MAX_RATE_POINTS_PER_REQUEST`` rate points (summed over the codecs) per request."""
+    named, limit = sum(len(c.rate_points or ()) for c in request.codecs), get_settings().max_rate_points_per_request
+    if named > limit:
+        raise ServiceError(f"the request names {named} rate points; at most {limit} are allowed per request "
+                           f"(MAX_RATE_POINTS_PER_REQUEST)", 422)
     target = session.get(ImageSet, request.image_set_id)
     if target is not None:
         auth.require_view_image_set(user, target)
