@@ -250,7 +250,10 @@
 
   async function nextTrial() {
     const response = await fetch(`${api}/sessions/${sessionId()}/next`);
-    if (response.status === 204) { finish(null); return; }
+    if (response.status === 204) {
+      finish(root.dataset.status === "closed" ? "This study is closed. Thank you for your interest." : null);
+      return;
+    }
     if (response.status === 404) {  // the stored session is gone: start afresh
       localStorage.removeItem(storageKey);
       current = null;
