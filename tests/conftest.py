@@ -72,5 +72,6 @@ def real_servers(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str
 def production_stack(real_servers: tuple[str, str], tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     """Web server + Celery worker processes on real PostgreSQL and Redis."""
     database_url, broker_url = real_servers
-    with running_stack(database_url, broker_url, tmp_path_factory.mktemp("stack-data")) as stack:
+    # A loaded machine (shared cores) can take over a minute to import torch in the server process.
+    with running_stack(database_url, broker_url, tmp_path_factory.mktemp("stack-data"), startup_timeout=240) as stack:
         yield stack
