@@ -1,0 +1,306 @@
+"""Benchmark: the REST API under load on loopback, from ONE run, on the embedded SQLite default and on
+PostgreSQL + Redis (started on loopback as the integration tests do; skipped with the reason if missing).
+
+Per backend, against a real uvicorn process (no worker: queued tasks wait in the broker, so the CPU measures
+the API alone):
+
+1. ``/health`` latency idle (sequential requests), then while 10 uploads run concurrently (the probe of
+   issue 13 found the embedded default frozen for minutes); printed as p50/p99 and the ratio to idle.
+2. A bounded mixed load from a small asyncio httpx client: concurrent uploads, job submissions, result and RD
+   reads and page loads for a fixed time; throughput, p50/p99 per kind, and the count of 5xx (target: 0).
+3. Results (first page), RD, BD-rate and leaderboard endpoints on a job with 100,000 synthetic result rows
+   (inserted directly) against a 1,000-row job in the same run: p50/p99 (target p99 < 100 ms) and the ratio.
+
+    python benchmarks/api.py [--backends sqlite,postgres] [--load-seconds 15] [--rows 100000]
+"""
+from __future__ import annotations
+
+import argparse
+import asyncio
+import io
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections import defaultdict
+from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import httpx
+import numpy as np
+from PIL import Image
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from tests.support.servers import free_port, postgres_server, redis_server, stop_process, wait_for_port  # noqa: E402
+
+STARTUP_TIMEOUT_S = 300  # the server imports torch; minutes on a crowded machine (not timed)
+P99_TARGET_MS = 100.0
+CODECS = ("jpeg", "webp", "avif", "jpeg-xl")
+
+
+def png(seed: int, size: int = 96) -> bytes:
+    rng = np.random.default_rng(seed)
+    small = rng.integers(0, 256, (size // 8, size // 8, 3), dtype=np.uint8)
+    buffer = io.BytesIO()
+    Image.fromarray(small).resize((size, size), Image.BICUBIC).save(buffer, format="PNG")
+    return buffer.getvalue()
+
+
+def quantile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(round(q * (len(ordered) - 1))))] if ordered else float("nan")
+
+
+def summary(latencies_s: list[float]) -> str:
+    ms = [1000 * v for v in latencies_s]
+    return f"n={len(ms):4d}  p50 {quantile(ms, 0.5):7.1f} ms  p99 {quantile(ms, 0.99):7.1f} ms  max {max(ms):7.1f} ms"
+
+
+@dataclass
+class Server:
+    base_url: str
+    env: dict[str, str]
+    token: str
+    log: Path
+
+    @property
+    def headers(self) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.token}"}
+
+
+@contextmanager
+def api_server(database_url: str, broker_url: str, data_dir: Path) -> Iterator[Server]:
+    """Migrate, make an admin with a token, start uvicorn (the default single process) on a free port."""
+    data_dir.mkdir(parents=True, exist_ok=True)
+    env = dict(os.environ, DATABASE_URL=database_url, BROKER_URL=broker_url, DATA_DIR=str(data_dir),
+               PYTHONPATH=str(ROOT), PYTHONUNBUFFERED="1")
+    run = dict(env=env, cwd=ROOT, check=True, capture_output=True, text=True)
+    subprocess.run([sys.executable, "-m", "app.cli", "db", "upgrade"], **run)
+    subprocess.run([sys.executable, "-m", "app.cli", "user", "create", "bench", "--admin", "--password-stdin"],
+                   input="bench-password-0123\n", **run)
+    token = subprocess.run([sys.executable, "-m", "app.cli", "token", "create", "--user", "bench"],
+                           **run).stdout.strip().splitlines()[-1]
+    port, log = free_port(), data_dir / "server.log"
+    server = subprocess.Popen([sys.executable, "-m", "uvicorn", "app.main:app", "--host", "127.0.0.1", "--port",
+                               str(port)], env=env, cwd=ROOT, stdout=open(log, "wb"), stderr=subprocess.STDOUT)
+    try:
+        wait_for_port(port, timeout=STARTUP_TIMEOUT_S, process=server)
+        yield Server(f"http://127.0.0.1:{port}", env, token, log)
+    finally:
+        stop_process(server)
+
+
+@dataclass
+class Recorder:
+    latencies: dict[str, list[float]] = field(default_factory=lambda: defaultdict(list))
+    statuses: dict[str, list[int]] = field(default_factory=lambda: defaultdict(list))
+
+    async def timed(self, kind: str, request) -> httpx.Response | None:
+        started = time.perf_counter()
+        try:
+            response = await request
+        except httpx.HTTPError as exc:
+            self.latencies[kind].append(time.perf_counter() - started)
+            self.statuses[kind].append(599)
+            print(f"    {kind}: {type(exc).__name__}: {exc}")
+            return None
+        self.latencies[kind].append(time.perf_counter() - started)
+        self.statuses[kind].append(response.status_code)
+        return response
+
+    def server_errors(self) -> int:
+        return sum(s >= 500 for values in self.statuses.values() for s in values)
+
+
+async def upload(client: httpx.AsyncClient, recorder: Recorder, seed: int, images: int = 3) -> int | None:
+    files = [("files", (f"p{seed}-{i}.png", png(seed * 10 + i), "image/png")) for i in range(images)]
+    response = await recorder.timed("upload", client.post("/api/v1/image-sets", data={"name": f"load {seed}",
+                                                          "visibility": "public"}, files=files))
+    if response is None or response.status_code != 201:
+        return None
+    set_id = response.json()["id"]
+    check = await recorder.timed("get after 201", client.get(f"/api/v1/image-sets/{set_id}"))
+    if check is not None and check.status_code != 200:
+        print(f"    GET right after the 201 of set {set_id}: {check.status_code}")
+    return set_id
+
+
+async def health_during_uploads(server: Server) -> None:
+    async with httpx.AsyncClient(base_url=server.base_url, headers=server.headers, timeout=300) as client:
+        idle = Recorder()
+        for _ in range(40):
+            await idle.timed("health", client.get("/api/v1/health"))
+        busy = Recorder()
+        uploads = [asyncio.create_task(upload(client, busy, seed)) for seed in range(10)]
+        while not all(task.done() for task in uploads):
+            await busy.timed("health", client.get("/api/v1/health"))
+            await asyncio.sleep(0.02)
+        created = [task.result() for task in uploads]
+    ok = sum(s == 201 for s in busy.statuses["upload"])
+    print(f"  /health idle:                   {summary(idle.latencies['health'])}")
+    print(f"  /health during 10 uploads:      {summary(busy.latencies['health'])}  "
+          f"(p50 x{quantile(busy.latencies['health'], .5) / quantile(idle.latencies['health'], .5):.1f}, "
+          f"p99 x{quantile(busy.latencies['health'], .99) / quantile(idle.latencies['health'], .99):.1f} of idle)")
+    print(f"  10 concurrent uploads (3 images each): {ok}/10 answered 201, {summary(busy.latencies['upload'])}; "
+          f"GET right after each 201: {sum(s == 200 for s in busy.statuses['get after 201'])}/{ok} found; "
+          f"5xx: {busy.server_errors() + idle.server_errors()}; sets {sorted(s for s in created if s)}")
+
+
+async def mixed_load(server: Server, seconds: float, clients: int = 8) -> None:
+    recorder = Recorder()
+    async with httpx.AsyncClient(base_url=server.base_url, headers=server.headers, timeout=120,
+                                 limits=httpx.Limits(max_connections=clients)) as client:
+        set_id = await upload(client, recorder, 900)
+        first = await client.post("/api/v1/jobs", json={"image_set_id": set_id, "metrics": ["psnr"],
+                                                        "codecs": [{"name": "jpeg", "rate_points": [50]}]})
+        job_id = first.json()["id"]
+        deadline = time.monotonic() + seconds
+        counter = iter(range(1000, 10**6))
+
+        async def user(index: int) -> None:
+            step = 0
+            while time.monotonic() < deadline:
+                kind = ("upload", "job", "results", "rd", "page", "results", "rd", "page job")[(index + step) % 8]
+                step += 1
+                if kind == "upload":
+                    await upload(client, recorder, next(counter), images=1)
+                elif kind == "job":
+                    await recorder.timed("job submit", client.post("/api/v1/jobs", json={
+                        "image_set_id": set_id, "metrics": ["psnr"],
+                        "codecs": [{"name": "jpeg", "rate_points": [30, 60]}]}))
+                elif kind == "results":
+                    await recorder.timed("results", client.get(f"/api/v1/jobs/{job_id}/results"))
+                elif kind == "rd":
+                    await recorder.timed("rd", client.get(f"/api/v1/jobs/{job_id}/rd?metric=psnr"))
+                elif kind == "page":
+                    await recorder.timed("page /", client.get("/"))
+                else:
+                    await recorder.timed("page /jobs/{id}", client.get(f"/jobs/{job_id}"))
+
+        started = time.monotonic()
+        await asyncio.gather(*(user(i) for i in range(clients)))
+        wall = time.monotonic() - started
+    total = sum(len(v) for v in recorder.latencies.values())
+    print(f"  mixed load, {clients} concurrent clients for {wall:.1f} s: {total} requests, {total / wall:.1f} req/s, "
+          f"5xx: {recorder.server_errors()}")
+    for kind, values in sorted(recorder.latencies.items()):
+        codes = sorted(set(recorder.statuses[kind]))
+        print(f"    {kind:18s} {summary(values)}  status {codes}")
+
+
+def insert_synthetic_job(database_url: str, rows: int, images: int) -> int:
+    """A public image set with ``images`` images and a succeeded job with ``rows`` result rows (direct inserts)."""
+    from sqlalchemy import create_engine, insert, select
+
+    from app.db.tables import Image as ImageRow, ImageSet, Job, Result, User
+
+    engine = create_engine(database_url)
+    points = rows // (images * len(CODECS))
+    rng = np.random.default_rng(rows)
+    with engine.begin() as connection:
+        owner = connection.scalar(select(User.id).where(User.name == "bench"))
+        set_id = connection.execute(insert(ImageSet).values(name=f"synthetic {rows}", owner_id=owner,
+                                                            visibility="public")).inserted_primary_key[0]
+        connection.execute(insert(ImageRow), [dict(image_set_id=set_id, filename=f"s{i}.png", content_hash=f"{i:064x}",
+                                                   width=512, height=512, original_format="PNG", original_mode="RGB",
+                                                   conversion="none") for i in range(images)])
+        image_ids = list(connection.scalars(select(ImageRow.id).where(ImageRow.image_set_id == set_id)))
+        rate_points = [float(q) for q in np.linspace(5, 95, points).round(3)]
+        job_id = connection.execute(insert(Job).values(
+            image_set_id=set_id, owner_id=owner, status="succeeded", done=rows, total=rows, metrics=["psnr", "ms-ssim"],
+            codecs=[{"name": c, "rate_points": rate_points} for c in CODECS])).inserted_primary_key[0]
+        batch = []
+        for c_index, codec in enumerate(CODECS):
+            for q in rate_points:
+                for image_id in image_ids:
+                    bpp = 0.05 + q / 40 * (1 + 0.1 * c_index) + rng.random() * 0.01
+                    batch.append(dict(job_id=job_id, image_id=image_id, codec=codec, rate_point=q,
+                                      bytes=int(bpp * 512 * 512 / 8), bpp=bpp, encode_seconds=0.01, decode_seconds=0.01,
+                                      metrics_seconds=0.01, metric_notes={}, device="cpu",
+                                      metrics={"psnr": 25 + 10 * np.log2(1 + bpp) - c_index * 0.3,
+                                               "ms-ssim": 1 - 0.1 / (1 + bpp)},
+                                      reconstruction_path=f"reconstructions/{job_id}/{image_id}-{codec}-{q}.png"))
+                if len(batch) >= 5000:
+                    connection.execute(insert(Result), batch)
+                    batch = []
+        if batch:
+            connection.execute(insert(Result), batch)
+    engine.dispose()
+    return job_id
+
+
+async def read_endpoints(server: Server, job_id: int, set_id: int, repeats: int) -> dict[str, list[float]]:
+    recorder = Recorder()
+    paths = {"results (page 1)": f"/api/v1/jobs/{job_id}/results",
+             "rd": f"/api/v1/jobs/{job_id}/rd?metric=psnr",
+             "bd-rate": f"/api/v1/jobs/{job_id}/bd-rate?anchor=jpeg&metric=psnr",
+             "leaderboard": f"/api/v1/leaderboard?image_set_id={set_id}&metric=psnr&anchor=jpeg"}
+    async with httpx.AsyncClient(base_url=server.base_url, headers=server.headers, timeout=300) as client:
+        for kind, path in paths.items():
+            for _ in range(repeats):
+                await recorder.timed(kind, client.get(path))
+    for kind, codes in recorder.statuses.items():
+        if set(codes) != {200}:
+            print(f"    {kind}: statuses {sorted(set(codes))}")
+    return recorder.latencies
+
+
+def scale(server: Server, database_url: str, rows: int, repeats: int) -> None:
+    from sqlalchemy import create_engine, select
+
+    from app.db.tables import Job
+
+    for label, count, images in (("1,000 rows", 1_000, 10), (f"{rows:,} rows", rows, 100)):
+        started = time.perf_counter()
+        job_id = insert_synthetic_job(database_url, count, images)
+        engine = create_engine(database_url)
+        with engine.connect() as connection:
+            set_id = connection.scalar(select(Job.image_set_id).where(Job.id == job_id))
+        engine.dispose()
+        insert_s = time.perf_counter() - started
+        latencies = asyncio.run(read_endpoints(server, job_id, set_id, repeats))
+        print(f"  job with {label} (inserted in {insert_s:.1f} s):")
+        for kind, values in latencies.items():
+            verdict = "ok" if quantile(values, .99) * 1000 < P99_TARGET_MS else f"over the {P99_TARGET_MS:.0f} ms target"
+            print(f"    {kind:18s} {summary(values)}  [{verdict}]")
+
+
+def run_backend(name: str, database_url: str, broker_url: str, data_dir: Path, args: argparse.Namespace) -> None:
+    print(f"\n== {name} ==")
+    with api_server(database_url, broker_url, data_dir) as server:
+        asyncio.run(health_during_uploads(server))
+        asyncio.run(mixed_load(server, args.load_seconds))
+        url = database_url or f"sqlite:///{(data_dir / 'licbench.sqlite').resolve()}"
+        scale(server, url, args.rows, args.repeats)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--backends", default="sqlite,postgres")
+    parser.add_argument("--load-seconds", type=float, default=15)
+    parser.add_argument("--rows", type=int, default=100_000)
+    parser.add_argument("--repeats", type=int, default=20)
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory(prefix="licbench-api-bench-") as workdir:
+        work = Path(workdir)
+        if "sqlite" in args.backends:
+            run_backend("embedded: SQLite database, SQLite broker", "", "", work / "sqlite", args)
+        if "postgres" in args.backends:
+            with ExitStack() as servers:
+                try:
+                    database_url = servers.enter_context(postgres_server())
+                    broker_url = servers.enter_context(redis_server(work / "redis"))
+                except RuntimeError as exc:
+                    print(f"\n== PostgreSQL + Redis: skipped: {exc}")
+                    return
+                run_backend("PostgreSQL + Redis", database_url, broker_url, work / "postgres", args)
+
+
+if __name__ == "__main__":
+    main()
