@@ -127,6 +127,7 @@ def job_gmad_study(job_id: int, body: GmadStudyRequest, request: Request, sessio
     _visible_job(session, job_id, user)
     link, n_pairs = gmad.create_study(session, storage, job_id, **body.model_dump())
     study = studies.get_study(session, link.study_id)
+    session.commit()  # the 201 means stored: the participant link works at once
     return {"study_id": study.id, "job_id": job_id, "pairs": n_pairs,
             "participant_url": str(request.base_url).rstrip("/") + studies.participant_path(study),
             "report_url": f"/analysis/studies/{study.id}"}

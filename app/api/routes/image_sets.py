@@ -20,15 +20,16 @@ from app.settings import get_settings
 router = APIRouter(prefix="/api/v1/image-sets", tags=["image sets"])
 
 
-async def _read_limited(upload: UploadFile, limit: int) -> bytes:
-    data = await upload.read(limit + 1)
+def _read_limited(upload: UploadFile, limit: int) -> bytes:
+    """At most ``limit`` bytes of ``upload``, read from its spooled file (call it in the thread pool)."""
+    data = upload.file.read(limit + 1)
     if len(data) > limit:
         raise TooLarge(f"file {upload.filename!r} is larger than the upload limit of {limit} bytes")
     return data
 
 
 @router.post("", status_code=status.HTTP_201_CREATED, response_model=ImageSetOut)
-async def create_image_set(
+def create_image_set(
     user: CurrentUser,
     session: SessionDep,
     blob_storage: StorageDep,
@@ -38,14 +39,16 @@ async def create_image_set(
 ) -> ImageSet:
     """Upload images (PNG, JPEG, WebP, BMP, TIFF). Every file becomes 8-bit RGB: alpha composited on white,
     grayscale repeated to 3 channels, 16-bit scaled by v/257, CMYK converted without ICC, EXIF orientation
-    applied. Any bad file rejects the whole request and nothing is stored. Needs a user; the set is theirs."""
+    applied. Any bad file rejects the whole request and nothing is stored. Needs a user; the set is theirs.
+    A sync route: FastAPI runs it in its thread pool, so decoding and the database writes never block the event
+    loop; the 201 is sent only after the commit."""
     if visibility not in auth.VISIBILITIES:
         raise Invalid(f"field 'visibility' must be one of {', '.join(auth.VISIBILITIES)}")
     limit = get_settings().max_upload_bytes
-    uploads = [Upload(f.filename or "upload", await _read_limited(f, limit)) for f in files]
+    uploads = [Upload(f.filename or "upload", _read_limited(f, limit)) for f in files]
     image_set = image_sets.create_image_set(session, blob_storage, name, uploads)
     image_set.owner_id, image_set.visibility = user.id, visibility
-    session.flush()
+    session.commit()  # visible to the next request (the page it redirects to) before this answer is sent
     return image_set
 
 
@@ -87,7 +90,7 @@ def change_image_set(image_set_id: int, change: ImageSetChange, session: Session
         image_set.name = name
     if change.visibility is not None:
         image_set.visibility = change.visibility
-    session.flush()
+    session.commit()  # the page reloads right after this answer
     return image_set
 
 

@@ -20,7 +20,7 @@ def architectures() -> list[str]:
 
 
 @router.post("", status_code=status.HTTP_201_CREATED, response_model=SubmittedModelOut)
-async def submit_model(
+def submit_model(
     token: CurrentToken,
     session: SessionDep,
     blob_storage: StorageDep,
@@ -31,9 +31,10 @@ async def submit_model(
 ) -> SubmittedModelOut:
     """Register a checkpoint. It is loaded without executing code (weights_only / safetensors), must
     match the architecture's keys and shapes, and must pass a real encode/decode round trip; otherwise
-    4xx and nothing is stored."""
+    4xx and nothing is stored. A sync route (thread pool): loading and the smoke test never block the event
+    loop; the 201 is sent after the commit."""
     limit = get_settings().max_checkpoint_bytes
-    data = await checkpoint.read(limit + 1)
+    data = checkpoint.file.read(limit + 1)
     if len(data) > limit:
         raise TooLarge(f"checkpoint is larger than the limit of {limit} bytes")
     model = submissions.submit_model(session, blob_storage, token, name, architecture,

@@ -22,16 +22,16 @@ def list_curves(session: SessionDep, page: Pagination) -> list[ReferenceCurveOut
 
 
 @router.post("", status_code=status.HTTP_201_CREATED, response_model=ReferenceCurveCreated)
-async def import_curve(session: SessionDep, user: CurrentUser, file: UploadFile = File(...),
+def import_curve(session: SessionDep, user: CurrentUser, file: UploadFile = File(...),
                        label: str = Form("published")) -> ReferenceCurve:
     """Import a CompressAI results JSON file (``{"name", "description", "results": {"bpp": [...], ...}}``);
-    needs a user, who owns the curve."""
-    data = await file.read(MAX_JSON_BYTES + 1)
+    needs a user, who owns the curve. A sync route (thread pool); the 201 is sent after the commit."""
+    data = file.file.read(MAX_JSON_BYTES + 1)
     if len(data) > MAX_JSON_BYTES:
         raise TooLarge(f"results file is larger than {MAX_JSON_BYTES} bytes")
     curve = reference_curves.import_curve(session, file.filename or "results.json", data, label)
     curve.owner_id = user.id
-    session.flush()
+    session.commit()
     return curve
 
 
