@@ -90,6 +90,7 @@ def tokens_create(request: Request, session: SessionDep, login: LoginDep, name: 
         raise ServiceError("log in first", 401)
     auth.check_csrf(login, csrf_token)
     created = tokens.create_token(session, name, user=login.user)
+    session.commit()
     return _tokens_page(request, session, login, created)
 
 
@@ -99,6 +100,7 @@ def tokens_revoke(token_id: int, session: SessionDep, login: LoginDep, csrf_toke
         raise ServiceError("log in first", 401)
     auth.check_csrf(login, csrf_token)
     tokens.revoke_token(session, login.user, token_id)
+    session.commit()  # the redirected page must show it revoked
     return RedirectResponse("/tokens", status_code=status.HTTP_303_SEE_OTHER)
 
 
@@ -148,6 +150,7 @@ def create_token(body: TokenRequest, session: SessionDep, user: CurrentUser) -> 
     """A new bearer token for the caller (its value is in this answer only)."""
     value = tokens.create_token(session, body.name, user=user)
     row = tokens.authenticate(session, value)
+    session.commit()  # usable by the client's next request
     return {**_token_out(row), "token": value}
 
 
@@ -155,3 +158,4 @@ def create_token(body: TokenRequest, session: SessionDep, user: CurrentUser) -> 
 def revoke_token(token_id: int, session: SessionDep, user: CurrentUser) -> None:
     """Revoke a token (the caller's own; admins any); it stops working at once."""
     tokens.revoke_token(session, user, token_id)
+    session.commit()
