@@ -6,6 +6,7 @@ import os
 import pytest
 
 from tests.support.accounts import browser_login
+from tests.support.browser import until
 from tests.support.images import png_bytes, random_photo
 
 pytestmark = [pytest.mark.integration, pytest.mark.browser]
@@ -52,15 +53,15 @@ def test_upload_run_job_and_see_one_rd_trace_per_codec(production_stack, page, t
     page.click("#start-job")
     page.wait_for_url("**/jobs/*")
 
-    page.wait_for_function("document.getElementById('job-status').textContent === 'succeeded'", timeout=240_000)
-    page.wait_for_function("document.querySelectorAll('#results-table tbody tr').length === 10", timeout=30_000)
+    until(page, "document.getElementById('job-status').textContent === 'succeeded'", timeout=240)
+    until(page, "document.querySelectorAll('#results-table tbody tr').length === 10")
     traces = page.evaluate("document.getElementById('rd-plot').data.map(t => t.name)")
     assert sorted(traces) == ["jpeg", "tiny-hyperprior"]
     points = page.evaluate("document.getElementById('rd-plot').data.map(t => t.x.length)")
     assert sorted(points) == [2, 3]
 
     page.select_option("#rd-metric", "ms-ssim")
-    page.wait_for_function("document.getElementById('rd-plot').layout.yaxis.title.text === 'ms-ssim'")
+    until(page, "document.getElementById('rd-plot').layout.yaxis.title.text === 'ms-ssim'")
     artifacts = os.environ.get("LICBENCH_ARTIFACTS")
     if artifacts:
         page.screenshot(path=os.path.join(artifacts, "job-page.png"), full_page=True)
@@ -74,5 +75,5 @@ def test_bad_upload_shows_the_servers_message(production_stack, page, tmp_path):
     page.fill("#set-name", "bad")
     page.set_input_files("#file-input", [str(bad)])
     page.click("#upload-button")
-    page.wait_for_function("document.getElementById('upload-error').textContent.length > 0")
+    until(page, "document.getElementById('upload-error').textContent.length > 0")
     assert "not an image" in page.text_content("#upload-error")

@@ -6,12 +6,12 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
 
 from tests.support.accounts import browser_login
+from tests.support.browser import until
 from tests.support.images import png_bytes, random_photo
 from tests.support.stack import ROOT
 
@@ -20,18 +20,6 @@ pytestmark = [pytest.mark.integration, pytest.mark.browser]
 CHROMIUM = "/usr/bin/chromium"
 ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
         "--disable-component-update", "--disable-sync"]
-
-
-def _until(page, expression: str, timeout: float = 30.0):
-    """Poll ``expression`` with page.evaluate (which the pages' Content-Security-Policy allows, unlike
-    wait_for_function's eval) until it is truthy."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = page.evaluate(expression)
-        if value:
-            return value
-        time.sleep(0.25)
-    raise AssertionError(f"still false after {timeout} s: {expression}")
 
 
 def _artifacts() -> Path:
@@ -89,14 +77,14 @@ def test_member_runs_the_whole_loop_in_a_browser(production_stack, tmp_path):
         page.click("#start-job")
         page.wait_for_url("**/jobs/*")
         job_id = int(page.url.rstrip("/").split("/")[-1])
-        _until(page, "document.getElementById('job-status').textContent === 'succeeded'", timeout=240)
-        _until(page, "document.querySelectorAll('#results-table tbody tr').length === 16")
+        until(page, "document.getElementById('job-status').textContent === 'succeeded'", timeout=240)
+        until(page, "document.querySelectorAll('#results-table tbody tr').length === 16")
         assert page.text_content("#job-owner") == "lab-member"
         health = page.evaluate("fetch('/api/v1/health').then(r => r.json())")  # the real worker's heartbeat
         assert health["workers"]["alive"] is True and health["workers"]["count"] >= 1, health
         assert page.text_content("#job-duration") != "–"
         page.select_option("#rd-xscale", "log")
-        _until(page, "document.getElementById('rd-plot').layout.xaxis.type === 'log'")
+        until(page, "document.getElementById('rd-plot').layout.xaxis.type === 'log'")
         page.screenshot(path=str(shots / "3-job.png"), full_page=True)
 
         # the leaderboard ranks both codecs against the JPEG anchor
@@ -111,23 +99,23 @@ def test_member_runs_the_whole_loop_in_a_browser(production_stack, tmp_path):
 
         # the viewer, from a row of the job's results table
         page.goto(f"{base}/jobs/{job_id}")
-        _until(page, "document.querySelectorAll('#results-table tbody tr').length > 0")
+        until(page, "document.querySelectorAll('#results-table tbody tr').length > 0")
         page.click("#results-table tbody tr:first-child a.viewer-link")
         page.wait_for_url("**/results/*")
         page.wait_for_selector("#viewer[data-scale]")
         page.keyboard.press("1")
-        _until(page, "document.getElementById('viewer').dataset.scale === '1'")
+        until(page, "document.getElementById('viewer').dataset.scale === '1'")
         page.keyboard.press("+")
-        _until(page, "document.getElementById('viewer').dataset.scale === '2'")
+        until(page, "document.getElementById('viewer').dataset.scale === '2'")
         assert page.text_content("#zoom-label") == "2:1"
         page.screenshot(path=str(shots / "5-viewer-2x.png"), full_page=True)
         page.keyboard.press(" ")  # flicker: the single pane alternates between the two images
-        _until(page, "document.getElementById('viewer').dataset.mode === 'flicker'")
+        until(page, "document.getElementById('viewer').dataset.mode === 'flicker'")
         first = page.get_attribute("#viewer", "data-showing")
-        _until(page, f"document.getElementById('viewer').dataset.showing !== '{first}'", timeout=5)
+        until(page, f"document.getElementById('viewer').dataset.showing !== '{first}'", timeout=5)
         page.screenshot(path=str(shots / "6-viewer-flicker.png"), full_page=True)
         page.select_option("#mode", "abs")
-        _until(page, "document.getElementById('viewer').dataset.mode === 'abs'")
+        until(page, "document.getElementById('viewer').dataset.mode === 'abs'")
         page.screenshot(path=str(shots / "7-viewer-error-map.png"), full_page=True)
 
         # log out: mutating needs a login again
