@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from datetime import datetime, timezone
 
-from sqlalchemy import JSON, Boolean, DateTime, Float, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy import JSON, Boolean, DateTime, Float, ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 
@@ -81,7 +81,9 @@ class Result(Base):
     """One (job, image, codec, rate point) outcome; unique so a redelivered task never duplicates it."""
 
     __tablename__ = "results"
-    __table_args__ = (UniqueConstraint("job_id", "image_id", "codec", "rate_point", name="uq_result_task"),)
+    __table_args__ = (UniqueConstraint("job_id", "image_id", "codec", "rate_point", name="uq_result_task"),
+                      # result pages read a job's rows in this order (migration 0008)
+                      Index("ix_results_job_order", "job_id", "codec", "rate_point", "image_id", "id"))
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     job_id: Mapped[int] = mapped_column(ForeignKey("jobs.id", ondelete="CASCADE"), index=True)
