@@ -82,3 +82,27 @@ def test_migration_gives_old_rows_to_a_new_admin_and_downgrades(tmp_path):
     columns = {c["name"] for c in sa.inspect(engine).get_columns("image_sets")}
     assert columns == {"id", "name", "created_at"} and "users" not in sa.inspect(engine).get_table_names()
     engine.dispose()
+
+
+def test_demo_prints_a_generated_admin_login_and_publishes_the_demo_set(settings_env, capsys):
+    import re
+
+    from app.db.session import session_scope
+    from app.db.tables import ImageSet, Job
+    from app.services import users
+    from app.services.demo import DEMO_SET_NAME
+
+    upgrade_to_head()
+    assert main(["demo"]) == 0
+    out = capsys.readouterr().out
+    found = re.search(r"demo login: user 'demo-admin', password '([^']+)'", out)
+    assert found, out
+    with session_scope() as session:
+        admin = users.authenticate(session, "demo-admin", found.group(1))
+        assert admin is not None and admin.role == "admin"
+        demo_set = session.query(ImageSet).filter_by(name=DEMO_SET_NAME).one()
+        assert demo_set.visibility == "public" and demo_set.owner_id == admin.id
+        assert session.query(Job).filter_by(image_set_id=demo_set.id).one().owner_id == admin.id
+    assert main(["demo"]) == 0
+    again = capsys.readouterr().out
+    assert "already exists" in again and found.group(1) not in again  # a password is shown once
