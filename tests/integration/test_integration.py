@@ -54,7 +54,14 @@ def finished_job(production_stack):
 
 def test_health_sees_postgres_and_redis(production_stack):
     with production_stack.client() as client:
-        assert client.get("/api/v1/health").json() == {"status": "ok", "database": "ok", "broker": "ok"}
+        body = client.get("/api/v1/health").json()
+        assert {k: body[k] for k in ("status", "database", "broker")} == {"status": "ok", "database": "ok", "broker": "ok"}
+        deadline = time.monotonic() + 120  # the worker's heartbeat starts once it is ready (issue 12)
+        while not body["workers"]["alive"] and time.monotonic() < deadline:
+            time.sleep(1)
+            body = client.get("/api/v1/health").json()
+        assert body["workers"]["alive"] and body["workers"]["count"] >= 1, body
+        assert body["tasks_waiting"] >= 0
 
 
 def test_job_runs_every_task_to_a_result(production_stack, finished_job):
