@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 
 class DatasetCreated(BaseModel):
@@ -109,3 +109,66 @@ class GmadStudyCreated(BaseModel):
     pairs: int
     participant_url: str
     report_url: str
+
+
+class ObservationOut(BaseModel):
+    """One judged condition in a report: where it comes from, its human score and the images people saw."""
+
+    model_config = ConfigDict(extra="allow")
+
+    condition: str | int
+    image: str | int
+    codec: str | None = None
+    family: str | None = None
+    bpp: float | None = None
+    human: float
+    result_id: int | None = None
+    image_url: str | None = None
+    reference_url: str | None = None
+
+
+class ReportPoint(ObservationOut):
+    distortion: str | None = None
+    human_ci: list[float] | None = None
+    metrics: dict[str, float | None] = Field(description="raw metric values (not oriented)")
+
+
+class WorstOut(ObservationOut):
+    metric_value: float | None
+    predicted: float | None
+    residual: float | None = Field(description="human - fitted logistic, in the human unit")
+
+
+class ContradictionOut(BaseModel):
+    better: ObservationOut = Field(description="the condition people rated better (non-overlapping intervals)")
+    worse: ObservationOut
+    metric_better: float | None
+    metric_worse: float | None
+    human_gap: float
+
+
+class FamilyBiasOut(BaseModel):
+    family: str | None
+    n: int
+    mean_residual: float | None = Field(description="+ = the metric under-rates this codec family")
+    ci: list[float] | None
+
+
+class MetricReportOut(BaseModel):
+    metric: str
+    higher_is_better: bool
+    fit_failed: bool
+    worst: list[WorstOut]
+    contradicting_pairs: list[ContradictionOut]
+    family_bias: list[FamilyBiasOut]
+
+
+class ReportOut(BaseModel):
+    """The report card of a study or data set: correlation, scatter points, failures, family bias."""
+
+    source: dict[str, int]
+    unit: str | None
+    fit: str
+    correlation: CorrelationOut
+    points: list[ReportPoint]
+    metrics: list[MetricReportOut]

@@ -5,7 +5,8 @@ from fastapi import APIRouter, Query, Request, status
 from fastapi.responses import JSONResponse, Response
 
 from app.api.deps import CurrentUser, OptionalUser, SessionDep, StorageDep
-from app.api.schemas_analysis import CorrelationOut, GmadOut, GmadStudyCreated, GmadStudyRequest, Pending
+from app.api.schemas_analysis import (CorrelationOut, GmadOut, GmadStudyCreated, GmadStudyRequest, Pending,
+                                      ReportOut)
 from app.db.tables import StudyCondition
 from app.services import auth, correlation, gmad, jobs, studies
 from app.services.errors import NotFound
@@ -15,6 +16,8 @@ router = APIRouter(prefix="/api/v1", tags=["metric analysis"])
 GROUP_QUERY = Query("overall", description="overall | family | codec | band | image | distortion")
 FIT_QUERY = Query("logistic4", description="logistic4 (VQEG) | logistic5 (Sheikh et al. 2006)")
 SCORING = {202: {"model": Pending, "description": "metric values (crops or data set images) are still being scored"}}
+REPORT_RESPONSES = {**SCORING, 200: {"content": {"text/csv": {}},
+                                     "description": "the report (JSON), or its observations with ?format=csv"}}
 
 
 def _visible_study(session, study_id: int, user) -> None:
@@ -64,7 +67,7 @@ def _report(source, session, fit: str, format: str, name: str):
     return correlation.report(session, source, fit)
 
 
-@router.get("/studies/{study_id}/report", responses=SCORING)
+@router.get("/studies/{study_id}/report", response_model=ReportOut, responses=REPORT_RESPONSES)
 def study_report(study_id: int, session: SessionDep, user: OptionalUser, fit: str = FIT_QUERY,
                  format: str = Query("json", pattern="^(json|csv)$")):
     """The report card: overall correlation, scatter points, worst disagreements (largest residuals from
@@ -75,7 +78,8 @@ def study_report(study_id: int, session: SessionDep, user: OptionalUser, fit: st
     return _report(correlation.study_source(session, study_id), session, fit, format, f"study-{study_id}")
 
 
-@router.get("/iqa-datasets/{dataset_id}/report", responses=SCORING)
+@router.get("/iqa-datasets/{dataset_id}/report", response_model=ReportOut,
+            responses=REPORT_RESPONSES)
 def dataset_report(dataset_id: int, session: SessionDep, fit: str = FIT_QUERY,
                    format: str = Query("json", pattern="^(json|csv)$")):
     """The report card of an imported data set (see the study report)."""
