@@ -104,7 +104,7 @@ def comparison_checkpoints(args: argparse.Namespace) -> dict[str, list[Path]]:
     root = args.baselines_dir / (f"from-{args.init_from.stem}" if args.init_from else "from-scratch")
     out = {"multi": [trained_run(experiment_config(args.config, lambdas, S, args.init_from),
                                  root / f"multi-K{K}-steps{S}")]}
-    for label, steps in (("single_equal_steps", S), ("single_equal_compute", max(1, S // K))):
+    for label, steps in (("single_equal_compute", max(1, S // K)), ("single_equal_steps", S)):
         out[label] = [trained_run(experiment_config(args.config, [lmbda], steps, args.init_from),
                                   root / f"single-{k}-lambda{lmbda:g}-steps{steps}")
                       for k, lmbda in enumerate(lambdas)]
