@@ -24,7 +24,7 @@ class JobStatus(StrEnum):
 
 
 class TaskOutcome(StrEnum):
-    """What one task (image x codec x rate point) did when a worker ran it."""
+    """What one task (image x codec, all its rate points) did when a worker ran it."""
 
     STORED = "stored"  # result row written
     DUPLICATE = "duplicate"  # a redelivered copy: the result already existed
