@@ -19,8 +19,9 @@ router = APIRouter(prefix="/api/v1", tags=["jobs"])
 @router.post("/jobs", status_code=status.HTTP_202_ACCEPTED, response_model=JobCreated)
 def create_job(request: JobRequest, session: SessionDep, user: CurrentUser) -> Job:
     """Queue one task per image x codec (covering its rate points; one result row per rate point).
-    Unknown codecs/metrics and out-of-range rate points are rejected (422) before anything is stored. Needs a user who can see the image set. At most
-    ``MAX_RATE_POINTS_PER_REQUEST`` rate points (summed over the codecs) per request."""
+    Unknown codecs/metrics and out-of-range rate points are rejected (422) before anything is stored.
+    Needs a user who can see the image set. At most ``MAX_RATE_POINTS_PER_REQUEST`` rate points (summed
+    over the codecs) per request."""
     named, limit = sum(len(c.rate_points or ()) for c in request.codecs), get_settings().max_rate_points_per_request
     if named > limit:
         raise ServiceError(f"the request names {named} rate points; at most {limit} are allowed per request "
