@@ -12,21 +12,10 @@ from models.codecs.avif import AvifCodec
 from models.codecs.jpeg import Jpeg444Codec, JpegCodec
 from models.codecs.jpegxl import JpegXlCodec
 from models.codecs.webp import WebpCodec
+from tests.support.images import gradient_photo as photo, psnr
 
 CODECS = [JpegCodec(), Jpeg444Codec(), WebpCodec(), AvifCodec(), JpegXlCodec()]
 IDS = [c.name for c in CODECS]
-
-
-def photo(h: int = 48, w: int = 80) -> np.ndarray:
-    rng = np.random.default_rng(1)
-    yy, xx = np.mgrid[0:h, 0:w]
-    base = np.stack([xx * 255 / w, yy * 255 / h, 128 + 100 * np.sin(xx / 5.0)], axis=-1)
-    return np.clip(base + rng.normal(0, 6, (h, w, 3)), 0, 255).astype(np.uint8)
-
-
-def psnr(a: np.ndarray, b: np.ndarray) -> float:
-    mse = np.mean((a.astype(np.float64) - b.astype(np.float64)) ** 2)
-    return float(10 * np.log10(255.0**2 / mse))
 
 
 def test_every_anchor_is_available_here():

@@ -14,22 +14,10 @@ from models.codecs.heic import Heic444Codec, HeicCodec
 from models.codecs.jpeg2000 import Jpeg2000Codec
 from models.measure import measure
 from models.registry import build_codecs
-from tests.support.images import random_photo
+from tests.support.images import gradient_photo as photo, psnr, random_photo
 
 CODECS = [HeicCodec(), Heic444Codec(), Jpeg2000Codec()]
 IDS = [c.name for c in CODECS]
-
-
-def photo(h: int = 48, w: int = 80) -> np.ndarray:
-    rng = np.random.default_rng(1)
-    yy, xx = np.mgrid[0:h, 0:w]
-    base = np.stack([xx * 255 / w, yy * 255 / h, 128 + 100 * np.sin(xx / 5.0)], axis=-1)
-    return np.clip(base + rng.normal(0, 6, (h, w, 3)), 0, 255).astype(np.uint8)
-
-
-def psnr(a: np.ndarray, b: np.ndarray) -> float:
-    mse = np.mean((a.astype(np.float64) - b.astype(np.float64)) ** 2)
-    return float(10 * np.log10(255.0**2 / mse))
 
 
 def test_registered_and_available_here():
