@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from tests.support.accounts import browser_login
+from tests.support.browser import until
 from tests.support.images import png_bytes, random_photo
 
 pytestmark = [pytest.mark.integration, pytest.mark.browser]
@@ -72,8 +73,8 @@ def test_pages_render_under_the_csp_and_hostile_names_run_nothing(production_sta
             violations = page.evaluate("window.__cspViolations")
             problems += [f"{path}: CSP blocked {v}" for v in violations if not _expected(v)]
         page.goto(f"{production_stack.base_url}/jobs/{job_id}")
-        page.wait_for_function("document.querySelectorAll('#results-table tbody tr').length >= 1", timeout=30_000)
-        page.wait_for_function("document.getElementById('rd-plot').data !== undefined", timeout=30_000)
+        until(page, "document.querySelectorAll('#results-table tbody tr').length >= 1")
+        until(page, "document.getElementById('rd-plot').data !== undefined")
         assert HOSTILE in page.text_content("body")  # shown as text
         page.goto(f"{production_stack.base_url}/image-sets/{set_id}")
         assert HOSTILE in page.text_content("body")

@@ -78,8 +78,16 @@ def test_pixel_limit_is_checked_before_decoding():
         normalize_image("bomb.png", huge, max_pixels=200 * 300 - 1)
 
 
-def test_gif_is_not_an_accepted_format():
+def test_a_format_outside_the_accepted_list_is_rejected():
     buffer = io.BytesIO()
-    Image.new("RGB", (4, 4)).save(buffer, format="GIF")
+    Image.new("RGB", (16, 16)).save(buffer, format="ICO")  # Pillow reads it, licbench does not accept it
     with pytest.raises(Invalid, match="accepted"):
-        normalize_image("a.gif", buffer.getvalue(), LIMIT)
+        normalize_image("a.ico", buffer.getvalue(), LIMIT)
+
+
+def test_a_still_gif_is_accepted_as_rgb():
+    buffer = io.BytesIO()
+    Image.new("RGB", (4, 4), (200, 10, 10)).save(buffer, format="GIF")
+    image = normalize_image("a.gif", buffer.getvalue(), LIMIT)
+    assert image.pixels.shape == (4, 4, 3) and image.original_format == "GIF"
+    assert tuple(image.pixels[0, 0]) == (200, 10, 10)
