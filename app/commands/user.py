@@ -16,15 +16,21 @@ def _read_password(args) -> str | None:
     return line
 
 
+def _password(args) -> tuple[str, bool]:
+    """The password from ``--password-stdin``, or a generated one; and whether it was generated (then the
+    command prints it once)."""
+    from app.services import users
+
+    password = _read_password(args)
+    return (password, False) if password is not None else (users.generate_password(), True)
+
+
 def _user_create(args) -> int:
     from app.db.session import session_scope
     from app.services import users
     from app.services.errors import ServiceError
 
-    password = _read_password(args)
-    generated = password is None
-    if generated:
-        password = users.generate_password()
+    password, generated = _password(args)
     try:
         with session_scope() as session:
             user = users.create_user(session, args.name, password, role="admin" if args.admin else "member")
@@ -42,10 +48,7 @@ def _user_reset(args) -> int:
     from app.services import users
     from app.services.errors import ServiceError
 
-    password = _read_password(args)
-    generated = password is None
-    if generated:
-        password = users.generate_password()
+    password, generated = _password(args)
     try:
         with session_scope() as session:
             users.set_password(session, users.require_user(session, args.name), password)
