@@ -44,6 +44,9 @@ class MultiRateConfig:
     N: int = 64
     M: int = 64
     lambdas: tuple[float, ...] = (0.0018, 0.0048, 0.013, 0.035, 0.0932)
+    # Channels inside g_a/g_s when wider than the hyperprior's N (None: N). Widening the transforms is where
+    # a small model gains most (the hyperprior and context model stay cheap).
+    transform_channels: int | None = None
 
     def __post_init__(self) -> None:
         lambdas = tuple(float(v) for v in self.lambdas)
@@ -53,7 +56,14 @@ class MultiRateConfig:
             raise ValueError(f"lambdas must be positive and strictly increasing, got {lambdas}")
         if self.N < 1 or self.M < 1 or self.M % 2:
             raise ValueError("N and M must be positive, M even")
+        if self.transform_channels is not None and int(self.transform_channels) < 1:
+            raise ValueError("transform_channels must be positive")
         object.__setattr__(self, "lambdas", lambdas)
+
+    @property
+    def transform_width(self) -> int:
+        """Channels inside the analysis and synthesis transforms."""
+        return int(self.transform_channels) if self.transform_channels is not None else self.N
 
     def to_dict(self) -> dict:
         d = asdict(self)
@@ -62,7 +72,9 @@ class MultiRateConfig:
 
     @classmethod
     def from_dict(cls, d: dict) -> "MultiRateConfig":
-        return cls(N=int(d["N"]), M=int(d["M"]), lambdas=tuple(float(v) for v in d["lambdas"]))
+        width = d.get("transform_channels")
+        return cls(N=int(d["N"]), M=int(d["M"]), lambdas=tuple(float(v) for v in d["lambdas"]),
+                   transform_channels=None if width is None else int(width))
 
 
 def analysis_transform(N: int, M: int) -> nn.Sequential:
@@ -118,8 +130,8 @@ class MultiRateCheckerboard(CompressionModel):
         super().__init__()
         self.config = config or MultiRateConfig()
         N, M, K = self.config.N, self.config.M, len(self.config.lambdas)
-        self.g_a = analysis_transform(N, M)
-        self.g_s = synthesis_transform(N, M)
+        self.g_a = analysis_transform(self.config.transform_width, M)
+        self.g_s = synthesis_transform(self.config.transform_width, M)
         self.y_codec = CheckerboardLatentCodec(
             latent_codec={"y": GaussianConditionalLatentCodec(quantizer="ste")},
             entropy_parameters=entropy_parameters(M),

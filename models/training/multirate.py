@@ -49,6 +49,7 @@ class TrainConfig:
     lambdas: list[float] = field(default_factory=lambda: [0.0018, 0.0048, 0.013, 0.035, 0.0932])
     N: int = 48
     M: int = 64
+    transform_channels: int | None = None  # g_a/g_s width when wider than N (warm start widens an older N)
     crop: int = 128
     batch_size: int = 8
     steps: int = 5000
@@ -104,7 +105,9 @@ class TrainConfig:
         return self.min_lr_ratio + (1.0 - self.min_lr_ratio) * cosine
 
     def model_config(self) -> MultiRateConfig:
-        return MultiRateConfig(N=int(self.N), M=int(self.M), lambdas=tuple(float(v) for v in self.lambdas))
+        width = None if self.transform_channels is None else int(self.transform_channels)
+        return MultiRateConfig(N=int(self.N), M=int(self.M), lambdas=tuple(float(v) for v in self.lambdas),
+                               transform_channels=width)
 
     @classmethod
     def from_mapping(cls, raw: dict) -> "TrainConfig":

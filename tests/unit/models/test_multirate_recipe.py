@@ -79,6 +79,27 @@ def test_warm_start_copies_transforms_and_refuses_other_sizes(tmp_path):
         warm_start(MultiRateCheckerboard(MultiRateConfig(N=16, M=8, lambdas=(0.01,))), path)
 
 
+def test_warm_start_widens_transforms_without_changing_the_function(tmp_path):
+    torch.manual_seed(0)
+    old = MultiRateCheckerboard(MultiRateConfig(N=8, M=8, lambdas=(0.002, 0.05))).eval()
+    path = save_exported(old, tmp_path / "old.pth")
+    wide = warm_start(MultiRateCheckerboard(MultiRateConfig(N=8, M=8, lambdas=(0.002, 0.05),
+                                                             transform_channels=16)), path).eval()
+    assert wide.g_a[0].weight.shape[0] == 16 and wide.g_s[-1].weight.shape[0] == 16
+    x = torch.rand(1, 3, 64, 64)
+    with torch.no_grad():
+        for position in (0, 0.5, 1):
+            a, b = old(x, position), wide(x, position)
+            assert torch.allclose(a["x_hat"], b["x_hat"], atol=1e-5)
+            assert torch.allclose(a["likelihoods"]["y"], b["likelihoods"]["y"], atol=1e-6)
+    # the new channels are live: their input weights are not all zero, so training can grow them
+    assert wide.g_a[2].weight[8:].abs().sum() > 0
+    reloaded = load_network(save_exported(wide, tmp_path / "wide.pth"))
+    assert reloaded.config.transform_width == 16
+    with pytest.raises(ValueError, match="widened, not narrowed"):
+        warm_start(MultiRateCheckerboard(MultiRateConfig(N=8, M=8, lambdas=(0.01,))), tmp_path / "wide.pth")
+
+
 def test_cosine_schedule_with_warmup():
     cfg = TrainConfig(schedule="cosine", warmup_steps=10, min_lr_ratio=0.01, steps=100)
     assert cfg.lr_factor(5, 0.05) == pytest.approx(0.5)
