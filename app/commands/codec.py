@@ -112,7 +112,8 @@ def run_info(args: argparse.Namespace) -> int:
         lambdas = codec.lambdas
         print(f"model {codec.name} {codec.model_id.hex()} ({codec.checkpoint})")
         config = codec.network().config
-        print(f"architecture: N={config.N} (transforms {config.transform_width}) M={config.M}, checkerboard context, {len(lambdas)} gain vectors")
+        print(f"architecture: N={config.N} (transforms {config.transform_width}) M={config.M}, checkerboard context, "
+              f"{len(lambdas)} gain vectors")
         print(f"trained lambdas: {', '.join(f'{v:g}' for v in lambdas)}")
         print(f"--rate R in [0, 1] (0 = lambda {lambdas[0]:g}, lowest bitrate; 1 = lambda {lambdas[-1]:g}); "
               f"--lmbda L in [{lambdas[0]:g}, {lambdas[-1]:g}]")
