@@ -18,6 +18,9 @@ from app.api.routes import auth as auth_routes
 from app.api.routes import leaderboard, viewer
 from app.services.errors import ServiceError
 from app.settings import get_settings
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
+
+DATABASE_RETRY_AFTER_S = 5  # seconds a client is asked to wait while the database is unreachable
 
 ROOT = Path(__file__).resolve().parent.parent
 PLOTLY_JS = Path(plotly.__file__).parent / "package_data" / "plotly.min.js"
@@ -42,6 +45,15 @@ def create_app() -> FastAPI:
     @app.exception_handler(ServiceError)
     async def _service_error(_: Request, exc: ServiceError) -> JSONResponse:
         return JSONResponse({"detail": exc.message}, status_code=exc.status_code)
+
+    @app.exception_handler(DBAPIError)
+    async def _database_unavailable(request: Request, exc: DBAPIError):
+        """The database is away (stopped, restarting, connections reset): 503 JSON with Retry-After (issue 13);
+        other database errors stay 500s."""
+        if isinstance(exc, (OperationalError, InterfaceError)) or exc.connection_invalidated:
+            return JSONResponse({"detail": "database unavailable, retry later"}, status_code=503,
+                                headers={"Retry-After": str(DATABASE_RETRY_AFTER_S)})
+        raise exc
 
     @app.exception_handler(RequestValidationError)
     async def _validation_error(_: Request, exc: RequestValidationError) -> JSONResponse:

@@ -41,6 +41,29 @@ class Settings(BaseSettings):
     session_max_age: int = Field(default=14 * 24 * 3600, description="Seconds a login stays valid.")
     session_cookie_secure: bool = Field(default=False, description="Send the session cookie over HTTPS only.")
     worker_heartbeat_seconds: float = Field(default=10.0, description="How often a worker writes its heartbeat.")
+    # Faults (issue 13): redelivery by the broker, the supervised worker of `licbench run`.
+    broker_visibility_timeout_s: float = Field(default=7200.0, description="Redis broker: a task delivered but not "
+                                               "acknowledged is delivered again after this many seconds; longer "
+                                               "than the longest task (TASK_HARD_TIME_LIMIT_S).")
+    embedded_broker_lease_s: float = Field(default=30.0, description="Embedded broker: a delivered task whose worker "
+                                           "stopped renewing its lease (the worker died) is delivered again after "
+                                           "this many seconds, however long tasks run.")
+    worker_restart_max_delay_s: float = Field(default=30.0, description="`licbench run` restarts a worker that exited "
+                                              "after 1, 2, 4 ... seconds, at most this long.")
+
+    # Task state and sweep (issue 13): app/services/task_state.py.
+    sweep_interval_s: float = Field(default=30.0, description="How often each worker runs the task sweep.")
+    task_stale_s: float = Field(default=120.0, description="A running task whose heartbeat is older than this "
+                                "lost its worker: the sweep re-queues it (or fails it after max_attempts).")
+    task_redelivery_s: float = Field(default=120.0, description="Queued tasks older than this are sent again when "
+                                     "no task was claimed meanwhile and none runs (the broker lost its queue).")
+    task_max_attempts: int = Field(default=3, description="Claims of one task before the sweep fails it.")
+    task_soft_time_limit_s: float = Field(default=3600.0, description="Celery soft time limit per task: the "
+                                          "remaining rate points are recorded as failed with the reason.")
+    task_hard_time_limit_s: float = Field(default=3900.0, description="Celery hard time limit per task (the "
+                                          "process is killed; the sweep re-queues or fails the task).")
+    db_retry_max_delay_s: float = Field(default=30.0, description="Longest back-off between retries of a task's "
+                                        "database work while the database is unreachable.")
 
     # Human studies (issue 9): defaults of POST /api/v1/studies and the scaling.
     study_crop: int = Field(default=512, description="Default square crop side in pixels per source image.")

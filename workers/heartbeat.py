@@ -1,7 +1,11 @@
 """Worker heartbeat (issue 12): the worker's main process writes ``worker_heartbeats`` every
 ``WORKER_HEARTBEAT_SECONDS`` from a daemon thread started on Celery's ``worker_ready`` signal, and removes its
 row on ``worker_shutdown``. It goes through the database, so it works on every broker, including the embedded
-SQLite one where Celery's remote control (``inspect ping``) does not."""
+SQLite one where Celery's remote control (``inspect ping``) does not.
+
+The same signal starts the task sweep (issue 13, ``app.services.task_state.sweep``) in a second daemon thread,
+every ``SWEEP_INTERVAL_S``: every worker sweeps, and the sweep's guarded updates make that harmless. (Running
+tasks refresh their own heartbeat in ``tasks.heartbeat_at`` from the pool process that runs them.)"""
 from __future__ import annotations
 
 import logging
@@ -38,6 +42,35 @@ def _loop(worker_id: str, queues: str, interval: float) -> None:
         except Exception as exc:  # the database may be briefly away; the next beat retries
             log.warning("worker heartbeat failed: %s", exc)
         _stop.wait(interval)
+
+
+def sweep_once() -> None:
+    """One sweep pass now (logged; errors are logged and the next pass retries)."""
+    from app.db.session import session_factory
+    from app.services import task_state
+    from app.settings import get_settings
+
+    with session_factory()() as session:
+        report = task_state.sweep(session, datetime.now(timezone.utc), get_settings())
+    if report.requeued or report.failed or report.resent or report.closed_jobs:
+        log.info("task sweep: re-queued %s, failed %s, sent again %s, closed jobs %s", report.requeued,
+                 sorted(report.failed), report.resent, report.closed_jobs)
+
+
+def _sweep_loop(interval: float) -> None:
+    while not _stop.wait(interval):
+        try:
+            sweep_once()
+        except Exception as exc:  # the database may be briefly away; the next pass retries
+            log.warning("task sweep failed: %s", exc)
+
+
+@worker_ready.connect
+def start_sweep(**_kwargs) -> None:
+    from app.settings import get_settings
+
+    threading.Thread(target=_sweep_loop, args=(get_settings().sweep_interval_s,), name="licbench-sweep",
+                     daemon=True).start()
 
 
 @worker_ready.connect

@@ -12,7 +12,7 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, PlainSerializer, model_validator
 
-from app.db.enums import JobStatus
+from app.db.enums import JobStatus, TaskState
 from models.base import Codec
 from metrics.base import Metric
 
@@ -291,3 +291,32 @@ class SubmittedModelOut(OrmModel):
     rate_point: int
     checkpoint_sha256: str
     codec: CodecOut = Field(description="The codec the checkpoint belongs to, as GET /api/v1/codecs lists it")
+
+
+# --- task state (issue 13) ----------------------------------------------------------------------------------
+
+class TaskOut(OrmModel):
+    """One task (image x codec covering its rate points) of a job, from the ``tasks`` table."""
+
+    id: int
+    job_id: int
+    image_id: int
+    codec: str
+    rate_points: list[RatePoint]
+    state: TaskState
+    attempts: int = Field(description="How many times a worker claimed the task")
+    worker: str | None = Field(description="hostname:pid of the worker that claimed it last")
+    queued_at: Timestamp | None
+    started_at: Timestamp | None
+    finished_at: Timestamp | None
+    heartbeat_at: Timestamp | None
+    error: str | None
+
+
+class RetryOut(BaseModel):
+    """What ``POST /api/v1/jobs/{job_id}/retry`` did."""
+
+    job_id: int
+    requeued: int = Field(description="Failed tasks put back to queued (their recorded failures deleted)")
+    sent: int = Field(description="Messages handed to the broker now; the rest go with the next sweep")
+    detail: str | None = Field(default=None, description="Why some were not sent")

@@ -23,6 +23,22 @@ class JobStatus(StrEnum):
         return (cls.QUEUED, cls.RUNNING)
 
 
+class TaskState(StrEnum):
+    """Lifecycle of one task (image x codec, all its rate points) in the ``tasks`` table (issue 13):
+    queued -> running (claimed by a worker, attempts + 1) -> done | failed; the sweep puts a running task whose
+    worker vanished back to queued, and ``POST /jobs/{id}/retry`` puts failed ones back to queued."""
+
+    QUEUED = "queued"
+    RUNNING = "running"
+    DONE = "done"  # every rate point has its result row
+    FAILED = "failed"  # at least one rate point failed (recorded as a TaskFailure row with the reason)
+
+    @classmethod
+    def unfinished(cls) -> tuple[TaskState, ...]:
+        """States in which the task still owes rows to its job."""
+        return (cls.QUEUED, cls.RUNNING)
+
+
 class TaskOutcome(StrEnum):
     """What one task (image x codec, all its rate points) did when a worker ran it."""
 

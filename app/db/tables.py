@@ -118,6 +118,31 @@ class TaskFailure(Base):
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
 
+class Task(Base):
+    """The state of one task (image x codec covering its rate points; issue 13): written with the job, claimed
+    and finished by the worker, watched by the sweep (``app/services/task_state.py``). Migration 0009."""
+
+    __tablename__ = "tasks"
+    __table_args__ = (UniqueConstraint("job_id", "image_id", "codec", name="uq_task"),
+                      Index("ix_tasks_job_state", "job_id", "state"),
+                      Index("ix_tasks_state_queued_at", "state", "queued_at"),
+                      Index("ix_tasks_started_at", "started_at"))
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    job_id: Mapped[int] = mapped_column(ForeignKey("jobs.id", ondelete="CASCADE"))
+    image_id: Mapped[int] = mapped_column(ForeignKey("images.id"))
+    codec: Mapped[str] = mapped_column(String(100))
+    rate_points: Mapped[list] = mapped_column(JSON)  # [float, ...]
+    state: Mapped[str] = mapped_column(String(20), default="queued")  # app.db.enums.TaskState
+    attempts: Mapped[int] = mapped_column(Integer, default=0)  # claims by a worker so far
+    worker: Mapped[str | None] = mapped_column(String(200), nullable=True)  # hostname:pid of the last claim
+    queued_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)  # last (re)send
+    started_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    heartbeat_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    error: Mapped[str | None] = mapped_column(Text, nullable=True)
+
+
 class ApiToken(Base):
     """A bearer token for REST clients; only its SHA-256 is stored."""
 

@@ -7,29 +7,44 @@ is then encoded, decoded from its bytes, scored against the prepared reference a
 result row as soon as it finishes, so job progress (result rows) stays granular. A redelivered task
 skips the rate points that already have a row; the unique key (job, image, codec, rate point) holds.
 A rate point that fails is recorded as a ``TaskFailure`` and the others go on.
+
+Issue 13: the task's row in ``tasks`` is claimed (running, attempts + 1, this worker) before the work and set
+done/failed after it, with a heartbeat thread meanwhile (``app.services.task_state``); the job's ``done`` grows in
+the transaction of each stored row and the job closes when no task is left. Database errors (``OperationalError``,
+``InterfaceError``: the database is away) are never recorded as a rate point's failure: they propagate, the
+reconstruction PNG written for the uncommitted row is removed (no orphan files), and :func:`run_task_retrying`
+runs the task again with exponential back-off until the database answers; finished rate points are skipped.
 """
 from __future__ import annotations
 
 import io
 import logging
+import random
 import time
 from collections import OrderedDict
+from collections.abc import Callable
+from datetime import datetime, timezone
 
 import numpy as np
 from PIL import Image as PILImage
-from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import delete, select
+from sqlalchemy.exc import IntegrityError, InterfaceError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from app.db.enums import JobStatus, TaskOutcome
 from app.db.tables import Image, Job, Result, TaskFailure
-from app.services import catalog, jobs
+from app.services import catalog, jobs, task_state
+from app.services.deletion import remove_files
 from app.services.storage import BlobStorage, image_key, reconstruction_key
+from app.settings import get_settings
 from metrics.scoring import PreparedReference, prepare_reference, score_prepared
 from models.base import Codec
 from models.measure import measure
 
 log = logging.getLogger(__name__)
+
+# The database is unreachable (stopped, restarting, connection reset): retry, never record as the task's failure.
+DATABASE_ERRORS: tuple[type[Exception], ...] = (OperationalError, InterfaceError)
 
 
 def load_pixels(storage: BlobStorage, content_hash: str) -> np.ndarray:
@@ -66,13 +81,26 @@ def png_bytes(pixels: np.ndarray) -> bytes:
     return buffer.getvalue()
 
 
-def _finished_rate_points(session: Session, task: jobs.TaskSpec) -> set[float]:
-    """Rate points of ``task`` that already have a result row or a recorded failure."""
+def _finished_rate_points(session: Session, storage: BlobStorage, task: jobs.TaskSpec) -> set[float]:
+    """Rate points of ``task`` that already have a result row or a recorded failure. A result whose reconstruction
+    file is missing (the worker lost the database while committing it and removed the file) is deleted here, so the
+    rate point runs again."""
     finished: set[float] = set()
-    for table in (Result, TaskFailure):
-        finished.update(session.scalars(select(table.rate_point).where(
-            table.job_id == task.job_id, table.image_id == task.image_id, table.codec == task.codec,
-            table.rate_point.in_(task.rate_points))))
+    for row_id, rate_point, path in session.execute(select(Result.id, Result.rate_point, Result.reconstruction_path)
+                                                    .where(Result.job_id == task.job_id,
+                                                           Result.image_id == task.image_id,
+                                                           Result.codec == task.codec,
+                                                           Result.rate_point.in_(task.rate_points))):
+        if storage.exists(path):
+            finished.add(rate_point)
+        else:
+            log.warning("result %s of %s has no reconstruction file: running rate point %g again", row_id, task,
+                        rate_point)
+            session.execute(delete(Result).where(Result.id == row_id))
+            jobs.add_progress(session, task.job_id, -1)
+    finished.update(session.scalars(select(TaskFailure.rate_point).where(
+        TaskFailure.job_id == task.job_id, TaskFailure.image_id == task.image_id, TaskFailure.codec == task.codec,
+        TaskFailure.rate_point.in_(task.rate_points))))
     return finished
 
 
@@ -80,6 +108,8 @@ def _record_failure(session: Session, task: jobs.TaskSpec, rate_point: float, er
     session.add(TaskFailure(job_id=task.job_id, image_id=task.image_id, codec=task.codec,
                             rate_point=rate_point, error=error[:2000]))
     try:
+        session.flush()
+        jobs.add_progress(session, task.job_id, 1)
         session.commit()
     except IntegrityError:
         session.rollback()  # a redelivered copy already recorded it
@@ -89,16 +119,29 @@ def _job_active(session: Session, job_id: int) -> bool:
     return session.scalar(select(Job.status).where(Job.id == job_id)) in jobs.ACTIVE
 
 
+def _remove(storage: BlobStorage, key: str) -> None:
+    try:
+        remove_files(storage, [key])  # type: ignore[arg-type]  (LocalStorage: the only storage)
+    except Exception as exc:  # never hide the error that got us here
+        log.warning("could not remove %s: %s", key, exc)
+
+
 def _run_rate_point(session: Session, storage: BlobStorage, task: jobs.TaskSpec, rate_point: float,
-                    codec: Codec, prepared: PreparedReference) -> TaskOutcome:
-    """Encode, decode from the bytes, score against the prepared reference, store the PNG and the row."""
+                    codec: Codec, prepared: PreparedReference,
+                    abort_on: tuple[type[BaseException], ...] = ()) -> TaskOutcome:
+    """Encode, decode from the bytes, score against the prepared reference, store the PNG and the row (and one
+    more ``done`` on the job) in one commit. A database error or an ``abort_on`` exception propagates after the
+    PNG of the uncommitted row is removed; any other error is recorded as this rate point's failure."""
+    key = reconstruction_key(task.job_id, task.image_id, task.codec, rate_point)
+    written = False
     try:
         m = measure(codec, prepared.reference, rate_point)
         scoring_started = time.perf_counter()
         scores = score_prepared(prepared, [m.reconstruction])[0]
         metrics_seconds = time.perf_counter() - scoring_started
-        key = reconstruction_key(task.job_id, task.image_id, task.codec, rate_point)
+        existed = storage.exists(key)
         storage.put(key, png_bytes(m.reconstruction))  # the very array the metrics scored
+        written = not existed  # a copy running at the same time may own the file (same key, same pixels)
         session.add(Result(
             job_id=task.job_id, image_id=task.image_id, codec=task.codec, rate_point=rate_point,
             bytes=len(m.bitstream), bpp=m.bpp, encode_seconds=m.encode_seconds,
@@ -108,13 +151,22 @@ def _run_rate_point(session: Session, storage: BlobStorage, task: jobs.TaskSpec,
             reconstruction_path=key, device=codec.device,
         ))
         try:
+            session.flush()
+            jobs.add_progress(session, task.job_id, 1)
             session.commit()
             return TaskOutcome.STORED
         except IntegrityError:
             session.rollback()
             return TaskOutcome.DUPLICATE
+    except DATABASE_ERRORS + abort_on:
+        session.rollback()
+        if written:
+            _remove(storage, key)
+        raise
     except Exception as exc:  # the job records it; other rate points and results are unaffected
         session.rollback()
+        if written:
+            _remove(storage, key)
         log.exception("task %s failed at rate point %g", task, rate_point)
         _record_failure(session, task, rate_point, f"{type(exc).__name__}: {exc}")
         return TaskOutcome.FAILED
@@ -129,10 +181,17 @@ def summary(outcomes: list[TaskOutcome]) -> TaskOutcome:
     return TaskOutcome.SKIPPED
 
 
-def run_task(factory: sessionmaker[Session], storage: BlobStorage, task: jobs.TaskSpec) -> TaskOutcome:
-    """Run every rate point of ``task`` that has no row yet, storing each row as it finishes and
-    refreshing the job's progress after each; stops early if the job is cancelled meanwhile.
-    Returns the :func:`summary` of what happened."""
+def _now() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+def run_task(factory: sessionmaker[Session], storage: BlobStorage, task: jobs.TaskSpec,
+             abort_on: tuple[type[BaseException], ...] = (), abort_reason: str = "task stopped") -> TaskOutcome:
+    """Claim the task, run every rate point that has no row yet (storing each row as it finishes), then set the
+    task's state and close the job if it was the last. Stops early if the job is cancelled meanwhile. An
+    ``abort_on`` exception (the Celery soft time limit) records ``abort_reason`` as the failure of every rate point
+    still missing. Database errors propagate (see :func:`run_task_retrying`). Returns the :func:`summary`."""
+    settings = get_settings()
     with factory() as session:
         job = session.get(Job, task.job_id)
         if job is None:
@@ -140,39 +199,87 @@ def run_task(factory: sessionmaker[Session], storage: BlobStorage, task: jobs.Ta
         if job.status not in jobs.ACTIVE:
             log.info("task %s skipped: job %s", task, job.status)
             return TaskOutcome.SKIPPED
+        claim = task_state.claim(session, task, task_state.worker_id(), _now(), settings.task_max_attempts)
+        if claim.task_id is None:
+            log.info("task %s not run: %s", task, claim.refused)
+            jobs.finish_if_complete(session, task.job_id)  # a redelivery may be the job's last word
+            session.commit()
+            if claim.refused == "exhausted":
+                return TaskOutcome.FAILED
+            return TaskOutcome.DUPLICATE
         if job.status == JobStatus.QUEUED:
             jobs.mark_running(session, task.job_id)
         metric_names = list(job.metrics)
-        finished = _finished_rate_points(session, task)
+        finished = _finished_rate_points(session, storage, task)
         image = session.get(Image, task.image_id)
         session.commit()  # no transaction stays open during the compute below
         todo = [rp for rp in task.rate_points if rp not in finished]
         outcomes = [TaskOutcome.DUPLICATE] * (len(task.rate_points) - len(todo))
-        if todo:
-            try:
-                codec = catalog.codecs(session).get(task.codec)
-                session.commit()
-                if codec is None:
-                    raise LookupError(f"codec {task.codec!r} no longer exists")
-                if image is None:
-                    raise LookupError(f"image {task.image_id} no longer exists")
-                registered = catalog.registry_metrics()
-                prepared = prepare_reference(reference_pixels(storage, image.content_hash),
-                                             [registered[n] for n in metric_names])
-            except Exception as exc:  # nothing can run: every pending rate point records why
-                session.rollback()
-                log.exception("task %s failed before its first rate point", task)
-                for rate_point in todo:
-                    _record_failure(session, task, rate_point, f"{type(exc).__name__}: {exc}")
-                outcomes += [TaskOutcome.FAILED] * len(todo)
-            else:
-                for rate_point in todo:
-                    if not _job_active(session, task.job_id):
-                        log.info("task %s stopped before rate point %g: job no longer active", task, rate_point)
-                        break
-                    outcomes.append(_run_rate_point(session, storage, task, rate_point, codec, prepared))
-                    jobs.refresh_progress(session, task.job_id)  # progress counts rows as they arrive
-                    session.commit()
-        jobs.refresh_progress(session, task.job_id)
+        with task_state.keep_alive(factory, claim.task_id, settings.worker_heartbeat_seconds):
+            if todo:
+                try:
+                    outcomes += _run_todo(session, storage, task, todo, image, metric_names, abort_on)
+                except abort_on:
+                    session.rollback()
+                    log.warning("task %s aborted: %s", task, abort_reason)
+                    for rate_point in todo:
+                        if rate_point not in _finished_rate_points(session, storage, task):
+                            _record_failure(session, task, rate_point, abort_reason)
+                    outcomes.append(TaskOutcome.FAILED)
+            task_state.finish(session, claim.task_id, _now())
+            session.commit()
+        jobs.finish_if_complete(session, task.job_id)
         session.commit()
         return summary(outcomes)
+
+
+def _run_todo(session: Session, storage: BlobStorage, task: jobs.TaskSpec, todo: list[float], image: Image | None,
+              metric_names: list[str], abort_on: tuple[type[BaseException], ...]) -> list[TaskOutcome]:
+    """Prepare the codec and reference once, then run the rate points in ``todo`` in order."""
+    try:
+        codec = catalog.codecs(session).get(task.codec)
+        session.commit()
+        if codec is None:
+            raise LookupError(f"codec {task.codec!r} no longer exists")
+        if image is None:
+            raise LookupError(f"image {task.image_id} no longer exists")
+        registered = catalog.registry_metrics()
+        prepared = prepare_reference(reference_pixels(storage, image.content_hash),
+                                     [registered[n] for n in metric_names])
+    except DATABASE_ERRORS + abort_on:
+        session.rollback()
+        raise
+    except Exception as exc:  # nothing can run: every pending rate point records why
+        session.rollback()
+        log.exception("task %s failed before its first rate point", task)
+        for rate_point in todo:
+            _record_failure(session, task, rate_point, f"{type(exc).__name__}: {exc}")
+        return [TaskOutcome.FAILED] * len(todo)
+    outcomes: list[TaskOutcome] = []
+    for rate_point in todo:
+        if not _job_active(session, task.job_id):
+            log.info("task %s stopped before rate point %g: job no longer active", task, rate_point)
+            break
+        outcomes.append(_run_rate_point(session, storage, task, rate_point, codec, prepared, abort_on))
+    return outcomes
+
+
+def run_task_retrying(factory: sessionmaker[Session], storage: BlobStorage, task: jobs.TaskSpec,
+                      abort_on: tuple[type[BaseException], ...] = (), abort_reason: str = "task stopped",
+                      sleep: Callable[[float], None] = time.sleep, max_delay_s: float | None = None) -> TaskOutcome:
+    """:func:`run_task`, run again after each database error with exponential back-off (0.5 s doubling up to
+    ``DB_RETRY_MAX_DELAY_S``, with jitter) until the database answers: the task is never dropped. Each run skips
+    the rate points already stored, and the same worker's re-claim counts no new attempt. (Celery's
+    ``autoretry_for`` with ``retry_backoff`` is the same idea through the broker; retrying in place keeps the task
+    off a broker that may be down too. The soft time limit still bounds the whole task.)"""
+    limit = get_settings().db_retry_max_delay_s if max_delay_s is None else max_delay_s
+    failures = 0
+    while True:
+        try:
+            return run_task(factory, storage, task, abort_on, abort_reason)
+        except DATABASE_ERRORS as exc:
+            failures += 1
+            delay = min(limit, 0.5 * 2 ** (failures - 1)) * random.uniform(0.8, 1.0)
+            log.warning("task %s: database error (%s: %s); retry %d in %.1f s", task, type(exc).__name__,
+                        str(exc).splitlines()[0] if str(exc) else "", failures, delay)
+            sleep(delay)

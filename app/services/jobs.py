@@ -1,17 +1,19 @@
 """Create jobs (validated selection -> one task per image x codec covering its rate points), track and read them.
 
-A job's ``total`` and ``done`` count result rows (image x codec x rate point), not tasks.
+A job's ``total`` and ``done`` count result rows (image x codec x rate point), not tasks: ``done`` grows by one in
+the same transaction as each stored result or recorded failure. Each task has a row in ``tasks`` (issue 13),
+written here with the job; the job is finished when none of its tasks is queued or running.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timezone
 
-from sqlalchemy import func, select, update
+from sqlalchemy import func, insert, select, update
 from sqlalchemy.orm import Session
 
-from app.db.enums import JobStatus
-from app.db.tables import Job, Result, TaskFailure
+from app.db.enums import JobStatus, TaskState
+from app.db.tables import Job, Result, Task, TaskFailure
 from app.services import catalog
 from app.services.errors import Invalid, NotFound
 from app.services.image_sets import get_image_set
@@ -108,6 +110,10 @@ def create_job(session: Session, image_set_id: int, codecs: list[dict], metrics:
         TaskSpec(job.id, image.id, c["name"], tuple(c["rate_points"]))
         for image in image_set.images for c in selection
     ]
+    now = datetime.now(timezone.utc)
+    session.execute(insert(Task), [  # the task state rows, in the job's transaction
+        {"job_id": t.job_id, "image_id": t.image_id, "codec": t.codec, "rate_points": list(t.rate_points),
+         "state": TaskState.QUEUED, "attempts": 0, "queued_at": now} for t in tasks])
     return job, tasks
 
 
@@ -147,22 +153,35 @@ def mark_enqueue_failed(session: Session, job_id: int, message: str) -> None:
                     .values(status=JobStatus.FAILED, error=message, finished_at=datetime.now(timezone.utc)))
 
 
-def refresh_progress(session: Session, job_id: int) -> None:
-    """Recount finished rate points (result rows and recorded failures; idempotent under redelivery)
-    and close the job when all are done."""
+def add_progress(session: Session, job_id: int, rate_points: int) -> None:
+    """Count ``rate_points`` more finished rate points (result rows or recorded failures) on the job; call it in
+    the transaction that stores them, so a rolled-back duplicate counts nothing."""
+    session.execute(update(Job).where(Job.id == job_id).values(done=Job.done + rate_points))
+
+
+def finish_if_complete(session: Session, job_id: int) -> bool:
+    """Close the job (succeeded, or failed naming its failures) when none of its tasks is queued or running;
+    ``done`` is recounted once then. Returns whether the job is finished. Call it after committing the task's
+    own state, so two tasks finishing together cannot both miss the end."""
+    unfinished = session.scalar(select(Task.id).where(Task.job_id == job_id, Task.state.in_(TaskState.unfinished()))
+                                .limit(1))
+    if unfinished is not None:
+        return False
+    job = session.get(Job, job_id)
+    if job is None:
+        return True
+    session.refresh(job)
+    if job.status not in ACTIVE:
+        return True
     results = session.scalar(select(func.count()).select_from(Result).where(Result.job_id == job_id)) or 0
     failures = session.scalar(select(func.count()).select_from(TaskFailure).where(TaskFailure.job_id == job_id)) or 0
-    session.execute(update(Job).where(Job.id == job_id).values(done=results + failures))
-    job = session.get(Job, job_id)
-    session.refresh(job)
-    if job.status in ACTIVE and results + failures >= job.total:
-        if failures:
-            first = session.scalars(select(TaskFailure).where(TaskFailure.job_id == job_id)
-                                    .order_by(TaskFailure.id).limit(3)).all()
-            detail = "; ".join(f"{f.codec}@{f.rate_point:g} on image {f.image_id}: {f.error}" for f in first)
-            status, error = JobStatus.FAILED, f"{failures} of {job.total} tasks failed ({results} results kept): {detail}"
-        else:
-            status, error = JobStatus.SUCCEEDED, None
-        session.execute(update(Job).where(Job.id == job_id, Job.status.in_(ACTIVE))
-                        .values(status=status, error=error, finished_at=datetime.now(timezone.utc)))
-
+    if failures:
+        first = session.scalars(select(TaskFailure).where(TaskFailure.job_id == job_id)
+                                .order_by(TaskFailure.id).limit(3)).all()
+        detail = "; ".join(f"{f.codec}@{f.rate_point:g} on image {f.image_id}: {f.error}" for f in first)
+        status, error = JobStatus.FAILED, f"{failures} of {job.total} tasks failed ({results} results kept): {detail}"
+    else:
+        status, error = JobStatus.SUCCEEDED, None
+    session.execute(update(Job).where(Job.id == job_id, Job.status.in_(ACTIVE))
+                    .values(status=status, error=error, done=results + failures, finished_at=datetime.now(timezone.utc)))
+    return True

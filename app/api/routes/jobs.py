@@ -1,6 +1,8 @@
 """Jobs, their results, RD curves and reconstructions."""
 from __future__ import annotations
 
+from datetime import datetime, timezone
+
 from fastapi import APIRouter, Query, status
 from fastapi.responses import JSONResponse, Response, StreamingResponse
 
@@ -8,8 +10,10 @@ from sqlalchemy import func, select
 
 from app.api.deps import CurrentUser, OptionalUser, Pagination, SessionDep, StorageDep
 from app.api.schemas import BDRatesOut, CompressAIDocument, JobCreated, JobOut, JobRequest, RDCurvesOut, ResultOut
-from app.db.tables import ImageSet, Job, Result
-from app.services import auth, catalog, deletion, jobs, queue, results
+from app.api.schemas import RetryOut, TaskOut
+from app.db.enums import TaskState
+from app.db.tables import ImageSet, Job, Result, Task
+from app.services import auth, catalog, deletion, jobs, queue, results, task_state
 from app.services.errors import ServiceError
 from app.settings import get_settings
 
@@ -80,6 +84,34 @@ def cancel_job(job_id: int, session: SessionDep, user: CurrentUser) -> Job:
     job = visible_job(session, job_id, user)
     auth.require_owner(user, job.owner_id, f"job {job_id}")
     return jobs.cancel_job(session, job_id)
+
+
+@router.post("/jobs/{job_id}/retry", status_code=status.HTTP_202_ACCEPTED, response_model=RetryOut)
+def retry_job(job_id: int, session: SessionDep, user: CurrentUser) -> RetryOut:
+    """Run the job's failed tasks again: each goes back to queued (attempts from zero), its recorded failures are
+    deleted so its rate points rerun, and the job is running until they finish. Who started the job or an admin;
+    409 when nothing failed or the job was cancelled. If the broker is unreachable the tasks stay queued and the
+    workers' sweep sends them later (``sent`` says how many went now)."""
+    job = visible_job(session, job_id, user)
+    auth.require_owner(user, job.owner_id, f"job {job_id}")
+    specs = task_state.retry_failed(session, job, datetime.now(timezone.utc))
+    session.commit()  # workers must see the queued rows before the messages arrive
+    try:
+        sent = task_state.send_tasks(session, specs)
+    except Exception as exc:
+        return RetryOut(job_id=job_id, requeued=len(specs), sent=0,
+                        detail=f"the task queue is unreachable ({type(exc).__name__}); the sweep sends them later")
+    return RetryOut(job_id=job_id, requeued=len(specs), sent=sent)
+
+
+@router.get("/jobs/{job_id}/tasks", response_model=list[TaskOut])
+def job_tasks(job_id: int, session: SessionDep, page: Pagination, user: OptionalUser,
+              state: TaskState | None = Query(None, description="Only tasks in this state")) -> list[Task]:
+    """The job's tasks (one per image x codec covering its rate points) with state, attempts, worker and
+    timestamps, in id order; paged by ``limit``/``offset`` with the total in ``X-Total-Count``."""
+    visible_job(session, job_id, user)
+    page.set_total(task_state.count_tasks(session, job_id, state))
+    return task_state.list_tasks(session, job_id, state, limit=page.limit, offset=page.offset)
 
 
 @router.delete("/jobs/{job_id}", status_code=status.HTTP_204_NO_CONTENT)

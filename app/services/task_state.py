@@ -1,0 +1,343 @@
+"""Per-task state (issue 13): claim, heartbeat, finish, the sweep that keeps jobs from running forever, retry.
+
+Every task (one image x codec covering its rate points) has a row in ``tasks``: ``queued`` when the job is stored,
+``running`` when a worker claims it (``attempts`` + 1, the worker's ``hostname:pid``), ``done`` or ``failed`` when
+its rate points are all stored or recorded as failed. While a worker runs a task it refreshes ``heartbeat_at``
+from a thread (:func:`keep_alive`).
+
+:func:`sweep` runs periodically in every worker (and may run anywhere else): a running task whose heartbeat is
+older than ``task_stale_s`` (its worker vanished: ``kill -9``, a lost machine) or that started longer than the hard
+time limit ago goes back to ``queued`` and its message is sent again while ``attempts < task_max_attempts``, else
+it is failed with the reason (its missing rate points are recorded as ``TaskFailure`` rows, so the job finishes
+and says why). Queued tasks older than ``task_redelivery_s`` are sent again when no task was claimed within that
+window and none is running although a worker is alive: the broker lost its queue (Redis killed). Each change is
+an ``UPDATE ... WHERE`` guarded by the state (and attempts) the sweeper read, so two workers sweeping at once
+change and send each task at most once; the unique result rule dedups any rate point that runs twice.
+"""
+from __future__ import annotations
+
+import logging
+import os
+import socket
+import threading
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta, timezone
+
+from sqlalchemy import Select, delete, exists, func, select, update
+from sqlalchemy.orm import Session, sessionmaker
+
+from app.db.enums import JobStatus, TaskState
+from app.db.tables import Job, Result, Task, TaskFailure, WorkerHeartbeat
+from app.services import catalog, jobs, queue
+from app.services.errors import ServiceError
+from app.settings import Settings
+
+log = logging.getLogger(__name__)
+
+# Grace on top of the hard time limit before the sweep treats a running task as killed by it.
+HARD_LIMIT_GRACE_S = 60.0
+
+
+def worker_id() -> str:
+    """This process as a task's ``worker``: ``hostname:pid``."""
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
+def _spec(task: Task) -> jobs.TaskSpec:
+    return jobs.TaskSpec(task.job_id, task.image_id, task.codec, tuple(task.rate_points))
+
+
+def _row(session: Session, spec: jobs.TaskSpec) -> Task | None:
+    return session.scalar(select(Task).where(Task.job_id == spec.job_id, Task.image_id == spec.image_id,
+                                             Task.codec == spec.codec))
+
+
+@dataclass(frozen=True)
+class Claim:
+    """What :func:`claim` decided: ``task_id`` is set when this worker may run the task; ``refused`` says why not
+    (``finished``: done or failed already; ``exhausted``: failed now, too many attempts)."""
+
+    task_id: int | None
+    refused: str | None = None
+
+
+def claim(session: Session, spec: jobs.TaskSpec, worker: str, now: datetime, max_attempts: int) -> Claim:
+    """Mark the task running for ``worker`` (attempts + 1) and commit. A task already done or failed is refused;
+    one claimed ``max_attempts`` times already (a message that keeps killing its worker) is failed here with the
+    reason. The same worker claiming again (its database retry) does not count a new attempt. A task without a
+    row (a message older than the ``tasks`` table) gets one."""
+    task = _row(session, spec)
+    if task is None:
+        task = Task(job_id=spec.job_id, image_id=spec.image_id, codec=spec.codec, rate_points=list(spec.rate_points),
+                    state=TaskState.QUEUED, attempts=0, queued_at=now)
+        session.add(task)
+        session.flush()
+    if task.state not in TaskState.unfinished():
+        session.commit()
+        return Claim(None, "finished")
+    if task.state == TaskState.RUNNING and task.worker == worker:
+        session.execute(update(Task).where(Task.id == task.id).values(heartbeat_at=now))
+        session.commit()
+        return Claim(task.id)
+    if task.attempts >= max_attempts:
+        reason = (f"gave up after {task.attempts} attempts (the worker was lost each time; "
+                  f"last worker {task.worker or 'unknown'})")
+        failed = fail(session, task, reason, now, expect_state=task.state, expect_attempts=task.attempts)
+        session.commit()
+        if failed:
+            jobs.finish_if_complete(session, task.job_id)
+            session.commit()
+        return Claim(None, "exhausted")
+    claimed = session.execute(
+        update(Task).where(Task.id == task.id, Task.state.in_(TaskState.unfinished()), Task.attempts == task.attempts)
+        .values(state=TaskState.RUNNING, attempts=Task.attempts + 1, worker=worker[:200], started_at=now,
+                heartbeat_at=now, finished_at=None)).rowcount
+    session.commit()
+    if not claimed:  # another worker claimed it between the read and the update: run it anyway (rows dedup)
+        session.expire(task)
+    return Claim(task.id)
+
+
+def beat(session: Session, task_id: int, now: datetime) -> None:
+    """Refresh a running task's heartbeat."""
+    session.execute(update(Task).where(Task.id == task_id, Task.state == TaskState.RUNNING).values(heartbeat_at=now))
+
+
+@contextmanager
+def keep_alive(factory: sessionmaker[Session], task_id: int, interval_s: float) -> Iterator[None]:
+    """Refresh ``task_id``'s heartbeat every ``interval_s`` from a daemon thread while the block runs (the sweep
+    reads a stale heartbeat as a vanished worker). Database errors are logged and retried at the next beat."""
+    stop = threading.Event()
+
+    def loop() -> None:
+        while not stop.wait(interval_s):
+            try:
+                with factory() as session:
+                    beat(session, task_id, datetime.now(timezone.utc))
+                    session.commit()
+            except Exception as exc:  # the database may be briefly away
+                log.warning("task %s heartbeat failed: %s", task_id, exc)
+
+    thread = threading.Thread(target=loop, name=f"licbench-task-{task_id}", daemon=True)
+    thread.start()
+    try:
+        yield
+    finally:
+        stop.set()
+        thread.join(timeout=5)
+
+
+def _recorded(session: Session, task: Task) -> tuple[set[float], dict[float, str]]:
+    """The task's rate points with a result row, and those with a recorded failure (rate point -> error)."""
+    where = lambda table: (table.job_id == task.job_id, table.image_id == task.image_id,  # noqa: E731
+                           table.codec == task.codec, table.rate_point.in_([float(p) for p in task.rate_points]))
+    stored = set(session.scalars(select(Result.rate_point).where(*where(Result))))
+    failed = {rp: error for rp, error in session.execute(select(TaskFailure.rate_point, TaskFailure.error)
+                                                         .where(*where(TaskFailure)))}
+    return stored, failed
+
+
+def fail(session: Session, task: Task, reason: str, now: datetime, *, expect_state: str,
+         expect_attempts: int) -> bool:
+    """Fail ``task`` with ``reason`` if it is still in ``expect_state`` after ``expect_attempts`` claims (the guard
+    that makes concurrent sweeps harmless); its rate points without a row get a ``TaskFailure`` with the reason, so
+    the job can finish. Returns whether this call failed it (the caller commits)."""
+    changed = session.execute(
+        update(Task).where(Task.id == task.id, Task.state == expect_state, Task.attempts == expect_attempts)
+        .values(state=TaskState.FAILED, finished_at=now, error=reason[:2000])).rowcount
+    if not changed:
+        return False
+    stored, failed = _recorded(session, task)
+    missing = [float(p) for p in task.rate_points if float(p) not in stored and float(p) not in failed]
+    for rate_point in missing:
+        session.add(TaskFailure(job_id=task.job_id, image_id=task.image_id, codec=task.codec,
+                                rate_point=rate_point, error=reason[:2000]))
+    if missing:
+        session.flush()
+        jobs.add_progress(session, task.job_id, len(missing))
+    return True
+
+
+def finish(session: Session, task_id: int, now: datetime) -> str:
+    """Set a task's state from its rows after a worker ran it: ``done`` (every rate point stored), ``failed`` (all
+    recorded, some failed; the first error is kept) or back to ``queued`` (rate points still missing: the job was
+    cancelled meanwhile, or the message named only some of them). Returns the new state (the caller commits)."""
+    task = session.get(Task, task_id)
+    if task is None:
+        return TaskState.DONE
+    session.refresh(task)
+    stored, failed = _recorded(session, task)
+    points = [float(p) for p in task.rate_points]
+    if all(p in stored for p in points):
+        state, error = TaskState.DONE, None
+    elif all(p in stored or p in failed for p in points):
+        state = TaskState.FAILED
+        error = next(failed[p] for p in points if p in failed)
+    else:
+        state, error = TaskState.QUEUED, None
+    values: dict = {"state": state, "error": error}
+    if state == TaskState.QUEUED:
+        values.update(queued_at=now, started_at=None, worker=None)
+    else:
+        values.update(finished_at=now)
+    session.execute(update(Task).where(Task.id == task_id, Task.state.in_(TaskState.unfinished())).values(**values))
+    return state
+
+
+@dataclass
+class SweepReport:
+    """What one :func:`sweep` did: tasks put back to queued and sent again, tasks failed (reasons), queued tasks
+    sent again, active jobs found complete and closed, and the send error if the broker refused."""
+
+    requeued: list[int] = field(default_factory=list)
+    failed: dict[int, str] = field(default_factory=dict)
+    resent: list[int] = field(default_factory=list)
+    closed_jobs: list[int] = field(default_factory=list)
+    send_error: str | None = None
+
+
+Sender = Callable[[Session, Sequence[jobs.TaskSpec]], int]
+
+
+def send_tasks(session: Session, specs: Sequence[jobs.TaskSpec]) -> int:
+    """Send task messages to their queues (``app.services.queue.enqueue``)."""
+    if not specs:
+        return 0
+    return queue.enqueue(specs, {name: c.kind for name, c in catalog.codecs(session).items()})
+
+
+def _active_job_ids() -> Select:
+    return select(Job.id).where(Job.status.in_(JobStatus.active()))
+
+
+def sweep(session: Session, now: datetime, settings: Settings, send: Sender = send_tasks) -> SweepReport:
+    """One pass of the task sweep (see the module docstring), at time ``now``; commits its changes, then sends the
+    messages. Only tasks of queued or running jobs are touched."""
+    report = SweepReport()
+    stale_before = now - timedelta(seconds=settings.task_stale_s)
+    hard_before = now - timedelta(seconds=settings.task_hard_time_limit_s + HARD_LIMIT_GRACE_S)
+    running = session.scalars(select(Task).where(
+        Task.state == TaskState.RUNNING, Task.job_id.in_(_active_job_ids()),
+        (Task.heartbeat_at.is_(None)) | (Task.heartbeat_at < stale_before) | (Task.started_at < hard_before))).all()
+    to_send: list[Task] = []
+    for task in running:
+        if task.started_at is not None and _aware(task.started_at) < hard_before:
+            reason = (f"task ran past the hard time limit of {settings.task_hard_time_limit_s:g} s "
+                      f"(worker {task.worker or 'unknown'})")
+        else:
+            beat_at = task.heartbeat_at
+            age = f"{(now - _aware(beat_at)).total_seconds():.0f} s ago" if beat_at else "never"
+            reason = f"worker {task.worker or 'unknown'} stopped heartbeating (last beat {age})"
+        if task.attempts < settings.task_max_attempts:
+            changed = session.execute(
+                update(Task).where(Task.id == task.id, Task.state == TaskState.RUNNING, Task.attempts == task.attempts)
+                .values(state=TaskState.QUEUED, queued_at=now, started_at=None, worker=None,
+                        error=f"re-queued: {reason}"[:2000])).rowcount
+            if changed:
+                report.requeued.append(task.id)
+                to_send.append(task)
+                log.warning("sweep re-queued task %s (attempt %s of %s): %s", task.id, task.attempts,
+                            settings.task_max_attempts, reason)
+        else:
+            reason = f"{reason}; gave up after {task.attempts} attempts"
+            if fail(session, task, reason, now, expect_state=TaskState.RUNNING, expect_attempts=task.attempts):
+                report.failed[task.id] = reason
+                log.warning("sweep failed task %s: %s", task.id, reason)
+    session.commit()
+
+    if _queue_looks_lost(session, now, settings):
+        redelivery_before = now - timedelta(seconds=settings.task_redelivery_s)
+        queued = session.scalars(select(Task).where(
+            Task.state == TaskState.QUEUED, Task.queued_at < redelivery_before,
+            Task.job_id.in_(_active_job_ids())).order_by(Task.id)).all()
+        for task in queued:
+            changed = session.execute(
+                update(Task).where(Task.id == task.id, Task.state == TaskState.QUEUED,
+                                   Task.queued_at == task.queued_at).values(queued_at=now)).rowcount
+            if changed:
+                report.resent.append(task.id)
+                to_send.append(task)
+        session.commit()
+        if report.resent:
+            log.warning("sweep sends %d queued tasks again: none was claimed for %g s while a worker is alive",
+                        len(report.resent), settings.task_redelivery_s)
+
+    for job_id in {t.job_id for t in running} | set(session.scalars(
+            _active_job_ids().where(~exists().where(Task.job_id == Job.id,
+                                                    Task.state.in_(TaskState.unfinished()))))):
+        if jobs.finish_if_complete(session, job_id):
+            session.commit()
+            if job_id not in report.closed_jobs and session.get(Job, job_id) is not None:
+                report.closed_jobs.append(job_id)
+    session.commit()
+
+    if to_send:
+        try:
+            send(session, [_spec(t) for t in to_send])
+        except Exception as exc:  # the tasks stay queued; a later sweep sends them again
+            report.send_error = f"{type(exc).__name__}: {exc}"
+            log.warning("sweep could not send %d tasks: %s", len(to_send), report.send_error)
+    return report
+
+
+def _aware(moment: datetime) -> datetime:
+    """SQLite hands back naive datetimes (stored as UTC); PostgreSQL aware ones."""
+    return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
+
+
+def _queue_looks_lost(session: Session, now: datetime, settings: Settings) -> bool:
+    """True when a worker is alive, no task runs and none was claimed within ``task_redelivery_s``: queued tasks
+    are then not waiting behind others, their messages are gone."""
+    alive_after = now - timedelta(seconds=settings.task_stale_s)
+    if session.scalar(select(WorkerHeartbeat.id).where(WorkerHeartbeat.beat_at >= alive_after).limit(1)) is None:
+        return False
+    if session.scalar(select(Task.id).where(Task.state == TaskState.RUNNING,
+                                            Task.job_id.in_(_active_job_ids())).limit(1)) is not None:
+        return False
+    last_claim = session.scalar(select(func.max(Task.started_at)))
+    return last_claim is None or _aware(last_claim) < now - timedelta(seconds=settings.task_redelivery_s)
+
+
+def retry_failed(session: Session, job: Job, now: datetime) -> list[jobs.TaskSpec]:
+    """Put the job's failed tasks back to ``queued`` (attempts from zero) and delete their ``TaskFailure`` rows so
+    their rate points run again; the job is running again until they finish. Returns the tasks to send (the
+    caller commits first). 409 when the job was cancelled or has no failed task."""
+    if job.status == JobStatus.CANCELLED:
+        raise ServiceError(f"job {job.id} was cancelled; start a new job instead", 409)
+    failed = session.scalars(select(Task).where(Task.job_id == job.id, Task.state == TaskState.FAILED)
+                             .order_by(Task.id)).all()
+    if not failed:
+        raise ServiceError(f"job {job.id} has no failed tasks to retry", 409)
+    removed = 0
+    for task in failed:
+        removed += session.execute(delete(TaskFailure).where(
+            TaskFailure.job_id == task.job_id, TaskFailure.image_id == task.image_id, TaskFailure.codec == task.codec,
+            TaskFailure.rate_point.in_([float(p) for p in task.rate_points]))).rowcount
+        session.execute(update(Task).where(Task.id == task.id, Task.state == TaskState.FAILED).values(
+            state=TaskState.QUEUED, attempts=0, worker=None, queued_at=now, started_at=None, finished_at=None,
+            heartbeat_at=None, error=None))
+    session.execute(update(Job).where(Job.id == job.id).values(
+        status=JobStatus.RUNNING, error=None, finished_at=None, done=Job.done - removed))
+    return [_spec(t) for t in failed]
+
+
+def list_tasks(session: Session, job_id: int, state: str | None = None, limit: int | None = None,
+               offset: int = 0) -> list[Task]:
+    """The job's tasks in id order (optionally one state), one page."""
+    where = [Task.job_id == job_id] + ([Task.state == state] if state else [])
+    return list(session.scalars(select(Task).where(*where).order_by(Task.id).limit(limit).offset(offset)))
+
+
+def count_tasks(session: Session, job_id: int, state: str | None = None) -> int:
+    where = [Task.job_id == job_id] + ([Task.state == state] if state else [])
+    return session.scalar(select(func.count()).select_from(Task).where(*where)) or 0
+
+
+def state_counts(session: Session, job_id: int) -> dict[str, int]:
+    """How many of the job's tasks are in each state (every state present, zeros included)."""
+    counts = {state.value: 0 for state in TaskState}
+    for state, n in session.execute(select(Task.state, func.count()).where(Task.job_id == job_id).group_by(Task.state)):
+        counts[state] = n
+    return counts
