@@ -180,6 +180,8 @@
     document.getElementById("cancel-job").hidden = !active;
     const deleteButton = document.getElementById("delete-job");
     if (deleteButton) deleteButton.hidden = active;
+    const retryButton = document.getElementById("retry-job");
+    if (retryButton) retryButton.hidden = job.status !== "failed";
     showTimes(job, active);
     if (job.progress.done !== lastDone) {
       lastDone = job.progress.done;
@@ -200,6 +202,15 @@
     if (response.ok) { window.location.href = "/jobs"; return; }
     const body = await response.json();
     document.getElementById("job-error").textContent = body.detail || response.statusText;
+  });
+  const retryButton = document.getElementById("retry-job");
+  if (retryButton) retryButton.addEventListener("click", async () => {
+    retryButton.disabled = true;
+    const response = await fetch(`/api/v1/jobs/${jobId}/retry`, { method: "POST" });
+    const body = await response.json();
+    retryButton.disabled = false;
+    if (!response.ok) { document.getElementById("job-error").textContent = body.detail || response.statusText; return; }
+    poll();
   });
   document.getElementById("cancel-job").addEventListener("click", async () => {
     await fetch(`/api/v1/jobs/${jobId}/cancel`, { method: "POST" });
