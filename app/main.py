@@ -44,7 +44,8 @@ def create_app() -> FastAPI:
 
     @app.exception_handler(ServiceError)
     async def _service_error(_: Request, exc: ServiceError) -> JSONResponse:
-        return JSONResponse({"detail": exc.message}, status_code=exc.status_code)
+        return JSONResponse({"detail": exc.message}, status_code=exc.status_code,
+                            headers=getattr(exc, "headers", None))  # e.g. Retry-After of a 429
 
     @app.exception_handler(DBAPIError)
     async def _database_unavailable(request: Request, exc: DBAPIError):

@@ -33,6 +33,13 @@ class Settings(BaseSettings):
     max_rate_points_per_request: int = Field(default=1000, description="Most rate points one POST /api/v1/jobs may name "
                                              "(summed over its codecs); more -> 422 before anything is stored.")
     max_checkpoint_bytes: int = 200 * 1024 * 1024
+    # Rate limits (issue 13, app/services/rate_limit.py): token buckets of N requests, refilled at N per minute;
+    # 0 = no limit. Per web server process; the client IP is uvicorn's (FORWARDED_ALLOW_IPS behind a proxy).
+    login_attempts_per_minute: int = Field(default=20, description="POST /login per client IP.")
+    login_failures_per_user_per_minute: int = Field(default=10, description="Failed logins naming one user name "
+                                                    "(any IP); beyond it even the right password waits.")
+    uploads_per_minute: int = Field(default=60, description="Uploads (image sets, checkpoints, reference curves, "
+                                    "data sets) per client IP and, separately, per user.")
     learned_queue: str = Field(default="cpu", description="Celery queue for learned codecs (gpu with GPU workers).")
 
     # Accounts (issue 12): the key that signs session cookies. Empty -> generated once and kept in

@@ -7,6 +7,7 @@ from fastapi import APIRouter, Form, Request, status
 from fastapi.responses import HTMLResponse, RedirectResponse
 from pydantic import BaseModel, Field
 
+from app.api import rate_limits
 from app.api.deps import CurrentUser, LoginDep, SessionDep
 from app.api.routes.pages import templates
 from app.services import auth, tokens, users
@@ -47,8 +48,10 @@ def login(request: Request, session: SessionDep, name: str = Form(""), password:
           csrf_token: str = Form(""), next: str = Form("/")):
     """Check the login form's CSRF token and the password; set the session cookie and go to ``next``."""
     auth.check_login_csrf(request.cookies.get(auth.LOGIN_CSRF_COOKIE), csrf_token)
+    rate_limits.check_login_attempt(request, name)  # 429 + Retry-After past the IP's or the name's limit
     user = users.authenticate(session, name, password)
     if user is None:
+        rate_limits.record_login_failure(request, name)
         return _login_page(request, _safe_next(next), "Unknown user or wrong password.", status.HTTP_401_UNAUTHORIZED)
     response = RedirectResponse(_safe_next(next), status_code=status.HTTP_303_SEE_OTHER)
     _set_cookie(response, auth.SESSION_COOKIE, auth.session_cookie(user), get_settings().session_max_age)

@@ -9,6 +9,7 @@ from pydantic import BaseModel
 from sqlalchemy import func, select
 
 from app.api.deps import CurrentUser, OptionalUser, Pagination, SessionDep, StorageDep
+from app.api.rate_limits import UploadingUser
 from app.api.schemas import ImageSetOut
 from app.db.tables import ImageSet
 from app.services import auth, deletion, image_sets
@@ -30,7 +31,7 @@ def _read_limited(upload: UploadFile, limit: int) -> bytes:
 
 @router.post("", status_code=status.HTTP_201_CREATED, response_model=ImageSetOut)
 def create_image_set(
-    user: CurrentUser,
+    user: UploadingUser,  # signed in and within UPLOADS_PER_MINUTE (429 otherwise)
     session: SessionDep,
     blob_storage: StorageDep,
     name: str = Form(...),

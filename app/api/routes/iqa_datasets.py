@@ -8,7 +8,8 @@ from pathlib import Path
 from fastapi import APIRouter, File, Form, Query, UploadFile, status
 from fastapi.responses import Response
 
-from app.api.deps import CurrentUser, Pagination, SessionDep, StorageDep
+from app.api.deps import Pagination, SessionDep, StorageDep
+from app.api.rate_limits import UploadingUser
 from app.api.schemas_analysis import DatasetCreated, DatasetOut, ScoreRow
 from app.services import iqa_datasets
 from app.settings import get_settings
@@ -21,7 +22,7 @@ def _metric_list(text: str | None) -> list[str] | None:
 
 
 @router.post("", status_code=status.HTTP_202_ACCEPTED, response_model=DatasetCreated)
-def import_dataset(session: SessionDep, storage: StorageDep, user: CurrentUser, name: str = Form(...),
+def import_dataset(session: SessionDep, storage: StorageDep, user: UploadingUser, name: str = Form(...),
                    layout: str = Form(..., description="tid2013, kadid10k, csiq, live, clic2021-perceptual, generic-csv"),
                    archive: UploadFile = File(..., description="zip of the data set as it ships"),
                    higher_is_better: bool | None = Form(None, description="generic-csv only: score direction"),

@@ -4,6 +4,7 @@ from __future__ import annotations
 from fastapi import APIRouter, File, Form, UploadFile, status
 
 from app.api.deps import CurrentToken, SessionDep, StorageDep
+from app.api.rate_limits import UploadingUser
 from app.api.schemas import CodecOut, SubmittedModelOut
 from app.services import catalog, submissions
 from app.services.errors import TooLarge
@@ -22,6 +23,7 @@ def architectures() -> list[str]:
 @router.post("", status_code=status.HTTP_201_CREATED, response_model=SubmittedModelOut)
 def submit_model(
     token: CurrentToken,
+    _uploader: UploadingUser,  # within UPLOADS_PER_MINUTE (429 otherwise)
     session: SessionDep,
     blob_storage: StorageDep,
     name: str = Form(..., description="Codec name; several checkpoints with one name are its rate points"),

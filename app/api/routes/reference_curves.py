@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter, File, Form, UploadFile, status
 from app.api.deps import CurrentUser, Pagination, SessionDep
+from app.api.rate_limits import UploadingUser
 from app.api.schemas import ReferenceCurveCreated, ReferenceCurveOut
 from app.db.tables import ReferenceCurve
 from app.services import auth, reference_curves
@@ -22,7 +23,7 @@ def list_curves(session: SessionDep, page: Pagination) -> list[ReferenceCurveOut
 
 
 @router.post("", status_code=status.HTTP_201_CREATED, response_model=ReferenceCurveCreated)
-def import_curve(session: SessionDep, user: CurrentUser, file: UploadFile = File(...),
+def import_curve(session: SessionDep, user: UploadingUser, file: UploadFile = File(...),
                        label: str = Form("published")) -> ReferenceCurve:
     """Import a CompressAI results JSON file (``{"name", "description", "results": {"bpp": [...], ...}}``);
     needs a user, who owns the curve. A sync route (thread pool); the 201 is sent after the commit."""
