@@ -42,10 +42,19 @@ def _demo(_args=None) -> int:
     return 0
 
 
-def worker_command(concurrency: int, queues: str) -> list[str]:
-    return [sys.executable, "-m", "celery", "-A", "workers.celery_app", "worker", "--loglevel", "INFO",
-            "--concurrency", str(concurrency), "--pool", "prefork", "-Q", queues, "--without-gossip",
-            "--without-mingle", "--without-heartbeat"]
+def worker_command(concurrency: int, queues: str, prefetch: int | None = None, name: str = "") -> list[str]:
+    """The Celery worker command line. ``prefetch``: messages each worker process reserves ahead (Celery's
+    ``--prefetch-multiplier``; 1 for long learned-codec tasks, so a queued task never waits behind another one
+    in a busy process while a second worker idles; default: the app's ``worker_prefetch_multiplier``).
+    ``name``: the node name (``-n``), e.g. ``gpu@%h`` when several workers share a host."""
+    command = [sys.executable, "-m", "celery", "-A", "workers.celery_app", "worker", "--loglevel", "INFO",
+               "--concurrency", str(concurrency), "--pool", "prefork", "-Q", queues, "--without-gossip",
+               "--without-mingle", "--without-heartbeat"]
+    if prefetch:
+        command += ["--prefetch-multiplier", str(prefetch)]
+    if name:
+        command += ["-n", name]
+    return command
 
 
 def default_queues() -> str:
@@ -60,7 +69,7 @@ def _worker(args) -> int:
 
     concurrency = args.concurrency or get_settings().worker_concurrency
     os.environ["WORKER_CONCURRENCY"] = str(concurrency)  # worker processes split the cores by it
-    os.execv(sys.executable, worker_command(concurrency, args.queues or default_queues()))
+    os.execv(sys.executable, worker_command(concurrency, args.queues or default_queues(), args.prefetch, args.name))
     return 0  # pragma: no cover
 
 
@@ -99,6 +108,10 @@ def register(subparsers) -> None:
     worker = subparsers.add_parser("worker", help="run a Celery worker")
     worker.add_argument("--concurrency", type=int, default=0)
     worker.add_argument("--queues", default="", help="comma-separated Celery queues (default: cpu and LEARNED_QUEUE)")
+    worker.add_argument("--prefetch", type=int, default=0,
+                        help="messages reserved ahead per worker process (1 for a learned-codec queue: long tasks; "
+                             "default 4, for short classical tasks)")
+    worker.add_argument("--name", default="", help="Celery node name, e.g. gpu@%%h (several workers on one host)")
     worker.set_defaults(handler=_worker)
 
     run = subparsers.add_parser("run", help="migrate, start a worker and the web server, queue the demo job")
