@@ -83,7 +83,9 @@ class Result(Base):
     __tablename__ = "results"
     __table_args__ = (UniqueConstraint("job_id", "image_id", "codec", "rate_point", name="uq_result_task"),
                       # result pages read a job's rows in this order (migration 0008)
-                      Index("ix_results_job_order", "job_id", "codec", "rate_point", "image_id", "id"))
+                      Index("ix_results_job_order", "job_id", "codec", "rate_point", "image_id", "id"),
+                      # cached RD/BD-rate answers check a job's newest row id (migration 0010)
+                      Index("ix_results_job_latest", "job_id", "id"))
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     job_id: Mapped[int] = mapped_column(ForeignKey("jobs.id", ondelete="CASCADE"), index=True)

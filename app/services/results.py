@@ -3,19 +3,23 @@ from __future__ import annotations
 
 import csv
 import io
-from collections import defaultdict
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
+from typing import TypeVar
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from app.db.tables import Result
+from app.db.enums import JobStatus
+from app.db.tables import Job, Result
+from app.services import rd_points
 from app.services.errors import Invalid, NotFound
 from app.services.jobs import get_job
 from analysis.bd_rate import compare_to_anchor
 from analysis.compressai_json import to_compressai_json
-from analysis.rd import average_rd_points
+from analysis.rd import RDCurve
 from metrics import registry as metric_registry
+
+T = TypeVar("T")
 
 
 def list_results(session: Session, job_id: int, limit: int | None = None, offset: int = 0) -> list[Result]:
@@ -74,24 +78,48 @@ def get_result(session: Session, result_id: int) -> Result:
     return result
 
 
-def _rows_with(results: list[Result], metric: str) -> list[dict]:
-    """Rows that have ``metric``, so each RD point averages bpp and quality over the same images."""
-    return [rd_row(r) for r in results if r.metrics.get(metric) is not None]
+def _finished_job_cached(session: Session, job: Job, key: tuple, compute: Callable[[], T]) -> T:
+    """``compute()``, kept in ``rd_points.cache`` once the job has finished. A finished job's rows change only if
+    it runs again (status, finished_at and done change) or gains a row (a higher id); ``job.done`` is its result
+    count (plus failures), recounted when it finished."""
+    if job.status in JobStatus.active():  # rows still arrive: nothing to keep
+        return compute()
+    highest = session.scalar(select(func.max(Result.id)).where(Result.job_id == job.id))
+    return rd_points.cache.get_or_compute(("job", str(session.get_bind().url), job.id, job.created_at, job.status,
+                                           job.finished_at, job.done, highest) + key, compute)
+
+
+def _job_curves(session: Session, job: Job, metrics: list[str], *, require: str | None = None,
+                per_image: bool = False, image_id: int | None = None) -> dict[int | None, dict[str, RDCurve]]:
+    """The job's RD curves aggregated in SQL ({image id or None: {codec: curve}})."""
+    where = [Result.job_id == job.id] + ([Result.image_id == image_id] if image_id is not None else [])
+    query = rd_points.grouped_points(where, metrics, require=require, per_image=per_image)
+    return rd_points.curves_from_rows(session.execute(query).all(), metrics, per_image=per_image)
+
+
+def _metric_curves(session: Session, job: Job, metric: str, *, per_image: bool = False,
+                   image_id: int | None = None) -> dict[int | None, dict[str, RDCurve]]:
+    """RD curves over the rows that have ``metric`` (so bpp and quality average over the same images); shared by
+    the RD plot and the BD-rate table, so either one read fills the cache for the other."""
+    return _finished_job_cached(session, job, ("curves", metric, per_image, image_id), lambda: _job_curves(
+        session, job, [metric], require=metric, per_image=per_image, image_id=image_id))
+
+
+def _known_metric(job: Job, metric: str) -> None:
+    if metric not in job.metrics:
+        raise Invalid(f"metric {metric!r} was not computed in job {job.id}; computed: {', '.join(job.metrics)}")
 
 
 def rd_curves(session: Session, job_id: int, metric: str, per_image: bool = False) -> dict:
     """RD points per codec: mean bpp and mean metric over images at each rate point (CompressAI's
-    averaging), or one curve per (codec, image) when ``per_image``."""
+    averaging, ``analysis.rd.average_rd_points``, here one SQL GROUP BY over the rows that have ``metric``), or
+    one curve per (codec, image) when ``per_image``."""
     job = get_job(session, job_id)
-    if metric not in job.metrics:
-        raise Invalid(f"metric {metric!r} was not computed in job {job_id}; computed: {', '.join(job.metrics)}")
-    rows = _rows_with(list_results(session, job_id), metric)
-    groups: dict[int | None, list[dict]] = defaultdict(list)
-    for row in rows:
-        groups[row["image_id"] if per_image else None].append(row)
+    _known_metric(job, metric)
+    groups = _metric_curves(session, job, metric, per_image=per_image)
     curves = []
-    for image_id, group in sorted(groups.items(), key=lambda kv: kv[0] or 0):
-        for codec, curve in average_rd_points(group).items():
+    for image_id, by_codec in sorted(groups.items(), key=lambda kv: kv[0] or 0):
+        for codec, curve in by_codec.items():
             curves.append({"codec": codec, "image_id": image_id, "points": [
                 {"rate_point": p.rate_point, "bpp": p.bpp, "value": p.metrics[metric], "images": p.n_images}
                 for p in curve.points]})
@@ -100,21 +128,22 @@ def rd_curves(session: Session, job_id: int, metric: str, per_image: bool = Fals
 
 def bd_rates(session: Session, job_id: int, anchor: str, metric: str, image_id: int | None = None) -> dict:
     """BD-rate and BD-quality (Bjontegaard, PCHIP) of every codec in the job against ``anchor``; over the mean
-    curves, or over one image's curves with ``image_id``."""
+    curves (aggregated in SQL), or over one image's curves with ``image_id``."""
     job = get_job(session, job_id)
-    if metric not in job.metrics:
-        raise Invalid(f"metric {metric!r} was not computed in job {job_id}; computed: {', '.join(job.metrics)}")
+    _known_metric(job, metric)
     codecs_in_job = [c["name"] for c in job.codecs]
     if anchor not in codecs_in_job:
         raise Invalid(f"anchor {anchor!r} is not a codec of job {job_id}; codecs: {', '.join(codecs_in_job)}")
     higher_is_better = metric_registry.metric_class(metric).higher_is_better
-    rows = list_results(session, job_id)
-    if image_id is not None:
-        rows = [r for r in rows if r.image_id == image_id]
-    curves = {codec: curve.xy(metric) for codec, curve in average_rd_points(_rows_with(rows, metric)).items()}
-    for codec in codecs_in_job:
-        curves.setdefault(codec, ([], []))
-    rows = compare_to_anchor(curves, anchor, metric, higher_is_better)
+
+    def compare() -> list:
+        by_codec = _metric_curves(session, job, metric, image_id=image_id).get(None, {})
+        curves = {codec: curve.xy(metric) for codec, curve in by_codec.items()}
+        for codec in codecs_in_job:
+            curves.setdefault(codec, ([], []))
+        return compare_to_anchor(curves, anchor, metric, higher_is_better)
+
+    rows = _finished_job_cached(session, job, ("bd-rate", anchor, metric, image_id, tuple(codecs_in_job)), compare)
     return {"job_id": job_id, "anchor": anchor, "metric": metric, "method": "Bjontegaard, PCHIP interpolation",
             "image_id": image_id, "rows": rows}
 
@@ -122,7 +151,8 @@ def bd_rates(session: Session, job_id: int, anchor: str, metric: str, image_id: 
 def compressai_json(session: Session, job_id: int) -> dict[str, dict]:
     """One CompressAI results document per codec of the job (readable by CompressAI's plot tool)."""
     job = get_job(session, job_id)
-    curves = average_rd_points(rd_row(r) for r in list_results(session, job_id))
+    curves = _finished_job_cached(session, job, ("compressai", tuple(job.metrics)),
+                                  lambda: _job_curves(session, job, list(job.metrics))).get(None, {})
     images = len(job.image_set.images)
     return {codec: to_compressai_json(curve, f"licbench job {job_id}, {images} image(s) of set "
                                              f"{job.image_set.name!r}; mean over images per rate point")

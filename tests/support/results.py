@@ -1,0 +1,57 @@
+"""Jobs with result rows inserted directly (no codec runs): small hand-made ones for tests, 100,000-row synthetic
+ones for benchmarks/api.py. ``connection`` is a SQLAlchemy connection in a transaction (``engine.begin()``)."""
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+
+import numpy as np
+from sqlalchemy import insert, select
+
+from app.db.tables import Image, ImageSet, Job, Result
+
+BATCH = 5000
+
+
+def insert_image_set(connection, owner_id: int, images: int, name: str, visibility: str = "public") -> tuple[int, list[int]]:
+    """An image set of ``images`` 512x512 image rows (no files); returns (set id, image ids)."""
+    set_id = connection.execute(insert(ImageSet).values(name=name, owner_id=owner_id, visibility=visibility)
+                                ).inserted_primary_key[0]
+    connection.execute(insert(Image), [dict(image_set_id=set_id, filename=f"s{i}.png", content_hash=f"{set_id:032x}{i:032x}",
+                                            width=512, height=512, original_format="PNG", original_mode="RGB",
+                                            conversion="none") for i in range(images)])
+    image_ids = list(connection.scalars(select(Image.id).where(Image.image_set_id == set_id).order_by(Image.id)))
+    return set_id, image_ids
+
+
+def insert_job(connection, owner_id: int, image_set_id: int, codecs: dict[str, list[float]], metrics: list[str],
+               results: Iterable[dict], status: str = "succeeded") -> int:
+    """A job row and its result rows (each a dict with at least image_id, codec, rate_point, bpp, metrics)."""
+    job_id = connection.execute(insert(Job).values(
+        image_set_id=image_set_id, owner_id=owner_id, status=status, done=0, total=0, metrics=metrics,
+        codecs=[{"name": c, "rate_points": points} for c, points in codecs.items()])).inserted_primary_key[0]
+    count, batch = 0, []
+    for row in results:
+        batch.append({"bytes": int(row["bpp"] * 512 * 512 / 8), "encode_seconds": 0.01, "decode_seconds": 0.01,
+                      "metrics_seconds": 0.01, "metric_notes": {}, "device": "cpu",
+                      "reconstruction_path": f"reconstructions/{job_id}/{count}.png", **row, "job_id": job_id})
+        count += 1
+        if len(batch) >= BATCH:
+            connection.execute(insert(Result), batch)
+            batch = []
+    if batch:
+        connection.execute(insert(Result), batch)
+    connection.execute(Job.__table__.update().where(Job.id == job_id).values(done=count, total=count))
+    return job_id
+
+
+def synthetic_results(image_ids: list[int], codecs: dict[str, list[float]], seed: int = 0) -> Iterator[dict]:
+    """Plausible rows for every (codec, rate point, image): bpp rising with the rate point, PSNR and MS-SSIM rising
+    with bpp, codecs a little apart, small per-image noise."""
+    rng = np.random.default_rng(seed)
+    for c_index, (codec, rate_points) in enumerate(codecs.items()):
+        for q in rate_points:
+            for image_id in image_ids:
+                bpp = 0.05 + q / 40 * (1 + 0.1 * c_index) + float(rng.random()) * 0.01
+                yield {"image_id": image_id, "codec": codec, "rate_point": q, "bpp": bpp,
+                       "metrics": {"psnr": 25 + 10 * float(np.log2(1 + bpp)) - c_index * 0.3,
+                                   "ms-ssim": 1 - 0.1 / (1 + bpp)}}
