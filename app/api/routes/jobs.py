@@ -1,9 +1,11 @@
 """Jobs, their results, RD curves and reconstructions."""
 from __future__ import annotations
 
+import logging
+import time
 from datetime import datetime, timezone
 
-from fastapi import APIRouter, Query, status
+from fastapi import APIRouter, BackgroundTasks, Query, status
 from fastapi.responses import JSONResponse, Response, StreamingResponse
 
 from sqlalchemy import func, select
@@ -18,14 +20,18 @@ from app.services.errors import ServiceError
 from app.settings import get_settings
 
 router = APIRouter(prefix="/api/v1", tags=["jobs"])
+log = logging.getLogger(__name__)
+ENQUEUE_IN_REQUEST_MAX = 200  # tasks sent before the answer; a larger job's are sent after it (BackgroundTasks)
 
 
 @router.post("/jobs", status_code=status.HTTP_202_ACCEPTED, response_model=JobCreated)
-def create_job(request: JobRequest, session: SessionDep, user: CurrentUser) -> Job:
+def create_job(request: JobRequest, session: SessionDep, user: CurrentUser, background: BackgroundTasks) -> Job:
     """Queue one task per image x codec (covering its rate points; one result row per rate point).
     Unknown codecs/metrics and out-of-range rate points are rejected (422) before anything is stored.
     Needs a user who can see the image set. At most ``MAX_RATE_POINTS_PER_REQUEST`` rate points (summed
-    over the codecs) per request."""
+    over the codecs) per request. A job of more than ``ENQUEUE_IN_REQUEST_MAX`` tasks is answered once it is
+    committed and the broker answers; its messages are sent after the answer (its task rows are ``queued``
+    already, so the task sweep re-sends any that a dying server did not send)."""
     named, limit = sum(len(c.rate_points or ()) for c in request.codecs), get_settings().max_rate_points_per_request
     if named > limit:
         raise ServiceError(f"the request names {named} rate points; at most {limit} are allowed per request "
@@ -37,13 +43,33 @@ def create_job(request: JobRequest, session: SessionDep, user: CurrentUser) -> J
                                  [c.model_dump() for c in request.codecs], request.metrics)
     job.owner_id = user.id
     session.commit()  # workers must see the job before its tasks arrive
+    kinds = {name: c.kind for name, c in catalog.codecs(session).items()}
     try:
-        queue.enqueue(tasks, {name: c.kind for name, c in catalog.codecs(session).items()})
+        if len(tasks) > ENQUEUE_IN_REQUEST_MAX:
+            reachable = queue.broker_status()
+            if reachable != "ok":
+                raise RuntimeError(reachable)
+            background.add_task(_enqueue_after_answer, job.id, tasks, kinds)
+        else:
+            queue.enqueue(tasks, kinds)
     except Exception as exc:
         jobs.mark_enqueue_failed(session, job.id, f"could not reach the task queue: {exc}")
         session.commit()
         raise ServiceError(f"job {job.id} stored but the task queue is unreachable: {exc}", 503) from None
     return job
+
+
+def _enqueue_after_answer(job_id: int, tasks: list, kinds: dict[str, str]) -> None:
+    """Send a large job's messages after its 202 (Starlette runs it once the answer is sent). A failure is logged;
+    the tasks stay ``queued`` and the sweep sends them again after ``TASK_REDELIVERY_S``."""
+    started = time.perf_counter()
+    try:
+        sent = queue.enqueue(tasks, kinds)
+    except Exception as exc:  # broker gone mid-way: the task rows remain queued for the sweep
+        log.warning("job %s: sending its %s tasks failed (%s); the task sweep will send them again", job_id,
+                    len(tasks), exc)
+        return
+    log.info("job %s: %s tasks sent in %.1f s after the answer", job_id, sent, time.perf_counter() - started)
 
 
 @router.get("/jobs", response_model=list[JobOut])
