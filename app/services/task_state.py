@@ -65,8 +65,8 @@ class Claim:
 
 def claim(session: Session, spec: jobs.TaskSpec, worker: str, now: datetime, max_attempts: int) -> Claim:
     """Mark the task running for ``worker`` (attempts + 1) and commit. A task already done or failed is refused;
-    one claimed ``max_attempts`` times already (a message that keeps killing its worker) is failed here with the
-    reason. The same worker claiming again (its database retry) does not count a new attempt. A task without a
+    one still running after ``max_attempts`` claims (a message the broker keeps redelivering because it kills its
+    worker) is failed here with the reason; a queued one always runs (the sweep re-queues only below the limit). The same worker claiming again (its database retry) does not count a new attempt. A task without a
     row (a message older than the ``tasks`` table) gets one."""
     task = _row(session, spec)
     if task is None:
@@ -81,7 +81,7 @@ def claim(session: Session, spec: jobs.TaskSpec, worker: str, now: datetime, max
         session.execute(update(Task).where(Task.id == task.id).values(heartbeat_at=now))
         session.commit()
         return Claim(task.id)
-    if task.attempts >= max_attempts:
+    if task.state == TaskState.RUNNING and task.attempts >= max_attempts:  # redelivered after each lost worker
         reason = (f"gave up after {task.attempts} attempts (the worker was lost each time; "
                   f"last worker {task.worker or 'unknown'})")
         failed = fail(session, task, reason, now, expect_state=task.state, expect_attempts=task.attempts)
