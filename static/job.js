@@ -8,6 +8,12 @@
   const referenceBox = document.getElementById("rd-references");
   const xscaleSelect = document.getElementById("rd-xscale");
   let lastDone = -1;
+  // While the job runs, only the cheap GET /jobs/{id} is polled; results, RD curves and BD-rates are read again at
+  // most every REFRESH_WHILE_RUNNING_MS (when progress moved) and once more when the job has finished.
+  const REFRESH_WHILE_RUNNING_MS = 15000;
+  const TABLE_ROWS = 1000;  // the table holds the first page of results; the CSV link has them all
+  let lastRefresh = 0;
+  let totalRows = 0;
   let references = null;
   let allRows = [];  // every result row of the job (the table pages, sorts and filters them here)
   const view = { page: 0, sort: null, desc: false };
@@ -85,9 +91,10 @@
   }
 
   async function fillTable() {
-    const response = await fetch(`/api/v1/jobs/${jobId}/results`);
+    const response = await fetch(`/api/v1/jobs/${jobId}/results?limit=${TABLE_ROWS}`);
     if (!response.ok) return;
     allRows = await response.json();
+    totalRows = Number(response.headers.get("X-Total-Count") || allRows.length);
     renderTable();
   }
 
@@ -108,7 +115,8 @@
     }
     const pages = Math.max(1, Math.ceil(rows.length / size));
     view.page = Math.min(view.page, pages - 1);
-    document.getElementById("page-info").textContent = `page ${view.page + 1} of ${pages} · ${rows.length} rows`;
+    const more = totalRows > allRows.length ? ` (the first ${allRows.length} of ${totalRows}; the CSV has all)` : "";
+    document.getElementById("page-info").textContent = `page ${view.page + 1} of ${pages} · ${rows.length} rows${more}`;
     document.getElementById("page-prev").disabled = view.page === 0;
     document.getElementById("page-next").disabled = view.page >= pages - 1;
     for (const th of document.querySelectorAll("#results-table th.sortable")) {
@@ -183,8 +191,10 @@
     const retryButton = document.getElementById("retry-job");
     if (retryButton) retryButton.hidden = job.status !== "failed";
     showTimes(job, active);
-    if (job.progress.done !== lastDone) {
+    const due = !active || Date.now() - lastRefresh >= REFRESH_WHILE_RUNNING_MS;
+    if (job.progress.done !== lastDone && due) {
       lastDone = job.progress.done;
+      lastRefresh = Date.now();
       await Promise.all([drawPlot(), fillTable(), fillBdTable()]);
     }
     if (active) setTimeout(poll, 1500);

@@ -6,7 +6,8 @@ import io
 from collections.abc import Callable, Iterable, Iterator
 from typing import TypeVar
 
-from sqlalchemy import func, select
+from sqlalchemy import JSON, Text, cast, func, literal, select
+from sqlalchemy.dialects.postgresql import aggregate_order_by
 from sqlalchemy.orm import Session
 
 from app.db.enums import JobStatus
@@ -32,7 +33,40 @@ def list_results(session: Session, job_id: int, limit: int | None = None, offset
 
 
 def count_results(session: Session, job_id: int) -> int:
-    return session.scalar(select(func.count()).select_from(Result).where(Result.job_id == job_id)) or 0
+    """How many result rows the job has; a finished job's count is kept with its other aggregates."""
+    job = get_job(session, job_id)
+    return _finished_job_cached(session, job, ("count",), lambda: session.scalar(
+        select(func.count()).select_from(Result).where(Result.job_id == job_id)) or 0)
+
+
+# The fields of ``ResultOut`` (the REST answer) that are plain columns, in its order.
+PAGE_COLUMNS = ("id", "image_id", "codec", "rate_point", "bytes", "bpp", "encode_seconds", "decode_seconds",
+                "metrics_seconds")
+
+
+def results_page_json(session: Session, job_id: int, limit: int, offset: int = 0) -> str:
+    """One page of ``list_results`` as the JSON array of the REST answer (``ResultOut`` fields, same order),
+    rendered by the database (SQLite ``json_group_array``/``json_object``, PostgreSQL ``json_agg``/
+    ``json_build_object``): 1,000 rows cost one indexed read instead of 1,000 ORM objects and their validation.
+    The stored ``metrics`` JSON is passed through as stored; SQLite prints other floats with 15 significant
+    digits (PostgreSQL: shortest exact)."""
+    get_job(session, job_id)
+    order = (Result.codec, Result.rate_point, Result.image_id, Result.id)
+    page = select(Result).where(Result.job_id == job_id).order_by(*order).limit(limit).offset(offset).subquery()
+    if session.get_bind().dialect.name == "postgresql":
+        notes = cast(func.coalesce(func.nullif(cast(page.c.metric_notes, Text), "null"), "{}"), JSON)
+        fields = [x for name in PAGE_COLUMNS for x in (literal(name), page.c[name])]
+        row = func.json_build_object(*fields, literal("metrics"), page.c.metrics, literal("metric_notes"), notes,
+                                     literal("device"), page.c.device)
+        array = func.coalesce(cast(func.json_agg(aggregate_order_by(row, *(page.c[c.key] for c in order))), Text),
+                              "[]")
+    else:  # SQLite: rows reach the aggregate in the subquery's order
+        notes = func.json(func.coalesce(func.nullif(page.c.metric_notes, "null"), "{}"))
+        fields = [x for name in PAGE_COLUMNS for x in (literal(name), page.c[name])]
+        row = func.json_object(*fields, literal("metrics"), func.json(page.c.metrics), literal("metric_notes"), notes,
+                               literal("device"), page.c.device)
+        array = func.json_group_array(row, type_=Text)
+    return session.scalar(select(array)) or "[]"
 
 
 def rd_row(r: Result) -> dict:

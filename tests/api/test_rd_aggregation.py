@@ -95,6 +95,30 @@ def _bd_json(job_id: int, anchor: str, metric: str, image_id, comparisons) -> di
                                      from_attributes=True).model_dump(mode="json")
 
 
+@pytest.mark.parametrize("page, rows", [({}, 30), ({"limit": 7}, 7), ({"limit": 7, "offset": 28}, 2),
+                                        ({"offset": 30}, 0)])
+def test_result_pages_rendered_by_the_database_equal_the_response_model(api, small_job, page, rows):
+    """The page JSON the database renders has ResultOut's fields in its order, the rows in the same order and
+    the same numbers (to 1e-9) as validating the ORM rows through ResultOut did before."""
+    from app.api.schemas import ResultOut
+    from app.db.session import session_scope
+    from app.services.results import list_results
+
+    _, job_id, _ = small_job
+    with _engine().begin() as connection:  # a null metric_notes (older rows) reads as {}
+        connection.exec_driver_sql("UPDATE results SET metric_notes = 'null' WHERE id = (SELECT min(id) FROM results)")
+    with session_scope() as session:
+        expected = [ResultOut.model_validate(r).model_dump(mode="json")
+                    for r in list_results(session, job_id, page.get("limit", 1000), page.get("offset", 0))]
+    response = api.get(f"/api/v1/jobs/{job_id}/results", params=page)
+    assert response.status_code == 200 and response.headers["content-type"] == "application/json"
+    assert response.headers["X-Total-Count"] == "30"
+    got = response.json()
+    assert [list(row) for row in got] == [list(row) for row in expected]  # same fields, same order
+    _close(got, expected)
+    assert len(got) == rows
+
+
 def test_rd_points_are_the_means_over_images_computed_by_hand(api, small_job):
     _, job_id, _ = small_job
     rd = api.get(f"/api/v1/jobs/{job_id}/rd", params={"metric": "ssim"}).json()

@@ -10,7 +10,7 @@ from fastapi.responses import JSONResponse, Response, StreamingResponse
 
 from sqlalchemy import func, select
 
-from app.api.deps import CurrentUser, OptionalUser, Pagination, SessionDep, StorageDep
+from app.api.deps import TOTAL_COUNT_HEADER, CurrentUser, OptionalUser, Pagination, SessionDep, StorageDep
 from app.api.schemas import BDRatesOut, CompressAIDocument, JobCreated, JobOut, JobRequest, RDCurvesOut, ResultOut
 from app.api.schemas import RetryOut, TaskOut
 from app.db.enums import TaskState
@@ -154,7 +154,7 @@ def delete_job(job_id: int, session: SessionDep, blob_storage: StorageDep, user:
 @router.get("/jobs/{job_id}/results", response_model=list[ResultOut],
             responses={200: {"content": {"text/csv": {}}, "description": "JSON array, or CSV with ?format=csv"}})
 def job_results(job_id: int, session: SessionDep, page: Pagination, user: OptionalUser,
-                format: str = Query("json", pattern="^(json|csv)$")) -> list[Result] | StreamingResponse:
+                format: str = Query("json", pattern="^(json|csv)$")) -> Response:
     """Result rows (ordered by codec, rate point, image), paged by ``limit``/``offset`` with the total in
     ``X-Total-Count``; ``?format=csv`` gives all rows (never paged) as CSV, one column per metric."""
     visible_job(session, job_id, user)
@@ -164,9 +164,9 @@ def job_results(job_id: int, session: SessionDep, page: Pagination, user: Option
         filenames = {image.id: image.filename for image in job.image_set.images}
         return StreamingResponse(results.results_csv(rows, list(job.metrics), filenames), media_type="text/csv",
                                  headers={"Content-Disposition": f'attachment; filename="job-{job_id}-results.csv"'})
-    rows = results.list_results(session, job_id, limit=page.limit, offset=page.offset)
-    page.set_total(results.count_results(session, job_id))
-    return rows
+    rows = results.results_page_json(session, job_id, limit=page.limit, offset=page.offset)  # ResultOut fields
+    return Response(rows, media_type="application/json",
+                    headers={TOTAL_COUNT_HEADER: str(results.count_results(session, job_id))})
 
 
 @router.get("/jobs/{job_id}/rd", response_model=RDCurvesOut)
