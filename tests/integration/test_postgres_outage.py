@@ -1,7 +1,8 @@
 """Issue 13, on real parts: PostgreSQL is stopped mid-job (``pg_ctl stop -m fast``) for 5 s under a real Celery
 worker (Redis broker) and the uvicorn server. While it is down the API answers 503 JSON; the workers retry their
 database work with back-off instead of dropping tasks; after PostgreSQL returns the job completes with every result
-exactly once, every task done, and no reconstruction file without its row."""
+exactly once, every task done, and no reconstruction file without its row. On the same stack, the worker's periodic
+sweep re-queues a task whose worker vanished and re-sends a queued task whose message the broker lost."""
 from __future__ import annotations
 
 import time
@@ -23,12 +24,16 @@ CODECS = ["jpeg", "webp"]
 OUTAGE_S = 5.0
 
 
-@pytest.fixture
-def outage_stack(tmp_path, monkeypatch):
-    monkeypatch.setenv("SWEEP_INTERVAL_S", "5")
-    with restartable_postgres() as postgres, redis_server(tmp_path / "redis") as broker_url:
-        with running_stack(postgres.url, broker_url, tmp_path / "data", startup_timeout=240) as stack:
-            yield stack, postgres
+@pytest.fixture(scope="module")
+def outage_stack(tmp_path_factory):
+    """Its own PostgreSQL (stopped by the test), Redis, server and worker; the sweep runs every 2 s."""
+    tmp_path = tmp_path_factory.mktemp("outage")
+    with pytest.MonkeyPatch.context() as env:
+        env.setenv("SWEEP_INTERVAL_S", "2")
+        env.setenv("TASK_REDELIVERY_S", "6")
+        with restartable_postgres() as postgres, redis_server(tmp_path / "redis") as broker_url:
+            with running_stack(postgres.url, broker_url, tmp_path / "data", startup_timeout=240) as stack:
+                yield stack, postgres
 
 
 def _wait_until(condition, timeout: float, what: str):
@@ -106,3 +111,72 @@ def test_postgres_stopped_mid_job_gives_503s_and_the_job_completes_once_it_retur
     print(f"\npostgres outage: {len(answers)} API answers during {OUTAGE_S:g} s, all 503 JSON; done before the stop "
           f"{before['progress']['done']}/{total}; job finished {finished_after:.1f} s after the restart; "
           f"{log.count('database error')} database-error retries logged by the worker")
+
+
+def _finished_job(stack, name: str) -> tuple[int, int]:
+    with stack.client() as client:
+        files = [("files", (f"{name}{i}.png", png_bytes(random_photo(64, 96, seed=200 + i)), "image/png"))
+                 for i in range(2)]
+        upload = client.post("/api/v1/image-sets", data={"name": name}, files=files)
+        created = client.post("/api/v1/jobs", json={"image_set_id": upload.json()["id"], "metrics": ["psnr"],
+                                                    "codecs": [{"name": "jpeg", "rate_points": [30, 70]}]})
+        assert created.status_code == 202, created.text
+    job = stack.wait_for_job(created.json()["id"], timeout=120)
+    assert job["status"] == "succeeded", job
+    return job["id"], job["progress"]["total"]
+
+
+def _lose_one_task(stack, job_id: int, **task_values) -> int:
+    """Put the job back to the moment one task's work was lost: its results gone, the task in ``task_values``."""
+    from sqlalchemy import delete, update
+
+    from app.db.tables import Job, Result, Task
+
+    engine = create_engine(stack.env["DATABASE_URL"])
+    with Session(engine) as session:
+        task = session.scalars(select(Task).where(Task.job_id == job_id).order_by(Task.id)).first()
+        lost = session.execute(delete(Result).where(Result.job_id == job_id, Result.image_id == task.image_id,
+                                                    Result.codec == task.codec)).rowcount
+        session.execute(update(Task).where(Task.id == task.id).values(**task_values))
+        session.execute(update(Job).where(Job.id == job_id).values(status="running", finished_at=None,
+                                                                   done=Job.done - lost))
+        session.commit()
+        task_id = task.id
+    engine.dispose()
+    return task_id
+
+
+def test_the_worker_sweep_requeues_a_task_whose_worker_vanished(outage_stack):
+    from datetime import datetime, timedelta, timezone
+
+    stack, _ = outage_stack
+    job_id, total = _finished_job(stack, "vanished")
+    long_ago = datetime.now(timezone.utc) - timedelta(minutes=10)
+    task_id = _lose_one_task(stack, job_id, state="running", attempts=1, worker="lost-host:4242",
+                             started_at=long_ago, heartbeat_at=long_ago, finished_at=None)
+    job = stack.wait_for_job(job_id, timeout=90)
+    assert job["status"] == "succeeded" and job["progress"] == {"done": total, "total": total}, job
+    with stack.client() as client:
+        task = next(t for t in client.get(f"/api/v1/jobs/{job_id}/tasks").json() if t["id"] == task_id)
+        assert task["state"] == "done" and task["attempts"] == 2 and task["worker"] != "lost-host:4242"
+        assert len(client.get(f"/api/v1/jobs/{job_id}/results").json()) == total
+    assert "re-queued" in stack.worker_log.read_text()
+
+
+def test_the_worker_sweep_resends_a_queued_task_the_broker_lost(outage_stack):
+    from datetime import datetime, timedelta, timezone
+
+    stack, _ = outage_stack
+    job_id, total = _finished_job(stack, "lost-message")
+    long_ago = datetime.now(timezone.utc) - timedelta(minutes=10)
+    # queued with no message anywhere: what a Redis restart without persistence leaves behind
+    task_id = _lose_one_task(stack, job_id, state="queued", attempts=0, worker=None, queued_at=long_ago,
+                             started_at=None, heartbeat_at=None, finished_at=None)
+    started = time.monotonic()
+    job = stack.wait_for_job(job_id, timeout=90)
+    assert job["status"] == "succeeded" and job["progress"] == {"done": total, "total": total}, job
+    with stack.client() as client:
+        task = next(t for t in client.get(f"/api/v1/jobs/{job_id}/tasks").json() if t["id"] == task_id)
+        assert task["state"] == "done" and task["attempts"] == 1
+    print(f"\nlost message sent again and the job finished {time.monotonic() - started:.1f} s later "
+          f"(TASK_REDELIVERY_S=6, SWEEP_INTERVAL_S=2)")
