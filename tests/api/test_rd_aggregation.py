@@ -3,7 +3,6 @@ the answers equal the earlier Python aggregation over every row (``analysis.rd.a
 hand on one point) to 1e-9, and the number of SQL statements per request does not grow with the rows (no N+1)."""
 from __future__ import annotations
 
-import math
 from collections import defaultdict
 
 import pytest
@@ -14,10 +13,8 @@ from analysis.bd_rate import bd_quality, bd_rate, compare_to_anchor
 from analysis.compressai_json import to_compressai_json
 from analysis.rd import average_rd_points
 from tests.support.accounts import ANONYMOUS
-from tests.support.results import insert_image_set, insert_job, synthetic_results
-
-POINTS = [10.0, 30.0, 50.0, 70.0, 90.0]
-
+from tests.support.results import (POINTS, assert_close, hand_made_rows, insert_image_set, insert_job,
+                                   python_rd_curves, synthetic_results)
 
 def _engine():
     from app.db.session import session_factory
@@ -29,61 +26,13 @@ def _owner_id(api) -> int:
     return api.get("/api/v1/me").json()["id"]
 
 
-def _hand_made_rows(image_ids: list[int]) -> list[dict]:
-    """Two images, three codecs, five rate points; image 2 has no SSIM at jpeg 50 (so that point's SSIM mean
-    covers image 1 only, bpp too) and webp at 90 has SSIM null for both images (no SSIM point there)."""
-    rows = []
-    for c, codec in enumerate(("jpeg", "webp", "avif")):
-        for i, image_id in enumerate(image_ids):
-            for k, q in enumerate(POINTS):
-                bpp = 0.1 + 0.2 * k + 0.05 * c + 0.01 * i
-                ssim = None if (codec, i, q) == ("jpeg", 1, 50.0) or (codec, q) == ("webp", 90.0) else \
-                    0.8 + 0.03 * k + 0.01 * c - 0.002 * i
-                rows.append({"image_id": image_id, "codec": codec, "rate_point": q, "bpp": bpp,
-                             "device": "cpu" if i == 0 else "cuda",
-                             "metrics": {"psnr": 28 + 2.5 * k + 0.7 * c - 0.3 * i + 0.1 * k * k, "ssim": ssim}})
-    return rows
-
-
 @pytest.fixture
 def small_job(api):
     with _engine().begin() as connection:
         set_id, images = insert_image_set(connection, _owner_id(api), 2, "hand made", visibility="public")
         job_id = insert_job(connection, _owner_id(api), set_id, {c: POINTS for c in ("jpeg", "webp", "avif")},
-                            ["psnr", "ssim"], _hand_made_rows(images))
+                            ["psnr", "ssim"], hand_made_rows(images))
     return set_id, job_id, images
-
-
-def _close(got, expected, path="") -> None:
-    """Same structure and fields; floats equal to 1e-9."""
-    if isinstance(expected, float) and isinstance(got, (int, float)):
-        assert math.isclose(got, expected, rel_tol=1e-9, abs_tol=1e-9), f"{path}: {got} != {expected}"
-    elif isinstance(expected, dict):
-        assert isinstance(got, dict) and set(got) == set(expected), f"{path}: {sorted(got)} != {sorted(expected)}"
-        for key in expected:
-            _close(got[key], expected[key], f"{path}.{key}")
-    elif isinstance(expected, list):
-        assert isinstance(got, list) and len(got) == len(expected), f"{path}: {len(got)} != {len(expected)} items"
-        for i, (a, b) in enumerate(zip(got, expected)):
-            _close(a, b, f"{path}[{i}]")
-    else:
-        assert got == expected, f"{path}: {got!r} != {expected!r}"
-
-
-def _python_rd(rows: list[dict], metric: str, per_image: bool) -> list[dict]:
-    """The answer ``GET /jobs/{id}/rd`` gave before SQL aggregation: average_rd_points over the rows with the
-    metric, per image or over all images."""
-    groups = defaultdict(list)
-    for row in rows:
-        if row["metrics"].get(metric) is not None:
-            groups[row["image_id"] if per_image else None].append(row)
-    curves = []
-    for image_id, group in sorted(groups.items(), key=lambda kv: kv[0] or 0):
-        for codec, curve in average_rd_points(group).items():
-            curves.append({"codec": codec, "image_id": image_id, "points": [
-                {"rate_point": p.rate_point, "bpp": p.bpp, "value": p.metrics[metric], "images": p.n_images}
-                for p in curve.points]})
-    return curves
 
 
 def _bd_json(job_id: int, anchor: str, metric: str, image_id, comparisons) -> dict:
@@ -115,7 +64,7 @@ def test_result_pages_rendered_by_the_database_equal_the_response_model(api, sma
     assert response.headers["X-Total-Count"] == "30"
     got = response.json()
     assert [list(row) for row in got] == [list(row) for row in expected]  # same fields, same order
-    _close(got, expected)
+    assert_close(got, expected)
     assert len(got) == rows
 
 
@@ -141,8 +90,8 @@ def test_rd_and_bd_rate_equal_the_python_aggregation_of_every_row(api, small_job
     assert len(rows) == 30
     for per_image in (False, True):
         rd = api.get(f"/api/v1/jobs/{job_id}/rd", params={"metric": metric, "per_image": per_image}).json()
-        _close(rd, {"job_id": job_id, "metric": metric, "per_image": per_image,
-                    "curves": _python_rd(rows, metric, per_image)})
+        assert_close(rd, {"job_id": job_id, "metric": metric, "per_image": per_image,
+                    "curves": python_rd_curves(rows, metric, per_image)})
     for image_id in (None, images[1]):
         chosen = [r for r in rows if image_id is None or r["image_id"] == image_id]
         curves = {codec: curve.xy(metric) for codec, curve in
@@ -150,7 +99,7 @@ def test_rd_and_bd_rate_equal_the_python_aggregation_of_every_row(api, small_job
         expected = _bd_json(job_id, "jpeg", metric, image_id, compare_to_anchor(curves, "jpeg", metric, True))
         params = {"anchor": "jpeg", "metric": metric} | ({"image_id": image_id} if image_id else {})
         bd = api.get(f"/api/v1/jobs/{job_id}/bd-rate", params=params).json()
-        _close(bd, expected)
+        assert_close(bd, expected)
         if metric == "psnr":  # (on SSIM the shifted jpeg point leaves too few points in the overlap: n/a both ways)
             assert all(row["bd_rate"]["value"] is not None for row in bd["rows"])
         # a second read (served from the cache of the finished job) is the same answer
@@ -164,7 +113,7 @@ def test_compressai_json_equals_the_python_aggregation(api, small_job):
     expected = {codec: to_compressai_json(curve, "") for codec, curve in average_rd_points(rows).items()}
     assert set(documents) == set(expected)
     for codec, document in documents.items():
-        _close(document["results"], expected[codec]["results"], codec)
+        assert_close(document["results"], expected[codec]["results"], codec)
 
 
 def _python_leaderboard(rows_by_job: list[list[dict]], metric: str, anchor: str) -> dict[str, dict]:
@@ -203,10 +152,10 @@ def test_leaderboard_equals_the_python_aggregation_of_the_newest_rows(api, small
     with _engine().begin() as connection:
         owner = _owner_id(api)
         # a rerun of webp (new numbers replace the old ones), a failed job that must not count
-        rerun = [dict(r, bpp=r["bpp"] * 0.9, device="cpu") for r in _hand_made_rows(images) if r["codec"] == "webp"]
+        rerun = [dict(r, bpp=r["bpp"] * 0.9, device="cpu") for r in hand_made_rows(images) if r["codec"] == "webp"]
         insert_job(connection, owner, set_id, {"webp": POINTS}, ["psnr", "ssim"], rerun)
         insert_job(connection, owner, set_id, {"avif": POINTS}, ["psnr"],
-                   [dict(r, bpp=9.0) for r in _hand_made_rows(images) if r["codec"] == "avif"], status="failed")
+                   [dict(r, bpp=9.0) for r in hand_made_rows(images) if r["codec"] == "avif"], status="failed")
     jobs = [j for j in api.get("/api/v1/jobs", params={"image_set_id": set_id}).json() if j["status"] == "succeeded"]
     rows_by_job = [api.get(f"/api/v1/jobs/{j['id']}/results").json() for j in sorted(jobs, key=lambda j: j["id"])]
     for row_list, job in zip(rows_by_job, sorted(jobs, key=lambda j: j["id"])):
@@ -217,7 +166,7 @@ def test_leaderboard_equals_the_python_aggregation_of_the_newest_rows(api, small
                        headers=ANONYMOUS).json()
         got = {row["codec"]: {k: v for k, v in row.items() if k not in ("rank", "codec", "kind", "note")}
                for row in body["rows"]}
-        _close(got, _python_leaderboard(rows_by_job, metric, "jpeg"), metric)
+        assert_close(got, _python_leaderboard(rows_by_job, metric, "jpeg"), metric)
         assert got["webp"]["job_id"] == max(j["id"] for j in jobs)
     curves = api.get(f"/api/v1/leaderboard/codecs/webp", params={"image_set_id": set_id}, headers=ANONYMOUS).json()
     assert curves["jobs"] == [max(j["id"] for j in jobs)] and sorted(curves["metrics"]) == ["psnr", "ssim"]

@@ -2,14 +2,18 @@
 ones for benchmarks/api.py. ``connection`` is a SQLAlchemy connection in a transaction (``engine.begin()``)."""
 from __future__ import annotations
 
+import math
+from collections import defaultdict
 from collections.abc import Iterable, Iterator
 
 import numpy as np
 from sqlalchemy import insert, select
 
+from analysis.rd import average_rd_points
 from app.db.tables import Image, ImageSet, Job, Result
 
 BATCH = 5000
+POINTS = [10.0, 30.0, 50.0, 70.0, 90.0]  # rate points of hand_made_rows
 
 
 def insert_image_set(connection, owner_id: int, images: int, name: str, visibility: str = "public") -> tuple[int, list[int]]:
@@ -55,3 +59,51 @@ def synthetic_results(image_ids: list[int], codecs: dict[str, list[float]], seed
                 yield {"image_id": image_id, "codec": codec, "rate_point": q, "bpp": bpp,
                        "metrics": {"psnr": 25 + 10 * float(np.log2(1 + bpp)) - c_index * 0.3,
                                    "ms-ssim": 1 - 0.1 / (1 + bpp)}}
+
+
+def hand_made_rows(image_ids: list[int]) -> list[dict]:
+    """Two images, three codecs, five rate points; image 2 has no SSIM at jpeg 50 (so that point's SSIM mean
+    covers image 1 only, bpp too) and webp at 90 has SSIM null for both images (no SSIM point there)."""
+    rows = []
+    for c, codec in enumerate(("jpeg", "webp", "avif")):
+        for i, image_id in enumerate(image_ids):
+            for k, q in enumerate(POINTS):
+                bpp = 0.1 + 0.2 * k + 0.05 * c + 0.01 * i
+                ssim = None if (codec, i, q) == ("jpeg", 1, 50.0) or (codec, q) == ("webp", 90.0) else \
+                    0.8 + 0.03 * k + 0.01 * c - 0.002 * i
+                rows.append({"image_id": image_id, "codec": codec, "rate_point": q, "bpp": bpp,
+                             "device": "cpu" if i == 0 else "cuda",
+                             "metrics": {"psnr": 28 + 2.5 * k + 0.7 * c - 0.3 * i + 0.1 * k * k, "ssim": ssim}})
+    return rows
+
+
+def assert_close(got, expected, path="") -> None:
+    """Same structure and fields; floats equal to 1e-9."""
+    if isinstance(expected, float) and isinstance(got, (int, float)):
+        assert math.isclose(got, expected, rel_tol=1e-9, abs_tol=1e-9), f"{path}: {got} != {expected}"
+    elif isinstance(expected, dict):
+        assert isinstance(got, dict) and set(got) == set(expected), f"{path}: {sorted(got)} != {sorted(expected)}"
+        for key in expected:
+            assert_close(got[key], expected[key], f"{path}.{key}")
+    elif isinstance(expected, list):
+        assert isinstance(got, list) and len(got) == len(expected), f"{path}: {len(got)} != {len(expected)} items"
+        for i, (a, b) in enumerate(zip(got, expected)):
+            assert_close(a, b, f"{path}[{i}]")
+    else:
+        assert got == expected, f"{path}: {got!r} != {expected!r}"
+
+
+def python_rd_curves(rows: list[dict], metric: str, per_image: bool) -> list[dict]:
+    """The answer ``GET /jobs/{id}/rd`` gave before SQL aggregation: average_rd_points over the rows with the
+    metric, per image or over all images."""
+    groups = defaultdict(list)
+    for row in rows:
+        if row["metrics"].get(metric) is not None:
+            groups[row["image_id"] if per_image else None].append(row)
+    curves = []
+    for image_id, group in sorted(groups.items(), key=lambda kv: kv[0] or 0):
+        for codec, curve in average_rd_points(group).items():
+            curves.append({"codec": codec, "image_id": image_id, "points": [
+                {"rate_point": p.rate_point, "bpp": p.bpp, "value": p.metrics[metric], "images": p.n_images}
+                for p in curve.points]})
+    return curves
