@@ -33,6 +33,7 @@ from app.db.tables import Job, Result, Task, TaskFailure, WorkerHeartbeat
 from app.services import catalog, jobs, queue
 from app.services.errors import ServiceError
 from app.settings import Settings
+from models.base import CodecKind
 
 log = logging.getLogger(__name__)
 
@@ -230,6 +231,11 @@ def sweep(session: Session, now: datetime, settings: Settings, send: Sender = se
             beat_at = task.heartbeat_at
             age = f"{(now - _aware(beat_at)).total_seconds():.0f} s ago" if beat_at else "never"
             reason = f"worker {task.worker or 'unknown'} stopped heartbeating (last beat {age})"
+            if beat_at and task.started_at:
+                ran = (_aware(beat_at) - _aware(task.started_at)).total_seconds()
+                if ran >= settings.task_hard_time_limit_s - 2 * settings.worker_heartbeat_seconds:
+                    reason += (f" after running {ran:.0f} s: killed at the hard time limit of "
+                               f"{settings.task_hard_time_limit_s:g} s (TASK_HARD_TIME_LIMIT_S)")
         if task.attempts < settings.task_max_attempts:
             changed = session.execute(
                 update(Task).where(Task.id == task.id, Task.state == TaskState.RUNNING, Task.attempts == task.attempts)
@@ -252,6 +258,11 @@ def sweep(session: Session, now: datetime, settings: Settings, send: Sender = se
         queued = session.scalars(select(Task).where(
             Task.state == TaskState.QUEUED, Task.queued_at < redelivery_before,
             Task.job_id.in_(_active_job_ids())).order_by(Task.id)).all()
+        consumed = _consumed_queues(session, now, settings)
+        if consumed is not None and queued:  # no copies for a queue nobody consumes (no gpu worker yet)
+            kinds = {name: c.kind for name, c in catalog.codecs(session).items()}
+            queued = [t for t in queued if queue.queue_for(kinds.get(t.codec, CodecKind.LEARNED), settings.learned_queue)
+                      in consumed]
         for task in queued:
             changed = session.execute(
                 update(Task).where(Task.id == task.id, Task.state == TaskState.QUEUED,
@@ -285,6 +296,17 @@ def sweep(session: Session, now: datetime, settings: Settings, send: Sender = se
 def _aware(moment: datetime) -> datetime:
     """SQLite hands back naive datetimes (stored as UTC); PostgreSQL aware ones."""
     return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
+
+
+def _consumed_queues(session: Session, now: datetime, settings: Settings) -> set[str] | None:
+    """The queues live workers consume (from their heartbeat rows); None when one of them did not say."""
+    alive_after = now - timedelta(seconds=settings.task_stale_s)
+    consumed: set[str] = set()
+    for queues in session.scalars(select(WorkerHeartbeat.queues).where(WorkerHeartbeat.beat_at >= alive_after)):
+        if not queues:
+            return None
+        consumed.update(q for q in queues.split(",") if q)
+    return consumed
 
 
 def _queue_looks_lost(session: Session, now: datetime, settings: Settings) -> bool:

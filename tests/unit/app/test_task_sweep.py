@@ -71,11 +71,11 @@ def _sweep(settings, now: datetime, sent: Sent):
         return task_state.sweep(session, now, settings, send=sent)
 
 
-def _alive_worker(now: datetime) -> None:
+def _alive_worker(now: datetime, queues: str = "cpu") -> None:
     from app.db.tables import WorkerHeartbeat
 
     with _session() as session:
-        session.merge(WorkerHeartbeat(id="host:1", queues="cpu", started_at=now, beat_at=now))
+        session.merge(WorkerHeartbeat(id="host:1", queues=queues, started_at=now, beat_at=now))
         session.commit()
 
 
@@ -158,6 +158,8 @@ def test_queued_tasks_are_sent_again_only_when_the_queue_looks_lost(job, setting
     sent = Sent()
     late = datetime.now(timezone.utc) + timedelta(seconds=121)  # the job was queued just now (real clock)
     assert _sweep(settings, late, sent).resent == []  # no live worker: sending again would only pile up
+    _alive_worker(late, queues="gpu")
+    assert _sweep(settings, late, sent).resent == []  # nobody consumes jpeg's queue (cpu)
     _alive_worker(late)
     report = _sweep(settings, late, sent)
     assert report.resent == [_task(job[0]).id] and len(sent.specs) == 1
@@ -185,3 +187,15 @@ def test_the_sweep_survives_a_broker_that_refuses(job, settings):
         report = task_state.sweep(session, T0 + timedelta(seconds=61), settings, send=refusing)
     assert report.requeued and "broker down" in report.send_error
     assert _task(job[0]).state == "queued"  # a later sweep sends it when the queue looks lost
+
+
+def test_a_task_killed_at_the_hard_time_limit_says_so(job, settings):
+    from app.services import task_state
+
+    _claim(job, "host:9", T0)
+    with _session() as session:  # it heartbeat until the hard limit killed its process
+        task_state.beat(session, _task(job[0]).id, T0 + timedelta(seconds=595))
+        session.commit()
+    _sweep(settings, T0 + timedelta(seconds=657), Sent())  # stale, but not yet past the limit plus grace
+    error = _task(job[0]).error
+    assert "stopped heartbeating" in error and "killed at the hard time limit of 600 s" in error
