@@ -1,7 +1,9 @@
 """Builds the FastAPI application: REST API under /api/v1, pages, static files."""
 from __future__ import annotations
 
+import errno
 import gc
+import os
 from pathlib import Path
 
 import plotly
@@ -63,6 +65,14 @@ def create_app() -> FastAPI:
         return JSONResponse({"detail": "; ".join(_describe(e) for e in errors),
                              "errors": [{"loc": list(e.get("loc", ())), "msg": e.get("msg")} for e in errors]},
                             status_code=422)
+
+    @app.exception_handler(OSError)
+    async def _storage_full(_: Request, exc: OSError) -> JSONResponse:
+        """The data dir is full (or over a quota / file size limit): 507 JSON; the request stored nothing."""
+        if exc.errno in (errno.ENOSPC, errno.EDQUOT, errno.EFBIG):
+            return JSONResponse({"detail": f"the server's storage is full ({os.strerror(exc.errno)}); nothing was "
+                                           f"stored, try again when space is freed"}, status_code=507)
+        raise exc
 
     @app.middleware("http")
     async def _reject_oversized_bodies(request: Request, call_next):

@@ -5,6 +5,9 @@ import os
 import signal
 import subprocess
 import sys
+import threading
+import time
+from collections.abc import Callable, Sequence
 
 from app.commands import CommandError
 
@@ -73,6 +76,87 @@ def _worker(args) -> int:
     return 0  # pragma: no cover
 
 
+def _log(message: str) -> None:
+    print(f"{time.strftime('%Y-%m-%d %H:%M:%S')} licbench run: {message}", file=sys.stderr, flush=True)
+
+
+def _parent_death_signal() -> Callable[[], object] | None:
+    """Linux: a ``preexec_fn`` giving the worker SIGTERM when the thread that started it dies -- so a
+    `licbench run` killed even by SIGKILL takes its worker along (prctl PR_SET_PDEATHSIG). Resolved in the
+    parent: nothing is imported between fork and exec."""
+    if sys.platform != "linux":
+        return None
+    try:
+        import ctypes
+
+        prctl = ctypes.CDLL(None, use_errno=True).prctl
+    except (OSError, AttributeError):
+        return None
+    return lambda: prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG = 1
+
+
+class SupervisedWorker:
+    """The Celery worker of `licbench run`, started again whenever it exits: after 1 s, then 2, 4, ... up to
+    ``max_delay`` s while it keeps exiting; a worker that ran ``healthy_after`` s resets the delay to 1 s.
+    Each exit and restart is logged. :meth:`stop` ends it (SIGTERM: Celery's warm shutdown, then SIGKILL)."""
+
+    def __init__(self, command: Sequence[str], max_delay: float = 30.0, healthy_after: float = 60.0,
+                 log: Callable[[str], None] = _log) -> None:
+        self.command = list(command)
+        self.max_delay = max_delay
+        self.healthy_after = healthy_after
+        self.log = log
+        self.restarts = 0
+        self._stopping = threading.Event()
+        self._lock = threading.Lock()
+        self._watcher = threading.Thread(target=self._watch, name="licbench-worker-supervisor", daemon=True)
+        self.process: subprocess.Popen | None = None
+        self._preexec = _parent_death_signal()
+
+    def _spawn(self) -> subprocess.Popen:
+        return subprocess.Popen(self.command, preexec_fn=self._preexec)
+
+    def start(self) -> None:
+        with self._lock:
+            self.process = self._spawn()
+        self.log(f"worker started (pid {self.process.pid})")
+        self._watcher.start()
+
+    def _watch(self) -> None:
+        delay = 1.0
+        while not self._stopping.is_set():
+            started = time.monotonic()
+            process = self.process
+            code = process.wait()
+            if self._stopping.is_set():
+                return
+            if time.monotonic() - started >= self.healthy_after:
+                delay = 1.0
+            self.log(f"worker (pid {process.pid}) exited with code {code}; restarting it in {delay:g} s")
+            if self._stopping.wait(delay):
+                return
+            with self._lock:
+                if self._stopping.is_set():
+                    return
+                self.process = self._spawn()
+                self.restarts += 1
+            self.log(f"worker restarted (pid {self.process.pid}, restart {self.restarts})")
+            delay = min(delay * 2, self.max_delay)
+
+    def stop(self, timeout: float = 20.0) -> None:
+        with self._lock:
+            self._stopping.set()
+            process = self.process
+        if process is None or process.poll() is not None:
+            return
+        process.send_signal(signal.SIGTERM)
+        try:
+            process.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
 def _run(args) -> int:
     import uvicorn
 
@@ -81,7 +165,9 @@ def _run(args) -> int:
     settings = get_settings()
     port = int(os.environ.get("PORT", settings.port))
     _upgrade()
-    worker = subprocess.Popen(worker_command(settings.worker_concurrency, default_queues()))
+    worker = SupervisedWorker(worker_command(settings.worker_concurrency, default_queues()),
+                              max_delay=settings.worker_restart_max_delay_s)
+    worker.start()
     try:
         if not args.no_demo:
             _demo()
@@ -90,11 +176,7 @@ def _run(args) -> int:
     except OSError as exc:
         raise CommandError(str(exc)) from None
     finally:
-        worker.send_signal(signal.SIGTERM)
-        try:
-            worker.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            worker.kill()
+        worker.stop()
     return 0
 
 
@@ -109,8 +191,8 @@ def register(subparsers) -> None:
     worker.add_argument("--concurrency", type=int, default=0)
     worker.add_argument("--queues", default="", help="comma-separated Celery queues (default: cpu and LEARNED_QUEUE)")
     worker.add_argument("--prefetch", type=int, default=0,
-                        help="messages reserved ahead per worker process (1 for a learned-codec queue: long tasks; "
-                             "default 4, for short classical tasks)")
+                        help="messages reserved ahead per worker process (Celery's prefetch multiplier; 1 suits "
+                             "long learned-codec tasks; default: the app's worker_prefetch_multiplier)")
     worker.add_argument("--name", default="", help="Celery node name, e.g. gpu@%%h (several workers on one host)")
     worker.set_defaults(handler=_worker)
 

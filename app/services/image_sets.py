@@ -8,6 +8,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from app.db.tables import Image, ImageSet
+from app.services.deletion import remove_files
 from app.services.errors import Invalid, NotFound
 from app.services.image_normalization import normalize_image
 from app.services.storage import BlobStorage, image_key
@@ -35,10 +36,23 @@ def create_image_set(session: Session, storage: BlobStorage, name: str, uploads:
     normalized = [normalize_image(u.filename, u.data, settings.max_image_pixels) for u in uploads]
     image_set = ImageSet(name=name)
     session.add(image_set)
+    written: list[str] = []
+    try:
+        _add_images(image_set, storage, uploads, normalized, written)
+        session.flush()
+    except BaseException:  # e.g. the disk filled up (OSError ENOSPC): the files this request wrote go too
+        remove_files(storage, written)  # (the caller's session is rolled back as the error propagates)
+        raise
+    return image_set
+
+
+def _add_images(image_set: ImageSet, storage: BlobStorage, uploads: Sequence[Upload], normalized: list,
+                written: list[str]) -> None:
     for upload, norm in zip(uploads, normalized):
         key = image_key(norm.content_hash)
         if not storage.exists(key):  # content-addressed: identical pixels are stored once
             storage.put(key, norm.png)
+            written.append(key)
         image_set.images.append(Image(
             filename=upload.filename[:255],
             content_hash=norm.content_hash,
@@ -48,8 +62,6 @@ def create_image_set(session: Session, storage: BlobStorage, name: str, uploads:
             original_mode=norm.original_mode,
             conversion=norm.conversion,
         ))
-    session.flush()
-    return image_set
 
 
 def get_image_set(session: Session, image_set_id: int) -> ImageSet:

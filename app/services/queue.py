@@ -10,8 +10,8 @@ from collections.abc import Iterable
 from functools import lru_cache
 
 from celery import Celery
-from kombu.transport import sqlalchemy as kombu_sqlalchemy
 
+from app.services import embedded_broker
 from app.services.jobs import TaskSpec
 from app.settings import get_settings
 from models.base import CodecKind
@@ -19,21 +19,42 @@ from models.base import CodecKind
 CPU_QUEUE = "cpu"
 RUN_TASK = "licbench.run_task"  # the name workers/tasks.py registers
 
-# kombu's SQLAlchemy transport (the embedded broker) polls its table once a second by default, which adds
-# up to a second of idle time per task; its transport options go to create_engine, so set it here.
-EMBEDDED_BROKER_POLLING_SECONDS = 0.05
-kombu_sqlalchemy.Transport.polling_interval = EMBEDDED_BROKER_POLLING_SECONDS
+
+def broker_transport_options(broker_url: str) -> dict[str, float]:
+    """Redelivery settings of the broker behind ``broker_url``.
+
+    Redis: ``visibility_timeout`` = ``BROKER_VISIBILITY_TIMEOUT_S`` (default 2 h, longer than the longest task:
+    a message delivered but not acknowledged in that time is delivered again, so a shorter value would run a
+    long task twice). Embedded SQLite broker: ``lease_seconds`` = ``EMBEDDED_BROKER_LEASE_S`` (30 s after its
+    worker died, see :mod:`app.services.embedded_broker`).
+    """
+    settings = get_settings()
+    if broker_url.startswith(("redis://", "rediss://", "redis+socket://")):
+        return {"visibility_timeout": settings.broker_visibility_timeout_s}
+    if embedded_broker.transport_for(broker_url) != broker_url:
+        return {"lease_seconds": settings.embedded_broker_lease_s}
+    return {}
 
 
 def make_celery(broker_url: str, include: Iterable[str] = ()) -> Celery:
-    """A Celery app on ``broker_url`` with licbench's settings; workers pass ``include=["workers.tasks"]``."""
-    app = Celery("licbench", broker=broker_url, include=list(include))
+    """A Celery app on ``broker_url`` with licbench's settings; workers pass ``include=["workers.tasks"]``.
+    A ``sqla+`` URL (the embedded default) runs on :mod:`app.services.embedded_broker`'s transport."""
+    url = embedded_broker.transport_for(broker_url)
+    app = Celery("licbench", broker=url, include=list(include))
     app.conf.update(
+        # Explicit read/write URLs: the `celery` command turns a BROKER_URL variable into CELERY_BROKER_URL,
+        # which would override ``broker`` (and skip the embedded transport); these two come before it.
+        broker_read_url=url,
+        broker_write_url=url,
+        broker_transport_options=broker_transport_options(broker_url),
         task_default_queue=CPU_QUEUE,
         task_ignore_result=True,  # results go to our database, not a Celery backend
         task_acks_late=True,  # a task lost with its worker is redelivered; the unique result rule dedups
         task_reject_on_worker_lost=True,
-        worker_prefetch_multiplier=4,  # keep children fed between broker polls; tasks are short
+        # One message per worker process: a task covers all rate points of an image x codec (seconds to
+        # minutes), so prefetching more gains little and parks tasks behind a busy process -- a requeued task
+        # would wait behind them, and a broker connection lost would strand them until the visibility timeout.
+        worker_prefetch_multiplier=1,
         broker_connection_retry_on_startup=True,
         worker_hijack_root_logger=False,
     )
