@@ -56,7 +56,8 @@
   async function drawPlot() {
     const metric = metricSelect.value;
     const perImage = imageSelect.value !== "";
-    const response = await fetch(`/api/v1/jobs/${jobId}/rd?metric=${encodeURIComponent(metric)}&per_image=${perImage}`);
+    const response = await fetch(`/api/v1/jobs/${jobId}/rd?metric=${encodeURIComponent(metric)}&per_image=${perImage}` +
+                                 (perImage ? `&image_id=${imageSelect.value}` : ""));
     if (!response.ok) return;
     const rd = await response.json();
     const curves = perImage ? rd.curves.filter((c) => String(c.image_id) === imageSelect.value) : rd.curves;

@@ -135,8 +135,12 @@ def _metric_curves(session: Session, job: Job, metric: str, *, per_image: bool =
                    image_id: int | None = None) -> dict[int | None, dict[str, RDCurve]]:
     """RD curves over the rows that have ``metric`` (so bpp and quality average over the same images); shared by
     the RD plot and the BD-rate table, so either one read fills the cache for the other."""
-    return _finished_job_cached(session, job, ("curves", metric, per_image, image_id), lambda: _job_curves(
-        session, job, [metric], require=metric, per_image=per_image, image_id=image_id))
+    def compute() -> dict[int | None, dict[str, RDCurve]]:
+        return _job_curves(session, job, [metric], require=metric, per_image=per_image, image_id=image_id)
+
+    if per_image and image_id is None:  # one point per row of the job (100,000 on a large job): not kept
+        return compute()
+    return _finished_job_cached(session, job, ("curves", metric, per_image, image_id), compute)
 
 
 def _known_metric(job: Job, metric: str) -> None:
@@ -144,13 +148,14 @@ def _known_metric(job: Job, metric: str) -> None:
         raise Invalid(f"metric {metric!r} was not computed in job {job.id}; computed: {', '.join(job.metrics)}")
 
 
-def rd_curves(session: Session, job_id: int, metric: str, per_image: bool = False) -> dict:
+def rd_curves(session: Session, job_id: int, metric: str, per_image: bool = False, image_id: int | None = None) -> dict:
     """RD points per codec: mean bpp and mean metric over images at each rate point (CompressAI's
     averaging, ``analysis.rd.average_rd_points``, here one SQL GROUP BY over the rows that have ``metric``), or
-    one curve per (codec, image) when ``per_image``."""
+    one curve per (codec, image) when ``per_image``; ``image_id`` keeps only that image's curves (per image)."""
     job = get_job(session, job_id)
     _known_metric(job, metric)
-    groups = _metric_curves(session, job, metric, per_image=per_image)
+    per_image = per_image or image_id is not None
+    groups = _metric_curves(session, job, metric, per_image=per_image, image_id=image_id)
     curves = []
     for image_id, by_codec in sorted(groups.items(), key=lambda kv: kv[0] or 0):
         for codec, curve in by_codec.items():

@@ -92,6 +92,9 @@ def test_rd_and_bd_rate_equal_the_python_aggregation_of_every_row(api, small_job
         rd = api.get(f"/api/v1/jobs/{job_id}/rd", params={"metric": metric, "per_image": per_image}).json()
         assert_close(rd, {"job_id": job_id, "metric": metric, "per_image": per_image,
                     "curves": python_rd_curves(rows, metric, per_image)})
+    one_image = api.get(f"/api/v1/jobs/{job_id}/rd", params={"metric": metric, "image_id": images[1]}).json()
+    assert_close(one_image["curves"], [c for c in python_rd_curves(rows, metric, True) if c["image_id"] == images[1]])
+    assert one_image["per_image"] is True
     for image_id in (None, images[1]):
         chosen = [r for r in rows if image_id is None or r["image_id"] == image_id]
         curves = {codec: curve.xy(metric) for codec, curve in

@@ -170,10 +170,11 @@ def job_results(job_id: int, session: SessionDep, page: Pagination, user: Option
 
 
 @router.get("/jobs/{job_id}/rd", response_model=RDCurvesOut)
-def job_rd(job_id: int, session: SessionDep, user: OptionalUser, metric: str = "psnr", per_image: bool = False) -> dict:
+def job_rd(job_id: int, session: SessionDep, user: OptionalUser, metric: str = "psnr", per_image: bool = False,
+           image_id: int | None = Query(None, description="Only this image's curves (implies per_image)")) -> dict:
     """RD curves (bpp vs metric) per codec, averaged over images, or per image."""
     visible_job(session, job_id, user)
-    return results.rd_curves(session, job_id, metric, per_image)
+    return results.rd_curves(session, job_id, metric, per_image, image_id)
 
 
 @router.get("/jobs/{job_id}/bd-rate", response_model=BDRatesOut)
