@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 from analysis.bd_rate import bd_quality, bd_rate
 from analysis.rd import RDCurve, RDPoint
 from app.db.enums import JobStatus
-from app.db.tables import ImageSet, Job, Result
+from app.db.tables import Image, ImageSet, Job, Result
 from app.services import catalog, rd_points
 from app.services.auth import PUBLIC
 from app.services.errors import Invalid, NotFound, ServiceError
@@ -34,10 +34,12 @@ def public_image_sets(session: Session) -> list[dict]:
     rows = session.execute(select(ImageSet, Job).join(Job, Job.image_set_id == ImageSet.id)
                            .where(ImageSet.visibility == PUBLIC, Job.status == JobStatus.SUCCEEDED)
                            .order_by(ImageSet.id.desc(), Job.id)).all()
+    images = dict(session.execute(select(Image.image_set_id, func.count()).where(
+        Image.image_set_id.in_({image_set.id for image_set, _ in rows})).group_by(Image.image_set_id)).all())
     out: dict[int, dict] = {}
     for image_set, job in rows:
         entry = out.setdefault(image_set.id, {"id": image_set.id, "name": image_set.name,
-                                              "images": len(image_set.images), "codecs": [], "metrics": []})
+                                              "images": images.get(image_set.id, 0), "codecs": [], "metrics": []})
         for codec in job.codecs:
             if codec["name"] not in entry["codecs"]:
                 entry["codecs"].append(codec["name"])

@@ -224,3 +224,15 @@ def test_statements_per_request_do_not_grow_with_the_rows(api):
         if label == "50":
             assert counts[("500", path, read)] == count, (path, read, count, counts[("500", path, read)])
     assert all(2 <= count <= 12 for count in counts.values()), counts
+
+
+def test_leaderboard_set_list_needs_the_same_statements_for_two_or_six_sets(api):
+    counts = []
+    for _ in range(2):
+        for _ in range(2 if not counts else 4):
+            _job_of(api, 20)
+        with StatementCounter() as counter:
+            listed = api.get("/api/v1/leaderboard/image-sets", headers=ANONYMOUS).json()
+        counts.append((len(listed), counter.count))
+    assert [n for n, _ in counts] == [2, 6] and all(s["images"] == 5 for s in listed)
+    assert counts[0][1] == counts[1][1], counts
