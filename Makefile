@@ -2,7 +2,7 @@
 VENV ?= .venv
 export PIP_DISABLE_PIP_VERSION_CHECK = 1
 
-.PHONY: setup run test test-fast worker clean
+.PHONY: setup run test test-fast test-faults worker clean
 
 setup: $(VENV)/.installed
 
@@ -21,6 +21,10 @@ test: setup
 # The edit loop: unit, CLI and API tests in-process, no servers or browser.
 test-fast: setup
 	$(VENV)/bin/python -m pytest -p no:cacheprovider -q tests/unit tests/cli tests/api
+
+# Processes killed mid-job on real PostgreSQL/Redis/Celery (tests/faults; also part of `make test`).
+test-faults: setup
+	bash scripts/test.sh $(VENV) -q tests/faults
 
 clean:
 	rm -rf data .pytest_cache

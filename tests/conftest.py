@@ -11,7 +11,7 @@ from tests.support.stack import Stack, running_stack
 
 # Tests are organised by layer; the folder sets the marker, so `-m` selects a layer.
 LAYER_MARKERS = {"unit": "unit", "cli": "cli", "api": "api", "integration": "integration",
-                 "browser": "browser", "bad_inputs": "bad_inputs"}
+                 "browser": "browser", "bad_inputs": "bad_inputs", "faults": "faults"}
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:

@@ -114,7 +114,9 @@ class SupervisedWorker:
         self._preexec = _parent_death_signal()
 
     def _spawn(self) -> subprocess.Popen:
-        return subprocess.Popen(self.command, preexec_fn=self._preexec)
+        # Its own session: Ctrl-C reaches `licbench run` only, which then stops the worker itself (SIGTERM, warm
+        # shutdown) instead of the worker exiting on the SIGINT and being restarted meanwhile.
+        return subprocess.Popen(self.command, preexec_fn=self._preexec, start_new_session=True)
 
     def start(self) -> None:
         with self._lock:
