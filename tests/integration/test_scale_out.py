@@ -61,7 +61,7 @@ def two_worker_stack(real_servers, tmp_path_factory):
                                str(port)], env=env, cwd=ROOT, stdout=logs["server"], stderr=subprocess.STDOUT)
     workers = {
         "cpu": subprocess.Popen([sys.executable, "-m", "app.cli", "worker", "--queues", "cpu", "--concurrency", "1",
-                                 "--name", "cpu@%h"], env=env, cwd=ROOT, stdout=logs["cpu"], stderr=subprocess.STDOUT),
+                                 "--prefetch", "4", "--name", "cpu@%h"], env=env, cwd=ROOT, stdout=logs["cpu"], stderr=subprocess.STDOUT),
         "gpu": subprocess.Popen([sys.executable, "-m", "app.cli", "worker", "--queues", "gpu", "--concurrency", "1",
                                  "--prefetch", "1", "--name", "gpu@%h"], env=env, cwd=ROOT, stdout=logs["gpu"],
                                 stderr=subprocess.STDOUT),
@@ -117,7 +117,7 @@ def test_classical_tasks_run_on_the_cpu_worker_and_learned_ones_on_the_gpu_worke
     assert ran_on == {"jpeg": {"cpu"}, "tiny-hyperprior": {"gpu"}}, ran_on
 
 
-def test_the_learned_codec_worker_reserves_one_message_per_process(two_worker_stack):
+def test_each_worker_reserves_the_messages_its_prefetch_option_says(two_worker_stack):
     """Celery's remote control (over Redis) reports each worker's prefetch count: concurrency x multiplier."""
     env = two_worker_stack["env"]
     host = socket.gethostname()
@@ -127,4 +127,4 @@ def test_the_learned_codec_worker_reserves_one_message_per_process(two_worker_st
     assert answer.returncode == 0, answer.stderr[-2000:]
     stats = json.loads(answer.stdout.strip().splitlines()[-1])
     assert stats[f"gpu@{host}"]["prefetch_count"] == 1, stats[f"gpu@{host}"]
-    assert stats[f"cpu@{host}"]["prefetch_count"] > 1  # the classical worker keeps the default (short tasks)
+    assert stats[f"cpu@{host}"]["prefetch_count"] == 4  # the classical worker reserves more (short tasks)
