@@ -48,8 +48,8 @@ def results_page_json(session: Session, job_id: int, limit: int, offset: int = 0
     """One page of ``list_results`` as the JSON array of the REST answer (``ResultOut`` fields, same order),
     rendered by the database (SQLite ``json_group_array``/``json_object``, PostgreSQL ``json_agg``/
     ``json_build_object``): 1,000 rows cost one indexed read instead of 1,000 ORM objects and their validation.
-    The stored ``metrics`` JSON is passed through as stored; SQLite prints other floats with 15 significant
-    digits (PostgreSQL: shortest exact)."""
+    The stored ``metrics`` JSON is passed through as stored; every float reads back as exactly the stored
+    double (SQLite: 17 significant digits, PostgreSQL: shortest exact)."""
     get_job(session, job_id)
     order = (Result.codec, Result.rate_point, Result.image_id, Result.id)
     page = select(Result).where(Result.job_id == job_id).order_by(*order).limit(limit).offset(offset).subquery()
@@ -62,7 +62,11 @@ def results_page_json(session: Session, job_id: int, limit: int, offset: int = 0
                               "[]")
     else:  # SQLite: rows reach the aggregate in the subquery's order
         notes = func.json(func.coalesce(func.nullif(page.c.metric_notes, "null"), "{}"))
-        fields = [x for name in PAGE_COLUMNS for x in (literal(name), page.c[name])]
+        # json_object prints a REAL with 15 significant digits; 17 (``%!.17g``, kept verbatim through json())
+        # give back exactly the stored double, as Python's float repr does.
+        floats = {"rate_point", "bpp", "encode_seconds", "decode_seconds", "metrics_seconds"}
+        fields = [x for name in PAGE_COLUMNS for x in (
+            literal(name), func.json(func.printf("%!.17g", page.c[name])) if name in floats else page.c[name])]
         row = func.json_object(*fields, literal("metrics"), func.json(page.c.metrics), literal("metric_notes"), notes,
                                literal("device"), page.c.device)
         array = func.json_group_array(row, type_=Text)
