@@ -7,12 +7,18 @@ One reference (scikit-image's astronaut, resized to --size) and N JPEG reconstru
 ``Metric.compute`` call (reference-side work done once); the baseline scores the same batch with
 piq's function (reference expanded to the batch) or, for LPIPS/DISTS, with the ``lpips`` /
 ``DISTS_pytorch`` packages' modules, and for VMAF with vmaf-torch. Both run in this process, one
-thread, best of --repeats. LPIPS/DISTS use random backbones saved under torchvision's names in a
+thread. Fairness: both sides get the same torch threads (1) and the same inputs, both are warmed up
+on the full-size inputs first (network build, oneDNN kernel selection for each shape, first-call costs),
+ours is timed as a whole ``compute`` (its reference preparation included), and the two sides are
+timed in alternating rounds (ours first, then the baseline first, ...) so that a shared machine's load
+falls on both; the time is the median of --repeats rounds and the ratio the ratio of the medians, with
+the range of the per-round ratios beside it (how much the machine's load moved it). LPIPS/DISTS use random backbones saved under torchvision's names in a
 temporary folder (speed does not depend on the weight values; no ImageNet weights ship here).
-cvvdp, flip and ssimulacra2 are compared with their own packages called directly (our metrics wrap
-them, so about 1x is expected); vif and iw-ssim have no baseline here (pyiqa is not installed; their
-values are checked against pyiqa's official values in tests). The last line is the full suite on ONE
-pair, ours and with each metric's baseline where one exists, and the ratio.
+cvvdp, flip, ssimulacra2 and butteraugli are compared with their own packages / tool called directly
+(our metrics wrap them, so about 1x is expected), iw-ssim with piq's function on the same grey float64
+input it gets from us; vif has no baseline here (pyiqa is not installed; its values are checked
+against pyiqa's official values in tests). The last line is the full suite on ONE pair, ours and with
+each metric's baseline where one exists (ours where none), and the ratio.
 """
 from __future__ import annotations
 
@@ -21,6 +27,7 @@ import copy
 import hashlib
 import io
 import os
+import statistics
 import sys
 import tempfile
 import time
@@ -104,6 +111,8 @@ def _baselines(backbones: dict, device: torch.device) -> dict:
         "lpips-vgg": ("lpips pkg", expand(lambda d, r: lp_vgg(d.to(device), r.to(device), normalize=True))),
         "dists": ("DISTS_pytorch", expand(lambda d, r: dists_ref(r.to(device), d.to(device)))),
     }
+    out["iw-ssim"] = ("piq", grey(lambda d, r: piq.information_weighted_ssim(
+        d.double(), r.double(), data_range=1.0, reduction="none")))
     out.update(_package_baselines(device))
     try:
         import vmaf_torch
@@ -163,24 +172,59 @@ def _package_baselines(device: torch.device) -> dict:
         out["ssimulacra2"] = ("ssimulacra2 pkg", ssimulacra2_files)
     except ImportError:
         pass
+    import shutil
+    import subprocess
+
+    tool = shutil.which("butteraugli_main")
+    if tool:
+        def butteraugli_files(r, d):
+            with tempfile.TemporaryDirectory() as tmp:
+                paths = []
+                for i, x in enumerate(torch.cat([r, d])):
+                    paths.append(str(Path(tmp, f"{i}.png")))
+                    Image.fromarray((x * 255).round().to(torch.uint8).permute(1, 2, 0).numpy()).save(paths[-1])
+                return [subprocess.run([tool, paths[0], p, "--intensity_target", "80"], capture_output=True,
+                                       text=True, check=True).stdout for p in paths[1:]]
+
+        out["butteraugli"] = out["butteraugli-3norm"] = ("butteraugli_main", butteraugli_files)
     return out
 
 
-def _best(fn, repeats: int) -> float:
-    best = float("inf")
-    for _ in range(repeats):
-        start = time.perf_counter()
-        with torch.no_grad():
-            fn()
-        best = min(best, time.perf_counter() - start)
-    return best
+def _timed(fn) -> float:
+    start = time.perf_counter()
+    with torch.no_grad():
+        fn()
+    return time.perf_counter() - start
+
+
+def paired_times(ours, base, repeats: int) -> tuple[list[float], list[float]]:
+    """Times of ``ours`` and ``base`` (``base`` None: ours alone) after one warm-up call each on the same
+    inputs, in ``repeats`` rounds that alternate which of the two runs first."""
+    _timed(ours)
+    if base is not None:
+        _timed(base)
+    times_ours, times_base = [], []
+    for i in range(repeats):
+        if base is not None and i % 2:
+            times_base.append(_timed(base))
+        times_ours.append(_timed(ours))
+        if base is not None and not i % 2:
+            times_base.append(_timed(base))
+    return times_ours, times_base
+
+
+def ratio_text(ours: list[float], base: list[float]) -> tuple[float, str]:
+    """Ratio of the medians (baseline / ours) and the range of the per-round ratios."""
+    ratio = statistics.median(base) / statistics.median(ours)
+    rounds = [b / o for o, b in zip(ours, base)]
+    return ratio, f"{ratio:5.2f}x [{min(rounds):4.2f}-{max(rounds):4.2f}]"
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--n", type=int, default=4, help="reconstructions per reference")
     parser.add_argument("--size", default="768x512", help="WIDTHxHEIGHT")
-    parser.add_argument("--repeats", type=int, default=2)
+    parser.add_argument("--repeats", type=int, default=5, help="timed rounds (median); 3 for the VGG metrics")
     parser.add_argument("--device", default="cpu", help="cpu or cuda (learned metrics and vmaf-torch)")
     parser.add_argument("--metric", action="append", help="only these metrics")
     args = parser.parse_args()
@@ -196,36 +240,45 @@ def main() -> None:
         baselines = _baselines(backbones, device)
         megapixels = args.n * width * height / 1e6
         print(f"{args.n} reconstructions of one {width}x{height} reference, {torch.get_num_threads()} thread, "
-              f"device {args.device}, best of {args.repeats}")
-        print(f"{'metric':<12} {'ours MP/s':>10} {'baseline':>16} {'base MP/s':>10} {'ratio':>7}"
-              f"   {'one pair: ours':>14} {'base':>8} {'ratio':>7}   (ratio = baseline time / ours)")
+              f"device {args.device}, median of {args.repeats} alternating rounds after a warm-up; "
+              f"load average {'/'.join(f'{v:.1f}' for v in os.getloadavg())} at the start")
+        print(f"{'metric':<17} {'ours MP/s':>9} {'baseline':>16} {'base MP/s':>9} {'ratio [round range]':>20}"
+              f"   {'one pair: ours':>14} {'base':>8} {'ratio [round range]':>20}   (ratio = baseline time / ours)")
         single_pair = base_pair = 0.0
+        below = []
         for name in names:
             metric = create_metric(name, context)
-            if metric.not_applicable(64, 64) is None:  # warm-up: model load, first-call costs
-                metric.compute(reference[:, :, :64, :64], distorted[:1, :, :64, :64])
-            repeats = 1 if name in ("lpips-vgg", "dists") else args.repeats
-            ours = _best(lambda: metric.compute(reference, distorted), repeats)
-            single = _best(lambda: metric.compute(reference, distorted[:1]), repeats)
-            single_pair += single
-            line = f"{name:<12} {megapixels / ours:>10.2f}"
-            pair = f"   {single * 1000:>11.0f} ms"
-            if name in baselines:
-                label, fn = baselines[name]
-                if name not in ("vif", "vifp", "ms-ssim", "ms-ssim-y"):  # too small for these
-                    fn(reference[:, :, :64, :64], distorted[:1, :, :64, :64])
-                base = _best(lambda: fn(reference, distorted), repeats)
-                base_single = _best(lambda: fn(reference, distorted[:1]), repeats)
+            availability = metric.availability()
+            if not availability.available:
+                print(f"{name:<17} not available here: {availability.reason}")
+                continue
+            repeats = min(args.repeats, 3) if name in ("lpips-vgg", "dists") else args.repeats
+            label, fn = baselines.get(name, ("(none here)", None))
+            rounds = {}
+            for key, batch in (("batch", distorted), ("pair", distorted[:1])):
+                rounds[key] = paired_times(lambda: metric.compute(reference, batch),
+                                           None if fn is None else (lambda: fn(reference, batch)), repeats)
+            ours_batch, ours_pair = (statistics.median(rounds[k][0]) for k in ("batch", "pair"))
+            single_pair += ours_pair
+            line = f"{name:<17} {megapixels / ours_batch:>9.2f} {label:>16}"
+            pair = f"   {ours_pair * 1000:>11.0f} ms"
+            if fn is not None:
+                base_batch, base_single = (statistics.median(rounds[k][1]) for k in ("batch", "pair"))
                 base_pair += base_single
-                line += f" {label:>16} {megapixels / base:>10.2f} {base / ours:>6.2f}x"
-                pair += f" {base_single * 1000:>5.0f} ms {base_single / single:>6.2f}x"
+                _, batch_text = ratio_text(*rounds["batch"])
+                pair_ratio, pair_text = ratio_text(*rounds["pair"])
+                line += f" {megapixels / base_batch:>9.2f} {batch_text:>20}"
+                pair += f" {base_single * 1000:>5.0f} ms {pair_text:>20}"
+                if pair_ratio < 1.0:
+                    below.append(name)
             else:
-                line += f" {'(none here)':>16} {'':>10} {'':>7}"
-                base_pair += single  # no other implementation here: count ours on both sides
+                line += f" {'':>9} {'':>20}"
+                base_pair += ours_pair  # no other implementation here: count ours on both sides
             print(line + pair, flush=True)
         print(f"full suite, one {width}x{height} pair: {single_pair:.2f} s ours, {base_pair:.2f} s with each "
-              f"metric's baseline where one exists (ours elsewhere): {base_pair / single_pair:.2f}x "
-              f"(includes VMAF's ffmpeg process start; see the vmaf lines)")
+              f"metric's baseline where one exists (ours elsewhere): {base_pair / single_pair:.2f}x; "
+              f"one-pair ratios below 1x: {', '.join(below) or 'none'}; load average "
+              f"{'/'.join(f'{v:.1f}' for v in os.getloadavg())} at the end")
 
 
 if __name__ == "__main__":

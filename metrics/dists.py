@@ -17,7 +17,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from metrics.base import MetricAvailability
-from metrics.weights import BackboneMetric, VGG16, check_backbone, load_features, vgg16_features
+from metrics.weights import BackboneMetric, VGG16, channels_last, check_backbone, load_features, vgg16_features
 
 _CHANNELS = (3, 64, 128, 256, 512, 512)
 _POOLS = (4, 9, 16, 23)  # VGG16 max-pool positions replaced by L2 pooling
@@ -117,5 +117,5 @@ class DISTS(BackboneMetric):
             load_features(self.context, VGG16, features, self.name)
             weights = torch.load(dists_weights_path(), map_location="cpu", weights_only=True)
             network = DISTSNetwork(features, weights["alpha"], weights["beta"]).eval()
-            self._network = network.to(self.device)
+            self._network = channels_last(network.to(self.device))
         return self._network

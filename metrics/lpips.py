@@ -17,8 +17,8 @@ import torchvision
 from torch import nn
 
 from metrics.base import MetricAvailability
-from metrics.weights import (BackboneMetric, ALEXNET, VGG16, BackboneFile, check_backbone, load_features,
-                             vgg16_features)
+from metrics.weights import (BackboneMetric, ALEXNET, VGG16, BackboneFile, channels_last, check_backbone,
+                             load_features, vgg16_features)
 
 # LPIPS's ScalingLayer constants (ImageNet statistics expressed on the [-1, 1] scale).
 _SHIFT = torch.tensor([-0.030, -0.088, -0.188]).view(1, 3, 1, 1)
@@ -104,7 +104,7 @@ class LPIPS(BackboneMetric):
             load_features(self.context, self.backbone, features, self.name)
             state = torch.load(linear_layers_path(self.net), map_location="cpu", weights_only=True)
             linear = [state[f"lin{k}.model.1.weight"].view(1, -1, 1, 1) for k in range(5)]
-            self._network = LPIPSNetwork(self.net, features, linear).eval().to(self.device)
+            self._network = channels_last(LPIPSNetwork(self.net, features, linear).eval().to(self.device))
         return self._network
 
 
