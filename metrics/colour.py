@@ -20,8 +20,16 @@ def luma(rgb: torch.Tensor, weights: tuple[float, float, float] = BT601) -> torc
 
 
 def gray8(rgb: torch.Tensor) -> torch.Tensor:
-    """MATLAB ``rgb2gray`` on uint8 images: BT.601 luma rounded to 8 bits, returned in [0, 1]."""
-    return torch.round(luma(rgb.double(), MATLAB_RGB2GRAY) * 255.0).div_(255.0).to(rgb.dtype)
+    """MATLAB ``rgb2gray`` on uint8 images: BT.601 luma rounded to 8 bits, returned in [0, 1].
+
+    The float64 operations of ``luma`` in the same order (Kr R + Kg G, then + Kb B, x 255, round, / 255),
+    done in place on one buffer: the same bits, fewer large temporaries."""
+    kr, kg, kb = MATLAB_RGB2GRAY
+    d = rgb.double()
+    y = d[:, 0:1] * kr
+    y += d[:, 1:2] * kg
+    y += d[:, 2:3] * kb
+    return y.mul_(255.0).round_().div_(255.0).to(rgb.dtype)
 
 
 def ycbcr_bt709_limited(rgb: torch.Tensor) -> torch.Tensor:
