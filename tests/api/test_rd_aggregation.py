@@ -12,6 +12,7 @@ from sqlalchemy.engine import Engine
 from analysis.bd_rate import bd_quality, bd_rate, compare_to_anchor
 from analysis.compressai_json import to_compressai_json
 from analysis.rd import average_rd_points
+from app.api.schemas import RDCurvesOut
 from tests.support.accounts import ANONYMOUS
 from tests.support.results import (POINTS, assert_close, hand_made_rows, insert_image_set, insert_job,
                                    python_rd_curves, synthetic_results)
@@ -90,6 +91,7 @@ def test_rd_and_bd_rate_equal_the_python_aggregation_of_every_row(api, small_job
     assert len(rows) == 30
     for per_image in (False, True):
         rd = api.get(f"/api/v1/jobs/{job_id}/rd", params={"metric": metric, "per_image": per_image}).json()
+        assert rd == RDCurvesOut.model_validate(rd).model_dump(mode="json")  # the response model's shape exactly
         assert_close(rd, {"job_id": job_id, "metric": metric, "per_image": per_image,
                     "curves": python_rd_curves(rows, metric, per_image)})
     one_image = api.get(f"/api/v1/jobs/{job_id}/rd", params={"metric": metric, "image_id": images[1]}).json()

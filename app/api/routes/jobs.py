@@ -171,10 +171,11 @@ def job_results(job_id: int, session: SessionDep, page: Pagination, user: Option
 
 @router.get("/jobs/{job_id}/rd", response_model=RDCurvesOut)
 def job_rd(job_id: int, session: SessionDep, user: OptionalUser, metric: str = "psnr", per_image: bool = False,
-           image_id: int | None = Query(None, description="Only this image's curves (implies per_image)")) -> dict:
+           image_id: int | None = Query(None, description="Only this image's curves (implies per_image)")) -> Response:
     """RD curves (bpp vs metric) per codec, averaged over images, or per image."""
     visible_job(session, job_id, user)
-    return results.rd_curves(session, job_id, metric, per_image, image_id)
+    return Response(results.rd_curves_json(session, job_id, metric, per_image, image_id),  # RDCurvesOut's fields
+                    media_type="application/json")
 
 
 @router.get("/jobs/{job_id}/bd-rate", response_model=BDRatesOut)
