@@ -5,6 +5,8 @@ adds the task module. Only the worker side imports it (``celery -A workers.celer
 """
 from __future__ import annotations
 
+from celery.signals import worker_process_init
+
 from app.services.queue import make_celery
 from app.settings import get_settings
 
@@ -18,3 +20,14 @@ def _worker_app():
 celery_app = _worker_app()
 
 import workers.heartbeat  # noqa: E402,F401  (connects the heartbeat to the worker's signals)
+
+
+@worker_process_init.connect
+def _own_database_connections(**_kwargs) -> None:
+    """A pool process forked from the main process (also the one that replaces a killed pool process) must not
+    reuse the main process's pooled database connections, which its heartbeat thread keeps using: two processes
+    on one connection break it ("server closed the connection unexpectedly"). SQLAlchemy's advice for
+    forked processes: drop the inherited pool without closing it (``Engine.dispose(close=False)``)."""
+    from app.db.session import session_factory
+
+    session_factory().kw["bind"].dispose(close=False)

@@ -51,6 +51,9 @@ def make_celery(broker_url: str, include: Iterable[str] = ()) -> Celery:
         task_ignore_result=True,  # results go to our database, not a Celery backend
         task_acks_late=True,  # a task lost with its worker is redelivered; the unique result rule dedups
         task_reject_on_worker_lost=True,
+        # How long the pool waits for a result from a pool process that died before it declares the task lost
+        # (and requeues it). Results go to our database, not through the pool, so Celery's 10 s buys nothing.
+        worker_lost_wait=2.0,
         # One message per worker process: a task covers all rate points of an image x codec (seconds to
         # minutes), so prefetching more gains little and parks tasks behind a busy process -- a requeued task
         # would wait behind them, and a broker connection lost would strand them until the visibility timeout.
