@@ -16,6 +16,17 @@ points), same metrics (PSNR, MS-SSIM), same machine, same run. Measured, in this
 Targets printed as ratios: licbench wall time <= 1.1 x ideal on each broker, and the speed-up over the
 default-thread serial loop. Service overhead: (wall x worker processes - compute inside tasks) / compute.
 
+The machine may be shared, so the ideal is measured right before AND right after each service run
+(order: ideal, default-thread loop, embedded, ideal, Redis + PostgreSQL, ideal) and each service run is
+compared with the mean of the two ideals around it; the load average is printed at each step. Right
+after each service run the same loop also runs split over the worker count of plain processes started
+together (no broker, database or PNG): wall / that is the service's own cost under the same contention,
+and the rest of wall / ideal is the processes slowing each other down (shared cores, caches, memory). Where the
+wall time goes is read from the job's task table (``GET /jobs/{id}/tasks``: queued/started/finished per
+task and the worker process) and its result rows (encode/decode/metrics seconds): compute inside tasks,
+the rest of each task (reference preparation, codec load, PNG, database), the wait before each worker's
+first task, the gaps between a worker's tasks (broker + claim) and the idle tail after its last task.
+
     python benchmarks/pipeline.py [--workers 2] [--images 8]
 """
 from __future__ import annotations
@@ -27,6 +38,8 @@ import sys
 import tempfile
 import time
 from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 
 import numpy as np
@@ -96,10 +109,11 @@ def serial_baseline(images, chosen) -> float:
     return time.perf_counter() - start
 
 
-def ideal_serial(images, chosen) -> tuple[float, float]:
+def ideal_serial(images, chosen) -> tuple[float, float, float]:
     """The service's work as a plain serial loop (call it on one torch thread): per image and codec, the
     reference prepared once, then per rate point encode, decode from the bytes and score. Returns its
-    wall time and, apart, the time PNG-encoding the reconstructions would take (as the service stores them)."""
+    wall time, apart the time PNG-encoding the reconstructions would take (as the service stores them), and
+    the encode + decode + scoring seconds alone (what a result row records as compute)."""
     from app.services.benchmark import png_bytes
     from metrics.registry import build_metrics
     from metrics.scoring import prepare_reference, score_prepared
@@ -107,18 +121,67 @@ def ideal_serial(images, chosen) -> tuple[float, float]:
 
     codecs = build_codecs(CodecContext())  # one network cache, as a worker process has
     metrics = list(build_metrics(names=METRICS).values())
-    png_seconds = 0.0
+    png_seconds = compute = 0.0
     start = time.perf_counter()
     for image in images.values():
         for name, points in chosen:
             prepared = prepare_reference(image, metrics)
             for rate_point in points:
                 m = measure(codecs[name], image, rate_point)
+                scoring_started = time.perf_counter()
                 score_prepared(prepared, [m.reconstruction])
                 png_started = time.perf_counter()
+                compute += m.encode_seconds + m.decode_seconds + png_started - scoring_started
                 png_bytes(m.reconstruction)
                 png_seconds += time.perf_counter() - png_started
-    return time.perf_counter() - start - png_seconds, png_seconds
+    return time.perf_counter() - start - png_seconds, png_seconds, compute
+
+
+def measure_ideal(images, chosen, workers: int, label: str) -> tuple[float, float]:
+    """One single-thread serial loop; prints it and returns (its time / workers, its compute seconds)."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        single, png, compute = ideal_serial(images, chosen)
+    finally:
+        torch.set_num_threads(threads)
+    print(f"serial loop, same work, 1 torch thread ({label}): {single:7.1f} s (compute {compute:.1f} s; + {png:.1f} s "
+          f"if it PNG-encoded the reconstructions too) -> / {workers} workers = {single / workers:.1f} s; "
+          f"load {_load()}", flush=True)
+    return single / workers, compute
+
+
+def _ideal_part(part: dict, chosen, barrier) -> tuple[float, float]:
+    """One process of :func:`parallel_ideal`: imports done, then wait for the others, then the loop."""
+    torch.set_num_threads(1)
+    import app.services.benchmark  # noqa: F401  (imports are not compute)
+    import metrics.scoring  # noqa: F401
+
+    barrier.wait()
+    started = time.time()
+    ideal_serial(part, chosen)
+    return started, time.time()
+
+
+def parallel_ideal(images, chosen, workers: int) -> float:
+    """The ideal's serial loop split over ``workers`` plain processes (one torch thread each, images dealt
+    round-robin) started together: the same compute at the same time as the service's worker processes,
+    with no broker, database or PNG, so it meets the same CPU contention. Returns its wall time."""
+    from concurrent.futures import ProcessPoolExecutor
+    from multiprocessing import Manager, get_context
+
+    items = list(images.items())
+    parts = [dict(items[i::workers]) for i in range(workers)]
+    with Manager() as manager, ProcessPoolExecutor(workers, mp_context=get_context("spawn")) as pool:
+        barrier = manager.Barrier(workers)
+        spans = list(pool.map(_ideal_part, parts, [chosen] * workers, [barrier] * workers))
+    wall = max(end for _, end in spans) - min(start for start, _ in spans)
+    print(f"same loop in {workers} processes at once (no service): {wall:7.1f} s; load {_load()}", flush=True)
+    return wall
+
+
+def _load() -> str:
+    return "/".join(f"{v:.1f}" for v in os.getloadavg())
 
 
 @contextmanager
@@ -183,9 +246,21 @@ def _wait_for_job(client, job_id: int, timeout: float = 3600) -> dict:
     raise SystemExit(f"job {job_id} not finished after {timeout} s")
 
 
-def service_run(stack, images, chosen) -> tuple[float, float, int]:
-    """Upload, queue and wait for the job through the real web server and Celery worker processes;
-    returns the wall time from the job request to its end, the compute inside tasks and the results."""
+@dataclass
+class ServiceRun:
+    """One job through the service: wall time from the job request to the job's end, the compute inside
+    tasks (encode + decode + scoring of every row), the result rows and the task table's rows."""
+
+    wall: float
+    compute: float
+    results: int
+    started: float  # time.time() of the job request
+    tasks: list[dict]
+    rows: list[dict]
+
+
+def service_run(stack, images, chosen) -> ServiceRun:
+    """Upload, queue and wait for the job through the real web server and Celery worker processes."""
     with stack.client() as client:
         _authorize(client, stack)
         _wait_for_worker(stack)
@@ -196,6 +271,7 @@ def service_run(stack, images, chosen) -> tuple[float, float, int]:
             files.append(("files", (f"{name}.png", buffer.getvalue(), "image/png")))
         upload = client.post("/api/v1/image-sets", data={"name": "bench"}, files=files)
         upload.raise_for_status()
+        started_at = time.time()
         start = time.perf_counter()
         job = client.post("/api/v1/jobs", json={"image_set_id": upload.json()["id"], "metrics": METRICS,
                                                 "codecs": [{"name": n, "rate_points": p} for n, p in chosen]})
@@ -206,18 +282,69 @@ def service_run(stack, images, chosen) -> tuple[float, float, int]:
         if finished["status"] != "succeeded":
             raise SystemExit(f"job failed: {finished['error']}")
         results = client.get(f"/api/v1/jobs/{job['id']}/results").json()
+        tasks_answer = client.get(f"/api/v1/jobs/{job['id']}/tasks")
+        tasks = tasks_answer.json() if tasks_answer.status_code == 200 else []
     compute = sum(r["encode_seconds"] + r["decode_seconds"] + r["metrics_seconds"] for r in results)
-    return wall, compute, len(results)
+    return ServiceRun(wall, compute, len(results), started_at, tasks, results)
 
 
-def report(label: str, wall: float, compute: float, n: int, ideal: float, baseline: float, workers: int) -> None:
+def _seconds(stamp: str) -> float:
+    return datetime.fromisoformat(stamp).timestamp()
+
+
+def where_time_went(run: ServiceRun) -> dict[str, float]:
+    """Worker-process seconds of the run split by the task table: ``compute`` (rows' encode + decode +
+    scoring), ``in_task_other`` (the rest between a task's start and finish: reference preparation, codec
+    load, PNG and database writes), ``first_wait`` (job request to each worker's first task), ``gaps``
+    (a worker's finish to its next start: broker delivery + claim), ``tail`` (its last finish to the job's
+    end, seen by the client's poll). Needs the tasks route; empty without it."""
+    if not run.tasks or any(t.get("started_at") is None or t.get("finished_at") is None for t in run.tasks):
+        return {}
+    compute_by_task: dict[tuple[int, str], float] = {}
+    for r in run.rows:
+        key = (r["image_id"], r["codec"])
+        compute_by_task[key] = compute_by_task.get(key, 0.0) + r["encode_seconds"] + r["decode_seconds"] + r["metrics_seconds"]
+    end = run.started + run.wall
+    split = {"compute": 0.0, "in_task_other": 0.0, "first_wait": 0.0, "gaps": 0.0, "tail": 0.0}
+    by_worker: dict[str, list[tuple[float, float]]] = {}
+    for t in run.tasks:
+        span = (_seconds(t["started_at"]), _seconds(t["finished_at"]))
+        by_worker.setdefault(t["worker"] or "?", []).append(span)
+        compute = compute_by_task.get((t["image_id"], t["codec"]), 0.0)
+        split["compute"] += compute
+        split["in_task_other"] += span[1] - span[0] - compute
+    for spans in by_worker.values():
+        spans.sort()
+        split["first_wait"] += spans[0][0] - run.started
+        split["gaps"] += sum(b[0] - a[1] for a, b in zip(spans, spans[1:]))
+        split["tail"] += end - spans[-1][1]
+    split["workers_seen"] = len(by_worker)
+    split["tasks"] = len(run.tasks)
+    return split
+
+
+def report(label: str, run: ServiceRun, ideal: float, baseline: float, workers: int, serial_compute: float,
+           parallel: float) -> None:
+    wall, compute = run.wall, run.compute
     overhead = (wall * workers - compute) / compute
     verdict = "met" if wall <= TARGET * ideal else "NOT met"
-    print(f"licbench, {label} ({workers} worker processes): {wall:8.1f} s wall for {n} results "
-          f"(compute inside tasks {compute:.1f} s)")
-    print(f"  wall / ideal                 : {wall / ideal:8.2f}x  (target <= {TARGET}x: {verdict})")
+    print(f"licbench, {label} ({workers} worker processes): {wall:8.1f} s wall for {run.results} results "
+          f"(compute inside tasks {compute:.1f} s); load {_load()}")
+    print(f"  wall / ideal                 : {wall / ideal:8.2f}x  (target <= {TARGET}x: {verdict}; ideal {ideal:.1f} s "
+          f"= mean of the serial loops just before and after)")
+    print(f"  wall / the same loop in {workers} processes at once: {wall / parallel:5.2f}x (the service's own cost "
+          f"under the same CPU contention; the rest of wall / ideal is the {workers} processes slowing each other)")
     print(f"  speed-up vs default-thread serial loop: {baseline / wall:5.2f}x")
     print(f"  service overhead (queue + DB + PNG + idle): {100 * overhead:6.1f} % of compute")
+    print(f"  compute inside tasks / the serial loop's compute: {compute / serial_compute:5.2f}x "
+          f"(> 1: {workers} processes computing at once run slower per process than one alone)")
+    split = where_time_went(run)
+    if split:
+        total = wall * workers
+        parts = ", ".join(f"{name} {split[name]:.1f} s ({100 * split[name] / total:.1f}%)"
+                          for name in ("compute", "in_task_other", "first_wait", "gaps", "tail"))
+        print(f"  {workers} x wall = {total:.1f} worker-seconds: {parts}; {split['tasks']} tasks on "
+              f"{split['workers_seen']} worker processes")
 
 
 def main() -> None:
@@ -232,25 +359,34 @@ def main() -> None:
     print(f"{len(images)} images {HEIGHT}x{WIDTH}, codecs {chosen}, metrics {'+'.join(METRICS)}: {rows} results "
           f"in {len(images) * len(chosen)} tasks; {os.cpu_count()} CPU cores, load average "
           f"{os.getloadavg()[0]:.1f} at the start")
+    first = dict([next(iter(images.items()))])
     threads = torch.get_num_threads()
     torch.set_num_threads(1)
-    single, png = ideal_serial(images, chosen)
-    torch.set_num_threads(threads)
-    ideal = single / args.workers
-    print(f"serial loop, same work, 1 torch thread : {single:8.1f} s (+ {png:.1f} s if it PNG-encoded the "
-          f"reconstructions too); ideal = / {args.workers} workers = {ideal:.1f} s")
+    ideal_serial(first, [(name, points[:1]) for name, points in chosen])  # untimed warm-up: weights read,
+    torch.set_num_threads(threads)  # networks built, first-call kernel set-up (the later loops start warm too)
+    before, compute_before = measure_ideal(images, chosen, args.workers, "before")
     baseline = serial_baseline(images, chosen)
-    print(f"serial eval_model-style loop ({threads} torch threads, the default): {baseline:8.1f} s")
+    print(f"serial eval_model-style loop ({torch.get_num_threads()} torch threads, the default): {baseline:8.1f} s; "
+          f"load {_load()}", flush=True)
     with embedded_stack(args.workers) as stack:
-        report("embedded broker (SQLite)", *service_run(stack, images, chosen), ideal, baseline, args.workers)
+        embedded = service_run(stack, images, chosen)
+    parallel = parallel_ideal(images, chosen, args.workers)
+    between, compute_between = measure_ideal(images, chosen, args.workers, "between")
+    report("embedded broker (SQLite)", embedded, (before + between) / 2, baseline, args.workers,
+           (compute_before + compute_between) / 2, parallel)
     if args.skip_production:
         return
     try:
         with production_stack(args.workers) as stack:
-            report("Redis + PostgreSQL", *service_run(stack, images, chosen), ideal, baseline, args.workers)
+            production = service_run(stack, images, chosen)
     except RuntimeError as exc:  # no PostgreSQL/Redis binaries here
         print(f"licbench, Redis + PostgreSQL: not measured: {exc}")
-    print(f"load average at the end: {os.getloadavg()[0]:.1f} (other processes share these cores)")
+        return
+    parallel = parallel_ideal(images, chosen, args.workers)
+    after, compute_after = measure_ideal(images, chosen, args.workers, "after")
+    report("Redis + PostgreSQL", production, (between + after) / 2, baseline, args.workers,
+           (compute_between + compute_after) / 2, parallel)
+    print(f"load average at the end: {_load()} (1/5/15 min; other processes share these cores)")
 
 
 if __name__ == "__main__":
