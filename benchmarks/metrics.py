@@ -227,6 +227,7 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=5, help="timed rounds (median); 3 for the VGG metrics")
     parser.add_argument("--device", default="cpu", help="cpu or cuda (learned metrics and vmaf-torch)")
     parser.add_argument("--metric", action="append", help="only these metrics")
+    parser.add_argument("--pair-only", action="store_true", help="time only the one-pair suite (the target)")
     args = parser.parse_args()
     torch.set_num_threads(1)
     width, height = (int(v) for v in args.size.split("x"))
@@ -255,9 +256,11 @@ def main() -> None:
             repeats = min(args.repeats, 3) if name in ("lpips-vgg", "dists") else args.repeats
             label, fn = baselines.get(name, ("(none here)", None))
             rounds = {}
-            for key, batch in (("batch", distorted), ("pair", distorted[:1])):
+            sizes = (("pair", distorted[:1]),) if args.pair_only else (("batch", distorted), ("pair", distorted[:1]))
+            for key, batch in sizes:
                 rounds[key] = paired_times(lambda: metric.compute(reference, batch),
                                            None if fn is None else (lambda: fn(reference, batch)), repeats)
+            rounds.setdefault("batch", ([float("nan")], [float("nan")]))
             ours_batch, ours_pair = (statistics.median(rounds[k][0]) for k in ("batch", "pair"))
             single_pair += ours_pair
             line = f"{name:<17} {megapixels / ours_batch:>9.2f} {label:>16}"
