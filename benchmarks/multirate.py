@@ -11,10 +11,10 @@
    models) and S / K steps each (equal total compute). BD-rate of the multi-rate model against each set, on
    the demo photos. Runs are trained on first use and cached under ``--baselines-dir``.
 2. ``speed``: decode time of the checkerboard model vs a serial autoregressive context model (CompressAI's
-   ``mbt2018``, ``JointAutoregressiveHierarchicalPriors`` with the same N and M, RANDOMLY INITIALISED:
-   its weights do not change the work its serial decoding loop does, so it is used for timing only) on the
-   same 512x768 image, per megapixel, split into the synthesis transform and the rest (hyper-decoder,
-   context model, entropy parameters and rANS decoding).
+   ``mbt2018``, ``JointAutoregressiveHierarchicalPriors`` with our transform width as N, our M and our
+   channels-last synthesis, RANDOMLY INITIALISED: its weights do not change the work its serial decoding
+   loop does, so it is used for timing only) on the same 512x768 image, per megapixel, split into the
+   synthesis transform and the rest (hyper-decoder, context model, entropy parameters and rANS decoding).
 3. ``scaling``: encode/decode seconds per megapixel and peak memory for 512x768 and 1024x1536 images, each
    size in a fresh subprocess: peak resident memory sampled every 2 ms during encode and during decode, and
    that peak minus the RSS after loading the model and a warm-up ("working" memory of the codec itself).
@@ -235,7 +235,10 @@ def speed_part(args: argparse.Namespace) -> dict:
     checker = _split_decode(lambda: codec.decode(data), net.g_s, args.repeats, mp)
 
     torch.manual_seed(0)
-    ar = JointAutoregressiveHierarchicalPriors(N=net.config.N, M=net.config.M).eval()
+    # The same transforms as ours (width and layout: our decoder runs g_s on a channels-last latent), so the
+    # difference is the context model and its decoding loop.
+    ar = JointAutoregressiveHierarchicalPriors(N=net.config.transform_width, M=net.config.M).eval()
+    ar.g_s.register_forward_pre_hook(lambda _m, inputs: (inputs[0].contiguous(memory_format=torch.channels_last),))
     ar.update(force=True)
     x, _ = pad_to_multiple(image_to_tensor(image), 64)
     coded = ar.compress(x)

