@@ -283,6 +283,23 @@ def run_backend(name: str, database_url: str, broker_url: str, data_dir: Path, a
             scale(server, url, args.rows, args.repeats)
 
 
+def each_backend(backends: str, work: Path) -> Iterator[tuple[str, str, str, Path]]:
+    """(label, database URL, broker URL, folder) of each backend named in ``backends``: the embedded defaults
+    (empty URLs), then PostgreSQL + Redis started on loopback for the duration (skipped, said, when their
+    binaries are missing)."""
+    if "sqlite" in backends:
+        yield "embedded: SQLite database, SQLite broker", "", "", work / "sqlite"
+    if "postgres" in backends:
+        with ExitStack() as servers:
+            try:
+                database_url = servers.enter_context(postgres_server())
+                broker_url = servers.enter_context(redis_server(work / "redis"))
+            except RuntimeError as exc:
+                print(f"\n== PostgreSQL + Redis: skipped: {exc}")
+                return
+            yield "PostgreSQL + Redis", database_url, broker_url, work / "postgres"
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--backends", default="sqlite,postgres")
@@ -292,18 +309,8 @@ def main() -> None:
     parser.add_argument("--parts", default="load,scale", help="load (health during uploads, mixed load), scale")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="licbench-api-bench-") as workdir:
-        work = Path(workdir)
-        if "sqlite" in args.backends:
-            run_backend("embedded: SQLite database, SQLite broker", "", "", work / "sqlite", args)
-        if "postgres" in args.backends:
-            with ExitStack() as servers:
-                try:
-                    database_url = servers.enter_context(postgres_server())
-                    broker_url = servers.enter_context(redis_server(work / "redis"))
-                except RuntimeError as exc:
-                    print(f"\n== PostgreSQL + Redis: skipped: {exc}")
-                    return
-                run_backend("PostgreSQL + Redis", database_url, broker_url, work / "postgres", args)
+        for label, database_url, broker_url, folder in each_backend(args.backends, Path(workdir)):
+            run_backend(label, database_url, broker_url, folder, args)
 
 
 if __name__ == "__main__":

@@ -24,7 +24,6 @@ import os
 import sys
 import tempfile
 import time
-from contextlib import ExitStack
 from pathlib import Path
 
 import httpx
@@ -32,9 +31,8 @@ import httpx
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from benchmarks.api import (Recorder, Server, api_server, health_during_uploads, insert_synthetic_job,  # noqa: E402
-                            png, quantile, summary, upload)
-from tests.support.servers import postgres_server, redis_server  # noqa: E402
+from benchmarks.api import (Recorder, Server, api_server, each_backend, health_during_uploads,  # noqa: E402
+                            insert_synthetic_job, png, quantile, summary, upload)
 
 KINDS = ("upload", "job submit", "results", "rd", "bd-rate", "page /", "page job", "page image set")
 
@@ -203,18 +201,8 @@ def main() -> int:
     os.environ["UPLOADS_PER_MINUTE"] = "0"  # every upload comes from one address and one user here
     errors = 0
     with tempfile.TemporaryDirectory(prefix="licbench-load-") as workdir:
-        work = Path(workdir)
-        if "sqlite" in args.backends:
-            errors += run_backend("embedded: SQLite database, SQLite broker", "", "", work / "sqlite", args)
-        if "postgres" in args.backends:
-            with ExitStack() as servers:
-                try:
-                    database_url = servers.enter_context(postgres_server())
-                    broker_url = servers.enter_context(redis_server(work / "redis"))
-                except RuntimeError as exc:
-                    print(f"\n== PostgreSQL + Redis: skipped: {exc}")
-                    return 1 if errors else 0
-                errors += run_backend("PostgreSQL + Redis", database_url, broker_url, work / "postgres", args)
+        for label, database_url, broker_url, folder in each_backend(args.backends, Path(workdir)):
+            errors += run_backend(label, database_url, broker_url, folder, args)
     print(f"\n5xx answers and server tracebacks in all: {errors}")
     return 1 if errors else 0
 
