@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from tests.support.accounts import ANONYMOUS, make_user
+from tests.support.benchmarks import fail_jpeg_at
 from tests.support.images import png_bytes, random_photo
 
 
@@ -12,7 +13,7 @@ from tests.support.images import png_bytes, random_photo
 def failed_job(api, monkeypatch):
     """A job whose only task failed at rate point 50 (20 stored); returns (job id, image id, undo)."""
     from app.db.session import session_factory
-    from app.services import benchmark, catalog, jobs
+    from app.services import benchmark, jobs
     from app.services.storage import default_storage
 
     image_set = api.post("/api/v1/image-sets", data={"name": "retry"},
@@ -20,17 +21,9 @@ def failed_job(api, monkeypatch):
     image_id = image_set["images"][0]["id"]
     job_id = api.post("/api/v1/jobs", json={"image_set_id": image_set["id"], "metrics": ["psnr"],
                                             "codecs": [{"name": "jpeg", "rate_points": [20, 50]}]}).json()["id"]
-    jpeg = catalog.registry_codecs()["jpeg"]
-    encode = jpeg.encode
-
-    def failing_at_50(image, rate_point):
-        if rate_point == 50:
-            raise RuntimeError("encoder crashed at 50")
-        return encode(image, rate_point)
-
-    monkeypatch.setattr(jpeg, "encode", failing_at_50)
-    benchmark.run_task(session_factory(), default_storage(), jobs.TaskSpec(job_id, image_id, "jpeg", (20, 50)))
-    monkeypatch.setattr(jpeg, "encode", encode)
+    with monkeypatch.context() as patch:
+        fail_jpeg_at(patch, 50)
+        benchmark.run_task(session_factory(), default_storage(), jobs.TaskSpec(job_id, image_id, "jpeg", (20, 50)))
     return job_id, image_id
 
 

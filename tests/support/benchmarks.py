@@ -28,3 +28,19 @@ def run_job(api, image_set: dict, codecs: dict[str, list], metrics: list[str], h
             for q in points:
                 benchmark.run_task(session_factory(), default_storage(), jobs.TaskSpec(job_id, image["id"], codec, q))
     return job_id
+
+
+def fail_jpeg_at(monkeypatch, rate_point: float) -> None:
+    """Make the registry's jpeg encoder raise ``RuntimeError("encoder crashed at RATE")`` at ``rate_point`` (other
+    rate points encode as usual) until ``monkeypatch`` undoes it."""
+    from app.services import catalog
+
+    jpeg = catalog.registry_codecs()["jpeg"]
+    encode = jpeg.encode
+
+    def failing(image, rate):
+        if rate == rate_point:
+            raise RuntimeError(f"encoder crashed at {rate_point:g}")
+        return encode(image, rate)
+
+    monkeypatch.setattr(jpeg, "encode", failing)

@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from tests.support.benchmarks import fail_jpeg_at
 from tests.support.images import png_bytes, random_photo
 
 POINTS = [20, 50, 80]
@@ -96,17 +97,8 @@ def test_a_redelivered_task_after_a_crash_runs_only_the_missing_rate_points(api,
 
 def test_a_failing_rate_point_is_recorded_and_the_others_are_kept(api, job, monkeypatch):
     from app.db.enums import TaskOutcome
-    from app.services import catalog
 
-    jpeg = catalog.registry_codecs()["jpeg"]
-    encode = jpeg.encode
-
-    def encode_failing_at_50(image, rate_point):
-        if rate_point == 50:
-            raise RuntimeError("encoder crashed at 50")
-        return encode(image, rate_point)
-
-    monkeypatch.setattr(jpeg, "encode", encode_failing_at_50)
+    fail_jpeg_at(monkeypatch, 50)
     assert _run(*job) == TaskOutcome.FAILED
     assert sorted(r["rate_point"] for r in _rows(api, job[0])) == [20, 80]
     body = api.get(f"/api/v1/jobs/{job[0]}").json()
