@@ -35,6 +35,7 @@ from app.db.enums import JobStatus, TaskOutcome
 from app.db.tables import Image, Job, Result, TaskFailure
 from app.services import catalog, jobs, task_state
 from app.services.deletion import remove_files
+from app.services.png_writer import rgb_png
 from app.services.storage import BlobStorage, image_key, reconstruction_key
 from app.settings import get_settings
 from metrics.scoring import PreparedReference, prepare_reference, score_prepared
@@ -69,16 +70,10 @@ def reference_pixels(storage: BlobStorage, content_hash: str) -> np.ndarray:
     return pixels
 
 
-# Lossless PNG at zlib level 1: several times faster to write than Pillow's default level 6 for
-# photos, a little larger on disk; the pixels are the same (a test reloads and compares).
-RECONSTRUCTION_PNG_LEVEL = 1
-
-
 def png_bytes(pixels: np.ndarray) -> bytes:
-    """The reconstruction as a lossless RGB PNG (exactly ``pixels`` when decoded)."""
-    buffer = io.BytesIO()
-    PILImage.fromarray(pixels, "RGB").save(buffer, format="PNG", compress_level=RECONSTRUCTION_PNG_LEVEL)
-    return buffer.getvalue()
+    """The reconstruction as a lossless RGB PNG (exactly ``pixels`` when decoded; a test reloads and compares),
+    written by :func:`app.services.png_writer.rgb_png`: ~3x faster than Pillow at zlib level 1."""
+    return rgb_png(pixels)
 
 
 def _finished_rate_points(session: Session, storage: BlobStorage, task: jobs.TaskSpec) -> set[float]:
