@@ -100,6 +100,36 @@ def test_warm_start_widens_transforms_without_changing_the_function(tmp_path):
         warm_start(MultiRateCheckerboard(MultiRateConfig(N=8, M=8, lambdas=(0.01,))), tmp_path / "wide.pth")
 
 
+def test_warm_start_widens_the_latent_without_changing_the_old_channels(tmp_path):
+    torch.manual_seed(0)
+    old = MultiRateCheckerboard(MultiRateConfig(N=8, M=8, lambdas=(0.002, 0.05), transform_channels=12)).eval()
+    path = save_exported(old, tmp_path / "old.pth")
+    wide = warm_start(MultiRateCheckerboard(MultiRateConfig(N=8, M=12, lambdas=(0.002, 0.05),
+                                                             transform_channels=12)), path).eval()
+    x = torch.rand(1, 3, 64, 64)
+    with torch.no_grad():
+        for position in (0, 0.5, 1):
+            a, b = old(x, position), wide(x, position)
+            assert torch.allclose(a["x_hat"], b["x_hat"], atol=1e-5)
+            assert torch.allclose(a["likelihoods"]["y"], b["likelihoods"]["y"][:, :8], atol=1e-6)
+            assert torch.allclose(a["likelihoods"]["z"], b["likelihoods"]["z"], atol=1e-6)
+            # the new channels carry values (so their synthesis weights get a gradient) and cost bits
+            assert b["likelihoods"]["y"][:, 8:].lt(1).any()
+    assert wide.g_a[-1].weight[8:].abs().sum() > 0 and wide.g_s[0].weight[8:].abs().sum() == 0
+    # real bitstreams still round-trip with the widened entropy model
+    with torch.no_grad():
+        enc = wide.compress(x, 0.5)
+        dec = wide.decompress(enc["strings"], (4, 4), 0.5)
+    assert torch.allclose(enc["x_hat"], dec["x_hat"], atol=1e-5)
+    # transforms and latent widened in one warm start
+    both = warm_start(MultiRateCheckerboard(MultiRateConfig(N=8, M=12, lambdas=(0.002, 0.05),
+                                                             transform_channels=16)), path).eval()
+    with torch.no_grad():
+        assert torch.allclose(old(x, 1)["x_hat"], both(x, 1)["x_hat"], atol=1e-5)
+    with pytest.raises(ValueError, match="M can be widened, not narrowed"):
+        warm_start(MultiRateCheckerboard(MultiRateConfig(N=8, M=6, lambdas=(0.01,), transform_channels=12)), path)
+
+
 def test_cosine_schedule_with_warmup():
     cfg = TrainConfig(schedule="cosine", warmup_steps=10, min_lr_ratio=0.01, steps=100)
     assert cfg.lr_factor(5, 0.05) == pytest.approx(0.5)
