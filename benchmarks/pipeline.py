@@ -26,6 +26,9 @@ wall time goes is read from the job's task table (``GET /jobs/{id}/tasks``: queu
 task and the worker process) and its result rows (encode/decode/metrics seconds): compute inside tasks,
 the rest of each task (reference preparation, codec load, PNG, database), the wait before each worker's
 first task, the gaps between a worker's tasks (broker + claim) and the idle tail after its last task.
+At the start a vector probe (small cache-resident matmuls on one thread, alone and then in as many processes as
+workers at once) shows how the machine's cores scale on vector code by themselves, without images or memory
+traffic: where it reads well above 1x, the cores share execution units or clock and wall / ideal cannot reach 1x.
 
     python benchmarks/pipeline.py [--workers 2] [--images 8]
 """
@@ -178,6 +181,38 @@ def parallel_ideal(images, chosen, workers: int) -> float:
     wall = max(end for _, end in spans) - min(start for start, _ in spans)
     print(f"same loop in {workers} processes at once (no service): {wall:7.1f} s; load {_load()}", flush=True)
     return wall
+
+
+def _vector_probe(barrier=None) -> float:
+    """Seconds for a fixed, cache-resident vector workload on one torch thread (small matmuls: no memory
+    traffic), used to see how this machine scales when its cores run vector code at once."""
+    torch.set_num_threads(1)
+    a = torch.rand(96, 96)
+    if barrier is not None:
+        barrier.wait()  # every process starts together
+    started = time.perf_counter()
+    for _ in range(20000):
+        a = torch.tanh(a @ a * 0.01)
+    return time.perf_counter() - started
+
+
+def scaling_probe(workers: int) -> float:
+    """The same vector workload alone and then in ``workers`` processes at once: their mean time over the
+    time alone. 1.0 = the cores scale perfectly; above 1 they share execution units or clock (SMT siblings,
+    vector-frequency limits), a slowdown no software above them can remove."""
+    from concurrent.futures import ProcessPoolExecutor
+    from multiprocessing import Manager, get_context
+
+    with Manager() as manager, ProcessPoolExecutor(workers, mp_context=get_context("spawn")) as pool:
+        barrier = manager.Barrier(workers)
+        list(pool.map(_vector_probe, [barrier] * workers))  # processes started and warm
+        alone = min(pool.submit(_vector_probe).result() for _ in range(2))
+        together = float(np.mean(list(pool.map(_vector_probe, [barrier] * workers))))
+    ratio = together / alone
+    print(f"vector probe (cache-resident matmuls, 1 thread): alone {alone:.2f} s, {workers} processes at once "
+          f"{together:.2f} s each = {ratio:.2f}x (how this machine's cores scale on vector code); load {_load()}",
+          flush=True)
+    return ratio
 
 
 def _load() -> str:
@@ -359,6 +394,7 @@ def main() -> None:
     print(f"{len(images)} images {HEIGHT}x{WIDTH}, codecs {chosen}, metrics {'+'.join(METRICS)}: {rows} results "
           f"in {len(images) * len(chosen)} tasks; {os.cpu_count()} CPU cores, load average "
           f"{os.getloadavg()[0]:.1f} at the start")
+    scaling_probe(args.workers)
     first = dict([next(iter(images.items()))])
     threads = torch.get_num_threads()
     torch.set_num_threads(1)
