@@ -24,6 +24,8 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
+from metrics.functional.filters import gaussian_filter, gaussian_window_1d
+
 SCALE_WEIGHTS = (0.0448, 0.2856, 0.3001, 0.2363, 0.1333)  # MS-SSIM's (Wang et al. 2003), as iwssim.m
 WINDOW, WINDOW_SIGMA = 11, 1.5
 K1, K2 = 0.01, 0.03
@@ -31,23 +33,10 @@ BLOCK = 3  # neighbourhood side of the GSM model
 SIGMA_NSQ = 0.4  # visual noise variance of the distortion model
 
 
-def _gaussian_1d(dtype: torch.dtype) -> Tensor:
-    coords = torch.arange(WINDOW, dtype=dtype) - (WINDOW - 1) / 2
-    g = torch.exp(-coords**2 / (2 * WINDOW_SIGMA**2))
-    return g / g.sum()
-
-
-def _separable(x: Tensor, taps: Tensor) -> Tensor:
-    """Valid 2-D correlation of every channel of ``x`` with ``outer(taps, taps)``, as two 1-D passes."""
-    channels = x.size(1)
-    k = taps.to(x.dtype)
-    x = F.conv2d(x, k.view(1, 1, 1, -1).expand(channels, 1, 1, -1), groups=channels)
-    return F.conv2d(x, k.view(1, 1, -1, 1).expand(channels, 1, -1, 1), groups=channels)
-
-
 def _box3(x: Tensor) -> Tensor:
-    """3x3 mean with one zero row/column before and two after (the padding iwssim's conventions give)."""
-    return _separable(F.pad(x, [1, 2, 1, 2]), torch.full((BLOCK,), 1.0 / BLOCK, dtype=x.dtype))
+    """3x3 mean with one zero row/column before and two after (the padding iwssim's conventions give);
+    ``gaussian_filter`` applies any separable window, here the box."""
+    return gaussian_filter(F.pad(x, [1, 2, 1, 2]), torch.full((BLOCK,), 1.0 / BLOCK, dtype=x.dtype))
 
 
 def _binomial(dtype: torch.dtype) -> Tensor:
@@ -134,7 +123,7 @@ def _ssim_maps(x: Tensor, y: Tensor, mu_y: Tensor, yy: Tensor, taps: Tensor) -> 
     """SSIM and contrast-structure maps (valid region) of each ``x`` against the reference ``y`` whose
     windowed mean ``mu_y`` and mean square ``yy`` are given (computed once for the batch)."""
     c1, c2 = (K1 * 255) ** 2, (K2 * 255) ** 2
-    stats = _separable(torch.cat([x, x * x, x * y.expand_as(x)], dim=1), taps)
+    stats = gaussian_filter(torch.cat([x, x * x, x * y.expand_as(x)], dim=1), taps)
     mu_x, xx, xy = stats[:, 0:1], stats[:, 1:2], stats[:, 2:3]
     var_x = F.relu(xx - mu_x**2)
     var_y = F.relu(yy - mu_y**2)
@@ -172,7 +161,7 @@ def prepare_reference(reference: Tensor) -> PreparedIWSSIM:
         raise ValueError("expected a (1,1,H,W) grey reference")
     _check(reference.shape)
     levels = len(SCALE_WEIGHTS)
-    taps = _gaussian_1d(reference.dtype)
+    taps = gaussian_window_1d(WINDOW, WINDOW_SIGMA, reference.dtype)
     y, band = _pyramid_step(reference * 255)
     scales = []
     for level in range(levels):
@@ -180,7 +169,7 @@ def prepare_reference(reference: Tensor) -> PreparedIWSSIM:
             y, following = _pyramid_step(y)
         else:
             following = y
-        stats = _separable(torch.cat([band, band * band], dim=1), taps)
+        stats = gaussian_filter(torch.cat([band, band * band], dim=1), taps)
         info = None
         if level < levels - 1:
             info = _ReferenceInformation(band, following if level < levels - 2 else None)
@@ -196,7 +185,7 @@ def iw_ssim_prepared(prepared: PreparedIWSSIM, distorted: Tensor) -> Tensor:
     if tuple(distorted.shape[-2:]) != prepared.shape:
         raise ValueError(f"sizes differ: {prepared.shape} vs {tuple(distorted.shape[-2:])}")
     levels = len(SCALE_WEIGHTS)
-    taps = _gaussian_1d(distorted.dtype)
+    taps = gaussian_window_1d(WINDOW, WINDOW_SIGMA, distorted.dtype)
     crop = math.ceil((WINDOW - 1) / 2) - (BLOCK - 1) // 2  # the 3x3 maps cover more than SSIM's valid region
     x, band = _pyramid_step(distorted * 255)
     pooled = []

@@ -5,7 +5,8 @@ here; a test keeps the two equal to 1e-6 on the 0-100 scale): 8-bit sRGB to line
 absorbance matrix and cube root of XYB made positive (X*14+0.42, Y+0.01, B-Y+0.55), six scales
 (2x2 box downsampling in linear RGB, edge blocks averaged over the pixels they have), and per scale a
 Gaussian blur (sigma 1.5, 11 taps; zero columns left and right, mirrored rows, as the port's
-``blur_image`` does on its transposed planes), the SSIM-like map ``1 - (1 - (mu1-mu2)^2) * (2 s12 + C2) / (s11 + s22 + C2)`` and the
+``blur_image`` does on its transposed planes), the SSIM-like map
+``1 - (1 - (mu1-mu2)^2) * (2 s12 + C2) / (s11 + s22 + C2)`` and the
 edge maps ``(1 + |d - mu_d|) / (1 + |r - mu_r|) - 1`` split into ringing and blurring, each pooled as
 the mean and the 4-norm; 108 weights and the final polynomial map.
 
@@ -20,6 +21,8 @@ from dataclasses import dataclass
 import torch
 import torch.nn.functional as F
 from torch import Tensor
+
+from metrics.functional.filters import gaussian_window_1d
 
 NUM_SCALES = 6
 MIN_SIDE = 8  # the port stops at the first scale smaller than this
@@ -59,13 +62,7 @@ def _srgb_table() -> Tensor:
 SRGB_TO_LINEAR = _srgb_table()
 
 
-def _gaussian_taps() -> Tensor:
-    x = torch.arange(-RADIUS, RADIUS + 1, dtype=torch.float64)
-    taps = torch.exp(-0.5 * x**2 / SIGMA**2)
-    return taps / taps.sum()
-
-
-TAPS = _gaussian_taps()
+TAPS = gaussian_window_1d(2 * RADIUS + 1, SIGMA, torch.float64)  # scipy's taps: exp(-x^2/2s^2), x = -5..5, normalised
 
 
 def linear_rgb(image: Tensor) -> Tensor:

@@ -50,20 +50,6 @@ def remap_log_gains(old: torch.Tensor, old_lambdas: list[float], new_lambdas: li
     return torch.stack(rows).to(old.dtype)
 
 
-def _widened(fresh: torch.Tensor, old: torch.Tensor, out_dim: int | None, zero: float = 0.0) -> torch.Tensor:
-    """``old`` in the leading block of ``fresh``; entries that map NEW inputs to OLD outputs set to ``zero``
-    (``out_dim``: the output-channel axis of a 2-D+ weight, None for vectors)."""
-    new = fresh.clone()
-    new[tuple(slice(0, n) for n in old.shape)] = old
-    if out_dim is not None:
-        in_dim = 1 - out_dim
-        index: list[slice] = [slice(None)] * new.dim()
-        index[out_dim] = slice(0, old.shape[out_dim])
-        index[in_dim] = slice(old.shape[in_dim], None)
-        new[tuple(index)] = zero
-    return new
-
-
 def widen_transforms(net: MultiRateCheckerboard, weights: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
     """``weights`` with the g_a/g_s tensors grown to ``net``'s (wider) transforms; see the module docstring."""
     fresh = net.state_dict()
@@ -73,19 +59,20 @@ def widen_transforms(net: MultiRateCheckerboard, weights: dict[str, torch.Tensor
             key = f"{prefix}.{name}"
             if isinstance(module, GDN):
                 zero_gamma = float(module.gamma_reparam.init(torch.zeros(())))  # reparametrised 0
-                widened[f"{key}.gamma"] = _widened(fresh[f"{key}.gamma"], weights[f"{key}.gamma"], 0, zero_gamma)
-                widened[f"{key}.beta"] = _widened(fresh[f"{key}.beta"], weights[f"{key}.beta"], None)
+                widened[f"{key}.gamma"] = _leading(fresh[f"{key}.gamma"], weights[f"{key}.gamma"], 0, zero_gamma)
+                widened[f"{key}.beta"] = _leading(fresh[f"{key}.beta"], weights[f"{key}.beta"], None)
             elif isinstance(module, (nn.Conv2d, nn.ConvTranspose2d)):
                 out_dim = 1 if isinstance(module, nn.ConvTranspose2d) else 0
-                widened[f"{key}.weight"] = _widened(fresh[f"{key}.weight"], weights[f"{key}.weight"], out_dim)
-                widened[f"{key}.bias"] = _widened(fresh[f"{key}.bias"], weights[f"{key}.bias"], None)
+                widened[f"{key}.weight"] = _leading(fresh[f"{key}.weight"], weights[f"{key}.weight"], out_dim)
+                widened[f"{key}.bias"] = _leading(fresh[f"{key}.bias"], weights[f"{key}.bias"], None)
     return widened
 
 
 def _embed(fresh: torch.Tensor, old: torch.Tensor, out_axis: int | None, out_map: list[int],
-           in_map: list[int] | None) -> torch.Tensor:
+           in_map: list[int] | None, zero: float = 0.0) -> torch.Tensor:
     """``old`` placed at output positions ``out_map`` (and input positions ``in_map``) of ``fresh``; the weights
-    from NEW inputs to the placed (old) outputs are zero. ``out_axis`` None: ``old`` is a vector (bias, gain)."""
+    from NEW inputs to the placed (old) outputs are ``zero`` (a GDN's gamma stores 0 reparametrised).
+    ``out_axis`` None: ``old`` is a vector (bias, gain)."""
     new = fresh.clone()
     out_index = torch.tensor(out_map)
     if out_axis is None:
@@ -94,10 +81,17 @@ def _embed(fresh: torch.Tensor, old: torch.Tensor, out_axis: int | None, out_map
     in_axis = 1 - out_axis
     moved = new.movedim((out_axis, in_axis), (0, 1))  # a view: (out, in, kh, kw)
     rows = moved[out_index]
-    rows.zero_()
+    rows.fill_(zero)
     rows[:, torch.tensor(in_map)] = old.movedim((out_axis, in_axis), (0, 1))
     moved[out_index] = rows
     return new
+
+
+def _leading(fresh: torch.Tensor, old: torch.Tensor, out_axis: int | None, zero: float = 0.0) -> torch.Tensor:
+    """:func:`_embed` with the old channels first on every axis (a wider layer of the same layout)."""
+    if out_axis is None:
+        return _embed(fresh, old, None, list(range(old.shape[0])), None)
+    return _embed(fresh, old, out_axis, list(range(old.shape[out_axis])), list(range(old.shape[1 - out_axis])), zero)
 
 
 def _blocks(old_size: int, new_size: int, parts: int) -> list[int]:
