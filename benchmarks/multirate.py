@@ -10,6 +10,10 @@
    models get S steps each (equal per-model steps, the comparison of Cui et al. 2021 and CompressAI's VBR
    models) and S / K steps each (equal total compute). BD-rate of the multi-rate model against each set, on
    the demo photos. Runs are trained on first use and cached under ``--baselines-dir``.
+1b. ``refine``: encoder-side latent refinement (``licbench-multirate-refined``, ``models.multirate.refine``):
+   the refining encoder and the plain one on the 4 demo photos at the same rate parameters (``--refine-rates``,
+   real bytes, the refined files decoded by the plain decoder), encode seconds per megapixel, BD-rate of the
+   refined curve against the plain one and against JPEG/WebP/AVIF (as in ``anchors``).
 2. ``speed``: decode time of the checkerboard model vs a serial autoregressive context model (CompressAI's
    ``mbt2018``, ``JointAutoregressiveHierarchicalPriors`` with our transform width as N, our M and our
    channels-last synthesis, RANDOMLY INITIALISED: its weights do not change the work its serial decoding
@@ -179,6 +183,45 @@ def anchors_part(args: argparse.Namespace) -> dict:
     return res
 
 
+# --- 1b. encoder-side latent refinement ---------------------------------------------------------------
+
+def refine_part(args: argparse.Namespace) -> dict:
+    from models.multirate.codec import PACKAGE_WEIGHTS, REFINED_ENCODER, WEIGHTS_FILE
+    from models.multirate.refine import RefineSettings
+    from models.training.rd_eval import anchor_curve, bd_rate, is_monotone, multirate_curve, restrict
+
+    checkpoint = args.multirate or PACKAGE_WEIGHTS / WEIGHTS_FILE
+    settings = RefineSettings(steps=args.refine_steps if args.refine_steps is not None else REFINED_ENCODER.steps,
+                              lr=REFINED_ENCODER.lr)
+    photos = demo_photos()
+    megapixels = sum(im.shape[0] * im.shape[1] for im in photos.values()) / 1e6
+    rates = [i / (args.refine_rates - 1) for i in range(args.refine_rates)]
+    plain = MultiRateCodec(checkpoint=checkpoint)
+    refined = MultiRateCodec(checkpoint=checkpoint, refine=settings)
+    out: dict = {"checkpoint": str(checkpoint), "steps": settings.steps, "lr": settings.lr, "rates": rates}
+    for label, codec in (("plain", plain), ("refined", refined)):
+        start = time.perf_counter()
+        curve = multirate_curve(codec, photos, rates)  # decodes with the codec's own (unchanged) decoder
+        seconds = time.perf_counter() - start
+        out[label] = {"points": curve.points, "per_photo": curve.per_photo, "monotone": is_monotone(curve.points),
+                      "encode_decode_s_per_mp": seconds / (megapixels * len(rates))}
+        print(f"{label}: " + ", ".join(f"{b:.3f}/{p:.2f}" for b, p in curve.points)
+              + f" ({out[label]['encode_decode_s_per_mp']:.1f} s/MP to encode and decode twice)", flush=True)
+    out["bd_rate_pct_refined_vs_plain"] = bd_rate(out["plain"]["points"], out["refined"]["points"])
+    print(f"  BD-rate refined vs plain: {_pct(out['bd_rate_pct_refined_vs_plain'])}", flush=True)
+    out["anchors"] = {}
+    for name in ("jpeg", "webp", "avif"):
+        try:
+            anchor = anchor_curve(name, photos).points
+        except RuntimeError as exc:
+            out["anchors"][name] = {"error": str(exc)}
+            continue
+        figures = {label: bd_rate(restrict(anchor, 0.15, 1.0), out[label]["points"]) for label in ("plain", "refined")}
+        out["anchors"][name] = {"points": anchor, **{f"bd_rate_pct_{k}": v for k, v in figures.items()}}
+        print(f"  BD-rate vs {name}: plain {_pct(figures['plain'])}, refined {_pct(figures['refined'])}", flush=True)
+    return out
+
+
 # --- 2. checkerboard vs serial autoregressive decoding ------------------------------------------------
 
 def _median_time(fn, repeats: int) -> tuple[float, object]:
@@ -330,7 +373,7 @@ def scaling_part(args: argparse.Namespace) -> list[dict]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--parts", nargs="+", choices=("anchors", "bd", "speed", "scaling"),
+    parser.add_argument("--parts", nargs="+", choices=("anchors", "refine", "bd", "speed", "scaling"),
                         default=["anchors", "bd", "speed", "scaling"])
     parser.add_argument("--config", type=Path, default=ROOT / "configs" / "multirate.yaml")
     parser.add_argument("--multirate", type=Path, help="multi-rate checkpoint (default: the shipped one)")
@@ -341,20 +384,25 @@ def main() -> None:
                         help="common starting checkpoint of every comparison run (default: from scratch)")
     parser.add_argument("--train-only", action="store_true", help="train the comparison runs and stop")
     parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--refine-steps", type=int, help="refinement steps (default: licbench-multirate-refined's)")
+    parser.add_argument("--refine-rates", type=int, default=6, help="rate parameters of the refine part (default 6)")
+    parser.add_argument("--threads", type=int, default=1, help="torch CPU threads (default 1)")
     parser.add_argument("--measure", help=argparse.SUPPRESS)
     args = parser.parse_args()
-    torch.set_num_threads(1)
+    torch.set_num_threads(args.threads)
     if args.measure:
         h, w = (int(v) for v in args.measure.split("x"))
         print(json.dumps(measure_size(h, w, str(args.multirate) if args.multirate else None)))
         return
-    results = {"when": datetime.now(timezone.utc).isoformat(timespec="seconds"), "threads": 1,
+    results = {"when": datetime.now(timezone.utc).isoformat(timespec="seconds"), "threads": args.threads,
                "torch": torch.__version__}
     if args.train_only:
         comparison_checkpoints(args)
         return
     if "anchors" in args.parts:
         results["anchors"] = anchors_part(args)
+    if "refine" in args.parts:
+        results["refine"] = refine_part(args)
     if "bd" in args.parts:
         results["bd_rate"] = bd_rate_part(args)
     if "speed" in args.parts:

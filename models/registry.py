@@ -28,6 +28,7 @@ CODEC_CLASSES: list[CodecFactory] = [
     lambda ctx: Jpeg2000Codec(context=ctx),
     lambda ctx: TinyHyperpriorCodec(context=ctx),
     lambda ctx: MultiRateCodec(context=ctx),
+    lambda ctx: MultiRateCodec.refined(context=ctx),
     lambda ctx: SingleRateCodec(context=ctx),
     # CompressAI's pretrained zoo: six architectures x (MSE, MS-SSIM), weights from <weights_dir>/compressai/.
     *zoo_codec_factories(),

@@ -177,10 +177,12 @@ class MultiRateCheckerboard(CompressionModel):
         x_hat = self.g_s(y_out["y_hat"] * g.y_inv)
         return {"x_hat": x_hat, "likelihoods": {"y": y_out["likelihoods"]["y"], "z": hyper["likelihoods"]["z"]}}
 
-    def compress(self, x: Tensor, position: float) -> dict:
-        """Real rANS strings: ``[anchors, non-anchors, z]`` (one bytes object per batch item each)."""
+    def compress(self, x: Tensor, position: float, y: Tensor | None = None) -> dict:
+        """Real rANS strings: ``[anchors, non-anchors, z]`` (one bytes object per batch item each).
+        ``y``: an already gained latent to code instead of ``g_a(x) * gain`` (``models.multirate.refine``)."""
         g = self.gains(position)
-        y = self.g_a(x) * g.y
+        if y is None:
+            y = self.g_a(x) * g.y
         hyper = self.hyper_codec.compress(y, g.z, g.z_inv)
         y_out = self.y_codec.compress(y, hyper["params"])
         x_hat = self.synthesise(y_out["y_hat"] * g.y_inv)

@@ -41,6 +41,21 @@ def test_encode_then_decode_files(tmp_path, weights, png, capsys):
     assert np.array_equal(decoded, reconstruction)
 
 
+def test_refined_encode_is_read_by_the_plain_decoder(tmp_path, weights, png, capsys):
+    path, image = png
+    lic, out = tmp_path / "x.lic", tmp_path / "out.png"
+    argv = ["codec", "--weights", str(weights), "encode", str(path), str(lic), "--rate", "0.4", "--refine-steps", "3"]
+    assert main(argv) == 0
+    assert "latent refined (3 steps)" in capsys.readouterr().out
+    assert main(["codec", "--weights", str(weights), "decode", str(lic), str(out)]) == 0
+    from models.multirate.refine import RefineSettings
+
+    refined = MultiRateCodec(checkpoint=weights, refine=RefineSettings(steps=3))
+    data, reconstruction = refined.encode_with_reconstruction(image, 0.4)
+    assert data == lic.read_bytes()
+    assert np.array_equal(np.asarray(Image.open(out).convert("RGB")), reconstruction)
+
+
 def test_encode_by_lambda_and_info_shows_range_and_header(tmp_path, weights, png, capsys):
     path, _ = png
     lic = tmp_path / "x.lic"
@@ -56,6 +71,7 @@ def test_encode_by_lambda_and_info_shows_range_and_header(tmp_path, weights, png
     (["encode", "{png}", "{tmp}/x.lic", "--lmbda", "0.5"], "outside the trained range"),
     (["encode", "{png}", "{tmp}/x.lic", "--rate", "1.5"], "out of range"),
     (["encode", "{tmp}/none.png", "{tmp}/x.lic", "--rate", "0.5"], "cannot read image"),
+    (["encode", "{png}", "{tmp}/x.lic", "--rate", "0.5", "--refine-steps", "-2"], "refinement steps must be >= 0"),
     (["decode", "{tmp}/corrupt.lic", "{tmp}/o.png"], "truncated"),
     (["decode", "{png}", "{tmp}/o.png"], "bad magic"),
 ])

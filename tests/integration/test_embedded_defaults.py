@@ -22,14 +22,17 @@ def test_a_job_runs_on_sqlite_with_the_embedded_broker(tmp_path):
                              files=[("files", ("a.png", png_bytes(random_photo(96, 128)), "image/png"))]).json()
         job = client.post("/api/v1/jobs", json={"image_set_id": upload["id"], "codecs": [
             {"name": "jpeg", "rate_points": [30, 90]}, {"name": "tiny-hyperprior", "rate_points": [2]},
-            {"name": "licbench-multirate", "rate_points": [0, 0.37, 1]}]}).json()
+            {"name": "licbench-multirate", "rate_points": [0, 0.37, 1]},
+            {"name": "licbench-multirate-refined", "rate_points": [0.37]}]}).json()
         finished = stack.wait_for_job(job["id"])
         assert finished["status"] == "succeeded", finished
         results = client.get(f"/api/v1/jobs/{job['id']}/results").json()
-        assert len(results) == 6 and all(r["bytes"] > 0 for r in results)
+        assert len(results) == 7 and all(r["bytes"] > 0 for r in results)
         multirate = sorted((r["rate_point"], r["bytes"]) for r in results if r["codec"] == "licbench-multirate")
         assert [rp for rp, _ in multirate] == [0, 0.37, 1]
         assert [b for _, b in multirate] == sorted(b for _, b in multirate)  # one checkpoint, rising rate
+        # the refining encoder (same checkpoint and decoder) runs in the worker too
+        assert [r["rate_point"] for r in results if r["codec"] == "licbench-multirate-refined"] == [0.37]
 
         # The demo command loads the shipped photos and queues a job over every available codec.
         demo = subprocess.run([sys.executable, "-m", "app.cli", "demo"], env=stack.env, cwd=ROOT,
@@ -38,7 +41,7 @@ def test_a_job_runs_on_sqlite_with_the_embedded_broker(tmp_path):
         jobs = client.get("/api/v1/jobs").json()
         demo_job = next(j for j in jobs if j["id"] != job["id"])
         codecs = {c["name"] for c in demo_job["codecs"]}
-        assert {"jpeg", "tiny-hyperprior", "licbench-multirate"} <= codecs
+        assert {"jpeg", "tiny-hyperprior", "licbench-multirate", "licbench-multirate-refined"} <= codecs
         assert demo_job["progress"]["total"] == 4 * sum(len(c["rate_points"]) for c in demo_job["codecs"])
         again = subprocess.run([sys.executable, "-m", "app.cli", "demo"], env=stack.env, cwd=ROOT,
                                capture_output=True, text=True)
