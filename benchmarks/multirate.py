@@ -14,6 +14,10 @@
    the refining encoder and the plain one on the 4 demo photos at the same rate parameters (``--refine-rates``,
    real bytes, the refined files decoded by the plain decoder), encode seconds per megapixel, BD-rate of the
    refined curve against the plain one and against JPEG/WebP/AVIF (as in ``anchors``).
+1c. ``refine-tune``: how ``licbench-multirate-refined``'s settings are chosen: the plain encoder and the refining
+   encoder at each ``--tune-grid`` setting (steps:lr) on the first ``--tune-crops`` FIXED VALIDATION CROPS of
+   ``--config`` (crops of the training photos, never the demo photos, which are the test set), real bytes at
+   ``--tune-rates`` rate parameters; BD-rate of each setting against the plain encoder.
 2. ``speed``: decode time of the checkerboard model vs a serial autoregressive context model (CompressAI's
    ``mbt2018``, ``JointAutoregressiveHierarchicalPriors`` with our transform width as N, our M and our
    channels-last synthesis, RANDOMLY INITIALISED: its weights do not change the work its serial decoding
@@ -29,6 +33,7 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import os
 import resource
@@ -222,6 +227,29 @@ def refine_part(args: argparse.Namespace) -> dict:
     return out
 
 
+def refine_tune_part(args: argparse.Namespace) -> dict:
+    from models.multirate.codec import PACKAGE_WEIGHTS, REFINED_ENCODER, WEIGHTS_FILE
+    from models.training.rd_eval import bd_rate, multirate_curve, validation_images
+
+    checkpoint = args.multirate or PACKAGE_WEIGHTS / WEIGHTS_FILE
+    crops = dict(list(validation_images(args.config).items())[: args.tune_crops])
+    rates = [i / (args.tune_rates - 1) for i in range(args.tune_rates)]
+    plain = multirate_curve(MultiRateCodec(checkpoint=checkpoint), crops, rates, False).points
+    print(f"validation crops ({len(crops)}), plain: " + ", ".join(f"{b:.3f}/{p:.2f}" for b, p in plain), flush=True)
+    out: dict = {"checkpoint": str(checkpoint), "crops": len(crops), "rates": rates, "plain": plain, "settings": []}
+    for item in args.tune_grid:
+        steps, lr = item.split(":")
+        settings = dataclasses.replace(REFINED_ENCODER, steps=int(steps), lr=float(lr))
+        start = time.perf_counter()
+        points = multirate_curve(MultiRateCodec(checkpoint=checkpoint, refine=settings), crops, rates, False).points
+        row = {"steps": settings.steps, "lr": settings.lr, "points": points,
+               "seconds": time.perf_counter() - start, "bd_rate_pct_vs_plain": bd_rate(plain, points)}
+        out["settings"].append(row)
+        print(f"  {settings.steps} steps, lr {settings.lr}: BD-rate vs plain {_pct(row['bd_rate_pct_vs_plain'])}"
+              f" ({row['seconds']:.0f} s)", flush=True)
+    return out
+
+
 # --- 2. checkerboard vs serial autoregressive decoding ------------------------------------------------
 
 def _median_time(fn, repeats: int) -> tuple[float, object]:
@@ -373,7 +401,7 @@ def scaling_part(args: argparse.Namespace) -> list[dict]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--parts", nargs="+", choices=("anchors", "refine", "bd", "speed", "scaling"),
+    parser.add_argument("--parts", nargs="+", choices=("anchors", "refine", "refine-tune", "bd", "speed", "scaling"),
                         default=["anchors", "bd", "speed", "scaling"])
     parser.add_argument("--config", type=Path, default=ROOT / "configs" / "multirate.yaml")
     parser.add_argument("--multirate", type=Path, help="multi-rate checkpoint (default: the shipped one)")
@@ -386,6 +414,10 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--refine-steps", type=int, help="refinement steps (default: licbench-multirate-refined's)")
     parser.add_argument("--refine-rates", type=int, default=6, help="rate parameters of the refine part (default 6)")
+    parser.add_argument("--tune-grid", nargs="+", default=["50:0.05", "100:0.02", "100:0.05", "100:0.1", "200:0.05"],
+                        help="refine-tune: settings to compare, as steps:lr")
+    parser.add_argument("--tune-crops", type=int, default=8, help="refine-tune: validation crops used (default 8)")
+    parser.add_argument("--tune-rates", type=int, default=4, help="refine-tune: rate parameters (default 4)")
     parser.add_argument("--threads", type=int, default=1, help="torch CPU threads (default 1)")
     parser.add_argument("--measure", help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -403,6 +435,8 @@ def main() -> None:
         results["anchors"] = anchors_part(args)
     if "refine" in args.parts:
         results["refine"] = refine_part(args)
+    if "refine-tune" in args.parts:
+        results["refine_tune"] = refine_tune_part(args)
     if "bd" in args.parts:
         results["bd_rate"] = bd_rate_part(args)
     if "speed" in args.parts:

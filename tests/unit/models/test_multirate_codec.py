@@ -153,10 +153,8 @@ def test_registered_with_continuous_rate_spec():
 # --- the shipped checkpoint -----------------------------------------------------------------------------
 
 @pytest.fixture(scope="module")
-def shipped():
-    codec = MultiRateCodec()
-    assert codec.availability().available, codec.availability().reason
-    return codec
+def shipped(shipped_multirate):
+    return shipped_multirate
 
 
 @pytest.fixture(scope="module")
