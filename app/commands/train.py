@@ -12,8 +12,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "train",
         help="train the multi-rate learned codec (writes logs/<timestamp>/)",
         description="Train one multi-rate model over the config's lambda set. Writes config.yaml, metrics.csv, "
-        "checkpoint_latest.pth, checkpoint_best.pth and multirate.pth (copy it to "
-        "models/weights/multirate.pth to ship it) under LOG_DIR/<timestamp>/.",
+        "checkpoint_latest.pth, checkpoint_best.pth, multirate.pth and multirate-f16.pth (the same weights "
+        "stored as float16; copy it to models/weights/multirate.pth to ship it) under LOG_DIR/<timestamp>/.",
     )
     parser.add_argument("--config", type=Path, help="YAML training config (e.g. configs/multirate.yaml)")
     parser.add_argument("--resume", type=Path, metavar="RUN_DIR",

@@ -43,12 +43,30 @@ def load_weights(net: MultiRateCheckerboard, state_dict: dict) -> MultiRateCheck
     return net
 
 
-def save_exported(net: MultiRateCheckerboard, path: Path) -> Path:
-    """Write a deployable checkpoint (weights and config; the coder tables are rebuilt when it is loaded)."""
+def half_state(state: dict) -> dict:
+    """``export_state``'s dict with its floating-point tensors stored as float16 (half the file). Loading widens
+    them back to float32 exactly, so the loaded network is the one whose weights were rounded to float16, and
+    every encoder and decoder built from the file computes the same thing; whether that rounding costs rate or
+    quality is measured, not assumed (README). Refused if a value does not fit float16."""
+    out = {}
+    for key, tensor in state["state_dict"].items():
+        if tensor.is_floating_point():
+            half = tensor.to(torch.float16)
+            if not torch.isfinite(half).all() and torch.isfinite(tensor).all():
+                raise ValueError(f"{key} does not fit float16 (largest magnitude {tensor.abs().max().item():.3g})")
+            tensor = half
+        out[key] = tensor
+    return {**state, "state_dict": out}
+
+
+def save_exported(net: MultiRateCheckerboard, path: Path, half: bool = False) -> Path:
+    """Write a deployable checkpoint (weights and config; the coder tables are rebuilt when it is loaded);
+    ``half``: floating-point weights stored as float16 (:func:`half_state`)."""
     net.eval()
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    torch.save(export_state(net), path)
+    state = export_state(net)
+    torch.save(half_state(state) if half else state, path)
     return path
 
 

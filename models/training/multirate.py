@@ -355,4 +355,5 @@ def train(
         state = torch.load(best_path, map_location="cpu", weights_only=True)
         load_weights(net, state["state_dict"])
     save_exported(net.cpu(), run_dir / "multirate.pth")
+    save_exported(net, run_dir / "multirate-f16.pth", half=True)  # the same weights stored as float16
     return run_dir

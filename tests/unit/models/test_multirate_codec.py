@@ -126,6 +126,38 @@ def test_checkpoint_save_and_load_round_trip(tmp_path):
         assert net.compress(x, 1.5)["strings"] == loaded.compress(x, 1.5)["strings"]
 
 
+def test_half_checkpoint_is_half_the_size_and_codes_like_the_rounded_network(tmp_path, photo):
+    torch.manual_seed(4)
+    net = MultiRateCheckerboard(MultiRateConfig(N=8, M=16, lambdas=LAMBDAS))
+    half_path = save_exported(net, tmp_path / "half.pth", half=True)
+    full_path = save_exported(net, tmp_path / "full.pth")
+    stored = torch.load(half_path, weights_only=True)["state_dict"]
+    assert all(t.dtype == torch.float16 for t in stored.values() if t.is_floating_point())
+    assert half_path.stat().st_size < 0.6 * full_path.stat().st_size
+    # the same network with its weights rounded to float16 in memory, written as float32
+    with torch.no_grad():
+        for tensor in net.state_dict().values():
+            if tensor.is_floating_point():
+                tensor.copy_(tensor.half().float())
+    rounded_path = save_exported(net, tmp_path / "rounded.pth")
+    loaded = load_network(half_path)
+    assert all(t.dtype == torch.float32 for t in loaded.state_dict().values() if t.is_floating_point())
+    assert model_id(loaded) == model_id(load_network(rounded_path))
+    half, rounded = MultiRateCodec(checkpoint=half_path), MultiRateCodec(checkpoint=rounded_path)
+    for rate in (0.0, 0.5, 1.0):
+        data = half.encode(photo, rate)
+        assert data == rounded.encode(photo, rate)
+        assert np.array_equal(half.decode(data), rounded.decode(data))
+
+
+def test_weights_beyond_float16_are_not_stored_as_float16(tmp_path):
+    net = MultiRateCheckerboard(MultiRateConfig(N=8, M=8, lambdas=LAMBDAS))
+    with torch.no_grad():
+        net.y_log_gain.fill_(1e6)
+    with pytest.raises(ValueError, match="does not fit float16"):
+        save_exported(net, tmp_path / "big.pth", half=True)
+
+
 def test_checkpoint_of_another_format_is_refused(tmp_path):
     torch.save({"state_dict": {}}, tmp_path / "foreign.pth")
     codec = MultiRateCodec(checkpoint=tmp_path / "foreign.pth")

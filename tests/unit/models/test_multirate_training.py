@@ -29,7 +29,8 @@ def _rows(run_dir):
 def test_training_runs_a_few_steps_and_writes_the_run_folder(tmp_path, images):
     run_dir = train(TrainConfig(**TINY), log_root=tmp_path / "logs", images=images, progress=False)
     assert run_dir.parent == tmp_path / "logs"
-    for name in ("config.yaml", "metrics.csv", "checkpoint_latest.pth", "checkpoint_best.pth", "multirate.pth"):
+    for name in ("config.yaml", "metrics.csv", "checkpoint_latest.pth", "checkpoint_best.pth", "multirate.pth",
+                 "multirate-f16.pth"):
         assert (run_dir / name).is_file(), name
     assert yaml.safe_load((run_dir / "config.yaml").read_text())["lambdas"] == TINY["lambdas"]
     rows = _rows(run_dir)
