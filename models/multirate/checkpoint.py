@@ -43,14 +43,16 @@ def load_weights(net: MultiRateCheckerboard, state_dict: dict) -> MultiRateCheck
     return net
 
 
-def half_state(state: dict) -> dict:
-    """``export_state``'s dict with its floating-point tensors stored as float16 (half the file). Loading widens
-    them back to float32 exactly, so the loaded network is the one whose weights were rounded to float16, and
-    every encoder and decoder built from the file computes the same thing; whether that rounding costs rate or
-    quality is measured, not assumed (README). Refused if a value does not fit float16."""
+def half_state(state: dict, parameters: set[str]) -> dict:
+    """``export_state``'s dict with the learned ``parameters`` stored as float16 (half the file). Buffers keep
+    their float32 values: they hold constants such as CompressAI's likelihood bound (1e-9) and GDN's pedestal
+    (2^-36), which float16 would flush to zero. Loading widens float16 back to float32 exactly, so the loaded
+    network is the one whose parameters were rounded to float16, and every encoder and decoder built from the
+    file computes the same thing; whether that rounding costs rate or quality is measured, not assumed
+    (README). Refused if a parameter does not fit float16."""
     out = {}
     for key, tensor in state["state_dict"].items():
-        if tensor.is_floating_point():
+        if key in parameters and tensor.is_floating_point():
             half = tensor.to(torch.float16)
             if not torch.isfinite(half).all() and torch.isfinite(tensor).all():
                 raise ValueError(f"{key} does not fit float16 (largest magnitude {tensor.abs().max().item():.3g})")
@@ -61,12 +63,13 @@ def half_state(state: dict) -> dict:
 
 def save_exported(net: MultiRateCheckerboard, path: Path, half: bool = False) -> Path:
     """Write a deployable checkpoint (weights and config; the coder tables are rebuilt when it is loaded);
-    ``half``: floating-point weights stored as float16 (:func:`half_state`)."""
+    ``half``: learned parameters stored as float16 (:func:`half_state`)."""
     net.eval()
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     state = export_state(net)
-    torch.save(half_state(state) if half else state, path)
+    parameters = {name for name, _ in net.named_parameters()}
+    torch.save(half_state(state, parameters) if half else state, path)
     return path
 
 

@@ -132,13 +132,18 @@ def test_half_checkpoint_is_half_the_size_and_codes_like_the_rounded_network(tmp
     half_path = save_exported(net, tmp_path / "half.pth", half=True)
     full_path = save_exported(net, tmp_path / "full.pth")
     stored = torch.load(half_path, weights_only=True)["state_dict"]
-    assert all(t.dtype == torch.float16 for t in stored.values() if t.is_floating_point())
+    parameters = dict(net.named_parameters())
+    assert all(stored[k].dtype == torch.float16 for k in parameters)
     assert half_path.stat().st_size < 0.6 * full_path.stat().st_size
-    # the same network with its weights rounded to float16 in memory, written as float32
+    # buffers keep their exact values: float16 would flush the 1e-9 likelihood bound and GDN's pedestal to 0
+    buffers = dict(net.named_buffers())
+    bound = "y_codec.y.gaussian_conditional.likelihood_lower_bound.bound"
+    assert float(stored[bound]) == float(buffers[bound]) > 0
+    assert all(torch.equal(stored[k], v) for k, v in buffers.items() if k in stored)
+    # the same network with its parameters rounded to float16 in memory, written as float32
     with torch.no_grad():
-        for tensor in net.state_dict().values():
-            if tensor.is_floating_point():
-                tensor.copy_(tensor.half().float())
+        for tensor in parameters.values():
+            tensor.copy_(tensor.half().float())
     rounded_path = save_exported(net, tmp_path / "rounded.pth")
     loaded = load_network(half_path)
     assert all(t.dtype == torch.float32 for t in loaded.state_dict().values() if t.is_floating_point())
