@@ -15,9 +15,10 @@
    real bytes, the refined files decoded by the plain decoder), encode seconds per megapixel, BD-rate of the
    refined curve against the plain one and against JPEG/WebP/AVIF (as in ``anchors``).
 1c. ``refine-tune``: how ``licbench-multirate-refined``'s settings are chosen: the plain encoder and the refining
-   encoder at each ``--tune-grid`` setting (steps:lr) on the first ``--tune-crops`` FIXED VALIDATION CROPS of
-   ``--config`` (crops of the training photos, never the demo photos, which are the test set), real bytes at
-   ``--tune-rates`` rate parameters; BD-rate of each setting against the plain encoder.
+   encoder at each ``--tune-grid`` setting (steps:lr) on 4 tiles of ``models.photos.TUNING_PHOTOS`` (a photo
+   neither trained on nor a demo photo; ``--tune-on validation``: the first ``--tune-crops`` fixed validation
+   crops of ``--config`` instead, crops of the training photos, where the amortised encoder has little gap to
+   close), real bytes at ``--tune-rates`` rate parameters; BD-rate of each setting against the plain encoder.
 2. ``speed``: decode time of the checkerboard model vs a serial autoregressive context model (CompressAI's
    ``mbt2018``, ``JointAutoregressiveHierarchicalPriors`` with our transform width as N, our M and our
    channels-last synthesis, RANDOMLY INITIALISED: its weights do not change the work its serial decoding
@@ -229,14 +230,19 @@ def refine_part(args: argparse.Namespace) -> dict:
 
 def refine_tune_part(args: argparse.Namespace) -> dict:
     from models.multirate.codec import PACKAGE_WEIGHTS, REFINED_ENCODER, WEIGHTS_FILE
+    from models.photos import tuning_crops
     from models.training.rd_eval import bd_rate, multirate_curve, validation_images
 
     checkpoint = args.multirate or PACKAGE_WEIGHTS / WEIGHTS_FILE
-    crops = dict(list(validation_images(args.config).items())[: args.tune_crops])
+    if args.tune_on == "validation":
+        crops = dict(list(validation_images(args.config).items())[: args.tune_crops])
+    else:
+        crops = tuning_crops()
     rates = [i / (args.tune_rates - 1) for i in range(args.tune_rates)]
     plain = multirate_curve(MultiRateCodec(checkpoint=checkpoint), crops, rates, False).points
-    print(f"validation crops ({len(crops)}), plain: " + ", ".join(f"{b:.3f}/{p:.2f}" for b, p in plain), flush=True)
-    out: dict = {"checkpoint": str(checkpoint), "crops": len(crops), "rates": rates, "plain": plain, "settings": []}
+    print(f"{args.tune_on} crops ({len(crops)}), plain: " + ", ".join(f"{b:.3f}/{p:.2f}" for b, p in plain), flush=True)
+    out: dict = {"checkpoint": str(checkpoint), "tuned_on": args.tune_on, "crops": len(crops), "rates": rates,
+                 "plain": plain, "settings": []}
     for item in args.tune_grid:
         steps, lr = item.split(":")
         settings = dataclasses.replace(REFINED_ENCODER, steps=int(steps), lr=float(lr))
@@ -414,8 +420,11 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--refine-steps", type=int, help="refinement steps (default: licbench-multirate-refined's)")
     parser.add_argument("--refine-rates", type=int, default=6, help="rate parameters of the refine part (default 6)")
-    parser.add_argument("--tune-grid", nargs="+", default=["50:0.05", "100:0.02", "100:0.05", "100:0.1", "200:0.05"],
+    parser.add_argument("--tune-grid", nargs="+", default=["50:0.05", "100:0.02", "100:0.05", "200:0.05"],
                         help="refine-tune: settings to compare, as steps:lr")
+    parser.add_argument("--tune-on", choices=("tuning", "validation"), default="tuning",
+                        help="refine-tune: 4 tiles of models.photos.TUNING_PHOTOS (default; unseen in training, not a"
+                             " demo photo) or the training config's validation crops (crops of the training photos)")
     parser.add_argument("--tune-crops", type=int, default=8, help="refine-tune: validation crops used (default 8)")
     parser.add_argument("--tune-rates", type=int, default=4, help="refine-tune: rate parameters (default 4)")
     parser.add_argument("--threads", type=int, default=1, help="torch CPU threads (default 1)")
