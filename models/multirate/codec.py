@@ -32,9 +32,10 @@ MULTIRATE_RATE = RateSpec(points=tuple(round(i / 15, 4) for i in range(16)), min
 REFINED_RATE = RateSpec(points=tuple(round(i / 5, 4) for i in range(6)), minimum=0.0, maximum=1.0,
                         integer=False, label="rate parameter")
 # SGA refinement, 100 Adam steps; images above 0.5 MP get proportionally fewer steps (bounded encode time).
-# Chosen on 256x256 centre crops of the demo photos: STE 60/150 steps -10.2%/-9.9% BD-rate, SGA 60/120 steps
-# -15.5%/-19.9% (lr 0.1: -3.5%); whole photos (benchmarks/multirate.py --parts refine): -32.4% vs plain
-REFINED_ENCODER = RefineSettings(steps=100, lr=0.05, max_pixels=500_000)
+# Chosen on the tuning photo's 4 tiles (models.photos.TUNING_PHOTOS; benchmarks/multirate.py --parts
+# refine-tune), BD-rate vs the plain encoder: 50 steps lr 0.05 -13.1%, 100 lr 0.05 -16.2%, 100 lr 0.02 -18.7%,
+# 100 lr 0.01 -17.1%, 200 lr 0.05 -18.4% (twice the encode time).
+REFINED_ENCODER = RefineSettings(steps=100, lr=0.02, max_pixels=500_000)
 
 
 @dataclass
