@@ -193,12 +193,12 @@ def anchors_part(args: argparse.Namespace) -> dict:
 
 def refine_part(args: argparse.Namespace) -> dict:
     from models.multirate.codec import PACKAGE_WEIGHTS, REFINED_ENCODER, WEIGHTS_FILE
-    from models.multirate.refine import RefineSettings
     from models.training.rd_eval import anchor_curve, bd_rate, is_monotone, multirate_curve, restrict
 
     checkpoint = args.multirate or PACKAGE_WEIGHTS / WEIGHTS_FILE
-    settings = RefineSettings(steps=args.refine_steps if args.refine_steps is not None else REFINED_ENCODER.steps,
-                              lr=REFINED_ENCODER.lr)
+    # the codec's own settings (step scaling above max_pixels included); only the step count may be overridden
+    settings = REFINED_ENCODER if args.refine_steps is None else dataclasses.replace(REFINED_ENCODER,
+                                                                                     steps=args.refine_steps)
     photos = demo_photos()
     megapixels = sum(im.shape[0] * im.shape[1] for im in photos.values()) / 1e6
     rates = [i / (args.refine_rates - 1) for i in range(args.refine_rates)]
