@@ -19,6 +19,12 @@
    neither trained on nor a demo photo; ``--tune-on validation``: the first ``--tune-crops`` fixed validation
    crops of ``--config`` instead, crops of the training photos, where the amortised encoder has little gap to
    close), real bytes at ``--tune-rates`` rate parameters; BD-rate of each setting against the plain encoder.
+1d. ``gap``: the amortisation gap of each ``--gap-checkpoints`` checkpoint (default: the shipped one): the
+   rounded-latent RD cost ``lambda * 255^2 * MSE + bpp`` (``models.multirate.refine.rd_cost``, the rate the coder
+   spends up to rANS overhead) of the plain encoder's latent and of the refined latent (``--gap-steps``), at
+   rates 0.0 and 0.6, on 8 validation crops of the training photos and on the tuning photo's 4 tiles. A gap that
+   grows on the tuning tiles while it shrinks on the validation crops means the encoder fits the training photos
+   rather than photos in general; a tuning-tile cost that keeps falling means training still generalises.
 2. ``speed``: decode time of the checkerboard model vs a serial autoregressive context model (CompressAI's
    ``mbt2018``, ``JointAutoregressiveHierarchicalPriors`` with our transform width as N, our M and our
    channels-last synthesis, RANDOMLY INITIALISED: its weights do not change the work its serial decoding
@@ -256,6 +262,42 @@ def refine_tune_part(args: argparse.Namespace) -> dict:
     return out
 
 
+def gap_part(args: argparse.Namespace) -> list[dict]:
+    from models.multirate.codec import PACKAGE_WEIGHTS, REFINED_ENCODER, WEIGHTS_FILE
+    from models.multirate.refine import rd_cost, refine_latent
+    from models.photos import tuning_crops
+    from models.training.rd_eval import validation_images
+
+    settings = dataclasses.replace(REFINED_ENCODER, steps=args.gap_steps)
+    image_sets = {"validation": list(validation_images(args.config).values())[:8],
+                  "tuning": list(tuning_crops().values())}
+    rows = []
+    for checkpoint in args.gap_checkpoints or [PACKAGE_WEIGHTS / WEIGHTS_FILE]:
+        codec = MultiRateCodec(checkpoint=checkpoint)
+        net = codec.network()
+        row: dict = {"checkpoint": str(checkpoint), "steps": settings.steps}
+        for set_name, images in image_sets.items():
+            for rate in (0.0, 0.6):
+                position, lmbda = codec.position(rate), codec.lambda_for_rate(rate)
+                gains = net.gains(position)
+                plain = refined = 0.0
+                for image in images:
+                    x = torch.from_numpy(np.ascontiguousarray(image)).permute(2, 0, 1)[None].float() / 255.0
+                    with torch.no_grad():
+                        y0 = net.g_a(x) * gains.y
+                    y1 = refine_latent(net, x, position, lmbda, settings)
+                    with torch.no_grad():
+                        plain += rd_cost(net, y0, gains, x, lmbda, (0, 0, 0, 0))[0].item() / len(images)
+                        refined += rd_cost(net, y1, gains, x, lmbda, (0, 0, 0, 0))[0].item() / len(images)
+                row[f"{set_name}@{rate}"] = {"plain_cost": plain, "refined_cost": refined,
+                                             "gap_pct": 100.0 * (refined - plain) / plain}
+        rows.append(row)
+        print(f"{Path(checkpoint).name}: " + " | ".join(
+            f"{k} cost {v['plain_cost']:.3f} gap {_pct(v['gap_pct'])}" for k, v in row.items() if "@" in k),
+            flush=True)
+    return rows
+
+
 # --- 2. checkerboard vs serial autoregressive decoding ------------------------------------------------
 
 def _median_time(fn, repeats: int) -> tuple[float, object]:
@@ -407,7 +449,7 @@ def scaling_part(args: argparse.Namespace) -> list[dict]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--parts", nargs="+", choices=("anchors", "refine", "refine-tune", "bd", "speed", "scaling"),
+    parser.add_argument("--parts", nargs="+", choices=("anchors", "refine", "refine-tune", "gap", "bd", "speed", "scaling"),
                         default=["anchors", "bd", "speed", "scaling"])
     parser.add_argument("--config", type=Path, default=ROOT / "configs" / "multirate.yaml")
     parser.add_argument("--multirate", type=Path, help="multi-rate checkpoint (default: the shipped one)")
@@ -427,6 +469,8 @@ def main() -> None:
                              " demo photo) or the training config's validation crops (crops of the training photos)")
     parser.add_argument("--tune-crops", type=int, default=8, help="refine-tune: validation crops used (default 8)")
     parser.add_argument("--tune-rates", type=int, default=4, help="refine-tune: rate parameters (default 4)")
+    parser.add_argument("--gap-checkpoints", type=Path, nargs="+", help="gap: checkpoints (default: the shipped one)")
+    parser.add_argument("--gap-steps", type=int, default=40, help="gap: refinement steps (default 40)")
     parser.add_argument("--threads", type=int, default=1, help="torch CPU threads (default 1)")
     parser.add_argument("--measure", help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -446,6 +490,8 @@ def main() -> None:
         results["refine"] = refine_part(args)
     if "refine-tune" in args.parts:
         results["refine_tune"] = refine_tune_part(args)
+    if "gap" in args.parts:
+        results["gap"] = gap_part(args)
     if "bd" in args.parts:
         results["bd_rate"] = bd_rate_part(args)
     if "speed" in args.parts:

@@ -34,7 +34,7 @@ from tqdm import tqdm
 from models.devices import resolve_device
 from models.multirate.checkpoint import export_state, load_weights, save_exported
 from models.multirate.network import MultiRateCheckerboard, MultiRateConfig
-from models.photos import training_photos
+from models.photos import training_photos, tuning_crops
 from models.training.crops import RandomCrops
 from models.training.warm_start import warm_start
 
@@ -72,6 +72,9 @@ class TrainConfig:
     log_every: int = 50
     eval_every: int = 250
     eval_crops: int = 8
+    # also log the RD terms on models.photos.tuning_crops() (split "tune"): a photo never trained on, so the
+    # curves show whether training still generalises; checkpoints are still chosen on the validation crops
+    tune_eval: bool = False
     device: str = "auto"
     num_threads: int | None = 1  # None leaves torch's default
 
@@ -220,6 +223,12 @@ def validate(net: MultiRateCheckerboard, batch: torch.Tensor) -> list[dict[str, 
     return rows
 
 
+def tuning_batch() -> torch.Tensor:
+    """The tiles of :data:`models.photos.TUNING_PHOTOS` as one float batch in [0, 1] (never trained on)."""
+    tiles = list(tuning_crops().values())
+    return torch.from_numpy(np.stack(tiles)).permute(0, 3, 1, 2).float().div(255.0)
+
+
 def _new_run_dir(log_root: Path) -> Path:
     stamp = datetime.now(timezone.utc).strftime("%Y%m%d-%H%M%S")
     run_dir = log_root / stamp
@@ -253,6 +262,7 @@ def train(
     # fixed validation crops of the TRAINING photos (same augmentations, own seed): checkpoints are chosen by
     # these, never by held-out photos
     val_batch = make_crops(config, images, config.seed + 10_000).batch(config.eval_crops).to(device)
+    tune_batch = tuning_batch().to(device) if config.tune_eval else None
     if resume is None:
         run_dir = _new_run_dir(Path(log_root))
         (run_dir / "config.yaml").write_text(yaml.safe_dump(asdict(config), sort_keys=False))
@@ -342,6 +352,12 @@ def train(
                             bpp=r["bpp_loss"], mse=r["mse_loss"], psnr=r["psnr"], aux_loss=aux.item(),
                             lr=optimizers["net"].param_groups[0]["lr"], seconds=round(elapsed(), 2))
                 val_loss = sum(r["loss"] for r in rows) / len(rows)
+                if tune_batch is not None:
+                    for i, r in enumerate(validate(net, tune_batch)):
+                        log.row(step=step, split="tune", lambda_index=i, lmbda=net.config.lambdas[i],
+                                loss=r["loss"], bpp=r["bpp_loss"], mse=r["mse_loss"], psnr=r["psnr"],
+                                aux_loss=aux.item(), lr=optimizers["net"].param_groups[0]["lr"],
+                                seconds=round(elapsed(), 2))
                 if val_loss < best:
                     best = val_loss
                     checkpoint(run_dir / "checkpoint_best.pth")

@@ -55,6 +55,18 @@ def test_resume_continues_from_the_latest_checkpoint(tmp_path, images):
     assert steps == list(range(1, 7))  # picked up at step 5, no step repeated
 
 
+def test_tune_split_logs_the_tuning_tiles_without_choosing_by_them(tmp_path, images):
+    run_dir = train(TrainConfig(**{**TINY, "steps": 2, "tune_eval": True}), log_root=tmp_path, images=images,
+                    progress=False)
+    rows = _rows(run_dir)
+    tune = [r for r in rows if r["split"] == "tune"]
+    assert sorted(float(r["lmbda"]) for r in tune) == TINY["lambdas"]  # one evaluation (step 2), every lambda
+    val = {r["lambda_index"]: r for r in rows if r["split"] == "val"}
+    # a different image set from the validation crops: different figures
+    assert all(r["loss"] != val[r["lambda_index"]]["loss"] for r in tune)
+    assert all(float(r["bpp"]) > 0 and float(r["psnr"]) > 0 for r in tune)
+
+
 def test_resume_without_checkpoint_is_refused(tmp_path, images):
     with pytest.raises(ValueError, match="cannot resume"):
         train(TrainConfig(**TINY), resume=tmp_path, images=images, progress=False)
