@@ -263,6 +263,7 @@ def refine_tune_part(args: argparse.Namespace) -> dict:
 
 
 def gap_part(args: argparse.Namespace) -> list[dict]:
+    from models.learned import image_to_tensor
     from models.multirate.codec import PACKAGE_WEIGHTS, REFINED_ENCODER, WEIGHTS_FILE
     from models.multirate.refine import rd_cost, refine_latent
     from models.photos import tuning_crops
@@ -282,7 +283,7 @@ def gap_part(args: argparse.Namespace) -> list[dict]:
                 gains = net.gains(position)
                 plain = refined = 0.0
                 for image in images:
-                    x = torch.from_numpy(np.ascontiguousarray(image)).permute(2, 0, 1)[None].float() / 255.0
+                    x = image_to_tensor(image)
                     with torch.no_grad():
                         y0 = net.g_a(x) * gains.y
                     y1 = refine_latent(net, x, position, lmbda, settings)
@@ -449,7 +450,8 @@ def scaling_part(args: argparse.Namespace) -> list[dict]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--parts", nargs="+", choices=("anchors", "refine", "refine-tune", "gap", "bd", "speed", "scaling"),
+    parser.add_argument("--parts", nargs="+",
+                        choices=("anchors", "refine", "refine-tune", "gap", "bd", "speed", "scaling"),
                         default=["anchors", "bd", "speed", "scaling"])
     parser.add_argument("--config", type=Path, default=ROOT / "configs" / "multirate.yaml")
     parser.add_argument("--multirate", type=Path, help="multi-rate checkpoint (default: the shipped one)")

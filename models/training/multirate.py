@@ -32,6 +32,7 @@ from compressai.optimizers import net_aux_optimizer
 from tqdm import tqdm
 
 from models.devices import resolve_device
+from models.learned import image_to_tensor
 from models.multirate.checkpoint import export_state, load_weights, save_exported
 from models.multirate.network import MultiRateCheckerboard, MultiRateConfig
 from models.photos import training_photos, tuning_crops
@@ -225,8 +226,7 @@ def validate(net: MultiRateCheckerboard, batch: torch.Tensor) -> list[dict[str, 
 
 def tuning_batch() -> torch.Tensor:
     """The tiles of :data:`models.photos.TUNING_PHOTOS` as one float batch in [0, 1] (never trained on)."""
-    tiles = list(tuning_crops().values())
-    return torch.from_numpy(np.stack(tiles)).permute(0, 3, 1, 2).float().div(255.0)
+    return torch.cat([image_to_tensor(tile) for tile in tuning_crops().values()])
 
 
 def _new_run_dir(log_root: Path) -> Path:
@@ -314,6 +314,16 @@ def train(
         return done
 
     log = RunLog(run_dir)
+
+    def evaluate(split: str, batch: torch.Tensor, aux_loss: float) -> list[dict[str, float]]:
+        """:func:`validate` on ``batch``, one ``split`` row per lambda."""
+        rows = validate(net, batch)
+        for i, r in enumerate(rows):
+            log.row(step=step, split=split, lambda_index=i, lmbda=net.config.lambdas[i], loss=r["loss"],
+                    bpp=r["bpp_loss"], mse=r["mse_loss"], psnr=r["psnr"], aux_loss=aux_loss,
+                    lr=optimizers["net"].param_groups[0]["lr"], seconds=round(elapsed(), 2))
+        return rows
+
     net.train()
     bar = tqdm(total=config.steps, initial=step, disable=not progress, desc="multirate", mininterval=2.0,
                dynamic_ncols=True)
@@ -346,18 +356,10 @@ def train(
                         aux_loss=aux.item(), lr=optimizers["net"].param_groups[0]["lr"],
                         seconds=round(elapsed(), 2))
             if step % config.eval_every == 0 or last:
-                rows = validate(net, val_batch)
-                for i, r in enumerate(rows):
-                    log.row(step=step, split="val", lambda_index=i, lmbda=net.config.lambdas[i], loss=r["loss"],
-                            bpp=r["bpp_loss"], mse=r["mse_loss"], psnr=r["psnr"], aux_loss=aux.item(),
-                            lr=optimizers["net"].param_groups[0]["lr"], seconds=round(elapsed(), 2))
+                rows = evaluate("val", val_batch, aux.item())
                 val_loss = sum(r["loss"] for r in rows) / len(rows)
                 if tune_batch is not None:
-                    for i, r in enumerate(validate(net, tune_batch)):
-                        log.row(step=step, split="tune", lambda_index=i, lmbda=net.config.lambdas[i],
-                                loss=r["loss"], bpp=r["bpp_loss"], mse=r["mse_loss"], psnr=r["psnr"],
-                                aux_loss=aux.item(), lr=optimizers["net"].param_groups[0]["lr"],
-                                seconds=round(elapsed(), 2))
+                    evaluate("tune", tune_batch, aux.item())
                 if val_loss < best:
                     best = val_loss
                     checkpoint(run_dir / "checkpoint_best.pth")

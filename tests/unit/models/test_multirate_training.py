@@ -55,7 +55,7 @@ def test_resume_continues_from_the_latest_checkpoint(tmp_path, images):
     assert steps == list(range(1, 7))  # picked up at step 5, no step repeated
 
 
-def test_tune_split_logs_the_tuning_tiles_without_choosing_by_them(tmp_path, images):
+def test_tune_split_logs_the_tuning_tiles_at_every_lambda(tmp_path, images):
     run_dir = train(TrainConfig(**{**TINY, "steps": 2, "tune_eval": True}), log_root=tmp_path, images=images,
                     progress=False)
     rows = _rows(run_dir)
