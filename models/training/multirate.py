@@ -307,7 +307,7 @@ def train(
     def elapsed() -> float:
         return elapsed_before + time.perf_counter() - start
 
-    def progress() -> float:
+    def fraction_done() -> float:
         done = step / config.steps
         if config.time_budget_s:
             done = max(done, elapsed() / float(config.time_budget_s))
@@ -328,10 +328,10 @@ def train(
     bar = tqdm(total=config.steps, initial=step, disable=not progress, desc="multirate", mininterval=2.0,
                dynamic_ncols=True)
     try:
-        finished = resume is not None and progress() >= 1.0
+        finished = resume is not None and fraction_done() >= 1.0
         while not finished and step < config.steps:
             step += 1
-            lr = config.lr * config.lr_factor(step, progress())
+            lr = config.lr * config.lr_factor(step, fraction_done())
             for group in optimizers["net"].param_groups:
                 group["lr"] = lr
             index = int(lambda_rng.integers(net.num_rates))
@@ -348,7 +348,7 @@ def train(
             aux.backward()
             optimizers["aux"].step()
             bar.update(1)
-            last = finished = progress() >= 1.0
+            last = finished = fraction_done() >= 1.0
             if step % config.log_every == 0 or last:
                 bar.set_postfix(lmbda=lmbda, bpp=f"{terms['bpp_loss'].item():.3f}", psnr=f"{terms['psnr'].item():.2f}")
                 log.row(step=step, split="train", lambda_index=index, lmbda=lmbda, loss=terms["loss"].item(),

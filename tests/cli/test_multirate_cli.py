@@ -99,7 +99,9 @@ def test_train_command_writes_a_run_and_resumes(tmp_path, capsys):
     logs = tmp_path / "logs"
     assert main(["train", "--config", str(tmp_path / "c.yaml"), "--log-dir", str(logs), "--no-progress"]) == 0
     (run_dir,) = logs.iterdir()
-    assert str(run_dir) in capsys.readouterr().out
+    captured = capsys.readouterr()
+    assert str(run_dir) in captured.out
+    assert "multirate:" not in captured.err  # --no-progress: no progress bar
     assert main(["train", "--resume", str(run_dir), "--no-progress"]) == 0
     assert main(["train", "--config", str(tmp_path / "missing.yaml")]) == 2
     assert "does not exist" in capsys.readouterr().err
