@@ -25,6 +25,12 @@
    rates 0.0 and 0.6, on 8 validation crops of the training photos and on the tuning photo's 4 tiles. A gap that
    grows on the tuning tiles while it shrinks on the validation crops means the encoder fits the training photos
    rather than photos in general; a tuning-tile cost that keeps falling means training still generalises.
+1e. ``ceiling``: where the high rates lose: for each ``--gap-checkpoints`` checkpoint, on the validation crops and
+   on the tuning photo's 4 tiles, the PSNR of ``g_s(g_a(x))`` with the latent NOT quantised (the transforms'
+   own reconstruction ceiling: no rate spent can do better) and rounded at rates 0 and 1, the real-bytes point at
+   those rates, and JPEG 4:2:0 (Pillow) at the same bpp (interpolated in log-bpp over a quality sweep). If
+   the float ceiling sits near the R=1 point, the extra bits of the high rates have nowhere to go and the
+   transforms, not the entropy model, hold the curve down.
 2. ``speed``: decode time of the checkerboard model vs a serial autoregressive context model (CompressAI's
    ``mbt2018``, ``JointAutoregressiveHierarchicalPriors`` with our transform width as N, our M and our
    channels-last synthesis, RANDOMLY INITIALISED: its weights do not change the work its serial decoding
@@ -299,6 +305,66 @@ def gap_part(args: argparse.Namespace) -> list[dict]:
     return rows
 
 
+def _psnr_of(x: torch.Tensor, x_hat: torch.Tensor) -> float:
+    """PSNR of one reconstruction tensor as the decoder would write it (clamped, rounded to 8 bits)."""
+    def to_8bit(t: torch.Tensor) -> torch.Tensor:
+        return t.clamp(0, 1).mul(255).round()
+
+    mse = torch.mean((to_8bit(x_hat) - to_8bit(x)) ** 2).item()
+    return float(10 * np.log10(255.0**2 / mse)) if mse > 0 else float("inf")
+
+
+def jpeg_psnr_at(images: list[np.ndarray], bpp: float) -> float:
+    """Mean PSNR of Pillow JPEG 4:2:0 at ``bpp``: each image's quality sweep interpolated in log-bpp."""
+    from models.training.rd_eval import anchor_curve
+
+    curve = anchor_curve("jpeg", {str(i): im for i, im in enumerate(images)}, tuple(range(5, 100, 5)))
+    values = []
+    for points in curve.per_photo.values():
+        b, p = np.asarray(sorted(points), dtype=float).T
+        values.append(float(np.interp(np.log(bpp), np.log(b), p)))
+    return float(np.mean(values))
+
+
+def ceiling_part(args: argparse.Namespace) -> list[dict]:
+    from models.learned import image_to_tensor
+    from models.multirate.codec import PACKAGE_WEIGHTS, WEIGHTS_FILE
+    from models.photos import tuning_crops
+    from models.training.rd_eval import validation_images
+
+    image_sets = {"validation": list(validation_images(args.config).values()),
+                  "tuning": list(tuning_crops().values())}
+    rows = []
+    for checkpoint in args.gap_checkpoints or [PACKAGE_WEIGHTS / WEIGHTS_FILE]:
+        codec = MultiRateCodec(checkpoint=checkpoint)
+        net = codec.network()
+        row: dict = {"checkpoint": str(checkpoint)}
+        for set_name, images in image_sets.items():
+            for rate in (0.0, 1.0):
+                gains = net.gains(codec.position(rate))
+                float_psnr, rounded_psnr, bpp, coded_psnr = [], [], [], []
+                for image in images:
+                    x = image_to_tensor(image)
+                    with torch.no_grad():
+                        y = net.g_a(x) * gains.y
+                        float_psnr.append(_psnr_of(x, net.g_s(y * gains.y_inv)))
+                        rounded_psnr.append(_psnr_of(x, net.g_s(torch.round(y) * gains.y_inv)))
+                    b, p = rd_point(codec, image, rate)
+                    bpp.append(b)
+                    coded_psnr.append(p)
+                mean_bpp = float(np.mean(bpp))
+                row[f"{set_name}@{rate}"] = {
+                    "float_latent_psnr": float(np.mean(float_psnr)),
+                    "rounded_latent_psnr": float(np.mean(rounded_psnr)),
+                    "bpp": mean_bpp, "psnr": float(np.mean(coded_psnr)),
+                    "jpeg_psnr_at_bpp": jpeg_psnr_at(images, mean_bpp)}
+        rows.append(row)
+        print(f"{Path(checkpoint).name}: " + " | ".join(
+            f"{k} float {v['float_latent_psnr']:.2f} rounded {v['rounded_latent_psnr']:.2f} coded {v['bpp']:.3f} bpp"
+            f" {v['psnr']:.2f} dB (JPEG {v['jpeg_psnr_at_bpp']:.2f})" for k, v in row.items() if "@" in k), flush=True)
+    return rows
+
+
 # --- 2. checkerboard vs serial autoregressive decoding ------------------------------------------------
 
 def _median_time(fn, repeats: int) -> tuple[float, object]:
@@ -451,7 +517,7 @@ def scaling_part(args: argparse.Namespace) -> list[dict]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--parts", nargs="+",
-                        choices=("anchors", "refine", "refine-tune", "gap", "bd", "speed", "scaling"),
+                        choices=("anchors", "refine", "refine-tune", "gap", "ceiling", "bd", "speed", "scaling"),
                         default=["anchors", "bd", "speed", "scaling"])
     parser.add_argument("--config", type=Path, default=ROOT / "configs" / "multirate.yaml")
     parser.add_argument("--multirate", type=Path, help="multi-rate checkpoint (default: the shipped one)")
@@ -471,7 +537,8 @@ def main() -> None:
                              " demo photo) or the training config's validation crops (crops of the training photos)")
     parser.add_argument("--tune-crops", type=int, default=8, help="refine-tune: validation crops used (default 8)")
     parser.add_argument("--tune-rates", type=int, default=4, help="refine-tune: rate parameters (default 4)")
-    parser.add_argument("--gap-checkpoints", type=Path, nargs="+", help="gap: checkpoints (default: the shipped one)")
+    parser.add_argument("--gap-checkpoints", type=Path, nargs="+",
+                        help="gap, ceiling: checkpoints (default: the shipped one)")
     parser.add_argument("--gap-steps", type=int, default=40, help="gap: refinement steps (default 40)")
     parser.add_argument("--threads", type=int, default=1, help="torch CPU threads (default 1)")
     parser.add_argument("--measure", help=argparse.SUPPRESS)
@@ -494,6 +561,8 @@ def main() -> None:
         results["refine_tune"] = refine_tune_part(args)
     if "gap" in args.parts:
         results["gap"] = gap_part(args)
+    if "ceiling" in args.parts:
+        results["ceiling"] = ceiling_part(args)
     if "bd" in args.parts:
         results["bd_rate"] = bd_rate_part(args)
     if "speed" in args.parts:
