@@ -305,15 +305,6 @@ def gap_part(args: argparse.Namespace) -> list[dict]:
     return rows
 
 
-def _psnr_of(x: torch.Tensor, x_hat: torch.Tensor) -> float:
-    """PSNR of one reconstruction tensor as the decoder would write it (clamped, rounded to 8 bits)."""
-    def to_8bit(t: torch.Tensor) -> torch.Tensor:
-        return t.clamp(0, 1).mul(255).round()
-
-    mse = torch.mean((to_8bit(x_hat) - to_8bit(x)) ** 2).item()
-    return float(10 * np.log10(255.0**2 / mse)) if mse > 0 else float("inf")
-
-
 def jpeg_psnr_at(images: list[np.ndarray], bpp: float) -> float:
     """Mean PSNR of Pillow JPEG 4:2:0 at ``bpp``: each image's quality sweep interpolated in log-bpp."""
     from models.training.rd_eval import anchor_curve
@@ -327,7 +318,7 @@ def jpeg_psnr_at(images: list[np.ndarray], bpp: float) -> float:
 
 
 def ceiling_part(args: argparse.Namespace) -> list[dict]:
-    from models.learned import image_to_tensor
+    from models.learned import image_to_tensor, tensor_to_image
     from models.multirate.codec import PACKAGE_WEIGHTS, WEIGHTS_FILE
     from models.photos import tuning_crops
     from models.training.rd_eval import validation_images
@@ -347,8 +338,9 @@ def ceiling_part(args: argparse.Namespace) -> list[dict]:
                     x = image_to_tensor(image)
                     with torch.no_grad():
                         y = net.g_a(x) * gains.y
-                        float_psnr.append(_psnr_of(x, net.g_s(y * gains.y_inv)))
-                        rounded_psnr.append(_psnr_of(x, net.g_s(torch.round(y) * gains.y_inv)))
+                        # as the decoder writes it: clamped, rounded to 8 bits
+                        float_psnr.append(psnr(image, tensor_to_image(net.g_s(y * gains.y_inv))))
+                        rounded_psnr.append(psnr(image, tensor_to_image(net.g_s(torch.round(y) * gains.y_inv))))
                     b, p = rd_point(codec, image, rate)
                     bpp.append(b)
                     coded_psnr.append(p)
