@@ -6,6 +6,14 @@
 * horizontal flips, and with ``rotate`` the 90-degree rotations (the 8 dihedral transforms);
 * with ``colour``, on colour photos only: a random permutation of the RGB channels and a saturation scale
   (``colour_jitter`` = maximum relative change) around the photo's luma; greyscale photos stay grey;
+* with ``tone_jitter`` = t > 0: a random gamma in ``[1/(1+t), 1+t]`` (log-uniform) and a contrast scale in
+  ``[1-t/2, 1+t/2]`` around the patch mean, on every photo: the training photos span few exposures;
+* with ``mosaic`` = p > 0: with probability p a patch is a dead-leaves mosaic of the training photos (Matheron's
+  model as used for synthetic restoration training, Achddou et al. 2021, "Synthetic images as a regularity
+  prior for image restoration neural networks"): discs with power-law radii, each filled with another random
+  crop of a training photo, pasted over a base crop. This gives the occlusion edges between unlike textures
+  that real scenes have and the nine training photos (mostly single textures) lack; every pixel still comes
+  from a training photo, so no new photo enters training;
 * ``weights``: relative sampling probability of each photo (e.g. colour photos more often).
 """
 from __future__ import annotations
@@ -31,7 +39,8 @@ class RandomCrops:
 
     def __init__(self, images: list[np.ndarray], crop: int, seed: int = 0, weights: list[float] | None = None,
                  min_scale: float = 1.0, rotate: bool = False, colour: bool = False,
-                 colour_jitter: float = 0.3) -> None:
+                 colour_jitter: float = 0.3, tone_jitter: float = 0.0, mosaic: float = 0.0,
+                 mosaic_discs: int = 6) -> None:
         if weights is not None and len(weights) != len(images):
             raise ValueError("one weight per image is needed")
         keep = [i for i, im in enumerate(images) if min(im.shape[:2]) >= crop]
@@ -39,6 +48,12 @@ class RandomCrops:
             raise ValueError(f"no training image is at least {crop}x{crop}")
         if not 0 < min_scale <= 1:
             raise ValueError("min_scale must be in (0, 1]")
+        if not 0 <= tone_jitter < 1:
+            raise ValueError("tone_jitter must be in [0, 1)")
+        if not 0 <= mosaic <= 1:
+            raise ValueError("mosaic is a probability in [0, 1]")
+        if mosaic_discs < 1:
+            raise ValueError("mosaic_discs must be at least 1")
         self.images = [torch.from_numpy(np.array(images[i], dtype=np.uint8, copy=True)).permute(2, 0, 1)
                        for i in keep]
         self.colour_image = [is_colour(images[i]) for i in keep]
@@ -51,7 +66,33 @@ class RandomCrops:
         self.rotate = rotate
         self.colour = colour
         self.colour_jitter = float(colour_jitter)
+        self.tone_jitter = float(tone_jitter)
+        self.mosaic = float(mosaic)
+        self.mosaic_discs = int(mosaic_discs)
         self.rng = np.random.default_rng(seed)
+
+    def _patch(self) -> torch.Tensor:
+        # the rng is only drawn for the options switched on, so older configs keep their exact crop stream
+        if self.mosaic and self.rng.random() < self.mosaic:
+            return self._mosaic()
+        return self._one()
+
+    def _mosaic(self) -> torch.Tensor:
+        """A base crop with ``1..mosaic_discs`` discs of other crops on top (dead leaves, radius density ~ r^-3)."""
+        canvas = self._one()
+        size = self.crop
+        # anti-aliased disc masks: coverage from a 4x supersampled grid, as a lens would blur an occlusion edge
+        fine = (torch.arange(4 * size, dtype=torch.float32) + 0.5) / 4
+        r_min, r_max = size / 16, size / 2
+        for _ in range(int(self.rng.integers(1, self.mosaic_discs + 1))):
+            # inverse CDF of p(r) ~ r^-3 on [r_min, r_max] (scale-invariant dead leaves)
+            u = self.rng.random()
+            radius = (r_min ** -2 - u * (r_min ** -2 - r_max ** -2)) ** -0.5
+            cy, cx = self.rng.uniform(-radius / 2, size + radius / 2, size=2)
+            inside = ((fine[:, None] - cy) ** 2 + (fine[None, :] - cx) ** 2 <= radius ** 2).float()
+            cover = F.avg_pool2d(inside[None, None], 4)[0]
+            canvas = cover * self._one() + (1 - cover) * canvas
+        return canvas.mul(255.0).round().div(255.0)
 
     def _one(self) -> torch.Tensor:
         i = int(self.rng.choice(len(self.images), p=self.p))
@@ -76,9 +117,15 @@ class RandomCrops:
             factor = 1.0 + self.rng.uniform(-self.colour_jitter, self.colour_jitter)
             grey = (patch * LUMA).sum(0, keepdim=True)
             patch = (grey + factor * (patch - grey)).clamp(0, 1)
+        if self.tone_jitter:
+            t = self.tone_jitter
+            gamma = math.exp(self.rng.uniform(-math.log1p(t), math.log1p(t)))
+            contrast = 1.0 + self.rng.uniform(-t / 2, t / 2)
+            patch = patch.clamp_min(0).pow(gamma)
+            patch = (patch.mean() + contrast * (patch - patch.mean())).clamp(0, 1)
         # back to the 8-bit grid: the codec always sees 8-bit images
         return patch.mul(255.0).round().div(255.0)
 
     def batch(self, size: int) -> torch.Tensor:
         """A float batch (size,3,crop,crop) in [0, 1]."""
-        return torch.stack([self._one() for _ in range(size)]).contiguous()
+        return torch.stack([self._patch() for _ in range(size)]).contiguous()

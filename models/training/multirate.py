@@ -68,6 +68,9 @@ class TrainConfig:
     rotate: bool = False  # 90-degree rotations on top of the horizontal flips
     colour: bool = False  # channel permutations and saturation jitter of colour photos
     colour_jitter: float = 0.3
+    tone_jitter: float = 0.0  # gamma and contrast jitter of every crop (0 = off)
+    mosaic: float = 0.0  # probability of a dead-leaves mosaic of training-photo crops instead of one crop
+    mosaic_discs: int = 6  # at most this many discs per mosaic
     init_from: str | None = None  # warm start from this multirate checkpoint (same N and M)
     seed: int = 0
     log_every: int = 50
@@ -92,6 +95,8 @@ class TrainConfig:
             raise ValueError('schedule must be "step" or "cosine"')
         if not 0 < self.min_scale <= 1:
             raise ValueError("min_scale must be in (0, 1]")
+        if not 0 <= self.tone_jitter < 1 or not 0 <= self.mosaic <= 1 or self.mosaic_discs < 1:
+            raise ValueError("tone_jitter must be in [0, 1), mosaic in [0, 1] and mosaic_discs at least 1")
         if self.time_budget_s is not None and float(self.time_budget_s) <= 0:
             raise ValueError("time_budget_s must be positive")
         if self.warmup_steps < 0 or not 0 <= self.min_lr_ratio <= 1:
@@ -165,10 +170,13 @@ def photo_weights(config: TrainConfig, count: int) -> list[float] | None:
     return weights if len(weights) == count else None
 
 
-def make_crops(config: TrainConfig, images: list[np.ndarray], seed: int) -> RandomCrops:
+def make_crops(config: TrainConfig, images: list[np.ndarray], seed: int, validation: bool = False) -> RandomCrops:
+    """The run's crop stream; ``validation`` leaves out tone jitter and mosaics, so the fixed validation crops
+    stay the same crops whichever of those a run trains with (losses stay comparable across runs)."""
     return RandomCrops(images, config.crop, seed=seed, weights=photo_weights(config, len(images)),
                        min_scale=config.min_scale, rotate=config.rotate, colour=config.colour,
-                       colour_jitter=config.colour_jitter)
+                       colour_jitter=config.colour_jitter, tone_jitter=0.0 if validation else config.tone_jitter,
+                       mosaic=0.0 if validation else config.mosaic, mosaic_discs=config.mosaic_discs)
 
 
 def rd_terms(out: dict, x: torch.Tensor, lmbda: float) -> dict[str, torch.Tensor]:
@@ -261,7 +269,8 @@ def train(
     crops = make_crops(config, images, config.seed)
     # fixed validation crops of the TRAINING photos (same augmentations, own seed): checkpoints are chosen by
     # these, never by held-out photos
-    val_batch = make_crops(config, images, config.seed + 10_000).batch(config.eval_crops).to(device)
+    val_crops = make_crops(config, images, config.seed + 10_000, validation=True)
+    val_batch = val_crops.batch(config.eval_crops).to(device)
     tune_batch = tuning_batch().to(device) if config.tune_eval else None
     if resume is None:
         run_dir = _new_run_dir(Path(log_root))

@@ -135,7 +135,8 @@ def validation_images(config_path: Path) -> dict[str, np.ndarray]:
     from models.training.multirate import load_config, make_crops, training_images
 
     config = load_config(Path(config_path))
-    batch = make_crops(config, training_images(config), config.seed + 10_000).batch(config.eval_crops)
+    crops = make_crops(config, training_images(config), config.seed + 10_000, validation=True)
+    batch = crops.batch(config.eval_crops)
     arrays = (batch.mul(255).round().clamp(0, 255).to(torch.uint8).permute(0, 2, 3, 1).numpy())
     return {f"val{i}": np.ascontiguousarray(a) for i, a in enumerate(arrays)}
 

@@ -11,7 +11,7 @@ import torch
 from models.multirate.checkpoint import load_network, save_exported
 from models.multirate.network import MultiRateCheckerboard, MultiRateConfig
 from models.training.crops import RandomCrops, is_colour
-from models.training.multirate import TrainConfig, train
+from models.training.multirate import TrainConfig, make_crops, train
 from models.training.rd_eval import bd_rate, is_monotone, restrict
 from models.training.warm_start import remap_log_gains, warm_start
 
@@ -50,11 +50,54 @@ def test_multi_scale_crops_downscale(photos):
     assert full.std() > scaled.std()
 
 
+def test_mosaics_paste_discs_of_other_crops_with_soft_edges():
+    # two flat photos, red and blue: a mosaic shows both, with blends only on the discs' anti-aliased rims
+    red = np.zeros((96, 96, 3), dtype=np.uint8)
+    red[..., 0] = 255
+    blue = np.zeros((96, 96, 3), dtype=np.uint8)
+    blue[..., 2] = 255
+    batch = RandomCrops([red, blue], 64, seed=0, mosaic=1.0, mosaic_discs=8).batch(16)
+    assert torch.equal(batch, (batch * 255).round() / 255) and torch.all(batch[:, 1] == 0)
+    assert torch.allclose(batch[:, 0] + batch[:, 2], torch.ones_like(batch[:, 0]), atol=1.5 / 255)
+    pure = ((batch[:, 0] == 1) | (batch[:, 2] == 1)).float().mean()
+    assert 0.9 < pure < 1.0  # mostly whole-photo pixels; some rim pixels blend the two
+    both = [bool((b[0] == 1).any() and (b[2] == 1).any()) for b in batch]
+    assert sum(both) >= 4
+    plain = RandomCrops([red, blue], 64, seed=0).batch(16)
+    assert not any(bool((b[0] > 0).any() and (b[2] > 0).any()) for b in plain)
+
+
+def test_tone_jitter_changes_exposure_keeps_grey_and_off_switches_keep_the_old_stream(photos):
+    plain = RandomCrops(photos, 64, seed=3, min_scale=0.5, rotate=True, colour=True).batch(6)
+    off = RandomCrops(photos, 64, seed=3, min_scale=0.5, rotate=True, colour=True, tone_jitter=0.0,
+                      mosaic=0.0).batch(6)
+    assert torch.equal(plain, off)  # older configs keep their exact crops
+    toned = RandomCrops(photos[1:], 64, seed=3, tone_jitter=0.5).batch(6)
+    same = RandomCrops(photos[1:], 64, seed=3).batch(6)
+    assert not torch.equal(toned, same) and 0 <= toned.min() and toned.max() <= 1
+    assert torch.equal(toned[:, 0], toned[:, 1]) and torch.equal(toned[:, 1], toned[:, 2])
+
+
+def test_validation_crops_ignore_tone_and_mosaic(photos):
+    base = TrainConfig(lambdas=[0.01], N=8, M=8, crop=64, min_scale=0.5, rotate=True, colour=True)
+    mixed = TrainConfig(lambdas=[0.01], N=8, M=8, crop=64, min_scale=0.5, rotate=True, colour=True,
+                        tone_jitter=0.3, mosaic=0.5)
+    assert torch.equal(make_crops(base, photos, 7, validation=True).batch(4),
+                       make_crops(mixed, photos, 7, validation=True).batch(4))
+    assert not torch.equal(make_crops(base, photos, 7).batch(4), make_crops(mixed, photos, 7).batch(4))
+    with pytest.raises(ValueError, match="mosaic"):
+        TrainConfig(lambdas=[0.01], N=8, M=8, mosaic=1.5)
+
+
 def test_sampling_weights_and_bad_arguments(photos):
     with pytest.raises(ValueError, match="one weight per image"):
         RandomCrops(photos, 64, weights=[1.0])
     with pytest.raises(ValueError, match="min_scale"):
         RandomCrops(photos, 64, min_scale=0)
+    with pytest.raises(ValueError, match="tone_jitter"):
+        RandomCrops(photos, 64, tone_jitter=1.0)
+    with pytest.raises(ValueError, match="mosaic"):
+        RandomCrops(photos, 64, mosaic=-0.1)
     with pytest.raises(ValueError, match="at least"):
         RandomCrops(photos, 512)
 
