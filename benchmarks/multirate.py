@@ -268,20 +268,34 @@ def refine_tune_part(args: argparse.Namespace) -> dict:
     return out
 
 
-def gap_part(args: argparse.Namespace) -> list[dict]:
-    from models.learned import image_to_tensor
-    from models.multirate.codec import PACKAGE_WEIGHTS, REFINED_ENCODER, WEIGHTS_FILE
-    from models.multirate.refine import rd_cost, refine_latent
+def held_out_sets(args: argparse.Namespace, validation_count: int | None = None) -> dict[str, list[np.ndarray]]:
+    """The gap and ceiling parts' images: validation crops of the training photos (the first
+    ``validation_count``, or all) and the tuning photo's tiles (never trained on)."""
     from models.photos import tuning_crops
     from models.training.rd_eval import validation_images
 
-    settings = dataclasses.replace(REFINED_ENCODER, steps=args.gap_steps)
-    image_sets = {"validation": list(validation_images(args.config).values())[:8],
-                  "tuning": list(tuning_crops().values())}
-    rows = []
+    return {"validation": list(validation_images(args.config).values())[:validation_count],
+            "tuning": list(tuning_crops().values())}
+
+
+def compared_codecs(args: argparse.Namespace):
+    """(checkpoint, codec, network) for each ``--gap-checkpoints`` entry, or the shipped weights."""
+    from models.multirate.codec import PACKAGE_WEIGHTS, WEIGHTS_FILE
+
     for checkpoint in args.gap_checkpoints or [PACKAGE_WEIGHTS / WEIGHTS_FILE]:
         codec = MultiRateCodec(checkpoint=checkpoint)
-        net = codec.network()
+        yield checkpoint, codec, codec.network()
+
+
+def gap_part(args: argparse.Namespace) -> list[dict]:
+    from models.learned import image_to_tensor
+    from models.multirate.codec import REFINED_ENCODER
+    from models.multirate.refine import rd_cost, refine_latent
+
+    settings = dataclasses.replace(REFINED_ENCODER, steps=args.gap_steps)
+    image_sets = held_out_sets(args, validation_count=8)
+    rows = []
+    for checkpoint, codec, net in compared_codecs(args):
         row: dict = {"checkpoint": str(checkpoint), "steps": settings.steps}
         for set_name, images in image_sets.items():
             for rate in (0.0, 0.6):
@@ -319,16 +333,10 @@ def jpeg_psnr_at(images: list[np.ndarray], bpp: float) -> float:
 
 def ceiling_part(args: argparse.Namespace) -> list[dict]:
     from models.learned import image_to_tensor, tensor_to_image
-    from models.multirate.codec import PACKAGE_WEIGHTS, WEIGHTS_FILE
-    from models.photos import tuning_crops
-    from models.training.rd_eval import validation_images
 
-    image_sets = {"validation": list(validation_images(args.config).values()),
-                  "tuning": list(tuning_crops().values())}
+    image_sets = held_out_sets(args)
     rows = []
-    for checkpoint in args.gap_checkpoints or [PACKAGE_WEIGHTS / WEIGHTS_FILE]:
-        codec = MultiRateCodec(checkpoint=checkpoint)
-        net = codec.network()
+    for checkpoint, codec, net in compared_codecs(args):
         row: dict = {"checkpoint": str(checkpoint)}
         for set_name, images in image_sets.items():
             for rate in (0.0, 1.0):
