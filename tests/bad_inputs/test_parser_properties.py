@@ -6,6 +6,7 @@ from __future__ import annotations
 import hashlib
 import io
 import math
+import struct
 from pathlib import Path
 
 import numpy as np
@@ -68,6 +69,25 @@ def test_normalising_arbitrary_bytes_gives_rgb_or_a_4xx_error(data):
 @given(mutated_images())
 def test_normalising_damaged_images_gives_rgb_or_a_4xx_error(data):
     _check_normalised(data)
+
+
+def test_tiff_with_a_damaged_second_page_is_a_4xx_error():
+    # found by the property test above in CI: counting the pages reads the next directory, which lacks
+    # ImageWidth, and Pillow raised TypeError("Missing dimensions") through normalize_image
+    pages = [Image.fromarray(np.full((4, 5, 3), value, dtype=np.uint8)) for value in (0, 9)]
+    buffer = io.BytesIO()
+    pages[0].save(buffer, format="TIFF", save_all=True, append_images=pages[1:])
+    data = bytearray(buffer.getvalue())
+    assert data[:2] == b"II"
+    first = struct.unpack_from("<I", data, 4)[0]
+    second = struct.unpack_from("<I", data, first + 2 + 12 * struct.unpack_from("<H", data, first)[0])[0]
+    for k in range(struct.unpack_from("<H", data, second)[0]):
+        if struct.unpack_from("<H", data, second + 2 + 12 * k)[0] == 256:  # ImageWidth -> an unknown tag
+            struct.pack_into("<H", data, second + 2 + 12 * k, 65000)
+    with pytest.raises(ServiceError) as raised:
+        normalize_image("two-pages.tif", bytes(data), max_pixels=100_000)
+    assert 400 <= raised.value.status_code < 500
+    assert "two-pages.tif" in raised.value.message and "corrupt" in raised.value.message
 
 
 CODECS = build_codecs(CodecContext(weights_dir=Path("/nonexistent-weights"), device="cpu"))
