@@ -121,7 +121,7 @@ class RandomCrops:
             t = self.tone_jitter
             gamma = math.exp(self.rng.uniform(-math.log1p(t), math.log1p(t)))
             contrast = 1.0 + self.rng.uniform(-t / 2, t / 2)
-            patch = patch.clamp_min(0).pow(gamma)
+            patch = patch.pow(gamma)  # patch is already in [0, 1]
             patch = (patch.mean() + contrast * (patch - patch.mean())).clamp(0, 1)
         # back to the 8-bit grid: the codec always sees 8-bit images
         return patch.mul(255.0).round().div(255.0)

@@ -179,6 +179,12 @@ def make_crops(config: TrainConfig, images: list[np.ndarray], seed: int, validat
                        mosaic=0.0 if validation else config.mosaic, mosaic_discs=config.mosaic_discs)
 
 
+def validation_batch(config: TrainConfig, images: list[np.ndarray]) -> torch.Tensor:
+    """The run's fixed validation crops of the TRAINING photos (own seed, no tone jitter or mosaics): the
+    ``eval_crops`` crops checkpoints are chosen by, the same in training and in ``rd_eval``."""
+    return make_crops(config, images, config.seed + 10_000, validation=True).batch(config.eval_crops)
+
+
 def rd_terms(out: dict, x: torch.Tensor, lmbda: float) -> dict[str, torch.Tensor]:
     """CompressAI's rate-distortion loss terms, plus PSNR."""
     terms = RateDistortionLoss(lmbda=lmbda)(out, x)
@@ -269,8 +275,7 @@ def train(
     crops = make_crops(config, images, config.seed)
     # fixed validation crops of the TRAINING photos (same augmentations, own seed): checkpoints are chosen by
     # these, never by held-out photos
-    val_crops = make_crops(config, images, config.seed + 10_000, validation=True)
-    val_batch = val_crops.batch(config.eval_crops).to(device)
+    val_batch = validation_batch(config, images).to(device)
     tune_batch = tuning_batch().to(device) if config.tune_eval else None
     if resume is None:
         run_dir = _new_run_dir(Path(log_root))

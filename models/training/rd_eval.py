@@ -132,11 +132,10 @@ def evaluate(checkpoint: Path, anchors: tuple[str, ...] = ("jpeg", "webp", "avif
 
 def validation_images(config_path: Path) -> dict[str, np.ndarray]:
     """The fixed validation crops of a training config (crops of the TRAINING photos) as uint8 images."""
-    from models.training.multirate import load_config, make_crops, training_images
+    from models.training.multirate import load_config, training_images, validation_batch
 
     config = load_config(Path(config_path))
-    crops = make_crops(config, training_images(config), config.seed + 10_000, validation=True)
-    batch = crops.batch(config.eval_crops)
+    batch = validation_batch(config, training_images(config))
     arrays = (batch.mul(255).round().clamp(0, 255).to(torch.uint8).permute(0, 2, 3, 1).numpy())
     return {f"val{i}": np.ascontiguousarray(a) for i, a in enumerate(arrays)}
 

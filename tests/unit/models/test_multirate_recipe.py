@@ -11,7 +11,7 @@ import torch
 from models.multirate.checkpoint import load_network, save_exported
 from models.multirate.network import MultiRateCheckerboard, MultiRateConfig
 from models.training.crops import RandomCrops, is_colour
-from models.training.multirate import TrainConfig, make_crops, train
+from models.training.multirate import TrainConfig, make_crops, train, validation_batch
 from models.training.rd_eval import bd_rate, is_monotone, restrict
 from models.training.warm_start import remap_log_gains, warm_start
 
@@ -82,8 +82,7 @@ def test_validation_crops_ignore_tone_and_mosaic(photos):
     base = TrainConfig(lambdas=[0.01], N=8, M=8, crop=64, min_scale=0.5, rotate=True, colour=True)
     mixed = TrainConfig(lambdas=[0.01], N=8, M=8, crop=64, min_scale=0.5, rotate=True, colour=True,
                         tone_jitter=0.3, mosaic=0.5)
-    assert torch.equal(make_crops(base, photos, 7, validation=True).batch(4),
-                       make_crops(mixed, photos, 7, validation=True).batch(4))
+    assert torch.equal(validation_batch(base, photos), validation_batch(mixed, photos))
     assert not torch.equal(make_crops(base, photos, 7).batch(4), make_crops(mixed, photos, 7).batch(4))
     with pytest.raises(ValueError, match="mosaic"):
         TrainConfig(lambdas=[0.01], N=8, M=8, mosaic=1.5)
