@@ -273,8 +273,7 @@ def train(
         config = load_config(run_dir / "config.yaml")
     images = images if images is not None else training_images(config)
     crops = make_crops(config, images, config.seed)
-    # fixed validation crops of the TRAINING photos (same augmentations, own seed): checkpoints are chosen by
-    # these, never by held-out photos
+    # checkpoints are chosen by these fixed crops of the TRAINING photos, never by held-out photos
     val_batch = validation_batch(config, images).to(device)
     tune_batch = tuning_batch().to(device) if config.tune_eval else None
     if resume is None:
