@@ -3,9 +3,10 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from PIL import Image, UnidentifiedImageError
+from PIL import Image
 
 from analysis.iqa_datasets.base import DatasetIndex
+from models.image_errors import PIL_DECODE_ERRORS
 
 
 def verify_images(index: DatasetIndex, *, progress: Callable[[int, int], None] | None = None,
@@ -20,7 +21,7 @@ def verify_images(index: DatasetIndex, *, progress: Callable[[int, int], None] |
             with Image.open(index.root / relative) as image:
                 image.load()
                 sizes[relative] = image.size
-        except (UnidentifiedImageError, OSError, ValueError, Image.DecompressionBombError) as exc:
+        except PIL_DECODE_ERRORS as exc:
             problems.append(f"{relative} does not decode: {exc}")
             if len(problems) >= max_problems:
                 break

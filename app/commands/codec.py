@@ -63,9 +63,10 @@ def _read(path: Path) -> bytes:
 
 def run_encode(args: argparse.Namespace) -> int:
     import numpy as np
-    from PIL import Image, UnidentifiedImageError
+    from PIL import Image
 
     from models.base import CodecError
+    from models.image_errors import PIL_DECODE_ERRORS
 
     from models.multirate.refine import RefineSettings
 
@@ -77,8 +78,8 @@ def run_encode(args: argparse.Namespace) -> int:
     try:
         with Image.open(args.input) as img:
             image = np.array(img.convert("RGB"))
-    except (OSError, UnidentifiedImageError) as exc:
-        raise CommandError(f"cannot read image {args.input}: {exc}") from exc
+    except PIL_DECODE_ERRORS as exc:
+        raise CommandError(f"cannot read image {args.input}: {exc}") from None
     try:
         rate = codec.rate_for_lambda(args.lmbda) if args.lmbda is not None else args.rate
         data = codec.encode(image, rate)

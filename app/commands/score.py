@@ -20,14 +20,16 @@ IMAGE_SUFFIXES = {".png", ".bmp", ".jpg", ".jpeg", ".tif", ".tiff", ".webp", ".p
 
 
 def _read_image(path: Path) -> np.ndarray:
-    from PIL import Image, UnidentifiedImageError
+    from PIL import Image
+
+    from models.image_errors import PIL_DECODE_ERRORS
 
     try:
         with Image.open(path) as image:
             return np.asarray(image.convert("RGB"))
     except FileNotFoundError:
         raise CommandError(f"cannot read {path}: no such file") from None
-    except (UnidentifiedImageError, OSError, ValueError, Image.DecompressionBombError) as exc:
+    except PIL_DECODE_ERRORS as exc:
         raise CommandError(f"cannot read {path}: not a readable image ({exc.__class__.__name__})") from None
 
 

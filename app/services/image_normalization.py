@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import hashlib
 import io
-import struct
 import warnings
 from dataclasses import dataclass
 
@@ -24,6 +23,7 @@ import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 from app.services.errors import Invalid, TooLarge
+from models.image_errors import PIL_DECODE_ERRORS
 
 ACCEPTED_FORMATS = {"PNG", "JPEG", "WEBP", "BMP", "TIFF", "GIF"}
 ACCEPTED_NAMES = "PNG, JPEG, WebP, BMP, TIFF, GIF"
@@ -114,9 +114,7 @@ def normalize_image(filename: str, data: bytes, max_pixels: int) -> NormalizedIm
         if frames > 1:
             notes.insert(0, f"first frame of {frames} (animated or multi-page)")
         pixels = np.asarray(rgb, dtype=np.uint8).copy()
-    except (OSError, SyntaxError, ValueError, EOFError, TypeError, KeyError, IndexError, struct.error) as exc:
-        # Pillow's plugins raise all of these on damaged files, e.g. TypeError("Missing dimensions") when
-        # counting the pages of a TIFF whose later directory lacks ImageWidth
+    except PIL_DECODE_ERRORS as exc:
         raise Invalid(f"file {filename!r} is truncated or corrupt: {exc}") from None
     buffer = io.BytesIO()
     Image.fromarray(pixels, "RGB").save(buffer, format="PNG", compress_level=6)

@@ -32,6 +32,7 @@ from compressai.optimizers import net_aux_optimizer
 from tqdm import tqdm
 
 from models.devices import resolve_device
+from models.image_errors import PIL_DECODE_ERRORS
 from models.learned import image_to_tensor
 from models.multirate.checkpoint import export_state, load_weights, save_exported
 from models.multirate.network import MultiRateCheckerboard, MultiRateConfig
@@ -147,8 +148,11 @@ def image_folder(folder: Path) -> list[np.ndarray]:
         raise ValueError(f"data folder {folder} does not exist")
     images = []
     for path in sorted(p for p in folder.rglob("*") if p.suffix.lower() in IMAGE_SUFFIXES):
-        with Image.open(path) as img:
-            images.append(np.asarray(img.convert("RGB")))
+        try:
+            with Image.open(path) as img:
+                images.append(np.asarray(img.convert("RGB")))
+        except PIL_DECODE_ERRORS as exc:
+            raise ValueError(f"cannot read training image {path}: {exc}") from None
     if not images:
         raise ValueError(f"no images ({', '.join(IMAGE_SUFFIXES)}) under {folder}")
     return images

@@ -7,6 +7,7 @@ import hashlib
 import io
 import math
 import struct
+import tempfile
 from pathlib import Path
 
 import numpy as np
@@ -15,12 +16,16 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from PIL import Image
 
-from analysis.iqa_datasets.base import DatasetError, parse_score, read_csv_rows
+from analysis.iqa_datasets.base import DatasetError, DatasetIndex, parse_score, read_csv_rows
+from analysis.iqa_datasets.verify import verify_images
+from app.commands import CommandError
+from app.commands.score import _read_image
 from app.services.errors import ServiceError
 from app.services.image_normalization import normalize_image
 from models.base import CodecContext, CodecError, CorruptStreamError
 from models.multirate.fileformat import LicFile, pack, unpack
 from models.registry import build_codecs
+from models.training.multirate import image_folder
 
 FAST = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
@@ -69,6 +74,36 @@ def test_normalising_arbitrary_bytes_gives_rgb_or_a_4xx_error(data):
 @given(mutated_images())
 def test_normalising_damaged_images_gives_rgb_or_a_4xx_error(data):
     _check_normalised(data)
+
+
+def _check_file_readers(data: bytes) -> None:
+    """The readers of image files on disk: ``licbench score``, a data set's verification and a training folder
+    each return RGB or their own error naming the file."""
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "x.png"
+        path.write_bytes(data)
+        try:
+            pixels = _read_image(path)
+        except CommandError as exc:
+            assert str(path) in str(exc)
+        else:
+            assert pixels.dtype == np.uint8 and pixels.ndim == 3 and pixels.shape[2] == 3
+        index = DatasetIndex(layout="fuzz", root=Path(folder), references=["x.png"], distorted=[],
+                             higher_is_better=True, unit="MOS")
+        problems = verify_images(index)
+        assert problems == [] or (len(problems) == 1 and problems[0].startswith("x.png does not decode"))
+        try:
+            images = image_folder(Path(folder))
+        except ValueError as exc:
+            assert str(path) in str(exc)
+        else:
+            assert len(images) == 1 and images[0].ndim == 3 and images[0].shape[2] == 3
+
+
+@FAST
+@given(mutated_images())
+def test_reading_damaged_image_files_gives_rgb_or_the_readers_own_error(data):
+    _check_file_readers(data)
 
 
 def test_tiff_with_a_damaged_second_page_is_a_4xx_error():
