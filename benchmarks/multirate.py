@@ -4,6 +4,13 @@
    bytes, decoded twice: must be identical; monotone?) and its BD-rate (PSNR-RGB, PCHIP, ``bjontegaard``)
    against JPEG 4:2:0, WebP and AVIF (Pillow quality sweeps, restricted to ~0.15-1.0 bpp);
    ``models.training.rd_eval`` does the work.
+0b. ``demo-job``: the figure the demo job's own BD table shows (the issue's done-criterion), computed by the
+   product's own path: the demo image set as uploaded (``app.services.demo.demo_uploads``, normalised as an
+   upload is), every ``--demo-codecs`` codec at its DEFAULT rate points (what the demo job selects), real round
+   trips (``models.measure.measure``), the ``psnr`` metric (``metrics.scoring.score``), mean bpp and PSNR over
+   images per rate point (``analysis.rd.average_rd_points``) and ``analysis.bd_rate.compare_to_anchor`` against
+   ``--demo-anchor``. Unlike ``anchors`` the anchor's curve is not restricted: BD-rate integrates over the PSNR
+   range both default sweeps cover, and the part reports that range and how many points of each curve lie in it.
 1. ``bd``: a controlled comparison of one multi-rate model against K single-rate models (same architecture,
    data, augmentations and schedule shape; one per trained lambda), every run starting from the same
    checkpoint (``--init-from``) or from scratch: the multi-rate run gets S steps (``--steps``); the single-rate
@@ -41,6 +48,7 @@
    that peak minus the RSS after loading the model and a warm-up ("working" memory of the codec itself).
 
     python benchmarks/multirate.py --parts anchors speed
+    python benchmarks/multirate.py --parts demo-job --threads 2
     python benchmarks/multirate.py --parts bd --steps 200 --init-from CHECKPOINT   # trains 2K+1 runs first
 """
 from __future__ import annotations
@@ -199,6 +207,60 @@ def anchors_part(args: argparse.Namespace) -> dict:
     for name, a in res["anchors"].items():
         print(f"  BD-rate vs {name}: " + (a["error"] if "error" in a else _pct(a["bd_rate_pct"])), flush=True)
     return res
+
+
+# --- 0b. the demo job's own BD table -------------------------------------------------------------------
+
+def demo_job_part(args: argparse.Namespace) -> dict:
+    from analysis.bd_rate import compare_to_anchor
+    from analysis.rd import average_rd_points
+    from app.services.demo import demo_uploads
+    from app.services.image_normalization import normalize_image
+    from app.settings import get_settings
+    from metrics.registry import build_metrics
+    from metrics.scoring import score
+    from models.base import CodecContext
+    from models.measure import measure
+    from models.registry import build_codecs
+
+    max_pixels = get_settings().max_image_pixels
+    images = {u.filename: normalize_image(u.filename, u.data, max_pixels).pixels for u in demo_uploads()}
+    codecs = build_codecs(CodecContext(weights_dir=get_settings().weights_dir, device="cpu"))
+    if args.multirate:
+        codecs["licbench-multirate"] = MultiRateCodec(checkpoint=args.multirate)
+    names = list(dict.fromkeys([args.demo_anchor, *args.demo_codecs]))
+    metric = build_metrics(names=["psnr"])["psnr"]
+    rows, skipped = [], {}
+    for name in names:
+        codec = codecs.get(name)
+        availability = codec.availability() if codec is not None else None
+        if availability is None or not availability.available:
+            skipped[name] = availability.reason if availability is not None else "not a registered codec"
+            print(f"  {name}: skipped ({skipped[name]})", flush=True)
+            continue
+        for filename, image in images.items():
+            for rate_point in codec.rate.points:
+                m = measure(codec, image, rate_point)
+                value = score(image, [m.reconstruction], [metric])[0]["psnr"].value
+                rows.append({"codec": name, "image": filename, "rate_point": rate_point, "bpp": m.bpp,
+                             "metrics": {"psnr": value}})
+    curves = average_rd_points(rows)
+    out: dict = {"images": list(images), "anchor": args.demo_anchor, "skipped": skipped, "curves": {}, "bd": []}
+    for name, curve in curves.items():
+        out["curves"][name] = [{"rate_point": p.rate_point, "bpp": p.bpp, "psnr": p.metrics.get("psnr")}
+                               for p in curve.points]
+        print(f"  {name} ({len(curve.points)} default rate points, bpp/PSNR dB): "
+              + ", ".join(f"{p.bpp:.3f}/{p.metrics['psnr']:.2f}" for p in curve.points), flush=True)
+    for row in compare_to_anchor({n: c.xy("psnr") for n, c in curves.items()}, args.demo_anchor, "psnr"):
+        r = row.bd_rate
+        out["bd"].append({"codec": row.codec, "bd_rate_pct": r.value, "reason": r.reason,
+                          "overlap_psnr": r.overlap, "points_in_overlap": {"anchor": r.points[0], "test": r.points[1]},
+                          "bd_psnr_db": row.bd_quality.value})
+        where = (f"over {r.overlap[0]:.2f}-{r.overlap[1]:.2f} dB, {r.points[0]} anchor and {r.points[1]} test points"
+                 if r.overlap else "")
+        print(f"  BD-rate of {row.codec} vs {args.demo_anchor} (demo job's table): "
+              + (_pct(r.value) if r.value is not None else f"n/a: {r.reason}") + f" {where}", flush=True)
+    return out
 
 
 # --- 1b. encoder-side latent refinement ---------------------------------------------------------------
@@ -517,10 +579,13 @@ def scaling_part(args: argparse.Namespace) -> list[dict]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--parts", nargs="+",
-                        choices=("anchors", "refine", "refine-tune", "gap", "ceiling", "bd", "speed", "scaling"),
+                        choices=("anchors", "demo-job", "refine", "refine-tune", "gap", "ceiling", "bd", "speed", "scaling"),
                         default=["anchors", "bd", "speed", "scaling"])
     parser.add_argument("--config", type=Path, default=ROOT / "configs" / "multirate.yaml")
     parser.add_argument("--multirate", type=Path, help="multi-rate checkpoint (default: the shipped one)")
+    parser.add_argument("--demo-codecs", nargs="+", default=["licbench-multirate", "webp", "avif"],
+                        help="demo-job: codecs compared with the anchor at their default rate points")
+    parser.add_argument("--demo-anchor", default="jpeg", help="demo-job: the BD table's anchor (default jpeg)")
     parser.add_argument("--baselines-dir", type=Path, default=ROOT / "logs" / "benchmark-multirate")
     parser.add_argument("--steps", type=int, default=500,
                         help="S: steps of the multi-rate run and of each equal-steps single-rate run (default 500)")
@@ -555,6 +620,8 @@ def main() -> None:
         return
     if "anchors" in args.parts:
         results["anchors"] = anchors_part(args)
+    if "demo-job" in args.parts:
+        results["demo_job"] = demo_job_part(args)
     if "refine" in args.parts:
         results["refine"] = refine_part(args)
     if "refine-tune" in args.parts:
