@@ -218,30 +218,34 @@ def demo_job_part(args: argparse.Namespace) -> dict:
     from app.services.image_normalization import normalize_image
     from app.settings import get_settings
     from metrics.registry import build_metrics
-    from metrics.scoring import score
+    from metrics.scoring import prepare_reference, score_prepared
     from models.base import CodecContext
     from models.measure import measure
     from models.registry import build_codecs
 
-    max_pixels = get_settings().max_image_pixels
-    images = {u.filename: normalize_image(u.filename, u.data, max_pixels).pixels for u in demo_uploads()}
-    codecs = build_codecs(CodecContext(weights_dir=get_settings().weights_dir, device="cpu"))
+    settings = get_settings()
+    images = {u.filename: normalize_image(u.filename, u.data, settings.max_image_pixels).pixels
+              for u in demo_uploads()}
+    codecs = build_codecs(CodecContext(weights_dir=settings.weights_dir, device="cpu"))
     if args.multirate:
         codecs["licbench-multirate"] = MultiRateCodec(checkpoint=args.multirate)
     names = list(dict.fromkeys([args.demo_anchor, *args.demo_codecs]))
-    metric = build_metrics(names=["psnr"])["psnr"]
+    # as the worker does (app.services.benchmark): each reference prepared once for all its reconstructions
+    metrics = [build_metrics(names=["psnr"])["psnr"]]
+    prepared = {filename: prepare_reference(image, metrics) for filename, image in images.items()}
     rows, skipped = [], {}
     for name in names:
-        codec = codecs.get(name)
-        availability = codec.availability() if codec is not None else None
-        if availability is None or not availability.available:
-            skipped[name] = availability.reason if availability is not None else "not a registered codec"
+        if name not in codecs:
+            skipped[name] = "not a registered codec"
+        elif not (availability := codecs[name].availability()).available:
+            skipped[name] = availability.reason
+        if name in skipped:
             print(f"  {name}: skipped ({skipped[name]})", flush=True)
             continue
-        for filename, image in images.items():
-            for rate_point in codec.rate.points:
-                m = measure(codec, image, rate_point)
-                value = score(image, [m.reconstruction], [metric])[0]["psnr"].value
+        for filename, reference in prepared.items():
+            for rate_point in codecs[name].rate.points:
+                m = measure(codecs[name], reference.reference, rate_point)
+                value = score_prepared(reference, [m.reconstruction])[0]["psnr"].value
                 rows.append({"codec": name, "image": filename, "rate_point": rate_point, "bpp": m.bpp,
                              "metrics": {"psnr": value}})
     curves = average_rd_points(rows)
@@ -579,7 +583,8 @@ def scaling_part(args: argparse.Namespace) -> list[dict]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--parts", nargs="+",
-                        choices=("anchors", "demo-job", "refine", "refine-tune", "gap", "ceiling", "bd", "speed", "scaling"),
+                        choices=("anchors", "demo-job", "refine", "refine-tune", "gap", "ceiling", "bd", "speed",
+                                 "scaling"),
                         default=["anchors", "bd", "speed", "scaling"])
     parser.add_argument("--config", type=Path, default=ROOT / "configs" / "multirate.yaml")
     parser.add_argument("--multirate", type=Path, help="multi-rate checkpoint (default: the shipped one)")
