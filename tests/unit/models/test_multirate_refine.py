@@ -23,8 +23,8 @@ def refined():
     # 50 steps instead of the codec's 100 to keep the tests short; fewer find no better latent at R=0 on later
     # checkpoints (the SGA temperature is still high that early): 12 stopped working first, then 30 once the
     # lowest lambda became 0.00045 (plain 0.2988, 30 steps 0.2988, 50 steps 0.2878 on this crop). With run
-    # 20261129-143445's checkpoint lr 0.05 also stopped working at R=0 on one thread (the suite runs on one:
-    # test_zoo sets it; two threads still found 0.2877); lr 0.03, nearer the codec's 0.02, finds 0.2812 on one
+    # 20261129-143445's checkpoint lr 0.05 also stopped working at R=0 on one thread (conftest.py sets one;
+    # two threads still found 0.2877); lr 0.03, nearer the codec's 0.02, finds 0.2812 on one
     # thread and 0.2840 on two (plain 0.2987)
     return MultiRateCodec(refine=RefineSettings(steps=50, lr=0.03))
 

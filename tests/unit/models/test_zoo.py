@@ -29,8 +29,6 @@ from models.zoo import (  # noqa: E402
     zoo_weight_files,
 )
 
-torch.set_num_threads(1)
-
 QUALITY_COUNTS = {
     "bmshj2018-factorized": 8,
     "bmshj2018-hyperprior": 8,
