@@ -200,6 +200,38 @@ def catch_task_midway(stack: FaultStack, job_id: int, rate_points: int, timeout:
     return wait_until(partial, timeout, 0.05, f"a task of job {job_id} half done")
 
 
+@dataclass
+class Kill:
+    """A task caught half done, then killed: the job, what was seen, when (monotonic and wall clock), which try."""
+
+    job_id: int
+    caught: MidTask
+    at: float
+    wall: float
+    tries: int
+
+
+def kill_task_midway(stack: FaultStack, name: str, kill_now: Callable[[], None],
+                     recover: Callable[[], None] = lambda: None, tries: int = 3) -> tuple[Kill, list[int]]:
+    """Queue a fault job, catch one of its tasks half done and call ``kill_now``. The kill counts only if that task
+    is still incomplete right after it: its message was then unacknowledged (``task_acks_late``), so it must come
+    back. A task can finish between the poll that saw it half done and the kill (on a busy machine, with a job's
+    last task, nothing is then in flight and nothing can be redelivered); such a try is undone with ``recover``
+    and repeated with a new job. Returns the kill and every job queued (each must still complete, once)."""
+    rate_points = len(FAULT_RATE_POINTS)
+    jobs: list[int] = []
+    for attempt in range(1, tries + 1):
+        job_id = start_fault_job(stack, f"{name}-{attempt}")
+        jobs.append(job_id)
+        caught = catch_task_midway(stack, job_id, rate_points)
+        at, wall = time.monotonic(), time.time()
+        kill_now()
+        if stack.task_counts(job_id)[caught.task] < rate_points:
+            return Kill(job_id, caught, at, wall, attempt), jobs
+        recover()
+    raise AssertionError(f"in {tries} tries the caught task had always finished before the kill")
+
+
 def seconds_until_resumed(stack: FaultStack, job_id: int, caught: MidTask, killed_at: float,
                           timeout: float = 180) -> float:
     """Seconds from ``killed_at`` until the caught task stores a row again (its redelivery ran)."""
