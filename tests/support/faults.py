@@ -253,7 +253,12 @@ def seconds_until_received_again(stack: FaultStack, killed_wall: float, timeout:
         before = {task_id for at, task_id in received if at < killed_wall}
         again = [at for at, task_id in received if at >= killed_wall and task_id in before]
         return again and (min(again) - killed_wall)
-    return wait_until(redelivered, timeout, 0.2, "a task message received again")
+    try:
+        return wait_until(redelivered, timeout, 0.2, "a task message received again")
+    except TimeoutError as error:  # CI keeps no worker log: carry its task lines in the failure
+        lines = [line for line in stack.log("worker.log").splitlines() if "run_task" in line or "ERROR" in line]
+        raise TimeoutError(f"{error}; killed at {datetime.fromtimestamp(killed_wall)}; worker log:\n"
+                           + "\n".join(lines[-30:])) from None
 
 
 def assert_complete_once(stack: FaultStack, job_id: int, expected_rows: int) -> None:
