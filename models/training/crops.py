@@ -19,10 +19,12 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Iterator
 
 import numpy as np
 import torch
 import torch.nn.functional as F
+from torch.utils.data import IterableDataset, get_worker_info
 
 # BT.601 luma weights, used to scale saturation around the grey level of each pixel.
 LUMA = torch.tensor([0.299, 0.587, 0.114]).view(3, 1, 1)
@@ -89,9 +91,18 @@ class RandomCrops:
             u = self.rng.random()
             radius = (r_min ** -2 - u * (r_min ** -2 - r_max ** -2)) ** -0.5
             cy, cx = self.rng.uniform(-radius / 2, size + radius / 2, size=2)
-            inside = ((fine[:, None] - cy) ** 2 + (fine[None, :] - cx) ** 2 <= radius ** 2).float()
+            fill = self._one()
+            # only the pixels of the disc's bounding box can be covered: the mask is computed there alone
+            # (the same values as over the whole crop; 4x4 blocks are pooled independently)
+            y0, y1 = max(0, math.floor(cy - radius)), min(size, math.ceil(cy + radius) + 1)
+            x0, x1 = max(0, math.floor(cx - radius)), min(size, math.ceil(cx + radius) + 1)
+            if y0 >= y1 or x0 >= x1:
+                continue
+            ys, xs = fine[4 * y0:4 * y1], fine[4 * x0:4 * x1]
+            inside = ((ys[:, None] - cy) ** 2 + (xs[None, :] - cx) ** 2 <= radius ** 2).float()
             cover = F.avg_pool2d(inside[None, None], 4)[0]
-            canvas = cover * self._one() + (1 - cover) * canvas
+            window = canvas[:, y0:y1, x0:x1]
+            canvas[:, y0:y1, x0:x1] = cover * fill[:, y0:y1, x0:x1] + (1 - cover) * window
         return canvas.mul(255.0).round().div(255.0)
 
     def _one(self) -> torch.Tensor:
@@ -129,3 +140,23 @@ class RandomCrops:
     def batch(self, size: int) -> torch.Tensor:
         """A float batch (size,3,crop,crop) in [0, 1]."""
         return torch.stack([self._patch() for _ in range(size)]).contiguous()
+
+
+class CropStream(IterableDataset):
+    """Endless batches of :class:`RandomCrops` for a ``DataLoader`` with worker processes, as uint8 codes
+    (``codes.float() / 255`` is the float batch, bit for bit): each worker draws from its own generator,
+    seeded by ``seed`` and the worker's index (the copies would repeat each other)."""
+
+    def __init__(self, crops: RandomCrops, batch_size: int, seed: tuple[int, ...] = (0,)) -> None:
+        self.crops = crops
+        self.batch_size = int(batch_size)
+        self.seed = tuple(int(v) for v in seed)
+
+    def __iter__(self) -> Iterator[torch.Tensor]:
+        info = get_worker_info()
+        worker = 0 if info is None else info.id
+        torch.set_num_threads(1)  # one core per worker: the workers are the parallelism
+        self.crops.rng = np.random.default_rng([*self.seed, worker])
+        while True:
+            # as uint8 codes: a quarter of the shared memory per batch, and exact (crops lie on the 8-bit grid)
+            yield self.crops.batch(self.batch_size).mul(255.0).round().to(torch.uint8)

@@ -20,6 +20,7 @@ import csv
 import math
 import random
 import time
+from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field, fields
 from datetime import datetime, timezone
 from pathlib import Path
@@ -29,6 +30,7 @@ import torch
 import yaml
 from compressai.losses import RateDistortionLoss
 from compressai.optimizers import net_aux_optimizer
+from torch.utils.data import DataLoader
 from tqdm import tqdm
 
 from models.devices import resolve_device
@@ -37,7 +39,7 @@ from models.learned import image_to_tensor
 from models.multirate.checkpoint import export_state, load_weights, save_exported
 from models.multirate.network import MultiRateCheckerboard, MultiRateConfig
 from models.photos import training_photos, tuning_crops
-from models.training.crops import RandomCrops
+from models.training.crops import CropStream, RandomCrops
 from models.training.warm_start import warm_start
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp", ".ppm")
@@ -77,6 +79,10 @@ class TrainConfig:
     log_every: int = 50
     eval_every: int = 250
     eval_crops: int = 8
+    eval_crop: int | None = None  # side of the fixed validation crops; None = crop (keeps losses comparable
+    # between runs that train on other crop sizes)
+    loader_workers: int = 0  # >0: crops are made in this many worker processes (GPU runs), each its own seeded
+    # stream; 0 = in the training process, whose crop stream a resumed run continues exactly
     # also log the RD terms on models.photos.tuning_crops() (split "tune"): a photo never trained on, so the
     # curves show whether training still generalises; checkpoints are still chosen on the validation crops
     tune_eval: bool = False
@@ -88,8 +94,10 @@ class TrainConfig:
         for name in ("crop", "batch_size", "steps", "log_every", "eval_every", "eval_crops"):
             if int(getattr(self, name)) < 1:
                 raise ValueError(f"{name} must be at least 1")
-        if self.crop % 64:
-            raise ValueError("crop must be a multiple of 64 (the network's total stride)")
+        if self.crop % 64 or (self.eval_crop is not None and (int(self.eval_crop) < 64 or self.eval_crop % 64)):
+            raise ValueError("crop and eval_crop must each be a multiple of 64 (the network's total stride)")
+        if int(self.loader_workers) < 0:
+            raise ValueError("loader_workers must be 0 or more")
         if not 0 < self.lr_drop_at <= 1:
             raise ValueError("lr_drop_at is a fraction of the steps in (0, 1]")
         if self.schedule not in ("step", "cosine"):
@@ -175,9 +183,11 @@ def photo_weights(config: TrainConfig, count: int) -> list[float] | None:
 
 
 def make_crops(config: TrainConfig, images: list[np.ndarray], seed: int, validation: bool = False) -> RandomCrops:
-    """The run's crop stream; ``validation`` leaves out tone jitter and mosaics, so the fixed validation crops
-    stay the same crops whichever of those a run trains with (losses stay comparable across runs)."""
-    return RandomCrops(images, config.crop, seed=seed, weights=photo_weights(config, len(images)),
+    """The run's crop stream; ``validation`` leaves out tone jitter and mosaics and uses ``eval_crop``, so the
+    fixed validation crops stay the same crops whichever of those a run trains with (losses stay comparable
+    across runs)."""
+    crop = int(config.eval_crop or config.crop) if validation else config.crop
+    return RandomCrops(images, crop, seed=seed, weights=photo_weights(config, len(images)),
                        min_scale=config.min_scale, rotate=config.rotate, colour=config.colour,
                        colour_jitter=config.colour_jitter, tone_jitter=0.0 if validation else config.tone_jitter,
                        mosaic=0.0 if validation else config.mosaic, mosaic_discs=config.mosaic_discs)
@@ -187,6 +197,19 @@ def validation_batch(config: TrainConfig, images: list[np.ndarray]) -> torch.Ten
     """The run's fixed validation crops of the TRAINING photos (own seed, no tone jitter or mosaics): the
     ``eval_crops`` crops checkpoints are chosen by, the same in training and in ``rd_eval``."""
     return make_crops(config, images, config.seed + 10_000, validation=True).batch(config.eval_crops)
+
+
+def crop_batches(crops: RandomCrops, config: TrainConfig, start_step: int = 0,
+                 pin: bool = False) -> Iterator[torch.Tensor]:
+    """Endless training batches: from ``crops`` itself when ``loader_workers`` is 0, else from that many worker
+    processes, each with its own stream seeded by (seed, ``start_step``, worker) so a resumed run draws new
+    crops (not bit-identical to an uninterrupted run, unlike the single-process stream)."""
+    if not config.loader_workers:
+        return iter(lambda: crops.batch(config.batch_size), None)
+    stream = CropStream(crops, config.batch_size, seed=(int(config.seed), int(start_step)))
+    loader = DataLoader(stream, batch_size=None, num_workers=int(config.loader_workers),
+                        pin_memory=pin, prefetch_factor=4)
+    return (codes.float().div_(255.0) for codes in loader)
 
 
 def rd_terms(out: dict, x: torch.Tensor, lmbda: float) -> dict[str, torch.Tensor]:
@@ -287,6 +310,8 @@ def train(
     torch.manual_seed(config.seed)
     random.seed(config.seed)
     net = MultiRateCheckerboard(config.model_config()).to(device)
+    if device.startswith("cuda"):
+        torch.backends.cudnn.benchmark = True  # fixed crop shapes: let cuDNN pick its fastest kernels once
     optimizers = net_aux_optimizer(
         net, {"net": {"type": "Adam", "lr": config.lr}, "aux": {"type": "Adam", "lr": config.aux_lr}}
     )
@@ -331,6 +356,7 @@ def train(
         return done
 
     log = RunLog(run_dir)
+    batches = crop_batches(crops, config, start_step=step, pin=device.startswith("cuda"))
 
     def evaluate(split: str, batch: torch.Tensor, aux_loss: float) -> list[dict[str, float]]:
         """:func:`validate` on ``batch``, one ``split`` row per lambda."""
@@ -353,7 +379,7 @@ def train(
                 group["lr"] = lr
             index = int(lambda_rng.integers(net.num_rates))
             lmbda = net.config.lambdas[index]
-            x = crops.batch(config.batch_size).to(device)
+            x = next(batches).to(device, non_blocking=True)
             optimizers["net"].zero_grad()
             optimizers["aux"].zero_grad()
             terms = rd_terms(net(x, index), x, lmbda)
@@ -385,6 +411,7 @@ def train(
     finally:
         bar.close()
         log.close()
+        del batches  # stops the loader's worker processes, if any
     best_path = run_dir / "checkpoint_best.pth"
     if best_path.is_file():
         state = torch.load(best_path, map_location="cpu", weights_only=True)

@@ -6,10 +6,12 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import torch
 import yaml
 
 from models.multirate.codec import MultiRateCodec
-from models.training.multirate import TrainConfig, load_config, train
+from models.training.crops import CropStream, RandomCrops
+from models.training.multirate import TrainConfig, crop_batches, load_config, train, validation_batch
 
 TINY = dict(lambdas=[0.004, 0.02, 0.08], N=8, M=8, crop=64, batch_size=2, steps=4, log_every=1, eval_every=2,
             eval_crops=2, device="cpu")
@@ -81,6 +83,8 @@ def test_shipped_config_holds_a_lambda_set():
     ({"lambdas": [0.01, 0.005]}, "increasing"),
     ({"crop": 100}, "multiple of 64"),
     ({"learning_rate": 1e-3}, "unknown config key"),
+    ({"eval_crop": 96}, "eval_crop must each be a multiple of 64"),
+    ({"loader_workers": -1}, "loader_workers"),
 ])
 def test_bad_configs_are_explained(tmp_path, change, message):
     path = tmp_path / "bad.yaml"
@@ -101,3 +105,36 @@ def test_data_folder_of_images_is_used(tmp_path):
     assert (run_dir / "multirate.pth").is_file()
     with pytest.raises(ValueError, match="no images"):
         train(TrainConfig(**{**TINY, "data": str(tmp_path / "logs")}), log_root=tmp_path / "l2", progress=False)
+
+
+def test_worker_processes_feed_the_training_loop(tmp_path, images):
+    config = TrainConfig(**{**TINY, "loader_workers": 2})
+    run_dir = train(config, log_root=tmp_path, images=images, progress=False)
+    assert [int(r["step"]) for r in _rows(run_dir) if r["split"] == "train"] == [1, 2, 3, 4]
+    batches = crop_batches(RandomCrops(images, 64, seed=0), config)
+    first, second = next(batches), next(batches)
+    assert first.shape == (2, 3, 64, 64)
+    # each worker its own generator: the two workers' first batches are not copies of each other
+    assert not np.array_equal(first.numpy(), second.numpy())
+
+
+def test_crop_stream_seeds_differ_by_start_step(images):
+    a = next(iter(CropStream(RandomCrops(images, 64), 2, seed=(0, 0))))
+    b = next(iter(CropStream(RandomCrops(images, 64), 2, seed=(0, 250))))
+    assert a.dtype == torch.uint8 and not np.array_equal(a.numpy(), b.numpy())
+
+
+def test_crop_stream_codes_are_the_float_crops_exactly(images):
+    stream = CropStream(RandomCrops(images, 64, tone_jitter=0.2, mosaic=0.5), 3, seed=(4,))
+    codes = next(iter(stream))
+    twin = RandomCrops(images, 64, tone_jitter=0.2, mosaic=0.5)
+    twin.rng = np.random.default_rng([4, 0])
+    assert torch.equal(codes.float() / 255.0, twin.batch(3))
+
+
+def test_validation_crops_keep_their_own_size(images):
+    config = TrainConfig(**{**TINY, "crop": 128, "eval_crop": 64})
+    assert validation_batch(config, images).shape == (2, 3, 64, 64)
+    # the same crops as a run that trains on 64-pixel crops: losses stay comparable across crop sizes
+    assert np.array_equal(validation_batch(config, images).numpy(),
+                          validation_batch(TrainConfig(**TINY), images).numpy())
