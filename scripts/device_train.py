@@ -6,8 +6,9 @@ Photos come from ``.device/photos.npz`` (the machine has no scikit-image data or
 load); CompressAI from ``.device/site``. The run folder is written under a fresh temporary folder; every time the best
 validation checkpoint changes, its weights (float32, no optimizer state) are written to ``OUT`` in parts of
 at most 15 MiB (the device tool returns files of up to 16 MiB), so a run cut short still hands back its best
-step. ``cat OUT/best.pth.part* > best.pth`` joins them; ``python -m models.training.rd_eval best.pth``
-measures it here.
+step. Back here, ``python scripts/device_train.py --join DIR`` (DIR holding the parts) joins them into
+``best.pth`` and writes ``multirate.pth`` and ``multirate-f16.pth`` as ``licbench train`` does, with the
+real CompressAI; ``python -m models.training.rd_eval DIR/multirate-f16.pth --against ...`` measures them.
 """
 from __future__ import annotations
 
@@ -64,7 +65,24 @@ def hand_back(run_root: Path, out: Path, stop: threading.Event) -> None:
             return
 
 
+def join(folder: Path) -> None:
+    """Here, not on the machine: the handed-back parts -> ``best.pth``, ``multirate.pth``, ``multirate-f16.pth``."""
+    sys.path.insert(0, str(ROOT))
+    from models.multirate.checkpoint import load_network, save_exported
+
+    parts = sorted(folder.glob("best.pth.part*"), key=lambda p: int(p.name.removeprefix("best.pth.part")))
+    if not parts:
+        raise SystemExit(f"no best.pth.part* files in {folder}")
+    (folder / "best.pth").write_bytes(b"".join(p.read_bytes() for p in parts))
+    net = load_network(folder / "best.pth")
+    save_exported(net, folder / "multirate.pth")
+    save_exported(net, folder / "multirate-f16.pth", half=True)
+    print(f"{folder}: best.pth ({len(parts)} parts), multirate.pth, multirate-f16.pth")
+
+
 def main() -> None:
+    if len(sys.argv) == 3 and sys.argv[1] == "--join":
+        return join(Path(sys.argv[2]))
     bundle, config_path, out = Path(sys.argv[1]), Path(sys.argv[2]), Path(sys.argv[3])
     setup(bundle)
     import torch

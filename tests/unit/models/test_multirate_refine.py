@@ -7,7 +7,7 @@ import torch
 
 from models.learned import image_to_tensor, pad_to_multiple
 from models.multirate import fileformat
-from models.multirate.codec import MultiRateCodec
+from models.multirate.codec import REFINED_ENCODER, MultiRateCodec
 from models.multirate.network import PAD_MULTIPLE
 from models.multirate.refine import RefineSettings, rd_cost, refine_steps, sga_round
 from models.photos import load_photo
@@ -20,13 +20,11 @@ def plain(shipped_multirate):
 
 @pytest.fixture(scope="module")
 def refined():
-    # 50 steps instead of the codec's 100 to keep the tests short; fewer find no better latent at R=0 on later
-    # checkpoints (the SGA temperature is still high that early): 12 stopped working first, then 30 once the
-    # lowest lambda became 0.00045 (plain 0.2988, 30 steps 0.2988, 50 steps 0.2878 on this crop). With run
-    # 20261129-143445's checkpoint lr 0.05 also stopped working at R=0 on one thread (conftest.py sets one;
-    # two threads still found 0.2877); lr 0.03, nearer the codec's 0.02, finds 0.2812 on one
-    # thread and 0.2840 on two (plain 0.2987)
-    return MultiRateCodec(refine=RefineSettings(steps=50, lr=0.03))
+    # the refined encoder's own settings (100 steps, lr 0.02). Shorter settings kept these tests quick on earlier
+    # checkpoints but kept breaking at R=0, where the SGA temperature is still high early on: with the checkpoint
+    # of GPU run 20261129-215514, 50 steps at lr 0.03 found nothing better than the plain latent (0.2856) and
+    # 50 at lr 0.02 a worse one (0.2887), while 100 at lr 0.02 finds 0.2635 (one thread)
+    return MultiRateCodec(refine=REFINED_ENCODER)
 
 
 @pytest.fixture(scope="module")
@@ -54,9 +52,11 @@ def test_rounded_cost_predicts_the_bytes_the_coder_writes(plain, crop):
         data = plain.encode(crop, rate)
         payload = sum(len(s) for s in fileformat.unpack(data).streams)
         estimate = float(bpp) * crop.shape[0] * crop.shape[1] / 8
-        # the rANS coder spends a little more than the ideal code length: a few bytes per stream to flush,
-        # escape codes for values outside its tables (measured: 1-3% + ~30 bytes)
-        assert estimate <= payload <= 1.04 * estimate + 48, (rate, estimate, payload)
+        # the rANS coder adds a few bytes per stream to flush and escape codes for values outside its tables
+        # (measured: 1-3% + ~30 bytes); its tables can also come in slightly under the continuous estimate
+        # (scales rounded to the scale table, tails cut off and the rest renormalised): -0.8% at R=0.5-1 on
+        # this crop with the checkpoint of GPU run 20261129-215514, so the bound is two-sided
+        assert 0.98 * estimate <= payload <= 1.04 * estimate + 48, (rate, estimate, payload)
 
 
 def test_refined_file_decodes_with_the_plain_decoder_and_is_deterministic(plain, refined, crop):
