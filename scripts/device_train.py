@@ -12,6 +12,7 @@ real CompressAI; ``python -m models.training.rd_eval DIR/multirate-f16.pth --aga
 """
 from __future__ import annotations
 
+import io
 import sys
 import tempfile
 import threading
@@ -47,10 +48,9 @@ def hand_back(run_root: Path, out: Path, stop: threading.Event) -> None:
                 state = torch.load(best, map_location="cpu", weights_only=True)
                 keep = {k: state[k] for k in ("format", "version", "model_config", "state_dict", "step",
                                                "best_val_loss", "elapsed_s")}
-                blob = out / "best.pth.tmp"
-                torch.save(keep, blob)
-                data = blob.read_bytes()
-                blob.unlink()
+                buffer = io.BytesIO()
+                torch.save(keep, buffer)
+                data = buffer.getvalue()
                 for old in out.glob("best.pth.part*"):
                     old.unlink()
                 for i in range(0, len(data), PART):
@@ -68,15 +68,15 @@ def hand_back(run_root: Path, out: Path, stop: threading.Event) -> None:
 def join(folder: Path) -> None:
     """Here, not on the machine: the handed-back parts -> ``best.pth``, ``multirate.pth``, ``multirate-f16.pth``."""
     sys.path.insert(0, str(ROOT))
-    from models.multirate.checkpoint import load_network, save_exported
+    from models.multirate.checkpoint import load_network
+    from models.training.multirate import save_exports
 
     parts = sorted(folder.glob("best.pth.part*"), key=lambda p: int(p.name.removeprefix("best.pth.part")))
     if not parts:
         raise SystemExit(f"no best.pth.part* files in {folder}")
     (folder / "best.pth").write_bytes(b"".join(p.read_bytes() for p in parts))
     net = load_network(folder / "best.pth")
-    save_exported(net, folder / "multirate.pth")
-    save_exported(net, folder / "multirate-f16.pth", half=True)
+    save_exports(net, folder)
     print(f"{folder}: best.pth ({len(parts)} parts), multirate.pth, multirate-f16.pth")
 
 

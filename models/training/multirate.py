@@ -17,6 +17,7 @@ A run writes, under ``<log_root>/<timestamp>/``:
 from __future__ import annotations
 
 import csv
+import itertools
 import math
 import random
 import time
@@ -200,16 +201,24 @@ def validation_batch(config: TrainConfig, images: list[np.ndarray]) -> torch.Ten
 
 
 def crop_batches(crops: RandomCrops, config: TrainConfig, start_step: int = 0,
-                 pin: bool = False) -> Iterator[torch.Tensor]:
-    """Endless training batches: from ``crops`` itself when ``loader_workers`` is 0, else from that many worker
-    processes, each with its own stream seeded by (seed, ``start_step``, worker) so a resumed run draws new
-    crops (not bit-identical to an uninterrupted run, unlike the single-process stream)."""
+                 device: str = "cpu") -> Iterator[torch.Tensor]:
+    """Endless float training batches on ``device``: from ``crops`` itself when ``loader_workers`` is 0, else
+    from that many worker processes, each with its own stream seeded by (seed, ``start_step``, worker) so a
+    resumed run draws new crops (not bit-identical to an uninterrupted run, unlike the single-process stream).
+    The workers' uint8 codes travel to the device as they are (pinned on CUDA) and become floats there."""
     if not config.loader_workers:
-        return iter(lambda: crops.batch(config.batch_size), None)
+        return (crops.batch(config.batch_size).to(device) for _ in itertools.count())
     stream = CropStream(crops, config.batch_size, seed=(int(config.seed), int(start_step)))
     loader = DataLoader(stream, batch_size=None, num_workers=int(config.loader_workers),
-                        pin_memory=pin, prefetch_factor=4)
-    return (codes.float().div_(255.0) for codes in loader)
+                        pin_memory=device.startswith("cuda"), prefetch_factor=4)
+    return (codes.to(device, non_blocking=True).float().div_(255.0) for codes in loader)
+
+
+def save_exports(net: MultiRateCheckerboard, folder: Path) -> None:
+    """A run's deployable files: ``multirate.pth`` (float32) and ``multirate-f16.pth`` (the same weights stored
+    as float16, as shipped)."""
+    save_exported(net.cpu(), folder / "multirate.pth")
+    save_exported(net, folder / "multirate-f16.pth", half=True)
 
 
 def rd_terms(out: dict, x: torch.Tensor, lmbda: float) -> dict[str, torch.Tensor]:
@@ -356,7 +365,7 @@ def train(
         return done
 
     log = RunLog(run_dir)
-    batches = crop_batches(crops, config, start_step=step, pin=device.startswith("cuda"))
+    batches = crop_batches(crops, config, start_step=step, device=device)
 
     def evaluate(split: str, batch: torch.Tensor, aux_loss: float) -> list[dict[str, float]]:
         """:func:`validate` on ``batch``, one ``split`` row per lambda."""
@@ -379,7 +388,7 @@ def train(
                 group["lr"] = lr
             index = int(lambda_rng.integers(net.num_rates))
             lmbda = net.config.lambdas[index]
-            x = next(batches).to(device, non_blocking=True)
+            x = next(batches)
             optimizers["net"].zero_grad()
             optimizers["aux"].zero_grad()
             terms = rd_terms(net(x, index), x, lmbda)
@@ -416,6 +425,5 @@ def train(
     if best_path.is_file():
         state = torch.load(best_path, map_location="cpu", weights_only=True)
         load_weights(net, state["state_dict"])
-    save_exported(net.cpu(), run_dir / "multirate.pth")
-    save_exported(net, run_dir / "multirate-f16.pth", half=True)  # the same weights stored as float16
+    save_exports(net, run_dir)
     return run_dir
