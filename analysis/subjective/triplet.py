@@ -30,11 +30,17 @@ et al. 2025 (arXiv 2504.06301); our own code (no reference code is published).
 """
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
-from scipy import optimize, special
+from scipy import special
+
+try:  # small dense solves: one BLAS thread avoids oversubscription (shipped with scikit-learn)
+    from threadpoolctl import threadpool_limits
+except ImportError:  # pragma: no cover
+    threadpool_limits = None
 
 SIGMA = 1.4826  # 1 / Phi^-1(0.75): a distance of 1 JND is detected by 75%
 CHOICES = ("left", "right", "not_sure")
@@ -161,74 +167,125 @@ def screen_batches(answers: Sequence[TripletAnswer]) -> tuple[set[tuple[str, str
 # the likelihood
 
 
-class _Design:
-    """Answers aggregated into cells (group-free condition indices; pivot, left, right, boosted)."""
+class _Model:
+    """Negative log-likelihood of the cells, its gradient and exact Hessian over
+    ``theta = [x (n conditions), g1 (C classes), g2 (C classes)]``.
 
-    def __init__(self, n_params: int, cells: np.ndarray, boosted: np.ndarray, cls_l: np.ndarray,
-                 cls_r: np.ndarray, n_classes: int, fixed: np.ndarray):
-        self.n = n_params  # conditions (references included, fixed at 0)
+    A cell is one (pivot, left, right, boosted) combination with its left and right vote weights.
+    Each side ``s`` enters ``z = (H_l - H_r) / SIGMA`` through ``H_s = h(d_s)``, ``d_s = |x_s - x_p|``
+    (``h`` = identity for plain cells), so a cell touches at most 7 parameters; the Hessian is
+    assembled from those 7x7 blocks with one ``bincount``.
+    """
+
+    def __init__(self, n: int, cells: np.ndarray, boosted: np.ndarray, cls_l: np.ndarray,
+                 cls_r: np.ndarray, n_classes: int, free: np.ndarray):
+        self.n, self.c = n, n_classes
+        self.size = n + 2 * n_classes
         self.p, self.l, self.r = cells[:, 0], cells[:, 1], cells[:, 2]
-        self.boosted = boosted.astype(bool)
-        self.cls_l, self.cls_r = cls_l, cls_r  # boosting class of each side (-1 for plain cells)
-        self.n_classes = n_classes
-        self.fixed = fixed  # references: held at 0
+        self.b = boosted.astype(bool)
+        self.cls_l = np.where(self.b, cls_l, 0)
+        self.cls_r = np.where(self.b, cls_r, 0)
+        self.free = free  # parameters that move (references and unused boosting terms do not)
+        sink = self.size  # index of a dummy parameter that absorbs the entries of fixed ones
+        g1l, g1r = n + self.cls_l, n + self.cls_r
+        g2l, g2r = n + n_classes + self.cls_l, n + n_classes + self.cls_r
+        idx = np.stack([self.l, self.r, self.p, g1l, g1r, g2l, g2r], axis=1)
+        idx[~self.b, 3:] = sink
+        idx = np.where(np.append(free, False)[idx], idx, sink)
+        self.idx = idx
+
+    def evaluate(self, theta: np.ndarray, w_left: np.ndarray, w_right: np.ndarray, hessian: bool = True):
+        n, c = self.n, self.c
+        x = theta[:n]
+        g1 = theta[n : n + c] if c else np.ones(1)
+        g2 = theta[n + c :] if c else np.zeros(1)
+        b = self.b
+        raw_l, raw_r = x[self.l] - x[self.p], x[self.r] - x[self.p]
+        sl, sr = np.where(raw_l >= 0, 1.0, -1.0), np.where(raw_r >= 0, 1.0, -1.0)
+        dl, dr = np.abs(raw_l), np.abs(raw_r)
+        a1l, a1r = np.where(b, g1[self.cls_l], 1.0), np.where(b, g1[self.cls_r], 1.0)
+        a2l, a2r = np.where(b, g2[self.cls_l], 0.0), np.where(b, g2[self.cls_r], 0.0)
+        hl, hr = a1l * dl + a2l * dl * dl, a1r * dr + a2r * dr * dr
+        dhl, dhr = a1l + 2 * a2l * dl, a1r + 2 * a2r * dr  # dh/dd
+        z = (hl - hr) / SIGMA
+        logp, lam = _log_ndtr_ratio(z)
+        logq, lam_q = _log_ndtr_ratio(-z)
+        value = -float(np.sum(w_left * logp + w_right * logq))
+        f1 = (-w_left * lam + w_right * lam_q) / SIGMA  # d value / d (H_l - H_r)
+        # dz * SIGMA / d[x_l, x_r, x_p, g1_l, g1_r, g2_l, g2_r]
+        jac = np.stack([dhl * sl, -dhr * sr, -dhl * sl + dhr * sr, dl, -dr, dl * dl, -dr * dr], axis=1)
+        jac[~b, 3:] = 0.0
+        grad = np.bincount(self.idx.ravel(), (f1[:, None] * jac).ravel(), self.size + 1)[: self.size]
+        if not hessian:
+            return value, grad
+        f2 = (w_left * lam * (z + lam) + w_right * lam_q * (lam_q - z)) / SIGMA**2  # d2 value / d(H_l-H_r)2
+        size = self.size + 1
+        rows = np.repeat(self.idx, 7, axis=1)
+        cols = np.tile(self.idx, (1, 7))
+        vals = f2[:, None] * (jac[:, :, None] * jac[:, None, :]).reshape(len(f2), 49)
+        flat = np.bincount((rows * size + cols).ravel(), vals.ravel(), size * size)
+        # second derivatives of H_l - H_r (boosted cells only): h'' = 2 g2, dh'/dg1 = 1, dh'/dg2 = 2d
+        if c and b.any():
+            i = self.idx[b]
+            f = f1[b]
+            for side, sign, s_, d_, a2 in ((0, 1.0, sl[b], dl[b], a2l[b]), (1, -1.0, sr[b], dr[b], a2r[b])):
+                xs, xp, gg1, gg2 = i[:, side], i[:, 2], i[:, 3 + side], i[:, 5 + side]
+                terms = [
+                    (xs, xs, 2 * a2), (xp, xp, 2 * a2), (xs, xp, -2 * a2), (xp, xs, -2 * a2),
+                    (xs, gg1, s_), (gg1, xs, s_), (xp, gg1, -s_), (gg1, xp, -s_),
+                    (xs, gg2, 2 * d_ * s_), (gg2, xs, 2 * d_ * s_), (xp, gg2, -2 * d_ * s_), (gg2, xp, -2 * d_ * s_),
+                ]
+                for r_, c_, v in terms:
+                    flat += np.bincount(r_ * size + c_, sign * f * v, size * size)
+        hess = flat.reshape(size, size)[: self.size, : self.size]
+        return value, grad, hess
 
 
-def _softplus_grad(z: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """log Phi(z) and d/dz log Phi(z) = phi(z) / Phi(z), stable for large |z|."""
+def _log_ndtr_ratio(z: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """log Phi(z) and phi(z) / Phi(z), stable for large |z|."""
     logp = special.log_ndtr(z)
     return logp, np.exp(-0.5 * z * z - _LOG_SQRT_2PI - logp)
 
 
-def _negloglik(theta: np.ndarray, design: _Design, w_left: np.ndarray, w_right: np.ndarray,
-               quadratic: bool) -> tuple[float, np.ndarray]:
-    """Negative log-likelihood and its gradient. ``theta`` = [x (n), g1 (C), g2 (C)]."""
-    n, c = design.n, design.n_classes
-    x = theta[:n]
-    g1, g2 = theta[n : n + c], theta[n + c : n + 2 * c]
-    dl_raw = x[design.l] - x[design.p]
-    dr_raw = x[design.r] - x[design.p]
-    dl, dr = np.abs(dl_raw), np.abs(dr_raw)
-    sl, sr = np.sign(dl_raw), np.sign(dr_raw)
-    b = design.boosted
-    hl, hr = dl.copy(), dr.copy()
-    dhl, dhr = np.ones_like(dl), np.ones_like(dr)  # dh/dd
-    if c:
-        cl, cr = design.cls_l[b], design.cls_r[b]
-        hl[b] = g1[cl] * dl[b] + g2[cl] * dl[b] ** 2
-        hr[b] = g1[cr] * dr[b] + g2[cr] * dr[b] ** 2
-        dhl[b] = g1[cl] + 2 * g2[cl] * dl[b]
-        dhr[b] = g1[cr] + 2 * g2[cr] * dr[b]
-    z = (hl - hr) / SIGMA
-    logp, lam = _softplus_grad(z)
-    logq, lam_q = _softplus_grad(-z)
-    value = -float(np.sum(w_left * logp + w_right * logq))
-    dz = -(w_left * lam - w_right * lam_q) / SIGMA  # d value / d (hl - hr)
-    grad = np.zeros_like(theta)
-    gl, gr = dz * dhl * sl, -dz * dhr * sr
-    grad[:n] += np.bincount(design.l, gl, n) + np.bincount(design.r, gr, n)
-    grad[:n] -= np.bincount(design.p, gl + gr, n)
-    if c:
-        cl, cr = design.cls_l[b], design.cls_r[b]
-        grad[n : n + c] += np.bincount(cl, dz[b] * dl[b], c) - np.bincount(cr, dz[b] * dr[b], c)
-        if quadratic:
-            grad[n + c :] += np.bincount(cl, dz[b] * dl[b] ** 2, c) - np.bincount(cr, dz[b] * dr[b] ** 2, c)
-    grad[:n][design.fixed] = 0.0
-    return value, grad
-
-
-def _fit(design: _Design, w_left: np.ndarray, w_right: np.ndarray, start: np.ndarray,
-         quadratic: bool) -> np.ndarray:
-    """Maximum-likelihood estimate by L-BFGS-B (analytic gradient) within the model's bounds."""
-    n, c = design.n, design.n_classes
-    bounds = [(0.0, 0.0) if f else (0.0, MAX_JND) for f in design.fixed]
-    bounds += [(0.05, 20.0)] * c  # g1: boosting can shrink or stretch small distortions
-    bounds += [(-5.0, 5.0) if quadratic else (0.0, 0.0)] * c  # g2
-    result = optimize.minimize(
-        _negloglik, start, args=(design, w_left, w_right, quadratic), jac=True, method="L-BFGS-B",
-        bounds=bounds, options={"maxiter": 5000, "ftol": 1e-12, "gtol": 1e-7},
-    )
-    return result.x
+def _newton(model: _Model, w_left: np.ndarray, w_right: np.ndarray, start: np.ndarray,
+            lower: np.ndarray, upper: np.ndarray, *, tol: float = 1e-10, max_steps: int = 200) -> np.ndarray:
+    """Projected Newton (Bertsekas 1982) with backtracking: parameters at a bound whose gradient
+    pushes outwards are held; the others take a damped Newton step (Levenberg shift where the
+    Hessian is not positive definite), projected back into the bounds."""
+    theta = np.clip(start, lower, upper)
+    value, grad, hess = model.evaluate(theta, w_left, w_right)
+    for _ in range(max_steps):
+        at_bound = ((theta <= lower) & (grad > 0)) | ((theta >= upper) & (grad < 0))
+        move = model.free & ~at_bound
+        if not move.any():
+            break
+        g = grad[move]
+        h = hess[np.ix_(move, move)]
+        shift = 0.0
+        scale = max(1e-12, float(np.abs(np.diag(h)).max()))
+        while True:
+            try:
+                chol = np.linalg.cholesky(h + shift * np.eye(len(g)))
+                break
+            except np.linalg.LinAlgError:
+                shift = max(shift * 10.0, 1e-8 * scale)
+        step = np.zeros_like(theta)
+        step[move] = -np.linalg.solve(chol.T, np.linalg.solve(chol, g))
+        decrement = -float(g @ step[move])
+        if decrement / 2 < tol:
+            break
+        t = 1.0
+        while t > 1e-10:
+            candidate = np.clip(theta + t * step, lower, upper)
+            new_value = model.evaluate(candidate, w_left, w_right, hessian=False)[0]
+            if new_value <= value - 1e-4 * t * decrement:
+                break
+            t *= 0.5
+        else:
+            break
+        theta = candidate
+        value, grad, hess = model.evaluate(theta, w_left, w_right)
+    return theta
 
 
 # ----------------------------------------------------------------------------------------------
@@ -303,11 +360,14 @@ def triplet_scale(
     involved = np.zeros(len(labels), dtype=int)
     for a in used:
         p, lft, rgt = labels[(a.group, a.pivot)], labels[(a.group, a.left)], labels[(a.group, a.right)]
+        vote_left = 1.0 if a.choice == "left" else 0.5 if a.choice == "not_sure" else 0.0
+        if lft > rgt:  # one cell for both presentation orders
+            lft, rgt, vote_left = rgt, lft, 1.0 - vote_left
         key = (p, lft, rgt, a.boosted)
         rows.append(cell_index.setdefault(key, len(cell_index)))
         obs_col.append(obs_index[a.observer])
-        wl.append(1.0 if a.choice == "left" else 0.5 if a.choice == "not_sure" else 0.0)
-        wr.append(1.0 - wl[-1])
+        wl.append(vote_left)
+        wr.append(1.0 - vote_left)
         involved[lft] += 1
         if rgt != lft:
             involved[rgt] += 1
@@ -316,17 +376,20 @@ def triplet_scale(
         raise ValueError("no usable triplet answers (all were traps, bias triplets or screened out)")
     cells = np.array([k[:3] for k in cell_index], dtype=int)
     boosted = np.array([k[3] for k in cell_index], dtype=bool)
-    cls_l = np.where(boosted, cond_class[cells[:, 1]], -1)
-    cls_r = np.where(boosted, cond_class[cells[:, 2]], -1)
-    design = _Design(len(labels), cells, boosted, cls_l, cls_r, len(classes), fixed)
+    n, c = len(labels), len(classes)
+    cls_l = np.where(boosted, cond_class[cells[:, 1]], 0)
+    cls_r = np.where(boosted, cond_class[cells[:, 2]], 0)
+    quadratic = boost_model == "quadratic"
+    free = np.concatenate([~fixed, np.ones(c, dtype=bool), np.full(c, quadratic)])
+    model = _Model(n, cells, boosted, cls_l, cls_r, c, free)
+    lower = np.concatenate([np.zeros(n), np.full(c, 0.05), np.full(c, -5.0 if quadratic else 0.0)])
+    upper = np.concatenate([np.where(fixed, 0.0, MAX_JND), np.full(c, 20.0), np.full(c, 5.0 if quadratic else 0.0)])
     n_cells, n_obs = len(cell_index), len(observers)
     per_obs_l = np.zeros((n_obs, n_cells))
     per_obs_r = np.zeros((n_obs, n_cells))
     np.add.at(per_obs_l, (np.array(obs_col), np.array(rows)), np.array(wl))
     np.add.at(per_obs_r, (np.array(obs_col), np.array(rows)), np.array(wr))
-
-    quadratic = boost_model == "quadratic"
-    start = np.concatenate([np.where(fixed, 0.0, 1.0), np.full(len(classes), 2.0), np.zeros(len(classes))])
+    start = np.concatenate([np.where(fixed, 0.0, 1.0), np.full(c, 2.0), np.zeros(c)])
 
     def fit(weights: np.ndarray, x0: np.ndarray) -> np.ndarray:
         left = weights @ per_obs_l
@@ -334,21 +397,21 @@ def triplet_scale(
         compared = (left + right) > 0
         left = left + compared * VIRTUAL_VOTE / 2
         right = right + compared * VIRTUAL_VOTE / 2
-        return _fit(design, left, right, x0, quadratic)
+        return _newton(model, left, right, x0, lower, upper)
 
-    theta = fit(np.ones(n_obs), start)
-    n = len(labels)
-    draws = np.empty((bootstrap, n))
-    rng = np.random.default_rng(seed)
-    for k in range(bootstrap):
-        weights = np.bincount(rng.integers(0, n_obs, n_obs), minlength=n_obs).astype(float)
-        draws[k] = fit(weights, theta)[:n]
+    limit = threadpool_limits(1) if threadpool_limits is not None else contextlib.nullcontext()
+    with limit:
+        theta = fit(np.ones(n_obs), start)
+        draws = np.empty((bootstrap, n))
+        rng = np.random.default_rng(seed)
+        for k in range(bootstrap):
+            weights = np.bincount(rng.integers(0, n_obs, n_obs), minlength=n_obs).astype(float)
+            draws[k] = fit(weights, theta)[:n]
     if bootstrap and n_obs < 3:
         warnings.append(f"intervals rest on {n_obs} observer(s); they are not meaningful")
 
     x = theta[:n]
     lo, hi = (np.percentile(draws, [2.5, 97.5], axis=0) if bootstrap else (x, x))
-    c = len(classes)
     g1, g2 = theta[n : n + c], theta[n + c : n + 2 * c]
     boost_curves = {name: (float(g1[i]), float(g2[i])) for name, i in classes.items()}
     gain = None
