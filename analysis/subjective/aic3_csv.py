@@ -153,7 +153,9 @@ def read_aic3_answers(files: Sequence[Source]) -> list[TripletAnswer]:
                 )
             method = record["method"].strip().upper()
             if method not in METHODS:
-                raise Aic3FormatError(name, f"unknown method {record['method']!r} (BTC or PTC)", row=row, column="method")
+                raise Aic3FormatError(
+                    name, f"unknown method {record['method']!r} (BTC or PTC)", row=row, column="method"
+                )
             worker = record["worker"].strip()
             if not worker:
                 raise Aic3FormatError(name, "is empty", row=row, column="worker")

@@ -1,0 +1,120 @@
+"""AIC-3 triplet scaling (analysis.subjective.triplet): a known JND scale and boosting transform come
+back from simulated PTC + BTC answers with traps, bias triplets and "not sure"; trap screening removes
+random clickers (and without it the scale shrinks)."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from scipy.stats import norm
+
+from analysis.subjective.triplet import SIGMA, TripletAnswer, otsu_threshold, triplet_scale
+
+TRUTH = {"a": [0.0, 0.3, 0.7, 1.2, 1.8, 2.5], "b": [0.0, 0.2, 0.6, 1.0, 1.6, 2.2]}
+G1, G2 = 2.0, -0.1  # the boosting transform h(d) = G1 d + G2 d^2 the simulated observers see
+
+
+def _label(group: str, i: int) -> str:
+    return f"{group}{i}"
+
+
+def _answer(rng, x_left: float, x_right: float, boosted: bool, not_sure: float) -> str:
+    """A Thurstone observer; where the comparison is hard, a guess becomes "not sure" (so half a vote
+    for each side keeps the expected vote at Phi(z), the model's probability)."""
+    h = (lambda d: G1 * d + G2 * d * d) if boosted else (lambda d: d)
+    p = norm.cdf((h(x_left) - h(x_right)) / SIGMA)
+    q = not_sure * 2 * min(p, 1 - p)
+    u = rng.random()
+    if u < q:
+        return "not_sure"
+    return "left" if u < q + (p - q / 2) else "right"
+
+
+def simulate(seed: int = 0, honest: int = 80, clickers: int = 8, not_sure: float = 0.4) -> list[TripletAnswer]:
+    rng = np.random.default_rng(seed)
+    answers = []
+    for o in range(honest + clickers):
+        observer, boosted, random = f"w{o}", o % 2 == 1, o >= honest
+        for group, truth in TRUTH.items():
+            ref, top = _label(group, 0), _label(group, len(truth) - 1)
+            trials = [(i, j, False, False) for i in range(len(truth)) for j in range(i + 1, len(truth))]
+            trials += [(0, len(truth) - 1, True, False)] * 6 + [(2, 2, False, True)]
+            for i, j, trap, bias in trials:
+                if rng.random() < 0.5:
+                    i, j = j, i
+                if random:
+                    choice = ("left", "right", "not_sure")[rng.integers(3)]
+                else:
+                    choice = _answer(rng, truth[i], truth[j], boosted, not_sure)
+                answers.append(TripletAnswer(observer, group, ref, _label(group, i), _label(group, j), choice,
+                                             boosted=boosted, trap=trap, bias=bias, batch=f"{observer}-1"))
+            del top
+    return answers
+
+
+REFERENCES = {"a": "a0", "b": "b0"}
+
+
+@pytest.fixture(scope="module")
+def answers() -> list[TripletAnswer]:
+    return simulate()
+
+
+@pytest.fixture(scope="module")
+def scale(answers):
+    return triplet_scale(answers, REFERENCES, bootstrap=30, seed=1, boost_classes={
+        (g, _label(g, i)): "all" for g in TRUTH for i in range(len(TRUTH[g]))
+    })
+
+
+def test_joint_ptc_btc_recovers_the_known_jnd_scale_and_boosting_gain(scale):
+    est = {c.label: c for c in scale.conditions}
+    errors = [est[_label(g, i)].jnd - x for g, truth in TRUTH.items() for i, x in enumerate(truth)]
+    assert np.mean(np.abs(errors)) < 0.15
+    assert est["a0"].reference and est["a0"].jnd == 0.0 and est["a0"].score == 0.0
+    assert est["a5"].score == -est["a5"].jnd
+    g1, g2 = scale.boost_curves["all"]
+    for d in (1.0, 2.0):  # the boosting transform (g1 and g2 alone trade off against each other)
+        assert g1 * d + g2 * d * d == pytest.approx(G1 * d + G2 * d * d, rel=0.2)
+    true_gain = np.median([G1 + G2 * x for truth in TRUTH.values() for x in truth[1:]])
+    assert scale.boost_gain == pytest.approx(true_gain, rel=0.2)
+    truth = {_label(g, i): x for g, t in TRUTH.items() for i, x in enumerate(t)}
+    inside = [c.ci_low <= truth[c.label] <= c.ci_high for c in scale.conditions if not c.reference]
+    assert np.mean(inside) >= 0.7
+    assert all(c.ci_low <= c.jnd + 1e-9 and c.jnd <= c.ci_high + 1e-9 for c in scale.conditions)
+
+
+def test_traps_screen_out_random_clickers_and_traps_and_bias_stay_out_of_the_scale(scale, answers):
+    assert sorted(scale.observers_screened_out) == sorted(f"w{o}" for o in range(80, 88))
+    assert scale.observers == 80
+    assert scale.answers_trap == sum(a.trap for a in answers)
+    assert scale.answers_bias == sum(a.bias for a in answers)
+    honest_used = sum(1 for a in answers if not a.trap and not a.bias and int(a.observer[1:]) < 80)
+    assert scale.answers_used == honest_used
+    assert set(scale.trap_thresholds) == {"plain", "boosted"}
+
+
+def test_without_screening_random_clickers_shrink_the_scale():
+    noisy = simulate(seed=3, honest=30, clickers=30)
+    kept = triplet_scale(noisy, REFERENCES, bootstrap=0)
+    raw = triplet_scale(noisy, REFERENCES, bootstrap=0, screening="none")
+    top = {c.label: c.jnd for c in kept.conditions}, {c.label: c.jnd for c in raw.conditions}
+    assert raw.observers_screened_out == [] and len(kept.observers_screened_out) == 30
+    assert top[1]["a5"] < 0.8 * top[0]["a5"]
+    assert abs(top[0]["a5"] - 2.5) < 0.5
+
+
+def test_otsu_threshold_splits_two_modes():
+    assert otsu_threshold([1.0, 0.9, 1.0, 0.3, 0.4, 1.0]) == pytest.approx(0.65)
+    assert otsu_threshold([1.0, 1.0]) is None
+
+
+def test_bad_input_is_named():
+    good = TripletAnswer("o", "g", "r", "r", "x", "left", trap=True)
+    with pytest.raises(ValueError, match="group 'h' has no reference"):
+        triplet_scale([TripletAnswer("o", "h", "r", "r", "x", "left")], {"g": "r"})
+    with pytest.raises(ValueError, match="unknown choice 'maybe'"):
+        triplet_scale([TripletAnswer("o", "g", "r", "r", "x", "maybe")], {"g": "r"})
+    with pytest.raises(ValueError, match="exactly one side"):
+        triplet_scale([good, TripletAnswer("o", "g", "r", "x", "y", "left", trap=True)], {"g": "r"})
+    with pytest.raises(ValueError, match="no usable triplet answers"):
+        triplet_scale([good], {"g": "r"})
