@@ -24,7 +24,7 @@ def test_sdr25_rows_parse_and_btc_and_ptc_share_labels():
     assert btc and all(a.left.startswith("PTC_") and a.right.startswith("PTC_") for a in answers)
     first = btc[0]  # BTC_00002_0ref_00.png vs BTC_00002_JPEG-AI_02.png, answered right
     assert (first.observer, first.group, first.left, first.right, first.choice) == (
-        "157", "2", "PTC_00002_0ref_00.png", "PTC_00002_JPEG-AI_02.png", "right")
+        "BTC:157", "2", "PTC_00002_0ref_00.png", "PTC_00002_JPEG-AI_02.png", "right")
     assert first.pivot == aic3_reference("2") and first.batch == "675458951692f78e5f7bf0c3"
     assert any(a.bias and a.left == a.right for a in answers)
     assert any(a.trap for a in answers) and any(a.choice == "not_sure" for a in answers)

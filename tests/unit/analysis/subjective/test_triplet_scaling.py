@@ -118,3 +118,16 @@ def test_bad_input_is_named():
         triplet_scale([good, TripletAnswer("o", "g", "r", "x", "y", "left", trap=True)], {"g": "r"})
     with pytest.raises(ValueError, match="no usable triplet answers"):
         triplet_scale([good], {"g": "r"})
+
+
+def test_a_small_plain_study_without_traps_scales_and_warns_about_its_intervals():
+    answers = [TripletAnswer("o1", "img", "ref", "ref", "q1", "right"),
+               TripletAnswer("o1", "img", "ref", "q1", "q2", "right"),
+               TripletAnswer("o2", "img", "ref", "q2", "ref", "left"),
+               TripletAnswer("o2", "img", "ref", "q1", "q2", "not_sure")]
+    scale = triplet_scale(answers, {"img": "ref"}, bootstrap=5)
+    est = {c.label: c for c in scale.conditions}
+    assert scale.boost_gain is None and scale.boost_curves == {} and scale.trap_thresholds == {}
+    assert est["ref"].jnd == 0.0 and 0.0 < est["q1"].jnd < est["q2"].jnd
+    assert est["q1"].answers == 3 and scale.answers_used == 4
+    assert any("2 observer" in w for w in scale.warnings)
