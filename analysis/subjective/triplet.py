@@ -357,8 +357,9 @@ def triplet_scale(
 
     classes: dict[str, int] = {}
     cond_class = np.full(len(labels), -1)
-    if any(a.boosted for a in used):
-        for key, idx in labels.items():
+    boosted_keys = {(a.group, lab) for a in used if a.boosted for lab in (a.pivot, a.left, a.right)}
+    for key, idx in labels.items():  # a class exists only where boosted answers can fit it
+        if key in boosted_keys:
             name = boost_classes.get(key, key[0]) if boost_classes is not None else key[0]
             cond_class[idx] = classes.setdefault(name, len(classes))
 

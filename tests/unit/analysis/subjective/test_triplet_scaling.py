@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from scipy.stats import norm
 
-from analysis.subjective.triplet import SIGMA, TripletAnswer, otsu_threshold, triplet_scale
+from analysis.subjective.simulate_triplet import simulate_triplets
+from analysis.subjective.triplet import TripletAnswer, otsu_threshold, triplet_scale
 
 TRUTH = {"a": [0.0, 0.3, 0.7, 1.2, 1.8, 2.5], "b": [0.0, 0.2, 0.6, 1.0, 1.6, 2.2]}
 G1, G2 = 2.0, -0.1  # the boosting transform h(d) = G1 d + G2 d^2 the simulated observers see
@@ -17,38 +17,8 @@ def _label(group: str, i: int) -> str:
     return f"{group}{i}"
 
 
-def _answer(rng, x_left: float, x_right: float, boosted: bool, not_sure: float) -> str:
-    """A Thurstone observer; where the comparison is hard, a guess becomes "not sure" (so half a vote
-    for each side keeps the expected vote at Phi(z), the model's probability)."""
-    h = (lambda d: G1 * d + G2 * d * d) if boosted else (lambda d: d)
-    p = norm.cdf((h(x_left) - h(x_right)) / SIGMA)
-    q = not_sure * 2 * min(p, 1 - p)
-    u = rng.random()
-    if u < q:
-        return "not_sure"
-    return "left" if u < q + (p - q / 2) else "right"
-
-
-def simulate(seed: int = 0, honest: int = 80, clickers: int = 8, not_sure: float = 0.4) -> list[TripletAnswer]:
-    rng = np.random.default_rng(seed)
-    answers = []
-    for o in range(honest + clickers):
-        observer, boosted, random = f"w{o}", o % 2 == 1, o >= honest
-        for group, truth in TRUTH.items():
-            ref, top = _label(group, 0), _label(group, len(truth) - 1)
-            trials = [(i, j, False, False) for i in range(len(truth)) for j in range(i + 1, len(truth))]
-            trials += [(0, len(truth) - 1, True, False)] * 6 + [(2, 2, False, True)]
-            for i, j, trap, bias in trials:
-                if rng.random() < 0.5:
-                    i, j = j, i
-                if random:
-                    choice = ("left", "right", "not_sure")[rng.integers(3)]
-                else:
-                    choice = _answer(rng, truth[i], truth[j], boosted, not_sure)
-                answers.append(TripletAnswer(observer, group, ref, _label(group, i), _label(group, j), choice,
-                                             boosted=boosted, trap=trap, bias=bias, batch=f"{observer}-1"))
-            del top
-    return answers
+def simulate(seed: int = 0, honest: int = 80, clickers: int = 8) -> list[TripletAnswer]:
+    return simulate_triplets(TRUTH, gain=(G1, G2), honest=honest, clickers=clickers, seed=seed)
 
 
 REFERENCES = {"a": "a0", "b": "b0"}
