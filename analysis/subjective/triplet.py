@@ -11,7 +11,7 @@ et al. 2025 (arXiv 2504.06301); our own code (no reference code is published).
   of 1 JND is seen by 75% (AIC-3: the unit-variance scale divided by ``Phi^-1(0.75)``).
 - Boosting (zoom, flicker, amplification) stretches perceived distortion: a boosted answer compares
   ``h(d_l)`` with ``h(d_r)``, ``h(d) = g1 d + g2 d^2`` (AIC-3's quadratic boosting transform), fitted
-  jointly with the plain scale by maximum likelihood; one ``(g1, g2)`` per boosting class (by default
+  jointly with the plain scale by maximum likelihood (projected Newton, exact Hessian); one ``(g1, g2)`` per boosting class (by default
   one per group, i.e. per source; AIC-3 fits one per source and codec, which a caller gets through
   ``boost_classes``). ``boost_model="linear"`` keeps ``g2 = 0``.
 - "Not sure" counts half a vote for each side (as in every AIC-3 paper, after Jenadeleh et al. 2023,
