@@ -154,14 +154,14 @@ def test_a_newcomer_walks_every_page_without_a_dead_end(production_stack, answer
     page.click("#results-table tbody tr:first-child a.viewer-link")
     page.wait_for_selector("#viewer[data-scale]")
     page.select_option("#mode", "ssim")  # a dropdown takes focus...
-    until(page, "document.getElementById('viewer').dataset.mode === 'ssim' && !document.getElementById('left-source').value.match(/^original$/)")
+    _until(page, "document.getElementById('viewer').dataset.mode === 'ssim' && !document.getElementById('left-source').value.match(/^original$/)", timeout=30)
     assert "reconstruction of the map" in page.inner_text("#left-source option:checked")
-    until(page, "!document.getElementById('map-scale').hidden")  # the map's scale, with what it measures
+    _until(page, "!document.getElementById('map-scale').hidden", timeout=30)  # the map's scale, with what it measures
     page.keyboard.press("1")  # ...and the keys still work
-    until(page, "document.getElementById('viewer').dataset.scale === '1'")
+    _until(page, "document.getElementById('viewer').dataset.scale === '1'", timeout=30)
     page.keyboard.press("b")
-    until(page, "document.getElementById('viewer').dataset.mode === 'side'")
-    until(page, "document.getElementById('map-scale').hidden")
+    _until(page, "document.getElementById('viewer').dataset.mode === 'side'", timeout=30)
+    _until(page, "document.getElementById('map-scale').hidden", timeout=30)
     page.screenshot(path=str(shots / "3-viewer.png"), full_page=True)
     visit("/leaderboard", "4-leaderboard", "main")
     visit("/studies", "5-studies", "#studies-rows .study-row")
