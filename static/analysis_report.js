@@ -70,8 +70,8 @@
     });
     const traces = Object.entries(groups).map(([key, pts]) => ({
       type: "scatter", mode: "markers", name: key, x: pts.map((p) => p.metrics[metric]), y: pts.map((p) => p.human),
-      customdata: pts.map((p) => [p.image_url, p.reference_url, `${p.condition} · image ${p.image}`]),
-      text: pts.map((p) => `image ${p.image}<br>${p.codec || p.condition}${p.bpp != null ? `<br>${fmt(p.bpp)} bpp` : ""}`),
+      customdata: pts.map((p) => [p.image_url, p.reference_url, `${p.condition} · ${p.image_name || p.image}`]),
+      text: pts.map((p) => `${p.image_name || p.image}<br>${p.codec || p.condition}${p.bpp != null ? `<br>${fmt(p.bpp)} bpp` : ""}`),
       hovertemplate: "%{text}<br>" + metric + " %{x:.4g}<br>human %{y:.3g}<extra>%{fullData.name}</extra>",
     }));
     if (row && row.fit && !row.fit.failed && row.fit.params) {
@@ -136,7 +136,7 @@
       section.appendChild(el("h3", {}, m.metric + (m.fit_failed ? " (fit failed: residuals not available)" : "")));
       m.worst.forEach((w) => {
         const line = el("div", {class: "worst-row worst-residual"});
-        line.appendChild(figure(w.image_url, `${w.condition} · image ${w.image}`));
+        line.appendChild(figure(w.image_url, `${w.condition} · ${w.image_name || w.image}`));
         line.appendChild(figure(w.reference_url, "reference"));
         line.appendChild(el("p", {}, `${m.metric} ${fmt(w.metric_value, 4)} predicts ${fmt(w.predicted)} ${report.unit}; ` +
                                       `people: ${fmt(w.human)} (residual ${fmt(w.residual)})`));

@@ -35,7 +35,7 @@
   async function fillBdTable() {
     const metric = metricSelect.value;
     const image = imageSelect.value;
-    document.getElementById("bd-scope").textContent = image ? `(image ${names[image]})` : "(mean curves)";
+    document.getElementById("bd-scope").textContent = image ? `(${names[image]})` : "(mean curves)";
     const response = await fetch(`/api/v1/jobs/${jobId}/bd-rate?anchor=${encodeURIComponent(anchorSelect.value)}&metric=${encodeURIComponent(metric)}${image ? `&image_id=${image}` : ""}`);
     const body = document.querySelector("#bd-table tbody");
     const pendingNote = document.getElementById("bd-pending");
