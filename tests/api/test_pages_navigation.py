@@ -79,3 +79,10 @@ def test_plotly_is_served_compressed_from_a_content_hashed_immutable_url(api):
     stale = api.get("/vendor/plotly-0000000000000000.min.js", follow_redirects=False)
     assert stale.status_code == 307 and stale.headers["location"] == url
     assert page.status_code == 200
+
+
+def test_empty_pages_say_what_to_do_next(api):
+    board = api.get("/leaderboard")
+    assert board.status_code == 200 and 'id="lb-empty"' in board.text and "make it public" in board.text
+    datasets = api.get("/analysis/iqa-datasets")
+    assert 'id="datasets-empty"' in datasets.text and "Import one above" in datasets.text
