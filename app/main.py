@@ -6,19 +6,21 @@ import gc
 import os
 from pathlib import Path
 
-import plotly
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.exception_handlers import http_exception_handler
+from fastapi.responses import FileResponse, JSONResponse, Response
+from starlette.exceptions import HTTPException as StarletteHTTPException
 from fastapi.staticfiles import StaticFiles
 
 from app.api.docs import install_offline_docs
+from app.api.error_pages import error_response, wants_html
 from app.api.security import install_security
 from app.api.routes import image_sets, jobs, models, pages, reference_curves, system
 from app.api.routes import pages_studies, studies
 from app.api.routes import analysis, iqa_datasets, pages_analysis
 from app.api.routes import auth as auth_routes
-from app.api.routes import leaderboard, viewer
+from app.api.routes import leaderboard, pages_catalogue, vendor, viewer
 from app.services.errors import ServiceError
 from app.settings import get_settings
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
@@ -26,7 +28,6 @@ from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 DATABASE_RETRY_AFTER_S = 5  # seconds a client is asked to wait while the database is unreachable
 
 ROOT = Path(__file__).resolve().parent.parent
-PLOTLY_JS = Path(plotly.__file__).parent / "package_data" / "plotly.min.js"
 
 
 def _describe(error: dict) -> str:
@@ -46,25 +47,31 @@ def create_app() -> FastAPI:
     install_offline_docs(app)
 
     @app.exception_handler(ServiceError)
-    async def _service_error(_: Request, exc: ServiceError) -> JSONResponse:
-        return JSONResponse({"detail": exc.message}, status_code=exc.status_code,
-                            headers=getattr(exc, "headers", None))  # e.g. Retry-After of a 429
+    async def _service_error(request: Request, exc: ServiceError) -> Response:
+        return error_response(request, exc.status_code, exc.message,
+                              headers=getattr(exc, "headers", None))  # e.g. Retry-After of a 429
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http_error(request: Request, exc: StarletteHTTPException) -> Response:
+        """Unknown paths (404), wrong methods (405) and framework errors: a page for browsers, JSON otherwise."""
+        if wants_html(request):
+            return error_response(request, exc.status_code, str(exc.detail), headers=exc.headers)
+        return await http_exception_handler(request, exc)
 
     @app.exception_handler(DBAPIError)
     async def _database_unavailable(request: Request, exc: DBAPIError):
         """The database is away (stopped, restarting, connections reset): 503 JSON with Retry-After (issue 13);
         other database errors stay 500s."""
         if isinstance(exc, (OperationalError, InterfaceError)) or exc.connection_invalidated:
-            return JSONResponse({"detail": "database unavailable, retry later"}, status_code=503,
-                                headers={"Retry-After": str(DATABASE_RETRY_AFTER_S)})
+            return error_response(request, 503, "database unavailable, retry later",
+                                  headers={"Retry-After": str(DATABASE_RETRY_AFTER_S)})
         raise exc
 
     @app.exception_handler(RequestValidationError)
-    async def _validation_error(_: Request, exc: RequestValidationError) -> JSONResponse:
+    async def _validation_error(request: Request, exc: RequestValidationError) -> Response:
         errors = exc.errors()
-        return JSONResponse({"detail": "; ".join(_describe(e) for e in errors),
-                             "errors": [{"loc": list(e.get("loc", ())), "msg": e.get("msg")} for e in errors]},
-                            status_code=422)
+        return error_response(request, 422, "; ".join(_describe(e) for e in errors),
+                              extra={"errors": [{"loc": list(e.get("loc", ())), "msg": e.get("msg")} for e in errors]})
 
     @app.exception_handler(OSError)
     async def _storage_full(_: Request, exc: OSError) -> JSONResponse:
@@ -102,13 +109,14 @@ def create_app() -> FastAPI:
     app.include_router(leaderboard.pages_router)
     app.include_router(viewer.router)
     app.include_router(viewer.pages_router)
+    app.include_router(vendor.router)
+    app.include_router(pages_catalogue.router)
     app.mount("/static", StaticFiles(directory=ROOT / "static"), name="static")
 
-    @app.get("/vendor/plotly.min.js", include_in_schema=False)
-    async def _plotly_js():
-        from fastapi.responses import FileResponse
-
-        return FileResponse(PLOTLY_JS, media_type="application/javascript")
+    @app.get("/favicon.ico", include_in_schema=False)
+    def _favicon() -> FileResponse:
+        return FileResponse(ROOT / "static" / "favicon.ico", media_type="image/x-icon",
+                            headers={"Cache-Control": "public, max-age=86400"})
 
     install_security(app)  # last: its headers wrap every response
     return app

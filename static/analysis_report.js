@@ -6,6 +6,9 @@
   const statusLine = document.getElementById("report-status");
   const fitSelect = document.getElementById("report-fit");
   let report = null;
+  let units = {};  // metric name -> unit, from /api/v1/metrics (names a data set brings may have none)
+  // ITU-R BT.500: at least 15 observers; fewer than 20 stimuli give correlations too wide to rank metrics.
+  const MIN_OBSERVERS = 15, MIN_STIMULI = 20;
 
   const fmt = (v, d = 3) => (v === null || v === undefined || Number.isNaN(v)) ? "–" : Number(v).toFixed(d);
   const ci = (c) => c ? ` [${fmt(c[0])}, ${fmt(c[1])}]` : "";
@@ -67,40 +70,62 @@
     });
     const traces = Object.entries(groups).map(([key, pts]) => ({
       type: "scatter", mode: "markers", name: key, x: pts.map((p) => p.metrics[metric]), y: pts.map((p) => p.human),
-      customdata: pts.map((p) => [p.image_url, p.reference_url, `${p.condition} · image ${p.image}`]),
-      text: pts.map((p) => `image ${p.image}<br>${p.codec || p.condition}${p.bpp != null ? `<br>${fmt(p.bpp)} bpp` : ""}`),
+      customdata: pts.map((p) => [p.image_url, p.reference_url, `${p.condition} · ${p.image_name || p.image}`]),
+      text: pts.map((p) => `${p.image_name || p.image}<br>${p.codec || p.condition}${p.bpp != null ? `<br>${fmt(p.bpp)} bpp` : ""}`),
       hovertemplate: "%{text}<br>" + metric + " %{x:.4g}<br>human %{y:.3g}<extra>%{fullData.name}</extra>",
     }));
     if (row && row.fit && !row.fit.failed && row.fit.params) {
       const xs = report.points.map((p) => p.metrics[metric]).filter((v) => v !== null && v !== undefined);
       const lo = Math.min(...xs), hi = Math.max(...xs), sign = row.flipped ? -1 : 1;
       const cx = [], cy = [];
-      for (let i = 0; i <= 100; i++) {
-        const x = lo + (hi - lo) * i / 100;
+      const steps = 400;  // dense enough to read as a smooth curve at any zoom of the plot
+      for (let i = 0; i <= steps; i++) {
+        const x = lo + (hi - lo) * i / steps;
         cx.push(x); cy.push(logistic(row.fit.form, row.fit.params, sign * x));
       }
       traces.push({type: "scatter", mode: "lines", name: `fitted ${row.fit.form}`, x: cx, y: cy, hoverinfo: "skip",
-                   line: {color: "#333", dash: "dot"}});
+                   line: {color: "#333", width: 2, shape: "spline"}});
     }
     const plot = document.getElementById("scatter-plot");
-    Plotly.react(plot, traces, {xaxis: {title: metric}, yaxis: {title: `human score (${report.unit})`},
-                                margin: {t: 20}, legend: {orientation: "h"}}, {responsive: true});
+    const unit = units[metric] && units[metric] !== "index" ? ` (${units[metric]})` : "";
+    Plotly.react(plot, traces, {xaxis: {title: {text: `${metric}${unit}`}, automargin: true},
+                                yaxis: {title: {text: `human score (${report.unit})`}, automargin: true},
+                                margin: {t: 20}, legend: {orientation: "h", y: -0.2}}, {responsive: true});
     plot.removeAllListeners && plot.removeAllListeners("plotly_click");
     plot.on("plotly_click", (ev) => {
       const d = ev.points[0] && ev.points[0].customdata;
       if (!d) return;
-      document.getElementById("pair-image").src = d[0];
-      document.getElementById("pair-reference").src = d[1];
-      document.getElementById("pair-image-caption").textContent = d[2];
-      document.getElementById("pair-view").hidden = false;
+      // the pair is built on the first click only: no empty <img> placeholders before
+      const view = document.getElementById("pair-view");
+      view.innerHTML = "";
+      if (d[0]) view.appendChild(figure(d[0], d[2], "pair-image"));
+      if (d[1]) view.appendChild(figure(d[1], "reference", "pair-reference"));
+      if (!d[0] && !d[1]) view.appendChild(el("p", {class: "note"}, `${d[2]}: no image stored (scores only)`));
+      view.hidden = false;
     });
   }
 
-  function figure(url, caption) {
+  function figure(url, caption, id) {
     const f = el("figure");
-    f.appendChild(el("img", {src: url, alt: caption, loading: "lazy"}));
+    if (url) f.appendChild(el("img", Object.assign({src: url, alt: caption, loading: "lazy"}, id ? {id} : {})));
+    else f.appendChild(el("p", {class: "note"}, "(no image: scores only)"));
     f.appendChild(el("figcaption", {}, caption));
     return f;
+  }
+
+  function warnSmall() {
+    const box = document.getElementById("report-warning");
+    const notes = [];
+    const stimuli = report.correlation.n;
+    const observers = root.dataset.observers === "" ? null : Number(root.dataset.observers);
+    if (report.unit !== "2AFC" && stimuli < MIN_STIMULI) {
+      notes.push(`Only ${stimuli} stimuli (fewer than ${MIN_STIMULI}): intervals are wide and the ranking is fragile.`);
+    }
+    if (observers !== null && observers < MIN_OBSERVERS) {
+      notes.push(`Only ${observers} complete observer session(s) (ITU-R BT.500 asks for at least ${MIN_OBSERVERS}).`);
+    }
+    box.textContent = notes.join(" ");
+    box.hidden = notes.length === 0;
   }
 
   function renderWorst() {
@@ -111,7 +136,7 @@
       section.appendChild(el("h3", {}, m.metric + (m.fit_failed ? " (fit failed: residuals not available)" : "")));
       m.worst.forEach((w) => {
         const line = el("div", {class: "worst-row worst-residual"});
-        line.appendChild(figure(w.image_url, `${w.condition} · image ${w.image}`));
+        line.appendChild(figure(w.image_url, `${w.condition} · ${w.image_name || w.image}`));
         line.appendChild(figure(w.reference_url, "reference"));
         line.appendChild(el("p", {}, `${m.metric} ${fmt(w.metric_value, 4)} predicts ${fmt(w.predicted)} ${report.unit}; ` +
                                       `people: ${fmt(w.human)} (residual ${fmt(w.residual)})`));
@@ -198,8 +223,10 @@
       return;
     }
     report = data;
-    statusLine.textContent = `${report.correlation.n} ${report.unit === "2AFC" ? "judgements" : "judged conditions"}; ` +
-      `human unit ${report.unit}; fit ${report.fit}.`;
+    const observers = root.dataset.observers === "" ? "" : `; ${root.dataset.observers} observer session(s)`;
+    statusLine.textContent = `n = ${report.correlation.n} ${report.unit === "2AFC" ? "judgements" : "judged conditions"}` +
+      `${observers}; human unit ${report.unit}; fit ${report.fit}.`;
+    warnSmall();
     renderRanking();
     if (report.points.length) {
       const select = document.getElementById("scatter-metric");
@@ -222,5 +249,7 @@
   document.getElementById("scatter-metric").addEventListener("change", renderScatter);
   document.getElementById("breakdown-group").addEventListener("change", renderBreakdown);
   fitSelect.addEventListener("change", load);
-  load();
+  fetch("/api/v1/metrics").then((r) => (r.ok ? r.json() : [])).then((list) => {
+    list.forEach((m) => { units[m.name] = m.unit; });
+  }).catch(() => {}).finally(load);
 })();

@@ -2,14 +2,28 @@
 (function () {
   const form = document.getElementById("job-form");
   const error = document.getElementById("job-error");
+  const warning = document.getElementById("job-warning");
+  const BD_MIN_POINTS = 4;  // Bjontegaard's cubic fit needs 4 points per curve
+  function pointsOf(name) {
+    const text = form.querySelector(`input[name="rate-${name}"]`).value;
+    return text.split(/[ ,;]+/).filter((s) => s.length).map(Number);
+  }
+  function warnFewPoints() {
+    if (!warning) return;
+    const few = Array.from(form.querySelectorAll("input[name=codec]:checked"))
+      .filter((box) => pointsOf(box.value).length < BD_MIN_POINTS).map((box) => box.value);
+    warning.textContent = few.length ? `Fewer than ${BD_MIN_POINTS} rate points for ${few.join(", ")}: ` +
+      "BD-rate needs at least 4 points per curve, so these codecs will get n/a in the BD table." : "";
+  }
+  form.addEventListener("input", warnFewPoints);
+  form.addEventListener("change", warnFewPoints);
+  warnFewPoints();
   form.addEventListener("submit", async (e) => {
     e.preventDefault();
     error.textContent = "";
     const codecs = [];
     for (const box of form.querySelectorAll("input[name=codec]:checked")) {
-      const text = form.querySelector(`input[name="rate-${box.value}"]`).value;
-      const points = text.split(/[ ,;]+/).filter((s) => s.length).map(Number);
-      codecs.push({ name: box.value, rate_points: points });
+      codecs.push({ name: box.value, rate_points: pointsOf(box.value) });
     }
     const metrics = Array.from(form.querySelectorAll("input[name=metric]:checked")).map((b) => b.value);
     const response = await fetch("/api/v1/jobs", {

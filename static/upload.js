@@ -25,6 +25,10 @@
   form.addEventListener("submit", async (e) => {
     e.preventDefault();
     error.textContent = "";
+    if (document.getElementById("login-hint")) {  // logged out: say so, rather than the API's 401 about tokens
+      error.innerHTML = 'Log in to upload: <a href="/login?next=/">log in</a>.';
+      return;
+    }
     if (!files.length) { error.textContent = "Choose or drop at least one image."; return; }
     const data = new FormData();
     data.append("name", document.getElementById("set-name").value);
@@ -33,6 +37,7 @@
     files.forEach((f) => data.append("files", f, f.name));
     const response = await fetch("/api/v1/image-sets", { method: "POST", body: data });
     const body = await response.json();
+    if (response.status === 401) { error.innerHTML = 'Log in to upload: <a href="/login?next=/">log in</a>.'; return; }
     if (!response.ok) { error.textContent = body.detail || response.statusText; return; }
     window.location.href = `/image-sets/${body.id}`;
   });

@@ -12,6 +12,15 @@
   const errorBox = document.getElementById("viewer-error");
   const dpr = window.devicePixelRatio || 1;
   const images = {};
+  // What each error map shows, for its colour scale (app/services/viewer.py computes them; black = 0).
+  const MAP_SCALES = {
+    abs: { title: "|difference| per RGB channel, ×4", low: "0", high: "≥ 63.75 (8-bit levels)" },
+    ssim: { title: "1 − local SSIM (σ = 1.5), mean over RGB", low: "0 (identical)", high: "1" },
+    flip: { title: "FLIP error (NVIDIA ꟻLIP, per pixel)", low: "0 (identical)", high: "1" },
+  };
+  const MAP_NAMES = { abs: "|difference| ×4", ssim: "SSIM map", flip: "FLIP map" };
+  const scaleBox = document.getElementById("map-scale");
+  const loadingBox = document.getElementById("viewer-loading");
   const state = { scale: 1, cx: W / 2, cy: H / 2, mode: "side", showing: "right", split: 0.5, flickerTimer: null,
                   leftSource: "original", fitted: true };
   window.viewerState = state;
@@ -21,9 +30,44 @@
     const img = new Image();
     images[key] = img;
     img.onload = draw;
-    img.onerror = () => { errorBox.textContent = `could not load ${url}`; };
+    img.onerror = () => { img.failed = true; errorBox.textContent = `could not load ${url}`; draw(); };
     img.src = url;
     return img;
+  }
+  function isMap(mode) { return ["abs", "ssim", "flip"].includes(mode); }
+  // Slow maps (FLIP takes about 2 s the first time): say so until the image is there.
+  function showLoading() {
+    const pending = [];
+    for (const [key, img] of Object.entries(images)) {
+      if (!img.complete && !img.failed) pending.push(key.startsWith("map-") ? MAP_NAMES[key.slice(4)] : "image");
+    }
+    loadingBox.hidden = pending.length === 0;
+    loadingBox.textContent = pending.length ? `loading ${[...new Set(pending)].join(", ")}…` : "";
+    root.dataset.loading = pending.length ? "1" : "";
+  }
+  function showScale() {
+    const scale = isMap(state.mode) ? MAP_SCALES[state.mode] : null;
+    scaleBox.hidden = !scale;
+    if (!scale) return;
+    scaleBox.querySelector(".scale-title").textContent = scale.title;
+    scaleBox.querySelector(".scale-low").textContent = scale.low;
+    scaleBox.querySelector(".scale-high").textContent = scale.high;
+  }
+  // In a map mode the left pane shows the reconstruction the map is of: the Left dropdown says so and is locked.
+  function syncLeftSelect() {
+    let note = leftSelect.querySelector("option[data-map-note]");
+    if (isMap(state.mode)) {
+      if (!note) {
+        note = document.createElement("option");
+        note.dataset.mapNote = "1"; note.value = "__map__";
+        leftSelect.appendChild(note);
+      }
+      note.textContent = `${rightName} (the reconstruction of the map)`;
+      leftSelect.value = "__map__"; leftSelect.disabled = true;
+    } else {
+      if (note) note.remove();
+      leftSelect.disabled = false; leftSelect.value = state.leftSource;
+    }
   }
   function leftImage() {
     return state.leftSource === "original" ? load("original", data.original_url)
@@ -91,9 +135,10 @@
     } else {
       paint(left, ["abs", "ssim", "flip"].includes(state.mode) ? load("recon", data.reconstruction_url) : leftImage());
       paint(right, rightImage());
-      capL.textContent = ["abs", "ssim", "flip"].includes(state.mode) ? rightName : leftName();
-      capR.textContent = state.mode === "side" ? rightName : `${state.mode} error map of ${rightName}`;
+      capL.textContent = isMap(state.mode) ? `${rightName} (left pane follows the map)` : leftName();
+      capR.textContent = state.mode === "side" ? rightName : `${MAP_NAMES[state.mode]} of ${rightName}`;
     }
+    showLoading(); showScale();
     const ratio = state.scale;
     zoomLabel.textContent = Math.abs(ratio - Math.round(ratio)) < 1e-9 && ratio >= 1 ? `${ratio}:1`
       : `${(ratio * 100).toFixed(0)}%`;
@@ -110,14 +155,14 @@
     state.fitted = false; draw();
   }
   function setScale(scale) { state.scale = scale; state.fitted = false; draw(); }
-  function nextZoom(up) {  // powers of two around 1:1 so every step lands on exact pixel ratios
-    const steps = [0.125, 0.25, 0.5, 1, 2, 4, 8, 16, 32, 64];
+  const ZOOM_STEPS = [0.0625, 0.125, 0.25, 0.5, 1, 2, 4, 8, 16, 32, 64];
+  function nextZoom(up, px, py) {  // powers of two around 1:1 so every step lands on exact pixel ratios
     const s = state.scale;
-    const target = up ? steps.find((v) => v > s + 1e-9) : [...steps].reverse().find((v) => v < s - 1e-9);
-    if (target) zoomAt(target / s);
+    const target = up ? ZOOM_STEPS.find((v) => v > s + 1e-9) : [...ZOOM_STEPS].reverse().find((v) => v < s - 1e-9);
+    if (target) { zoomAt(target / s, px, py); state.scale = target; draw(); }
   }
   function setMode(mode) {
-    state.mode = mode; modeSelect.value = mode;
+    state.mode = mode; modeSelect.value = mode; syncLeftSelect();
     split.hidden = mode !== "slider";
     if (mode !== "flicker") stopFlicker();
     sizeCanvases(); if (state.fitted) fit(); draw();
@@ -142,10 +187,11 @@
       drag = { x: e.clientX, y: e.clientY }; state.fitted = false; draw();
     });
     canvas.addEventListener("pointerup", () => { drag = null; canvas.classList.remove("dragging"); });
+    // The wheel steps through the same powers of two as +/- (1:1 exact), about the pointer.
     canvas.addEventListener("wheel", (e) => {
       e.preventDefault();
       const rect = canvas.getBoundingClientRect();
-      zoomAt(e.deltaY < 0 ? 1.25 : 0.8, (e.clientX - rect.left) * dpr, (e.clientY - rect.top) * dpr);
+      nextZoom(e.deltaY < 0, (e.clientX - rect.left) * dpr, (e.clientY - rect.top) * dpr);
     }, { passive: false });
   }
   document.getElementById("zoom-in").addEventListener("click", () => nextZoom(true));
@@ -153,8 +199,13 @@
   document.getElementById("zoom-1").addEventListener("click", () => setScale(1));
   document.getElementById("zoom-fit").addEventListener("click", () => { fit(); draw(); });
   document.getElementById("flicker-toggle").addEventListener("click", toggleFlicker);
-  modeSelect.addEventListener("change", () => setMode(modeSelect.value));
-  leftSelect.addEventListener("change", () => { state.leftSource = leftSelect.value; draw(); });
+  // After a dropdown is used, focus goes back to the viewer so the keyboard shortcuts keep working.
+  function refocus(select) { select.blur(); root.focus({ preventScroll: true }); }
+  modeSelect.addEventListener("change", () => { setMode(modeSelect.value); refocus(modeSelect); });
+  leftSelect.addEventListener("change", () => {
+    if (leftSelect.value !== "__map__") state.leftSource = leftSelect.value;
+    draw(); refocus(leftSelect);
+  });
   split.addEventListener("input", () => { state.split = Number(split.value) / 100; draw(); });
 
   function stepRate(delta) {
@@ -165,12 +216,14 @@
     if (next) window.location.href = `/results/${next.id}${state.leftSource !== "original" ? `?compare=${state.leftSource}` : ""}`;
   }
   document.addEventListener("keydown", (e) => {
-    if (e.target.closest("input, select, textarea")) return;
+    // Text fields keep their keys; a dropdown keeps the arrows it needs, every other shortcut works.
+    if (e.target.closest("input[type=text], input:not([type]), textarea")) return;
+    if (e.target.closest("select") && e.key.startsWith("Arrow")) return;
     const pan = 40 * dpr / state.scale;
     const keys = {
       "+": () => nextZoom(true), "=": () => nextZoom(true), "-": () => nextZoom(false), "1": () => setScale(1),
       "0": () => { fit(); draw(); }, " ": toggleFlicker, "s": () => setMode("slider"), "e": () => setMode("abs"),
-      "m": () => setMode("ssim"), "b": () => setMode("side"), "[": () => stepRate(-1), "]": () => stepRate(1),
+      "m": () => setMode("ssim"), "f": () => setMode("flip"), "b": () => setMode("side"), "[": () => stepRate(-1), "]": () => stepRate(1),
       "ArrowLeft": () => { state.cx -= pan; draw(); }, "ArrowRight": () => { state.cx += pan; draw(); },
       "ArrowUp": () => { state.cy -= pan; draw(); }, "ArrowDown": () => { state.cy += pan; draw(); },
     };
@@ -179,6 +232,7 @@
   });
   window.addEventListener("resize", () => { sizeCanvases(); if (state.fitted) fit(); draw(); });
 
+  root.tabIndex = -1;  // focusable, so a dropdown can hand the keyboard back
   if (root.dataset.compare) { state.leftSource = root.dataset.compare; leftSelect.value = root.dataset.compare; }
   sizeCanvases(); fit(); draw();
 })();

@@ -202,6 +202,8 @@ class RDPointOut(BaseModel):
     bpp: float
     value: float = Field(description="Mean of the metric over the images at this rate point")
     images: int = Field(description="How many images the point averages")
+    complete: bool = Field(default=True, description="False while the point averages fewer than all the set's "
+                                                     "images (a running job, or failed tasks)")
 
 
 class RDCurveOut(BaseModel):
@@ -215,6 +217,13 @@ class RDCurvesOut(BaseModel):
     metric: str
     per_image: bool
     curves: list[RDCurveOut]
+    images_common: int | None = Field(
+        default=None, description="Mean curves: how many images every mean point and BD-rate averages (those "
+                                  "every plotted codec has finished); null for per-image answers")
+    images_total: int | None = Field(default=None, description="Images in the job's set (null per image)")
+    complete: bool = Field(default=True, description="False when the means cover only a subset of the images")
+    pending_codecs: list[str] = Field(default_factory=list, description="Codecs of the job left out of the means "
+                                                                      "until they finish an image of that subset")
 
 
 class BDOut(OrmModel):
@@ -238,6 +247,13 @@ class BDRatesOut(BaseModel):
     method: str
     image_id: int | None = Field(default=None, description="The image whose curves were compared (null: mean curves)")
     rows: list[BDRowOut]
+    images_common: int | None = Field(
+        default=None, description="Mean curves: how many images every mean point and BD-rate averages (those "
+                                  "every plotted codec has finished); null for per-image answers")
+    images_total: int | None = Field(default=None, description="Images in the job's set (null per image)")
+    complete: bool = Field(default=True, description="False when the means cover only a subset of the images")
+    pending_codecs: list[str] = Field(default_factory=list, description="Codecs of the job left out of the means "
+                                                                      "until they finish an image of that subset")
 
 
 class CompressAIDocument(BaseModel):

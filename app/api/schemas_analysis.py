@@ -118,6 +118,7 @@ class ObservationOut(BaseModel):
 
     condition: str | int
     image: str | int
+    image_name: str | None = Field(default=None, description="The source image's file name, as pages name it")
     codec: str | None = None
     family: str | None = None
     bpp: float | None = None

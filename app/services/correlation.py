@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 
 from analysis.correlation import (FIT_FORMS, GROUPS, Observation, TwoAFCPair, correlate, family_bias,
                                   two_afc_agreement, worst_disagreements)
-from app.db.tables import AnalysisReport, Job, Result
+from app.db.tables import AnalysisReport, Image, Job, Result
 from app.services import catalog, crop_scores, iqa_datasets, studies
 from app.services.errors import Invalid, ServiceError
 from app.settings import get_settings
@@ -99,6 +99,9 @@ def study_source(session: Session, study_id: int) -> Source | Pending:
     result_ids = [c["result_id"] for c in scale["conditions"] if c["result_id"] is not None]
     results = {r.id: r for r in session.scalars(select(Result).where(Result.id.in_(result_ids)))} if result_ids else {}
     kinds = {name: str(codec.kind) for name, codec in catalog.codecs(session).items()}
+    image_ids = {c["image_id"] for c in scale["conditions"] if c.get("image_id") is not None}
+    file_names = dict(session.execute(select(Image.id, Image.filename).where(Image.id.in_(image_ids))).all()) \
+        if image_ids else {}
     observations = []
     for c in scale["conditions"]:
         if c["result_id"] is None or c["score"] is None:
@@ -111,7 +114,8 @@ def study_source(session: Session, study_id: int) -> Source | Pending:
             image=str(c["image_id"]), condition=f"{c['codec']} @ {c['rate_point']:g}" if c["rate_point"] is not None
             else c["codec"], codec=c["codec"], family=kinds.get(c["codec"], "submitted"), bpp=c["bpp"],
             human_ci=ci, result_id=c["result_id"],
-            extra={"condition_id": c["condition_id"], "image_id": c["image_id"], "rate_point": c["rate_point"]}))
+            extra={"condition_id": c["condition_id"], "image_id": c["image_id"], "rate_point": c["rate_point"],
+                   "image_name": file_names.get(c["image_id"])}))
     # created_at too: SQLite may give a deleted study's id to a new one.
     version = f"{study.created_at.isoformat()}:{study.answers_version}:{crop_done if use_crops else 'full'}"
     return Source("study", study.id, scale.get("unit") or "JOD", observations, directions(list(job.metrics)), version)
@@ -135,7 +139,8 @@ def dataset_source(session: Session, dataset_id: int) -> Source | Pending:
     observations = [Observation(
         metric_values={n: (r.metrics or {}).get(n) for n in dataset.metrics},
         human=iqa_datasets.human_score(dataset, r), image=r.reference, condition=r.path, distortion=r.distortion,
-        extra={"image_id": r.id, "path": r.path, "reference": r.reference, "score": r.score})
+        extra={"image_id": r.id, "path": r.path, "reference": r.reference, "score": r.score,
+               "image_name": r.reference})
         for r in rows if r.score is not None]
     return Source("dataset", dataset.id, dataset.unit, observations, metrics, version)
 
@@ -195,7 +200,7 @@ def correlation(session: Session, source: Source, group: str, fit: str) -> dict:
 
 
 def _point(source: Source, o: Observation) -> dict:
-    out = {"condition": o.condition, "image": o.image, "codec": o.codec, "family": o.family, "bpp": o.bpp,
+    out = {"condition": o.condition, "image": o.image, "image_name": o.extra.get("image_name"), "codec": o.codec, "family": o.family, "bpp": o.bpp,
            "distortion": o.distortion, "human": o.human, "human_ci": list(o.human_ci) if o.human_ci else None,
            "result_id": o.result_id, "metrics": o.metric_values}
     out.update(_image_urls(source, o))
@@ -215,7 +220,8 @@ def _image_urls(source: Source, o: Observation) -> dict:
 
 
 def _observation_json(source: Source, o: Observation) -> dict:
-    return {"condition": o.condition, "image": o.image, "codec": o.codec, "family": o.family, "bpp": o.bpp,
+    return {"condition": o.condition, "image": o.image, "image_name": o.extra.get("image_name"), "codec": o.codec,
+            "family": o.family, "bpp": o.bpp,
             "human": o.human, "result_id": o.result_id, **_image_urls(source, o)}
 
 

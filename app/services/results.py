@@ -5,6 +5,7 @@ import csv
 import io
 import json
 from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
 from typing import TypeVar
 
 from sqlalchemy import JSON, Text, cast, func, literal, select
@@ -128,24 +129,91 @@ def _finished_job_cached(session: Session, job: Job, key: tuple, compute: Callab
                                            job.finished_at, job.done, highest) + key, compute)
 
 
+@dataclass(frozen=True)
+class CommonImages:
+    """Which images a job's mean curves average: those every plotted codec has finished (issue 33).
+
+    ``images`` is None when every codec has every image at every rate point (no restriction); otherwise the
+    common subset (possibly empty). ``plotted`` are the codecs averaged over it, ``pending`` the codecs left out
+    because they have not finished any image of that subset yet."""
+
+    images: tuple[int, ...] | None
+    total: int
+    plotted: tuple[str, ...]
+    pending: tuple[str, ...]
+
+    @property
+    def count(self) -> int:
+        return self.total if self.images is None else len(self.images)
+
+
+def common_images(session: Session, job: Job) -> CommonImages:
+    """The images every plotted codec of ``job`` has finished (a result row at every one of its rate points; a
+    metric that did not apply to a row is left out of that point's mean as before). Mean points averaged over different image subsets are not comparable (a codec that has done only
+    the easy images looks better), so while a job runs, or when some of its tasks failed, every mean point and
+    every BD-rate averages this common subset. Codecs join greedily, most finished images first, as long as the
+    subset stays non-empty; the others are ``pending``."""
+    total = len(job.image_set.images)
+    wanted = {c["name"]: len({float(r) for r in c["rate_points"]}) for c in job.codecs}
+    rows = session.execute(
+        select(Result.codec, Result.image_id, func.count(func.distinct(Result.rate_point)))
+        .where(Result.job_id == job.id)
+        .group_by(Result.codec, Result.image_id)).all()
+    finished: dict[str, set[int]] = {name: set() for name in wanted}
+    for codec, image, points in rows:
+        if codec in wanted and int(points) >= wanted[codec]:
+            finished[codec].add(int(image))
+    if all(len(images) == total for images in finished.values()):
+        return CommonImages(None, total, tuple(sorted(wanted)), ())
+    common: set[int] | None = None
+    plotted: list[str] = []
+    for codec in sorted(finished, key=lambda c: (-len(finished[c]), c)):
+        narrowed = finished[codec] if common is None else common & finished[codec]
+        if narrowed:
+            common, plotted = narrowed, plotted + [codec]
+    pending = tuple(sorted(set(wanted) - set(plotted)))
+    return CommonImages(tuple(sorted(common or ())), total, tuple(sorted(plotted)), pending)
+
+
 def _job_curves(session: Session, job: Job, metrics: list[str], *, require: str | None = None,
-                per_image: bool = False, image_id: int | None = None) -> dict[int | None, dict[str, RDCurve]]:
-    """The job's RD curves aggregated in SQL ({image id or None: {codec: curve}})."""
+                per_image: bool = False, image_id: int | None = None,
+                only_images: tuple[int, ...] | None = None) -> dict[int | None, dict[str, RDCurve]]:
+    """The job's RD curves aggregated in SQL ({image id or None: {codec: curve}}), over ``only_images`` when
+    given."""
     where = [Result.job_id == job.id] + ([Result.image_id == image_id] if image_id is not None else [])
+    if only_images is not None:
+        where.append(Result.image_id.in_(only_images))
     query = rd_points.grouped_points(where, metrics, require=require, per_image=per_image)
     return rd_points.curves_from_rows(session.execute(query).all(), metrics, per_image=per_image)
 
 
 def _metric_curves(session: Session, job: Job, metric: str, *, per_image: bool = False,
-                   image_id: int | None = None) -> dict[int | None, dict[str, RDCurve]]:
+                   image_id: int | None = None) -> tuple[dict[int | None, dict[str, RDCurve]], CommonImages | None]:
     """RD curves over the rows that have ``metric`` (so bpp and quality average over the same images); shared by
-    the RD plot and the BD-rate table, so either one read fills the cache for the other."""
-    def compute() -> dict[int | None, dict[str, RDCurve]]:
-        return _job_curves(session, job, [metric], require=metric, per_image=per_image, image_id=image_id)
+    the RD plot and the BD-rate table, so either one read fills the cache for the other. Mean curves (not
+    per image) average only the images every plotted codec has finished (:func:`common_images`)."""
+    def compute() -> tuple[dict[int | None, dict[str, RDCurve]], CommonImages | None]:
+        if per_image:
+            return _job_curves(session, job, [metric], require=metric, per_image=True, image_id=image_id), None
+        common = common_images(session, job) if image_id is None else None
+        curves = _job_curves(session, job, [metric], require=metric, image_id=image_id,
+                             only_images=common.images if common else None)
+        if common is not None and common.images is not None:
+            curves = {key: {c: curve for c, curve in by_codec.items() if c in common.plotted}
+                      for key, by_codec in curves.items()}
+        return curves, common
 
     if per_image and image_id is None:  # one point per row of the job (100,000 on a large job): not kept
         return compute()
     return _finished_job_cached(session, job, ("curves", metric, per_image, image_id), compute)
+
+
+def _subset_json(common: CommonImages | None) -> dict:
+    """The ``images``/``images_total``/``pending`` fields of an answer over mean curves."""
+    if common is None:
+        return {"images_common": None, "images_total": None, "complete": True, "pending_codecs": []}
+    return {"images_common": common.count, "images_total": common.total, "complete": common.images is None,
+            "pending_codecs": list(common.pending)}
 
 
 def _known_metric(job: Job, metric: str) -> None:
@@ -160,14 +228,17 @@ def rd_curves(session: Session, job_id: int, metric: str, per_image: bool = Fals
     job = get_job(session, job_id)
     _known_metric(job, metric)
     per_image = per_image or image_id is not None
-    groups = _metric_curves(session, job, metric, per_image=per_image, image_id=image_id)
+    groups, common = _metric_curves(session, job, metric, per_image=per_image, image_id=image_id)
+    total = len(job.image_set.images)
     curves = []
     for image_id, by_codec in sorted(groups.items(), key=lambda kv: kv[0] or 0):
         for codec, curve in by_codec.items():
             curves.append({"codec": codec, "image_id": image_id, "points": [
-                {"rate_point": p.rate_point, "bpp": p.bpp, "value": p.metrics[metric], "images": p.n_images}
+                {"rate_point": p.rate_point, "bpp": p.bpp, "value": p.metrics[metric], "images": p.n_images,
+                 "complete": per_image or p.n_images >= total}
                 for p in curve.points]})
-    return {"job_id": job_id, "metric": metric, "per_image": per_image, "curves": curves}
+    return {"job_id": job_id, "metric": metric, "per_image": per_image, "curves": curves,
+            **_subset_json(common)}
 
 
 def rd_curves_json(session: Session, job_id: int, metric: str, per_image: bool = False,
@@ -196,16 +267,18 @@ def bd_rates(session: Session, job_id: int, anchor: str, metric: str, image_id: 
         raise Invalid(f"anchor {anchor!r} is not a codec of job {job_id}; codecs: {', '.join(codecs_in_job)}")
     higher_is_better = metric_registry.metric_class(metric).higher_is_better
 
-    def compare() -> list:
-        by_codec = _metric_curves(session, job, metric, image_id=image_id).get(None, {})
+    def compare() -> tuple[list, CommonImages | None]:
+        groups, common = _metric_curves(session, job, metric, image_id=image_id)
+        by_codec = groups.get(None, {})
         curves = {codec: curve.xy(metric) for codec, curve in by_codec.items()}
         for codec in codecs_in_job:
             curves.setdefault(codec, ([], []))
-        return compare_to_anchor(curves, anchor, metric, higher_is_better)
+        return compare_to_anchor(curves, anchor, metric, higher_is_better), common
 
-    rows = _finished_job_cached(session, job, ("bd-rate", anchor, metric, image_id, tuple(codecs_in_job)), compare)
+    rows, common = _finished_job_cached(session, job, ("bd-rate", anchor, metric, image_id,
+                                                       tuple(codecs_in_job)), compare)
     return {"job_id": job_id, "anchor": anchor, "metric": metric, "method": "Bjontegaard, PCHIP interpolation",
-            "image_id": image_id, "rows": rows}
+            "image_id": image_id, "rows": rows, **_subset_json(common)}
 
 
 def compressai_json(session: Session, job_id: int) -> dict[str, dict]:

@@ -15,7 +15,7 @@ from analysis.rd import average_rd_points
 from app.api.schemas import RDCurvesOut
 from tests.support.accounts import ANONYMOUS
 from tests.support.results import (POINTS, assert_close, hand_made_rows, insert_image_set, insert_job,
-                                   python_rd_curves, synthetic_results)
+                                   python_rd_curves, subset_fields, synthetic_results)
 
 def _engine():
     from app.db.session import session_factory
@@ -41,7 +41,8 @@ def _bd_json(job_id: int, anchor: str, metric: str, image_id, comparisons) -> di
     from app.api.schemas import BDRatesOut
 
     return BDRatesOut.model_validate({"job_id": job_id, "anchor": anchor, "metric": metric, "image_id": image_id,
-                                      "method": "Bjontegaard, PCHIP interpolation", "rows": comparisons},
+                                      "method": "Bjontegaard, PCHIP interpolation", "rows": comparisons,
+                                      **subset_fields(2 if image_id is None else None)},
                                      from_attributes=True).model_dump(mode="json")
 
 
@@ -93,7 +94,8 @@ def test_rd_and_bd_rate_equal_the_python_aggregation_of_every_row(api, small_job
         rd = api.get(f"/api/v1/jobs/{job_id}/rd", params={"metric": metric, "per_image": per_image}).json()
         assert rd == RDCurvesOut.model_validate(rd).model_dump(mode="json")  # the response model's shape exactly
         assert_close(rd, {"job_id": job_id, "metric": metric, "per_image": per_image,
-                    "curves": python_rd_curves(rows, metric, per_image)})
+                          "curves": python_rd_curves(rows, metric, per_image),
+                          **subset_fields(None if per_image else 2)})
     one_image = api.get(f"/api/v1/jobs/{job_id}/rd", params={"metric": metric, "image_id": images[1]}).json()
     assert_close(one_image["curves"], [c for c in python_rd_curves(rows, metric, True) if c["image_id"] == images[1]])
     assert one_image["per_image"] is True
@@ -238,3 +240,40 @@ def test_leaderboard_set_list_needs_the_same_statements_for_two_or_six_sets(api)
         counts.append((len(listed), counter.count))
     assert [n for n, _ in counts] == [2, 6] and all(s["images"] == 5 for s in listed)
     assert counts[0][1] == counts[1][1], counts
+
+
+def test_partial_results_never_mix_image_subsets_in_a_mean_curve(api):
+    """While a job runs (issue 33): jpeg has finished all three images, the learned codec only the first (the
+    second half-done), webp none. Every mean point and BD-rate averages image 1 alone, for both plotted codecs;
+    webp waits as pending; points are marked incomplete and the answer says 1 of 3 images."""
+    codecs = {"jpeg": POINTS, "licbench-multirate": POINTS, "webp": POINTS}
+    with _engine().begin() as connection:
+        set_id, images = insert_image_set(connection, _owner_id(api), 3, "partial", visibility="public")
+        every = list(synthetic_results(images, codecs, seed=3))
+        # image 1 is hard (low PSNR): averaging it against the easy images would flatter the slower codec
+        for row in every:
+            if row["image_id"] == images[0]:
+                row["metrics"] = {**row["metrics"], "psnr": row["metrics"]["psnr"] - 6}
+        rows = [r for r in every if r["codec"] == "jpeg"
+                or (r["codec"] == "licbench-multirate" and (r["image_id"] == images[0]
+                                                            or (r["image_id"] == images[1] and r["rate_point"] < 50)))]
+        job_id = insert_job(connection, _owner_id(api), set_id, codecs, ["psnr"], rows, status="running")
+    rd = api.get(f"/api/v1/jobs/{job_id}/rd", params={"metric": "psnr"}).json()
+    assert rd == RDCurvesOut.model_validate(rd).model_dump(mode="json")
+    assert (rd["images_common"], rd["images_total"], rd["complete"], rd["pending_codecs"]) == (1, 3, False, ["webp"])
+    on_image_1 = [r for r in rows if r["image_id"] == images[0]]
+    assert_close(rd["curves"], [{**c, "points": [{**p, "complete": False} for p in c["points"]]}
+                                for c in python_rd_curves(on_image_1, "psnr", False)])
+    assert {c["codec"] for c in rd["curves"]} == {"jpeg", "licbench-multirate"}
+    assert all(p["images"] == 1 for c in rd["curves"] for p in c["points"])
+    bd = api.get(f"/api/v1/jobs/{job_id}/bd-rate", params={"anchor": "jpeg", "metric": "psnr"}).json()
+    curves = {codec: curve.xy("psnr") for codec, curve in average_rd_points(on_image_1).items()}
+    curves["webp"] = ([], [])
+    expected = compare_to_anchor(curves, "jpeg", "psnr", True)
+    learned = next(r for r in bd["rows"] if r["codec"] == "licbench-multirate")
+    assert learned["bd_rate"]["value"] == pytest.approx(
+        next(c for c in expected if c.codec == "licbench-multirate").bd_rate.value, abs=1e-9)
+    assert (bd["images_common"], bd["images_total"], bd["pending_codecs"]) == (1, 3, ["webp"])
+    # per image, nothing is restricted: image 2's half-done learned curve is its own
+    per_image = api.get(f"/api/v1/jobs/{job_id}/rd", params={"metric": "psnr", "image_id": images[1]}).json()
+    assert {c["codec"] for c in per_image["curves"]} == {"jpeg", "licbench-multirate"}

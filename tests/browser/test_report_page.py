@@ -120,3 +120,61 @@ def test_report_card_ranks_metrics_plots_them_and_shows_where_they_fail(producti
     page.wait_for_selector("#breakdown tbody tr[data-group=classical]", timeout=30_000)
     assert errors == []
     context.close()
+
+
+def test_a_newcomer_walks_every_page_without_a_dead_end(production_stack, answered_study, browser):
+    """Issue 33's walk: front page -> the finished job -> viewer (keys still work after a dropdown) -> leaderboard
+    -> studies list -> metrics page -> report card. Any console error, uncaught exception or JSON error page
+    shown to the browser fails it; a screenshot of every stop goes to test-artifacts/walk."""
+    import os
+    from pathlib import Path
+
+    study, _, headers = answered_study
+    shots = Path(os.environ.get("LICBENCH_ARTIFACTS") or Path(__file__).resolve().parents[2] / "test-artifacts") / "walk"
+    shots.mkdir(parents=True, exist_ok=True)
+    context = browser.new_context(viewport={"width": 1300, "height": 900}, extra_http_headers=headers)
+    page = context.new_page()
+    problems: list[str] = []
+    page.on("pageerror", lambda e: problems.append(f"exception: {e}"))
+    page.on("console", lambda m: problems.append(f"console: {m.text}") if m.type == "error" else None)
+    base = production_stack.base_url
+
+    def visit(path: str, name: str, ready: str) -> None:
+        response = page.goto(base + path)
+        assert response is not None and response.ok, f"{path}: {response and response.status}"
+        assert response.headers["content-type"].startswith("text/html"), f"{path} answered {response.headers}"
+        page.wait_for_selector(ready, timeout=60_000)
+        page.screenshot(path=str(shots / f"{name}.png"), full_page=True)
+
+    visit("/", "1-front", "#intro")
+    assert page.is_visible("#leaderboard-link") and page.is_visible("#api-link")
+    visit(f"/jobs/{study['job_id']}", "2-job", "#rd-plot .scatterlayer .trace")
+    page.wait_for_selector("#bd-table tbody tr, #bd-pending:not(:empty)", timeout=30_000)
+    page.wait_for_selector("#results-table tbody tr a.viewer-link", timeout=30_000)
+    page.click("#results-table tbody tr:first-child a.viewer-link")
+    page.wait_for_selector("#viewer[data-scale]")
+    page.select_option("#mode", "ssim")  # a dropdown takes focus...
+    _until(page, "document.getElementById('viewer').dataset.mode === 'ssim' && !document.getElementById('left-source').value.match(/^original$/)", timeout=30)
+    assert "reconstruction of the map" in page.inner_text("#left-source option:checked")
+    _until(page, "!document.getElementById('map-scale').hidden", timeout=30)  # the map's scale, with what it measures
+    page.keyboard.press("1")  # ...and the keys still work
+    _until(page, "document.getElementById('viewer').dataset.scale === '1'", timeout=30)
+    page.keyboard.press("b")
+    _until(page, "document.getElementById('viewer').dataset.mode === 'side'", timeout=30)
+    _until(page, "document.getElementById('map-scale').hidden", timeout=30)
+    page.screenshot(path=str(shots / "3-viewer.png"), full_page=True)
+    visit("/leaderboard", "4-leaderboard", "main")
+    visit("/studies", "5-studies", "#studies-rows .study-row")
+    assert study["name"] in page.inner_text("#studies-table")
+    visit("/metrics", "6-metrics", "#metric-psnr")
+    assert "dB" in page.inner_text("#metric-psnr")
+    visit(f"/analysis/studies/{study['id']}", "7-report", "#ranking tbody tr")
+    page.wait_for_selector("#scatter-plot .xtitle", timeout=30_000)  # axis titles on the scatter
+    assert not page.is_visible("#pair-view") and page.locator("#pair-view img").count() == 0
+    assert "observer" in page.inner_text("#report-warning")  # 4 sessions < 15 (ITU-R BT.500)
+    missing = page.goto(base + "/jobs/999999")  # a dead link shows a page, not JSON
+    assert missing.status == 404 and missing.headers["content-type"].startswith("text/html")
+    assert page.is_visible("#error-page")
+    problems = [p for p in problems if "404" not in p]  # the deliberate 404 just above logs one resource error
+    assert problems == []
+    context.close()

@@ -95,7 +95,8 @@ def assert_close(got, expected, path="") -> None:
 
 def python_rd_curves(rows: list[dict], metric: str, per_image: bool) -> list[dict]:
     """The answer ``GET /jobs/{id}/rd`` gave before SQL aggregation: average_rd_points over the rows with the
-    metric, per image or over all images."""
+    metric, per image or over all images; a mean point is ``complete`` when it averages every image of the rows."""
+    total = len({row["image_id"] for row in rows})
     groups = defaultdict(list)
     for row in rows:
         if row["metrics"].get(metric) is not None:
@@ -104,6 +105,13 @@ def python_rd_curves(rows: list[dict], metric: str, per_image: bool) -> list[dic
     for image_id, group in sorted(groups.items(), key=lambda kv: kv[0] or 0):
         for codec, curve in average_rd_points(group).items():
             curves.append({"codec": codec, "image_id": image_id, "points": [
-                {"rate_point": p.rate_point, "bpp": p.bpp, "value": p.metrics[metric], "images": p.n_images}
+                {"rate_point": p.rate_point, "bpp": p.bpp, "value": p.metrics[metric], "images": p.n_images,
+                 "complete": per_image or p.n_images >= total}
                 for p in curve.points]})
     return curves
+
+
+def subset_fields(images: int | None) -> dict:
+    """The common-image fields of an RD or BD answer over a finished job's mean curves (``images``) or per image
+    (None)."""
+    return {"images_common": images, "images_total": images, "complete": True, "pending_codecs": []}

@@ -89,9 +89,8 @@ def leaderboard_page(request: Request, session: SessionDep, image_set_id: int | 
             board = leaderboard.leaderboard(session, chosen, metric, anchor)
         except ServiceError as exc:
             error = exc.message
-    else:
+    else:  # the page's empty state says what to do next
         chosen = None
-        error = "No public image set has a succeeded job yet."
     current = next((s for s in sets if s["id"] == chosen), None)
     return templates.TemplateResponse(request, "leaderboard.html", {
         "sets": sets, "current": current, "image_set_id": chosen, "metric": metric, "anchor": anchor,

@@ -8,13 +8,16 @@ from fastapi.responses import HTMLResponse
 from fastapi.templating import Jinja2Templates
 from sqlalchemy import func, select
 from app.api.deps import OptionalUser, SessionDep
+from app.api.routes.vendor import PLOTLY
 from app.api.schemas import CodecOut, MetricOut
 from app.db.enums import JobStatus
 from app.db.tables import ImageSet, Job
 from app.services import auth, catalog, image_sets, jobs
+from app.services.demo import DEMO_SET_NAME
 
 templates = Jinja2Templates(directory=str(Path(__file__).resolve().parents[3] / "templates"))
 templates.env.globals["JobStatus"] = JobStatus  # templates compare statuses with the enum, not copies
+templates.env.globals["plotly_url"] = PLOTLY.url  # content-hashed, cached for a year (routes/vendor.py)
 
 
 def current_login(request: Request):
@@ -40,7 +43,11 @@ def index(request: Request, session: SessionDep, user: OptionalUser):
                                        .order_by(ImageSet.id.desc()).limit(INDEX_JOBS)))
     visible_jobs = list(session.scalars(select(Job).where(Job.image_set_id.in_(auth.visible_image_set_ids(user)))
                                         .order_by(Job.id.desc()).limit(INDEX_JOBS)))
-    return templates.TemplateResponse(request, "index.html", {"image_sets": visible_sets, "jobs": visible_jobs})
+    demo_job = session.scalar(select(Job).join(ImageSet, Job.image_set_id == ImageSet.id)
+                              .where(ImageSet.name == DEMO_SET_NAME, auth.visible_image_sets_clause(user))
+                              .order_by(Job.id.desc()).limit(1))
+    return templates.TemplateResponse(request, "index.html", {"image_sets": visible_sets, "jobs": visible_jobs,
+                                                              "demo_job": demo_job})
 
 
 LIST_PAGE = 50

@@ -20,7 +20,8 @@ def study_report_page(study_id: int, request: Request, session: SessionDep, user
     return templates.TemplateResponse(request, "analysis_report.html", {
         "title": f"Study #{study.id} “{study.name}”", "api": f"/api/v1/studies/{study.id}",
         "kind": "study", "subtitle": f"{study.method} study of job #{study.job_id}",
-        "back": f"/studies/{study.id}", "gmad": gmad.gmad_study(session, study.id) is not None})
+        "back": f"/studies/{study.id}", "gmad": gmad.gmad_study(session, study.id) is not None,
+        "observers": studies.progress(session, study)["sessions_complete"]})
 
 
 @router.get("/analysis/iqa-datasets/{dataset_id}", response_class=HTMLResponse)
