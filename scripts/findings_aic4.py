@@ -175,25 +175,25 @@ def render(folder: Path) -> str:
     out = [f"Computed by `python scripts/findings_aic4.py {folder}` from {index.n_distorted} items "
            f"({index.n_references} sources × {len(CODECS)} codecs × 10 levels); {N_BOOTSTRAP} bootstrap resamples "
            f"of the source images, seed {SEED}.", "",
-           "### Agreement with people: all items, classical codecs, JPEG AI", "",
+           "#### Agreement with people: all items, classical codecs, JPEG AI", "",
            *agreement_table(by_family, by_family, metrics), "",
-           "### SROCC per codec (rank among the 9 metrics in brackets)", "",
+           "#### SROCC per codec (rank among the 9 metrics in brackets)", "",
            *codec_table(by_codec, metrics), "",
-           "### Is the best metric significantly better? JPEG AI (50 items)", "",
+           "#### Is the best metric significantly better? JPEG AI (50 items)", "",
            *significance_table(by_family.groups["learned"], by_family.group_comparisons["learned"], "JPEG AI"), "",
-           "### Is the best metric significantly better? Classical codecs (250 items)", "",
+           "#### Is the best metric significantly better? Classical codecs (250 items)", "",
            *significance_table(by_family.groups["classical"], by_family.group_comparisons["classical"],
                                "classical"), "",
-           "### Is the best metric significantly better? All 300 items", "",
+           "#### Is the best metric significantly better? All 300 items", "",
            *significance_table(by_family.metrics, by_family.comparisons, "all"), "",
-           "### Does a metric lose agreement on JPEG AI?", "",
+           "#### Does a metric lose agreement on JPEG AI?", "",
            *drop_table(obs, metrics), "",
-           "### Codec-family bias (residual = human − prediction in −JND, i.e. predicted JND − JND; "
-           "logistic fitted on all 300)", "",
+           "#### Codec-family bias: mean of predicted JND − JND (negative: the metric sees less distortion "
+           "than people did; one logistic per metric fitted on all 300)", "",
            *bias_table(obs, metrics), "",
-           f"### Where each metric fails: its {WORST} worst items by residual", "",
+           f"#### Where each metric fails: its {WORST} worst items by residual", "",
            *worst_table(obs, metrics), "",
-           "### Codecs of each metric's 10 worst items", "",
+           "#### Codecs of each metric's 10 worst items", "",
            *worst_counts(obs, metrics)]
     return "\n".join(out) + "\n"
 
