@@ -86,7 +86,11 @@ class DatasetIndex:
 @runtime_checkable
 class Layout(Protocol):
     """One published data set layout: ``markers`` are the files that identify it (checked by
-    ``find_layout_root``); ``read`` parses the score file and checks every named image exists."""
+    ``find_layout_root``); ``read`` parses the score file and checks every named image exists.
+
+    Optional class attributes (read by ``registry``): ``scores_only = True`` for a layout that ships
+    scores and metric values but no images, and ``family_of(distortion)`` (learned | classical) for a
+    layout whose distortion types are codecs."""
 
     name: str
     description: str
