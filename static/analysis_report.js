@@ -9,6 +9,7 @@
   let units = {};  // metric name -> unit, from /api/v1/metrics (names a data set brings may have none)
   // ITU-R BT.500: at least 15 observers; fewer than 20 stimuli give correlations too wide to rank metrics.
   const MIN_OBSERVERS = 15, MIN_STIMULI = 20;
+  const scoresOnly = root.dataset.scoresOnly === "true";  // a data set without images (aic4): nothing to show
 
   const fmt = (v, d = 3) => (v === null || v === undefined || Number.isNaN(v)) ? "–" : Number(v).toFixed(d);
   const ci = (c) => c ? ` [${fmt(c[0])}, ${fmt(c[1])}]` : "";
@@ -65,7 +66,7 @@
     report.points.forEach((p) => {
       const v = p.metrics[metric];
       if (v === null || v === undefined) return;
-      const key = p.family || p.distortion || "all";
+      const key = p.distortion || p.family || "all";
       (groups[key] = groups[key] || []).push(p);
     });
     const traces = Object.entries(groups).map(([key, pts]) => ({
@@ -94,13 +95,12 @@
     plot.removeAllListeners && plot.removeAllListeners("plotly_click");
     plot.on("plotly_click", (ev) => {
       const d = ev.points[0] && ev.points[0].customdata;
-      if (!d) return;
+      if (!d || (!d[0] && !d[1])) return;  // scores only: no images to show
       // the pair is built on the first click only: no empty <img> placeholders before
       const view = document.getElementById("pair-view");
       view.innerHTML = "";
       if (d[0]) view.appendChild(figure(d[0], d[2], "pair-image"));
       if (d[1]) view.appendChild(figure(d[1], "reference", "pair-reference"));
-      if (!d[0] && !d[1]) view.appendChild(el("p", {class: "note"}, `${d[2]}: no image stored (scores only)`));
       view.hidden = false;
     });
   }
@@ -136,16 +136,26 @@
       section.appendChild(el("h3", {}, m.metric + (m.fit_failed ? " (fit failed: residuals not available)" : "")));
       m.worst.forEach((w) => {
         const line = el("div", {class: "worst-row worst-residual"});
-        line.appendChild(figure(w.image_url, `${w.condition} · ${w.image_name || w.image}`));
-        line.appendChild(figure(w.reference_url, "reference"));
+        if (w.image_url) {
+          line.appendChild(figure(w.image_url, `${w.condition} · ${w.image_name || w.image}`));
+          line.appendChild(figure(w.reference_url, "reference"));
+        } else {
+          line.appendChild(el("p", {class: "worst-item"}, `${w.condition}${w.codec ? ` (${w.codec})` : ""}`));
+        }
         line.appendChild(el("p", {}, `${m.metric} ${fmt(w.metric_value, 4)} predicts ${fmt(w.predicted)} ${report.unit}; ` +
                                       `people: ${fmt(w.human)} (residual ${fmt(w.residual)})`));
         section.appendChild(line);
       });
       m.contradicting_pairs.forEach((p) => {
         const line = el("div", {class: "worst-row worst-pair"});
-        line.appendChild(figure(p.better.image_url, `people prefer: ${p.better.condition} (${fmt(p.better.human)})`));
-        line.appendChild(figure(p.worse.image_url, `over: ${p.worse.condition} (${fmt(p.worse.human)})`));
+        const better = `people prefer: ${p.better.condition} (${fmt(p.better.human)})`;
+        const worse = `over: ${p.worse.condition} (${fmt(p.worse.human)})`;
+        if (p.better.image_url) {
+          line.appendChild(figure(p.better.image_url, better));
+          line.appendChild(figure(p.worse.image_url, worse));
+        } else {
+          line.appendChild(el("p", {class: "worst-item"}, `${better} ${worse}`));
+        }
         line.appendChild(el("p", {}, `${m.metric} says the opposite: ${fmt(p.metric_better, 4)} vs ${fmt(p.metric_worse, 4)}`));
         section.appendChild(line);
       });
@@ -198,9 +208,14 @@
     Object.entries(data.groups).forEach(([key, rows]) => {
       const line = el("tr", {"data-group": key});
       line.appendChild(el("td", {}, key));
+      // Within the group: * = significantly below the group's best metric (Williams' test p < 0.05).
+      const best = rows.length && rows[0].srocc !== null ? rows[0].metric : null;
+      const tests = (data.group_comparisons || {})[key] || [];
       metrics.forEach((m) => {
         const r = rows.find((x) => x.metric === m);
-        line.appendChild(el("td", {}, r ? `${fmt(r.srocc)}${ci(r.srocc_ci)} (${r.n})` : "–"));
+        const c = tests.find((t) => t.a === best && t.b === m);
+        const mark = m === best ? " best" : (c && c.p_williams !== null && c.p_williams < 0.05 ? " *" : "");
+        line.appendChild(el("td", {}, r ? `${fmt(r.srocc)}${ci(r.srocc_ci)} (${r.n})${mark}` : "–"));
       });
       body.appendChild(line);
     });
@@ -224,7 +239,7 @@
     }
     report = data;
     const observers = root.dataset.observers === "" ? "" : `; ${root.dataset.observers} observer session(s)`;
-    statusLine.textContent = `n = ${report.correlation.n} ${report.unit === "2AFC" ? "judgements" : "judged conditions"}` +
+    statusLine.textContent = `n = ${report.correlation.n} ${report.unit === "2AFC" ? "judgements" : (scoresOnly ? "items" : "judged conditions")}` +
       `${observers}; human unit ${report.unit}; fit ${report.fit}.`;
     warnSmall();
     renderRanking();

@@ -5,7 +5,7 @@ PLCC and RMSE after a monotonically increasing logistic (``analysis.correlation.
 95% bootstrap intervals over source images (``analysis.correlation.bootstrap``), and for every pair
 of metrics the paired-bootstrap p-value of their SROCC difference and Williams' test
 (``analysis.correlation.williams``) on their Spearman correlations with people and with each other
-(the rank form of the test, as used when metrics are compared by SROCC). ``to_dict()`` is the REST
+(the rank form of the test, as used when metrics are compared by SROCC), overall and within each group. ``to_dict()`` is the REST
 shape of ``GET /api/v1/studies/{id}/correlation`` without ``source``.
 
 Interval notes: SROCC intervals recompute SROCC on each resample; PLCC intervals hold the logistic
@@ -73,7 +73,8 @@ class Comparison:
 
 @dataclass(frozen=True)
 class CorrelationReport:
-    """The whole report; ``to_dict()`` gives ``{"unit", "n", "group", "fit", "metrics", "groups", "comparisons"}``."""
+    """The whole report; ``to_dict()`` gives ``{"unit", "n", "group", "fit", "metrics", "groups", "comparisons",
+    "group_comparisons"}`` (the metric pairs' tests within each group, e.g. on one codec's conditions)."""
 
     unit: str | None
     n: int
@@ -83,6 +84,7 @@ class CorrelationReport:
     metrics: list[MetricRow]
     groups: dict[str, list[MetricRow]] = field(default_factory=dict)
     comparisons: list[Comparison] = field(default_factory=list)
+    group_comparisons: dict[str, list[Comparison]] = field(default_factory=dict)
 
     def to_dict(self) -> dict:
         return {
@@ -91,6 +93,7 @@ class CorrelationReport:
             "metrics": [row.to_dict() for row in self.metrics],
             "groups": {key: [row.to_dict() for row in rows] for key, rows in self.groups.items()},
             "comparisons": [c.to_dict() for c in self.comparisons],
+            "group_comparisons": {key: [c.to_dict() for c in rows] for key, rows in self.group_comparisons.items()},
         }
 
 
@@ -208,10 +211,14 @@ def correlate(
     rows, data, y, resampling = _rows(observations, metrics, fit, n_bootstrap, seed, confidence)
     comparisons = _comparisons(rows, data, y, resampling)
     groups: dict[str, list[MetricRow]] = {}
+    group_comparisons: dict[str, list[Comparison]] = {}
     if group != "overall":
         keys = group_values(observations, group)
         order = {band: i for i, band in enumerate(BANDS)}
         for key in sorted({k for k in keys if k is not None}, key=lambda k: (order.get(k, len(order)), str(k))):
             subset = [o for o, k in zip(observations, keys) if k == key]
-            groups[str(key)] = _ranked(_rows(subset, metrics, fit, n_bootstrap, seed, confidence)[0])
-    return CorrelationReport(unit, len(observations), group, fit, n_bootstrap, _ranked(rows), groups, comparisons)
+            sub_rows, sub_data, sub_y, sub_resampling = _rows(subset, metrics, fit, n_bootstrap, seed, confidence)
+            groups[str(key)] = _ranked(sub_rows)
+            group_comparisons[str(key)] = _comparisons(sub_rows, sub_data, sub_y, sub_resampling)
+    return CorrelationReport(unit, len(observations), group, fit, n_bootstrap, _ranked(rows), groups, comparisons,
+                             group_comparisons)

@@ -14,13 +14,20 @@ class DatasetError(ValueError):
 
 @dataclass(frozen=True)
 class DistortedImage:
-    """One distorted image: paths relative to the data set root (POSIX), its human score as shipped."""
+    """One distorted image: paths relative to the data set root (POSIX), its human score as shipped.
+
+    Scores-only layouts (no image files) name items instead of paths, give the score's 95% interval
+    (``score_ci``, in the shipped direction) and the metric values they ship (``metric_values``, each
+    oriented higher = better by the layout).
+    """
 
     path: str
     reference: str
     score: float
     distortion: str | None = None
     level: int | None = None
+    score_ci: tuple[float, float] | None = None
+    metric_values: dict[str, float] | None = field(default=None, compare=False, hash=False)
 
 
 @dataclass(frozen=True)
@@ -38,7 +45,8 @@ class DatasetIndex:
     """Everything a layout read: references, distorted images with scores, triplets, score direction.
 
     ``higher_is_better`` is the direction of ``score`` as shipped (False for CSIQ's and LIVE's DMOS);
-    ``unit`` is "MOS", "DMOS" or "2AFC" (triplets only).
+    ``unit`` is "MOS", "DMOS", "JND" or "2AFC" (triplets only). ``scores_only``: the layout ships no
+    images, only scores and the values of ``metric_names`` (nothing to verify or score).
     """
 
     layout: str
@@ -48,6 +56,8 @@ class DatasetIndex:
     higher_is_better: bool
     unit: str
     triplets: list[Triplet] = field(default_factory=list)
+    scores_only: bool = False
+    metric_names: list[str] = field(default_factory=list)
 
     @property
     def n_references(self) -> int:
@@ -76,7 +86,11 @@ class DatasetIndex:
 @runtime_checkable
 class Layout(Protocol):
     """One published data set layout: ``markers`` are the files that identify it (checked by
-    ``find_layout_root``); ``read`` parses the score file and checks every named image exists."""
+    ``find_layout_root``); ``read`` parses the score file and checks every named image exists.
+
+    Optional class attributes (read by ``registry``): ``scores_only = True`` for a layout that ships
+    scores and metric values but no images, and ``family_of(distortion)`` (learned | classical) for a
+    layout whose distortion types are codecs."""
 
     name: str
     description: str

@@ -14,6 +14,9 @@ class DatasetCreated(BaseModel):
     status: str = Field(description="queued | running | succeeded | failed")
     n_references: int
     n_distorted: int
+    scores_only: bool = Field(False, description="the layout ships scores and metric values but no images: "
+                                                 "nothing is scored by the workers")
+    message: str | None = Field(None, description="what a scores-only data set holds and why nothing is scored")
 
 
 class DatasetProgress(BaseModel):
@@ -23,7 +26,7 @@ class DatasetProgress(BaseModel):
 
 
 class DatasetOut(DatasetCreated):
-    unit: str = Field(description="MOS, DMOS or 2AFC, as the data set ships")
+    unit: str = Field(description="MOS, DMOS, JND or 2AFC, as the data set ships")
     higher_is_better: bool
     metrics: list[str]
     progress: DatasetProgress
@@ -38,7 +41,8 @@ class ScoreRow(BaseModel):
     reference: str
     distortion: str | None
     level: int | None
-    score: float | None = Field(description="as shipped (MOS or DMOS)")
+    score: float | None = Field(description="as shipped (MOS, DMOS or JND)")
+    score_ci: list[float] | None = Field(None, description="the shipped score's 95% interval, where shipped (aic4)")
     human: float | None = Field(description="oriented higher = better")
     scored: bool
     metrics: dict[str, float | None]
@@ -61,6 +65,8 @@ class CorrelationOut(BaseModel):
     metrics: list[dict[str, Any]]
     groups: dict[str, list[dict[str, Any]]]
     comparisons: list[dict[str, Any]]
+    group_comparisons: dict[str, list[dict[str, Any]]] = Field(
+        default_factory=dict, description="per group value: the metric pairs' Williams and bootstrap tests there")
 
 
 class GmadItemOut(BaseModel):

@@ -2,7 +2,8 @@
 
 ``import`` runs the same check as ``POST /api/v1/iqa-datasets`` (bad archive: a one-line error, nothing
 stored), stores the data set and queues its verification and scoring for the workers; ``--wait``
-verifies and scores it in this process instead and prints each metric's SROCC.
+verifies and scores it in this process instead and prints each metric's SROCC. A scores-only layout
+(``aic4``) has nothing to score: it prints each shipped metric's SROCC at once.
 """
 from __future__ import annotations
 
@@ -35,6 +36,9 @@ def _import(args) -> int:
             dataset_id = dataset.id
         print(f"data set {dataset_id} “{args.name}” stored: {dataset.n_references} references, "
               f"{dataset.n_distorted} distorted ({dataset.unit}); metrics {', '.join(dataset.metrics)}")
+        if iqa_datasets.is_scores_only(args.layout):
+            print(iqa_datasets.SCORES_ONLY_MESSAGE)
+            return _print_outcome(dataset_id)
         if not args.wait:
             with session_scope() as session:
                 iqa_datasets.enqueue_prepare(session, iqa_datasets.get_dataset(session, dataset_id))
@@ -105,12 +109,13 @@ def _show(args) -> int:
 
 
 def register(subparsers) -> None:
-    parser = subparsers.add_parser("dataset", help="IQA data sets (TID2013, KADID-10k, CSIQ, LIVE, CLIC, CSV).")
+    parser = subparsers.add_parser("dataset", help="IQA data sets (TID2013, KADID-10k, CSIQ, LIVE, CLIC, CSV, AIC-4).")
     sub = parser.add_subparsers(dest="dataset_command", required=True)
 
     imp = sub.add_parser("import", help="Check and store a data set from its zip or folder, then score it.")
     imp.add_argument("path", metavar="PATH", help="the data set's zip archive or unpacked folder")
-    imp.add_argument("--layout", required=True, help="tid2013, kadid10k, csiq, live, clic2021-perceptual, generic-csv")
+    imp.add_argument("--layout", required=True, help="tid2013, kadid10k, csiq, live, clic2021-perceptual, generic-csv, "
+                                                        "aic4 (scores only)")
     imp.add_argument("--name", required=True, help="a name for the data set")
     imp.add_argument("--metrics", help="comma-separated metric names (default: every available metric)")
     direction = imp.add_mutually_exclusive_group()

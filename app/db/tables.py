@@ -279,7 +279,7 @@ class IqaDataset(Base):
     layout: Mapped[str] = mapped_column(String(40))
     status: Mapped[str] = mapped_column(String(20), default="queued", index=True)  # queued|running|succeeded|failed
     phase: Mapped[str] = mapped_column(String(20), default="queued")  # queued | verifying | scoring | done
-    unit: Mapped[str] = mapped_column(String(10))  # MOS | DMOS | 2AFC
+    unit: Mapped[str] = mapped_column(String(10))  # MOS | DMOS | JND | 2AFC
     higher_is_better: Mapped[bool] = mapped_column(Boolean)
     n_references: Mapped[int] = mapped_column(Integer)
     n_distorted: Mapped[int] = mapped_column(Integer)
@@ -305,6 +305,9 @@ class IqaDatasetImage(Base):
     path: Mapped[str] = mapped_column(String(500))  # relative to the layout root
     reference: Mapped[str] = mapped_column(String(500))
     score: Mapped[float | None] = mapped_column(Float, nullable=True)  # null for 2AFC-only images
+    # The shipped score's 95% interval, where the layout ships one (aic4's JND intervals).
+    score_ci_low: Mapped[float | None] = mapped_column(Float, nullable=True)
+    score_ci_high: Mapped[float | None] = mapped_column(Float, nullable=True)
     distortion: Mapped[str | None] = mapped_column(String(100), nullable=True)
     level: Mapped[int | None] = mapped_column(Integer, nullable=True)
     scored: Mapped[bool] = mapped_column(Boolean, default=False)

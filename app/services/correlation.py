@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 
 from analysis.correlation import (FIT_FORMS, GROUPS, Observation, TwoAFCPair, correlate, family_bias,
                                   two_afc_agreement, worst_disagreements)
+from analysis.iqa_datasets import distortion_family, is_scores_only
 from app.db.tables import AnalysisReport, Image, Job, Result
 from app.services import catalog, crop_scores, iqa_datasets, studies
 from app.services.errors import Invalid, ServiceError
@@ -44,6 +45,7 @@ class Source:
     metrics: dict[str, bool]  # name -> higher_is_better
     version: str
     pairs: list[tuple[dict, dict, bool, str]] | None = None  # 2AFC: (values a, values b, prefers a, group)
+    scores_only: bool = False  # a data set without images (aic4): no image to show
 
     @property
     def source_json(self) -> dict:
@@ -130,7 +132,9 @@ def dataset_source(session: Session, dataset_id: int) -> Source | Pending:
         return Pending("scoring", dataset.done if dataset.phase == "scoring" else 0, dataset.n_distorted)
     rows = iqa_datasets.image_rows(session, dataset.id)
     version = f"{dataset.created_at.isoformat()}:{dataset.status}:{dataset.done}"
-    metrics = directions(list(dataset.metrics))
+    scores_only = is_scores_only(dataset.layout)
+    # A scores-only layout's metrics are not registered here; it oriented them higher = better on import.
+    metrics = {n: True for n in dataset.metrics} if scores_only else directions(list(dataset.metrics))
     if dataset.unit == "2AFC":
         values = {(r.path, r.reference): r.metrics or {} for r in rows}
         pairs = [(values.get((a, o), {}), values.get((b, o), {}), bool(prefers_a), o)
@@ -139,10 +143,12 @@ def dataset_source(session: Session, dataset_id: int) -> Source | Pending:
     observations = [Observation(
         metric_values={n: (r.metrics or {}).get(n) for n in dataset.metrics},
         human=iqa_datasets.human_score(dataset, r), image=r.reference, condition=r.path, distortion=r.distortion,
-        extra={"image_id": r.id, "path": r.path, "reference": r.reference, "score": r.score,
+        codec=r.distortion if scores_only else None, family=distortion_family(dataset.layout, r.distortion),
+        human_ci=iqa_datasets.human_ci(dataset, r),
+        extra={"image_id": r.id, "path": r.path, "reference": r.reference, "score": r.score, "level": r.level,
                "image_name": r.reference})
         for r in rows if r.score is not None]
-    return Source("dataset", dataset.id, dataset.unit, observations, metrics, version)
+    return Source("dataset", dataset.id, dataset.unit, observations, metrics, version, scores_only=scores_only)
 
 
 # ---------------------------------------------------------------- reports
@@ -215,6 +221,8 @@ def _image_urls(source: Source, o: Observation) -> dict:
         base = f"/api/v1/studies/{source.id}/conditions"
         return {"image_url": f"{base}/{o.extra['condition_id']}/image",
                 "reference_url": f"/api/v1/studies/{source.id}/images/{o.extra['image_id']}/reference"}
+    if source.scores_only:
+        return {"image_url": None, "reference_url": None}
     base = f"/api/v1/iqa-datasets/{source.id}/image?path="
     return {"image_url": base + quote(o.extra["path"]), "reference_url": base + quote(o.extra["reference"])}
 

@@ -7,6 +7,9 @@ every image (``verify``; a data set whose images fail ends ``failed`` with the r
 rows are removed), then chunks of distorted images are scored against their references with the chosen
 metrics (``metrics.scoring.score``, the registry instances the benchmark uses). Data set imports are not
 bound by the per-job task limit.
+
+Scores-only layouts (``aic4``: human scores and the metric values the archive ships, no images) are
+stored ``succeeded`` at once with those values: nothing is verified or scored, and no task is queued.
 """
 from __future__ import annotations
 
@@ -25,7 +28,8 @@ from PIL import Image as PILImage
 from sqlalchemy import delete, func, or_, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
-from analysis.iqa_datasets import DatasetError, DatasetIndex, get_layout, layout_names, read_dataset, safe_extract
+from analysis.iqa_datasets import (DatasetError, DatasetIndex, get_layout, is_scores_only, layout_names,
+                                   read_dataset, safe_extract)
 from analysis.iqa_datasets import verify_images
 from app.db.tables import IqaDataset, IqaDatasetImage
 from app.services import catalog
@@ -42,6 +46,8 @@ DATASETS_PREFIX = "datasets"
 PREPARE_TASK = "licbench.prepare_dataset"  # names workers/analysis_tasks.py registers
 SCORE_TASK = "licbench.score_dataset_images"
 _COPY_CHUNK = 1 << 20
+SCORES_ONLY_MESSAGE = ("scores only: the archive holds human scores and the metric values it ships, no images, "
+                       "so the workers score nothing here; correlation uses the shipped metric values")
 
 
 def _now() -> datetime:
@@ -104,7 +110,10 @@ def import_dataset(session: Session, storage: LocalStorage, source: Path, *, nam
         raise Invalid(f"unknown layout {layout!r}; one of {', '.join(layout_names())}")
     if higher_is_better is not None and layout != "generic-csv":
         raise Invalid("higher_is_better applies only to the generic-csv layout")
-    chosen = choose_metrics(metrics)
+    scores_only = is_scores_only(layout)
+    if scores_only and metrics is not None:
+        raise Invalid(f"the {layout} layout ships its own metric values (no images to score); leave metrics out")
+    chosen = None if scores_only else choose_metrics(metrics)
     settings = get_settings()
     staging = _staging(storage)
     try:
@@ -124,6 +133,11 @@ def import_dataset(session: Session, storage: LocalStorage, source: Path, *, nam
                              higher_is_better=index.higher_is_better, n_references=index.n_references,
                              n_distorted=index.n_distorted, metrics=chosen, done=0, total=0, files_key="",
                              triplets=[[t.original, t.a, t.b, bool(t.prefers_a)] for t in index.triplets])
+        if index.scores_only:  # nothing to verify or score: complete as imported
+            dataset.metrics = list(index.metric_names)
+            dataset.status, dataset.phase = "succeeded", "done"
+            dataset.done = dataset.total = index.n_distorted
+            dataset.started_at = dataset.finished_at = _now()
         session.add(dataset)
         session.flush()
         for row in _image_rows(index):
@@ -150,16 +164,22 @@ def _image_rows(index: DatasetIndex) -> list[dict]:
     """One row per distorted image (or per image of a 2AFC triplet, scored against its original)."""
     if index.distorted:
         return [{"path": d.path, "reference": d.reference, "score": d.score, "distortion": d.distortion,
-                 "level": d.level, "scored": False, "metric_notes": {}} for d in index.distorted]
+                 "level": d.level, "score_ci_low": d.score_ci[0] if d.score_ci else None,
+                 "score_ci_high": d.score_ci[1] if d.score_ci else None,
+                 "scored": index.scores_only, "metrics": dict(d.metric_values) if index.scores_only else None,
+                 "metric_notes": {}} for d in index.distorted]
     pairs = dict.fromkeys((p, t.original) for t in index.triplets for p in (t.a, t.b))
     return [{"path": p, "reference": o, "score": None, "distortion": None, "level": None, "scored": False,
              "metric_notes": {}} for p, o in pairs]
 
 
 def enqueue_prepare(session: Session, dataset: IqaDataset) -> None:
-    """Send the background check of a committed data set; an unreachable broker fails it (503)."""
+    """Send the background check of a committed data set; an unreachable broker fails it (503).
+    A scores-only data set is complete as imported: nothing is sent."""
     from app.services.queue import CPU_QUEUE, celery_client
 
+    if is_scores_only(dataset.layout):
+        return
     try:
         celery_client().send_task(PREPARE_TASK, args=[dataset.id], queue=CPU_QUEUE)
     except Exception as exc:
@@ -340,8 +360,10 @@ def list_datasets(session: Session) -> list[IqaDataset]:
 
 
 def dataset_json(dataset: IqaDataset) -> dict:
+    scores_only = is_scores_only(dataset.layout)
     return {"id": dataset.id, "name": dataset.name, "layout": dataset.layout, "status": dataset.status,
             "n_references": dataset.n_references, "n_distorted": dataset.n_distorted, "unit": dataset.unit,
+            "scores_only": scores_only, "message": SCORES_ONLY_MESSAGE if scores_only else None,
             "higher_is_better": dataset.higher_is_better, "metrics": list(dataset.metrics),
             "progress": {"phase": dataset.phase, "done": dataset.done, "total": dataset.total},
             "error": dataset.error,
@@ -361,12 +383,27 @@ def human_score(dataset: IqaDataset, row: IqaDatasetImage) -> float | None:
     return row.score if dataset.higher_is_better else -row.score
 
 
+def score_ci(row: IqaDatasetImage) -> list[float] | None:
+    """The shipped score's 95% interval [low, high] as shipped (not oriented), where the layout has one."""
+    if row.score_ci_low is None or row.score_ci_high is None:
+        return None
+    return [row.score_ci_low, row.score_ci_high]
+
+
+def human_ci(dataset: IqaDataset, row: IqaDatasetImage) -> tuple[float, float] | None:
+    """The interval of :func:`human_score` (negated and swapped for lower-is-better scores)."""
+    ci = score_ci(row)
+    if ci is None:
+        return None
+    return (ci[0], ci[1]) if dataset.higher_is_better else (-ci[1], -ci[0])
+
+
 def scores_rows(session: Session, dataset: IqaDataset) -> list[dict]:
     out = []
     for row in image_rows(session, dataset.id):
         values = row.metrics or {}
         out.append({"id": row.id, "path": row.path, "reference": row.reference, "distortion": row.distortion,
-                    "level": row.level, "score": row.score, "human": human_score(dataset, row),
+                    "level": row.level, "score": row.score, "score_ci": score_ci(row), "human": human_score(dataset, row),
                     "scored": row.scored, "metrics": {n: values.get(n) for n in dataset.metrics},
                     "metric_notes": row.metric_notes or {}})
     return out
@@ -393,6 +430,8 @@ def image_png(session: Session, storage: LocalStorage, dataset: IqaDataset, rela
     """A data set image its index names, as PNG (for the report page); 404 for anything else."""
     if dataset.status == "failed":
         raise NotFound(f"data set {dataset.id} failed; its files were removed")
+    if is_scores_only(dataset.layout):
+        raise NotFound(f"data set {dataset.id} is scores only: it holds no images")
     named = session.scalar(select(IqaDatasetImage.id).where(
         IqaDatasetImage.dataset_id == dataset.id,
         or_(IqaDatasetImage.path == relative, IqaDatasetImage.reference == relative)).limit(1))

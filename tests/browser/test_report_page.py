@@ -177,4 +177,39 @@ def test_a_newcomer_walks_every_page_without_a_dead_end(production_stack, answer
     assert page.is_visible("#error-page")
     problems = [p for p in problems if "404" not in p]  # the deliberate 404 just above logs one resource error
     assert problems == []
+
+
+def test_scores_only_aic4_report_card_shows_the_jpeg_ai_column_and_no_images(production_stack, browser, tmp_path):
+    import zipfile
+    from pathlib import Path
+
+    fixture = Path(__file__).resolve().parents[1] / "data" / "aic4"
+    zip_path = tmp_path / "aic4.zip"
+    with zipfile.ZipFile(zip_path, "w") as archive:
+        for csv_path in fixture.glob("*.csv"):
+            archive.write(csv_path, csv_path.name)
+    headers = stack_headers(production_stack, "aic4-owner")
+    with production_stack.client() as client, open(zip_path, "rb") as handle:
+        created = client.post("/api/v1/iqa-datasets", headers=headers, data={"name": "AIC-4", "layout": "aic4"},
+                              files={"archive": (zip_path.name, handle.read(), "application/zip")})
+    assert created.status_code == 202 and created.json()["scores_only"], created.text
+    context = browser.new_context(viewport={"width": 1300, "height": 900})
+    page = context.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    page.goto(f"{production_stack.base_url}/analysis/iqa-datasets/{created.json()['id']}")
+    page.wait_for_selector("#breakdown tbody tr[data-group=JPEG-AI]", timeout=120_000)
+    groups = page.eval_on_selector_all("#breakdown tbody tr", "rows => rows.map(r => r.dataset.group)")
+    assert groups == ["AVIF", "JPEG-1", "JPEG-2000", "JPEG-AI", "JPEG-XL", "VVC"]
+    assert "best" in page.inner_text("#breakdown tbody tr[data-group=JPEG-AI]")
+    assert page.locator("#ranking tbody tr").count() == 9 and page.is_visible("#scores-only-note")
+    assert "72 items" in page.inner_text("#report-status")
+    page.wait_for_selector("#worst .worst-residual", timeout=30_000)
+    assert page.locator("#worst img").count() == 0 and page.locator("#worst .worst-item").count() > 0
+    page.wait_for_selector("#scatter-plot .scatterlayer .point", timeout=30_000)
+    box = page.locator("#scatter-plot .scatterlayer .point").first.bounding_box()
+    page.mouse.click(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
+    assert page.is_hidden("#pair-view")  # no image to open
+    assert "under-rates learned" in page.inner_text("#bias") or "over-rates learned" in page.inner_text("#bias")
+    assert errors == []
     context.close()

@@ -47,3 +47,24 @@ def test_bad_input_is_a_one_line_error_and_stores_nothing(settings_env, tmp_path
     main(["dataset", "list"])
     assert "no data sets" in capsys.readouterr().out
     assert stored_dataset_files(settings_env) == []
+
+
+def test_aic4_scores_only_import_prints_the_shipped_metrics_srocc_without_queueing(settings_env, tmp_path, capsys,
+                                                                                   monkeypatch):
+    from pathlib import Path
+
+    from app.settings import get_settings
+
+    monkeypatch.setenv("CORRELATION_BOOTSTRAP", "50")
+    get_settings.cache_clear()
+    fixture = Path(__file__).resolve().parents[1] / "data" / "aic4"
+    code = main(["dataset", "import", "--layout", "aic4", str(fixture), "--name", "AIC-4 subset"])
+    out = capsys.readouterr().out
+    assert code == 0, out
+    assert "72 distorted (JND)" in out and "scores only" in out and "queued" not in out
+    assert "CVVDP" in out and "SROCC" in out
+    main(["dataset", "show", "1"])
+    shown = json.loads(capsys.readouterr().out)
+    assert shown["status"] == "succeeded" and shown["scores_only"] is True
+    assert main(["dataset", "import", "--layout", "aic4", str(fixture), "--name", "x", "--metrics", "psnr"]) == 2
+    assert "ships its own metric values" in capsys.readouterr().err

@@ -52,3 +52,27 @@ def test_a_data_set_whose_image_fails_ends_failed_and_leaves_nothing_behind(prod
         rows = client.get(f"/api/v1/iqa-datasets/{dataset['id']}/scores").json()
     assert dataset["status"] == "failed" and "i01_10_2.bmp" in dataset["error"]
     assert rows == [] and not (production_stack.data_dir / "datasets" / str(dataset["id"])).exists()
+
+
+def test_aic4_scores_only_import_on_postgres_needs_no_worker_and_correlates_per_codec(production_stack, tmp_path):
+    import zipfile
+    from pathlib import Path
+
+    fixture = Path(__file__).resolve().parents[1] / "data" / "aic4"
+    zip_path = tmp_path / "aic4.zip"
+    with zipfile.ZipFile(zip_path, "w") as archive:
+        for csv_path in fixture.glob("*.csv"):
+            archive.write(csv_path, csv_path.name)
+    with production_stack.client() as client:
+        with open(zip_path, "rb") as handle:
+            created = client.post("/api/v1/iqa-datasets", headers=stack_headers(production_stack),
+                                  data={"name": "AIC-4 subset", "layout": "aic4"},
+                                  files={"archive": (zip_path.name, handle.read(), "application/zip")})
+        assert created.status_code == 202, created.text
+        body = created.json()
+        rows = client.get(f"/api/v1/iqa-datasets/{body['id']}/scores", params={"limit": 500}).json()
+        report = client.get(f"/api/v1/iqa-datasets/{body['id']}/correlation", params={"group": "distortion"},
+                            timeout=600).json()
+    assert body["scores_only"] is True and body["status"] == "succeeded" and body["n_distorted"] == 72
+    assert len(rows) == 72 and all(r["scored"] and r["score_ci"] and r["metrics"]["CVVDP"] for r in rows)
+    assert report["unit"] == "JND" and "JPEG-AI" in report["groups"] and len(report["groups"]) == 6

@@ -23,13 +23,16 @@ def _metric_list(text: str | None) -> list[str] | None:
 
 @router.post("", status_code=status.HTTP_202_ACCEPTED, response_model=DatasetCreated)
 def import_dataset(session: SessionDep, storage: StorageDep, user: UploadingUser, name: str = Form(...),
-                   layout: str = Form(..., description="tid2013, kadid10k, csiq, live, clic2021-perceptual, generic-csv"),
+                   layout: str = Form(..., description="tid2013, kadid10k, csiq, live, clic2021-perceptual, generic-csv, "
+                                                       "aic4 (scores only)"),
                    archive: UploadFile = File(..., description="zip of the data set as it ships"),
                    higher_is_better: bool | None = Form(None, description="generic-csv only: score direction"),
                    metrics: str | None = Form(None, description="comma-separated metric names; default every available one")) -> dict:
     """Check the archive's structure and score file now (a bad archive: 4xx, nothing stored), then decode
     and score every image in the background (``status`` queued -> running -> succeeded | failed). The
-    archive may be up to ``MAX_DATASET_BYTES``. Needs a user (bearer token or session cookie)."""
+    archive may be up to ``MAX_DATASET_BYTES``. Needs a user (bearer token or session cookie).
+    A scores-only layout (``aic4``: human scores and shipped metric values, no images) is ``succeeded``
+    at once with ``scores_only: true``; no task is queued."""
     limit = get_settings().max_dataset_bytes
     workdir = Path(tempfile.mkdtemp(prefix="licbench-dataset-"))
     try:

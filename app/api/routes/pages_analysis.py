@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
 
-from analysis.iqa_datasets import layout_names
+from analysis.iqa_datasets import is_scores_only, layout_names
 from app.api.deps import OptionalUser, SessionDep
 from app.api.routes.pages import templates
 from app.services import auth, gmad, iqa_datasets, jobs, studies
@@ -19,7 +19,7 @@ def study_report_page(study_id: int, request: Request, session: SessionDep, user
     auth.require_view_job(user, jobs.get_job(session, study.job_id))
     return templates.TemplateResponse(request, "analysis_report.html", {
         "title": f"Study #{study.id} “{study.name}”", "api": f"/api/v1/studies/{study.id}",
-        "kind": "study", "subtitle": f"{study.method} study of job #{study.job_id}",
+        "kind": "study", "scores_only": False, "subtitle": f"{study.method} study of job #{study.job_id}",
         "back": f"/studies/{study.id}", "gmad": gmad.gmad_study(session, study.id) is not None,
         "observers": studies.progress(session, study)["sessions_complete"]})
 
@@ -27,10 +27,13 @@ def study_report_page(study_id: int, request: Request, session: SessionDep, user
 @router.get("/analysis/iqa-datasets/{dataset_id}", response_class=HTMLResponse)
 def dataset_report_page(dataset_id: int, request: Request, session: SessionDep):
     dataset = iqa_datasets.get_dataset(session, dataset_id)
+    scores_only = is_scores_only(dataset.layout)
     return templates.TemplateResponse(request, "analysis_report.html", {
         "title": f"Data set #{dataset.id} “{dataset.name}”", "api": f"/api/v1/iqa-datasets/{dataset.id}",
-        "kind": "dataset", "subtitle": f"{dataset.layout} layout · {dataset.n_references} references · "
-                                       f"{dataset.n_distorted} distorted · {dataset.unit}",
+        "kind": "dataset", "scores_only": scores_only,
+        "subtitle": f"{dataset.layout} layout · {dataset.n_references} "
+                    f"{'sources' if scores_only else 'references'} · {dataset.n_distorted} "
+                    f"{'items, scores only (no images)' if scores_only else 'distorted'} · {dataset.unit}",
         "back": "/analysis/iqa-datasets", "gmad": False})
 
 

@@ -91,7 +91,7 @@ def test_generic_csv_takes_the_direction_from_the_column_or_the_option(tmp_path)
 
 
 def test_layout_registry_names_and_unknown_layout():
-    assert layout_names() == ["tid2013", "kadid10k", "csiq", "live", "clic2021-perceptual", "generic-csv"]
+    assert layout_names() == ["tid2013", "kadid10k", "csiq", "live", "clic2021-perceptual", "generic-csv", "aic4"]
     with pytest.raises(DatasetError, match="unknown layout 'tid2008'"):
         get_layout("tid2008")
     with pytest.raises(DatasetError, match="generic-csv only"):
