@@ -13,7 +13,7 @@
 
   function drawScale(scale) {
     const container = document.getElementById("scale-plots");
-    const images = [...new Set(scale.conditions.map((c) => c.image_id))];
+    const images = [...new Set(scale.conditions.map((c) => c.group))];
     for (const imageId of images) {
       let div = document.getElementById(`scale-plot-${imageId}`);
       if (!div) {
@@ -22,7 +22,7 @@
         div.className = "scale-plot";
         container.appendChild(div);
       }
-      const rows = scale.conditions.filter((c) => c.image_id === imageId && c.score !== null);
+      const rows = scale.conditions.filter((c) => c.group === imageId && c.score !== null);
       const codecs = [...new Set(rows.filter((c) => c.codec !== "reference").map((c) => c.codec))];
       const traces = codecs.map((codec) => {
         const points = rows.filter((c) => c.codec === codec).sort((p, q) => p.bpp - q.bpp);
@@ -74,14 +74,17 @@
     lastTrials = progress.trials_answered;
     let scores = {};
     const scaleResponse = await fetch(`${api}/scale`);
-    if (scaleResponse.ok) scores = drawScale(await scaleResponse.json());
+    if (scaleResponse.status === 202) {  // a worker computes the scale (imported and triplet studies)
+      document.getElementById("scale-warnings").textContent = "The scale is being computed by a worker…";
+      lastTrials = -1;  // ask again on the next tick
+    } else if (scaleResponse.ok) scores = drawScale(await scaleResponse.json());
     const trials = Object.fromEntries(progress.conditions.map((c) => [c.condition_id, c.trials]));
     const body = document.querySelector("#progress-table tbody");
     body.innerHTML = "";
     for (const c of study.conditions) {
       const tr = document.createElement("tr");
       const s = scores[c.id] || {};
-      cell(tr, names[String(c.image_id)] || c.image_id); cell(tr, c.id); cell(tr, c.codec);
+      cell(tr, names[c.group] || c.group); cell(tr, c.id); cell(tr, c.codec === null ? c.label : c.codec);
       cell(tr, c.rate_point === null ? "" : c.rate_point); cell(tr, c.bpp === null ? "" : fmt(c.bpp, 4));
       cell(tr, trials[c.id] || 0); cell(tr, fmt(s.score, 3));
       cell(tr, s.score === null || s.score === undefined ? "" : `[${fmt(s.ci_low, 3)}, ${fmt(s.ci_high, 3)}]`);

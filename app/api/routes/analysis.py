@@ -22,7 +22,7 @@ REPORT_RESPONSES = {**SCORING, 200: {"content": {"text/csv": {}},
 
 def _visible_study(session, study_id: int, user) -> None:
     """A study's analysis shows its job's images: visible where the job is (404 / 401 / 403 otherwise)."""
-    auth.require_view_job(user, jobs.get_job(session, studies.get_study(session, study_id).job_id))
+    studies.require_view(session, user, studies.get_study(session, study_id))
 
 
 def _visible_job(session, job_id: int, user) -> None:
