@@ -68,6 +68,25 @@ class StudyOut(BaseModel):
     conditions: list[ConditionOut]
 
 
+class ImportedCondition(BaseModel):
+    id: int
+    label: str
+    group: str
+    reference: bool
+
+
+class ImportedStudyOut(BaseModel):
+    """``POST /api/v1/studies/import``'s answer."""
+
+    id: int
+    name: str
+    method: Literal["pairwise", "triplet"]
+    imported: bool
+    answers: int = Field(description="answers stored (pwcmp: identical-pair rows dropped; aic3: skip rows dropped)")
+    observers: int
+    conditions: list[ImportedCondition]
+
+
 class ConditionProgress(BaseModel):
     condition_id: int
     trials: int = Field(description="Answered trials that showed this condition")

@@ -290,6 +290,9 @@ class StudyAnswer(Base):
     condition_a_id: Mapped[int] = mapped_column(ForeignKey("study_conditions.id", ondelete="CASCADE"))
     condition_b_id: Mapped[int | None] = mapped_column(ForeignKey("study_conditions.id", ondelete="CASCADE"),
                                                        nullable=True)
+    pivot_id: Mapped[int | None] = mapped_column(ForeignKey("study_conditions.id", ondelete="CASCADE"),
+                                                 nullable=True)  # triplet; null = the group's reference
+    batch: Mapped[str | None] = mapped_column(String(200), nullable=True)  # triplet screening unit (AIC-3)
     choice: Mapped[str] = mapped_column(String(10))
     control: Mapped[str] = mapped_column(String(20))  # regular | trap | repeat | bias
     boosted: Mapped[bool] = mapped_column(Boolean, default=False)

@@ -525,12 +525,14 @@ def study_answers(session: Session, study: Study) -> list[Answer]:
     or the imported rows (observer = the file's observer / worker)."""
     if study.imported:
         rows = session.execute(select(StudyAnswer.observer, StudyAnswer.condition_a_id, StudyAnswer.condition_b_id,
-                                      StudyAnswer.choice, StudyAnswer.control, StudyAnswer.boosted)
+                                      StudyAnswer.choice, StudyAnswer.control, StudyAnswer.boosted,
+                                      StudyAnswer.pivot_id, StudyAnswer.batch)
                                .where(StudyAnswer.study_id == study.id).order_by(StudyAnswer.id))
         group = {c.id: condition_group(c) for c in study.conditions}
         return [Answer(observer=r.observer, group=group[r.condition_a_id], a=str(r.condition_a_id),
                        b=None if r.condition_b_id is None else str(r.condition_b_id), control=r.control,
-                       choice=r.choice, boosted=bool(r.boosted)) for r in rows]
+                       choice=r.choice, boosted=bool(r.boosted), pivot=None if r.pivot_id is None else str(r.pivot_id),
+                       batch=r.batch or "") for r in rows]
     return [_as_answer(t) for t in _answered(session, study.id)]
 
 

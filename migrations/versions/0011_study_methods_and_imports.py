@@ -48,12 +48,15 @@ def upgrade() -> None:
         sa.Column("observer", sa.String(200), nullable=False),
         sa.Column("condition_a_id", sa.Integer(), nullable=False),
         sa.Column("condition_b_id", sa.Integer(), nullable=True),
+        sa.Column("pivot_id", sa.Integer(), nullable=True),
+        sa.Column("batch", sa.String(200), nullable=True),
         sa.Column("choice", sa.String(10), nullable=False),
         sa.Column("control", sa.String(20), nullable=False),
         sa.Column("boosted", sa.Boolean(), nullable=False),
         sa.ForeignKeyConstraint(["study_id"], ["studies.id"], ondelete="CASCADE"),
         sa.ForeignKeyConstraint(["condition_a_id"], ["study_conditions.id"], ondelete="CASCADE"),
         sa.ForeignKeyConstraint(["condition_b_id"], ["study_conditions.id"], ondelete="CASCADE"),
+        sa.ForeignKeyConstraint(["pivot_id"], ["study_conditions.id"], ondelete="CASCADE"),
         sa.PrimaryKeyConstraint("id"),
     )
     op.create_index("ix_study_answers_study_id", "study_answers", ["study_id"])

@@ -50,6 +50,8 @@ class Answer:
     choice: str | None = None
     score: int | None = None
     boosted: bool = False
+    pivot: str | None = None  # triplet: None = the group's reference
+    batch: str = ""  # triplet: the trap-screening unit ("" = the observer)
 
 
 def group_order(group: str) -> tuple:

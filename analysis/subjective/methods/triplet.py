@@ -82,8 +82,8 @@ class TripletMethod(StudyMethod):
 
 def to_triplet_answer(cls: type, h: Answer, references: Mapping[str, str]):
     """An ``Answer`` (left = ``a``, right = ``b``, pivot = the group's reference) as the scaler's record."""
-    return cls(observer=h.observer, group=h.group, pivot=references[h.group], left=h.a, right=h.b,
-               choice=h.choice, boosted=h.boosted, trap=h.control == "trap", bias=h.a == h.b)
+    return cls(observer=h.observer, group=h.group, pivot=h.pivot or references[h.group], left=h.a, right=h.b,
+               choice=h.choice, boosted=h.boosted, trap=h.control == "trap", bias=h.a == h.b, batch=h.batch)
 
 
 def jnd_to_scale(result, answers: Sequence[Answer]) -> Scale:

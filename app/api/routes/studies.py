@@ -7,15 +7,17 @@ from __future__ import annotations
 
 from typing import Literal
 
-from fastapi import APIRouter, Query, Request, status
+from fastapi import APIRouter, File, Form, Query, Request, UploadFile, status
 from fastapi.responses import JSONResponse, Response
 
 from app.api.deps import CurrentUser, OptionalUser, Pagination, SessionDep, StorageDep
-from app.api.schemas_studies import (ResponseRequest, ResponseRow, ResponseStored, ScaleOut, SessionCreated,
-                                     SessionRequest, StudyOut, StudyProgress, StudyRequest, TrialOut)
+from app.api.rate_limits import UploadingUser
+from app.api.schemas_studies import (ImportedStudyOut, ResponseRequest, ResponseRow, ResponseStored, ScaleOut,
+                                     SessionCreated, SessionRequest, StudyOut, StudyProgress, StudyRequest, TrialOut)
 from app.db.tables import Job, Study, User
-from app.services import auth, studies
-from app.services.errors import ServiceError
+from app.services import auth, studies, study_imports
+from app.services.errors import ServiceError, TooLarge
+from app.settings import get_settings
 
 router = APIRouter(prefix="/api/v1", tags=["studies"])
 
@@ -57,6 +59,35 @@ def create_study(body: StudyRequest, request: Request, session: SessionDep, stor
     study = studies.create_study(session, storage, studies.StudySpec(**body.model_dump()))
     session.commit()  # visible to the next request before this response is sent
     return studies.study_json(study, str(request.base_url), with_token=True)
+
+
+def _read_limited(upload: UploadFile, limit: int) -> bytes:
+    data = upload.file.read(limit + 1)
+    if len(data) > limit:
+        raise TooLarge(f"file {upload.filename!r} is larger than the upload limit of {limit} bytes")
+    return data
+
+
+@router.post("/studies/import", status_code=status.HTTP_201_CREATED, response_model=ImportedStudyOut)
+def import_study(
+    user: UploadingUser,
+    session: SessionDep,
+    name: str = Form(..., min_length=1, max_length=200),
+    format: str = Form(..., description="pwcmp (pairwise CSV) or aic3 (JPEG AIC-3 triplet response CSVs)"),
+    files: list[UploadFile] = File(..., description="one or more CSV files; BTC and PTC files scale jointly"),
+    reference: str | None = Form(None, description="pwcmp: the label that scores 0 in every group"),
+    visibility: str = Form("private", description="private (owner and admins; default) or public"),
+) -> dict:
+    """A published study's answers as a read-only study (no sessions; 409 on writes). Every file is checked
+    first: bad input answers 4xx naming the file, row and column, and nothing is stored. The scale is
+    computed by a worker (``GET /scale`` answers 202 until then)."""
+    limit = get_settings().max_upload_bytes
+    uploads = [(f.filename or "upload.csv", _read_limited(f, limit)) for f in files]
+    study, body = study_imports.import_study(session, study_imports.ImportSpec(
+        name=name, format=format, files=uploads, reference=reference or None, visibility=visibility,
+        owner_id=user.id))
+    session.commit()
+    return body
 
 
 @router.get("/studies", response_model=list[StudyOut])
