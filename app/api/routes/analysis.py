@@ -96,6 +96,8 @@ def condition_image(study_id: int, condition_id: int, session: SessionDep, stora
     condition = session.get(StudyCondition, condition_id)
     if condition is None or condition.study_id != studies.get_study(session, study_id).id:
         raise NotFound(f"study {study_id} has no condition {condition_id}")
+    if condition.image_key is None:  # an imported study has no images
+        raise NotFound(f"condition {condition_id} of study {study_id} has no image (imported study)")
     return Response(storage.get(condition.image_key), media_type="image/png")
 
 
