@@ -27,7 +27,9 @@
       const traces = codecs.map((codec) => {
         const points = rows.filter((c) => c.codec === codec).sort((p, q) => p.bpp - q.bpp);
         return {
-          x: points.map((p) => p.bpp), y: points.map((p) => p.score), name: codec, mode: "lines+markers",
+          // imported studies have no bpp: their conditions are placed by label
+          x: points.map((p) => (p.bpp === null ? p.label : p.bpp)), y: points.map((p) => p.score),
+          name: codec === null ? "conditions" : codec, mode: "lines+markers",
           type: "scatter",
           error_y: { type: "data", symmetric: false, array: points.map((p) => p.ci_high - p.score),
                      arrayminus: points.map((p) => p.score - p.ci_low) },
@@ -44,7 +46,8 @@
       }
       Plotly.react(div, traces, {
         title: { text: names[String(imageId)] || `image ${imageId}`, font: { size: 14 } },
-        xaxis: { title: { text: "bpp" } }, yaxis: { title: { text: scale.unit } },
+        xaxis: { title: { text: rows.some((c) => c.bpp !== null) ? "bpp" : "condition" } },
+        yaxis: { title: { text: scale.unit } },
         margin: { t: 40, r: 10, b: 50, l: 55 }, legend: { orientation: "h", y: -0.25 },
       }, { responsive: true });
     }

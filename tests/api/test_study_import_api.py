@@ -112,6 +112,9 @@ def test_export_reimport_gives_the_same_scores_and_is_read_only(api, small_boots
     assert api.post(f"/api/v1/studies/{sid}/close").status_code == 409
     assert api.get(f"/api/v1/studies/{sid}/correlation").status_code == 409
     assert api.get(f"/api/v1/studies/{sid}/report").status_code == 409
+    page = api.get(f"/studies/{sid}")  # the owner page shows it read-only, without a participant link
+    assert page.status_code == 200 and "read-only" in page.text and "participant-link" not in page.text
+    assert api.get(f"/studies/{sid}/take?token=x").status_code == 403
 
 
 def test_aic3_btc_and_ptc_files_import_as_one_triplet_study(api, small_bootstrap):
