@@ -8,12 +8,16 @@
 - ``sampling``: ``balanced_next_pair`` and ``active_next_pair`` (ASAP, Mikhailiuk et al. 2020).
 - ``screening.trap_failures``: observers who fail hidden trap trials.
 - ``simulate.simulate_observers``: Thurstone observers with a known scale, for tests and benchmarks.
+- ``triplet.triplet_scale``: JND scales from plain and boosted triplet answers jointly, as JPEG AIC-3
+  reconstructs them (Testolina et al. 2024; Jenadeleh et al. 2025), trap screening, bootstrap intervals.
+- ``aic3_csv.read_aic3_answers``: ``TripletAnswer`` rows from the JPEG AIC response CSVs.
 """
 from analysis.subjective.pairwise import scale_pairwise
 from analysis.subjective.rating import scale_ratings
 from analysis.subjective.sampling import active_next_pair, balanced_next_pair
 from analysis.subjective.screening import trap_failures
 from analysis.subjective.simulate import simulate_observers
+from analysis.subjective.triplet import TripletAnswer, TripletCondition, TripletScale, triplet_scale
 from analysis.subjective.types import Comparison, ConditionScore, ObserverReport, Rating, Scale
 
 __all__ = [
@@ -22,10 +26,14 @@ __all__ = [
     "ObserverReport",
     "Rating",
     "Scale",
+    "TripletAnswer",
+    "TripletCondition",
+    "TripletScale",
     "active_next_pair",
     "balanced_next_pair",
     "scale_pairwise",
     "scale_ratings",
     "simulate_observers",
     "trap_failures",
+    "triplet_scale",
 ]

@@ -9,6 +9,8 @@ ignored; ``assignment``, when present, is the screening batch.
 A condition's label is its PTC file name ``PTC_<img_num:05>_<codec>_<dlevel:02>.png`` (as AIC-4's
 ``img_distorted`` writes it) whichever method's row names it, so BTC and PTC answers about one stimulus
 meet; the group is ``img_num``; the reference is codec 0 at level 0 (``PTC_<img_num:05>_0ref_00.png``).
+The observer is ``<method>:<worker>``: each experiment numbers its workers from 1 (SDR25's 459
+participants are its BTC file's 386 and its PTC file's 73, whose ids overlap but whose user data differ).
 """
 from __future__ import annotations
 
@@ -153,7 +155,9 @@ def read_aic3_answers(files: Sequence[Source]) -> list[TripletAnswer]:
                 )
             method = record["method"].strip().upper()
             if method not in METHODS:
-                raise Aic3FormatError(name, f"unknown method {record['method']!r} (BTC or PTC)", row=row, column="method")
+                raise Aic3FormatError(
+                    name, f"unknown method {record['method']!r} (BTC or PTC)", row=row, column="method"
+                )
             worker = record["worker"].strip()
             if not worker:
                 raise Aic3FormatError(name, "is empty", row=row, column="worker")
@@ -175,7 +179,7 @@ def read_aic3_answers(files: Sequence[Source]) -> list[TripletAnswer]:
                 )
             answers.append(
                 TripletAnswer(
-                    observer=worker, group=str(img_num), pivot=labels["pivot"], left=labels["left"],
+                    observer=f"{method}:{worker}", group=str(img_num), pivot=labels["pivot"], left=labels["left"],
                     right=labels["right"], choice=RESPONSES[response], boosted=METHODS[method],
                     trap=flags["is_trap"], bias=flags["is_bias"],
                     batch=(record.get("assignment") or "").strip(),

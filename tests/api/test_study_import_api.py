@@ -123,7 +123,7 @@ def test_aic3_btc_and_ptc_files_import_as_one_triplet_study(api, small_bootstrap
                       format="aic3")
     assert created.status_code == 201, created.text
     body = created.json()
-    assert body["method"] == "triplet" and body["observers"] == 8
+    assert body["method"] == "triplet" and body["observers"] == 16  # <method>:<worker>, as aic3_csv names them
     labels = {c["label"] for c in body["conditions"]}
     assert "PTC_00003_JPEG-AI_04.png" in labels and not any(label.startswith("BTC") for label in labels)
     assert [c["label"] for c in body["conditions"] if c["reference"]] == ["PTC_00003_0ref_00.png"]

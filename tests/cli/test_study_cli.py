@@ -14,7 +14,7 @@ def test_import_aic3_files_and_wait_prints_the_jnd_scale(settings_env, tmp_path,
     path.write_bytes(aic3_csv(workers=6))
     assert main(["study", "import", "--format", "aic3", str(path), "--wait"]) == 0
     out = capsys.readouterr().out
-    assert "imported (triplet)" in out and "from 6 observers" in out
+    assert "imported (triplet)" in out and "from 12 observers" in out  # BTC:w and PTC:w
     assert "PTC_00003_JPEG-AI_04.png" in out and "JND" in out
 
 
