@@ -1,12 +1,13 @@
 """Human studies on a finished job's reconstructions: create, sessions, trials, answers, scale, CSV.
 
 Conditions are result rows plus one hidden reference (the original) per source image, each cropped to one
-region per image and stored once. A session's plan fixes at its start which positions are credibility
-controls: hidden traps (pairwise: the reference against the image's lowest-rate condition, the expected
-answer is the reference; DSIS: the hidden reference as the test image, expected 4 or 5), identical pairs
-(pairwise) and one earlier trial repeated with sides swapped. Everything else is drawn by the study's
-sampling (``analysis.subjective``: balanced or active, ASAP). The scale is cached on the study and
-recomputed only when answers arrived since (``answers_version``).
+region per image and stored once. The study's method (``analysis.subjective.methods``: pairwise, dsis,
+triplet, registered in one place) draws the trials, checks the answers and scales them; this module keeps
+the database side. A session's plan fixes at its start which positions are credibility controls: hidden
+traps, same-stimulus trials (pairwise ``identical``, triplet ``bias``) and one earlier trial repeated with
+sides swapped. The scale is cached on the study and recomputed only when answers arrived since
+(``answers_version``); imported and triplet scales are computed by a worker (``request_scale``). Imported
+studies (``app.services.study_imports``) are read-only.
 """
 from __future__ import annotations
 
