@@ -16,6 +16,7 @@ COMMAND_MODULES = [
     "app.commands.weights",
     "app.commands.score",
     "app.commands.dataset",
+    "app.commands.study",
     "app.commands.user",
 ]
 

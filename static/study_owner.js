@@ -13,7 +13,7 @@
 
   function drawScale(scale) {
     const container = document.getElementById("scale-plots");
-    const images = [...new Set(scale.conditions.map((c) => c.image_id))];
+    const images = [...new Set(scale.conditions.map((c) => c.group))];
     for (const imageId of images) {
       let div = document.getElementById(`scale-plot-${imageId}`);
       if (!div) {
@@ -22,12 +22,14 @@
         div.className = "scale-plot";
         container.appendChild(div);
       }
-      const rows = scale.conditions.filter((c) => c.image_id === imageId && c.score !== null);
+      const rows = scale.conditions.filter((c) => c.group === imageId && c.score !== null);
       const codecs = [...new Set(rows.filter((c) => c.codec !== "reference").map((c) => c.codec))];
       const traces = codecs.map((codec) => {
         const points = rows.filter((c) => c.codec === codec).sort((p, q) => p.bpp - q.bpp);
         return {
-          x: points.map((p) => p.bpp), y: points.map((p) => p.score), name: codec, mode: "lines+markers",
+          // imported studies have no bpp: their conditions are placed by label
+          x: points.map((p) => (p.bpp === null ? p.label : p.bpp)), y: points.map((p) => p.score),
+          name: codec === null ? "conditions" : codec, mode: "lines+markers",
           type: "scatter",
           error_y: { type: "data", symmetric: false, array: points.map((p) => p.ci_high - p.score),
                      arrayminus: points.map((p) => p.score - p.ci_low) },
@@ -44,7 +46,8 @@
       }
       Plotly.react(div, traces, {
         title: { text: names[String(imageId)] || `image ${imageId}`, font: { size: 14 } },
-        xaxis: { title: { text: "bpp" } }, yaxis: { title: { text: scale.unit } },
+        xaxis: { title: { text: rows.some((c) => c.bpp !== null) ? "bpp" : "condition" } },
+        yaxis: { title: { text: scale.unit } },
         margin: { t: 40, r: 10, b: 50, l: 55 }, legend: { orientation: "h", y: -0.25 },
       }, { responsive: true });
     }
@@ -74,14 +77,17 @@
     lastTrials = progress.trials_answered;
     let scores = {};
     const scaleResponse = await fetch(`${api}/scale`);
-    if (scaleResponse.ok) scores = drawScale(await scaleResponse.json());
+    if (scaleResponse.status === 202) {  // a worker computes the scale (imported and triplet studies)
+      document.getElementById("scale-warnings").textContent = "The scale is being computed by a worker…";
+      lastTrials = -1;  // ask again on the next tick
+    } else if (scaleResponse.ok) scores = drawScale(await scaleResponse.json());
     const trials = Object.fromEntries(progress.conditions.map((c) => [c.condition_id, c.trials]));
     const body = document.querySelector("#progress-table tbody");
     body.innerHTML = "";
     for (const c of study.conditions) {
       const tr = document.createElement("tr");
       const s = scores[c.id] || {};
-      cell(tr, names[String(c.image_id)] || c.image_id); cell(tr, c.id); cell(tr, c.codec);
+      cell(tr, names[c.group] || c.group); cell(tr, c.id); cell(tr, c.codec === null ? c.label : c.codec);
       cell(tr, c.rate_point === null ? "" : c.rate_point); cell(tr, c.bpp === null ? "" : fmt(c.bpp, 4));
       cell(tr, trials[c.id] || 0); cell(tr, fmt(s.score, 3));
       cell(tr, s.score === null || s.score === undefined ? "" : `[${fmt(s.ci_low, 3)}, ${fmt(s.ci_high, 3)}]`);

@@ -10,7 +10,7 @@ from __future__ import annotations
 from celery import shared_task
 
 from app.db.session import session_factory
-from app.services import crop_scores, iqa_datasets
+from app.services import crop_scores, iqa_datasets, studies
 from app.services.storage import default_storage
 
 
@@ -31,3 +31,9 @@ def score_dataset_images(dataset_id: int, image_ids: list[int]) -> int:
 def score_study_crops(study_id: int, condition_ids: list[int]) -> int:
     """Score study conditions' crops against their reference crops with the job's metrics."""
     return crop_scores.score_crops(session_factory(), default_storage(), int(study_id), [int(i) for i in condition_ids])
+
+
+@shared_task(name=studies.SCALE_TASK)
+def compute_study_scale(study_id: int) -> bool:
+    """Compute and cache an imported or triplet study's scale (``GET /scale`` answers 202 until then)."""
+    return studies.compute_and_store_scale(session_factory(), int(study_id))

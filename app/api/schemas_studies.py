@@ -1,18 +1,23 @@
 """Request and response bodies of the human-study endpoints (``/api/v1/studies``, issue 9)."""
 from __future__ import annotations
 
-from typing import Literal
+from typing import Annotated, Literal, Union
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from analysis.subjective.methods import method_names
+from analysis.subjective.methods.triplet import BOOSTS
 from app.settings import get_settings
+
+MethodName = Literal[tuple(method_names())]  # the registered study methods (analysis.subjective.methods)
+Boost = Literal[BOOSTS]
 
 
 class StudyRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     name: str = Field(min_length=1, max_length=200)
-    method: Literal["pairwise", "dsis"]
+    method: MethodName
     job_id: int
     result_ids: list[int] | None = Field(default=None, description="Results of the job; omitted -> all of them")
     trials_per_session: int = Field(default_factory=lambda: get_settings().study_trials_per_session,
@@ -23,16 +28,22 @@ class StudyRequest(BaseModel):
                                          "null = whole images")
     min_viewing_ms: int = Field(default_factory=lambda: get_settings().study_min_viewing_ms, ge=0, le=60_000,
                                 description="The participant page accepts an answer only after this long")
+    boost: list[Boost] = Field(default_factory=list, description="triplet only: AIC-3 boosting, any of zoom (x2), "
+                                                                 "flicker (against the pivot) and amplify")
 
 
 class ConditionOut(BaseModel):
     id: int
-    result_id: int | None = Field(description="null for the hidden reference (the original)")
-    image_id: int
-    codec: str = Field(description='"reference" for the original')
+    result_id: int | None = Field(description="null for the hidden reference (the original) and imported studies")
+    image_id: int | None = Field(description="null for imported studies")
+    codec: str | None = Field(description='"reference" for the original; null for imported studies')
     rate_point: float | None
     bpp: float | None
-    crop_box: list[int] = Field(description="[left, top, width, height] of the shown region in source pixels")
+    crop_box: list[int] | None = Field(description="[left, top, width, height] of the shown region in source "
+                                                   "pixels; null for imported studies")
+    label: str = Field(description='"<codec> @ <rate_point>" or "reference"; an imported study\'s own label')
+    group: str = Field(description="the source image id (as a string), or an imported study's scene / source")
+    reference: bool = Field(description="the group's anchor (score 0 on the scale)")
 
 
 class StudyOut(BaseModel):
@@ -40,8 +51,12 @@ class StudyOut(BaseModel):
     name: str
     method: str
     sampling: str
-    status: str = Field(description="open or closed")
-    job_id: int
+    status: str = Field(description="open or closed (imported studies are always closed)")
+    job_id: int | None = Field(description="null for imported studies")
+    imported: bool = False
+    visibility: str | None = Field(default=None, description="imported studies: private or public; native "
+                                                              "studies are visible where their job is")
+    boost: list[str] = Field(default_factory=list, description="triplet studies: the boosts applied")
     crop: int | None
     trials_per_session: int
     min_viewing_ms: int
@@ -51,6 +66,25 @@ class StudyOut(BaseModel):
     created_at: str | None
     closed_at: str | None
     conditions: list[ConditionOut]
+
+
+class ImportedCondition(BaseModel):
+    id: int
+    label: str
+    group: str
+    reference: bool
+
+
+class ImportedStudyOut(BaseModel):
+    """``POST /api/v1/studies/import``'s answer."""
+
+    id: int
+    name: str
+    method: Literal["pairwise", "triplet"]
+    imported: bool
+    answers: int = Field(description="answers stored (pwcmp: identical-pair rows dropped; aic3: skip rows dropped)")
+    observers: int
+    conditions: list[ImportedCondition]
 
 
 class ConditionProgress(BaseModel):
@@ -86,7 +120,25 @@ class TrialImage(BaseModel):
     url: str
 
 
-class TrialOut(BaseModel):
+class PivotImage(BaseModel):
+    url: str
+
+
+class TripletTrialOut(BaseModel):
+    """A triplet: the pivot (the original) between two reconstructions of the same image."""
+
+    trial_id: int
+    kind: Literal["triplet"]
+    image_id: int
+    pivot: PivotImage
+    left: TrialImage
+    right: TrialImage
+    boost: list[str] = Field(description="boosts applied to this trial (zoom, flicker, amplify)")
+    position: int
+    total: int
+
+
+class PairTrialOut(BaseModel):
     trial_id: int
     kind: Literal["pairwise", "dsis"]
     image_id: int
@@ -97,9 +149,14 @@ class TrialOut(BaseModel):
     total: int
 
 
+TrialOut = Annotated[Union[PairTrialOut, TripletTrialOut], Field(discriminator="kind")]
+
+
 class ResponseRequest(BaseModel):
     trial_id: int
-    choice: Literal["a", "b"] | None = Field(default=None, description="pairwise: the image closer to the reference")
+    choice: Literal["a", "b", "left", "right", "not_sure"] | None = Field(
+        default=None, description="pairwise: a|b, the image closer to the reference; triplet: left|right|not_sure, "
+                                  "the side that differs more from the pivot")
     score: int | None = Field(default=None, ge=1, le=5, description="dsis: 5 imperceptible .. 1 very annoying")
     response_ms: int | None = Field(default=None, ge=0, le=86_400_000)
 
@@ -113,10 +170,14 @@ class ResponseStored(BaseModel):
 class ScaleCondition(BaseModel):
     condition_id: int
     result_id: int | None
-    image_id: int
-    codec: str
+    image_id: int | None = Field(description="null for imported studies")
+    codec: str | None = Field(description="null for imported studies")
     rate_point: float | None
     bpp: float | None
+    label: str
+    group: str
+    reference: bool
+    jnd: float | None = Field(default=None, description="triplet studies: -score (AIC's distortion, higher is worse)")
     score: float | None
     ci_low: float | None
     ci_high: float | None
@@ -134,7 +195,7 @@ class ScaleObserver(BaseModel):
 class ScaleOut(BaseModel):
     study_id: int
     method: str
-    unit: Literal["JOD", "MOS"]
+    unit: Literal["JOD", "MOS", "JND"]
     conditions: list[ScaleCondition]
     observers: list[ScaleObserver]
     warnings: list[str]

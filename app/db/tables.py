@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from datetime import datetime, timezone
 
-from sqlalchemy import JSON, Boolean, DateTime, Float, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import JSON, Boolean, DateTime, Float, ForeignKey, Index, Integer, String, Text, UniqueConstraint, false
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 
@@ -197,9 +197,13 @@ class Study(Base):
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     name: Mapped[str] = mapped_column(String(200))
-    method: Mapped[str] = mapped_column(String(20))  # pairwise | dsis
+    method: Mapped[str] = mapped_column(String(20))  # a registered study method: pairwise | dsis | triplet
     sampling: Mapped[str] = mapped_column(String(20))  # balanced | active
-    job_id: Mapped[int] = mapped_column(ForeignKey("jobs.id"), index=True)
+    job_id: Mapped[int | None] = mapped_column(ForeignKey("jobs.id"), index=True, nullable=True)  # null: imported
+    imported: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())  # read-only answers
+    owner_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), nullable=True)  # imported studies
+    visibility: Mapped[str | None] = mapped_column(String(10), nullable=True)  # imported: private | public
+    boost: Mapped[list | None] = mapped_column(JSON, nullable=True)  # triplet: zoom | flicker | amplify
     crop: Mapped[int | None] = mapped_column(Integer, nullable=True)  # square side in pixels; null = whole images
     trials_per_session: Mapped[int] = mapped_column(Integer)
     min_viewing_ms: Mapped[int] = mapped_column(Integer)
@@ -208,6 +212,8 @@ class Study(Base):
     answers_version: Mapped[int] = mapped_column(Integer, default=0)  # bumped by every stored response
     scale_version: Mapped[int] = mapped_column(Integer, default=-1)  # answers_version the cached scale saw
     scale_cache: Mapped[dict | None] = mapped_column(JSON, nullable=True)
+    scale_queued_version: Mapped[int | None] = mapped_column(Integer, nullable=True)  # sent to a worker
+    scale_queued_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     closed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
     conditions: Mapped[list[StudyCondition]] = relationship(order_by="StudyCondition.id")
@@ -222,12 +228,15 @@ class StudyCondition(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     study_id: Mapped[int] = mapped_column(ForeignKey("studies.id", ondelete="CASCADE"), index=True)
     result_id: Mapped[int | None] = mapped_column(ForeignKey("results.id"), nullable=True)
-    image_id: Mapped[int] = mapped_column(ForeignKey("images.id"))
-    codec: Mapped[str] = mapped_column(String(100))  # "reference" for the original
+    image_id: Mapped[int | None] = mapped_column(ForeignKey("images.id"), nullable=True)  # null: imported
+    codec: Mapped[str | None] = mapped_column(String(100), nullable=True)  # "reference" for the original
     rate_point: Mapped[float | None] = mapped_column(Float, nullable=True)
     bpp: Mapped[float | None] = mapped_column(Float, nullable=True)
-    image_key: Mapped[str] = mapped_column(String(500))  # blob storage key of the shown PNG
-    crop_box: Mapped[list] = mapped_column(JSON)  # [left, top, width, height] in source pixels
+    image_key: Mapped[str | None] = mapped_column(String(500), nullable=True)  # blob key of the shown PNG
+    crop_box: Mapped[list | None] = mapped_column(JSON, nullable=True)  # [left, top, width, height] in source pixels
+    label: Mapped[str | None] = mapped_column(String(300), nullable=True)  # imported; native: derived
+    group_name: Mapped[str | None] = mapped_column(String(200), nullable=True)  # imported scene/source
+    is_reference: Mapped[bool | None] = mapped_column(Boolean, nullable=True)  # imported; native: result_id null
 
 
 class StudySession(Base):
@@ -261,11 +270,32 @@ class StudyTrial(Base):
     condition_a_id: Mapped[int] = mapped_column(ForeignKey("study_conditions.id"))
     condition_b_id: Mapped[int | None] = mapped_column(ForeignKey("study_conditions.id"), nullable=True)
     repeat_of_trial_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
-    choice: Mapped[str | None] = mapped_column(String(1), nullable=True)  # a | b (pairwise)
+    choice: Mapped[str | None] = mapped_column(String(10), nullable=True)  # a | b (pairwise), left | right | not_sure
+    boost: Mapped[list | None] = mapped_column(JSON, nullable=True)  # triplet: the boosts this trial applied
     score: Mapped[int | None] = mapped_column(Integer, nullable=True)  # 1..5 (dsis)
     response_ms: Mapped[int | None] = mapped_column(Integer, nullable=True)
     served_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     answered_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+
+
+class StudyAnswer(Base):
+    """One answer of an imported study (no sessions): a pairwise comparison (``a`` vs ``b``, ``choice`` a|b)
+    or a triplet (pivot = the group's reference, ``a`` left, ``b`` right, ``choice`` left|right|not_sure)."""
+
+    __tablename__ = "study_answers"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    study_id: Mapped[int] = mapped_column(ForeignKey("studies.id", ondelete="CASCADE"), index=True)
+    observer: Mapped[str] = mapped_column(String(200))
+    condition_a_id: Mapped[int] = mapped_column(ForeignKey("study_conditions.id", ondelete="CASCADE"))
+    condition_b_id: Mapped[int | None] = mapped_column(ForeignKey("study_conditions.id", ondelete="CASCADE"),
+                                                       nullable=True)
+    pivot_id: Mapped[int | None] = mapped_column(ForeignKey("study_conditions.id", ondelete="CASCADE"),
+                                                 nullable=True)  # triplet; null = the group's reference
+    batch: Mapped[str | None] = mapped_column(String(200), nullable=True)  # triplet screening unit (AIC-3)
+    choice: Mapped[str] = mapped_column(String(10))
+    control: Mapped[str] = mapped_column(String(20))  # regular | trap | repeat | bias
+    boosted: Mapped[bool] = mapped_column(Boolean, default=False)
 
 
 class IqaDataset(Base):

@@ -89,8 +89,12 @@ def directions(names: list[str]) -> dict[str, bool]:
 def study_source(session: Session, study_id: int) -> Source | Pending:
     """A study's observations: one per judged condition with a scale value (the references anchor it)."""
     study = studies.get_study(session, study_id)
+    if study.imported:
+        raise studies.Conflict(f"study {study.id} is imported: no metric values are linked to its conditions")
     job = session.get(Job, study.job_id)
     scale = studies.study_scale(session, study_id)
+    if scale is None:  # a worker computes the scale (triplet studies)
+        return Pending("computing", 0, 1)
     use_crops = crop_scores.shows_crops(session, study)
     crop_done = 0
     if use_crops:

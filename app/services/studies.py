@@ -1,12 +1,13 @@
 """Human studies on a finished job's reconstructions: create, sessions, trials, answers, scale, CSV.
 
 Conditions are result rows plus one hidden reference (the original) per source image, each cropped to one
-region per image and stored once. A session's plan fixes at its start which positions are credibility
-controls: hidden traps (pairwise: the reference against the image's lowest-rate condition, the expected
-answer is the reference; DSIS: the hidden reference as the test image, expected 4 or 5), identical pairs
-(pairwise) and one earlier trial repeated with sides swapped. Everything else is drawn by the study's
-sampling (``analysis.subjective``: balanced or active, ASAP). The scale is cached on the study and
-recomputed only when answers arrived since (``answers_version``).
+region per image and stored once. The study's method (``analysis.subjective.methods``: pairwise, dsis,
+triplet, registered in one place) draws the trials, checks the answers and scales them; this module keeps
+the database side. A session's plan fixes at its start which positions are credibility controls: hidden
+traps, same-stimulus trials (pairwise ``identical``, triplet ``bias``) and one earlier trial repeated with
+sides swapped. The scale is cached on the study and recomputed only when answers arrived since
+(``answers_version``); imported and triplet scales are computed by a worker (``request_scale``). Imported
+studies (``app.services.study_imports``) are read-only.
 """
 from __future__ import annotations
 
@@ -16,26 +17,28 @@ import secrets
 import threading
 from collections import Counter, defaultdict
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 
 import numpy as np
-from sqlalchemy import func, select, update
+from sqlalchemy import func, or_, select, update
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, sessionmaker
 
-from analysis.subjective import (Comparison, Rating, active_next_pair, balanced_next_pair, scale_pairwise,
-                                 scale_ratings, trap_failures)
-from app.db.tables import Image, Job, Result, Study, StudyCondition, StudySession, StudyTrial
+from analysis.subjective import trap_failures
+from analysis.subjective.methods import Answer, InvalidAnswer, Stimulus, StudyMethod, Trial, get_method, method_names
+from analysis.subjective.methods.triplet import BOOSTS
+from app.db.tables import Image, Job, Result, Study, StudyAnswer, StudyCondition, StudySession, StudyTrial
 from app.services import crops
 from app.services.errors import Invalid, NotFound, ServiceError
 from app.services.storage import BlobStorage, image_key
 from app.settings import get_settings
 
-METHODS = ("pairwise", "dsis")
+METHODS = tuple(method_names())
 SAMPLINGS = ("balanced", "active")
 REFERENCE = "reference"
-TRIAL_IMAGES = ("a", "b", "reference")
-DSIS_TRAP_PASS = 4  # hidden reference rated at least "perceptible but not annoying"
+SCALE_TASK = "licbench.compute_study_scale"  # the name workers/analysis_tasks.py registers
+SCALE_RESEND_AFTER = timedelta(minutes=10)  # a scale request no worker answered in this time is sent again
+TRIAL_IMAGES = {"a": "a", "b": "b", "reference": "reference", "left": "a", "right": "b", "pivot": "reference"}
 
 
 class Conflict(ServiceError):
@@ -58,6 +61,12 @@ class StudySpec:
     sampling: str
     crop: int | None
     min_viewing_ms: int
+    boost: list[str] | None = None
+
+
+def method_of(study: Study) -> StudyMethod:
+    """The study's method plugin (``analysis.subjective.methods``)."""
+    return get_method(study.method)
 
 
 def _now() -> datetime:
@@ -75,6 +84,11 @@ def create_study(session: Session, storage: BlobStorage, spec: StudySpec) -> Stu
     """
     if spec.method not in METHODS:
         raise Invalid(f"method must be one of {', '.join(METHODS)}")
+    boost = sorted(set(spec.boost or []), key=BOOSTS.index) if all(b in BOOSTS for b in spec.boost or []) else None
+    if boost is None:
+        raise Invalid(f"boost takes any of {', '.join(BOOSTS)}")
+    if boost and spec.method != "triplet":
+        raise Invalid("boost applies to triplet studies only")
     if spec.sampling not in SAMPLINGS:
         raise Invalid(f"sampling must be one of {', '.join(SAMPLINGS)}")
     job = session.get(Job, spec.job_id)
@@ -112,6 +126,7 @@ def create_study(session: Session, storage: BlobStorage, spec: StudySpec) -> Stu
                             crops.cut(pixels, box)))
 
     study = Study(name=spec.name, method=spec.method, sampling=spec.sampling, job_id=job.id, crop=spec.crop,
+                  boost=boost if spec.method == "triplet" else None,
                   trials_per_session=spec.trials_per_session, min_viewing_ms=spec.min_viewing_ms,
                   token=secrets.token_urlsafe(32), status="open", answers_version=0, scale_version=-1)
     session.add(study)
@@ -155,25 +170,84 @@ def get_study(session: Session, study_id: int) -> Study:
 def close_study(session: Session, study_id: int) -> Study:
     """Stop serving trials; stored answers and the scale stay."""
     study = get_study(session, study_id)
+    require_writable(study)
     if study.status != "closed":
         study.status = "closed"
         study.closed_at = _now()
     return study
 
 
+def study_owner_id(session: Session, study: Study) -> int | None:
+    """An imported study's owner, else its job's owner."""
+    if study.imported:
+        return study.owner_id
+    job = session.get(Job, study.job_id)
+    return job.owner_id if job else None
+
+
+def can_view(session: Session, user, study: Study) -> bool:
+    """Imported studies: public ones for everyone, private ones for their owner and admins (as image sets);
+    native studies: where their job is."""
+    from app.services import auth
+
+    if study.imported:
+        return study.visibility == "public" or auth.is_admin(user) or (
+            user is not None and study.owner_id == user.id)
+    return auth.can_view_image_set(user, session.get(Job, study.job_id).image_set)
+
+
+def require_view(session: Session, user, study: Study) -> None:
+    """401 for anonymous visitors and 403 for other users where the study is not visible to them."""
+    from app.services import auth
+
+    if not study.imported:
+        auth.require_view_job(user, session.get(Job, study.job_id))
+    elif not can_view(session, user, study):
+        if user is None:
+            raise ServiceError(f"study {study.id} is private: log in to see it", 401)
+        raise ServiceError(f"study {study.id} is private to its owner", 403)
+
+
+def require_writable(study: Study) -> None:
+    """Imported studies are read-only: no sessions, no answers, no closing (409)."""
+    if study.imported:
+        raise Conflict(f"study {study.id} is imported and read-only")
+
+
 def participant_path(study: Study) -> str:
     return f"/studies/{study.id}/take?token={study.token}"
 
 
+def is_reference(c: StudyCondition) -> bool:
+    """The group's anchor: a native study's hidden original, or the reference an import named."""
+    return bool(c.is_reference) if c.is_reference is not None else c.result_id is None
+
+
+def condition_group(c: StudyCondition) -> str:
+    """A native condition's group is its source image id; an imported one's is its scene / source."""
+    return c.group_name if c.group_name is not None else str(c.image_id)
+
+
+def condition_label(c: StudyCondition) -> str:
+    """``<codec> @ <rate_point>`` or ``reference`` for native conditions; the imported label otherwise."""
+    if c.label is not None:
+        return c.label
+    if c.result_id is None:
+        return REFERENCE
+    return f"{c.codec} @ {c.rate_point:g}" if c.rate_point is not None else str(c.codec)
+
+
 def condition_json(c: StudyCondition) -> dict:
     return {"id": c.id, "result_id": c.result_id, "image_id": c.image_id, "codec": c.codec,
-            "rate_point": c.rate_point, "bpp": c.bpp, "crop_box": c.crop_box}
+            "rate_point": c.rate_point, "bpp": c.bpp, "crop_box": c.crop_box, "label": condition_label(c),
+            "group": condition_group(c), "reference": is_reference(c)}
 
 
 def study_json(study: Study, base_url: str = "", with_token: bool = True) -> dict:
     """The study as the API shows it; ``with_token`` False hides the participant link's secret."""
     return {"id": study.id, "name": study.name, "method": study.method, "sampling": study.sampling,
-            "status": study.status, "job_id": study.job_id, "crop": study.crop,
+            "status": study.status, "job_id": study.job_id, "imported": bool(study.imported),
+            "visibility": study.visibility, "boost": list(study.boost or []), "crop": study.crop,
             "trials_per_session": study.trials_per_session, "min_viewing_ms": study.min_viewing_ms,
             "token": study.token if with_token else None,
             "participant_url": base_url.rstrip("/") + participant_path(study) if with_token else None,
@@ -203,31 +277,16 @@ def progress(session: Session, study: Study) -> dict:
 
 
 def _plan(method: str, total: int, rng: np.random.Generator) -> list[str]:
-    """Control kind per position: traps, one repeat, identical pairs; at most a third of the trials,
-    never the first (the repeat needs an earlier answered trial, so it goes in the second half)."""
+    """Control kind per position, as the method plans it from the configured trap and same-stimulus counts."""
     settings = get_settings()
-    traps = settings.study_trap_trials
-    identical = settings.study_identical_trials if method == "pairwise" else 0
-    priority = (["trap"] if traps else []) + ["repeat"] + (["identical"] if identical else [])
-    priority += ["trap"] * max(0, traps - 1) + ["identical"] * max(0, identical - 1)
-    controls = priority[:total // 3]
-    plan = ["regular"] * total
-    free = list(range(1, total))
-    if "repeat" in controls:
-        late = [p for p in free if p >= total // 2] or free
-        slot = int(rng.choice(late))
-        plan[slot] = "repeat"
-        free.remove(slot)
-        controls.remove("repeat")
-    for kind, slot in zip(controls, rng.permutation(free)):
-        plan[int(slot)] = kind
-    return plan
+    return get_method(method).plan(total, settings.study_trap_trials, settings.study_identical_trials, rng)
 
 
 def start_session(session: Session, study_id: int, token: str, participant: str | None,
                   display: dict | None) -> StudySession:
     """A new observer session; the study's token is the only credential (wrong token -> 403)."""
     study = get_study(session, study_id)
+    require_writable(study)
     if not secrets.compare_digest(str(token).encode(), study.token.encode()):
         raise Forbidden("wrong study token")
     if study.status != "open":
@@ -280,18 +339,29 @@ def next_trial(session: Session, study_id: int, session_id: str) -> StudyTrial |
     return trial
 
 
+def stimuli_by_group(study: Study) -> dict[str, list[Stimulus]]:
+    """The study's conditions as the method sees them, per group, in condition id order; the trap's pick is
+    the lowest-rate condition (smallest bpp, then rate point)."""
+    groups: dict[str, list[Stimulus]] = defaultdict(list)
+    for c in study.conditions:
+        groups[str(c.image_id)].append(Stimulus(str(c.id), str(c.image_id), c.result_id is None,
+                                                (c.bpp if c.bpp is not None else 0.0, c.rate_point or 0.0, c.id)))
+    return groups
+
+
 def _draw(session: Session, study: Study, sitting: StudySession, position: int) -> StudyTrial:
     rng = np.random.default_rng([sitting.seed, position])
     control = sitting.plan[position - 1]
-    by_image: dict[int, list[StudyCondition]] = defaultdict(list)
-    for c in study.conditions:
-        by_image[c.image_id].append(c)
-    kind = study.method
+    method = method_of(study)
 
-    def trial(image_id: int, a: int, b: int | None, control: str, repeat_of: int | None = None) -> StudyTrial:
-        return StudyTrial(study_id=study.id, session_id=sitting.id, position=position, kind=kind,
-                          control=control, image_id=image_id, condition_a_id=a, condition_b_id=b,
-                          repeat_of_trial_id=repeat_of, served_at=_now())
+    def trial(drawn: Trial, repeat_of: int | None = None) -> StudyTrial:
+        # A boosted study mixes boosted and plain regular trials half and half, so the scaler can estimate the
+        # boosting gain (AIC-3 scales BTC and PTC answers jointly); controls are shown plain.
+        boost = list(study.boost) if study.boost and drawn.control == "regular" and rng.random() < 0.5 else None
+        return StudyTrial(study_id=study.id, session_id=sitting.id, position=position, kind=study.method,
+                          control=drawn.control, image_id=int(drawn.group), condition_a_id=int(drawn.a),
+                          condition_b_id=None if drawn.b is None else int(drawn.b),
+                          repeat_of_trial_id=repeat_of, boost=boost, served_at=_now())
 
     if control == "repeat":
         earlier = list(session.scalars(select(StudyTrial).where(
@@ -299,65 +369,29 @@ def _draw(session: Session, study: Study, sitting: StudySession, position: int) 
             StudyTrial.answered_at.is_not(None)).order_by(StudyTrial.position)))
         if earlier:
             original = earlier[int(rng.integers(len(earlier)))]
-            if kind == "pairwise":
-                return trial(original.image_id, original.condition_b_id, original.condition_a_id, "repeat",
-                             original.id)
-            return trial(original.image_id, original.condition_a_id, None, "repeat", original.id)
+            return trial(method.repeat(_as_trial(original)), original.id)
         control = "regular"
-    if control in ("trap", "identical"):
-        image_id = int(rng.choice(sorted(by_image)))
-        conditions = by_image[image_id]
-        reference = next(c for c in conditions if c.result_id is None)
-        distorted = [c for c in conditions if c.result_id is not None]
-        if control == "identical":
-            same = distorted[int(rng.integers(len(distorted)))]
-            return trial(image_id, same.id, same.id, "identical")
-        if kind == "dsis":
-            return trial(image_id, reference.id, None, "trap")
-        lowest = min(distorted, key=lambda c: (c.bpp if c.bpp is not None else 0.0, c.rate_point or 0.0, c.id))
-        pair = [reference.id, lowest.id]
-        if rng.random() < 0.5:
-            pair.reverse()
-        return trial(image_id, pair[0], pair[1], "trap")
-    if kind == "dsis":
-        return _draw_rating(session, study, rng, trial)
-    return _draw_pair(session, study, by_image, rng, trial)
+    groups = stimuli_by_group(study)
+    if control != "regular":
+        return trial(method.draw_control(control, groups, rng))
+    rows = session.execute(select(StudyTrial.image_id, StudyTrial.condition_a_id, StudyTrial.condition_b_id,
+                                  StudyTrial.choice, StudyTrial.score, StudyTrial.session_id, StudyTrial.control)
+                           .where(StudyTrial.study_id == study.id))
+    history = [Answer(observer=r.session_id, group=str(r.image_id), a=str(r.condition_a_id),
+                      b=None if r.condition_b_id is None else str(r.condition_b_id), control=r.control,
+                      choice=r.choice, score=r.score) for r in rows]
+    return trial(method.draw_regular(groups, history, study.sampling, rng))
 
 
-def _draw_rating(session: Session, study: Study, rng: np.random.Generator, trial) -> StudyTrial:
-    """DSIS: a least-rated condition of the study (ties at random); both samplings, as a rating trial
-    carries no pair for ASAP's information gain."""
-    counts = Counter(session.scalars(select(StudyTrial.condition_a_id).where(
-        StudyTrial.study_id == study.id, StudyTrial.control == "regular")))
-    fewest = min(counts.get(c.id, 0) for c in study.conditions)
-    candidates = [c for c in study.conditions if counts.get(c.id, 0) == fewest]
-    chosen = candidates[int(rng.integers(len(candidates)))]
-    return trial(chosen.image_id, chosen.id, None, "regular")
+def _as_trial(t: StudyTrial) -> Trial:
+    return Trial(str(t.image_id), str(t.condition_a_id), None if t.condition_b_id is None else str(t.condition_b_id),
+                 t.control)
 
 
-def _draw_pair(session: Session, study: Study, by_image: dict[int, list[StudyCondition]],
-               rng: np.random.Generator, trial) -> StudyTrial:
-    """Pairwise: the least-compared image, then a pair of its conditions by the study's sampling."""
-    rows = list(session.execute(select(StudyTrial.image_id, StudyTrial.condition_a_id, StudyTrial.condition_b_id,
-                                       StudyTrial.choice, StudyTrial.session_id, StudyTrial.control)
-                                .where(StudyTrial.study_id == study.id)))
-    per_image = Counter(r.image_id for r in rows if r.condition_a_id != r.condition_b_id)
-    fewest = min(per_image.get(i, 0) for i in by_image)
-    candidates = sorted(i for i in by_image if per_image.get(i, 0) == fewest)
-    image_id = candidates[int(rng.integers(len(candidates)))]
-    conditions = [str(c.id) for c in by_image[image_id]]
-    image_rows = [r for r in rows if r.image_id == image_id and r.condition_a_id != r.condition_b_id]
-    if study.sampling == "active":
-        reference = next(c for c in by_image[image_id] if c.result_id is None)
-        comparisons = [Comparison(observer=r.session_id, scene=str(image_id), a=str(r.condition_a_id),
-                                  b=str(r.condition_b_id), a_selected=r.choice == "a")
-                       for r in image_rows if r.choice is not None]
-        a, b = active_next_pair(conditions, comparisons, rng, references={str(image_id): str(reference.id)})
-    else:
-        counts: Counter[frozenset] = Counter(frozenset((str(r.condition_a_id), str(r.condition_b_id)))
-                                             for r in image_rows)
-        a, b = balanced_next_pair(conditions, dict(counts), rng)
-    return trial(image_id, int(a), int(b), "regular")
+def _as_answer(t: StudyTrial) -> Answer:
+    return Answer(observer=t.session_id, group=str(t.image_id), a=str(t.condition_a_id),
+                  b=None if t.condition_b_id is None else str(t.condition_b_id), control=t.control,
+                  choice=t.choice, score=t.score, boosted=bool(t.boost))
 
 
 def _trial_url(study_id: int, session_id: str, trial_id: int, which: str) -> str:
@@ -368,11 +402,10 @@ def trial_json(trial: StudyTrial, total: int) -> dict:
     """What the participant page needs; the control kind stays hidden."""
     url = lambda which: _trial_url(trial.study_id, trial.session_id, trial.id, which)  # noqa: E731
     body = {"trial_id": trial.id, "kind": trial.kind, "image_id": trial.image_id,
-            "reference_url": url("reference"), "a": {"condition_id": trial.condition_a_id, "url": url("a")},
-            "position": trial.position, "total": total}
-    if trial.kind == "pairwise":
-        body["b"] = {"condition_id": trial.condition_b_id, "url": url("b")}
-    return body
+            **get_method(trial.kind).trial_body(trial.condition_a_id, trial.condition_b_id, url)}
+    if trial.kind == "triplet":
+        body["boost"] = list(trial.boost or [])
+    return {**body, "position": trial.position, "total": total}
 
 
 def session_total(sitting: StudySession) -> int:
@@ -384,17 +417,17 @@ def record_response(session: Session, study_id: int, session_id: str, trial_id: 
     """Store one answer. Closed study or a trial answered before -> 409; a trial of another session -> 404;
     a choice on a DSIS trial, a score on a pairwise trial or a missing answer -> 422."""
     study = get_study(session, study_id)
+    require_writable(study)
     sitting = get_session(session, study, session_id)
     if study.status != "open":
         raise Conflict(f"study {study.id} is closed; answers are no longer accepted")
     trial = session.get(StudyTrial, trial_id)
     if trial is None or trial.session_id != sitting.id:
         raise NotFound(f"trial {trial_id} is not a trial of this session")
-    if trial.kind == "pairwise":
-        if choice not in ("a", "b") or score is not None:
-            raise Invalid("a pairwise trial is answered with \"choice\": \"a\" or \"b\" (and no score)")
-    elif choice is not None or score is None or not 1 <= score <= 5:
-        raise Invalid("a DSIS trial is answered with \"score\": an integer 1..5 (and no choice)")
+    try:
+        get_method(trial.kind).check_answer(choice, score)
+    except InvalidAnswer as exc:
+        raise Invalid(str(exc)) from None
     if response_ms is not None and response_ms < 0:
         raise Invalid("response_ms must be >= 0")
     stored = session.execute(update(StudyTrial).where(StudyTrial.id == trial.id, StudyTrial.answered_at.is_(None))
@@ -419,8 +452,10 @@ def trial_image(session: Session, storage: BlobStorage, study_id: int, session_i
     trial = session.get(StudyTrial, trial_id)
     if trial is None or trial.session_id != sitting.id:
         raise NotFound(f"trial {trial_id} is not a trial of this session")
-    if which not in TRIAL_IMAGES or (which == "b" and trial.condition_b_id is None):
+    slot = TRIAL_IMAGES.get(which)
+    if slot is None or (slot == "b" and trial.condition_b_id is None):
         raise NotFound(f"trial {trial_id} has no image {which!r}")
+    which = slot
     if which == "reference":
         condition = session.scalar(select(StudyCondition).where(StudyCondition.study_id == study.id,
                                                                 StudyCondition.image_id == trial.image_id,
@@ -439,70 +474,138 @@ def _answered(session: Session, study_id: int) -> list[StudyTrial]:
                                 .order_by(StudyTrial.session_id, StudyTrial.position)))
 
 
-def _trap_passed(trial: StudyTrial, references: set[int]) -> bool:
-    if trial.kind == "pairwise":
-        chosen = trial.condition_a_id if trial.choice == "a" else trial.condition_b_id
-        return chosen in references
-    return (trial.score or 0) >= DSIS_TRAP_PASS
+def references_of(study: Study) -> dict[str, str]:
+    """group -> its reference condition id (the hidden original, or an imported study's reference)."""
+    return {condition_group(c): str(c.id) for c in study.conditions if is_reference(c)}
 
 
-def compute_scale(study: Study, trials: list[StudyTrial]) -> dict:
-    """The study's scale from its answered trials (pure computation, no caching)."""
-    references = {c.id for c in study.conditions if c.result_id is None}
+def compute_scale(study: Study, answers: list[Answer]) -> dict:
+    """The study's scale from its answers (pure computation, no caching): observers failing trap trials are
+    reported and left out, the rest go to the method's scaler."""
+    method = method_of(study)
+    references = references_of(study)
+    reference_ids = set(references.values())
     trap_results: dict[str, list[bool]] = defaultdict(list)
-    for t in trials:
-        if t.control == "trap":
-            trap_results[t.session_id].append(_trap_passed(t, references))
-    flagged = trap_failures(dict(trap_results)) if trap_results else {}
-    kept = [t for t in trials if t.session_id not in flagged]
+    for a in answers:
+        if a.control == "trap":
+            trap_results[a.observer].append(method.trap_passed(a, reference_ids))
+    flagged = trap_failures(dict(trap_results)) if trap_results and not method.screens_traps else {}
+    kept = [a for a in answers if a.observer not in flagged]
     warnings: list[str] = []
-    if study.method == "pairwise":
-        comparisons = [Comparison(observer=t.session_id, scene=str(t.image_id), a=str(t.condition_a_id),
-                                  b=str(t.condition_b_id), a_selected=t.choice == "a")
-                       for t in kept if t.condition_a_id != t.condition_b_id]
-        scene_reference = {str(c.image_id): str(c.id) for c in study.conditions if c.result_id is None}
-        scale = (scale_pairwise(comparisons, references=scene_reference, n_bootstrap=get_settings().study_bootstrap,
-                                seed=study.id, exclude_outliers=True) if comparisons else None)
-        unit = "JOD"
-    else:
-        ratings = [Rating(observer=t.session_id, scene=str(t.image_id), condition=str(t.condition_a_id),
-                          score=float(t.score)) for t in kept]
-        scale = scale_ratings(ratings, exclude_outliers=True) if ratings else None
-        unit = "MOS"
+    scale = method.scale(kept, references, bootstrap=get_settings().study_bootstrap, seed=study.id)
     scores = {s.condition: s for s in scale.conditions} if scale else {}
     if scale:
         warnings.extend(scale.warnings)
     conditions = []
     for c in study.conditions:
         s = scores.get(str(c.id))
-        conditions.append({"condition_id": c.id, "result_id": c.result_id, "image_id": c.image_id,
-                           "codec": c.codec, "rate_point": c.rate_point, "bpp": c.bpp,
-                           "score": s.score if s else None, "ci_low": s.ci_low if s else None,
-                           "ci_high": s.ci_high if s else None, "n": s.n if s else 0})
+        row = {"condition_id": c.id, "result_id": c.result_id, "image_id": c.image_id, "codec": c.codec,
+               "rate_point": c.rate_point, "bpp": c.bpp, "label": condition_label(c), "group": condition_group(c),
+               "reference": is_reference(c), "score": s.score if s else None, "ci_low": s.ci_low if s else None,
+               "ci_high": s.ci_high if s else None, "n": s.n if s else 0}
+        if method.unit == "JND":  # AIC's "distortion": higher is worse
+            row["jnd"] = None if s is None else -s.score
+        conditions.append(row)
     reports = {o.observer: o for o in scale.observers} if scale else {}
-    trials_per_session = Counter(t.session_id for t in trials)
+    trials_per_observer = Counter(a.observer for a in answers)
     observers = []
-    for session_id in sorted(trials_per_session):
-        report = reports.get(session_id)
-        reasons = [r for r in (flagged.get(session_id), report.reason if report and report.outlier else None) if r]
-        observers.append({"session_id": session_id, "trials": trials_per_session[session_id],
+    for observer in sorted(trials_per_observer):
+        report = reports.get(observer)
+        reasons = [r for r in (flagged.get(observer), report.reason if report and report.outlier else None) if r]
+        observers.append({"session_id": observer, "trials": trials_per_observer[observer],
                           "outlier": bool(reasons), "reason": "; ".join(reasons) or None,
-                          "excluded": session_id in flagged or bool(report and report.outlier)})
+                          "excluded": observer in flagged or bool(report and report.outlier)})
     if flagged:
         warnings.append(f"{len(flagged)} observer(s) failed trap trials and are kept out of the scale")
-    return {"study_id": study.id, "method": study.method, "unit": unit, "conditions": conditions,
-            "observers": observers, "warnings": warnings, "trials": len(trials)}
+    return {"study_id": study.id, "method": study.method, "unit": method.unit, "conditions": conditions,
+            "observers": observers, "warnings": warnings, "trials": len(answers)}
+
+
+def study_answers(session: Session, study: Study) -> list[Answer]:
+    """Every answer of the study as its method reads them: answered trials (native; observer = session id)
+    or the imported rows (observer = the file's observer / worker)."""
+    if study.imported:
+        rows = session.execute(select(StudyAnswer.observer, StudyAnswer.condition_a_id, StudyAnswer.condition_b_id,
+                                      StudyAnswer.choice, StudyAnswer.control, StudyAnswer.boosted,
+                                      StudyAnswer.pivot_id, StudyAnswer.batch)
+                               .where(StudyAnswer.study_id == study.id).order_by(StudyAnswer.id))
+        group = {c.id: condition_group(c) for c in study.conditions}
+        return [Answer(observer=r.observer, group=group[r.condition_a_id], a=str(r.condition_a_id),
+                       b=None if r.condition_b_id is None else str(r.condition_b_id), control=r.control,
+                       choice=r.choice, boosted=bool(r.boosted), pivot=None if r.pivot_id is None else str(r.pivot_id),
+                       batch=r.batch or "") for r in rows]
+    return [_as_answer(t) for t in _answered(session, study.id)]
+
+
+def scaled_by_worker(study: Study) -> bool:
+    """Imported and triplet scales are computed by a worker (``GET /scale`` answers 202 until then)."""
+    return bool(study.imported) or method_of(study).scaled_by_worker
+
+
+def _aware(moment: datetime) -> datetime:
+    return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)  # SQLite drops the zone
+
+
+def request_scale(session: Session, study: Study) -> None:
+    """Send the study's scale to a worker unless it was sent for these answers recently (a lost message is
+    sent again after ``SCALE_RESEND_AFTER``). 503 when the queue cannot be reached; nothing waits then."""
+    version = study.answers_version
+    if (study.scale_queued_version == version and study.scale_queued_at is not None
+            and _aware(study.scale_queued_at) > _now() - SCALE_RESEND_AFTER):
+        return
+    claimed = session.execute(update(Study).where(
+        Study.id == study.id, Study.answers_version == version,
+        or_(Study.scale_queued_version.is_(None), Study.scale_queued_version != version,
+            Study.scale_queued_at < _now() - SCALE_RESEND_AFTER))
+        .values(scale_queued_version=version, scale_queued_at=_now()).execution_options(synchronize_session=False))
+    session.commit()
+    if claimed.rowcount != 1:  # another request sent it a moment ago
+        return
+    try:
+        from app.services.queue import CPU_QUEUE, celery_client
+
+        celery_client().send_task(SCALE_TASK, args=[study.id], queue=CPU_QUEUE)
+    except Exception as exc:  # nothing may wait for a task that was never sent
+        session.execute(update(Study).where(Study.id == study.id).values(scale_queued_version=None)
+                        .execution_options(synchronize_session=False))
+        session.commit()
+        raise ServiceError(f"could not reach the task queue to compute the scale: {exc}", 503) from None
+
+
+def compute_and_store_scale(factory: sessionmaker[Session], study_id: int) -> bool:
+    """The worker's side: compute the scale for the current answers and cache it (a redelivered task whose
+    scale is already cached does nothing). Returns whether a scale was stored."""
+    with factory() as session:
+        study = session.get(Study, study_id)
+        if study is None:
+            return False
+        version = study.answers_version
+        if study.scale_cache is not None and study.scale_version == version:
+            return False
+        result = compute_scale(study, study_answers(session, study))
+        result["answers_version"] = version
+        result["computed_at"] = _now().isoformat()
+        stored = session.execute(update(Study).where(Study.id == study.id, Study.answers_version == version)
+                                 .values(scale_cache=result, scale_version=version)
+                                 .execution_options(synchronize_session=False))
+        session.commit()
+        return stored.rowcount == 1
 
 
 _scale_locks: dict[int, threading.Lock] = {}
 
 
-def study_scale(session: Session, study_id: int) -> dict:
+def study_scale(session: Session, study_id: int) -> dict | None:
     """The cached scale, recomputed only when answers arrived since it was computed. Concurrent requests
-    in one process wait for one computation instead of repeating it (the bootstrap is the costly part)."""
+    in one process wait for one computation instead of repeating it (the bootstrap is the costly part).
+    Imported and triplet studies: None while a worker computes it (the request sends it, see
+    ``request_scale``)."""
     study = get_study(session, study_id)
     if study.scale_cache is not None and study.scale_version == study.answers_version:
         return study.scale_cache
+    if scaled_by_worker(study):
+        request_scale(session, study)
+        return None
     with _scale_locks.setdefault(study_id, threading.Lock()):
         session.expire(study)
         session.commit()  # end the read transaction, so the cache written by a concurrent request is visible
@@ -510,7 +613,7 @@ def study_scale(session: Session, study_id: int) -> dict:
         version = study.answers_version
         if study.scale_cache is not None and study.scale_version == version:
             return study.scale_cache
-        result = compute_scale(study, _answered(session, study.id))
+        result = compute_scale(study, study_answers(session, study))
         result["answers_version"] = version
         result["computed_at"] = _now().isoformat()
         session.execute(update(Study).where(Study.id == study.id, Study.answers_version == version)
@@ -531,6 +634,8 @@ def response_rows(session: Session, study_id: int) -> list[dict]:
     condition_B, is_A_selected) plus the logged extras. Identical-pair, trap and repeated trials are
     marked in ``control``; DSIS rows leave condition_B and is_A_selected empty and fill ``score``."""
     study = get_study(session, study_id)
+    if study.imported:
+        raise Conflict(f"study {study.id} is imported: its answers are the files it was imported from")
     conditions = {c.id: c for c in study.conditions}
     sittings = {s.id: s for s in session.scalars(select(StudySession).where(StudySession.study_id == study.id))}
     rows = []
@@ -541,7 +646,7 @@ def response_rows(session: Session, study_id: int) -> list[dict]:
         rows.append({
             "observer": sitting.participant or t.session_id, "session": t.session_id, "scene": t.image_id,
             "condition_A": t.condition_a_id, "condition_B": None if b is None else b.id,
-            "is_A_selected": None if t.choice is None else int(t.choice == "a"),
+            "is_A_selected": int(t.choice == "a") if t.choice in ("a", "b") else None,
             "trial_id": t.id, "position": t.position, "kind": t.kind, "control": t.control,
             "repeat_of_trial_id": t.repeat_of_trial_id, "choice": t.choice, "score": t.score,
             "response_ms": t.response_ms, "served_at": t.served_at.isoformat(),

@@ -59,7 +59,7 @@ def test_crop_null_shows_whole_images(api, job):
     ({"job_id": 99999}, 404, "job 99999"),
     ({"result_ids": []}, 422, "2 conditions"),
     ({"result_ids": [99999]}, 422, "do not exist"),
-    ({"method": "triplet"}, 422, "method"),
+    ({"method": "ranking"}, 422, "method"),
     ({"sampling": "greedy"}, 422, "sampling"),
     ({"crop": 3}, 422, "crop"),
     ({"trials_per_session": 0}, 422, "trials_per_session"),

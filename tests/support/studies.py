@@ -58,6 +58,13 @@ def answer(trial: dict, truth: dict[int, float], rng: np.random.Generator, rando
         p_a = 0.5 if random_answers else _phi((qa - qb) / JOD_SIGMA)
         return {"trial_id": trial["trial_id"], "choice": "a" if rng.random() < p_a else "b",
                 "response_ms": int(rng.integers(800, 4000))}
+    if trial["kind"] == "triplet":  # the side farther below the reference (the pivot, 0) differs more
+        dl, dr = -truth[trial["left"]["condition_id"]], -truth[trial["right"]["condition_id"]]
+        if inverted:
+            dl, dr = dr, dl
+        p_left = 0.5 if random_answers else _phi((dl - dr) / JOD_SIGMA)
+        return {"trial_id": trial["trial_id"], "choice": "left" if rng.random() < p_left else "right",
+                "response_ms": int(rng.integers(800, 4000))}
     q = truth[trial["a"]["condition_id"]]
     score = int(rng.integers(1, 6)) if random_answers else int(np.clip(round(5 + q + rng.normal(0, 0.5)), 1, 5))
     return {"trial_id": trial["trial_id"], "score": score, "response_ms": int(rng.integers(800, 4000))}

@@ -22,7 +22,7 @@ REPORT_RESPONSES = {**SCORING, 200: {"content": {"text/csv": {}},
 
 def _visible_study(session, study_id: int, user) -> None:
     """A study's analysis shows its job's images: visible where the job is (404 / 401 / 403 otherwise)."""
-    auth.require_view_job(user, jobs.get_job(session, studies.get_study(session, study_id).job_id))
+    studies.require_view(session, user, studies.get_study(session, study_id))
 
 
 def _visible_job(session, job_id: int, user) -> None:
@@ -96,6 +96,8 @@ def condition_image(study_id: int, condition_id: int, session: SessionDep, stora
     condition = session.get(StudyCondition, condition_id)
     if condition is None or condition.study_id != studies.get_study(session, study_id).id:
         raise NotFound(f"study {study_id} has no condition {condition_id}")
+    if condition.image_key is None:  # an imported study has no images
+        raise NotFound(f"condition {condition_id} of study {study_id} has no image (imported study)")
     return Response(storage.get(condition.image_key), media_type="image/png")
 
 

@@ -16,7 +16,9 @@ router = APIRouter(include_in_schema=False)
 @router.get("/analysis/studies/{study_id}", response_class=HTMLResponse)
 def study_report_page(study_id: int, request: Request, session: SessionDep, user: OptionalUser):
     study = studies.get_study(session, study_id)
-    auth.require_view_job(user, jobs.get_job(session, study.job_id))
+    studies.require_view(session, user, study)
+    if study.imported:
+        raise studies.Conflict(f"study {study.id} is imported: no metric values are linked to its conditions")
     return templates.TemplateResponse(request, "analysis_report.html", {
         "title": f"Study #{study.id} “{study.name}”", "api": f"/api/v1/studies/{study.id}",
         "kind": "study", "scores_only": False, "subtitle": f"{study.method} study of job #{study.job_id}",

@@ -7,15 +7,17 @@ from __future__ import annotations
 
 from typing import Literal
 
-from fastapi import APIRouter, Query, Request, status
-from fastapi.responses import Response
+from fastapi import APIRouter, File, Form, Query, Request, UploadFile, status
+from fastapi.responses import JSONResponse, Response
 
 from app.api.deps import CurrentUser, OptionalUser, Pagination, SessionDep, StorageDep
-from app.api.schemas_studies import (ResponseRequest, ResponseRow, ResponseStored, ScaleOut, SessionCreated,
-                                     SessionRequest, StudyOut, StudyProgress, StudyRequest, TrialOut)
+from app.api.rate_limits import UploadingUser
+from app.api.schemas_studies import (ImportedStudyOut, ResponseRequest, ResponseRow, ResponseStored, ScaleOut,
+                                     SessionCreated, SessionRequest, StudyOut, StudyProgress, StudyRequest, TrialOut)
 from app.db.tables import Job, Study, User
-from app.services import auth, studies
-from app.services.errors import ServiceError
+from app.services import auth, studies, study_imports
+from app.services.errors import ServiceError, TooLarge
+from app.settings import get_settings
 
 router = APIRouter(prefix="/api/v1", tags=["studies"])
 
@@ -24,22 +26,24 @@ class StudyDetail(StudyOut):
     progress: StudyProgress
 
 
-def _visible_study(session, study_id: int, user: User | None) -> tuple[Study, Job]:
-    """The study and its job, if the caller may see the job (404 / 401 / 403 otherwise)."""
+def _visible_study(session, study_id: int, user: User | None) -> tuple[Study, Job | None]:
+    """The study and its job (None for an imported study), if the caller may see it (404 / 401 / 403)."""
     study = studies.get_study(session, study_id)
-    job = session.get(Job, study.job_id)
-    auth.require_view_job(user, job)
-    return study, job
+    studies.require_view(session, user, study)
+    return study, None if study.imported else session.get(Job, study.job_id)
 
 
-def _owns(user: User | None, job: Job) -> bool:
-    return auth.is_admin(user) or (user is not None and job.owner_id == user.id)
+def _owns(user: User | None, study: Study, session) -> bool:
+    return auth.is_admin(user) or (user is not None and studies.study_owner_id(session, study) == user.id)
 
 
-def _require_owner(user: User | None, job: Job, what: str) -> None:
+def _require_owner(user: User | None, study: Study, job: Job | None, what: str) -> None:
     if user is None:
-        raise ServiceError(f"log in first: {what} belongs to the job's owner", 401)
-    auth.require_owner(user, job.owner_id, f"the study's job {job.id}")
+        raise ServiceError(f"log in first: {what} belongs to the study's owner", 401)
+    if job is None:
+        auth.require_owner(user, study.owner_id, f"study {study.id}")
+    else:
+        auth.require_owner(user, job.owner_id, f"the study's job {job.id}")
 
 
 @router.post("/studies", status_code=status.HTTP_201_CREATED, response_model=StudyOut)
@@ -57,15 +61,43 @@ def create_study(body: StudyRequest, request: Request, session: SessionDep, stor
     return studies.study_json(study, str(request.base_url), with_token=True)
 
 
+def _read_limited(upload: UploadFile, limit: int) -> bytes:
+    data = upload.file.read(limit + 1)
+    if len(data) > limit:
+        raise TooLarge(f"file {upload.filename!r} is larger than the upload limit of {limit} bytes")
+    return data
+
+
+@router.post("/studies/import", status_code=status.HTTP_201_CREATED, response_model=ImportedStudyOut)
+def import_study(
+    user: UploadingUser,
+    session: SessionDep,
+    name: str = Form(..., min_length=1, max_length=200),
+    format: str = Form(..., description="pwcmp (pairwise CSV) or aic3 (JPEG AIC-3 triplet response CSVs)"),
+    files: list[UploadFile] = File(..., description="one or more CSV files; BTC and PTC files scale jointly"),
+    reference: str | None = Form(None, description="pwcmp: the label that scores 0 in every group"),
+    visibility: str = Form("private", description="private (owner and admins; default) or public"),
+) -> dict:
+    """A published study's answers as a read-only study (no sessions; 409 on writes). Every file is checked
+    first: bad input answers 4xx naming the file, row and column, and nothing is stored. The scale is
+    computed by a worker (``GET /scale`` answers 202 until then)."""
+    limit = get_settings().max_upload_bytes
+    uploads = [(f.filename or "upload.csv", _read_limited(f, limit)) for f in files]
+    study, body = study_imports.import_study(session, study_imports.ImportSpec(
+        name=name, format=format, files=uploads, reference=reference or None, visibility=visibility,
+        owner_id=user.id))
+    session.commit()
+    return body
+
+
 @router.get("/studies", response_model=list[StudyOut])
 def list_studies(request: Request, session: SessionDep, page: Pagination, user: OptionalUser) -> list[dict]:
     """Studies whose job the caller may see, newest first, paged by ``limit``/``offset`` (total in
     ``X-Total-Count``); ``token`` and ``participant_url`` only for the job's owner and admins."""
     visible = []
     for s in studies.list_studies(session):
-        job = session.get(Job, s.job_id)
-        if auth.can_view_image_set(user, job.image_set):
-            visible.append((s, _owns(user, job)))
+        if studies.can_view(session, user, s):
+            visible.append((s, _owns(user, s, session)))
     return [studies.study_json(s, str(request.base_url), with_token=owner) for s, owner in page.slice(visible)]
 
 
@@ -73,7 +105,7 @@ def list_studies(request: Request, session: SessionDep, page: Pagination, user: 
 def get_study(study_id: int, request: Request, session: SessionDep, user: OptionalUser) -> dict:
     """The study, its conditions and live progress (sessions, answered trials per condition)."""
     study, job = _visible_study(session, study_id, user)
-    return {**studies.study_json(study, str(request.base_url), with_token=_owns(user, job)),
+    return {**studies.study_json(study, str(request.base_url), with_token=_owns(user, study, session)),
             "progress": studies.progress(session, study)}
 
 
@@ -82,7 +114,7 @@ def close_study(study_id: int, request: Request, session: SessionDep, user: Curr
     """Stop serving trials (``next`` answers 204, answers 409); stored answers and the scale stay. The job's
     owner or an admin."""
     study, job = _visible_study(session, study_id, user)
-    _require_owner(user, job, f"study {study_id}")
+    _require_owner(user, study, job, f"study {study_id}")
     study = studies.close_study(session, study_id)
     session.commit()
     return studies.study_json(study, str(request.base_url), with_token=True)
@@ -122,19 +154,26 @@ def record_response(study_id: int, session_id: str, body: ResponseRequest, sessi
 
 @router.get("/studies/{study_id}/sessions/{session_id}/trials/{trial_id}/{which}.png", response_class=Response,
             responses={200: {"content": {"image/png": {}}}})
-def trial_image(study_id: int, session_id: str, trial_id: int, which: Literal["a", "b", "reference"],
+def trial_image(study_id: int, session_id: str, trial_id: int,
+                which: Literal["a", "b", "reference", "left", "right", "pivot"],
                 session: SessionDep, storage: StorageDep) -> Response:
     """A trial's stimulus (cropped PNG), authorised by the session id."""
     data = studies.trial_image(session, storage, study_id, session_id, trial_id, which)
     return Response(data, media_type="image/png", headers={"Cache-Control": "private, max-age=3600"})
 
 
-@router.get("/studies/{study_id}/scale", response_model=ScaleOut)
-def study_scale(study_id: int, session: SessionDep, user: OptionalUser) -> dict:
-    """JOD per source image with the reference at 0 (pairwise) or MOS (dsis), 95% intervals, observer
-    screening; cached, recomputed only when answers arrived since. Visible where the job is."""
+@router.get("/studies/{study_id}/scale", response_model=ScaleOut,
+            responses={202: {"description": '{"status": "computing"}: a worker computes the scale (imported and '
+                                            'triplet studies); ask again'}})
+def study_scale(study_id: int, session: SessionDep, user: OptionalUser):
+    """JOD per group with the reference at 0 (pairwise), JND turned to quality (triplet: score = -jnd, the
+    reference at 0) or MOS (dsis), 95% intervals, observer screening; cached, recomputed only when answers
+    arrived since. Imported and triplet scales come from a worker: 202 until it is ready."""
     _visible_study(session, study_id, user)
-    return studies.study_scale(session, study_id)
+    scale = studies.study_scale(session, study_id)
+    if scale is None:
+        return JSONResponse({"status": "computing"}, status_code=status.HTTP_202_ACCEPTED)
+    return scale
 
 
 @router.get("/studies/{study_id}/responses", response_model=list[ResponseRow],
@@ -143,8 +182,8 @@ def study_responses(study_id: int, session: SessionDep, page: Pagination, user: 
                     format: str = Query("json", pattern="^(json|csv)$")):
     """Answered trials in pwcmp's columns plus the logged extras; ``?format=csv`` gives all rows as CSV.
     The job's owner or an admin (rows name the participants)."""
-    _, job = _visible_study(session, study_id, user)
-    _require_owner(user, job, f"the responses of study {study_id}")
+    study, job = _visible_study(session, study_id, user)
+    _require_owner(user, study, job, f"the responses of study {study_id}")
     rows = studies.response_rows(session, study_id)
     if format == "csv":
         return Response(studies.responses_csv(rows), media_type="text/csv", headers={
