@@ -1,8 +1,8 @@
 """studies: imported studies (owner, visibility, read-only answers), triplet method (boost, longer choices),
 condition label / group / reference, worker-computed scales (issue 29)
 
-Revision ID: 0011_study_imports
-Revises: 0010
+Revision ID: 0012_study_imports
+Revises: 0011_aic4
 Create Date: 2026-12-07 17:00:00
 
 An imported study has no job, sessions or images: ``studies.job_id`` and the image-bound columns of
@@ -14,8 +14,8 @@ import sqlalchemy as sa
 from alembic import op
 
 
-revision = '0011_study_imports'
-down_revision = '0010'
+revision = '0012_study_imports'
+down_revision = '0011_aic4'
 branch_labels = None
 depends_on = None
 
