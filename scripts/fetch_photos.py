@@ -89,7 +89,8 @@ def new_manifest(mirror: Path, name: str, repository: str, source_dir: str, fold
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("sets", nargs="*", help=f"sets to copy: {', '.join(SETS)} (default: {', '.join(TRAINING_SETS)})")
+    parser.add_argument("sets", nargs="*",
+                        help=f"sets to copy: {', '.join(SETS)} (default: {', '.join(TRAINING_SETS)})")
     parser.add_argument("--mirror", type=Path, help="the repository's git directory (default: the fetch tool's)")
     parser.add_argument("--root", type=Path, default=ROOT, help=argparse.SUPPRESS)
     parser.add_argument("--new-manifest", type=Path, help="write a manifest for --source-dir at the mirror's HEAD")
