@@ -3,6 +3,8 @@
     python scripts/fetch_photos.py kodak        # once: copies the photos from the fetched Zelex/images mirror
     python benchmarks/kodak.py                  # all 24 photos, the codec's default rate points, 1 CPU thread
     python benchmarks/kodak.py --images 4 --threads 2 --json kodak.json
+    python benchmarks/kodak.py --shard 1/3 --json k1.json & ...   # one process per shard (each on 1 thread), then
+    python benchmarks/kodak.py --combine k1.json k2.json k3.json  # the table from their rows
 
 What a job does to each image, done here without the server: the PNG is read as an upload is
 (``app.services.image_normalization.normalize_image``), the codec comes from the registry (``models.registry``,
@@ -146,25 +148,57 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--threads", type=int, default=1, help="torch CPU threads (default 1, as the timing says)")
     parser.add_argument("--checkpoint", type=Path, help="another multirate.pth (default: the shipped one)")
     parser.add_argument("--json", type=Path, help="also write the curve, the BD table and the timings here")
+    parser.add_argument("--shard", default="1/1", help="I/N: only every N-th photo from the I-th (parallel runs)")
+    parser.add_argument("--combine", type=Path, nargs="+", metavar="JSON",
+                        help="no run: the table from the rows of earlier --json files (e.g. one per --shard)")
     args = parser.parse_args(argv)
-    if not 1 <= args.images <= 24 or args.threads < 1:
-        parser.error("--images must be in 1..24 and --threads at least 1")
     try:
-        paths = kodak_paths()[: args.images]
+        shard, shards = (int(v) for v in args.shard.split("/"))
+    except ValueError:
+        shard = shards = 0
+    if not 1 <= args.images <= 24 or args.threads < 1 or not 1 <= shard <= shards:
+        parser.error("--images must be in 1..24, --threads at least 1 and --shard I/N with 1 <= I <= N")
+    if args.combine:
+        return report(combined_rows(args.combine), args)
+    try:
+        paths = kodak_paths()[: args.images][shard - 1::shards]
     except PhotoSetError as exc:
         print(f"error: the Kodak photos are not in place: {exc}", file=sys.stderr)
         return 2
 
     import torch
 
-    from analysis.rd import average_rd_points
-
     torch.set_num_threads(args.threads)
     images = load_images(paths)
     codec = build_codec(args.checkpoint, "cpu")
     print(f"{CODEC} ({codec.checkpoint}) on {len(images)} Kodak photos, {len(codec.rate.points)} default rate "
           f"points, {args.threads} CPU thread(s)", flush=True)
-    rows, decode_s = run_cpu(codec, images)
+    rows, _ = run_cpu(codec, images)
+    gpu = gpu_decode_seconds(args.checkpoint, images, codec.rate.points)
+    return report({"checkpoint": str(codec.checkpoint), "threads": args.threads, "rows": rows,
+                   "decode_s_gpu": gpu}, args)
+
+
+def combined_rows(paths: list[Path]) -> dict:
+    """The rows (and GPU timings) of several ``--json`` files of the same checkpoint and thread count."""
+    parts = [json.loads(Path(p).read_text()) for p in paths]
+    if len({(p["checkpoint"], p["threads"]) for p in parts}) != 1:
+        raise SystemExit("error: --combine needs files of one checkpoint and one thread count")
+    images = [row["image"] for p in parts for row in p["rows"]]
+    if len(set(images)) * len({row["rate_point"] for p in parts for row in p["rows"]}) != len(images):
+        raise SystemExit("error: --combine got a photo twice or a photo without every rate point")
+    gpu = [s for p in parts for s in (p.get("decode_s_gpu") or [])]
+    return {"checkpoint": parts[0]["checkpoint"], "threads": parts[0]["threads"],
+            "rows": [row for p in parts for row in p["rows"]], "decode_s_gpu": gpu or None}
+
+
+def report(run: dict, args: argparse.Namespace) -> int:
+    """Print (and with ``--json`` write) the RD points, the BD table and the decode times of ``run``'s rows."""
+    from analysis.rd import average_rd_points
+
+    rows, gpu = run["rows"], run["decode_s_gpu"]
+    images = sorted({row["image"] for row in rows})
+    decode_s = [row["decode_s"] for row in rows]
     curve = average_rd_points(rows)[CODEC]
     xy = curve.xy("psnr")
     print("\nRD points (mean over images, as compressai.utils.eval_model): rate point, bpp, PSNR-RGB dB")
@@ -184,14 +218,13 @@ def main(argv: list[str] | None = None) -> int:
         print(f"  {row['anchor']:26s} {row['bd_rate_pct']:+8.1f}% {row['bd_psnr_db']:+8.2f}   {lo:.2f}-{hi:.2f}, "
               f"{row['points_in_overlap']['anchor']}/{row['points_in_overlap']['test']}")
 
-    gpu = gpu_decode_seconds(args.checkpoint, images, codec.rate.points)
-    print(f"\nDecode seconds per Kodak image, {args.threads} CPU thread(s): mean {statistics.fmean(decode_s):.3f}, "
+    print(f"\nDecode seconds per Kodak image, {run['threads']} CPU thread(s): mean {statistics.fmean(decode_s):.3f}, "
           f"median {statistics.median(decode_s):.3f} (over {len(decode_s)} decodes)")
     print("GPU decode seconds per image: " + ("no CUDA device here" if gpu is None else
           f"mean {statistics.fmean(gpu):.4f}, median {statistics.median(gpu):.4f}"))
     if args.json:
         args.json.write_text(json.dumps({
-            "codec": CODEC, "checkpoint": str(codec.checkpoint), "images": list(images), "threads": args.threads,
+            "codec": CODEC, "checkpoint": run["checkpoint"], "images": images, "threads": run["threads"],
             "curve": [{"rate_point": p.rate_point, "bpp": p.bpp, "psnr": p.metrics["psnr"]} for p in curve.points],
             "bd": table, "decode_s_cpu": decode_s, "decode_s_gpu": gpu, "rows": rows}, indent=1) + "\n")
     return 0
