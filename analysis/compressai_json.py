@@ -11,6 +11,9 @@ other metrics keep their licbench names. Reading maps the keys back.
 
 ``published_reference_curves()`` loads CompressAI's own Kodak figures for the six zoo models
 (``analysis/reference_data/compressai_kodak/*.json``; each file cites its source in ``source``).
+``published_kodak_anchors()`` loads the other Kodak curves CompressAI publishes, the field's anchors for
+``benchmarks/kodak.py``: JPEG, WebP, BPG 4:4:4, AV1, VTM and the variable-rate (VBR) models
+(``analysis/reference_data/compressai_kodak_anchors/*.json``, same format and ``source``).
 """
 from __future__ import annotations
 
@@ -24,6 +27,7 @@ from typing import Any
 from analysis.rd import RDCurve
 
 REFERENCE_DIR = Path(__file__).resolve().parent / "reference_data" / "compressai_kodak"
+ANCHOR_DIR = Path(__file__).resolve().parent / "reference_data" / "compressai_kodak_anchors"
 
 # licbench metric name -> CompressAI results key.
 METRIC_KEYS = {"psnr": "psnr-rgb", "ms-ssim": "ms-ssim-rgb"}
@@ -127,4 +131,11 @@ def read_compressai_json(path: Path, label: str = "published") -> ReferenceCurve
 def published_reference_curves() -> dict[str, ReferenceCurve]:
     """CompressAI's published Kodak results for the zoo models, by licbench codec name."""
     curves = [read_compressai_json(p) for p in sorted(REFERENCE_DIR.glob("*.json"))]
+    return {c.name: c for c in curves}
+
+
+def published_kodak_anchors() -> dict[str, ReferenceCurve]:
+    """CompressAI's published Kodak curves of the classical codecs and the VBR models, by name (``JPEG``,
+    ``WebP``, ``BPG 4:4:4``, ``AV1``, ``VTM``, ``bmshj2018-hyperprior-vbr``, ``mbt2018-mean-vbr``, ``mbt2018-vbr``)."""
+    curves = [read_compressai_json(p) for p in sorted(ANCHOR_DIR.glob("*.json"))]
     return {c.name: c for c in curves}

@@ -3,7 +3,8 @@
     python3 scripts/device_train.py .device configs/multirate-gpu.yaml OUT [key=value ...]
 
 Photos come from ``.device/photos.npz`` (the machine has no scikit-image data or scikit-learn photos to
-load); CompressAI from ``.device/site``. The run folder is written under a fresh temporary folder; every time the best
+load) and a config's ``photo_sets`` from ``.device/photo_sets.npz`` (downscaled and sha256-checked when the bundle
+was built; a photo the config needs and the bundle lacks stops the run, named); CompressAI from ``.device/site``. The run folder is written under a fresh temporary folder; every time the best
 validation checkpoint changes, its weights (float32, no optimizer state) are written to ``OUT`` in parts of
 at most 15 MiB (the device tool returns files of up to 16 MiB), so a run cut short still hands back its best
 step. Back here, ``python scripts/device_train.py --join DIR`` (DIR holding the parts) joins them into
@@ -33,6 +34,20 @@ def setup(bundle: Path) -> None:
 
     photos = np.load(bundle / "photos.npz")
     models.photos.load_photo = lambda name: np.ascontiguousarray(photos[name])
+    if (bundle / "photo_sets.npz").is_file():
+        import models.training.multirate as multirate
+
+        packed = np.load(bundle / "photo_sets.npz")
+        index = {str(name): f"p{i:05d}" for i, name in enumerate(packed["names"])}
+
+        def photo_set_images(config, root=None):
+            missing = [n for n in multirate.photo_set_names(config) if n not in index]
+            if missing:
+                raise ValueError(f"{bundle / 'photo_sets.npz'} lacks {missing[0]} ({len(missing)} photos): build "
+                                 f"the bundle with scripts/device_bundle.py --photo-sets <manifest>")
+            return [np.ascontiguousarray(packed[index[n]]) for n in multirate.photo_set_names(config)]
+
+        multirate.photo_set_images = photo_set_images
 
 
 def hand_back(run_root: Path, out: Path, stop: threading.Event) -> None:

@@ -7,7 +7,12 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from analysis.compressai_json import ReferenceCurve as PublishedCurve
-from analysis.compressai_json import ResultsFormatError, from_compressai_json, published_reference_curves
+from analysis.compressai_json import (
+    ResultsFormatError,
+    from_compressai_json,
+    published_kodak_anchors,
+    published_reference_curves,
+)
 from app.db.tables import ReferenceCurve
 from app.services.errors import Invalid, NotFound
 
@@ -30,8 +35,9 @@ def import_curve(session: Session, filename: str, data: bytes, label: str = "pub
 
 
 def published_curves() -> list[PublishedCurve]:
-    """CompressAI's published Kodak curves shipped with licbench (metrics keyed by licbench names)."""
-    return list(published_reference_curves().values())
+    """CompressAI's published Kodak curves shipped with licbench (metrics keyed by licbench names): the zoo models,
+    then the anchors of ``benchmarks/kodak.py`` (JPEG, WebP, BPG 4:4:4, AV1, VTM, the VBR models)."""
+    return [*published_reference_curves().values(), *published_kodak_anchors().values()]
 
 
 def imported_curves(session: Session) -> list[ReferenceCurve]:

@@ -39,6 +39,7 @@ from models.image_errors import PIL_DECODE_ERRORS
 from models.learned import image_to_tensor
 from models.multirate.checkpoint import export_state, load_weights, save_exported
 from models.multirate.network import MultiRateCheckerboard, MultiRateConfig
+from models.photo_manifest import REPO_ROOT, load_manifest, verify_photos
 from models.photos import training_photos, tuning_crops
 from models.training.crops import CropStream, RandomCrops
 from models.training.warm_start import warm_start
@@ -67,6 +68,10 @@ class TrainConfig:
     time_budget_s: float | None = None  # stop (and finish the schedule) at this much training time, if earlier
     clip_grad_norm: float = 1.0
     data: str | None = None  # a folder of images; None = the photos shipped in installed packages
+    # photo sets kept out of git, trained on together with the shipped photos (or ``data``): manifest paths
+    # (models.photo_manifest; relative to the repository root). Every listed photo must be in place with its
+    # sha256, else the run stops naming the file (scripts/fetch_photos.py copies them).
+    photo_sets: list[str] | None = None
     photo_weights: dict[str, float] | None = None  # sampling weight per named training photo (default 1)
     min_scale: float = 1.0  # multi-scale crops: random downscaling by s in [min_scale, 1] before cropping
     rotate: bool = False  # 90-degree rotations on top of the horizontal flips
@@ -113,6 +118,9 @@ class TrainConfig:
             raise ValueError("warmup_steps must be >= 0 and min_lr_ratio in [0, 1]")
         if self.photo_weights is not None and not isinstance(self.photo_weights, dict):
             raise ValueError("photo_weights maps photo names to weights")
+        if self.photo_sets is not None and (not isinstance(self.photo_sets, list)
+                                            or not all(isinstance(p, str) for p in self.photo_sets)):
+            raise ValueError("photo_sets is a list of photo-set manifest paths")
 
     def lr_factor(self, step: int, progress: float) -> float:
         """Multiplier of ``lr`` at ``step`` when ``progress`` (0..1) of the run is done."""
@@ -167,15 +175,44 @@ def image_folder(folder: Path) -> list[np.ndarray]:
     return images
 
 
+def _manifest_path(path: str) -> Path:
+    return Path(path) if Path(path).is_absolute() else REPO_ROOT / path
+
+
+def photo_set_names(config: TrainConfig) -> list[str]:
+    """``<set>/<file>`` for every photo of the config's ``photo_sets``, in manifest order (no file read)."""
+    names = []
+    for path in config.photo_sets or ():
+        manifest = load_manifest(_manifest_path(path))
+        names += [f"{manifest.name}/{f.path}" for f in manifest.files]
+    return names
+
+
+def photo_set_images(config: TrainConfig, root: Path = REPO_ROOT) -> list[np.ndarray]:
+    """The photos of the config's ``photo_sets``, every one checked against its manifest's sha256 first
+    (``models.photo_manifest.PhotoSetError`` names a missing or differing file: no run on a partial set)."""
+    from PIL import Image
+
+    images = []
+    for path in config.photo_sets or ():
+        for photo in verify_photos(load_manifest(_manifest_path(path)), root):
+            with Image.open(photo) as img:
+                images.append(np.asarray(img.convert("RGB")))
+    return images
+
+
 def training_images(config: TrainConfig) -> list[np.ndarray]:
-    return image_folder(Path(config.data)) if config.data else list(training_photos().values())
+    """The shipped training photos (or the ``data`` folder), then the ``photo_sets`` photos."""
+    base = image_folder(Path(config.data)) if config.data else list(training_photos().values())
+    return base + photo_set_images(config)
 
 
 def photo_weights(config: TrainConfig, count: int) -> list[float] | None:
-    """Sampling weights for the shipped training photos (in ``TRAINING_PHOTOS`` order), None = uniform."""
+    """Sampling weights for the shipped training photos (in ``TRAINING_PHOTOS`` order) and then the
+    ``photo_sets`` photos (named ``<set>/<file>``; weight 1 unless named), None = uniform."""
     if not config.photo_weights or config.data:
         return None
-    names = list(training_photos())
+    names = list(training_photos()) + photo_set_names(config)
     unknown = sorted(set(config.photo_weights) - set(names))
     if unknown:
         raise ValueError(f"photo_weights names unknown training photo(s): {', '.join(unknown)}")

@@ -15,8 +15,8 @@ MAX_JSON_BYTES = 5 * 1024 * 1024
 
 @router.get("", response_model=list[ReferenceCurveOut])
 def list_curves(session: SessionDep, page: Pagination) -> list[ReferenceCurveOut]:
-    """CompressAI's published Kodak results for the zoo models (shipped, citing the source file), then
-    imported curves."""
+    """CompressAI's published Kodak results for the zoo models and the Kodak anchors (JPEG, WebP, BPG 4:4:4, AV1,
+    VTM, the VBR models; shipped, citing the source file, labelled as Kodak figures), then imported curves."""
     curves = [ReferenceCurveOut.published(c) for c in reference_curves.published_curves()]
     curves += [ReferenceCurveOut.imported(row) for row in reference_curves.imported_curves(session)]
     return page.slice(curves)

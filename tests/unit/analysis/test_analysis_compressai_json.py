@@ -8,6 +8,7 @@ import pytest
 from analysis.compressai_json import (
     ResultsFormatError,
     from_compressai_json,
+    published_kodak_anchors,
     published_reference_curves,
     read_compressai_json,
     to_compressai_json,
@@ -95,3 +96,17 @@ def test_published_cheng2020_anchor_matches_the_figures_in_references_md():
     curve = published_reference_curves()["cheng2020-anchor"]
     assert [round(b, 3) for b in curve.bpp] == [0.120, 0.184, 0.271, 0.417, 0.594, 0.806]
     assert [round(p, 2) for p in curve.metrics["psnr"]] == [28.58, 29.97, 31.34, 33.39, 35.12, 36.70]
+
+
+def test_published_kodak_anchors_cite_their_source_and_are_listed_with_the_reference_curves():
+    from app.services.reference_curves import published_curves
+
+    anchors = published_kodak_anchors()
+    assert set(anchors) == {"JPEG", "WebP", "BPG 4:4:4", "AV1", "VTM", "bmshj2018-hyperprior-vbr",
+                            "mbt2018-mean-vbr", "mbt2018-vbr"}
+    for curve in anchors.values():
+        assert curve.source["repository"] == "InterDigitalInc/CompressAI"
+        assert curve.source["path"].startswith("results/image/kodak/")
+        assert curve.source["dataset"] == "Kodak (24 images)"
+        assert curve.bpp == sorted(curve.bpp) and len(curve.bpp) == len(curve.metrics["psnr"])
+    assert {c.name for c in published_curves()} >= set(anchors) | set(published_reference_curves())

@@ -74,8 +74,9 @@ def test_resume_without_checkpoint_is_refused(tmp_path, images):
         train(TrainConfig(**TINY), resume=tmp_path, images=images, progress=False)
 
 
-def test_shipped_config_holds_a_lambda_set():
-    config = load_config(Path(__file__).resolve().parents[3] / "configs" / "multirate.yaml")
+@pytest.mark.parametrize("name", ["multirate.yaml", "multirate-gpu.yaml", "multirate-photos.yaml"])
+def test_shipped_config_holds_a_lambda_set(name):
+    config = load_config(Path(__file__).resolve().parents[3] / "configs" / name)
     assert len(config.lambdas) >= 4 and config.lambdas == sorted(config.lambdas)
 
 
@@ -85,6 +86,7 @@ def test_shipped_config_holds_a_lambda_set():
     ({"learning_rate": 1e-3}, "unknown config key"),
     ({"eval_crop": 96}, "eval_crop must each be a multiple of 64"),
     ({"loader_workers": -1}, "loader_workers"),
+    ({"photo_sets": "models/training/data/wikipedia_photos_manifest.json"}, "list of photo-set manifest paths"),
 ])
 def test_bad_configs_are_explained(tmp_path, change, message):
     path = tmp_path / "bad.yaml"
