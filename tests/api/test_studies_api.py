@@ -234,7 +234,7 @@ def test_owner_page_and_study_progress(api, job):
     assert detail["progress"]["trials_answered"] == 4
     assert sum(c["trials"] for c in detail["progress"]["conditions"]) >= 4
     page = api.get(f"/studies/{study['id']}")
-    assert page.status_code == 200 and study["token"] in page.text and "/vendor/plotly.min.js" in page.text
+    assert page.status_code == 200 and study["token"] in page.text and "/vendor/plotly-" in page.text
     assert 'id="study-form"' in api.get(f"/jobs/{job['id']}").text  # the job page links a new study
     take = api.get(f"/studies/{study['id']}/take?token={study['token']}")
     assert take.status_code == 200 and "/static/study_participant.js" in take.text
