@@ -11,17 +11,28 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from fastapi.staticfiles import StaticFiles
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 
 from app.api.docs import install_offline_docs
-from app.api.security import install_security
-from app.api.routes import image_sets, jobs, models, pages, reference_curves, system
-from app.api.routes import pages_studies, studies
-from app.api.routes import analysis, iqa_datasets, pages_analysis
+from app.api.routes import (
+    analysis,
+    image_sets,
+    iqa_datasets,
+    jobs,
+    leaderboard,
+    models,
+    pages,
+    pages_analysis,
+    pages_studies,
+    reference_curves,
+    studies,
+    system,
+    viewer,
+)
 from app.api.routes import auth as auth_routes
-from app.api.routes import leaderboard, viewer
+from app.api.security import install_security
 from app.services.errors import ServiceError
 from app.settings import get_settings
-from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 
 DATABASE_RETRY_AFTER_S = 5  # seconds a client is asked to wait while the database is unreachable
 

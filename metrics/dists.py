@@ -17,7 +17,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from metrics.base import MetricAvailability
-from metrics.weights import BackboneMetric, VGG16, channels_last, check_backbone, load_features, vgg16_features
+from metrics.weights import VGG16, BackboneMetric, channels_last, check_backbone, load_features, vgg16_features
 
 _CHANNELS = (3, 64, 128, 256, 512, 512)
 _POOLS = (4, 9, 16, 23)  # VGG16 max-pool positions replaced by L2 pooling

@@ -17,8 +17,16 @@ import torchvision
 from torch import nn
 
 from metrics.base import MetricAvailability
-from metrics.weights import (BackboneMetric, ALEXNET, VGG16, BackboneFile, channels_last, check_backbone,
-                             load_features, vgg16_features)
+from metrics.weights import (
+    ALEXNET,
+    VGG16,
+    BackboneFile,
+    BackboneMetric,
+    channels_last,
+    check_backbone,
+    load_features,
+    vgg16_features,
+)
 
 # LPIPS's ScalingLayer constants (ImageNet statistics expressed on the [-1, 1] scale).
 _SHIFT = torch.tensor([-0.030, -0.088, -0.188]).view(1, 3, 1, 1)

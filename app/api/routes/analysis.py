@@ -5,8 +5,7 @@ from fastapi import APIRouter, Query, Request, status
 from fastapi.responses import JSONResponse, Response
 
 from app.api.deps import CurrentUser, OptionalUser, SessionDep, StorageDep
-from app.api.schemas_analysis import (CorrelationOut, GmadOut, GmadStudyCreated, GmadStudyRequest, Pending,
-                                      ReportOut)
+from app.api.schemas_analysis import CorrelationOut, GmadOut, GmadStudyCreated, GmadStudyRequest, Pending, ReportOut
 from app.db.tables import StudyCondition
 from app.services import auth, correlation, gmad, jobs, studies
 from app.services.errors import NotFound

@@ -7,6 +7,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
 from fastapi.templating import Jinja2Templates
 from sqlalchemy import func, select
+
 from app.api.deps import OptionalUser, SessionDep
 from app.api.schemas import CodecOut, MetricOut
 from app.db.enums import JobStatus

@@ -11,8 +11,18 @@ from fastapi import APIRouter, Query, Request, status
 from fastapi.responses import Response
 
 from app.api.deps import CurrentUser, OptionalUser, Pagination, SessionDep, StorageDep
-from app.api.schemas_studies import (ResponseRequest, ResponseRow, ResponseStored, ScaleOut, SessionCreated,
-                                     SessionRequest, StudyOut, StudyProgress, StudyRequest, TrialOut)
+from app.api.schemas_studies import (
+    ResponseRequest,
+    ResponseRow,
+    ResponseStored,
+    ScaleOut,
+    SessionCreated,
+    SessionRequest,
+    StudyOut,
+    StudyProgress,
+    StudyRequest,
+    TrialOut,
+)
 from app.db.tables import Job, Study, User
 from app.services import auth, studies
 from app.services.errors import ServiceError

@@ -134,7 +134,7 @@ def test_compose_commands_exist(compose: dict, monkeypatch: pytest.MonkeyPatch) 
         monkeypatch.undo()
         get_settings.cache_clear()
     served = set()
-    for name, service in licbench_services(compose).items():
+    for service in licbench_services(compose).values():
         argv = service.get("command")
         if argv is None:
             continue  # the Dockerfile's CMD (checked above)
