@@ -58,3 +58,10 @@ def test_setup_installs_exactly_the_lock() -> None:
     setup = (ROOT / "scripts/setup.sh").read_text()
     assert "--no-deps -r requirements.lock" in setup
     assert "requirements.lock" in (ROOT / "Makefile").read_text()  # a new lock re-runs setup
+
+
+def test_make_test_runs_ruff_and_mypy_before_pytest() -> None:
+    script = (ROOT / "scripts/test.sh").read_text()
+    assert script.index("scripts/lint.sh") < script.index("-m pytest")
+    lint = (ROOT / "scripts/lint.sh").read_text()
+    assert all(step in lint for step in ('ruff" check', 'ruff" format --check', 'mypy"'))
