@@ -2,7 +2,7 @@
 
 Reuses the browser tests' stack (tests/support/stack.py: migrate, uvicorn, a Celery worker) on the embedded
 SQLite database and broker, uploads two of the demo photos as a public set, runs a small job (JPEG, WebP and
-licbench-multirate at four rate points, PSNR and MS-SSIM) and photographs the pages a newcomer opens.
+licbench-multirate at six rate points, PSNR and MS-SSIM) and photographs the pages a newcomer opens.
 The tests never write into docs/; this script is run by hand when the pages change:
 
     python scripts/screenshots.py [--out docs/img]
@@ -29,9 +29,10 @@ CHROMIUM = "/usr/bin/chromium"
 ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
         "--disable-component-update", "--disable-sync"]
 PHOTOS = ("astronaut", "coffee")
-CODECS = [{"name": "jpeg", "rate_points": [20, 40, 60, 85]},
-          {"name": "webp", "rate_points": [30, 50, 70, 90]},
-          {"name": "licbench-multirate", "rate_points": [0.0, 0.33, 0.67, 1.0]}]
+# Six rate points each, spread so that every pair of curves shares at least four points (a BD-rate needs them).
+CODECS = [{"name": "jpeg", "rate_points": [10, 20, 30, 50, 70, 85]},
+          {"name": "webp", "rate_points": [0, 5, 10, 20, 40, 70]},
+          {"name": "licbench-multirate", "rate_points": [0.0, 0.2, 0.4, 0.6, 0.8, 1.0]}]
 
 
 def png(name: str) -> bytes:
@@ -79,8 +80,12 @@ def main() -> int:
             page.goto(f"{stack.base_url}/jobs/{job_id}")
             until(page, "document.getElementById('job-status').textContent === 'succeeded'", timeout=60)
             page.wait_for_selector("#rd-plot .main-svg")
-            page.locator("#rd-plot").scroll_into_view_if_needed()
+            until(page, "document.querySelectorAll('#bd-table tbody tr').length > 0", timeout=60)
+            page.set_viewport_size({"width": 1280, "height": 1040})  # the RD plot and the BD table below it
+            page.evaluate("document.getElementById('rd-plot').scrollIntoView()")
+            page.evaluate("window.scrollBy(0, -60)")
             shoot(page, args.out / "2-job.jpg")
+            page.set_viewport_size({"width": 1280, "height": 860})
             page.goto(f"{stack.base_url}/results/{result_id}")
             page.wait_for_timeout(1500)  # both panes decoded and drawn
             shoot(page, args.out / "3-viewer.jpg")
