@@ -11,7 +11,7 @@ it cannot download anything. The bundle holds:
 * ``photos.npz``: the training photos and the tuning photo, exactly as ``models.photos.load_photo`` gives
   them here.
 
-Usage: ``python scripts/device_bundle.py`` (then ``scripts/device_train.py`` there; README, "GPU runs").
+Usage: ``python scripts/device_bundle.py`` (then ``scripts/device_train.py`` there; docs/codecs.md, "GPU runs").
 """
 from __future__ import annotations
 

@@ -1,7 +1,7 @@
 """A small scale-hyperprior (Balle et al. 2018) trained by this project on CPU; ships in the repo.
 
 Architecture is CompressAI's ``ScaleHyperprior`` with N=48, M=64; one checkpoint per rate point,
-trained with ``python -m models.training.train_tiny_hyperprior`` (see README for data, steps, time).
+trained with ``python -m models.training.train_tiny_hyperprior`` (see docs/codecs.md for data, steps, time).
 """
 from __future__ import annotations
 
