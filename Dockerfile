@@ -4,7 +4,12 @@ FROM python:3.11-slim-bookworm
 ENV PYTHONUNBUFFERED=1 PIP_DISABLE_PIP_VERSION_CHECK=1 DATA_DIR=/data WEIGHTS_DIR=/weights
 WORKDIR /app
 
-COPY pyproject.toml README.md ./
+# Exactly the versions in requirements.lock (scripts/lock.sh), as `make setup` installs them: every dependency,
+# the test tools and Flower (the ops extra); --no-deps so pip resolves nothing itself. torch==2.14.1 /
+# torchvision==0.29.1 are pinned there: give pip an index or --find-links that holds those wheels.
+COPY pyproject.toml requirements.lock README.md ./
+RUN pip install --no-cache-dir --no-deps -r requirements.lock
+
 COPY app ./app
 COPY workers ./workers
 COPY models ./models
@@ -21,8 +26,8 @@ COPY scripts ./scripts
 RUN apt-get update -qq && apt-get install -y -qq --no-install-recommends libjxl-devtools \
     && rm -rf /var/lib/apt/lists/*
 
-# torch==2.14.1 / torchvision==0.29.1 are pinned in pyproject.toml.
-RUN pip install --no-cache-dir -e ".[ops]"
+# licbench itself (the `licbench` command); its dependencies are already in place from the lock.
+RUN pip install --no-cache-dir --no-deps --no-build-isolation -e . && pip check
 
 VOLUME ["/data", "/weights"]
 EXPOSE 8000

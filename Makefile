@@ -2,11 +2,11 @@
 VENV ?= .venv
 export PIP_DISABLE_PIP_VERSION_CHECK = 1
 
-.PHONY: setup run test test-fast test-faults worker clean
+.PHONY: setup run test test-fast test-faults lint worker clean
 
 setup: $(VENV)/.installed
 
-$(VENV)/.installed: pyproject.toml scripts/setup.sh
+$(VENV)/.installed: pyproject.toml requirements.lock scripts/setup.sh
 	bash scripts/setup.sh $(VENV)
 
 run: setup
@@ -17,6 +17,10 @@ worker: setup
 
 test: setup
 	bash scripts/test.sh $(VENV)
+
+# ruff (lint, format check) and mypy, the first step of `make test`.
+lint: setup
+	bash scripts/lint.sh $(VENV)
 
 # The edit loop: unit, CLI and API tests in-process, no servers or browser.
 test-fast: setup

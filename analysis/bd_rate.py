@@ -71,7 +71,10 @@ def _count_inside(x: np.ndarray, lo: float, hi: float) -> int:
     return int(np.sum((x >= lo - tol) & (x <= hi + tol)))
 
 
-def _delta(kind: str, anchor, test, higher_is_better: bool, metric: str) -> BDResult:
+Curve = tuple[Sequence[float], Sequence[float]]  # (rates, quality values)
+
+
+def _delta(kind: str, anchor: Curve, test: Curve, higher_is_better: bool, metric: str) -> BDResult:
     unit = "%" if kind == "rate" else metric
     a, reason = _clean("anchor", *anchor, higher_is_better)
     if reason:
@@ -164,8 +167,8 @@ def compare_to_anchor(
         if codec == anchor:
             continue
         if anchor not in curves:
-            missing = _na("%", f"anchor {anchor!r} has no {metric} results")
-            rows.append(BDComparison(codec, anchor, metric, missing, _na(metric, missing.reason)))
+            reason = f"anchor {anchor!r} has no {metric} results"
+            rows.append(BDComparison(codec, anchor, metric, _na("%", reason), _na(metric, reason)))
             continue
         a_bpp, a_values = curves[anchor]
         rows.append(

@@ -110,8 +110,8 @@ def from_compressai_json(
         (extra if key in NON_METRIC_KEYS else metrics)[metric_name(key)] = numbers
     if not metrics:
         raise ResultsFormatError(f"{where}: no metric besides bpp")
-    name = data.get("name") if isinstance(data.get("name"), str) and data.get("name") else Path(where).stem
-    description = data.get("description") if isinstance(data.get("description"), str) else ""
+    name = given if isinstance(given := data.get("name"), str) and given else Path(where).stem
+    description = given if isinstance(given := data.get("description"), str) else ""
     source = data.get("source") if isinstance(data.get("source"), Mapping) else None
     return ReferenceCurve(name, description, bpp, metrics, extra, dict(source) if source else None, label)
 

@@ -12,6 +12,7 @@ from fastapi.exception_handlers import http_exception_handler
 from fastapi.responses import FileResponse, JSONResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from fastapi.staticfiles import StaticFiles
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 
 from app.api.docs import install_offline_docs
 from app.api.error_pages import error_response, wants_html
@@ -23,7 +24,6 @@ from app.api.routes import auth as auth_routes
 from app.api.routes import leaderboard, pages_catalogue, vendor, viewer
 from app.services.errors import ServiceError
 from app.settings import get_settings
-from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 
 DATABASE_RETRY_AFTER_S = 5  # seconds a client is asked to wait while the database is unreachable
 

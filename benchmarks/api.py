@@ -21,7 +21,6 @@ import argparse
 import asyncio
 import io
 import os
-import statistics
 import subprocess
 import sys
 import tempfile

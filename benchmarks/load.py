@@ -31,8 +31,17 @@ import httpx
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from benchmarks.api import (Recorder, Server, api_server, each_backend, health_during_uploads,  # noqa: E402
-                            insert_synthetic_job, png, quantile, summary, upload)
+from benchmarks.api import (  # noqa: E402
+    Recorder,
+    Server,
+    api_server,
+    each_backend,
+    health_during_uploads,
+    insert_synthetic_job,
+    png,
+    summary,
+    upload,
+)
 
 KINDS = ("upload", "job submit", "results", "rd", "bd-rate", "page /", "page job", "page image set")
 

@@ -258,8 +258,10 @@ def main() -> None:
             rounds = {}
             sizes = (("pair", distorted[:1]),) if args.pair_only else (("batch", distorted), ("pair", distorted[:1]))
             for key, batch in sizes:
-                rounds[key] = paired_times(lambda: metric.compute(reference, batch),
-                                           None if fn is None else (lambda: fn(reference, batch)), repeats)
+                # Timed at once, inside this iteration; defaults bind this iteration's values all the same.
+                rounds[key] = paired_times(lambda metric=metric, batch=batch: metric.compute(reference, batch),
+                                           None if fn is None else (lambda fn=fn, batch=batch: fn(reference, batch)),
+                                           repeats)
             rounds.setdefault("batch", ([float("nan")], [float("nan")]))
             ours_batch, ours_pair = (statistics.median(rounds[k][0]) for k in ("batch", "pair"))
             single_pair += ours_pair

@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar
@@ -104,12 +103,13 @@ class FunctionMetric(Metric):
     distorted (N,C,H,W) -> one value per image) and ``convert``, the colour conversion applied to
     both inputs first (default: RGB in [0, 1] as given). Both are set with ``staticmethod(...)``."""
 
-    function: ClassVar[Callable[[torch.Tensor, torch.Tensor], torch.Tensor]]
-    convert: ClassVar[Callable[[torch.Tensor], torch.Tensor]] = staticmethod(rgb)
+    # Typed as staticmethod objects (not Callable), so a type checker reads ``self.function`` unbound.
+    function: ClassVar[staticmethod[..., torch.Tensor]]
+    convert: ClassVar[staticmethod[[torch.Tensor], torch.Tensor]] = staticmethod(rgb)
     # Optional split of ``function`` for reference reuse: ``reference_function(ref)`` does the
     # reference-side work once, ``prepared_function(prepared, distorted)`` the rest; both set together.
-    reference_function: ClassVar[Callable[[torch.Tensor], Any] | None] = None
-    prepared_function: ClassVar[Callable[[Any, torch.Tensor], torch.Tensor] | None] = None
+    reference_function: ClassVar[staticmethod[..., Any] | None] = None
+    prepared_function: ClassVar[staticmethod[..., torch.Tensor] | None] = None
 
     def compute(self, reference: torch.Tensor, distorted: torch.Tensor) -> list[float]:
         return self.score_many(self.prepare(reference), distorted)

@@ -17,7 +17,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from metrics.base import MetricAvailability
-from metrics.weights import BackboneMetric, VGG16, channels_last, check_backbone, load_features, vgg16_features
+from metrics.weights import VGG16, BackboneMetric, channels_last, check_backbone, load_features, vgg16_features
 
 _CHANNELS = (3, 64, 128, 256, 512, 512)
 _POOLS = (4, 9, 16, 23)  # VGG16 max-pool positions replaced by L2 pooling
@@ -34,6 +34,8 @@ def dists_weights_path() -> Path | None:
 class L2Pooling(nn.Module):
     """sqrt(Hann-weighted 3x3 mean of x^2), stride 2, padding 1."""
 
+    filter: torch.Tensor  # buffer
+
     def __init__(self, channels: int):
         super().__init__()
         a = torch.tensor([0.5, 1.0, 0.5])  # np.hanning(5)[1:-1]
@@ -46,6 +48,9 @@ class L2Pooling(nn.Module):
 
 
 class DISTSNetwork(nn.Module):
+    mean: torch.Tensor  # buffers
+    std: torch.Tensor
+
     def __init__(self, features: nn.Sequential, alpha: torch.Tensor, beta: torch.Tensor):
         super().__init__()
         layers: list[nn.Module] = list(features)
@@ -96,6 +101,7 @@ class DISTSNetwork(nn.Module):
 
 
 class DISTS(BackboneMetric):
+    _network: DISTSNetwork | None
     name = "dists"
     unit = "distance"
     reference = "the DISTS_pytorch package with the same backbone, equal"
@@ -115,7 +121,10 @@ class DISTS(BackboneMetric):
         if self._network is None:
             features = vgg16_features()
             load_features(self.context, VGG16, features, self.name)
-            weights = torch.load(dists_weights_path(), map_location="cpu", weights_only=True)
+            path = dists_weights_path()
+            if path is None:  # availability() says so first
+                raise FileNotFoundError("dists needs the DISTS_pytorch package for its weights.pt")
+            weights = torch.load(path, map_location="cpu", weights_only=True)
             network = DISTSNetwork(features, weights["alpha"], weights["beta"]).eval()
             self._network = channels_last(network.to(self.device))
         return self._network

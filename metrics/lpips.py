@@ -17,8 +17,16 @@ import torchvision
 from torch import nn
 
 from metrics.base import MetricAvailability
-from metrics.weights import (BackboneMetric, ALEXNET, VGG16, BackboneFile, channels_last, check_backbone,
-                             load_features, vgg16_features)
+from metrics.weights import (
+    ALEXNET,
+    VGG16,
+    BackboneFile,
+    BackboneMetric,
+    channels_last,
+    check_backbone,
+    load_features,
+    vgg16_features,
+)
 
 # LPIPS's ScalingLayer constants (ImageNet statistics expressed on the [-1, 1] scale).
 _SHIFT = torch.tensor([-0.030, -0.088, -0.188]).view(1, 3, 1, 1)
@@ -48,6 +56,9 @@ def normalize_channels(features: torch.Tensor) -> torch.Tensor:
 class LPIPSNetwork(nn.Module):
     """Backbone slices + learned linear weights; ``score(prepare_reference(ref), images)`` per image."""
 
+    shift: torch.Tensor  # buffers
+    scale: torch.Tensor
+
     def __init__(self, net: str, features: nn.Sequential, linear: list[torch.Tensor]):
         super().__init__()
         bounds = (0,) + _SLICES[net]
@@ -76,6 +87,7 @@ class LPIPSNetwork(nn.Module):
 
 
 class LPIPS(BackboneMetric):
+    _network: LPIPSNetwork | None
     name = "lpips"
     unit = "distance"
     reference = "the lpips package (v0.1 linear layers) with the same backbone, equal"
@@ -102,7 +114,10 @@ class LPIPS(BackboneMetric):
         if self._network is None:
             features = self._build_features()
             load_features(self.context, self.backbone, features, self.name)
-            state = torch.load(linear_layers_path(self.net), map_location="cpu", weights_only=True)
+            path = linear_layers_path(self.net)
+            if path is None:  # availability() says so first
+                raise FileNotFoundError(f"{self.name} needs the lpips package for weights/v0.1/{self.net}.pth")
+            state = torch.load(path, map_location="cpu", weights_only=True)
             linear = [state[f"lin{k}.model.1.weight"].view(1, -1, 1, 1) for k in range(5)]
             self._network = channels_last(LPIPSNetwork(self.net, features, linear).eval().to(self.device))
         return self._network

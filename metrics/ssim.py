@@ -46,7 +46,7 @@ class ReferenceStats:
     sigma_sq: torch.Tensor
 
     @classmethod
-    def of(cls, reference: torch.Tensor, window: torch.Tensor) -> "ReferenceStats":
+    def of(cls, reference: torch.Tensor, window: torch.Tensor) -> ReferenceStats:
         mu = gaussian_filter(reference, window)
         return cls(reference, mu, gaussian_filter(reference * reference, window) - mu * mu)
 

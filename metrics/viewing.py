@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cache
 from importlib.util import find_spec
 from pathlib import Path
 
@@ -39,7 +39,7 @@ def _models_file() -> Path | None:
     return path if path.is_file() else None
 
 
-@lru_cache(maxsize=None)
+@cache
 def display_models() -> dict[str, dict]:
     """ColorVideoVDP's shipped SDR display models by name (empty when the package is missing).
 
@@ -61,7 +61,7 @@ def missing_display(display: str) -> str | None:
     return None
 
 
-@lru_cache(maxsize=None)
+@cache
 def viewing_condition(display: str = DEFAULT_DISPLAY) -> ViewingCondition:
     """The viewing condition of display model ``display``; ``ValueError`` names the known ones."""
     reason = missing_display(display)

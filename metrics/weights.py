@@ -9,14 +9,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol, TypeVar
 
 import torch
 import torchvision
 from torch import nn
 
 from metrics.base import Metric, MetricAvailability, MetricContext
-from models.checkpoints import read_checkpoint
+from models.checkpoints import is_tensor_state_dict, read_checkpoint
 from models.devices import resolve_device
 from models.weights_store import sha256_of
 
@@ -66,6 +66,8 @@ def load_features(context: MetricContext, backbone: BackboneFile, features: nn.M
     if not availability.available:
         raise FileNotFoundError(availability.reason)
     state = read_checkpoint(backbone_path(context, backbone))
+    if not is_tensor_state_dict(state):
+        raise ValueError(f"{backbone_path(context, backbone)} is not a state dict of tensors")
     prefix = "features."
     features.load_state_dict({k[len(prefix):]: v for k, v in state.items() if k.startswith(prefix)}, strict=True)
 
@@ -73,12 +75,23 @@ def load_features(context: MetricContext, backbone: BackboneFile, features: nn.M
 BATCH = 4  # distorted images per forward pass (bounds memory on large images)
 
 
-def channels_last(network: nn.Module) -> nn.Module:
+NetworkT = TypeVar("NetworkT", bound=nn.Module)
+
+
+def channels_last(network: NetworkT) -> NetworkT:
     """``network`` with its 4-d weights in channels-last (NHWC) layout, the layout oneDNN's CPU
     convolutions run fastest in (PyTorch's channels-last tutorial): AlexNet's forward takes ~0.6x
     the time of the default NCHW layout on one thread, VGG16's ~0.9x (benchmarks/metrics.py). The
     arithmetic is the same; only float32 rounding of the sums may differ (~1e-7 relative)."""
     return network.to(memory_format=torch.channels_last)
+
+
+class ScoringNetwork(Protocol):
+    """What a backbone metric's network offers: the reference's features once, then scores per image."""
+
+    def prepare_reference(self, reference: torch.Tensor) -> Any: ...
+
+    def score(self, reference: Any, images: torch.Tensor) -> torch.Tensor: ...
 
 
 class BackboneMetric(Metric):
@@ -94,7 +107,7 @@ class BackboneMetric(Metric):
     def device(self) -> str:
         return resolve_device(self.context.device)
 
-    def network(self) -> nn.Module:
+    def network(self) -> ScoringNetwork:
         raise NotImplementedError
 
     @torch.no_grad()

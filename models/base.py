@@ -12,7 +12,6 @@ import numpy as np
 from models.network_cache import NetworkCache
 
 
-
 class CodecKind(StrEnum):
     """Where a codec comes from: a learned network we ship or the zoo holds, a classical format
     library, or checkpoints a user submitted. Compares equal to its lowercase string value."""

@@ -8,7 +8,7 @@ that carries code, so nothing in a file is ever executed.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import IO
+from typing import IO, TypeGuard
 
 import torch
 
@@ -28,6 +28,6 @@ def read_checkpoint(source: Path | IO[bytes]) -> object:
     return unwrap_state_dict(torch.load(source, map_location="cpu", weights_only=True))
 
 
-def is_tensor_state_dict(state: object) -> bool:
+def is_tensor_state_dict(state: object) -> TypeGuard[dict[str, torch.Tensor]]:
     """Whether ``state`` is a mapping of parameter names to tensors (what ``load_state_dict`` takes)."""
     return isinstance(state, dict) and all(isinstance(v, torch.Tensor) for v in state.values())

@@ -34,6 +34,7 @@ def read_state_dict(filename: str, data: bytes) -> dict[str, torch.Tensor]:
     name = filename.lower()
     if not name.endswith(CHECKPOINT_SUFFIXES):
         raise CheckpointError(f"checkpoint {filename!r} must end in one of {', '.join(CHECKPOINT_SUFFIXES)}")
+    state: object
     if name.endswith(".safetensors"):
         from safetensors.torch import load as load_safetensors
 

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 
 from compressai.models import CompressionModel
@@ -180,7 +181,7 @@ def zoo_codec(
 def zoo_codec_factories() -> list[Callable[[CodecContext], ZooCodec]]:
     """One factory per published (architecture, metric) pair, for ``models.registry``."""
     return [
-        (lambda ctx, a=arch, m=metric: zoo_codec(a, m, ctx))
+        partial(zoo_codec, arch, metric)
         for arch in ARCHITECTURES
         for metric in METRICS
         if metric in model_urls.get(arch, {})

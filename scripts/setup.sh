@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Create the virtual environment and install licbench with its test tools.
-# torch/torchvision are pinned in pyproject.toml and taken from local disk; we refuse any other build.
+# Versions come from requirements.lock; torch/torchvision are pinned there and in pyproject.toml and taken
+# from local disk; we refuse any other build.
 set -euo pipefail
 venv=${1:-.venv}
 cd "$(dirname "$0")/.."
@@ -32,7 +33,12 @@ fi
 echo "setup: installing licbench into $venv (first run takes a few minutes: torch is large)"
 log=$(mktemp)
 trap 'rm -f "$log"' EXIT
-if ! "$venv/bin/python" -m pip install -q -e '.[test]' >"$log" 2>&1; then
+# Exactly the versions in requirements.lock (made by scripts/lock.sh from pyproject.toml's ranges), and
+# nothing else: --no-deps stops pip from resolving anything itself, so no other torch build can come in;
+# `pip check` then proves the locked set is complete and consistent.
+if ! { "$venv/bin/python" -m pip install -q --no-deps -r requirements.lock \
+       && "$venv/bin/python" -m pip install -q --no-deps --no-build-isolation -e . \
+       && "$venv/bin/python" -m pip check; } >"$log" 2>&1; then
   grep -v "is ignored" "$log" >&2
   echo "setup: pip install failed" >&2
   exit 1

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Install the real servers and browser the tests use, then run the whole suite.
+# Install the real servers and browser the tests use, run ruff and mypy, then the whole suite.
 # PostgreSQL and Redis are started (and stopped) by the test fixtures in tests/servers.py.
 set -euo pipefail
 venv=${1:-.venv}
@@ -15,6 +15,11 @@ if [ ${#need[@]} -gt 0 ]; then
   sudo=""; [ "$(id -u)" = 0 ] || sudo="sudo"
   $sudo apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
+fi
+
+# The whole suite (no pytest arguments) starts with the linters; `make lint` runs them alone.
+if [ $# -le 1 ]; then
+  bash scripts/lint.sh "$venv"
 fi
 
 exec "$venv/bin/python" -m pytest -p no:cacheprovider "${@:2}"

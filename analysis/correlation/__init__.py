@@ -14,7 +14,12 @@
 """
 from analysis.correlation.coefficients import Agreement, agreement, krocc, plcc, rmse, srocc
 from analysis.correlation.failures import (
-    ContradictingPair, Disagreements, FamilyBias, Residual, family_bias, worst_disagreements,
+    ContradictingPair,
+    Disagreements,
+    FamilyBias,
+    Residual,
+    family_bias,
+    worst_disagreements,
 )
 from analysis.correlation.logistic import FIT_FORMS, Fit, fit_logistic
 from analysis.correlation.observations import GROUPS, Observation, group_values

@@ -62,12 +62,12 @@ class FamilyBias:
 
 
 def _usable(observations: Sequence[Observation], metric: str) -> list[Observation]:
-    return [o for o in observations if o.metric_values.get(metric) is not None
-            and np.isfinite(o.metric_values[metric]) and o.human is not None and np.isfinite(o.human)]
+    return [o for o in observations if (value := o.metric_values.get(metric)) is not None
+            and np.isfinite(value) and o.human is not None and np.isfinite(o.human)]
 
 
 def _residuals(kept: list[Observation], metric: str, higher_is_better: bool, fit: str):
-    x, _ = orient([o.metric_values[metric] for o in kept], higher_is_better)
+    x, _ = orient(np.array([o.metric_values[metric] for o in kept], dtype=np.float64), higher_is_better)
     y = np.array([o.human for o in kept], dtype=np.float64)
     mapping = fit_logistic(x, y, form=fit) if len(kept) >= 6 else None
     if mapping is None or mapping.failed:
@@ -93,14 +93,14 @@ def worst_disagreements(
         r = y - predicted
         for i in np.argsort(-np.abs(r), kind="stable")[:top]:
             residuals.append(Residual(kept[i], float(kept[i].metric_values[metric]), float(predicted[i]), float(r[i])))
-    by_image: dict[str, list[int]] = {}
+    by_image: dict[str, list[tuple[int, tuple[float, float]]]] = {}
     for i, o in enumerate(kept):
         if o.human_ci is not None:
-            by_image.setdefault(o.image, []).append(i)
+            by_image.setdefault(o.image, []).append((i, o.human_ci))
+    values = np.array([o.metric_values[metric] for o in kept], dtype=np.float64)  # _usable: never None
     pairs: list[ContradictingPair] = []
-    for indices in by_image.values():
-        for i, j in combinations(indices, 2):
-            (lo_i, hi_i), (lo_j, hi_j) = kept[i].human_ci, kept[j].human_ci
+    for indexed in by_image.values():
+        for (i, (lo_i, hi_i)), (j, (lo_j, hi_j)) in combinations(indexed, 2):
             if lo_i > hi_j:
                 better, worse, gap = i, j, lo_i - hi_j
             elif lo_j > hi_i:
@@ -108,8 +108,8 @@ def worst_disagreements(
             else:
                 continue
             if x[better] < x[worse]:
-                pairs.append(ContradictingPair(kept[better], kept[worse], float(kept[better].metric_values[metric]),
-                                               float(kept[worse].metric_values[metric]), float(gap)))
+                pairs.append(ContradictingPair(kept[better], kept[worse], float(values[better]),
+                                               float(values[worse]), float(gap)))
     pairs.sort(key=lambda p: -p.human_gap)
     return Disagreements(metric, failed, residuals, pairs[:top])
 

@@ -17,6 +17,7 @@ from __future__ import annotations
 import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 from scipy.optimize import OptimizeWarning, curve_fit
@@ -69,6 +70,7 @@ def _fit_standardised(form: str, z: np.ndarray, y: np.ndarray) -> np.ndarray:
     """
     y_span = float(np.ptp(y))
     low, high = float(np.min(z)) - 2.0, float(np.max(z)) + 2.0
+    model: Callable[..., Any]
     if form == "logistic4":
         # Reparametrised as b2 + s / (1 + exp(-(z - b3) / b4)) with s >= 0, b4 > 0.
         def model(zz, b2, s, b3, b4):
@@ -117,6 +119,7 @@ def fit_logistic(x, y, form: str = "logistic4") -> Fit:
         return Fit(form, None, True, f"curve_fit did not converge: {exc}")
     if not np.all(np.isfinite(p)):
         return Fit(form, None, True, "non-finite parameters")
+    params: tuple[float, ...]
     if form == "logistic4":  # z = (x - mean) / std  ->  b3 and b4 in x units
         params = (p[0], p[1], mean + std * p[2], std * abs(p[3]))
     else:

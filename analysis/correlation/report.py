@@ -119,7 +119,7 @@ class _MetricData:
 
 
 def _metric_data(subset: Sequence[Observation], name: str, higher_is_better: bool) -> _MetricData:
-    raw = np.array([np.nan if o.metric_values.get(name) is None else float(o.metric_values[name]) for o in subset])
+    raw = np.array([np.nan if (value := o.metric_values.get(name)) is None else float(value) for o in subset])
     x, flipped = orient(raw, higher_is_better)
     return _MetricData(name, flipped, np.isfinite(x), x)
 

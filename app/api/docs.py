@@ -22,21 +22,24 @@ def install_offline_docs(app: FastAPI) -> None:
     """Serve /docs and /redoc from local assets; build ``app`` with ``docs_url=None, redoc_url=None``."""
     app.mount(ASSETS_URL, StaticFiles(directory=str(ASSETS_DIR)), name="docs-assets")
     title = app.title
+    if app.openapi_url is None or app.swagger_ui_oauth2_redirect_url is None:
+        raise ValueError("the offline docs need the app's OpenAPI document and Swagger UI's OAuth2 redirect URL")
+    openapi_url, oauth2_redirect_url = app.openapi_url, app.swagger_ui_oauth2_redirect_url
 
     @app.get("/docs", include_in_schema=False)
     async def swagger_ui() -> HTMLResponse:
-        return get_swagger_ui_html(openapi_url=app.openapi_url, title=f"{title} - Swagger UI",
-                                   oauth2_redirect_url=app.swagger_ui_oauth2_redirect_url,
+        return get_swagger_ui_html(openapi_url=openapi_url, title=f"{title} - Swagger UI",
+                                   oauth2_redirect_url=oauth2_redirect_url,
                                    swagger_js_url=f"{ASSETS_URL}/swagger-ui-bundle.js",
                                    swagger_css_url=f"{ASSETS_URL}/swagger-ui.css",
                                    swagger_favicon_url=f"{ASSETS_URL}/favicon.png")
 
-    @app.get(app.swagger_ui_oauth2_redirect_url, include_in_schema=False)
+    @app.get(oauth2_redirect_url, include_in_schema=False)
     async def swagger_ui_redirect() -> HTMLResponse:
         return get_swagger_ui_oauth2_redirect_html()
 
     @app.get("/redoc", include_in_schema=False)
     async def redoc() -> HTMLResponse:
-        return get_redoc_html(openapi_url=app.openapi_url, title=f"{title} - ReDoc",
+        return get_redoc_html(openapi_url=openapi_url, title=f"{title} - ReDoc",
                               redoc_js_url=f"{ASSETS_URL}/redoc.standalone.js",
                               redoc_favicon_url=f"{ASSETS_URL}/favicon.png", with_google_fonts=False)

@@ -13,8 +13,8 @@ from typing import Annotated, Any
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, PlainSerializer, model_validator
 
 from app.db.enums import JobStatus, TaskState
-from models.base import Codec
 from metrics.base import Metric
+from models.base import Codec
 
 
 def _integral_as_int(value: Any) -> Any:

@@ -67,7 +67,6 @@ def run_encode(args: argparse.Namespace) -> int:
 
     from models.base import CodecError
     from models.image_errors import PIL_DECODE_ERRORS
-
     from models.multirate.refine import RefineSettings
 
     codec = _codec(args)

@@ -8,7 +8,7 @@ job's metrics) and stored in ``study_crop_scores``; a redelivered task skips con
 from __future__ import annotations
 
 import logging
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import delete, func, select
 from sqlalchemy.exc import IntegrityError
@@ -80,19 +80,19 @@ def request_scores(session: Session, study: Study) -> tuple[int, int]:
 
 def _resend_stale(session: Session, study: Study) -> None:
     """Crops still unscored long after they were queued (a lost message) are queued again."""
-    cutoff = datetime.now(timezone.utc) - STALE_AFTER
+    cutoff = datetime.now(UTC) - STALE_AFTER
     stale = session.scalars(select(StudyCropScore).where(StudyCropScore.study_id == study.id,
                                                          StudyCropScore.scored.is_(False))).all()
     stale = [r for r in stale if _aware(r.created_at) < cutoff]
     if stale:
         for row in stale:
-            row.created_at = datetime.now(timezone.utc)
+            row.created_at = datetime.now(UTC)
         session.commit()
         send(study.id, [r.condition_id for r in stale])
 
 
 def _aware(moment: datetime) -> datetime:
-    return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)  # SQLite drops the zone
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)  # SQLite drops the zone
 
 
 def send(study_id: int, condition_ids: list[int]) -> int:

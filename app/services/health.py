@@ -1,7 +1,7 @@
 """Worker liveness and waiting work for ``GET /api/v1/health`` (issue 12)."""
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -12,14 +12,14 @@ from app.settings import get_settings
 
 
 def _aware(value: datetime) -> datetime:
-    return value if value.tzinfo else value.replace(tzinfo=timezone.utc)  # SQLite drops the zone
+    return value if value.tzinfo else value.replace(tzinfo=UTC)  # SQLite drops the zone
 
 
 def workers(session: Session) -> dict:
     """Alive when a worker wrote its heartbeat within three intervals (at least 30 s)."""
     interval = get_settings().worker_heartbeat_seconds
     window = timedelta(seconds=max(30.0, 3 * interval))
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     beats = [_aware(b) for b in session.scalars(select(WorkerHeartbeat.beat_at))]
     recent = [b for b in beats if now - b <= window]
     newest = max(beats) if beats else None

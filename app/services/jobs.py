@@ -7,7 +7,7 @@ written here with the job; the job is finished when none of its tasks is queued 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from sqlalchemy import func, insert, select, update
 from sqlalchemy.orm import Session
@@ -110,7 +110,7 @@ def create_job(session: Session, image_set_id: int, codecs: list[dict], metrics:
         TaskSpec(job.id, image.id, c["name"], tuple(c["rate_points"]))
         for image in image_set.images for c in selection
     ]
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     session.execute(insert(Task), [  # the task state rows, in the job's transaction
         {"job_id": t.job_id, "image_id": t.image_id, "codec": t.codec, "rate_points": list(t.rate_points),
          "state": TaskState.QUEUED, "attempts": 0, "queued_at": now} for t in tasks])
@@ -135,7 +135,7 @@ def count_jobs(session: Session) -> int:
 
 def mark_running(session: Session, job_id: int) -> None:
     session.execute(update(Job).where(Job.id == job_id, Job.status == JobStatus.QUEUED)
-                    .values(status=JobStatus.RUNNING, started_at=datetime.now(timezone.utc)))
+                    .values(status=JobStatus.RUNNING, started_at=datetime.now(UTC)))
 
 
 def cancel_job(session: Session, job_id: int) -> Job:
@@ -143,14 +143,14 @@ def cancel_job(session: Session, job_id: int) -> Job:
     if job.status not in ACTIVE:
         raise Invalid(f"job {job_id} is already {job.status}", status_code=409)
     session.execute(update(Job).where(Job.id == job_id, Job.status.in_(ACTIVE))
-                    .values(status=JobStatus.CANCELLED, finished_at=datetime.now(timezone.utc), error="cancelled by user"))
+                    .values(status=JobStatus.CANCELLED, finished_at=datetime.now(UTC), error="cancelled by user"))
     session.refresh(job)
     return job
 
 
 def mark_enqueue_failed(session: Session, job_id: int, message: str) -> None:
     session.execute(update(Job).where(Job.id == job_id)
-                    .values(status=JobStatus.FAILED, error=message, finished_at=datetime.now(timezone.utc)))
+                    .values(status=JobStatus.FAILED, error=message, finished_at=datetime.now(UTC)))
 
 
 def add_progress(session: Session, job_id: int, rate_points: int) -> None:
@@ -183,5 +183,5 @@ def finish_if_complete(session: Session, job_id: int) -> bool:
     else:
         status, error = JobStatus.SUCCEEDED, None
     session.execute(update(Job).where(Job.id == job_id, Job.status.in_(ACTIVE))
-                    .values(status=status, error=error, done=results + failures, finished_at=datetime.now(timezone.utc)))
+                    .values(status=status, error=error, done=results + failures, finished_at=datetime.now(UTC)))
     return True

@@ -12,14 +12,14 @@ from sqlalchemy import JSON, Text, cast, func, literal, select
 from sqlalchemy.dialects.postgresql import aggregate_order_by
 from sqlalchemy.orm import Session
 
+from analysis.bd_rate import compare_to_anchor
+from analysis.compressai_json import to_compressai_json
+from analysis.rd import RDCurve
 from app.db.enums import JobStatus
 from app.db.tables import Job, Result
 from app.services import rd_points
 from app.services.errors import Invalid, NotFound
 from app.services.jobs import get_job
-from analysis.bd_rate import compare_to_anchor
-from analysis.compressai_json import to_compressai_json
-from analysis.rd import RDCurve
 from metrics import registry as metric_registry
 
 T = TypeVar("T")

@@ -12,7 +12,7 @@ from app.services import catalog
 from app.services.errors import Invalid, ServiceError
 from app.services.storage import LocalStorage
 from models.photos import load_photo
-from models.submitted import CheckpointError, SUBMITTABLE_ARCHITECTURES, build_network, read_state_dict, smoke_test
+from models.submitted import SUBMITTABLE_ARCHITECTURES, CheckpointError, build_network, read_state_dict, smoke_test
 
 NAME_PATTERN = re.compile(r"^[a-z0-9][a-z0-9._-]{0,63}$")
 SMOKE_IMAGE_SIZE = 64

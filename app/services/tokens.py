@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import hashlib
 import secrets
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -64,6 +64,6 @@ def revoke_token(session: Session, user: User, token_id: int) -> ApiToken:
     if user.role != "admin" and row.user_id != user.id:
         raise ServiceError(f"token {token_id} belongs to another user", 403)
     if row.revoked_at is None:
-        row.revoked_at = datetime.now(timezone.utc)
+        row.revoked_at = datetime.now(UTC)
         session.flush()
     return row

@@ -107,10 +107,10 @@ def _dummy_hash() -> str:
     return hash_password(secrets.token_hex(8))
 
 
-def first_admin(session: Session, create: bool = True) -> User | None:
-    """The oldest admin; with ``create``, an ``admin`` account without a usable password when none exists."""
+def first_admin(session: Session) -> User:
+    """The oldest admin; an ``admin`` account without a usable password is created when none exists."""
     admin = session.scalar(select(User).where(User.role == "admin").order_by(User.id).limit(1))
-    if admin is None and create:
+    if admin is None:
         name = "admin" if find_user(session, "admin") is None else f"admin-{secrets.token_hex(3)}"
         admin = create_user(session, name, None, role="admin")
     return admin

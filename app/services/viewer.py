@@ -31,7 +31,7 @@ def neighbours(session: Session, result: Result) -> list[Result]:
 def detail(session: Session, result: Result) -> dict:
     """The result, its image and the other reconstructions of that image in the job (for A/B comparison;
     ``nearest`` picks, per other codec, the one with the closest bpp)."""
-    image = session.get(Image, result.image_id)
+    image = session.get_one(Image, result.image_id)
     others = neighbours(session, result)
     nearest: dict[str, int] = {}
     for other in others:
@@ -95,7 +95,7 @@ def error_map_png(session: Session, storage: LocalStorage, result: Result, kind:
     key = f"maps/{result.job_id}/{result.id}-{kind}.png"
     if storage.exists(key):
         return storage.get(key)
-    image = session.get(Image, result.image_id)
+    image = session.get_one(Image, result.image_id)
     reference = _pixels(storage.get(image_key(image.content_hash)))
     distorted = _pixels(storage.get(result.reconstruction_path))
     if reference.shape != distorted.shape:

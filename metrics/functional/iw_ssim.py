@@ -175,7 +175,7 @@ def prepare_reference(reference: Tensor) -> PreparedIWSSIM:
             info = _ReferenceInformation(band, following if level < levels - 2 else None)
         scales.append(_ReferenceScale(band, stats[:, 0:1], stats[:, 1:2], info))
         band = following
-    return PreparedIWSSIM(scales, tuple(reference.shape[-2:]))
+    return PreparedIWSSIM(scales, (reference.shape[-2], reference.shape[-1]))
 
 
 def iw_ssim_prepared(prepared: PreparedIWSSIM, distorted: Tensor) -> Tensor:

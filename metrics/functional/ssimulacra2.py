@@ -127,7 +127,7 @@ def prepare_reference(reference: Tensor) -> PreparedSSIMULACRA2:
         moments = blur(torch.cat([xyb, xyb * xyb], dim=1))
         scales.append(_ReferenceScale(xyb, moments[:, :3], moments[:, 3:]))
         linear = downsample(linear)
-    return PreparedSSIMULACRA2(scales, tuple(reference.shape[-2:]))
+    return PreparedSSIMULACRA2(scales, (reference.shape[-2], reference.shape[-1]))
 
 
 def _norms(d: Tensor) -> tuple[Tensor, Tensor]:

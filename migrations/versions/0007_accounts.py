@@ -10,12 +10,11 @@ admin, created here (named ``admin``, with an unusable password hash: ``licbench
 sets one) when there is something to own and no admin yet. The demo image set becomes public. Worker
 heartbeats (``worker_heartbeats``) tell the health endpoint whether a worker is alive.
 """
-from datetime import datetime, timezone
 import secrets
+from datetime import UTC, datetime
 
-from alembic import op
 import sqlalchemy as sa
-
+from alembic import op
 
 revision = '0007'
 down_revision = '0006'
@@ -71,7 +70,7 @@ def upgrade() -> None:
             # "!" + random: argon2 never produces it, so no password matches until one is set.
             bind.execute(sa.text("INSERT INTO users (name, password_hash, role, created_at) "
                                  "VALUES ('admin', :hash, 'admin', :now)"),
-                         {"hash": "!" + secrets.token_hex(16), "now": datetime.now(timezone.utc)})
+                         {"hash": "!" + secrets.token_hex(16), "now": datetime.now(UTC)})
             admin = bind.execute(sa.text("SELECT id FROM users WHERE name = 'admin'")).scalar()
         bind.execute(sa.text("UPDATE api_tokens SET user_id = :admin WHERE user_id IS NULL"), {"admin": admin})
         for table in ("image_sets", "jobs", "reference_curves"):

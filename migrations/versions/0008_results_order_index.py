@@ -11,7 +11,6 @@ walk the rows of one job already in that order and stop after the page.
 """
 from alembic import op
 
-
 revision = '0008'
 down_revision = '0007'
 branch_labels = None

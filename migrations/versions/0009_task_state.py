@@ -10,11 +10,10 @@ can re-queue tasks whose worker vanished. Jobs stored before this revision get t
 ``done`` when every rate point has a result, ``failed`` when every rate point has a result or a recorded
 failure and at least one failed, else ``queued`` (the sweep sends queued tasks of active jobs again).
 """
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import sqlalchemy as sa
 from alembic import op
-
 
 revision = '0009'
 down_revision = '0008'
@@ -44,7 +43,7 @@ def _backfill() -> None:
     images: dict[int, list[int]] = {}
     for image_id, set_id in bind.execute(sa.select(_images.c.id, _images.c.image_set_id).order_by(_images.c.id)):
         images.setdefault(set_id, []).append(image_id)
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     batch: list[dict] = []
     for job_id, set_id, codecs, created, started, finished in bind.execute(sa.select(
             _jobs.c.id, _jobs.c.image_set_id, _jobs.c.codecs, _jobs.c.created_at, _jobs.c.started_at,

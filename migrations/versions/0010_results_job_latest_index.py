@@ -11,7 +11,6 @@ every row of the job: 100,000 on benchmarks/api.py); SQLite gets the same probe.
 """
 from alembic import op
 
-
 revision = '0010'
 down_revision = '0009'
 branch_labels = None

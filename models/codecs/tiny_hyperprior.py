@@ -1,10 +1,11 @@
 """A small scale-hyperprior (Balle et al. 2018) trained by this project on CPU; ships in the repo.
 
 Architecture is CompressAI's ``ScaleHyperprior`` with N=48, M=64; one checkpoint per rate point,
-trained with ``python -m models.training.train_tiny_hyperprior`` (see README for data, steps, time).
+trained with ``python -m models.training.train_tiny_hyperprior`` (see docs/codecs.md for data, steps, time).
 """
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -34,5 +35,5 @@ class TinyHyperpriorCodec(CompressAICodec):
     kind: CodecKind = CodecKind.LEARNED
     rate: RateSpec = RateSpec(points=(1.0, 2.0, 3.0, 4.0), minimum=1, maximum=4, integer=True)
     description: str = "ScaleHyperprior N=48 M=64 trained here on CPU; CompressAI rANS coder"
-    build: object = field(default=build_tiny_hyperprior, repr=False)
+    build: Callable[[], ScaleHyperprior] = field(default=build_tiny_hyperprior, repr=False)
     checkpoints: dict = field(default_factory=lambda: {q: checkpoint_path(q) for q in LAMBDAS})

@@ -49,7 +49,7 @@ def half_state(state: dict, parameters: set[str]) -> dict:
     (2^-36), which float16 would flush to zero. Loading widens float16 back to float32 exactly, so the loaded
     network is the one whose parameters were rounded to float16, and every encoder and decoder built from the
     file computes the same thing; whether that rounding costs rate or quality is measured, not assumed
-    (README). Refused if a parameter does not fit float16."""
+    (docs/codecs.md). Refused if a parameter does not fit float16."""
     out = {}
     for key, tensor in state["state_dict"].items():
         if key in parameters and tensor.is_floating_point():

@@ -156,7 +156,7 @@ class MultiRateCodec(Codec):
         return tensor_to_image(crop_padding(out["x_hat"], padding))
 
     @classmethod
-    def refined(cls, **kwargs) -> "MultiRateCodec":
+    def refined(cls, **kwargs) -> MultiRateCodec:
         """``licbench-multirate-refined``: the same checkpoint, decoder and files, with the encoder refining
         each image's latent for its own rate-distortion cost (``models.multirate.refine``)."""
         return cls(name="licbench-multirate-refined", rate=REFINED_RATE, refine=REFINED_ENCODER,

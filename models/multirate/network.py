@@ -71,7 +71,7 @@ class MultiRateConfig:
         return d
 
     @classmethod
-    def from_dict(cls, d: dict) -> "MultiRateConfig":
+    def from_dict(cls, d: dict) -> MultiRateConfig:
         width = d.get("transform_channels")
         return cls(N=int(d["N"]), M=int(d["M"]), lambdas=tuple(float(v) for v in d["lambdas"]),
                    transform_channels=None if width is None else int(width))

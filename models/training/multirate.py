@@ -23,7 +23,7 @@ import random
 import time
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field, fields
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import numpy as np
@@ -137,7 +137,7 @@ class TrainConfig:
                                transform_channels=width)
 
     @classmethod
-    def from_mapping(cls, raw: dict) -> "TrainConfig":
+    def from_mapping(cls, raw: dict) -> TrainConfig:
         if not isinstance(raw, dict):
             raise ValueError("the config must be a mapping of keys to values")
         known = {f.name for f in fields(cls)}
@@ -317,7 +317,7 @@ def tuning_batch() -> torch.Tensor:
 
 
 def _new_run_dir(log_root: Path) -> Path:
-    stamp = datetime.now(timezone.utc).strftime("%Y%m%d-%H%M%S")
+    stamp = datetime.now(UTC).strftime("%Y%m%d-%H%M%S")
     run_dir = log_root / stamp
     suffix = 1
     while run_dir.exists():

@@ -13,6 +13,7 @@ import argparse
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import torch
@@ -116,7 +117,7 @@ def evaluate(checkpoint: Path, anchors: tuple[str, ...] = ("jpeg", "webp", "avif
     codec = MultiRateCodec(checkpoint=Path(checkpoint))
     rates = [i / (n_rates - 1) for i in range(n_rates)]
     multi = multirate_curve(codec, photos, rates)
-    out = {"checkpoint": str(checkpoint), "rates": rates, "multirate": multi.points,
+    out: dict[str, Any] = {"checkpoint": str(checkpoint), "rates": rates, "multirate": multi.points,
            "monotone": is_monotone(multi.points),
            "distinct_points": len({round(b, 6) for b, _ in multi.points}), "anchors": {}}
     for name in anchors:

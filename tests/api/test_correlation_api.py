@@ -8,8 +8,13 @@ import numpy as np
 import pytest
 from scipy.stats import spearmanr
 
-from tests.support.analysis import (dataset_zip, post_dataset, run_dataset_in_process, run_job_in_process,
-                                    score_pending_crops)
+from tests.support.analysis import (
+    dataset_zip,
+    post_dataset,
+    run_dataset_in_process,
+    run_job_in_process,
+    score_pending_crops,
+)
 from tests.support.studies import take_session, true_scale
 
 ROW_KEYS = {"metric", "n", "flipped", "srocc", "srocc_ci", "krocc", "plcc", "plcc_ci", "rmse", "fit"}

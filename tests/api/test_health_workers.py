@@ -1,7 +1,7 @@
 """GET /api/v1/health reports worker heartbeats and waiting tasks; a missing worker is not a 503 (issue 12)."""
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 from tests.support.benchmarks import upload_set
 
@@ -26,6 +26,6 @@ def test_health_reports_workers_and_waiting_tasks(api):
     workers = api.get("/api/v1/health").json()["workers"]
     assert workers["alive"] is True and workers["count"] == 1 and workers["seconds_since_heartbeat"] < 5
     with session_scope() as session:
-        session.get(WorkerHeartbeat, "host:123").beat_at = datetime.now(timezone.utc) - timedelta(minutes=5)
+        session.get(WorkerHeartbeat, "host:123").beat_at = datetime.now(UTC) - timedelta(minutes=5)
     stale = api.get("/api/v1/health").json()["workers"]
     assert stale["alive"] is False and "no heartbeat for" in stale["detail"]

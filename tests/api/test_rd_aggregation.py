@@ -175,7 +175,7 @@ def test_leaderboard_equals_the_python_aggregation_of_the_newest_rows(api, small
                for row in body["rows"]}
         assert_close(got, _python_leaderboard(rows_by_job, metric, "jpeg"), metric)
         assert got["webp"]["job_id"] == max(j["id"] for j in jobs)
-    curves = api.get(f"/api/v1/leaderboard/codecs/webp", params={"image_set_id": set_id}, headers=ANONYMOUS).json()
+    curves = api.get("/api/v1/leaderboard/codecs/webp", params={"image_set_id": set_id}, headers=ANONYMOUS).json()
     assert curves["jobs"] == [max(j["id"] for j in jobs)] and sorted(curves["metrics"]) == ["psnr", "ssim"]
 
 

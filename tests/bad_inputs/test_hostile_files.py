@@ -15,7 +15,6 @@ from PIL import Image
 
 from tests.support import iqa_fixtures as fx
 
-
 # --- checkpoints ---------------------------------------------------------------------------------------------
 
 def _state_dict(n: int = 8, m: int = 12) -> dict[str, torch.Tensor]:

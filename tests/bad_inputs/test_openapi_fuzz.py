@@ -16,8 +16,8 @@ TIME_BUDGET_S = 85
 @pytest.fixture(scope="module")
 def fuzzed_app(tmp_path_factory):
     """The app on a fresh SQLite data dir with one image set, for this module (environment restored after)."""
-    from app.settings import get_settings
     from app.services import catalog
+    from app.settings import get_settings
 
     saved = {k: os.environ.get(k) for k in ("DATA_DIR", "DATABASE_URL", "BROKER_URL")}
     os.environ["DATA_DIR"] = str(tmp_path_factory.mktemp("fuzz") / "data")

@@ -6,8 +6,14 @@ from __future__ import annotations
 
 import time
 
-from tests.support.faults import (FAULT_RATE_POINTS, FAULT_ROWS, assert_complete_once, catch_task_midway,
-                                  seconds_until_resumed, start_fault_job)
+from tests.support.faults import (
+    FAULT_RATE_POINTS,
+    FAULT_ROWS,
+    assert_complete_once,
+    catch_task_midway,
+    seconds_until_resumed,
+    start_fault_job,
+)
 
 
 def test_job_completes_after_redis_is_killed_and_after_it_is_shut_down(redis_stack, redis_broker):

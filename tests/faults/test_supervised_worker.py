@@ -8,6 +8,7 @@ import subprocess
 import sys
 import time
 
+import httpx
 import psutil
 
 from app.commands.service import SupervisedWorker
@@ -15,8 +16,6 @@ from tests.support.faults import kill, wait_until
 from tests.support.images import png_bytes, random_photo
 from tests.support.servers import free_port, wait_for_port
 from tests.support.stack import ROOT
-
-import httpx
 
 
 def test_supervisor_backs_off_1_2_4_capped_while_the_worker_keeps_exiting():

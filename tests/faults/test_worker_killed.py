@@ -16,8 +16,17 @@ import time
 
 import pytest
 
-from tests.support.faults import (FAULT_RATE_POINTS, FAULT_ROWS, FaultStack, assert_complete_once, kill,
-                                  kill_task_midway, seconds_until_received_again, seconds_until_resumed, wait_until)
+from tests.support.faults import (
+    FAULT_RATE_POINTS,
+    FAULT_ROWS,
+    FaultStack,
+    assert_complete_once,
+    kill,
+    kill_task_midway,
+    seconds_until_received_again,
+    seconds_until_resumed,
+    wait_until,
+)
 
 RATE_POINTS = len(FAULT_RATE_POINTS)
 

@@ -2,8 +2,8 @@
 from __future__ import annotations
 
 import io
-import sys
 import subprocess
+import sys
 import time
 
 import numpy as np

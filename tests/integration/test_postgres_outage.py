@@ -6,6 +6,7 @@ sweep re-queues a task whose worker vanished and re-sends a queued task whose me
 from __future__ import annotations
 
 import time
+from datetime import UTC
 
 import httpx
 import pytest
@@ -147,11 +148,11 @@ def _lose_one_task(stack, job_id: int, **task_values) -> int:
 
 
 def test_the_worker_sweep_requeues_a_task_whose_worker_vanished(outage_stack):
-    from datetime import datetime, timedelta, timezone
+    from datetime import datetime, timedelta
 
     stack, _ = outage_stack
     job_id, total = _finished_job(stack, "vanished")
-    long_ago = datetime.now(timezone.utc) - timedelta(minutes=10)
+    long_ago = datetime.now(UTC) - timedelta(minutes=10)
     task_id = _lose_one_task(stack, job_id, state="running", attempts=1, worker="lost-host:4242",
                              started_at=long_ago, heartbeat_at=long_ago, finished_at=None)
     job = stack.wait_for_job(job_id, timeout=90)
@@ -164,11 +165,11 @@ def test_the_worker_sweep_requeues_a_task_whose_worker_vanished(outage_stack):
 
 
 def test_the_worker_sweep_resends_a_queued_task_the_broker_lost(outage_stack):
-    from datetime import datetime, timedelta, timezone
+    from datetime import datetime, timedelta
 
     stack, _ = outage_stack
     job_id, total = _finished_job(stack, "lost-message")
-    long_ago = datetime.now(timezone.utc) - timedelta(minutes=10)
+    long_ago = datetime.now(UTC) - timedelta(minutes=10)
     # queued with no message anywhere: what a Redis restart without persistence leaves behind
     task_id = _lose_one_task(stack, job_id, state="queued", attempts=0, worker=None, queued_at=long_ago,
                              started_at=None, heartbeat_at=None, finished_at=None)

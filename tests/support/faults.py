@@ -273,7 +273,7 @@ def assert_complete_once(stack: FaultStack, job_id: int, expected_rows: int) -> 
 
 
 @contextmanager
-def persistent_redis(workdir: Path) -> Iterator["RedisProcess"]:
+def persistent_redis(workdir: Path) -> Iterator[RedisProcess]:
     """A Redis with the append-only file fsynced on every write (as docker-compose.yml configures it)."""
     redis = RedisProcess(workdir)
     redis.start()

@@ -1,12 +1,13 @@
 """Metric vs human analysis: correlation reports and report cards of studies and IQA data sets, gMAD."""
 from __future__ import annotations
 
+from typing import Any
+
 from fastapi import APIRouter, Query, Request, status
 from fastapi.responses import JSONResponse, Response
 
 from app.api.deps import CurrentUser, OptionalUser, SessionDep, StorageDep
-from app.api.schemas_analysis import (CorrelationOut, GmadOut, GmadStudyCreated, GmadStudyRequest, Pending,
-                                      ReportOut)
+from app.api.schemas_analysis import CorrelationOut, GmadOut, GmadStudyCreated, GmadStudyRequest, Pending, ReportOut
 from app.db.tables import StudyCondition
 from app.services import auth, correlation, gmad, jobs, studies
 from app.services.errors import NotFound
@@ -15,8 +16,8 @@ router = APIRouter(prefix="/api/v1", tags=["metric analysis"])
 
 GROUP_QUERY = Query("overall", description="overall | family | codec | band | image | distortion")
 FIT_QUERY = Query("logistic4", description="logistic4 (VQEG) | logistic5 (Sheikh et al. 2006)")
-SCORING = {202: {"model": Pending, "description": "metric values (crops or data set images) are still being scored"}}
-REPORT_RESPONSES = {**SCORING, 200: {"content": {"text/csv": {}},
+SCORING: dict[int | str, dict[str, Any]] = {202: {"model": Pending, "description": "metric values (crops or data set images) are still being scored"}}
+REPORT_RESPONSES: dict[int | str, dict[str, Any]] = {**SCORING, 200: {"content": {"text/csv": {}},
                                      "description": "the report (JSON), or its observations with ?format=csv"}}
 
 

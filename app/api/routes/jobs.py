@@ -3,18 +3,26 @@ from __future__ import annotations
 
 import logging
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from fastapi import APIRouter, BackgroundTasks, Query, status
 from fastapi.responses import JSONResponse, Response, StreamingResponse
-
 from sqlalchemy import func, select
 
 from app.api.deps import TOTAL_COUNT_HEADER, CurrentUser, OptionalUser, Pagination, SessionDep, StorageDep
-from app.api.schemas import BDRatesOut, CompressAIDocument, JobCreated, JobOut, JobRequest, RDCurvesOut, ResultOut
-from app.api.schemas import RetryOut, TaskOut
+from app.api.schemas import (
+    BDRatesOut,
+    CompressAIDocument,
+    JobCreated,
+    JobOut,
+    JobRequest,
+    RDCurvesOut,
+    ResultOut,
+    RetryOut,
+    TaskOut,
+)
 from app.db.enums import TaskState
-from app.db.tables import ImageSet, Job, Result, Task
+from app.db.tables import ImageSet, Job, Task
 from app.services import auth, catalog, deletion, jobs, queue, results, task_state
 from app.services.errors import ServiceError
 from app.settings import get_settings
@@ -120,7 +128,7 @@ def retry_job(job_id: int, session: SessionDep, user: CurrentUser) -> RetryOut:
     workers' sweep sends them later (``sent`` says how many went now)."""
     job = visible_job(session, job_id, user)
     auth.require_owner(user, job.owner_id, f"job {job_id}")
-    specs = task_state.retry_failed(session, job, datetime.now(timezone.utc))
+    specs = task_state.retry_failed(session, job, datetime.now(UTC))
     session.commit()  # workers must see the queued rows before the messages arrive
     try:
         sent = task_state.send_tasks(session, specs)

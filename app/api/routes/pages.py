@@ -6,7 +6,8 @@ from pathlib import Path
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
 from fastapi.templating import Jinja2Templates
-from sqlalchemy import func, select
+from sqlalchemy import ColumnElement, func, select
+
 from app.api.deps import OptionalUser, SessionDep
 from app.api.routes.vendor import PLOTLY
 from app.api.schemas import CodecOut, MetricOut
@@ -63,7 +64,7 @@ def _page_numbers(total: int, page: int) -> dict:
 def jobs_page(request: Request, session: SessionDep, user: OptionalUser, status: str = "", image_set_id: str = "",
               mine: bool = False, page: int = 1):
     """Jobs the visitor may see, newest first, with filters (status, image set, mine) and pages of 50."""
-    where = [Job.image_set_id.in_(auth.visible_image_set_ids(user))]
+    where: list[ColumnElement[bool]] = [Job.image_set_id.in_(auth.visible_image_set_ids(user))]
     if status:
         where.append(Job.status == status)
     if image_set_id.isdigit():

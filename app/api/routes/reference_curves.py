@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from fastapi import APIRouter, File, Form, UploadFile, status
+
 from app.api.deps import CurrentUser, Pagination, SessionDep
 from app.api.rate_limits import UploadingUser
 from app.api.schemas import ReferenceCurveCreated, ReferenceCurveOut

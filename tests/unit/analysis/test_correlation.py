@@ -6,8 +6,19 @@ import pytest
 from scipy import stats
 
 from analysis.correlation import (
-    Observation, TwoAFCPair, agreement, correlate, family_bias, fit_logistic, krocc, orient, plcc, srocc,
-    two_afc_agreement, williams_test, worst_disagreements,
+    Observation,
+    TwoAFCPair,
+    agreement,
+    correlate,
+    family_bias,
+    fit_logistic,
+    krocc,
+    orient,
+    plcc,
+    srocc,
+    two_afc_agreement,
+    williams_test,
+    worst_disagreements,
 )
 from analysis.correlation.bootstrap import ImageBootstrap
 from analysis.correlation.logistic import logistic4, logistic5
@@ -149,7 +160,7 @@ def test_interval_coverage_on_simulated_data():
     x = np.array([o.metric_values["good"] for o in big])
     truth = stats.spearmanr(x, [o.human for o in big]).statistic
     covered = 0
-    for trial in range(20):
+    for _ in range(20):
         report = correlate(study(n_images=15, seed=int(rng.integers(1 << 30))), {"good": True}, n_bootstrap=300)
         lo, hi = report.metrics[0].srocc_ci
         covered += lo <= truth <= hi

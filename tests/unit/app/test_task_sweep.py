@@ -4,13 +4,13 @@ and says why), one past the hard time limit is re-queued, queued tasks are sent 
 lost, and a second sweep over the same state changes nothing."""
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
 from tests.support.images import png_bytes, random_photo
 
-T0 = datetime(2030, 1, 1, 12, 0, tzinfo=timezone.utc)
+T0 = datetime(2030, 1, 1, 12, 0, tzinfo=UTC)
 
 
 @pytest.fixture
@@ -156,7 +156,7 @@ def test_a_task_running_past_the_hard_time_limit_is_requeued(job, settings):
 
 def test_queued_tasks_are_sent_again_only_when_the_queue_looks_lost(job, settings):
     sent = Sent()
-    late = datetime.now(timezone.utc) + timedelta(seconds=121)  # the job was queued just now (real clock)
+    late = datetime.now(UTC) + timedelta(seconds=121)  # the job was queued just now (real clock)
     assert _sweep(settings, late, sent).resent == []  # no live worker: sending again would only pile up
     _alive_worker(late, queues="gpu")
     assert _sweep(settings, late, sent).resent == []  # nobody consumes jpeg's queue (cpu)

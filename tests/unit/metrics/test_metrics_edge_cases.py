@@ -13,7 +13,8 @@ import torchvision
 from metrics.base import MetricContext
 from metrics.psnr import PSNR_CAP_DB
 from metrics.registry import build_metrics, metric_names
-from metrics.scoring import Score, score as score_with
+from metrics.scoring import Score
+from metrics.scoring import score as score_with
 from metrics.ssim import MS_SSIM_MIN_SIZE
 from metrics.weights import ALEXNET, VGG16, vgg16_features
 

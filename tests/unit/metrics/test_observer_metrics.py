@@ -9,7 +9,8 @@ import torch
 from metrics.base import MetricContext
 from metrics.cvvdp import ColorVideoVDP
 from metrics.flip import FLIP, flip_error_map
-from metrics.scoring import score, to_tensor as _tensor
+from metrics.scoring import score
+from metrics.scoring import to_tensor as _tensor
 from metrics.viewing import DEFAULT_DISPLAY, viewing_condition
 from tests.support.calibration import calibration_arrays
 from tests.support.images import random_photo

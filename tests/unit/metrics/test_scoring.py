@@ -38,7 +38,10 @@ def test_identical_images_get_the_documented_psnr_cap():
 def test_ms_ssim_matches_pytorch_msssim():
     dist = _noisy(REF, 15, 7)
     ours = score(REF, [dist], ["ms-ssim"])[0]["ms-ssim"].value
-    to_t = lambda a: torch.from_numpy(a).permute(2, 0, 1)[None].double()
+
+    def to_t(a):
+        return torch.from_numpy(a).permute(2, 0, 1)[None].double()
+
     reference = pytorch_msssim.ms_ssim(to_t(REF), to_t(dist), data_range=255).item()
     assert ours == pytest.approx(reference, abs=1e-4)
 

@@ -12,7 +12,8 @@ from models.codecs.avif import AvifCodec
 from models.codecs.jpeg import Jpeg444Codec, JpegCodec
 from models.codecs.jpegxl import JpegXlCodec
 from models.codecs.webp import WebpCodec
-from tests.support.images import gradient_photo as photo, psnr
+from tests.support.images import gradient_photo as photo
+from tests.support.images import psnr
 
 CODECS = [JpegCodec(), Jpeg444Codec(), WebpCodec(), AvifCodec(), JpegXlCodec()]
 IDS = [c.name for c in CODECS]

@@ -8,7 +8,7 @@ import torch
 from models.base import CodecContext, CodecError, CorruptStreamError
 from models.codecs.jpeg import JpegCodec
 from models.codecs.tiny_hyperprior import TinyHyperpriorCodec, build_tiny_hyperprior
-from models.learned import image_to_tensor, pad_to_multiple, crop_padding, tensor_to_image
+from models.learned import crop_padding, image_to_tensor, pad_to_multiple, tensor_to_image
 from models.measure import measure
 from tests.support.images import random_photo
 

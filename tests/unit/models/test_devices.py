@@ -40,4 +40,4 @@ def test_metrics_follow_the_same_rule(monkeypatch):
     monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
     assert LPIPS(MetricContext(device="auto")).device == "cpu"
     with pytest.raises(RuntimeError, match="no CUDA device"):
-        LPIPS(MetricContext(device="cuda")).device
+        _ = LPIPS(MetricContext(device="cuda")).device

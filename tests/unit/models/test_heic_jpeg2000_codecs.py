@@ -14,7 +14,8 @@ from models.codecs.heic import Heic444Codec, HeicCodec
 from models.codecs.jpeg2000 import Jpeg2000Codec
 from models.measure import measure
 from models.registry import build_codecs
-from tests.support.images import gradient_photo as photo, psnr, random_photo
+from tests.support.images import gradient_photo as photo
+from tests.support.images import psnr, random_photo
 
 CODECS = [HeicCodec(), Heic444Codec(), Jpeg2000Codec()]
 IDS = [c.name for c in CODECS]

@@ -19,7 +19,7 @@ import torch
 warnings.filterwarnings("ignore", message=".*torch.jit.script.*", category=FutureWarning)
 
 from models.base import CodecContext, CodecError, CorruptStreamError  # noqa: E402
-from models.learned import image_to_tensor, pad_to_multiple, tensor_to_image, crop_padding  # noqa: E402
+from models.learned import crop_padding, image_to_tensor, pad_to_multiple, tensor_to_image  # noqa: E402
 from models.weights_store import WeightFile  # noqa: E402
 from models.zoo import (  # noqa: E402
     ARCHITECTURES,
