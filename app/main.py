@@ -7,21 +7,34 @@ import os
 from pathlib import Path
 
 from fastapi import FastAPI, Request
-from fastapi.exceptions import RequestValidationError
 from fastapi.exception_handlers import http_exception_handler
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import FileResponse, JSONResponse, Response
-from starlette.exceptions import HTTPException as StarletteHTTPException
 from fastapi.staticfiles import StaticFiles
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from app.api.docs import install_offline_docs
 from app.api.error_pages import error_response, wants_html
-from app.api.security import install_security
-from app.api.routes import image_sets, jobs, models, pages, reference_curves, system
-from app.api.routes import pages_studies, studies
-from app.api.routes import analysis, iqa_datasets, pages_analysis
+from app.api.routes import (
+    analysis,
+    image_sets,
+    iqa_datasets,
+    jobs,
+    leaderboard,
+    models,
+    pages,
+    pages_analysis,
+    pages_catalogue,
+    pages_studies,
+    reference_curves,
+    studies,
+    system,
+    vendor,
+    viewer,
+)
 from app.api.routes import auth as auth_routes
-from app.api.routes import leaderboard, pages_catalogue, vendor, viewer
+from app.api.security import install_security
 from app.services.errors import ServiceError
 from app.settings import get_settings
 

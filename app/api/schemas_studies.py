@@ -1,7 +1,7 @@
 """Request and response bodies of the human-study endpoints (``/api/v1/studies``, issue 9)."""
 from __future__ import annotations
 
-from typing import Annotated, Literal, Union
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -149,7 +149,7 @@ class PairTrialOut(BaseModel):
     total: int
 
 
-TrialOut = Annotated[Union[PairTrialOut, TripletTrialOut], Field(discriminator="kind")]
+TrialOut = Annotated[PairTrialOut | TripletTrialOut, Field(discriminator="kind")]
 
 
 class ResponseRequest(BaseModel):

@@ -17,8 +17,16 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from analysis.correlation import (FIT_FORMS, GROUPS, Observation, TwoAFCPair, correlate, family_bias,
-                                  two_afc_agreement, worst_disagreements)
+from analysis.correlation import (
+    FIT_FORMS,
+    GROUPS,
+    Observation,
+    TwoAFCPair,
+    correlate,
+    family_bias,
+    two_afc_agreement,
+    worst_disagreements,
+)
 from analysis.iqa_datasets import distortion_family, is_scores_only
 from app.db.tables import AnalysisReport, Image, Job, Result
 from app.services import catalog, crop_scores, iqa_datasets, studies

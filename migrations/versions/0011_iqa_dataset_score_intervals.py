@@ -10,7 +10,6 @@ to find pairs whose human order is confident. Other layouts leave both null.
 import sqlalchemy as sa
 from alembic import op
 
-
 revision = '0011_aic4'
 down_revision = '0010'
 branch_labels = None

@@ -13,7 +13,6 @@ what was sent). ``study_trials.choice`` widens to hold a triplet's ``left``/``ri
 import sqlalchemy as sa
 from alembic import op
 
-
 revision = '0012_study_imports'
 down_revision = '0011_aic4'
 branch_labels = None

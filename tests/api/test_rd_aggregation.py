@@ -14,8 +14,17 @@ from analysis.compressai_json import to_compressai_json
 from analysis.rd import average_rd_points
 from app.api.schemas import RDCurvesOut
 from tests.support.accounts import ANONYMOUS
-from tests.support.results import (POINTS, assert_close, hand_made_rows, insert_image_set, insert_job,
-                                   python_rd_curves, subset_fields, synthetic_results)
+from tests.support.results import (
+    POINTS,
+    assert_close,
+    hand_made_rows,
+    insert_image_set,
+    insert_job,
+    python_rd_curves,
+    subset_fields,
+    synthetic_results,
+)
+
 
 def _engine():
     from app.db.session import session_factory

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Mapping, Sequence
-from typing import Callable
+from collections.abc import Callable
 
 import numpy as np
 

@@ -12,8 +12,19 @@ from fastapi.responses import JSONResponse, Response
 
 from app.api.deps import CurrentUser, OptionalUser, Pagination, SessionDep, StorageDep
 from app.api.rate_limits import UploadingUser
-from app.api.schemas_studies import (ImportedStudyOut, ResponseRequest, ResponseRow, ResponseStored, ScaleOut,
-                                     SessionCreated, SessionRequest, StudyOut, StudyProgress, StudyRequest, TrialOut)
+from app.api.schemas_studies import (
+    ImportedStudyOut,
+    ResponseRequest,
+    ResponseRow,
+    ResponseStored,
+    ScaleOut,
+    SessionCreated,
+    SessionRequest,
+    StudyOut,
+    StudyProgress,
+    StudyRequest,
+    TrialOut,
+)
 from app.db.tables import Job, Study, User
 from app.services import auth, studies, study_imports
 from app.services.errors import ServiceError, TooLarge
