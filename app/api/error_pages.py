@@ -6,6 +6,7 @@ the visitor is logged out, and JSON otherwise (scripts, curl).
 """
 from __future__ import annotations
 
+from collections.abc import Mapping
 from http import HTTPStatus
 
 from fastapi import Request
@@ -30,7 +31,7 @@ def _title(status: int) -> str:
         return f"Error {status}"
 
 
-def error_response(request: Request, status: int, message: str, headers: dict[str, str] | None = None,
+def error_response(request: Request, status: int, message: str, headers: Mapping[str, str] | None = None,
                    extra: dict | None = None) -> Response:
     """The error as an HTML page for a browser's page request, else as the API's ``{"detail": ...}`` JSON."""
     if not wants_html(request):

@@ -1,7 +1,7 @@
 """Request and response bodies of the human-study endpoints (``/api/v1/studies``, issue 9)."""
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import TYPE_CHECKING, Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -9,8 +9,12 @@ from analysis.subjective.methods import method_names
 from analysis.subjective.methods.triplet import BOOSTS
 from app.settings import get_settings
 
-MethodName = Literal[tuple(method_names())]  # the registered study methods (analysis.subjective.methods)
-Boost = Literal[BOOSTS]
+if TYPE_CHECKING:  # built from the method registry at import time; static checkers see plain strings
+    MethodName = str
+    Boost = str
+else:
+    MethodName = Literal[tuple(method_names())]  # the registered study methods (analysis.subjective.methods)
+    Boost = Literal[BOOSTS]
 
 
 class StudyRequest(BaseModel):

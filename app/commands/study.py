@@ -48,6 +48,8 @@ def _import(args) -> int:
             scale = studies.study_scale(session, study_id)
     except ServiceError as exc:
         raise CommandError(exc.message) from None
+    if scale is None:
+        raise CommandError(f"study {study_id}: the scale could not be computed")
     for c in sorted(scale["conditions"], key=lambda c: (c["group"], -(c["score"] or 0))):
         score = "   –   " if c["score"] is None else f"{c['score']:+7.3f}"
         print(f"  {c['group']:<8} {c['label']:<32} {score} {scale['unit']}  n={c['n']}")

@@ -110,7 +110,7 @@ def reference_image(study_id: int, image_id: int, session: SessionDep, storage: 
     _visible_study(session, study_id, user)
     study = studies.get_study(session, study_id)
     for c in study.conditions:
-        if c.image_id == image_id and c.result_id is None:
+        if c.image_id == image_id and c.result_id is None and c.image_key:
             return Response(storage.get(c.image_key), media_type="image/png")
     raise NotFound(f"study {study_id} has no image {image_id}")
 
