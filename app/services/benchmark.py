@@ -32,14 +32,15 @@ from sqlalchemy.exc import IntegrityError, InterfaceError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from app.db.enums import JobStatus, TaskOutcome
-from app.db.tables import Image, Job, Result, TaskFailure
+from app.db.tables import Image, Job, Result, Task, TaskFailure
 from app.services import catalog, jobs, task_state
 from app.services.deletion import remove_files
 from app.services.png_writer import rgb_png
 from app.services.storage import BlobStorage, image_key, reconstruction_key
 from app.settings import get_settings
 from metrics.scoring import PreparedReference, prepare_reference, score_prepared
-from models.base import Codec
+from engine import scheduling
+from models.base import Codec, CodecKind
 from models.measure import measure
 
 log = logging.getLogger(__name__)
@@ -188,13 +189,29 @@ def run_task(factory: sessionmaker[Session], storage: BlobStorage, task: jobs.Ta
     still missing. Database errors propagate (see :func:`run_task_retrying`). Returns the :func:`summary`."""
     settings = get_settings()
     with factory() as session:
-        job = session.get(Job, task.job_id)
-        if job is None:
-            return TaskOutcome.JOB_MISSING
-        if job.status not in jobs.ACTIVE:
-            log.info("task %s skipped: job %s", task, job.status)
-            return TaskOutcome.SKIPPED
-        claim = task_state.claim(session, task, task_state.worker_id(), _now(), settings.task_max_attempts)
+        scope = scheduling.QueueScope(frozenset(name for name, c in catalog.registry_codecs().items()
+                                                if c.kind == CodecKind.CLASSICAL), settings.learned_queue)
+        message, taken = task, []
+        while True:  # this message's turn runs the fairest task (``engine.scheduling``)
+            task, swapped = (scheduling.choose(session, message, scope, exclude=taken) if len(taken) < 5
+                             else (message, False))
+            session.commit()
+            job = session.get(Job, task.job_id)
+            if swapped and (job is None or job.status not in jobs.ACTIVE):
+                taken.append(claim_row_id(session, task))  # finished meanwhile: choose again
+                continue
+            if job is None:
+                return TaskOutcome.JOB_MISSING
+            if job.status not in jobs.ACTIVE:
+                log.info("task %s skipped: job %s", task, job.status)
+                return TaskOutcome.SKIPPED
+            claim = task_state.claim(session, task, task_state.worker_id(), _now(), settings.task_max_attempts,
+                                     exclusive=swapped)
+            if claim.task_id is not None or not swapped:
+                break
+            taken.append(claim_row_id(session, task))  # another worker won it: choose again
+        if swapped:
+            log.info("message %s runs task %s in its turn (fair share between jobs)", message, task)
         if claim.task_id is None:
             log.info("task %s not run: %s", task, claim.refused)
             jobs.finish_if_complete(session, task.job_id)  # a redelivery may be the job's last word
@@ -226,6 +243,12 @@ def run_task(factory: sessionmaker[Session], storage: BlobStorage, task: jobs.Ta
         jobs.finish_if_complete(session, task.job_id)
         session.commit()
         return summary(outcomes)
+
+
+def claim_row_id(session: Session, task: jobs.TaskSpec) -> int:
+    """The id of ``task``'s row in ``tasks``."""
+    return session.scalar(select(Task.id).where(Task.job_id == task.job_id, Task.image_id == task.image_id,
+                                                Task.codec == task.codec)) or -1
 
 
 def _run_todo(session: Session, storage: BlobStorage, task: jobs.TaskSpec, todo: list[float], image: Image | None,

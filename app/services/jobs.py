@@ -6,7 +6,6 @@ written here with the job; the job is finished when none of its tasks is queued 
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime, timezone
 
 from sqlalchemy import func, insert, select, update
@@ -18,31 +17,12 @@ from app.services import catalog
 from app.services.errors import Invalid, NotFound
 from app.services.image_sets import get_image_set
 from app.settings import get_settings
+from engine.contract import TaskSpec, estimated_seconds
 from metrics import registry as metric_registry
 from models.base import CodecError
 
 DEFAULT_METRICS = ("psnr", "ms-ssim")
 ACTIVE = JobStatus.active()
-
-
-@dataclass(frozen=True)
-class TaskSpec:
-    """One unit of work: encode one image with one codec at each of ``rate_points``, scoring every
-    reconstruction against the reference prepared once (one result row per rate point).
-
-    ``rate_points`` may be given as one number (a single rate point, as messages queued before
-    tasks covered all rate points carry); it is stored as a tuple of floats.
-    """
-
-    job_id: int
-    image_id: int
-    codec: str
-    rate_points: tuple[float, ...]
-
-    def __post_init__(self) -> None:
-        points = self.rate_points
-        points = (points,) if isinstance(points, (int, float)) else tuple(points)
-        object.__setattr__(self, "rate_points", tuple(float(p) for p in points))
 
 
 def _validate_codecs(session: Session, selection: list[dict]) -> list[dict]:
@@ -106,10 +86,16 @@ def create_job(session: Session, image_set_id: int, codecs: list[dict], metrics:
     job = Job(image_set_id=image_set.id, codecs=selection, metrics=metric_names, status=JobStatus.QUEUED, done=0, total=total)
     session.add(job)
     session.flush()
-    tasks = [
-        TaskSpec(job.id, image.id, c["name"], tuple(c["rate_points"]))
-        for image in image_set.images for c in selection
-    ]
+    kinds = {name: codec.kind for name, codec in catalog.codecs(session).items()}
+    costs: dict[TaskSpec, float] = {}
+    for image in image_set.images:
+        for c in selection:
+            spec = TaskSpec(job.id, image.id, c["name"], tuple(c["rate_points"]))
+            costs[spec] = estimated_seconds(spec.codec, kinds.get(spec.codec, "learned"), image.width * image.height,
+                                            len(spec.rate_points))
+    # Cheapest first (stable: codec order, then image order, among equals): a job shows a curve of every quick
+    # codec within seconds, and its task ids follow this order (the engine runs a job's queued tasks by id).
+    tasks = sorted(costs, key=costs.__getitem__)
     now = datetime.now(timezone.utc)
     session.execute(insert(Task), [  # the task state rows, in the job's transaction
         {"job_id": t.job_id, "image_id": t.image_id, "codec": t.codec, "rate_points": list(t.rate_points),
@@ -129,10 +115,6 @@ def list_jobs(session: Session, limit: int | None = None, offset: int = 0) -> li
     return list(session.scalars(select(Job).order_by(Job.id.desc()).limit(limit).offset(offset)))
 
 
-def count_jobs(session: Session) -> int:
-    return session.scalar(select(func.count()).select_from(Job)) or 0
-
-
 def mark_running(session: Session, job_id: int) -> None:
     session.execute(update(Job).where(Job.id == job_id, Job.status == JobStatus.QUEUED)
                     .values(status=JobStatus.RUNNING, started_at=datetime.now(timezone.utc)))
@@ -142,8 +124,13 @@ def cancel_job(session: Session, job_id: int) -> Job:
     job = get_job(session, job_id)
     if job.status not in ACTIVE:
         raise Invalid(f"job {job_id} is already {job.status}", status_code=409)
+    now = datetime.now(timezone.utc)
     session.execute(update(Job).where(Job.id == job_id, Job.status.in_(ACTIVE))
-                    .values(status=JobStatus.CANCELLED, finished_at=datetime.now(timezone.utc), error="cancelled by user"))
+                    .values(status=JobStatus.CANCELLED, finished_at=now, error="cancelled by user"))
+    # Queued tasks never run now (their messages are skipped); running ones stop before their next rate point
+    # and are marked cancelled when they finish (``task_state.finish``).
+    session.execute(update(Task).where(Task.job_id == job_id, Task.state == TaskState.QUEUED)
+                    .values(state=TaskState.CANCELLED, finished_at=now))
     session.refresh(job)
     return job
 

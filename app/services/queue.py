@@ -12,7 +12,7 @@ from functools import lru_cache
 from celery import Celery
 
 from app.services import embedded_broker
-from app.services.jobs import TaskSpec
+from engine.contract import TaskSpec
 from app.settings import get_settings
 from models.base import CodecKind
 
@@ -88,13 +88,12 @@ def enqueue(tasks: Iterable[TaskSpec], codec_kinds: dict[str, str]) -> int:
     many were sent."""
     client = celery_client()
     learned_queue = get_settings().learned_queue
-    # Longest first (learned networks take several times longer than classical encoders), so the last
-    # tasks to run are short ones and every worker process stays busy until the job ends (LPT order).
-    ordered = sorted(tasks, key=lambda t: codec_kinds.get(t.codec, CodecKind.LEARNED) == CodecKind.CLASSICAL)
+    # In the order given: a job's tasks come cheapest first (``jobs.create_job``). Which task a message runs is
+    # decided when a worker takes it (``engine.scheduling``: fair between jobs), so order here matters little.
     sent = 0
     with client.producer_or_acquire() as producer:
-        for t in ordered:
-            client.send_task(RUN_TASK, args=[t.job_id, t.image_id, t.codec, list(t.rate_points)],
+        for t in tasks:
+            client.send_task(RUN_TASK, args=t.message_args(),
                              queue=queue_for(codec_kinds.get(t.codec, CodecKind.LEARNED), learned_queue),
                              producer=producer)
             sent += 1

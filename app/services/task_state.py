@@ -64,10 +64,12 @@ class Claim:
     refused: str | None = None
 
 
-def claim(session: Session, spec: jobs.TaskSpec, worker: str, now: datetime, max_attempts: int) -> Claim:
+def claim(session: Session, spec: jobs.TaskSpec, worker: str, now: datetime, max_attempts: int,
+          exclusive: bool = False) -> Claim:
     """Mark the task running for ``worker`` (attempts + 1) and commit. A task already done or failed is refused;
     one still running after ``max_attempts`` claims (a message the broker keeps redelivering because it kills its
-    worker) is failed here with the reason; a queued one always runs (the sweep re-queues only below the limit). The same worker claiming again (its database retry) does not count a new attempt. A task without a
+    worker) is failed here with the reason; a queued one runs (with ``exclusive``, only if this call wins the claim;
+    else ``taken``) (the sweep re-queues only below the limit). The same worker claiming again (its database retry) does not count a new attempt. A task without a
     row (a message older than the ``tasks`` table) gets one."""
     task = _row(session, spec)
     if task is None:
@@ -98,6 +100,8 @@ def claim(session: Session, spec: jobs.TaskSpec, worker: str, now: datetime, max
     session.commit()
     if not claimed:  # another worker claimed it between the read and the update: run it anyway (rows dedup)
         session.expire(task)
+        if exclusive:  # a task taken in another message's turn (``engine.scheduling``): leave it to that worker
+            return Claim(None, "taken")
     return Claim(task.id)
 
 
@@ -163,8 +167,8 @@ def fail(session: Session, task: Task, reason: str, now: datetime, *, expect_sta
 
 def finish(session: Session, task_id: int, now: datetime) -> str:
     """Set a task's state from its rows after a worker ran it: ``done`` (every rate point stored), ``failed`` (all
-    recorded, some failed; the first error is kept) or back to ``queued`` (rate points still missing: the job was
-    cancelled meanwhile, or the message named only some of them). Returns the new state (the caller commits)."""
+    recorded, some failed; the first error is kept), ``cancelled`` (rate points still missing and the job was
+    cancelled meanwhile) or back to ``queued`` (rate points still missing: the message named only some of them). Returns the new state (the caller commits)."""
     task = session.get(Task, task_id)
     if task is None:
         return TaskState.DONE
@@ -176,6 +180,8 @@ def finish(session: Session, task_id: int, now: datetime) -> str:
     elif all(p in stored or p in failed for p in points):
         state = TaskState.FAILED
         error = next(failed[p] for p in points if p in failed)
+    elif session.scalar(select(Job.status).where(Job.id == task.job_id)) not in JobStatus.active():
+        state, error = TaskState.CANCELLED, None  # stopped before its next rate point: the job was cancelled
     else:
         state, error = TaskState.QUEUED, None
     values: dict = {"state": state, "error": error}
@@ -355,11 +361,3 @@ def list_tasks(session: Session, job_id: int, state: str | None = None, limit: i
 def count_tasks(session: Session, job_id: int, state: str | None = None) -> int:
     where = [Task.job_id == job_id] + ([Task.state == state] if state else [])
     return session.scalar(select(func.count()).select_from(Task).where(*where)) or 0
-
-
-def state_counts(session: Session, job_id: int) -> dict[str, int]:
-    """How many of the job's tasks are in each state (every state present, zeros included)."""
-    counts = {state.value: 0 for state in TaskState}
-    for state, n in session.execute(select(Task.state, func.count()).where(Task.job_id == job_id).group_by(Task.state)):
-        counts[state] = n
-    return counts

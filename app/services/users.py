@@ -7,7 +7,7 @@ from functools import lru_cache
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app.db.tables import User
@@ -53,10 +53,6 @@ def _check_password(password: str) -> str:
     if len(password) > 1024:
         raise Invalid("password is longer than 1024 characters")
     return password
-
-
-def get_user(session: Session, user_id: int) -> User | None:
-    return session.get(User, user_id)
 
 
 def find_user(session: Session, name: str) -> User | None:
@@ -118,10 +114,6 @@ def first_admin(session: Session, create: bool = True) -> User | None:
 
 def list_users(session: Session) -> list[User]:
     return list(session.scalars(select(User).order_by(User.id)))
-
-
-def count_users(session: Session) -> int:
-    return session.scalar(select(func.count()).select_from(User)) or 0
 
 
 def ensure_demo_admin(session: Session) -> tuple[User, str | None]:
