@@ -148,6 +148,9 @@ class JobCreated(OrmModel):
 class Progress(BaseModel):
     done: int
     total: int
+    estimated_seconds_left: float | None = Field(
+        default=None, description="While the job runs: its remaining rate points weighted by their estimated cost, "
+                                  "at the pace of the work done so far (null before the first one, and after)")
 
 
 class JobCodecOut(BaseModel):
@@ -175,7 +178,8 @@ class JobOut(OrmModel):
         if isinstance(data, dict) or not hasattr(data, "done"):
             return data
         fields = {name: getattr(data, name) for name in cls.model_fields if name != "progress"}
-        return {**fields, "progress": Progress(done=data.done, total=data.total)}
+        return {**fields, "progress": Progress(done=data.done, total=data.total,
+                                               estimated_seconds_left=getattr(data, "estimated_seconds_left", None))}
 
 
 class ResultOut(OrmModel):
@@ -229,6 +233,8 @@ class BDRowOut(OrmModel):
     codec: str
     bd_rate: BDOut
     bd_quality: BDOut
+    images: int | None = Field(default=None, description="Images compared: those where both this codec's and the "
+                               "anchor's curves are complete (all images once the job is done)")
 
 
 class BDRatesOut(BaseModel):
@@ -311,6 +317,8 @@ class TaskOut(OrmModel):
     finished_at: Timestamp | None
     heartbeat_at: Timestamp | None
     error: str | None
+    rate_points_done: int | None = Field(default=None, description="Rate points finished (stored or failed) of "
+                                         "this task's rate_points: the progress inside a long task")
 
 
 class RetryOut(BaseModel):

@@ -172,3 +172,37 @@ def finish_if_complete(session: Session, job_id: int) -> bool:
     session.execute(update(Job).where(Job.id == job_id, Job.status.in_(ACTIVE))
                     .values(status=status, error=error, done=results + failures, finished_at=datetime.now(timezone.utc)))
     return True
+
+
+def rate_points_done(session: Session, job_id: int) -> dict[tuple[int, str], int]:
+    """Finished rate points (result rows and recorded failures) of the job per (image id, codec): the progress
+    inside each task."""
+    done: dict[tuple[int, str], int] = {}
+    for table in (Result, TaskFailure):
+        for image_id, codec, n in session.execute(select(table.image_id, table.codec, func.count())
+                                                  .where(table.job_id == job_id)
+                                                  .group_by(table.image_id, table.codec)):
+            done[(image_id, codec)] = done.get((image_id, codec), 0) + n
+    return done
+
+
+def estimated_seconds_left(session: Session, job: Job, now: datetime | None = None) -> float | None:
+    """Seconds until an active job finishes: its remaining work weighted by the estimated cost of each rate point
+    (``engine.contract.estimated_seconds``: a learned rate point counts several classical ones), at the pace its
+    finished work took so far. None before the first rate point finishes or once the job is over."""
+    if job.status not in ACTIVE or job.started_at is None:
+        return None
+    kinds = {name: codec.kind for name, codec in catalog.codecs(session).items()}
+    pixels = {image.id: image.width * image.height for image in job.image_set.images}
+    done = rate_points_done(session, job.id)
+    cost_done = cost_total = 0.0
+    for image_id, codec, points in session.execute(select(Task.image_id, Task.codec, Task.rate_points)
+                                                   .where(Task.job_id == job.id)):
+        per_point = estimated_seconds(codec, kinds.get(codec, "learned"), pixels.get(image_id, 0))
+        cost_total += per_point * len(points)
+        cost_done += per_point * min(done.get((image_id, codec), 0), len(points))
+    started = job.started_at if job.started_at.tzinfo else job.started_at.replace(tzinfo=timezone.utc)
+    elapsed = ((now or datetime.now(timezone.utc)) - started).total_seconds()
+    if cost_done <= 0 or elapsed <= 0:
+        return None
+    return max(0.0, (cost_total - cost_done) * elapsed / cost_done)

@@ -4,6 +4,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+from dataclasses import asdict
 from collections.abc import Callable, Iterable, Iterator
 from typing import TypeVar
 
@@ -201,11 +202,58 @@ def bd_rates(session: Session, job_id: int, anchor: str, metric: str, image_id: 
         curves = {codec: curve.xy(metric) for codec, curve in by_codec.items()}
         for codec in codecs_in_job:
             curves.setdefault(codec, ([], []))
-        return compare_to_anchor(curves, anchor, metric, higher_is_better)
+        rows = compare_to_anchor(curves, anchor, metric, higher_is_better)
+        if image_id is not None:
+            return [{**asdict(row), "images": 1} for row in rows]
+        return _on_shared_images(session, job, anchor, metric, higher_is_better, rows)
 
     rows = _finished_job_cached(session, job, ("bd-rate", anchor, metric, image_id, tuple(codecs_in_job)), compare)
     return {"job_id": job_id, "anchor": anchor, "metric": metric, "method": "Bjontegaard, PCHIP interpolation",
             "image_id": image_id, "rows": rows}
+
+
+def _complete_images(session: Session, job: Job) -> dict[str, set[int]]:
+    """Per codec, the images that have a result row at every one of the codec's rate points in the job."""
+    wanted = {c["name"]: len(c["rate_points"]) for c in job.codecs}
+    counts: dict[tuple[str, int], int] = {}
+    for codec, image, n in session.execute(select(Result.codec, Result.image_id, func.count())
+                                           .where(Result.job_id == job.id).group_by(Result.codec, Result.image_id)):
+        counts[(codec, image)] = n
+    complete: dict[str, set[int]] = {codec: set() for codec in wanted}
+    for (codec, image), n in counts.items():
+        if codec in wanted and n >= wanted[codec]:
+            complete[codec].add(image)
+    return complete
+
+
+def _on_shared_images(session: Session, job: Job, anchor: str, metric: str, higher_is_better: bool,
+                      rows: list) -> list[dict]:
+    """BD rows over the mean curves once the job is over, or when every image has both curves complete; while the
+    job runs, each codec is compared with the anchor on the images where both are complete, so the two mean curves
+    average the same images. Each row says how many images it compared (``images``)."""
+    images = {image.id for image in job.image_set.images}
+    if job.status not in JobStatus.active():
+        return [{**asdict(row), "images": len(images)} for row in rows]
+    complete = _complete_images(session, job)
+    out = []
+    for row in rows:
+        shared = complete.get(row.codec, set()) & complete.get(anchor, set())
+        if shared == images:
+            out.append({**asdict(row), "images": len(shared)})
+            continue
+        if not shared:
+            reason = f"no image has both {row.codec} and {anchor} at every rate point yet"
+            empty = {**asdict(row), "images": 0}
+            for key in ("bd_rate", "bd_quality"):
+                empty[key] = {**empty[key], "value": None, "reason": reason, "points": [0, 0], "overlap": None}
+            out.append(empty)
+            continue
+        where = [Result.job_id == job.id, Result.image_id.in_(sorted(shared)), Result.codec.in_([anchor, row.codec])]
+        by_codec = rd_points.curves_from_rows(
+            session.execute(rd_points.grouped_points(where, [metric], require=metric)).all(), [metric]).get(None, {})
+        pair = {codec: by_codec[codec].xy(metric) if codec in by_codec else ([], []) for codec in (anchor, row.codec)}
+        out += [{**asdict(r), "images": len(shared)} for r in compare_to_anchor(pair, anchor, metric, higher_is_better)]
+    return out
 
 
 def compressai_json(session: Session, job_id: int) -> dict[str, dict]:

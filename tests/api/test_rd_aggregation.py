@@ -40,8 +40,11 @@ def _bd_json(job_id: int, anchor: str, metric: str, image_id, comparisons) -> di
     """The answer as the route's response model writes it."""
     from app.api.schemas import BDRatesOut
 
+    from dataclasses import asdict
+
+    rows = [{**asdict(c), "images": 1 if image_id else 2} for c in comparisons]  # the finished job's two images
     return BDRatesOut.model_validate({"job_id": job_id, "anchor": anchor, "metric": metric, "image_id": image_id,
-                                      "method": "Bjontegaard, PCHIP interpolation", "rows": comparisons},
+                                      "method": "Bjontegaard, PCHIP interpolation", "rows": rows},
                                      from_attributes=True).model_dump(mode="json")
 
 

@@ -100,7 +100,9 @@ def visible_job(session, job_id: int, user) -> Job:
 
 @router.get("/jobs/{job_id}", response_model=JobOut)
 def get_job(job_id: int, session: SessionDep, user: OptionalUser) -> Job:
-    return visible_job(session, job_id, user)
+    job = visible_job(session, job_id, user)
+    job.estimated_seconds_left = jobs.estimated_seconds_left(session, job)  # type: ignore[attr-defined]
+    return job
 
 
 @router.post("/jobs/{job_id}/cancel", response_model=JobOut)
@@ -137,7 +139,11 @@ def job_tasks(job_id: int, session: SessionDep, page: Pagination, user: Optional
     timestamps, in id order; paged by ``limit``/``offset`` with the total in ``X-Total-Count``."""
     visible_job(session, job_id, user)
     page.set_total(task_state.count_tasks(session, job_id, state))
-    return task_state.list_tasks(session, job_id, state, limit=page.limit, offset=page.offset)
+    tasks = task_state.list_tasks(session, job_id, state, limit=page.limit, offset=page.offset)
+    done = jobs.rate_points_done(session, job_id)
+    for task in tasks:
+        task.rate_points_done = min(done.get((task.image_id, task.codec), 0), len(task.rate_points))  # type: ignore[attr-defined]
+    return tasks
 
 
 @router.delete("/jobs/{job_id}", status_code=status.HTTP_204_NO_CONTENT)
