@@ -15,7 +15,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
 PURE_PACKAGES = ("models", "metrics", "analysis")
-PROJECT_PACKAGES = ("app", "workers", *PURE_PACKAGES)
+PROJECT_PACKAGES = ("app", "engine", "workers", *PURE_PACKAGES)
 FORBIDDEN_IN_PURE = ("app", "workers", "fastapi", "sqlalchemy", "celery")
 
 _IMPORT_EVERY_MODULE = r"""
