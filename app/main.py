@@ -19,7 +19,7 @@ from app.api.routes import pages_studies, studies
 from app.api.routes import analysis, iqa_datasets, pages_analysis
 from app.api.routes import auth as auth_routes
 from app.api.routes import leaderboard, viewer
-from app.services.errors import ServiceError
+from app.api.errors import install as install_error_answers
 from app.settings import get_settings
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 
@@ -45,10 +45,7 @@ def create_app() -> FastAPI:
     )
     install_offline_docs(app)
 
-    @app.exception_handler(ServiceError)
-    async def _service_error(_: Request, exc: ServiceError) -> JSONResponse:
-        return JSONResponse({"detail": exc.message}, status_code=exc.status_code,
-                            headers=getattr(exc, "headers", None))  # e.g. Retry-After of a 429
+    install_error_answers(app)  # domain errors -> HTTP statuses, in one place
 
     @app.exception_handler(DBAPIError)
     async def _database_unavailable(request: Request, exc: DBAPIError):

@@ -11,7 +11,7 @@ from functools import lru_cache
 
 from celery import Celery
 
-from app.services import embedded_broker
+from engine import embedded_broker
 from engine.contract import TaskSpec
 from app.settings import get_settings
 from models.base import CodecKind
@@ -26,7 +26,7 @@ def broker_transport_options(broker_url: str) -> dict[str, float]:
     Redis: ``visibility_timeout`` = ``BROKER_VISIBILITY_TIMEOUT_S`` (default 2 h, longer than the longest task:
     a message delivered but not acknowledged in that time is delivered again, so a shorter value would run a
     long task twice). Embedded SQLite broker: ``lease_seconds`` = ``EMBEDDED_BROKER_LEASE_S`` (30 s after its
-    worker died, see :mod:`app.services.embedded_broker`).
+    worker died, see :mod:`engine.embedded_broker`).
     """
     settings = get_settings()
     if broker_url.startswith(("redis://", "rediss://", "redis+socket://")):
@@ -38,7 +38,7 @@ def broker_transport_options(broker_url: str) -> dict[str, float]:
 
 def make_celery(broker_url: str, include: Iterable[str] = ()) -> Celery:
     """A Celery app on ``broker_url`` with licbench's settings; workers pass ``include=["workers.tasks"]``.
-    A ``sqla+`` URL (the embedded default) runs on :mod:`app.services.embedded_broker`'s transport."""
+    A ``sqla+`` URL (the embedded default) runs on :mod:`engine.embedded_broker`'s transport."""
     url = embedded_broker.transport_for(broker_url)
     app = Celery("licbench", broker=url, include=list(include))
     app.conf.update(

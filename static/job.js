@@ -170,7 +170,7 @@
     const end = finished || new Date();
     document.getElementById("job-duration").textContent = started ? seconds((end - started) / 1000) : "–";
     const eta = document.getElementById("job-eta");
-    const left = job.progress.estimated_seconds_left;  // weighted by each rate point's estimated cost
+    const left = job.estimated_seconds_left;  // weighted by each rate point's estimated cost
     if (active && left !== null && left !== undefined) {
       eta.textContent = `about ${seconds(left)} left`;
     } else { eta.textContent = ""; }

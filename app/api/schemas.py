@@ -148,9 +148,6 @@ class JobCreated(OrmModel):
 class Progress(BaseModel):
     done: int
     total: int
-    estimated_seconds_left: float | None = Field(
-        default=None, description="While the job runs: its remaining rate points weighted by their estimated cost, "
-                                  "at the pace of the work done so far (null before the first one, and after)")
 
 
 class JobCodecOut(BaseModel):
@@ -170,6 +167,9 @@ class JobOut(OrmModel):
     started_at: Timestamp | None
     finished_at: Timestamp | None
     owner: OwnerName = Field(default=None, description="User name of who started the job")
+    estimated_seconds_left: float | None = Field(
+        default=None, description="GET /jobs/{id} while the job runs: its remaining rate points weighted by their "
+                                  "estimated cost, at the pace of the work done so far (null before the first one)")
 
     @model_validator(mode="before")
     @classmethod
@@ -177,9 +177,10 @@ class JobOut(OrmModel):
         """The ``jobs`` table keeps ``done``/``total`` as columns; the API nests them under ``progress``."""
         if isinstance(data, dict) or not hasattr(data, "done"):
             return data
-        fields = {name: getattr(data, name) for name in cls.model_fields if name != "progress"}
-        return {**fields, "progress": Progress(done=data.done, total=data.total,
-                                               estimated_seconds_left=getattr(data, "estimated_seconds_left", None))}
+        fields = {name: getattr(data, name) for name in cls.model_fields
+                  if name not in ("progress", "estimated_seconds_left")}
+        return {**fields, "progress": Progress(done=data.done, total=data.total),
+                "estimated_seconds_left": getattr(data, "estimated_seconds_left", None)}
 
 
 class ResultOut(OrmModel):

@@ -22,7 +22,8 @@ def _upgrade(_args=None) -> int:
 
 def _demo(_args=None) -> int:
     from app.db.session import session_scope
-    from app.services import catalog, demo, queue, users
+    from app.services import catalog, demo, users
+    from engine import queue
     from app.services.storage import default_storage
 
     with session_scope() as session:
@@ -61,7 +62,7 @@ def worker_command(concurrency: int, queues: str, prefetch: int | None = None, n
 
 
 def default_queues() -> str:
-    from app.services.queue import CPU_QUEUE
+    from engine.queue import CPU_QUEUE
     from app.settings import get_settings
 
     return ",".join(dict.fromkeys([CPU_QUEUE, get_settings().learned_queue]))

@@ -21,16 +21,12 @@ from analysis.correlation import (FIT_FORMS, GROUPS, Observation, TwoAFCPair, co
                                   two_afc_agreement, worst_disagreements)
 from app.db.tables import AnalysisReport, Job, Result
 from app.services import catalog, crop_scores, iqa_datasets, studies
-from app.services.errors import Invalid, ServiceError
+from app.services.errors import Conflict, Invalid
 from app.settings import get_settings
 from metrics.registry import metric_class
 
 WORST_SHOWN = 5
 SEED = 0
-
-
-class Conflict(ServiceError):
-    status_code = 409
 
 
 @dataclass

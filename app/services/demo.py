@@ -11,7 +11,7 @@ from app.db.tables import ImageSet, Job, User
 from app.services import catalog, image_sets, jobs
 from app.services.image_sets import Upload
 from app.services.storage import BlobStorage
-from engine.contract import DEMO_MAX_SECONDS_PER_MEGAPIXEL, seconds_per_megapixel
+from engine.contract import DEMO_MAX_SECONDS_PER_MEGAPIXEL, TaskSpec, seconds_per_megapixel
 from models.photos import demo_photos
 
 DEMO_SET_NAME = "demo: scikit-image photos"
@@ -33,7 +33,7 @@ def in_demo(codec: str, kind: str) -> bool:
 
 
 def create_demo_job(session: Session, storage: BlobStorage,
-                    owner: User | None = None) -> tuple[Job, list[jobs.TaskSpec]] | None:
+                    owner: User | None = None) -> tuple[Job, list[TaskSpec]] | None:
     """Load the demo image set (public, so the leaderboard has something on a fresh start) and a job over
     every available codec but the slow ones (:func:`in_demo`), both owned by ``owner``; None if a demo job exists."""
     existing = session.scalar(select(ImageSet).where(ImageSet.name == DEMO_SET_NAME))

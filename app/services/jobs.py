@@ -8,13 +8,13 @@ from __future__ import annotations
 
 from datetime import datetime, timezone
 
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import delete, func, insert, select, update
 from sqlalchemy.orm import Session
 
 from app.db.enums import JobStatus, TaskState
 from app.db.tables import Job, Result, Task, TaskFailure
 from app.services import catalog
-from app.services.errors import Invalid, NotFound
+from app.services.errors import Conflict, Invalid, NotFound
 from app.services.image_sets import get_image_set
 from app.settings import get_settings
 from engine.contract import TaskSpec, estimated_seconds
@@ -115,15 +115,10 @@ def list_jobs(session: Session, limit: int | None = None, offset: int = 0) -> li
     return list(session.scalars(select(Job).order_by(Job.id.desc()).limit(limit).offset(offset)))
 
 
-def mark_running(session: Session, job_id: int) -> None:
-    session.execute(update(Job).where(Job.id == job_id, Job.status == JobStatus.QUEUED)
-                    .values(status=JobStatus.RUNNING, started_at=datetime.now(timezone.utc)))
-
-
 def cancel_job(session: Session, job_id: int) -> Job:
     job = get_job(session, job_id)
     if job.status not in ACTIVE:
-        raise Invalid(f"job {job_id} is already {job.status}", status_code=409)
+        raise Conflict(f"job {job_id} is already {job.status}")
     now = datetime.now(timezone.utc)
     session.execute(update(Job).where(Job.id == job_id, Job.status.in_(ACTIVE))
                     .values(status=JobStatus.CANCELLED, finished_at=now, error="cancelled by user"))
@@ -138,40 +133,6 @@ def cancel_job(session: Session, job_id: int) -> Job:
 def mark_enqueue_failed(session: Session, job_id: int, message: str) -> None:
     session.execute(update(Job).where(Job.id == job_id)
                     .values(status=JobStatus.FAILED, error=message, finished_at=datetime.now(timezone.utc)))
-
-
-def add_progress(session: Session, job_id: int, rate_points: int) -> None:
-    """Count ``rate_points`` more finished rate points (result rows or recorded failures) on the job; call it in
-    the transaction that stores them, so a rolled-back duplicate counts nothing."""
-    session.execute(update(Job).where(Job.id == job_id).values(done=Job.done + rate_points))
-
-
-def finish_if_complete(session: Session, job_id: int) -> bool:
-    """Close the job (succeeded, or failed naming its failures) when none of its tasks is queued or running;
-    ``done`` is recounted once then. Returns whether the job is finished. Call it after committing the task's
-    own state, so two tasks finishing together cannot both miss the end."""
-    unfinished = session.scalar(select(Task.id).where(Task.job_id == job_id, Task.state.in_(TaskState.unfinished()))
-                                .limit(1))
-    if unfinished is not None:
-        return False
-    job = session.get(Job, job_id)
-    if job is None:
-        return True
-    session.refresh(job)
-    if job.status not in ACTIVE:
-        return True
-    results = session.scalar(select(func.count()).select_from(Result).where(Result.job_id == job_id)) or 0
-    failures = session.scalar(select(func.count()).select_from(TaskFailure).where(TaskFailure.job_id == job_id)) or 0
-    if failures:
-        first = session.scalars(select(TaskFailure).where(TaskFailure.job_id == job_id)
-                                .order_by(TaskFailure.id).limit(3)).all()
-        detail = "; ".join(f"{f.codec}@{f.rate_point:g} on image {f.image_id}: {f.error}" for f in first)
-        status, error = JobStatus.FAILED, f"{failures} of {job.total} tasks failed ({results} results kept): {detail}"
-    else:
-        status, error = JobStatus.SUCCEEDED, None
-    session.execute(update(Job).where(Job.id == job_id, Job.status.in_(ACTIVE))
-                    .values(status=status, error=error, done=results + failures, finished_at=datetime.now(timezone.utc)))
-    return True
 
 
 def rate_points_done(session: Session, job_id: int) -> dict[tuple[int, str], int]:
@@ -206,3 +167,38 @@ def estimated_seconds_left(session: Session, job: Job, now: datetime | None = No
     if cost_done <= 0 or elapsed <= 0:
         return None
     return max(0.0, (cost_total - cost_done) * elapsed / cost_done)
+
+
+def retry_failed(session: Session, job: Job, now: datetime) -> list[TaskSpec]:
+    """Put the job's failed tasks back to ``queued`` (attempts from zero) and delete their ``TaskFailure`` rows so
+    their rate points run again; the job is running again until they finish. Returns the tasks to send (the
+    caller commits first). 409 when the job was cancelled or has no failed task."""
+    if job.status == JobStatus.CANCELLED:
+        raise Conflict(f"job {job.id} was cancelled; start a new job instead")
+    failed = session.scalars(select(Task).where(Task.job_id == job.id, Task.state == TaskState.FAILED)
+                             .order_by(Task.id)).all()
+    if not failed:
+        raise Conflict(f"job {job.id} has no failed tasks to retry")
+    removed = 0
+    for task in failed:
+        removed += session.execute(delete(TaskFailure).where(
+            TaskFailure.job_id == task.job_id, TaskFailure.image_id == task.image_id, TaskFailure.codec == task.codec,
+            TaskFailure.rate_point.in_([float(p) for p in task.rate_points]))).rowcount
+        session.execute(update(Task).where(Task.id == task.id, Task.state == TaskState.FAILED).values(
+            state=TaskState.QUEUED, attempts=0, worker=None, queued_at=now, started_at=None, finished_at=None,
+            heartbeat_at=None, error=None))
+    session.execute(update(Job).where(Job.id == job.id).values(
+        status=JobStatus.RUNNING, error=None, finished_at=None, done=Job.done - removed))
+    return [TaskSpec(t.job_id, t.image_id, t.codec, tuple(t.rate_points)) for t in failed]
+
+
+def list_tasks(session: Session, job_id: int, state: str | None = None, limit: int | None = None,
+               offset: int = 0) -> list[Task]:
+    """The job's tasks in id order (optionally one state), one page."""
+    where = [Task.job_id == job_id] + ([Task.state == state] if state else [])
+    return list(session.scalars(select(Task).where(*where).order_by(Task.id).limit(limit).offset(offset)))
+
+
+def count_tasks(session: Session, job_id: int, state: str | None = None) -> int:
+    where = [Task.job_id == job_id] + ([Task.state == state] if state else [])
+    return session.scalar(select(func.count()).select_from(Task).where(*where)) or 0

@@ -11,7 +11,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app.db.tables import User
-from app.services.errors import Invalid, NotFound
+from app.services.errors import Conflict, Invalid, NotFound
 
 ROLES = ("admin", "member")
 NAME_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._@-]{0,99}$")
@@ -75,7 +75,7 @@ def create_user(session: Session, name: str, password: str | None, role: str = "
     if role not in ROLES:
         raise Invalid(f"role must be one of {', '.join(ROLES)}")
     if find_user(session, name) is not None:
-        raise Invalid(f"user {name!r} already exists", status_code=409)
+        raise Conflict(f"user {name!r} already exists")
     user = User(name=name, role=role,
                 password_hash=hash_password(_check_password(password)) if password is not None
                 else unusable_password_hash())

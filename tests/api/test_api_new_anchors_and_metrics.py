@@ -10,7 +10,8 @@ POINTS = {"heic": [20, 70], "heic-444": [20, 70], "jpeg2000": [29, 41]}
 
 def test_anchors_and_metrics_run_end_to_end(api):
     from app.db.session import session_factory
-    from app.services import benchmark, jobs
+    from app.services import jobs
+    from engine import benchmark
     from app.services.storage import default_storage
 
     image_set = api.post("/api/v1/image-sets", data={"name": "anchors"},

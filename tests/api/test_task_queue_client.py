@@ -8,14 +8,14 @@ from tests.support.images import png_bytes, random_photo
 
 
 def test_building_the_web_app_loads_no_worker_module():
-    probe = ("import sys, app.main, app.services.queue; "
+    probe = ("import sys, app.main, engine.queue; "
              "print(sorted(m for m in sys.modules if m == 'workers' or m.startswith('workers.')))")
     out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=120, check=True)
     assert out.stdout.strip() == "[]"
 
 
 def test_a_created_job_sends_one_named_task_per_image_and_codec_to_the_cpu_queue(api, monkeypatch):
-    from app.services import queue
+    from engine import queue
 
     sent = []
     client = queue.celery_client()
@@ -61,7 +61,7 @@ def test_health_is_503_degraded_when_the_broker_does_not_answer(api, monkeypatch
 
 def test_learned_codec_tasks_are_sent_before_classical_ones(api, monkeypatch):
     """Longest tasks first, so the job does not end on one long task while other workers idle."""
-    from app.services import queue
+    from engine import queue
 
     sent = []
     client = queue.celery_client()

@@ -13,7 +13,8 @@ from tests.support.images import png_bytes, random_photo
 def failed_job(api, monkeypatch):
     """A job whose only task failed at rate point 50 (20 stored); returns (job id, image id, undo)."""
     from app.db.session import session_factory
-    from app.services import benchmark, jobs
+    from app.services import jobs
+    from engine import benchmark
     from app.services.storage import default_storage
 
     image_set = api.post("/api/v1/image-sets", data={"name": "retry"},
@@ -29,7 +30,8 @@ def failed_job(api, monkeypatch):
 
 def test_failed_tasks_are_listed_retried_and_then_succeed(api, failed_job):
     from app.db.session import session_factory
-    from app.services import benchmark, jobs
+    from app.services import jobs
+    from engine import benchmark
     from app.services.storage import default_storage
 
     job_id, image_id = failed_job

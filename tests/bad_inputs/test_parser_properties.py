@@ -20,6 +20,7 @@ from analysis.iqa_datasets.base import DatasetError, DatasetIndex, parse_score, 
 from analysis.iqa_datasets.verify import verify_images
 from app.commands import CommandError
 from app.commands.score import _read_image
+from app.api.errors import status_of
 from app.services.errors import ServiceError
 from app.services.image_normalization import normalize_image
 from models.base import CodecContext, CodecError, CorruptStreamError
@@ -56,7 +57,7 @@ def _check_normalised(data: bytes) -> None:
     try:
         image = normalize_image("x.png", data, max_pixels=100_000)
     except ServiceError as exc:
-        assert 400 <= exc.status_code < 500 and "x.png" in exc.message
+        assert 400 <= status_of(exc) < 500 and "x.png" in exc.message
         return
     assert image.pixels.dtype == np.uint8 and image.pixels.ndim == 3 and image.pixels.shape[2] == 3
     assert image.content_hash == hashlib.sha256(image.png).hexdigest()

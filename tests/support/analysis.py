@@ -42,7 +42,8 @@ def run_job_in_process(api, metrics=("psnr", "ssim", "gmsd"), sizes=((64, 80), (
                        codecs=(("jpeg", (10, 30, 60, 90)),)) -> dict:
     """Upload ``sizes`` photos and run ``codecs`` through the worker's task function with ``metrics``; the job."""
     from app.db.session import session_factory
-    from app.services import benchmark, jobs
+    from app.services import jobs
+    from engine import benchmark
     from app.services.storage import default_storage
     from tests.support.images import png_bytes, random_photo
 

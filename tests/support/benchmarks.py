@@ -16,7 +16,8 @@ def upload_set(api, name: str, sizes=((64, 80),), visibility: str = "private", h
 def run_job(api, image_set: dict, codecs: dict[str, list], metrics: list[str], headers=None) -> int:
     """Create a job over ``codecs`` (name -> rate points) and run its tasks here; returns the job id."""
     from app.db.session import session_factory
-    from app.services import benchmark, jobs
+    from app.services import jobs
+    from engine import benchmark
     from app.services.storage import default_storage
 
     created = api.post("/api/v1/jobs", headers=headers or {}, json={"image_set_id": image_set["id"], "metrics": metrics,

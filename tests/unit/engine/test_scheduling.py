@@ -29,7 +29,7 @@ def _spec(task: dict):
 
 def _claim(task: dict, worker: str = "host:1"):
     from app.db.session import session_factory
-    from app.services import task_state
+    from engine import task_state
 
     with session_factory()() as session:
         return task_state.claim(session, _spec(task), worker, datetime.now(timezone.utc), 3)
@@ -82,7 +82,7 @@ def test_a_redelivered_message_keeps_its_running_task(big_and_small):
 def test_a_swapped_turn_runs_the_other_jobs_task_to_the_end(api, big_and_small):
     from app.db.enums import TaskOutcome
     from app.db.session import session_factory
-    from app.services import benchmark
+    from engine import benchmark
     from app.services.storage import default_storage
 
     big_tasks, small_tasks = big_and_small
@@ -112,7 +112,7 @@ def test_a_jobs_tasks_are_numbered_cheapest_first(api):
 
 def test_cancelling_a_job_cancels_its_queued_tasks_and_stops_the_running_one(api):
     from app.db.session import session_factory
-    from app.services import task_state
+    from engine import task_state
 
     job_id, _ = _job(api, "cancel", {"jpeg": [30, 60]}, sizes=((48, 64), (40, 56)))
     running = _tasks(api, job_id)[0]
@@ -128,7 +128,7 @@ def test_cancelling_a_job_cancels_its_queued_tasks_and_stops_the_running_one(api
 
 def test_the_tasks_api_shows_progress_inside_a_task(api):
     from app.db.session import session_factory
-    from app.services import benchmark
+    from engine import benchmark
     from app.services.storage import default_storage
 
     job_id, _ = _job(api, "progress", {"jpeg": [30, 60]})
