@@ -20,6 +20,7 @@ from __future__ import annotations
 import io
 import logging
 import random
+import threading
 import time
 from collections import OrderedDict
 from collections.abc import Callable
@@ -56,21 +57,38 @@ def load_pixels(storage: BlobStorage, content_hash: str) -> np.ndarray:
         return np.asarray(img.convert("RGB"), dtype=np.uint8).copy()
 
 
-_reference_cache: OrderedDict[str, np.ndarray] = OrderedDict()
-REFERENCE_CACHE_SIZE = 16
+class ReferenceCache:
+    """Decoded reference pixels by content hash, the ``size`` most recently used (a job encodes each image many
+    times). One per worker process (:data:`references`); tests make their own."""
+
+    def __init__(self, size: int = 16) -> None:
+        self.size = size
+        self._pixels: OrderedDict[str, np.ndarray] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, storage: BlobStorage, content_hash: str) -> np.ndarray:
+        with self._lock:
+            if content_hash in self._pixels:
+                self._pixels.move_to_end(content_hash)
+                return self._pixels[content_hash]
+        pixels = load_pixels(storage, content_hash)
+        pixels.setflags(write=False)  # shared between tasks: nobody may modify it
+        with self._lock:
+            self._pixels[content_hash] = pixels
+            while len(self._pixels) > self.size:
+                self._pixels.popitem(last=False)
+        return pixels
+
+    def __len__(self) -> int:
+        return len(self._pixels)
+
+
+references = ReferenceCache()
 
 
 def reference_pixels(storage: BlobStorage, content_hash: str) -> np.ndarray:
-    """Decoded reference pixels, cached per worker process: a job encodes each image many times."""
-    if content_hash in _reference_cache:
-        _reference_cache.move_to_end(content_hash)
-        return _reference_cache[content_hash]
-    pixels = load_pixels(storage, content_hash)
-    pixels.setflags(write=False)  # shared between tasks: nobody may modify it
-    _reference_cache[content_hash] = pixels
-    while len(_reference_cache) > REFERENCE_CACHE_SIZE:
-        _reference_cache.popitem(last=False)
-    return pixels
+    """Decoded reference pixels, cached per worker process (:data:`references`)."""
+    return references.get(storage, content_hash)
 
 
 def png_bytes(pixels: np.ndarray) -> bytes:
