@@ -59,6 +59,7 @@ def _state(api, job):
 def test_a_database_error_while_storing_is_retried_and_leaves_no_orphan_file(api, job, settings_env, monkeypatch):
     from app.db.enums import TaskOutcome
     from engine import task_state
+    from engine.contract import TaskSpec
 
     add_progress, calls = task_state.add_progress, []
 
@@ -82,7 +83,7 @@ def test_a_database_error_while_storing_is_retried_and_leaves_no_orphan_file(api
     from app.services.storage import default_storage
 
     outcome = benchmark.run_task_retrying(session_factory(), default_storage(),
-                                          jobs.TaskSpec(job[0], job[1], "jpeg", POINTS), sleep=sleeping, max_delay_s=4)
+                                          TaskSpec(job[0], job[1], "jpeg", POINTS), sleep=sleeping, max_delay_s=4)
     assert outcome == TaskOutcome.STORED
     assert seen_files == [set(), set()]  # the PNG of each uncommitted row was removed
     assert len(sleeps) == 2 and 0.4 <= sleeps[0] <= 0.5 and 0.8 <= sleeps[1] <= 1.0  # exponential back-off
