@@ -17,7 +17,7 @@ from app.services import catalog
 from app.services.errors import Conflict, Invalid, NotFound
 from app.services.image_sets import get_image_set
 from app.settings import get_settings
-from engine.contract import TaskSpec, estimated_seconds
+from engine.contract import CodecSelection, RatePoint, TaskSpec, estimated_seconds
 from metrics import registry as metric_registry
 from models.base import CodecError
 
@@ -25,11 +25,12 @@ DEFAULT_METRICS = ("psnr", "ms-ssim")
 ACTIVE = JobStatus.active()
 
 
-def _validate_codecs(session: Session, selection: list[dict]) -> list[dict]:
+def _validate_codecs(session: Session, selection: list[dict]) -> list[CodecSelection]:
+    """Each named codec once, with its rate points validated by its ``RateSpec`` (floats, sorted, merged)."""
     if not selection:
         raise Invalid("field 'codecs' must name at least one codec")
     known = catalog.codecs(session)
-    out: dict[str, list[float]] = {}
+    out: dict[str, list[RatePoint]] = {}
     for entry in selection:
         name = entry.get("name")
         codec = known.get(name)
@@ -49,7 +50,7 @@ def _validate_codecs(session: Session, selection: list[dict]) -> list[dict]:
             raise Invalid(f"codec {name!r}: {exc}") from None
         merged = out.setdefault(name, [])
         merged.extend(v for v in values if v not in merged)
-    return [{"name": n, "rate_points": [catalog.number(v) for v in sorted(v_)]} for n, v_ in out.items()]
+    return [CodecSelection(name, tuple(sorted(points))) for name, points in out.items()]
 
 
 def _validate_metrics(names: list[str] | None) -> list[str]:
@@ -79,18 +80,18 @@ def create_job(session: Session, image_set_id: int, codecs: list[dict], metrics:
         raise Invalid(f"image set {image_set_id} has no images")
     selection = _validate_codecs(session, codecs)
     metric_names = _validate_metrics(metrics)
-    total = len(image_set.images) * sum(len(c["rate_points"]) for c in selection)
+    total = len(image_set.images) * sum(len(c.rate_points) for c in selection)
     limit = get_settings().max_tasks_per_job
     if total > limit:
         raise Invalid(f"job would run {total} tasks; the limit is {limit}")
-    job = Job(image_set_id=image_set.id, codecs=selection, metrics=metric_names, status=JobStatus.QUEUED, done=0, total=total)
+    job = Job(image_set_id=image_set.id, codecs=[c.as_json() for c in selection], metrics=metric_names, status=JobStatus.QUEUED, done=0, total=total)
     session.add(job)
     session.flush()
     kinds = {name: codec.kind for name, codec in catalog.codecs(session).items()}
     costs: dict[TaskSpec, float] = {}
     for image in image_set.images:
         for c in selection:
-            spec = TaskSpec(job.id, image.id, c["name"], tuple(c["rate_points"]))
+            spec = TaskSpec(job.id, image.id, c.name, c.rate_points)
             costs[spec] = estimated_seconds(spec.codec, kinds.get(spec.codec, "learned"), image.width * image.height,
                                             len(spec.rate_points))
     # Cheapest first (stable: codec order, then image order, among equals): a job shows a curve of every quick
