@@ -69,6 +69,17 @@ def _validate_metrics(names: list[str] | None) -> list[str]:
     return out
 
 
+def cheap_first(costs: dict[TaskSpec, float]) -> list[TaskSpec]:
+    """A job's tasks in the order to run them: first each codec's cheapest task (its curve on one image, so the RD
+    plot and a BD-rate on the shared image show every codec early), then the rest; both rounds cheapest first
+    (stable among equals). Task ids follow this order, and the engine runs a job's queued tasks by id."""
+    first: dict[str, TaskSpec] = {}
+    for spec in sorted(costs, key=costs.__getitem__):
+        first.setdefault(spec.codec, spec)
+    opening = set(first.values())
+    return sorted(costs, key=lambda spec: (spec not in opening, costs[spec]))
+
+
 def create_job(session: Session, image_set_id: int, codecs: list[dict], metrics: list[str] | None) -> tuple[Job, list[TaskSpec]]:
     """Validate the selection and store a queued job; returns the job and the tasks to enqueue (one per
     image x codec; the job's ``total`` is the number of result rows, images x rate points)."""
@@ -94,9 +105,7 @@ def create_job(session: Session, image_set_id: int, codecs: list[dict], metrics:
             spec = TaskSpec(job.id, image.id, c.name, c.rate_points)
             costs[spec] = estimated_seconds(spec.codec, kinds.get(spec.codec, "learned"), image.width * image.height,
                                             len(spec.rate_points))
-    # Cheapest first (stable: codec order, then image order, among equals): a job shows a curve of every quick
-    # codec within seconds, and its task ids follow this order (the engine runs a job's queued tasks by id).
-    tasks = sorted(costs, key=costs.__getitem__)
+    tasks = cheap_first(costs)
     now = datetime.now(timezone.utc)
     session.execute(insert(Task), [  # the task state rows, in the job's transaction
         {"job_id": t.job_id, "image_id": t.image_id, "codec": t.codec, "rate_points": list(t.rate_points),

@@ -103,11 +103,12 @@ def _finish(task: dict) -> None:
         session.commit()
 
 
-def test_a_jobs_tasks_are_numbered_cheapest_first(api):
+def test_a_jobs_tasks_are_numbered_each_codec_once_then_cheapest_first(api):
     job_id, images = _job(api, "costs", {"avif": [30], "jpeg": [30, 60]}, sizes=((64, 96), (48, 64)))
     order = [(t["codec"], t["image_id"]) for t in _tasks(api, job_id)]
-    # jpeg's two rate points cost less than one avif rate point; the smaller image first within a codec
-    assert order == [("jpeg", images[1]), ("jpeg", images[0]), ("avif", images[1]), ("avif", images[0])]
+    # each codec's cheapest task (the small image) first, jpeg before the costlier avif; then the large image,
+    # where jpeg's two rate points still cost less than one avif rate point
+    assert order == [("jpeg", images[1]), ("avif", images[1]), ("jpeg", images[0]), ("avif", images[0])]
 
 
 def test_cancelling_a_job_cancels_its_queued_tasks_and_stops_the_running_one(api):
