@@ -122,7 +122,7 @@ def test_tiff_with_a_damaged_second_page_is_a_4xx_error():
             struct.pack_into("<H", data, second + 2 + 12 * k, 65000)
     with pytest.raises(ServiceError) as raised:
         normalize_image("two-pages.tif", bytes(data), max_pixels=100_000)
-    assert 400 <= raised.value.status_code < 500
+    assert 400 <= status_of(raised.value) < 500
     assert "two-pages.tif" in raised.value.message and "corrupt" in raised.value.message
 
 
