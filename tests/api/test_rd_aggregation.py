@@ -241,3 +241,21 @@ def test_leaderboard_set_list_needs_the_same_statements_for_two_or_six_sets(api)
         counts.append((len(listed), counter.count))
     assert [n for n, _ in counts] == [2, 6] and all(s["images"] == 5 for s in listed)
     assert counts[0][1] == counts[1][1], counts
+
+
+def test_a_running_jobs_bd_rate_compares_only_the_images_both_curves_have(api):
+    """While a job runs, webp is complete on one image and jpeg on both: webp's BD-rate is computed on that one
+    image's curves (both means over the same image), says so, and avif with no complete image reads n/a."""
+    with _engine().begin() as connection:
+        set_id, images = insert_image_set(connection, _owner_id(api), 2, "running", visibility="public")
+        rows = [r for r in hand_made_rows(images) if r["codec"] == "jpeg" or (r["codec"] == "webp" and r["image_id"] == images[0])
+                or (r["codec"] == "avif" and r["rate_point"] != POINTS[-1])]
+        job_id = insert_job(connection, _owner_id(api), set_id, {c: POINTS for c in ("jpeg", "webp", "avif")},
+                            ["psnr"], rows, status="running")
+    bd = {r["codec"]: r for r in api.get(f"/api/v1/jobs/{job_id}/bd-rate", params={"anchor": "jpeg"}).json()["rows"]}
+    one_image = {r["codec"]: r for r in api.get(f"/api/v1/jobs/{job_id}/bd-rate",
+                                                params={"anchor": "jpeg", "image_id": images[0]}).json()["rows"]}
+    assert bd["webp"]["images"] == 1 and bd["webp"]["bd_rate"]["value"] is not None
+    assert bd["webp"]["bd_rate"]["value"] == pytest.approx(one_image["webp"]["bd_rate"]["value"], abs=1e-9)
+    assert bd["avif"]["images"] == 0 and bd["avif"]["bd_rate"]["value"] is None
+    assert "no image has both" in bd["avif"]["bd_rate"]["reason"]
