@@ -212,10 +212,15 @@ def run_task(factory: sessionmaker[Session], storage: BlobStorage, task: TaskSpe
         scope = scheduling.QueueScope(frozenset(name for name, c in catalog.registry_codecs().items()
                                                 if c.kind == CodecKind.CLASSICAL), settings.learned_queue)
         message, taken = task, []
+        me, fresh_s = task_state.worker_id(), 3 * settings.worker_heartbeat_seconds
         while True:  # this message's turn runs the fairest task (``engine.scheduling``)
-            task, swapped = (scheduling.choose(session, message, scope, exclude=taken) if len(taken) < 5
-                             else (message, False))
+            chosen, swapped = (scheduling.choose(session, message, scope, me, fresh_s, exclude=taken)
+                               if len(taken) < 5 else (message, False))
             session.commit()
+            if chosen is None:
+                log.info("message %s: its task runs in another live process and nothing else is queued", message)
+                return TaskOutcome.DUPLICATE
+            task = chosen
             job = session.get(Job, task.job_id)
             if swapped and (job is None or job.status not in JobStatus.active()):
                 taken.append(claim_row_id(session, task))  # finished meanwhile: choose again
@@ -225,7 +230,7 @@ def run_task(factory: sessionmaker[Session], storage: BlobStorage, task: TaskSpe
             if job.status not in JobStatus.active():
                 log.info("task %s skipped: job %s", task, job.status)
                 return TaskOutcome.SKIPPED
-            claim = task_state.claim(session, task, task_state.worker_id(), _now(), settings.task_max_attempts,
+            claim = task_state.claim(session, task, me, _now(), settings.task_max_attempts,
                                      exclusive=swapped)
             if claim.task_id is not None or not swapped:
                 break

@@ -8,13 +8,17 @@ own message, so the number of turns matches the number of tasks; a message whose
 the next fair task, or finds nothing and is acknowledged (the claim refuses a finished task). This works the same
 on Redis and on the embedded broker, needs no extra queue, and keeps the message format (a contract).
 
-A message whose task is running (a redelivery after its worker died, or the same worker's database retry) keeps
-its task, so fault recovery is unchanged.
+A message whose task is running keeps its task when it is a redelivery (the process that claimed it is gone) or
+the same worker's database retry, so fault recovery is unchanged; when the task runs in a live process (taken in
+another message's turn), the message takes the next fair task instead of running it twice, or nothing.
 """
 from __future__ import annotations
 
+import os
+import socket
 from collections.abc import Collection
 from dataclasses import dataclass
+from datetime import datetime, timezone
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -60,18 +64,44 @@ def fair_order(session: Session, scope: QueueScope, codec: str) -> list[tuple[in
     return sorted((running.get(job_id, 0), job_id, task_id) for job_id, task_id in queued.items())
 
 
-def choose(session: Session, message: TaskSpec, scope: QueueScope,
-           exclude: Collection[int] = ()) -> tuple[TaskSpec, bool]:
-    """The task to run for ``message``, and whether it is another task than the message's own (claim it only if
-    still queued: another worker may take it first). Task ids in ``exclude`` (taken meanwhile) are skipped."""
-    own = session.execute(select(Task.id, Task.state, Job.status).join(Job, Job.id == Task.job_id)
+def running_elsewhere(worker: str | None, heartbeat_at: datetime | None, me: str, fresh_s: float,
+                      now: datetime | None = None) -> bool:
+    """Whether a task claimed by ``worker`` (``hostname:pid``) still runs in another live process: on this host,
+    whether that process exists; on another, whether its heartbeat is younger than ``fresh_s``."""
+    if not worker or worker == me:
+        return False
+    host, _, pid = worker.rpartition(":")
+    if host == socket.gethostname() and pid.isdigit():
+        try:
+            os.kill(int(pid), 0)
+        except ProcessLookupError:
+            return False
+        except PermissionError:
+            return True
+        return True
+    if heartbeat_at is None:
+        return False
+    beat = heartbeat_at if heartbeat_at.tzinfo else heartbeat_at.replace(tzinfo=timezone.utc)
+    return ((now or datetime.now(timezone.utc)) - beat).total_seconds() < fresh_s
+
+
+def choose(session: Session, message: TaskSpec, scope: QueueScope, me: str, fresh_s: float,
+           exclude: Collection[int] = ()) -> tuple[TaskSpec | None, bool]:
+    """The task to run for ``message`` (None: nothing to do), and whether it is another task than the message's own
+    (claim it only if still queued: another worker may take it first). Task ids in ``exclude`` (taken meanwhile)
+    are skipped; ``me`` is this process as a task's worker, ``fresh_s`` the heartbeat age of a live worker."""
+    own = session.execute(select(Task.id, Task.state, Task.worker, Task.heartbeat_at, Job.status)
+                          .join(Job, Job.id == Task.job_id)
                           .where(Task.job_id == message.job_id, Task.image_id == message.image_id,
                                  Task.codec == message.codec)).first()
-    if own is None or own.state == TaskState.RUNNING:
-        return message, False  # a message older than the tasks table, or a redelivery: unchanged
+    if own is None:
+        return message, False  # a message older than the tasks table: unchanged
+    busy = own.state == TaskState.RUNNING and running_elsewhere(own.worker, own.heartbeat_at, me, fresh_s)
+    if own.state == TaskState.RUNNING and not busy:
+        return message, False  # a redelivery after its worker died, or this worker's retry: unchanged
     order = [entry for entry in fair_order(session, scope, message.codec) if entry[2] not in exclude]
     if not order:
-        return message, False
+        return (None if busy else message), False
     own_turn = own.state == TaskState.QUEUED and own.status in JobStatus.active() and own.id not in exclude
     if own_turn:
         running_here = next((r for r, job_id, _ in order if job_id == message.job_id), None)

@@ -40,7 +40,7 @@ def _choose(message: dict):
     from engine.scheduling import QueueScope, choose
 
     with session_factory()() as session:
-        return choose(session, _spec(message), QueueScope(frozenset({"jpeg", "webp", "avif"}), "cpu"))
+        return choose(session, _spec(message), QueueScope(frozenset({"jpeg", "webp", "avif"}), "cpu"), "me:1", 30.0)
 
 
 @pytest.fixture
@@ -74,9 +74,22 @@ def test_a_message_whose_task_ran_in_another_turn_runs_the_next_fair_task(big_an
     assert swapped and chosen == _spec(big_tasks[1])
 
 
-def test_a_redelivered_message_keeps_its_running_task(big_and_small):
-    big_tasks, _ = big_and_small
-    assert _choose(big_tasks[0]) == (_spec(big_tasks[0]), False)
+def test_a_redelivered_message_keeps_its_task_when_the_process_that_ran_it_is_gone(api):
+    import socket
+
+    job_id, _ = _job(api, "redelivered", {"jpeg": [30, 60]}, sizes=((48, 64), (40, 56)))
+    tasks = _tasks(api, job_id)
+    _claim(tasks[0], worker=f"{socket.gethostname()}:{2**22 + 12345}")  # a pid no process has
+    assert _choose(tasks[0]) == (_spec(tasks[0]), False)
+
+
+def test_a_message_whose_task_runs_in_a_live_process_takes_the_next_task_not_the_same(big_and_small):
+    big_tasks, small_tasks = big_and_small  # big_tasks[0] runs on host:1, heartbeat fresh
+    assert _choose(big_tasks[0]) == (_spec(small_tasks[0]), True)
+    _claim(small_tasks[0], worker="host:2")
+    _claim(big_tasks[1], worker="host:3")
+    _claim(big_tasks[2], worker="host:4")
+    assert _choose(big_tasks[0]) == (None, False)  # nothing queued: acknowledged, never run twice
 
 
 def test_a_swapped_turn_runs_the_other_jobs_task_to_the_end(api, big_and_small):
