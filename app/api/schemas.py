@@ -13,6 +13,7 @@ from typing import Annotated, Any
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, PlainSerializer, model_validator
 
 from app.db.enums import JobStatus, TaskState
+from engine.contract import seconds_per_megapixel
 from models.base import Codec
 from metrics.base import Metric
 
@@ -85,6 +86,9 @@ class CodecOut(BaseModel):
     rate_range: RateRangeOut
     available: bool
     reason: str | None = Field(description="Why the codec cannot run here (null when available)")
+    seconds_per_megapixel: float | None = Field(
+        default=None, description="Estimated seconds per rate point per megapixel on one CPU core (orders a job's "
+                                  "tasks and weights its ETA)")
 
     @classmethod
     def of(cls, codec: Codec) -> CodecOut:
@@ -94,7 +98,8 @@ class CodecOut(BaseModel):
         return cls(name=codec.name, kind=codec.kind, description=codec.description, rate_points=list(rate.points),
                    rate_range=RateRangeOut(min=rate.minimum, max=rate.maximum, integer=rate.integer,
                                            label=rate.label),
-                   available=availability.available, reason=availability.reason)
+                   available=availability.available, reason=availability.reason,
+                   seconds_per_megapixel=seconds_per_megapixel(codec.name, codec.kind))
 
 
 class MetricOut(BaseModel):
