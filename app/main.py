@@ -7,15 +7,14 @@ import os
 from pathlib import Path
 
 from fastapi import FastAPI, Request
-from fastapi.exception_handlers import http_exception_handler
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import FileResponse, JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
-from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from app.api.docs import install_offline_docs
-from app.api.error_pages import error_response, wants_html
+from app.api.error_pages import error_response
+from app.api.errors import install as install_error_answers
 from app.api.routes import (
     analysis,
     image_sets,
@@ -35,7 +34,6 @@ from app.api.routes import (
 )
 from app.api.routes import auth as auth_routes
 from app.api.security import install_security
-from app.services.errors import ServiceError
 from app.settings import get_settings
 
 DATABASE_RETRY_AFTER_S = 5  # seconds a client is asked to wait while the database is unreachable
@@ -59,17 +57,7 @@ def create_app() -> FastAPI:
     )
     install_offline_docs(app)
 
-    @app.exception_handler(ServiceError)
-    async def _service_error(request: Request, exc: ServiceError) -> Response:
-        return error_response(request, exc.status_code, exc.message,
-                              headers=getattr(exc, "headers", None))  # e.g. Retry-After of a 429
-
-    @app.exception_handler(StarletteHTTPException)
-    async def _http_error(request: Request, exc: StarletteHTTPException) -> Response:
-        """Unknown paths (404), wrong methods (405) and framework errors: a page for browsers, JSON otherwise."""
-        if wants_html(request):
-            return error_response(request, exc.status_code, str(exc.detail), headers=exc.headers)
-        return await http_exception_handler(request, exc)
+    install_error_answers(app)  # domain and framework errors -> HTTP statuses (a page for browsers), in one place
 
     @app.exception_handler(DBAPIError)
     async def _database_unavailable(request: Request, exc: DBAPIError):

@@ -58,7 +58,7 @@ class Settings(BaseSettings):
     worker_restart_max_delay_s: float = Field(default=30.0, description="`licbench run` restarts a worker that exited "
                                               "after 1, 2, 4 ... seconds, at most this long.")
 
-    # Task state and sweep (issue 13): app/services/task_state.py.
+    # Task state and sweep (issue 13): engine/task_state.py.
     sweep_interval_s: float = Field(default=30.0, description="How often each worker runs the task sweep.")
     task_stale_s: float = Field(default=120.0, description="A running task whose heartbeat is older than this "
                                 "lost its worker: the sweep re-queues it (or fails it after max_attempts).")

@@ -230,7 +230,7 @@ def demo_job_part(args: argparse.Namespace) -> dict:
     if args.multirate:
         codecs["licbench-multirate"] = MultiRateCodec(checkpoint=args.multirate)
     names = list(dict.fromkeys([args.demo_anchor, *args.demo_codecs]))
-    # as the worker does (app.services.benchmark): each reference prepared once for all its reconstructions
+    # as the worker does (engine.benchmark): each reference prepared once for all its reconstructions
     metrics = [build_metrics(names=["psnr"])["psnr"]]
     prepared = {filename: prepare_reference(image, metrics) for filename, image in images.items()}
     rows, skipped = [], {}

@@ -117,7 +117,7 @@ def ideal_serial(images, chosen) -> tuple[float, float, float]:
     reference prepared once, then per rate point encode, decode from the bytes and score. Returns its
     wall time, apart the time PNG-encoding the reconstructions would take (as the service stores them), and
     the encode + decode + scoring seconds alone (what a result row records as compute)."""
-    from app.services.benchmark import png_bytes
+    from engine.benchmark import png_bytes
     from metrics.registry import build_metrics
     from metrics.scoring import prepare_reference, score_prepared
     from models.measure import measure
@@ -157,7 +157,7 @@ def measure_ideal(images, chosen, workers: int, label: str) -> tuple[float, floa
 def _ideal_part(part: dict, chosen, barrier) -> tuple[float, float]:
     """One process of :func:`parallel_ideal`: imports done, then wait for the others, then the loop."""
     torch.set_num_threads(1)
-    import app.services.benchmark  # noqa: F401  (imports are not compute)
+    import engine.benchmark  # noqa: F401  (imports are not compute)
     import metrics.scoring  # noqa: F401
 
     barrier.wait()

@@ -56,7 +56,8 @@
       const rate = row.bd_rate.value === null ? "n/a" : `${fmt(row.bd_rate.value, 2)} %`;
       const quality = row.bd_quality.value === null ? "n/a" : `${fmt(row.bd_quality.value, 4)} ${unit || metric}`;
       const note = row.bd_rate.reason || row.bd_quality.reason || "";
-      for (const c of [row.codec, rate, quality, note]) {
+      const images = row.images === null || row.images === undefined ? "" : `${row.images}`;
+      for (const c of [row.codec, rate, quality, images, note]) {
         const td = document.createElement("td"); td.textContent = c; tr.appendChild(td);
       }
       body.appendChild(tr);
@@ -277,10 +278,21 @@
     const end = finished || new Date();
     document.getElementById("job-duration").textContent = started ? seconds((end - started) / 1000) : "–";
     const eta = document.getElementById("job-eta");
-    if (active && started && job.progress.done > 0) {
-      const rate = job.progress.done / ((Date.now() - started) / 1000);
-      eta.textContent = `about ${seconds((job.progress.total - job.progress.done) / rate)} left`;
+    const left = job.estimated_seconds_left;  // weighted by each rate point's estimated cost
+    if (active && left !== null && left !== undefined) {
+      eta.textContent = `about ${seconds(left)} left`;
     } else { eta.textContent = ""; }
+  }
+
+  async function showRunningTasks(active) {
+    const line = document.getElementById("job-running");
+    if (!active) { line.textContent = ""; return; }
+    const response = await fetch(`/api/v1/jobs/${jobId}/tasks?state=running&limit=20`);
+    if (!response.ok) return;
+    const tasks = await response.json();
+    line.textContent = tasks.length ? "Running: " + tasks.map((t) =>
+      `${t.codec} on ${names[t.image_id] || `image ${t.image_id}`} (${t.rate_points_done ?? 0}/${t.rate_points.length} rate points)`
+    ).join(" · ") : "";
   }
 
   async function poll() {
@@ -300,6 +312,7 @@
     const retryButton = document.getElementById("retry-job");
     if (retryButton) retryButton.hidden = job.status !== "failed";
     showTimes(job, active);
+    await showRunningTasks(active);
     const due = !active || Date.now() - lastRefresh >= REFRESH_WHILE_RUNNING_MS;
     if (job.progress.done !== lastDone && due) {
       lastDone = job.progress.done;

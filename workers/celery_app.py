@@ -1,14 +1,14 @@
 """The worker's Celery application. Broker from settings: Redis in production, SQLite (kombu sqla) embedded.
 
-Configured by ``app.services.queue.make_celery`` (the same configuration the web side sends with); this module
+Configured by ``engine.queue.make_celery`` (the same configuration the web side sends with); this module
 adds the task module. Only the worker side imports it (``celery -A workers.celery_app worker``).
 """
 from __future__ import annotations
 
 from celery.signals import worker_process_init
 
-from app.services.queue import make_celery
 from app.settings import get_settings
+from engine.queue import make_celery
 
 
 def _worker_app():

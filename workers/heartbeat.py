@@ -3,7 +3,7 @@
 row on ``worker_shutdown``. It goes through the database, so it works on every broker, including the embedded
 SQLite one where Celery's remote control (``inspect ping``) does not.
 
-The same signal starts the task sweep (issue 13, ``app.services.task_state.sweep``) in a second daemon thread,
+The same signal starts the task sweep (issue 13, ``engine.task_state.sweep``) in a second daemon thread,
 every ``SWEEP_INTERVAL_S``: every worker sweeps, and the sweep's guarded updates make that harmless. (Running
 tasks refresh their own heartbeat in ``tasks.heartbeat_at`` from the pool process that runs them.)"""
 from __future__ import annotations
@@ -47,8 +47,8 @@ def _loop(worker_id: str, queues: str, interval: float) -> None:
 def sweep_once() -> None:
     """One sweep pass now (logged; errors are logged and the next pass retries)."""
     from app.db.session import session_factory
-    from app.services import task_state
     from app.settings import get_settings
+    from engine import task_state
 
     with session_factory()() as session:
         report = task_state.sweep(session, datetime.now(timezone.utc), get_settings())

@@ -2,7 +2,7 @@
 
 Each task runs under Celery's soft and hard time limits (``TASK_SOFT_TIME_LIMIT_S``, ``TASK_HARD_TIME_LIMIT_S``):
 at the soft limit the rate points still missing are recorded as failed with the reason; a task killed at the hard
-limit is re-queued or failed by the sweep (``app.services.task_state``). Database errors are retried with back-off
+limit is re-queued or failed by the sweep (``engine.task_state``). Database errors are retried with back-off
 inside the task (``benchmark.run_task_retrying``), so a database outage never drops a task.
 """
 from __future__ import annotations
@@ -15,10 +15,11 @@ from celery.exceptions import SoftTimeLimitExceeded
 from celery.signals import worker_process_init
 
 from app.db.session import session_factory
-from app.services import benchmark, jobs
-from app.services.queue import RUN_TASK
 from app.services.storage import default_storage
 from app.settings import get_settings
+from engine import benchmark
+from engine.contract import TaskSpec
+from engine.queue import RUN_TASK
 
 _settings = get_settings()
 SOFT_TIME_LIMIT_S = _settings.task_soft_time_limit_s
@@ -37,7 +38,7 @@ def _init_worker_process(**_: object) -> None:
 def run_task(job_id: int, image_id: int, codec: str, rate_points: list[float] | float) -> str:
     """Encode, decode, score and store one image x codec at each rate point (a list; a single number
     from a message queued before tasks covered all rate points is accepted)."""
-    task = jobs.TaskSpec(job_id, image_id, codec, rate_points)
+    task = TaskSpec(job_id, image_id, codec, rate_points)
     return benchmark.run_task_retrying(
         session_factory(), default_storage(), task, abort_on=(SoftTimeLimitExceeded,),
         abort_reason=f"soft time limit of {SOFT_TIME_LIMIT_S:g} s exceeded (TASK_SOFT_TIME_LIMIT_S); "

@@ -13,6 +13,7 @@ from typing import Annotated, Any
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, PlainSerializer, model_validator
 
 from app.db.enums import JobStatus, TaskState
+from engine.contract import seconds_per_megapixel
 from metrics.base import Metric
 from models.base import Codec
 
@@ -85,6 +86,9 @@ class CodecOut(BaseModel):
     rate_range: RateRangeOut
     available: bool
     reason: str | None = Field(description="Why the codec cannot run here (null when available)")
+    seconds_per_megapixel: float | None = Field(
+        default=None, description="Estimated seconds per rate point per megapixel on one CPU core (orders a job's "
+                                  "tasks and weights its ETA)")
 
     @classmethod
     def of(cls, codec: Codec) -> CodecOut:
@@ -94,7 +98,8 @@ class CodecOut(BaseModel):
         return cls(name=codec.name, kind=codec.kind, description=codec.description, rate_points=list(rate.points),
                    rate_range=RateRangeOut(min=rate.minimum, max=rate.maximum, integer=rate.integer,
                                            label=rate.label),
-                   available=availability.available, reason=availability.reason)
+                   available=availability.available, reason=availability.reason,
+                   seconds_per_megapixel=seconds_per_megapixel(codec.name, codec.kind))
 
 
 class MetricOut(BaseModel):
@@ -167,6 +172,9 @@ class JobOut(OrmModel):
     started_at: Timestamp | None
     finished_at: Timestamp | None
     owner: OwnerName = Field(default=None, description="User name of who started the job")
+    estimated_seconds_left: float | None = Field(
+        default=None, description="GET /jobs/{id} while the job runs: its remaining rate points weighted by their "
+                                  "estimated cost, at the pace of the work done so far (null before the first one)")
 
     @model_validator(mode="before")
     @classmethod
@@ -174,8 +182,10 @@ class JobOut(OrmModel):
         """The ``jobs`` table keeps ``done``/``total`` as columns; the API nests them under ``progress``."""
         if isinstance(data, dict) or not hasattr(data, "done"):
             return data
-        fields = {name: getattr(data, name) for name in cls.model_fields if name != "progress"}
-        return {**fields, "progress": Progress(done=data.done, total=data.total)}
+        fields = {name: getattr(data, name) for name in cls.model_fields
+                  if name not in ("progress", "estimated_seconds_left")}
+        return {**fields, "progress": Progress(done=data.done, total=data.total),
+                "estimated_seconds_left": getattr(data, "estimated_seconds_left", None)}
 
 
 class ResultOut(OrmModel):
@@ -238,6 +248,8 @@ class BDRowOut(OrmModel):
     codec: str
     bd_rate: BDOut
     bd_quality: BDOut
+    images: int | None = Field(default=None, description="Images compared: those where both this codec's and the "
+                               "anchor's curves are complete (all images once the job is done)")
 
 
 class BDRatesOut(BaseModel):
@@ -327,6 +339,8 @@ class TaskOut(OrmModel):
     finished_at: Timestamp | None
     heartbeat_at: Timestamp | None
     error: str | None
+    rate_points_done: int | None = Field(default=None, description="Rate points finished (stored or failed) of "
+                                         "this task's rate_points: the progress inside a long task")
 
 
 class RetryOut(BaseModel):

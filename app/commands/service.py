@@ -22,8 +22,9 @@ def _upgrade(_args=None) -> int:
 
 def _demo(_args=None) -> int:
     from app.db.session import session_scope
-    from app.services import catalog, demo, queue, users
+    from app.services import catalog, demo, users
     from app.services.storage import default_storage
+    from engine import queue
 
     with session_scope() as session:
         admin, password = users.ensure_demo_admin(session)
@@ -61,8 +62,8 @@ def worker_command(concurrency: int, queues: str, prefetch: int | None = None, n
 
 
 def default_queues() -> str:
-    from app.services.queue import CPU_QUEUE
     from app.settings import get_settings
+    from engine.queue import CPU_QUEUE
 
     return ",".join(dict.fromkeys([CPU_QUEUE, get_settings().learned_queue]))
 

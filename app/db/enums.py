@@ -25,13 +25,14 @@ class JobStatus(StrEnum):
 
 class TaskState(StrEnum):
     """Lifecycle of one task (image x codec, all its rate points) in the ``tasks`` table (issue 13):
-    queued -> running (claimed by a worker, attempts + 1) -> done | failed; the sweep puts a running task whose
+    queued -> running (claimed by a worker, attempts + 1) -> done | failed | cancelled (the job was); the sweep puts a running task whose
     worker vanished back to queued, and ``POST /jobs/{id}/retry`` puts failed ones back to queued."""
 
     QUEUED = "queued"
     RUNNING = "running"
     DONE = "done"  # every rate point has its result row
     FAILED = "failed"  # at least one rate point failed (recorded as a TaskFailure row with the reason)
+    CANCELLED = "cancelled"  # its job was cancelled before the task ran (or finished) every rate point
 
     @classmethod
     def unfinished(cls) -> tuple[TaskState, ...]:

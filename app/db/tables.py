@@ -122,7 +122,7 @@ class TaskFailure(Base):
 
 class Task(Base):
     """The state of one task (image x codec covering its rate points; issue 13): written with the job, claimed
-    and finished by the worker, watched by the sweep (``app/services/task_state.py``). Migration 0009."""
+    and finished by the worker, watched by the sweep (``engine/task_state.py``). Migration 0009."""
 
     __tablename__ = "tasks"
     __table_args__ = (UniqueConstraint("job_id", "image_id", "codec", name="uq_task"),

@@ -18,7 +18,7 @@ from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from app.db.tables import ImageSet, Job, User
-from app.services.errors import ServiceError
+from app.services.errors import Forbidden, Unauthenticated
 from app.settings import get_settings
 
 SESSION_COOKIE = "licbench_session"
@@ -76,18 +76,18 @@ def login_csrf_cookie() -> str:
 def check_login_csrf(cookie: str | None, field: str | None) -> None:
     """403 unless the login form's hidden field equals its cookie and the cookie is ours (< 1 day old)."""
     if not cookie or not field or not hmac.compare_digest(cookie, field):
-        raise ServiceError("the login form expired or was not sent by this site; reload the page", 403)
+        raise Forbidden("the login form expired or was not sent by this site; reload the page")
     try:
         _serializer("login-csrf").loads(cookie, max_age=24 * 3600)
     except BadSignature:
-        raise ServiceError("the login form expired or was not sent by this site; reload the page", 403) from None
+        raise Forbidden("the login form expired or was not sent by this site; reload the page") from None
 
 
 def check_csrf(login: LoginSession, sent: str | None) -> None:
     """403 unless ``sent`` (form field or ``X-CSRF-Token`` header) is the session's CSRF token."""
     if not sent or not hmac.compare_digest(sent, login.csrf):
-        raise ServiceError(f"missing or wrong CSRF token: pages send it in the '{CSRF_FIELD}' form field or the "
-                           f"'{CSRF_HEADER}' header (REST clients use 'Authorization: Bearer' instead)", 403)
+        raise Forbidden(f"missing or wrong CSRF token: pages send it in the '{CSRF_FIELD}' form field or the "
+                        f"'{CSRF_HEADER}' header (REST clients use 'Authorization: Bearer' instead)")
 
 
 # ---- who may see or change what ---------------------------------------------------------------------------
@@ -105,9 +105,9 @@ def require_view_image_set(user: User | None, image_set: ImageSet) -> None:
     """401 for anonymous visitors and 403 for other users when the image set is private."""
     if not can_view_image_set(user, image_set):
         if user is None:
-            raise ServiceError(f"image set {image_set.id} is private: log in (session cookie or "
-                               "'Authorization: Bearer <token>') to see it", 401)
-        raise ServiceError(f"image set {image_set.id} is private to its owner", 403)
+            raise Unauthenticated(f"image set {image_set.id} is private: log in (session cookie or "
+                                  "'Authorization: Bearer <token>') to see it")
+        raise Forbidden(f"image set {image_set.id} is private to its owner")
 
 
 def require_view_job(user: User | None, job: Job) -> None:
@@ -118,7 +118,7 @@ def require_view_job(user: User | None, job: Job) -> None:
 def require_owner(user: User, owner_id: int | None, what: str) -> None:
     """403 unless ``user`` owns the thing (``owner_id``) or is an admin."""
     if not is_admin(user) and owner_id != user.id:
-        raise ServiceError(f"{what} belongs to another user; only its owner or an admin may change it", 403)
+        raise Forbidden(f"{what} belongs to another user; only its owner or an admin may change it")
 
 
 def visible_image_sets_clause(user: User | None):

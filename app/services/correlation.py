@@ -30,16 +30,12 @@ from analysis.correlation import (
 from analysis.iqa_datasets import distortion_family, is_scores_only
 from app.db.tables import AnalysisReport, Image, Job, Result
 from app.services import catalog, crop_scores, iqa_datasets, studies
-from app.services.errors import Invalid, ServiceError
+from app.services.errors import Conflict, Invalid
 from app.settings import get_settings
 from metrics.registry import metric_class
 
 WORST_SHOWN = 5
 SEED = 0
-
-
-class Conflict(ServiceError):
-    status_code = 409
 
 
 @dataclass

@@ -97,7 +97,7 @@ def _aware(moment: datetime) -> datetime:
 
 def send(study_id: int, condition_ids: list[int]) -> int:
     """Queue ``condition_ids`` in chunks on the cpu queue; returns how many messages were sent."""
-    from app.services.queue import CPU_QUEUE, celery_client
+    from engine.queue import CPU_QUEUE, celery_client
 
     size = max(1, get_settings().dataset_chunk_images)
     client = celery_client()

@@ -12,16 +12,16 @@ from sqlalchemy.orm import Session
 
 from app.db.enums import JobStatus
 from app.db.tables import Image, ImageSet, Job, Result, Study, TaskFailure
-from app.services.errors import ServiceError
+from app.services.errors import Conflict
 from app.services.storage import LocalStorage, image_key
 
 
 def _check_deletable(session: Session, job: Job) -> None:
     if job.status in JobStatus.active():
-        raise ServiceError(f"job {job.id} is still {job.status}: cancel it first", 409)
+        raise Conflict(f"job {job.id} is still {job.status}: cancel it first")
     study = session.scalar(select(Study.id).where(Study.job_id == job.id).limit(1))
     if study is not None:
-        raise ServiceError(f"job {job.id} is used by human study {study}; its results stay while the study exists", 409)
+        raise Conflict(f"job {job.id} is used by human study {study}; its results stay while the study exists")
 
 
 def _delete_job_rows(session: Session, job: Job) -> list[str]:

@@ -11,6 +11,7 @@ from app.db.tables import ImageSet, Job, User
 from app.services import catalog, image_sets, jobs
 from app.services.image_sets import Upload
 from app.services.storage import BlobStorage
+from engine.contract import DEMO_MAX_SECONDS_PER_MEGAPIXEL, TaskSpec, seconds_per_megapixel
 from models.photos import demo_photos
 
 DEMO_SET_NAME = "demo: scikit-image photos"
@@ -25,10 +26,16 @@ def demo_uploads() -> list[Upload]:
     return uploads
 
 
+def in_demo(codec: str, kind: str) -> bool:
+    """Whether the default demo job runs ``codec``: every available codec but the slow ones (the refined encoder,
+    minutes per image and rate point on a CPU), which stay one click away on the job form with their cost shown."""
+    return seconds_per_megapixel(codec, kind) <= DEMO_MAX_SECONDS_PER_MEGAPIXEL
+
+
 def create_demo_job(session: Session, storage: BlobStorage,
-                    owner: User | None = None) -> tuple[Job, list[jobs.TaskSpec]] | None:
+                    owner: User | None = None) -> tuple[Job, list[TaskSpec]] | None:
     """Load the demo image set (public, so the leaderboard has something on a fresh start) and a job over
-    every available codec, both owned by ``owner``; None if a demo job exists."""
+    every available codec but the slow ones (:func:`in_demo`), both owned by ``owner``; None if a demo job exists."""
     existing = session.scalar(select(ImageSet).where(ImageSet.name == DEMO_SET_NAME))
     if existing is not None and session.scalar(select(Job).where(Job.image_set_id == existing.id)) is not None:
         return None
@@ -37,7 +44,7 @@ def create_demo_job(session: Session, storage: BlobStorage,
     if owner is not None and image_set.owner_id is None:
         image_set.owner_id = owner.id
     selection = [{"name": c.name, "rate_points": list(c.rate.points)}
-                 for c in catalog.codecs(session).values() if c.availability().available]
+                 for c in catalog.codecs(session).values() if c.availability().available and in_demo(c.name, c.kind)]
     job, tasks = jobs.create_job(session, image_set.id, selection, list(jobs.DEFAULT_METRICS))
     job.owner_id = owner.id if owner is not None else None
     return job, tasks

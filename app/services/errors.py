@@ -1,11 +1,16 @@
-"""Service-level errors that routes turn into HTTP 4xx responses with a message."""
+"""Domain errors the services raise. They say what went wrong in the service's own words; ``app/api/errors.py``
+maps each class to its HTTP answer in one place (the services know nothing of HTTP)."""
 from __future__ import annotations
 
 
 class ServiceError(Exception):
-    """A client mistake; ``status_code`` is the HTTP status the API answers with."""
+    """A request the service cannot serve, with a message for the client.
 
-    status_code = 400
+    ``status_code`` is a leftover for code not yet converted to the classes below (the API answers with it when
+    given); new code raises a domain class and lets ``app/api/errors.py`` choose the status.
+    """
+
+    status_code: int | None = None
 
     def __init__(self, message: str, status_code: int | None = None) -> None:
         super().__init__(message)
@@ -14,13 +19,33 @@ class ServiceError(Exception):
             self.status_code = status_code
 
 
-class NotFound(ServiceError):
-    status_code = 404
-
-
 class Invalid(ServiceError):
-    status_code = 422
+    """The request names something malformed or impossible (bad field, unknown codec, too many tasks)."""
+
+
+class NotFound(ServiceError):
+    """The thing named does not exist."""
+
+
+class Conflict(ServiceError):
+    """The thing exists but its state forbids the request (a running job cannot be deleted, a name is taken)."""
+
+
+class Forbidden(ServiceError):
+    """The caller is known but may not do this (someone else's job, a private image set)."""
+
+
+class Unauthenticated(ServiceError):
+    """The caller must identify first (missing or invalid token or session)."""
 
 
 class TooLarge(ServiceError):
-    status_code = 413
+    """The upload is larger than the configured limit."""
+
+
+class Unavailable(ServiceError):
+    """A service the request needs (the task queue, the database) cannot be reached now."""
+
+
+class NotSupported(ServiceError):
+    """This installation lacks an optional package the request needs."""

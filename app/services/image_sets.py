@@ -4,7 +4,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app.db.tables import Image, ImageSet
@@ -82,7 +82,4 @@ def list_image_sets(session: Session, limit: int | None = None, offset: int = 0)
     """Image sets, newest first; ``limit``/``offset`` select one page."""
     return list(session.scalars(select(ImageSet).order_by(ImageSet.id.desc()).limit(limit).offset(offset)))
 
-
-def count_image_sets(session: Session) -> int:
-    return session.scalar(select(func.count()).select_from(ImageSet)) or 0
 

@@ -176,7 +176,7 @@ def _image_rows(index: DatasetIndex) -> list[dict]:
 def enqueue_prepare(session: Session, dataset: IqaDataset) -> None:
     """Send the background check of a committed data set; an unreachable broker fails it (503).
     A scores-only data set is complete as imported: nothing is sent."""
-    from app.services.queue import CPU_QUEUE, celery_client
+    from engine.queue import CPU_QUEUE, celery_client
 
     if is_scores_only(dataset.layout):
         return
@@ -334,7 +334,7 @@ def run_inline(factory: sessionmaker[Session], storage: LocalStorage, dataset_id
 
 def enqueue_scoring(dataset_id: int, chunks: list[list[int]]) -> int:
     """One Celery message per chunk on the cpu queue; returns how many were sent."""
-    from app.services.queue import CPU_QUEUE, celery_client
+    from engine.queue import CPU_QUEUE, celery_client
 
     client = celery_client()
     sent = 0

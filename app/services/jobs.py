@@ -6,18 +6,18 @@ written here with the job; the job is finished when none of its tasks is queued 
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import delete, func, insert, select, update
 from sqlalchemy.orm import Session
 
 from app.db.enums import JobStatus, TaskState
 from app.db.tables import Job, Result, Task, TaskFailure
 from app.services import catalog
-from app.services.errors import Invalid, NotFound
+from app.services.errors import Conflict, Invalid, NotFound
 from app.services.image_sets import get_image_set
 from app.settings import get_settings
+from engine.contract import CodecSelection, RatePoint, TaskSpec, estimated_seconds
 from metrics import registry as metric_registry
 from models.base import CodecError
 
@@ -25,31 +25,12 @@ DEFAULT_METRICS = ("psnr", "ms-ssim")
 ACTIVE = JobStatus.active()
 
 
-@dataclass(frozen=True)
-class TaskSpec:
-    """One unit of work: encode one image with one codec at each of ``rate_points``, scoring every
-    reconstruction against the reference prepared once (one result row per rate point).
-
-    ``rate_points`` may be given as one number (a single rate point, as messages queued before
-    tasks covered all rate points carry); it is stored as a tuple of floats.
-    """
-
-    job_id: int
-    image_id: int
-    codec: str
-    rate_points: tuple[float, ...]
-
-    def __post_init__(self) -> None:
-        points = self.rate_points
-        points = (points,) if isinstance(points, (int, float)) else tuple(points)
-        object.__setattr__(self, "rate_points", tuple(float(p) for p in points))
-
-
-def _validate_codecs(session: Session, selection: list[dict]) -> list[dict]:
+def _validate_codecs(session: Session, selection: list[dict]) -> list[CodecSelection]:
+    """Each named codec once, with its rate points validated by its ``RateSpec`` (floats, sorted, merged)."""
     if not selection:
         raise Invalid("field 'codecs' must name at least one codec")
     known = catalog.codecs(session)
-    out: dict[str, list[float]] = {}
+    out: dict[str, list[RatePoint]] = {}
     for entry in selection:
         name = entry.get("name")
         codec = known.get(name)
@@ -69,7 +50,7 @@ def _validate_codecs(session: Session, selection: list[dict]) -> list[dict]:
             raise Invalid(f"codec {name!r}: {exc}") from None
         merged = out.setdefault(name, [])
         merged.extend(v for v in values if v not in merged)
-    return [{"name": n, "rate_points": [catalog.number(v) for v in sorted(v_)]} for n, v_ in out.items()]
+    return [CodecSelection(name, tuple(sorted(points))) for name, points in out.items()]
 
 
 def _validate_metrics(names: list[str] | None) -> list[str]:
@@ -88,6 +69,17 @@ def _validate_metrics(names: list[str] | None) -> list[str]:
     return out
 
 
+def cheap_first(costs: dict[TaskSpec, float]) -> list[TaskSpec]:
+    """A job's tasks in the order to run them: first each codec's cheapest task (its curve on one image, so the RD
+    plot and a BD-rate on the shared image show every codec early), then the rest; both rounds cheapest first
+    (stable among equals). Task ids follow this order, and the engine runs a job's queued tasks by id."""
+    first: dict[str, TaskSpec] = {}
+    for spec in sorted(costs, key=costs.__getitem__):
+        first.setdefault(spec.codec, spec)
+    opening = set(first.values())
+    return sorted(costs, key=lambda spec: (spec not in opening, costs[spec]))
+
+
 def create_job(session: Session, image_set_id: int, codecs: list[dict], metrics: list[str] | None) -> tuple[Job, list[TaskSpec]]:
     """Validate the selection and store a queued job; returns the job and the tasks to enqueue (one per
     image x codec; the job's ``total`` is the number of result rows, images x rate points)."""
@@ -99,17 +91,21 @@ def create_job(session: Session, image_set_id: int, codecs: list[dict], metrics:
         raise Invalid(f"image set {image_set_id} has no images")
     selection = _validate_codecs(session, codecs)
     metric_names = _validate_metrics(metrics)
-    total = len(image_set.images) * sum(len(c["rate_points"]) for c in selection)
+    total = len(image_set.images) * sum(len(c.rate_points) for c in selection)
     limit = get_settings().max_tasks_per_job
     if total > limit:
         raise Invalid(f"job would run {total} tasks; the limit is {limit}")
-    job = Job(image_set_id=image_set.id, codecs=selection, metrics=metric_names, status=JobStatus.QUEUED, done=0, total=total)
+    job = Job(image_set_id=image_set.id, codecs=[c.as_json() for c in selection], metrics=metric_names, status=JobStatus.QUEUED, done=0, total=total)
     session.add(job)
     session.flush()
-    tasks = [
-        TaskSpec(job.id, image.id, c["name"], tuple(c["rate_points"]))
-        for image in image_set.images for c in selection
-    ]
+    kinds = {name: codec.kind for name, codec in catalog.codecs(session).items()}
+    costs: dict[TaskSpec, float] = {}
+    for image in image_set.images:
+        for c in selection:
+            spec = TaskSpec(job.id, image.id, c.name, c.rate_points)
+            costs[spec] = estimated_seconds(spec.codec, kinds.get(spec.codec, "learned"), image.width * image.height,
+                                            len(spec.rate_points))
+    tasks = cheap_first(costs)
     now = datetime.now(UTC)
     session.execute(insert(Task), [  # the task state rows, in the job's transaction
         {"job_id": t.job_id, "image_id": t.image_id, "codec": t.codec, "rate_points": list(t.rate_points),
@@ -129,21 +125,17 @@ def list_jobs(session: Session, limit: int | None = None, offset: int = 0) -> li
     return list(session.scalars(select(Job).order_by(Job.id.desc()).limit(limit).offset(offset)))
 
 
-def count_jobs(session: Session) -> int:
-    return session.scalar(select(func.count()).select_from(Job)) or 0
-
-
-def mark_running(session: Session, job_id: int) -> None:
-    session.execute(update(Job).where(Job.id == job_id, Job.status == JobStatus.QUEUED)
-                    .values(status=JobStatus.RUNNING, started_at=datetime.now(UTC)))
-
-
 def cancel_job(session: Session, job_id: int) -> Job:
     job = get_job(session, job_id)
     if job.status not in ACTIVE:
-        raise Invalid(f"job {job_id} is already {job.status}", status_code=409)
+        raise Conflict(f"job {job_id} is already {job.status}")
+    now = datetime.now(UTC)
     session.execute(update(Job).where(Job.id == job_id, Job.status.in_(ACTIVE))
-                    .values(status=JobStatus.CANCELLED, finished_at=datetime.now(UTC), error="cancelled by user"))
+                    .values(status=JobStatus.CANCELLED, finished_at=now, error="cancelled by user"))
+    # Queued tasks never run now (their messages are skipped); running ones stop before their next rate point
+    # and are marked cancelled when they finish (``task_state.finish``).
+    session.execute(update(Task).where(Task.job_id == job_id, Task.state == TaskState.QUEUED)
+                    .values(state=TaskState.CANCELLED, finished_at=now))
     session.refresh(job)
     return job
 
@@ -153,35 +145,70 @@ def mark_enqueue_failed(session: Session, job_id: int, message: str) -> None:
                     .values(status=JobStatus.FAILED, error=message, finished_at=datetime.now(UTC)))
 
 
-def add_progress(session: Session, job_id: int, rate_points: int) -> None:
-    """Count ``rate_points`` more finished rate points (result rows or recorded failures) on the job; call it in
-    the transaction that stores them, so a rolled-back duplicate counts nothing."""
-    session.execute(update(Job).where(Job.id == job_id).values(done=Job.done + rate_points))
+def rate_points_done(session: Session, job_id: int) -> dict[tuple[int, str], int]:
+    """Finished rate points (result rows and recorded failures) of the job per (image id, codec): the progress
+    inside each task."""
+    done: dict[tuple[int, str], int] = {}
+    for table in (Result, TaskFailure):
+        for image_id, codec, n in session.execute(select(table.image_id, table.codec, func.count())
+                                                  .where(table.job_id == job_id)
+                                                  .group_by(table.image_id, table.codec)):
+            done[(image_id, codec)] = done.get((image_id, codec), 0) + n
+    return done
 
 
-def finish_if_complete(session: Session, job_id: int) -> bool:
-    """Close the job (succeeded, or failed naming its failures) when none of its tasks is queued or running;
-    ``done`` is recounted once then. Returns whether the job is finished. Call it after committing the task's
-    own state, so two tasks finishing together cannot both miss the end."""
-    unfinished = session.scalar(select(Task.id).where(Task.job_id == job_id, Task.state.in_(TaskState.unfinished()))
-                                .limit(1))
-    if unfinished is not None:
-        return False
-    job = session.get(Job, job_id)
-    if job is None:
-        return True
-    session.refresh(job)
-    if job.status not in ACTIVE:
-        return True
-    results = session.scalar(select(func.count()).select_from(Result).where(Result.job_id == job_id)) or 0
-    failures = session.scalar(select(func.count()).select_from(TaskFailure).where(TaskFailure.job_id == job_id)) or 0
-    if failures:
-        first = session.scalars(select(TaskFailure).where(TaskFailure.job_id == job_id)
-                                .order_by(TaskFailure.id).limit(3)).all()
-        detail = "; ".join(f"{f.codec}@{f.rate_point:g} on image {f.image_id}: {f.error}" for f in first)
-        status, error = JobStatus.FAILED, f"{failures} of {job.total} tasks failed ({results} results kept): {detail}"
-    else:
-        status, error = JobStatus.SUCCEEDED, None
-    session.execute(update(Job).where(Job.id == job_id, Job.status.in_(ACTIVE))
-                    .values(status=status, error=error, done=results + failures, finished_at=datetime.now(UTC)))
-    return True
+def estimated_seconds_left(session: Session, job: Job, now: datetime | None = None) -> float | None:
+    """Seconds until an active job finishes: its remaining work weighted by the estimated cost of each rate point
+    (``engine.contract.estimated_seconds``: a learned rate point counts several classical ones), at the pace its
+    finished work took so far. None before the first rate point finishes or once the job is over."""
+    if job.status not in ACTIVE or job.started_at is None:
+        return None
+    kinds = {name: codec.kind for name, codec in catalog.codecs(session).items()}
+    pixels = {image.id: image.width * image.height for image in job.image_set.images}
+    done = rate_points_done(session, job.id)
+    cost_done = cost_total = 0.0
+    for image_id, codec, points in session.execute(select(Task.image_id, Task.codec, Task.rate_points)
+                                                   .where(Task.job_id == job.id)):
+        per_point = estimated_seconds(codec, kinds.get(codec, "learned"), pixels.get(image_id, 0))
+        cost_total += per_point * len(points)
+        cost_done += per_point * min(done.get((image_id, codec), 0), len(points))
+    started = job.started_at if job.started_at.tzinfo else job.started_at.replace(tzinfo=UTC)
+    elapsed = ((now or datetime.now(UTC)) - started).total_seconds()
+    if cost_done <= 0 or elapsed <= 0:
+        return None
+    return max(0.0, (cost_total - cost_done) * elapsed / cost_done)
+
+
+def retry_failed(session: Session, job: Job, now: datetime) -> list[TaskSpec]:
+    """Put the job's failed tasks back to ``queued`` (attempts from zero) and delete their ``TaskFailure`` rows so
+    their rate points run again; the job is running again until they finish. Returns the tasks to send (the
+    caller commits first). 409 when the job was cancelled or has no failed task."""
+    if job.status == JobStatus.CANCELLED:
+        raise Conflict(f"job {job.id} was cancelled; start a new job instead")
+    failed = session.scalars(select(Task).where(Task.job_id == job.id, Task.state == TaskState.FAILED)
+                             .order_by(Task.id)).all()
+    if not failed:
+        raise Conflict(f"job {job.id} has no failed tasks to retry")
+    removed = 0
+    for task in failed:
+        removed += session.execute(delete(TaskFailure).where(
+            TaskFailure.job_id == task.job_id, TaskFailure.image_id == task.image_id, TaskFailure.codec == task.codec,
+            TaskFailure.rate_point.in_([float(p) for p in task.rate_points]))).rowcount
+        session.execute(update(Task).where(Task.id == task.id, Task.state == TaskState.FAILED).values(
+            state=TaskState.QUEUED, attempts=0, worker=None, queued_at=now, started_at=None, finished_at=None,
+            heartbeat_at=None, error=None))
+    session.execute(update(Job).where(Job.id == job.id).values(
+        status=JobStatus.RUNNING, error=None, finished_at=None, done=Job.done - removed))
+    return [TaskSpec(t.job_id, t.image_id, t.codec, tuple(t.rate_points)) for t in failed]
+
+
+def list_tasks(session: Session, job_id: int, state: str | None = None, limit: int | None = None,
+               offset: int = 0) -> list[Task]:
+    """The job's tasks in id order (optionally one state), one page."""
+    where = [Task.job_id == job_id] + ([Task.state == state] if state else [])
+    return list(session.scalars(select(Task).where(*where).order_by(Task.id).limit(limit).offset(offset)))
+
+
+def count_tasks(session: Session, job_id: int, state: str | None = None) -> int:
+    where = [Task.job_id == job_id] + ([Task.state == state] if state else [])
+    return session.scalar(select(func.count()).select_from(Task).where(*where)) or 0

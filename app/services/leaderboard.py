@@ -23,7 +23,7 @@ from app.db.enums import JobStatus
 from app.db.tables import Image, ImageSet, Job, Result
 from app.services import catalog, rd_points
 from app.services.auth import PUBLIC
-from app.services.errors import Invalid, NotFound, ServiceError
+from app.services.errors import Forbidden, Invalid, NotFound
 from metrics import registry as metric_registry
 
 T = TypeVar("T")
@@ -54,7 +54,7 @@ def _public_set(session: Session, image_set_id: int) -> ImageSet:
     if image_set is None:
         raise NotFound(f"image set {image_set_id} does not exist")
     if image_set.visibility != PUBLIC:
-        raise ServiceError(f"image set {image_set_id} is private; the leaderboard shows public image sets only", 403)
+        raise Forbidden(f"image set {image_set_id} is private; the leaderboard shows public image sets only")
     return image_set
 
 

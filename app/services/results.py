@@ -5,7 +5,7 @@ import csv
 import io
 import json
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from typing import TypeVar
 
 from sqlalchemy import JSON, Text, cast, func, literal, select
@@ -259,7 +259,8 @@ def rd_curves_json(session: Session, job_id: int, metric: str, per_image: bool =
 
 def bd_rates(session: Session, job_id: int, anchor: str, metric: str, image_id: int | None = None) -> dict:
     """BD-rate and BD-quality (Bjontegaard, PCHIP) of every codec in the job against ``anchor``; over the mean
-    curves (aggregated in SQL), or over one image's curves with ``image_id``."""
+    curves (aggregated in SQL, over the images every plotted codec has finished: :func:`common_images`), or over
+    one image's curves with ``image_id``. Each row says how many images its curves average (``images``)."""
     job = get_job(session, job_id)
     _known_metric(job, metric)
     codecs_in_job = [c["name"] for c in job.codecs]
@@ -273,7 +274,10 @@ def bd_rates(session: Session, job_id: int, anchor: str, metric: str, image_id: 
         curves = {codec: curve.xy(metric) for codec, curve in by_codec.items()}
         for codec in codecs_in_job:
             curves.setdefault(codec, ([], []))
-        return compare_to_anchor(curves, anchor, metric, higher_is_better), common
+        rows = compare_to_anchor(curves, anchor, metric, higher_is_better)
+        # every row compares curves averaged over the same images: one image, or the common subset
+        images = 1 if image_id is not None else (common.count if common else len(job.image_set.images))
+        return [{**asdict(row), "images": images} for row in rows], common
 
     rows, common = _finished_job_cached(session, job, ("bd-rate", anchor, metric, image_id,
                                                        tuple(codecs_in_job)), compare)

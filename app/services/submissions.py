@@ -9,7 +9,7 @@ from sqlalchemy.orm import Session
 
 from app.db.tables import ApiToken, SubmittedModel
 from app.services import catalog
-from app.services.errors import Invalid, ServiceError
+from app.services.errors import Conflict, Invalid
 from app.services.storage import LocalStorage
 from models.photos import load_photo
 from models.submitted import SUBMITTABLE_ARCHITECTURES, CheckpointError, build_network, read_state_dict, smoke_test
@@ -41,7 +41,7 @@ def submit_model(session: Session, storage: LocalStorage, token: ApiToken, name:
     if rate_point < 1:
         raise Invalid("field 'rate_point' must be a positive integer")
     if any(m.rate_point == rate_point for m in existing):
-        raise ServiceError(f"codec {name!r} already has a checkpoint for rate point {rate_point}", 409)
+        raise Conflict(f"codec {name!r} already has a checkpoint for rate point {rate_point}")
     if not data:
         raise Invalid("checkpoint file is empty")
     try:

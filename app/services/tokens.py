@@ -9,7 +9,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app.db.tables import ApiToken, User
-from app.services.errors import Invalid, NotFound, ServiceError
+from app.services.errors import Forbidden, Invalid, NotFound, Unauthenticated
 
 TOKEN_PREFIX = "lb_"
 
@@ -39,11 +39,11 @@ def create_token(session: Session, name: str, user: User | None = None) -> str:
 def authenticate(session: Session, token: str | None) -> ApiToken:
     """The stored, unrevoked token whose SHA-256 matches ``token`` (the bearer credential), or 401."""
     if not token:
-        raise ServiceError("missing API token: send 'Authorization: Bearer <token>' "
-                           "(create one with `licbench token create --user NAME`)", 401)
+        raise Unauthenticated("missing API token: send 'Authorization: Bearer <token>' "
+                              "(create one with `licbench token create --user NAME`)")
     row = session.scalar(select(ApiToken).where(ApiToken.token_sha256 == _digest(token.strip())))
     if row is None or row.revoked_at is not None:
-        raise ServiceError("invalid API token" if row is None else "API token was revoked", 401)
+        raise Unauthenticated("invalid API token" if row is None else "API token was revoked")
     return row
 
 
@@ -62,7 +62,7 @@ def revoke_token(session: Session, user: User, token_id: int) -> ApiToken:
     if row is None:
         raise NotFound(f"token {token_id} does not exist")
     if user.role != "admin" and row.user_id != user.id:
-        raise ServiceError(f"token {token_id} belongs to another user", 403)
+        raise Forbidden(f"token {token_id} belongs to another user")
     if row.revoked_at is None:
         row.revoked_at = datetime.now(UTC)
         session.flush()

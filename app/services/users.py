@@ -7,11 +7,11 @@ from functools import lru_cache
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app.db.tables import User
-from app.services.errors import Invalid, NotFound
+from app.services.errors import Conflict, Invalid, NotFound
 
 ROLES = ("admin", "member")
 NAME_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._@-]{0,99}$")
@@ -55,10 +55,6 @@ def _check_password(password: str) -> str:
     return password
 
 
-def get_user(session: Session, user_id: int) -> User | None:
-    return session.get(User, user_id)
-
-
 def find_user(session: Session, name: str) -> User | None:
     return session.scalar(select(User).where(User.name == name))
 
@@ -79,7 +75,7 @@ def create_user(session: Session, name: str, password: str | None, role: str = "
     if role not in ROLES:
         raise Invalid(f"role must be one of {', '.join(ROLES)}")
     if find_user(session, name) is not None:
-        raise Invalid(f"user {name!r} already exists", status_code=409)
+        raise Conflict(f"user {name!r} already exists")
     user = User(name=name, role=role,
                 password_hash=hash_password(_check_password(password)) if password is not None
                 else unusable_password_hash())
@@ -118,10 +114,6 @@ def first_admin(session: Session) -> User:
 
 def list_users(session: Session) -> list[User]:
     return list(session.scalars(select(User).order_by(User.id)))
-
-
-def count_users(session: Session) -> int:
-    return session.scalar(select(func.count()).select_from(User)) or 0
 
 
 def ensure_demo_admin(session: Session) -> tuple[User, str | None]:

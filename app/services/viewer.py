@@ -15,7 +15,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app.db.tables import Image, Result
-from app.services.errors import Invalid, ServiceError
+from app.services.errors import Conflict, Invalid, NotSupported
 from app.services.storage import LocalStorage, image_key
 
 ABS_GAIN = 4
@@ -83,7 +83,7 @@ def compute_map(reference: np.ndarray, distorted: np.ndarray, kind: str) -> np.n
             from metrics.flip import flip_error_map
             error, _ = flip_error_map(reference, distorted)
         except ImportError:
-            raise ServiceError("the FLIP map needs the flip-evaluator package", 501) from None
+            raise NotSupported("the FLIP map needs the flip-evaluator package") from None
         return (np.clip(error, 0.0, 1.0) * 255).round().astype(np.uint8)
     raise Invalid(f"unknown map {kind!r}; maps: {', '.join(MAP_KINDS)}")
 
@@ -99,8 +99,8 @@ def error_map_png(session: Session, storage: LocalStorage, result: Result, kind:
     reference = _pixels(storage.get(image_key(image.content_hash)))
     distorted = _pixels(storage.get(result.reconstruction_path))
     if reference.shape != distorted.shape:
-        raise ServiceError(f"reconstruction {result.id} is {distorted.shape[1]}x{distorted.shape[0]}, the original "
-                           f"{reference.shape[1]}x{reference.shape[0]}", 409)
+        raise Conflict(f"reconstruction {result.id} is {distorted.shape[1]}x{distorted.shape[0]}, the original "
+                       f"{reference.shape[1]}x{reference.shape[0]}")
     data = _png(compute_map(reference, distorted, kind))
     storage.put(key, data)
     return data

@@ -5,7 +5,7 @@ Revises: 0008
 Create Date: 2026-11-28 03:00:00
 
 ``tasks`` holds queued/running/done/failed, attempts, the claiming worker and timestamps for every task, so job
-progress and completion read it instead of counting result rows, and the sweep (``app/services/task_state.py``)
+progress and completion read it instead of counting result rows, and the sweep (``engine/task_state.py``)
 can re-queue tasks whose worker vanished. Jobs stored before this revision get their rows here: a task is
 ``done`` when every rate point has a result, ``failed`` when every rate point has a result or a recorded
 failure and at least one failed, else ``queued`` (the sweep sends queued tasks of active jobs again).

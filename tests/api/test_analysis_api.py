@@ -13,8 +13,9 @@ from tests.support.images import png_bytes, random_photo
 def finished_job(api):
     """A job over two JPEG variants, its tasks executed by the same function the Celery task calls."""
     from app.db.session import session_factory
-    from app.services import benchmark, jobs
+    from app.services import jobs
     from app.services.storage import default_storage
+    from engine import benchmark
 
     files = [("files", (f"{i}.png", png_bytes(random_photo(96, 128, seed=i)), "image/png")) for i in range(2)]
     image_set = api.post("/api/v1/image-sets", data={"name": "bd"}, files=files).json()
@@ -65,7 +66,7 @@ def test_reference_curves_import_and_list(api, finished_job):
 
 
 def test_routing_sends_classical_codecs_to_cpu_and_learned_to_the_learned_queue():
-    from app.services.queue import queue_for
+    from engine.queue import queue_for
 
     assert queue_for("classical", "gpu") == "cpu"
     assert queue_for("learned", "gpu") == "gpu"

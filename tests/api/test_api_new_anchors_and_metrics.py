@@ -10,8 +10,9 @@ POINTS = {"heic": [20, 70], "heic-444": [20, 70], "jpeg2000": [29, 41]}
 
 def test_anchors_and_metrics_run_end_to_end(api):
     from app.db.session import session_factory
-    from app.services import benchmark, jobs
+    from app.services import jobs
     from app.services.storage import default_storage
+    from engine import benchmark
 
     image_set = api.post("/api/v1/image-sets", data={"name": "anchors"},
                          files=[("files", ("a.png", png_bytes(random_photo(96, 128, seed=9)), "image/png"))]).json()

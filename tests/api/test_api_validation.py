@@ -135,8 +135,9 @@ def test_a_queued_job_can_be_cancelled_once(api, image_set_id):
 def test_a_cancelled_job_runs_no_more_tasks(api, image_set_id):
     from app.db.enums import TaskOutcome
     from app.db.session import session_factory
-    from app.services import benchmark, jobs
+    from app.services import jobs
     from app.services.storage import default_storage
+    from engine import benchmark
 
     job_id = api.post("/api/v1/jobs", json={"image_set_id": image_set_id,
                                             "codecs": [{"name": "jpeg", "rate_points": [10]}]}).json()["id"]

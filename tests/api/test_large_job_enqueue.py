@@ -13,7 +13,7 @@ def events(api, monkeypatch):
     from fastapi.testclient import TestClient
 
     from app.api.routes import jobs as job_routes
-    from app.services import queue
+    from engine import queue
 
     seen: list[str] = []
     monkeypatch.setattr(job_routes, "ENQUEUE_IN_REQUEST_MAX", 3)

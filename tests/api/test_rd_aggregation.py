@@ -47,10 +47,13 @@ def small_job(api):
 
 def _bd_json(job_id: int, anchor: str, metric: str, image_id, comparisons) -> dict:
     """The answer as the route's response model writes it."""
+    from dataclasses import asdict
+
     from app.api.schemas import BDRatesOut
 
+    rows = [{**asdict(c), "images": 1 if image_id else 2} for c in comparisons]  # the finished job's two images
     return BDRatesOut.model_validate({"job_id": job_id, "anchor": anchor, "metric": metric, "image_id": image_id,
-                                      "method": "Bjontegaard, PCHIP interpolation", "rows": comparisons,
+                                      "method": "Bjontegaard, PCHIP interpolation", "rows": rows,
                                       **subset_fields(2 if image_id is None else None)},
                                      from_attributes=True).model_dump(mode="json")
 
@@ -286,3 +289,22 @@ def test_partial_results_never_mix_image_subsets_in_a_mean_curve(api):
     # per image, nothing is restricted: image 2's half-done learned curve is its own
     per_image = api.get(f"/api/v1/jobs/{job_id}/rd", params={"metric": "psnr", "image_id": images[1]}).json()
     assert {c["codec"] for c in per_image["curves"]} == {"jpeg", "licbench-multirate"}
+
+
+def test_a_running_jobs_bd_rate_compares_only_the_images_both_curves_have(api):
+    """While a job runs, webp is complete on one image and jpeg on both: webp's BD-rate is computed on that one
+    image's curves (both means over the same image), says so, and avif with no complete image is pending (n/a)."""
+    with _engine().begin() as connection:
+        set_id, images = insert_image_set(connection, _owner_id(api), 2, "running", visibility="public")
+        rows = [r for r in hand_made_rows(images) if r["codec"] == "jpeg" or (r["codec"] == "webp" and r["image_id"] == images[0])
+                or (r["codec"] == "avif" and r["rate_point"] != POINTS[-1])]
+        job_id = insert_job(connection, _owner_id(api), set_id, {c: POINTS for c in ("jpeg", "webp", "avif")},
+                            ["psnr"], rows, status="running")
+    bd = {r["codec"]: r for r in api.get(f"/api/v1/jobs/{job_id}/bd-rate", params={"anchor": "jpeg"}).json()["rows"]}
+    one_image = {r["codec"]: r for r in api.get(f"/api/v1/jobs/{job_id}/bd-rate",
+                                                params={"anchor": "jpeg", "image_id": images[0]}).json()["rows"]}
+    assert bd["webp"]["images"] == 1 and bd["webp"]["bd_rate"]["value"] is not None
+    assert bd["webp"]["bd_rate"]["value"] == pytest.approx(one_image["webp"]["bd_rate"]["value"], abs=1e-9)
+    assert bd["avif"]["bd_rate"]["value"] is None
+    answer = api.get(f"/api/v1/jobs/{job_id}/bd-rate", params={"anchor": "jpeg"}).json()
+    assert answer["pending_codecs"] == ["avif"] and answer["images_common"] == 1

@@ -13,8 +13,9 @@ from tests.support.images import png_bytes, random_photo
 def failed_job(api, monkeypatch):
     """A job whose only task failed at rate point 50 (20 stored); returns (job id, image id, undo)."""
     from app.db.session import session_factory
-    from app.services import benchmark, jobs
+    from app.services import jobs
     from app.services.storage import default_storage
+    from engine import benchmark
 
     image_set = api.post("/api/v1/image-sets", data={"name": "retry"},
                          files=[("files", ("a.png", png_bytes(random_photo(48, 64, seed=9)), "image/png"))]).json()
@@ -29,8 +30,9 @@ def failed_job(api, monkeypatch):
 
 def test_failed_tasks_are_listed_retried_and_then_succeed(api, failed_job):
     from app.db.session import session_factory
-    from app.services import benchmark, jobs
+    from app.services import jobs
     from app.services.storage import default_storage
+    from engine import benchmark
 
     job_id, image_id = failed_job
     assert api.get(f"/api/v1/jobs/{job_id}").json()["status"] == "failed"

@@ -18,6 +18,7 @@ from PIL import Image
 
 from analysis.iqa_datasets.base import DatasetError, DatasetIndex, parse_score, read_csv_rows
 from analysis.iqa_datasets.verify import verify_images
+from app.api.errors import status_of
 from app.commands import CommandError
 from app.commands.score import _read_image
 from app.services.errors import ServiceError
@@ -56,7 +57,7 @@ def _check_normalised(data: bytes) -> None:
     try:
         image = normalize_image("x.png", data, max_pixels=100_000)
     except ServiceError as exc:
-        assert 400 <= exc.status_code < 500 and "x.png" in exc.message
+        assert 400 <= status_of(exc) < 500 and "x.png" in exc.message
         return
     assert image.pixels.dtype == np.uint8 and image.pixels.ndim == 3 and image.pixels.shape[2] == 3
     assert image.content_hash == hashlib.sha256(image.png).hexdigest()
@@ -121,7 +122,7 @@ def test_tiff_with_a_damaged_second_page_is_a_4xx_error():
             struct.pack_into("<H", data, second + 2 + 12 * k, 65000)
     with pytest.raises(ServiceError) as raised:
         normalize_image("two-pages.tif", bytes(data), max_pixels=100_000)
-    assert 400 <= raised.value.status_code < 500
+    assert 400 <= status_of(raised.value) < 500
     assert "two-pages.tif" in raised.value.message and "corrupt" in raised.value.message
 
 

@@ -42,8 +42,9 @@ def run_job_in_process(api, metrics=("psnr", "ssim", "gmsd"), sizes=((64, 80), (
                        codecs=(("jpeg", (10, 30, 60, 90)),)) -> dict:
     """Upload ``sizes`` photos and run ``codecs`` through the worker's task function with ``metrics``; the job."""
     from app.db.session import session_factory
-    from app.services import benchmark, jobs
+    from app.services import jobs
     from app.services.storage import default_storage
+    from engine import benchmark
     from tests.support.images import png_bytes, random_photo
 
     files = [("files", (f"photo{i}.png", png_bytes(random_photo(h, w, seed=70 + i)), "image/png"))

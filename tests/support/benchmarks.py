@@ -16,8 +16,9 @@ def upload_set(api, name: str, sizes=((64, 80),), visibility: str = "private", h
 def run_job(api, image_set: dict, codecs: dict[str, list], metrics: list[str], headers=None) -> int:
     """Create a job over ``codecs`` (name -> rate points) and run its tasks here; returns the job id."""
     from app.db.session import session_factory
-    from app.services import benchmark, jobs
+    from app.services import jobs
     from app.services.storage import default_storage
+    from engine import benchmark
 
     created = api.post("/api/v1/jobs", headers=headers or {}, json={"image_set_id": image_set["id"], "metrics": metrics,
                        "codecs": [{"name": n, "rate_points": p} for n, p in codecs.items()]})

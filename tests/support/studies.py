@@ -16,8 +16,9 @@ JOD_SIGMA = 1.4826  # 1 JOD = 75% preference
 def run_small_job_in_process(api, sizes=((64, 80), (72, 72)), rate_points=(10, 40, 90)) -> dict:
     """Upload ``sizes`` photos, run JPEG at ``rate_points`` through the worker's task function; the job."""
     from app.db.session import session_factory
-    from app.services import benchmark, jobs
+    from app.services import jobs
     from app.services.storage import default_storage
+    from engine import benchmark
 
     files = [("files", (f"photo{i}.png", png_bytes(random_photo(h, w, seed=70 + i)), "image/png"))
              for i, (h, w) in enumerate(sizes)]

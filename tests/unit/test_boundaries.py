@@ -15,7 +15,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
 PURE_PACKAGES = ("models", "metrics", "analysis")
-PROJECT_PACKAGES = ("app", "workers", *PURE_PACKAGES)
+PROJECT_PACKAGES = ("app", "engine", "workers", *PURE_PACKAGES)
 FORBIDDEN_IN_PURE = ("app", "workers", "fastapi", "sqlalchemy", "celery")
 
 _IMPORT_EVERY_MODULE = r"""
@@ -188,6 +188,25 @@ def test_project_modules_import_each_other_without_cycles():
         " -> ".join(cycle) for cycle in cycles)
 
 
+# The web side (routes, pages, services, the app factory) writes jobs and reads results; the engine runs them. It
+# reaches the engine only through the contract (types, task names, cost estimates) and the producer that sends
+# task messages; the runner, task state machine, scheduling, sweep and embedded broker are the engine's own.
+WEB_SIDE = ("app.api", "app.services", "app.main", "app.db")
+ENGINE_FRONT = ("engine.contract", "engine.queue")
+
+
+def test_the_web_side_reaches_the_engine_only_through_its_contract():
+    modules = _modules()
+    offenders = sorted({
+        f"{path.relative_to(ROOT)}:{line}: import {imported}"
+        for name, path in modules.items() if name.startswith(WEB_SIDE)
+        for imported, line in _imports(name, path)
+        if (target := _resolve(imported, modules)) and target.split(".")[0] == "engine" and target not in ENGINE_FRONT
+    })
+    assert not offenders, "\n".join(offenders)
+    assert any(name.startswith("engine.") for name in modules)  # the engine is seen at all
+
+
 def test_the_cycle_finder_sees_a_cycle_inside_functions_too(tmp_path):
     """The checks above cannot pass by seeing nothing: a planted cycle and a planted import are found."""
     graph = {"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": {"a"}}
@@ -198,4 +217,4 @@ def test_the_cycle_finder_sees_a_cycle_inside_functions_too(tmp_path):
                     "app = Celery('x', include=['workers.tasks'])\n")
     imported = {i for i, _ in _imports("app.api.planted", path)}
     assert {"app.services.queue", "sqlalchemy.orm", "workers.tasks"} <= imported
-    assert _resolve("app.services.queue.enqueue", _modules()) == "app.services.queue"
+    assert _resolve("engine.queue.enqueue", _modules()) == "engine.queue"

@@ -23,9 +23,10 @@ from app.api.schemas import (
 )
 from app.db.enums import TaskState
 from app.db.tables import ImageSet, Job, Task
-from app.services import auth, catalog, deletion, jobs, queue, results, task_state
-from app.services.errors import ServiceError
+from app.services import auth, catalog, deletion, jobs, results
+from app.services.errors import NotFound, ServiceError, Unavailable
 from app.settings import get_settings
+from engine import queue
 
 router = APIRouter(prefix="/api/v1", tags=["jobs"])
 log = logging.getLogger(__name__)
@@ -63,7 +64,7 @@ def create_job(request: JobRequest, session: SessionDep, user: CurrentUser, back
     except Exception as exc:
         jobs.mark_enqueue_failed(session, job.id, f"could not reach the task queue: {exc}")
         session.commit()
-        raise ServiceError(f"job {job.id} stored but the task queue is unreachable: {exc}", 503) from None
+        raise Unavailable(f"job {job.id} stored but the task queue is unreachable: {exc}") from None
     return job
 
 
@@ -108,7 +109,9 @@ def visible_job(session, job_id: int, user) -> Job:
 
 @router.get("/jobs/{job_id}", response_model=JobOut)
 def get_job(job_id: int, session: SessionDep, user: OptionalUser) -> Job:
-    return visible_job(session, job_id, user)
+    job = visible_job(session, job_id, user)
+    job.estimated_seconds_left = jobs.estimated_seconds_left(session, job)  # type: ignore[attr-defined]
+    return job
 
 
 @router.post("/jobs/{job_id}/cancel", response_model=JobOut)
@@ -128,10 +131,10 @@ def retry_job(job_id: int, session: SessionDep, user: CurrentUser) -> RetryOut:
     workers' sweep sends them later (``sent`` says how many went now)."""
     job = visible_job(session, job_id, user)
     auth.require_owner(user, job.owner_id, f"job {job_id}")
-    specs = task_state.retry_failed(session, job, datetime.now(UTC))
+    specs = jobs.retry_failed(session, job, datetime.now(UTC))
     session.commit()  # workers must see the queued rows before the messages arrive
     try:
-        sent = task_state.send_tasks(session, specs)
+        sent = queue.enqueue(specs, {name: c.kind for name, c in catalog.codecs(session).items()})
     except Exception as exc:
         return RetryOut(job_id=job_id, requeued=len(specs), sent=0,
                         detail=f"the task queue is unreachable ({type(exc).__name__}); the sweep sends them later")
@@ -144,8 +147,12 @@ def job_tasks(job_id: int, session: SessionDep, page: Pagination, user: Optional
     """The job's tasks (one per image x codec covering its rate points) with state, attempts, worker and
     timestamps, in id order; paged by ``limit``/``offset`` with the total in ``X-Total-Count``."""
     visible_job(session, job_id, user)
-    page.set_total(task_state.count_tasks(session, job_id, state))
-    return task_state.list_tasks(session, job_id, state, limit=page.limit, offset=page.offset)
+    page.set_total(jobs.count_tasks(session, job_id, state))
+    tasks = jobs.list_tasks(session, job_id, state, limit=page.limit, offset=page.offset)
+    done = jobs.rate_points_done(session, job_id)
+    for task in tasks:
+        task.rate_points_done = min(done.get((task.image_id, task.codec), 0), len(task.rate_points))  # type: ignore[attr-defined]
+    return tasks
 
 
 @router.delete("/jobs/{job_id}", status_code=status.HTTP_204_NO_CONTENT)
@@ -206,7 +213,7 @@ def job_compressai_json(job_id: int, session: SessionDep, user: OptionalUser, co
     if codec is None:
         return documents
     if codec not in documents:
-        raise ServiceError(f"job {job_id} has no results for codec {codec!r}", 404)
+        raise NotFound(f"job {job_id} has no results for codec {codec!r}")
     return JSONResponse(documents[codec], headers={
         "Content-Disposition": f'attachment; filename="licbench-job{job_id}-{codec}.json"'})
 

@@ -26,8 +26,9 @@ def job(api):
 
 def _run(job_id: int, image_id: int, points=POINTS):
     from app.db.session import session_factory
-    from app.services import benchmark, jobs
+    from app.services import jobs
     from app.services.storage import default_storage
+    from engine import benchmark
 
     return benchmark.run_task(session_factory(), default_storage(), jobs.TaskSpec(job_id, image_id, "jpeg", tuple(points)))
 
@@ -52,7 +53,7 @@ def test_one_task_stores_one_row_per_rate_point_and_finishes_the_job(api, job):
 def test_progress_counts_rows_as_each_rate_point_finishes(api, job, monkeypatch):
     from app.db.session import session_factory
     from app.db.tables import Job
-    from app.services import benchmark
+    from engine import benchmark
 
     seen = []
     measure = benchmark.measure
@@ -69,7 +70,7 @@ def test_progress_counts_rows_as_each_rate_point_finishes(api, job, monkeypatch)
 
 def test_a_redelivered_task_adds_no_rows_and_recomputes_nothing(api, job, monkeypatch):
     from app.db.enums import TaskOutcome
-    from app.services import benchmark
+    from engine import benchmark
 
     _run(*job)
     first = _rows(api, job[0])
@@ -84,7 +85,7 @@ def test_a_redelivered_task_adds_no_rows_and_recomputes_nothing(api, job, monkey
 
 def test_a_redelivered_task_after_a_crash_runs_only_the_missing_rate_points(api, job, monkeypatch):
     from app.db.enums import TaskOutcome
-    from app.services import benchmark
+    from engine import benchmark
 
     _run(*job, points=[20])  # the worker died after the first row of [20, 50, 80]
     measured = []
@@ -107,7 +108,7 @@ def test_a_failing_rate_point_is_recorded_and_the_others_are_kept(api, job, monk
 
 
 def test_the_stored_reconstruction_is_exactly_the_scored_array(api, job, monkeypatch):
-    from app.services import benchmark
+    from engine import benchmark
 
     scored = {}
     score_prepared = benchmark.score_prepared
@@ -128,7 +129,7 @@ def test_the_stored_reconstruction_is_exactly_the_scored_array(api, job, monkeyp
 
 
 def test_a_job_cancelled_during_a_task_stops_it_before_the_next_rate_point(api, job, monkeypatch):
-    from app.services import benchmark
+    from engine import benchmark
 
     measure = benchmark.measure
 

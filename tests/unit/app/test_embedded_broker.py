@@ -1,4 +1,4 @@
-"""The embedded broker's transport (app/services/embedded_broker.py) on a SQLite file, in-process."""
+"""The embedded broker's transport (engine/embedded_broker.py) on a SQLite file, in-process."""
 from __future__ import annotations
 
 import sqlite3
@@ -7,7 +7,7 @@ import time
 
 from kombu import Connection, Exchange, Queue
 
-from app.services import embedded_broker
+from engine import embedded_broker
 
 QUEUE = Queue("cpu", Exchange("cpu"), "cpu")
 

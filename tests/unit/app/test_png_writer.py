@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from app.services.png_writer import rgb_png
+from engine.png_writer import rgb_png
 from tests.support.images import random_photo
 
 

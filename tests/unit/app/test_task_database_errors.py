@@ -26,8 +26,9 @@ def _lost_connection() -> OperationalError:
 
 def _run(job, sleeps, **kwargs):
     from app.db.session import session_factory
-    from app.services import benchmark, jobs
+    from app.services import jobs
     from app.services.storage import default_storage
+    from engine import benchmark
 
     return benchmark.run_task_retrying(session_factory(), default_storage(),
                                        jobs.TaskSpec(job[0], job[1], "jpeg", POINTS), sleep=sleeps.append, **kwargs)
@@ -57,9 +58,10 @@ def _state(api, job):
 
 def test_a_database_error_while_storing_is_retried_and_leaves_no_orphan_file(api, job, settings_env, monkeypatch):
     from app.db.enums import TaskOutcome
-    from app.services import jobs
+    from engine import task_state
+    from engine.contract import TaskSpec
 
-    add_progress, calls = jobs.add_progress, []
+    add_progress, calls = task_state.add_progress, []
 
     def failing_twice(session, job_id, n):  # the database drops the connection on the first two stores
         calls.append(n)
@@ -67,7 +69,7 @@ def test_a_database_error_while_storing_is_retried_and_leaves_no_orphan_file(api
             raise _lost_connection()
         return add_progress(session, job_id, n)
 
-    monkeypatch.setattr(jobs, "add_progress", failing_twice)
+    monkeypatch.setattr(task_state, "add_progress", failing_twice)
     seen_files = []
     sleeps: list[float] = []
     sleeps_append = sleeps.append
@@ -77,11 +79,11 @@ def test_a_database_error_while_storing_is_retried_and_leaves_no_orphan_file(api
         sleeps_append(delay)
 
     from app.db.session import session_factory
-    from app.services import benchmark
     from app.services.storage import default_storage
+    from engine import benchmark
 
     outcome = benchmark.run_task_retrying(session_factory(), default_storage(),
-                                          jobs.TaskSpec(job[0], job[1], "jpeg", POINTS), sleep=sleeping, max_delay_s=4)
+                                          TaskSpec(job[0], job[1], "jpeg", POINTS), sleep=sleeping, max_delay_s=4)
     assert outcome == TaskOutcome.STORED
     assert seen_files == [set(), set()]  # the PNG of each uncommitted row was removed
     assert len(sleeps) == 2 and 0.4 <= sleeps[0] <= 0.5 and 0.8 <= sleeps[1] <= 1.0  # exponential back-off
@@ -96,9 +98,9 @@ def test_a_row_committed_while_the_connection_died_runs_again_when_its_file_is_g
                                                                                       monkeypatch):
     from sqlalchemy.orm import Session
 
-    from app.services import jobs
+    from engine import task_state
 
-    commit, add_progress, armed = Session.commit, jobs.add_progress, []
+    commit, add_progress, armed = Session.commit, task_state.add_progress, []
 
     def counting(session, job_id, n):
         armed.append(True)
@@ -110,7 +112,7 @@ def test_a_row_committed_while_the_connection_died_runs_again_when_its_file_is_g
             armed.append(True)
             raise _lost_connection()
 
-    monkeypatch.setattr(jobs, "add_progress", counting)
+    monkeypatch.setattr(task_state, "add_progress", counting)
     monkeypatch.setattr(Session, "commit", commit_then_lose_the_answer)
     sleeps: list[float] = []
     _run(job, sleeps)
@@ -124,7 +126,7 @@ def test_a_row_committed_while_the_connection_died_runs_again_when_its_file_is_g
 
 def test_the_soft_time_limit_fails_the_rate_points_still_missing_with_the_reason(api, job, settings_env, monkeypatch):
     from app.db.enums import TaskOutcome
-    from app.services import benchmark
+    from engine import benchmark
 
     class SoftLimit(Exception):
         pass

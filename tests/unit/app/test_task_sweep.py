@@ -58,14 +58,15 @@ def _task(job_id: int):
 
 
 def _claim(job, worker: str, now: datetime):
-    from app.services import jobs, task_state
+    from app.services import jobs
+    from engine import task_state
 
     with _session() as session:
         return task_state.claim(session, jobs.TaskSpec(job[0], job[1], "jpeg", (30, 60)), worker, now, 3)
 
 
 def _sweep(settings, now: datetime, sent: Sent):
-    from app.services import task_state
+    from engine import task_state
 
     with _session() as session:
         return task_state.sweep(session, now, settings, send=sent)
@@ -122,7 +123,8 @@ def test_a_task_past_its_attempt_limit_is_failed_with_the_reason_and_the_job_fin
 
 
 def test_a_message_that_keeps_losing_its_worker_is_failed_at_the_next_claim(api, job):
-    from app.services import jobs, task_state
+    from app.services import jobs
+    from engine import task_state
 
     for attempt in range(3):  # the broker redelivers after each lost worker, without any sweep
         assert _claim(job, f"w:{attempt}", T0).task_id is not None
@@ -141,7 +143,7 @@ def test_the_same_worker_claiming_again_counts_no_new_attempt(job):
 
 def test_a_task_running_past_the_hard_time_limit_is_requeued(job, settings):
     from app.db.tables import Task
-    from app.services import task_state
+    from engine import task_state
 
     _claim(job, "slow:7", T0)
     later = T0 + timedelta(seconds=600 + task_state.HARD_LIMIT_GRACE_S + 1)
@@ -182,7 +184,7 @@ def test_the_sweep_survives_a_broker_that_refuses(job, settings):
 
     _claim(job, "gone:1", T0)
     with _session() as session:
-        from app.services import task_state
+        from engine import task_state
 
         report = task_state.sweep(session, T0 + timedelta(seconds=61), settings, send=refusing)
     assert report.requeued and "broker down" in report.send_error
@@ -190,7 +192,7 @@ def test_the_sweep_survives_a_broker_that_refuses(job, settings):
 
 
 def test_a_task_killed_at_the_hard_time_limit_says_so(job, settings):
-    from app.services import task_state
+    from engine import task_state
 
     _claim(job, "host:9", T0)
     with _session() as session:  # it heartbeat until the hard limit killed its process

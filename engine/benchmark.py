@@ -9,7 +9,7 @@ skips the rate points that already have a row; the unique key (job, image, codec
 A rate point that fails is recorded as a ``TaskFailure`` and the others go on.
 
 Issue 13: the task's row in ``tasks`` is claimed (running, attempts + 1, this worker) before the work and set
-done/failed after it, with a heartbeat thread meanwhile (``app.services.task_state``); the job's ``done`` grows in
+done/failed after it, with a heartbeat thread meanwhile (``engine.task_state``); the job's ``done`` grows in
 the transaction of each stored row and the job closes when no task is left. Database errors (``OperationalError``,
 ``InterfaceError``: the database is away) are never recorded as a rate point's failure: they propagate, the
 reconstruction PNG written for the uncommitted row is removed (no orphan files), and :func:`run_task_retrying`
@@ -20,10 +20,11 @@ from __future__ import annotations
 import io
 import logging
 import random
+import threading
 import time
 from collections import OrderedDict
 from collections.abc import Callable
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import numpy as np
 from PIL import Image as PILImage
@@ -32,14 +33,16 @@ from sqlalchemy.exc import IntegrityError, InterfaceError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from app.db.enums import JobStatus, TaskOutcome
-from app.db.tables import Image, Job, Result, TaskFailure
-from app.services import catalog, jobs, task_state
+from app.db.tables import Image, Job, Result, Task, TaskFailure
+from app.services import catalog
 from app.services.deletion import remove_files
-from app.services.png_writer import rgb_png
 from app.services.storage import BlobStorage, image_key, reconstruction_key
 from app.settings import get_settings
+from engine import scheduling, task_state
+from engine.contract import TaskSpec
+from engine.png_writer import rgb_png
 from metrics.scoring import PreparedReference, prepare_reference, score_prepared
-from models.base import Codec
+from models.base import Codec, CodecKind
 from models.measure import measure
 
 log = logging.getLogger(__name__)
@@ -53,30 +56,47 @@ def load_pixels(storage: BlobStorage, content_hash: str) -> np.ndarray:
         return np.asarray(img.convert("RGB"), dtype=np.uint8).copy()
 
 
-_reference_cache: OrderedDict[str, np.ndarray] = OrderedDict()
-REFERENCE_CACHE_SIZE = 16
+class ReferenceCache:
+    """Decoded reference pixels by content hash, the ``size`` most recently used (a job encodes each image many
+    times). One per worker process (:data:`references`); tests make their own."""
+
+    def __init__(self, size: int = 16) -> None:
+        self.size = size
+        self._pixels: OrderedDict[str, np.ndarray] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, storage: BlobStorage, content_hash: str) -> np.ndarray:
+        with self._lock:
+            if content_hash in self._pixels:
+                self._pixels.move_to_end(content_hash)
+                return self._pixels[content_hash]
+        pixels = load_pixels(storage, content_hash)
+        pixels.setflags(write=False)  # shared between tasks: nobody may modify it
+        with self._lock:
+            self._pixels[content_hash] = pixels
+            while len(self._pixels) > self.size:
+                self._pixels.popitem(last=False)
+        return pixels
+
+    def __len__(self) -> int:
+        return len(self._pixels)
+
+
+references = ReferenceCache()
 
 
 def reference_pixels(storage: BlobStorage, content_hash: str) -> np.ndarray:
-    """Decoded reference pixels, cached per worker process: a job encodes each image many times."""
-    if content_hash in _reference_cache:
-        _reference_cache.move_to_end(content_hash)
-        return _reference_cache[content_hash]
-    pixels = load_pixels(storage, content_hash)
-    pixels.setflags(write=False)  # shared between tasks: nobody may modify it
-    _reference_cache[content_hash] = pixels
-    while len(_reference_cache) > REFERENCE_CACHE_SIZE:
-        _reference_cache.popitem(last=False)
-    return pixels
+    """Decoded reference pixels, cached per worker process (:data:`references`)."""
+    return references.get(storage, content_hash)
 
 
 def png_bytes(pixels: np.ndarray) -> bytes:
     """The reconstruction as a lossless RGB PNG (exactly ``pixels`` when decoded; a test reloads and compares),
-    written by :func:`app.services.png_writer.rgb_png`: ~3x faster than Pillow at zlib level 1."""
+    written by :func:`engine.png_writer.rgb_png`: ~3x faster than Pillow at zlib level 1."""
     return rgb_png(pixels)
 
 
-def _finished_rate_points(session: Session, storage: BlobStorage, task: jobs.TaskSpec) -> set[float]:
+def _finished_rate_points(session: Session, storage: BlobStorage, task: TaskSpec) -> set[float]:
     """Rate points of ``task`` that already have a result row or a recorded failure. A result whose reconstruction
     file is missing (the worker lost the database while committing it and removed the file) is deleted here, so the
     rate point runs again."""
@@ -92,26 +112,26 @@ def _finished_rate_points(session: Session, storage: BlobStorage, task: jobs.Tas
             log.warning("result %s of %s has no reconstruction file: running rate point %g again", row_id, task,
                         rate_point)
             session.execute(delete(Result).where(Result.id == row_id))
-            jobs.add_progress(session, task.job_id, -1)
+            task_state.add_progress(session, task.job_id, -1)
     finished.update(session.scalars(select(TaskFailure.rate_point).where(
         TaskFailure.job_id == task.job_id, TaskFailure.image_id == task.image_id, TaskFailure.codec == task.codec,
         TaskFailure.rate_point.in_(task.rate_points))))
     return finished
 
 
-def _record_failure(session: Session, task: jobs.TaskSpec, rate_point: float, error: str) -> None:
+def _record_failure(session: Session, task: TaskSpec, rate_point: float, error: str) -> None:
     session.add(TaskFailure(job_id=task.job_id, image_id=task.image_id, codec=task.codec,
                             rate_point=rate_point, error=error[:2000]))
     try:
         session.flush()
-        jobs.add_progress(session, task.job_id, 1)
+        task_state.add_progress(session, task.job_id, 1)
         session.commit()
     except IntegrityError:
         session.rollback()  # a redelivered copy already recorded it
 
 
 def _job_active(session: Session, job_id: int) -> bool:
-    return session.scalar(select(Job.status).where(Job.id == job_id)) in jobs.ACTIVE
+    return session.scalar(select(Job.status).where(Job.id == job_id)) in JobStatus.active()
 
 
 def _remove(storage: BlobStorage, key: str) -> None:
@@ -121,7 +141,7 @@ def _remove(storage: BlobStorage, key: str) -> None:
         log.warning("could not remove %s: %s", key, exc)
 
 
-def _run_rate_point(session: Session, storage: BlobStorage, task: jobs.TaskSpec, rate_point: float,
+def _run_rate_point(session: Session, storage: BlobStorage, task: TaskSpec, rate_point: float,
                     codec: Codec, prepared: PreparedReference,
                     abort_on: tuple[type[BaseException], ...] = ()) -> TaskOutcome:
     """Encode, decode from the bytes, score against the prepared reference, store the PNG and the row (and one
@@ -147,7 +167,7 @@ def _run_rate_point(session: Session, storage: BlobStorage, task: jobs.TaskSpec,
         ))
         try:
             session.flush()
-            jobs.add_progress(session, task.job_id, 1)
+            task_state.add_progress(session, task.job_id, 1)
             session.commit()
             return TaskOutcome.STORED
         except IntegrityError:
@@ -177,10 +197,10 @@ def summary(outcomes: list[TaskOutcome]) -> TaskOutcome:
 
 
 def _now() -> datetime:
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)
 
 
-def run_task(factory: sessionmaker[Session], storage: BlobStorage, task: jobs.TaskSpec,
+def run_task(factory: sessionmaker[Session], storage: BlobStorage, task: TaskSpec,
              abort_on: tuple[type[BaseException], ...] = (), abort_reason: str = "task stopped") -> TaskOutcome:
     """Claim the task, run every rate point that has no row yet (storing each row as it finishes), then set the
     task's state and close the job if it was the last. Stops early if the job is cancelled meanwhile. An
@@ -188,22 +208,43 @@ def run_task(factory: sessionmaker[Session], storage: BlobStorage, task: jobs.Ta
     still missing. Database errors propagate (see :func:`run_task_retrying`). Returns the :func:`summary`."""
     settings = get_settings()
     with factory() as session:
-        job = session.get(Job, task.job_id)
-        if job is None:
-            return TaskOutcome.JOB_MISSING
-        if job.status not in jobs.ACTIVE:
-            log.info("task %s skipped: job %s", task, job.status)
-            return TaskOutcome.SKIPPED
-        claim = task_state.claim(session, task, task_state.worker_id(), _now(), settings.task_max_attempts)
+        scope = scheduling.QueueScope(frozenset(name for name, c in catalog.registry_codecs().items()
+                                                if c.kind == CodecKind.CLASSICAL), settings.learned_queue)
+        message, taken = task, []
+        me, fresh_s = task_state.worker_id(), 3 * settings.worker_heartbeat_seconds
+        while True:  # this message's turn runs the fairest task (``engine.scheduling``)
+            chosen, swapped = (scheduling.choose(session, message, scope, me, fresh_s, exclude=taken)
+                               if len(taken) < 5 else (message, False))
+            session.commit()
+            if chosen is None:
+                log.info("message %s: its task runs in another live process and nothing else is queued", message)
+                return TaskOutcome.DUPLICATE
+            task = chosen
+            job = session.get(Job, task.job_id)
+            if swapped and (job is None or job.status not in JobStatus.active()):
+                taken.append(claim_row_id(session, task))  # finished meanwhile: choose again
+                continue
+            if job is None:
+                return TaskOutcome.JOB_MISSING
+            if job.status not in JobStatus.active():
+                log.info("task %s skipped: job %s", task, job.status)
+                return TaskOutcome.SKIPPED
+            claim = task_state.claim(session, task, me, _now(), settings.task_max_attempts,
+                                     exclusive=swapped)
+            if claim.task_id is not None or not swapped:
+                break
+            taken.append(claim_row_id(session, task))  # another worker won it: choose again
+        if swapped:
+            log.info("message %s runs task %s in its turn (fair share between jobs)", message, task)
         if claim.task_id is None:
             log.info("task %s not run: %s", task, claim.refused)
-            jobs.finish_if_complete(session, task.job_id)  # a redelivery may be the job's last word
+            task_state.finish_if_complete(session, task.job_id)  # a redelivery may be the job's last word
             session.commit()
             if claim.refused == "exhausted":
                 return TaskOutcome.FAILED
             return TaskOutcome.DUPLICATE
         if job.status == JobStatus.QUEUED:
-            jobs.mark_running(session, task.job_id)
+            task_state.mark_running(session, task.job_id)
         metric_names = list(job.metrics)
         finished = _finished_rate_points(session, storage, task)
         image = session.get(Image, task.image_id)
@@ -223,12 +264,18 @@ def run_task(factory: sessionmaker[Session], storage: BlobStorage, task: jobs.Ta
                     outcomes.append(TaskOutcome.FAILED)
             task_state.finish(session, claim.task_id, _now())
             session.commit()
-        jobs.finish_if_complete(session, task.job_id)
+        task_state.finish_if_complete(session, task.job_id)
         session.commit()
         return summary(outcomes)
 
 
-def _run_todo(session: Session, storage: BlobStorage, task: jobs.TaskSpec, todo: list[float], image: Image | None,
+def claim_row_id(session: Session, task: TaskSpec) -> int:
+    """The id of ``task``'s row in ``tasks``."""
+    return session.scalar(select(Task.id).where(Task.job_id == task.job_id, Task.image_id == task.image_id,
+                                                Task.codec == task.codec)) or -1
+
+
+def _run_todo(session: Session, storage: BlobStorage, task: TaskSpec, todo: list[float], image: Image | None,
               metric_names: list[str], abort_on: tuple[type[BaseException], ...]) -> list[TaskOutcome]:
     """Prepare the codec and reference once, then run the rate points in ``todo`` in order."""
     try:
@@ -259,7 +306,7 @@ def _run_todo(session: Session, storage: BlobStorage, task: jobs.TaskSpec, todo:
     return outcomes
 
 
-def run_task_retrying(factory: sessionmaker[Session], storage: BlobStorage, task: jobs.TaskSpec,
+def run_task_retrying(factory: sessionmaker[Session], storage: BlobStorage, task: TaskSpec,
                       abort_on: tuple[type[BaseException], ...] = (), abort_reason: str = "task stopped",
                       sleep: Callable[[float], None] = time.sleep, max_delay_s: float | None = None) -> TaskOutcome:
     """:func:`run_task`, run again after each database error with exponential back-off (0.5 s doubling up to

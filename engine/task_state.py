@@ -23,16 +23,17 @@ import threading
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import Select, delete, exists, func, select, update
+from sqlalchemy import Select, exists, func, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from app.db.enums import JobStatus, TaskState
 from app.db.tables import Job, Result, Task, TaskFailure, WorkerHeartbeat
-from app.services import catalog, jobs, queue
-from app.services.errors import ServiceError
+from app.services import catalog
 from app.settings import Settings
+from engine import queue
+from engine.contract import TaskSpec
 from models.base import CodecKind
 
 log = logging.getLogger(__name__)
@@ -46,11 +47,11 @@ def worker_id() -> str:
     return f"{socket.gethostname()}:{os.getpid()}"
 
 
-def _spec(task: Task) -> jobs.TaskSpec:
-    return jobs.TaskSpec(task.job_id, task.image_id, task.codec, tuple(task.rate_points))
+def _spec(task: Task) -> TaskSpec:
+    return TaskSpec(task.job_id, task.image_id, task.codec, tuple(task.rate_points))
 
 
-def _row(session: Session, spec: jobs.TaskSpec) -> Task | None:
+def _row(session: Session, spec: TaskSpec) -> Task | None:
     return session.scalar(select(Task).where(Task.job_id == spec.job_id, Task.image_id == spec.image_id,
                                              Task.codec == spec.codec))
 
@@ -64,10 +65,12 @@ class Claim:
     refused: str | None = None
 
 
-def claim(session: Session, spec: jobs.TaskSpec, worker: str, now: datetime, max_attempts: int) -> Claim:
+def claim(session: Session, spec: TaskSpec, worker: str, now: datetime, max_attempts: int,
+          exclusive: bool = False) -> Claim:
     """Mark the task running for ``worker`` (attempts + 1) and commit. A task already done or failed is refused;
     one still running after ``max_attempts`` claims (a message the broker keeps redelivering because it kills its
-    worker) is failed here with the reason; a queued one always runs (the sweep re-queues only below the limit). The same worker claiming again (its database retry) does not count a new attempt. A task without a
+    worker) is failed here with the reason; a queued one runs (with ``exclusive``, only if this call wins the claim;
+    else ``taken``) (the sweep re-queues only below the limit). The same worker claiming again (its database retry) does not count a new attempt. A task without a
     row (a message older than the ``tasks`` table) gets one."""
     task = _row(session, spec)
     if task is None:
@@ -88,7 +91,7 @@ def claim(session: Session, spec: jobs.TaskSpec, worker: str, now: datetime, max
         failed = fail(session, task, reason, now, expect_state=task.state, expect_attempts=task.attempts)
         session.commit()
         if failed:
-            jobs.finish_if_complete(session, task.job_id)
+            finish_if_complete(session, task.job_id)
             session.commit()
         return Claim(None, "exhausted")
     claimed = session.execute(
@@ -98,6 +101,8 @@ def claim(session: Session, spec: jobs.TaskSpec, worker: str, now: datetime, max
     session.commit()
     if not claimed:  # another worker claimed it between the read and the update: run it anyway (rows dedup)
         session.expire(task)
+        if exclusive:  # a task taken in another message's turn (``engine.scheduling``): leave it to that worker
+            return Claim(None, "taken")
     return Claim(task.id)
 
 
@@ -116,7 +121,7 @@ def keep_alive(factory: sessionmaker[Session], task_id: int, interval_s: float) 
         while not stop.wait(interval_s):
             try:
                 with factory() as session:
-                    beat(session, task_id, datetime.now(timezone.utc))
+                    beat(session, task_id, datetime.now(UTC))
                     session.commit()
             except Exception as exc:  # the database may be briefly away
                 log.warning("task %s heartbeat failed: %s", task_id, exc)
@@ -157,14 +162,14 @@ def fail(session: Session, task: Task, reason: str, now: datetime, *, expect_sta
                                 rate_point=rate_point, error=reason[:2000]))
     if missing:
         session.flush()
-        jobs.add_progress(session, task.job_id, len(missing))
+        add_progress(session, task.job_id, len(missing))
     return True
 
 
 def finish(session: Session, task_id: int, now: datetime) -> str:
     """Set a task's state from its rows after a worker ran it: ``done`` (every rate point stored), ``failed`` (all
-    recorded, some failed; the first error is kept) or back to ``queued`` (rate points still missing: the job was
-    cancelled meanwhile, or the message named only some of them). Returns the new state (the caller commits)."""
+    recorded, some failed; the first error is kept), ``cancelled`` (rate points still missing and the job was
+    cancelled meanwhile) or back to ``queued`` (rate points still missing: the message named only some of them). Returns the new state (the caller commits)."""
     task = session.get(Task, task_id)
     if task is None:
         return TaskState.DONE
@@ -176,6 +181,8 @@ def finish(session: Session, task_id: int, now: datetime) -> str:
     elif all(p in stored or p in failed for p in points):
         state = TaskState.FAILED
         error = next(failed[p] for p in points if p in failed)
+    elif session.scalar(select(Job.status).where(Job.id == task.job_id)) not in JobStatus.active():
+        state, error = TaskState.CANCELLED, None  # stopped before its next rate point: the job was cancelled
     else:
         state, error = TaskState.QUEUED, None
     values: dict = {"state": state, "error": error}
@@ -199,11 +206,11 @@ class SweepReport:
     send_error: str | None = None
 
 
-Sender = Callable[[Session, Sequence[jobs.TaskSpec]], int]
+Sender = Callable[[Session, Sequence[TaskSpec]], int]
 
 
-def send_tasks(session: Session, specs: Sequence[jobs.TaskSpec]) -> int:
-    """Send task messages to their queues (``app.services.queue.enqueue``)."""
+def send_tasks(session: Session, specs: Sequence[TaskSpec]) -> int:
+    """Send task messages to their queues (``engine.queue.enqueue``)."""
     if not specs:
         return 0
     return queue.enqueue(specs, {name: c.kind for name, c in catalog.codecs(session).items()})
@@ -278,7 +285,7 @@ def sweep(session: Session, now: datetime, settings: Settings, send: Sender = se
     for job_id in {t.job_id for t in running} | set(session.scalars(
             _active_job_ids().where(~exists().where(Task.job_id == Job.id,
                                                     Task.state.in_(TaskState.unfinished()))))):
-        if jobs.finish_if_complete(session, job_id):
+        if finish_if_complete(session, job_id):
             session.commit()
             if job_id not in report.closed_jobs and session.get(Job, job_id) is not None:
                 report.closed_jobs.append(job_id)
@@ -295,7 +302,7 @@ def sweep(session: Session, now: datetime, settings: Settings, send: Sender = se
 
 def _aware(moment: datetime) -> datetime:
     """SQLite hands back naive datetimes (stored as UTC); PostgreSQL aware ones."""
-    return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 def _consumed_queues(session: Session, now: datetime, settings: Settings) -> set[str] | None:
@@ -322,44 +329,40 @@ def _queue_looks_lost(session: Session, now: datetime, settings: Settings) -> bo
     return last_claim is None or _aware(last_claim) < now - timedelta(seconds=settings.task_redelivery_s)
 
 
-def retry_failed(session: Session, job: Job, now: datetime) -> list[jobs.TaskSpec]:
-    """Put the job's failed tasks back to ``queued`` (attempts from zero) and delete their ``TaskFailure`` rows so
-    their rate points run again; the job is running again until they finish. Returns the tasks to send (the
-    caller commits first). 409 when the job was cancelled or has no failed task."""
-    if job.status == JobStatus.CANCELLED:
-        raise ServiceError(f"job {job.id} was cancelled; start a new job instead", 409)
-    failed = session.scalars(select(Task).where(Task.job_id == job.id, Task.state == TaskState.FAILED)
-                             .order_by(Task.id)).all()
-    if not failed:
-        raise ServiceError(f"job {job.id} has no failed tasks to retry", 409)
-    removed = 0
-    for task in failed:
-        removed += session.execute(delete(TaskFailure).where(
-            TaskFailure.job_id == task.job_id, TaskFailure.image_id == task.image_id, TaskFailure.codec == task.codec,
-            TaskFailure.rate_point.in_([float(p) for p in task.rate_points]))).rowcount
-        session.execute(update(Task).where(Task.id == task.id, Task.state == TaskState.FAILED).values(
-            state=TaskState.QUEUED, attempts=0, worker=None, queued_at=now, started_at=None, finished_at=None,
-            heartbeat_at=None, error=None))
-    session.execute(update(Job).where(Job.id == job.id).values(
-        status=JobStatus.RUNNING, error=None, finished_at=None, done=Job.done - removed))
-    return [_spec(t) for t in failed]
+def mark_running(session: Session, job_id: int) -> None:
+    session.execute(update(Job).where(Job.id == job_id, Job.status == JobStatus.QUEUED)
+                    .values(status=JobStatus.RUNNING, started_at=datetime.now(UTC)))
 
 
-def list_tasks(session: Session, job_id: int, state: str | None = None, limit: int | None = None,
-               offset: int = 0) -> list[Task]:
-    """The job's tasks in id order (optionally one state), one page."""
-    where = [Task.job_id == job_id] + ([Task.state == state] if state else [])
-    return list(session.scalars(select(Task).where(*where).order_by(Task.id).limit(limit).offset(offset)))
+def add_progress(session: Session, job_id: int, rate_points: int) -> None:
+    """Count ``rate_points`` more finished rate points (result rows or recorded failures) on the job; call it in
+    the transaction that stores them, so a rolled-back duplicate counts nothing."""
+    session.execute(update(Job).where(Job.id == job_id).values(done=Job.done + rate_points))
 
 
-def count_tasks(session: Session, job_id: int, state: str | None = None) -> int:
-    where = [Task.job_id == job_id] + ([Task.state == state] if state else [])
-    return session.scalar(select(func.count()).select_from(Task).where(*where)) or 0
-
-
-def state_counts(session: Session, job_id: int) -> dict[str, int]:
-    """How many of the job's tasks are in each state (every state present, zeros included)."""
-    counts = {state.value: 0 for state in TaskState}
-    for state, n in session.execute(select(Task.state, func.count()).where(Task.job_id == job_id).group_by(Task.state)):
-        counts[state] = n
-    return counts
+def finish_if_complete(session: Session, job_id: int) -> bool:
+    """Close the job (succeeded, or failed naming its failures) when none of its tasks is queued or running;
+    ``done`` is recounted once then. Returns whether the job is finished. Call it after committing the task's
+    own state, so two tasks finishing together cannot both miss the end."""
+    unfinished = session.scalar(select(Task.id).where(Task.job_id == job_id, Task.state.in_(TaskState.unfinished()))
+                                .limit(1))
+    if unfinished is not None:
+        return False
+    job = session.get(Job, job_id)
+    if job is None:
+        return True
+    session.refresh(job)
+    if job.status not in JobStatus.active():
+        return True
+    results = session.scalar(select(func.count()).select_from(Result).where(Result.job_id == job_id)) or 0
+    failures = session.scalar(select(func.count()).select_from(TaskFailure).where(TaskFailure.job_id == job_id)) or 0
+    if failures:
+        first = session.scalars(select(TaskFailure).where(TaskFailure.job_id == job_id)
+                                .order_by(TaskFailure.id).limit(3)).all()
+        detail = "; ".join(f"{f.codec}@{f.rate_point:g} on image {f.image_id}: {f.error}" for f in first)
+        status, error = JobStatus.FAILED, f"{failures} of {job.total} tasks failed ({results} results kept): {detail}"
+    else:
+        status, error = JobStatus.SUCCEEDED, None
+    session.execute(update(Job).where(Job.id == job_id, Job.status.in_(JobStatus.active()))
+                    .values(status=status, error=error, done=results + failures, finished_at=datetime.now(UTC)))
+    return True

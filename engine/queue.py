@@ -11,9 +11,9 @@ from functools import lru_cache
 
 from celery import Celery
 
-from app.services import embedded_broker
-from app.services.jobs import TaskSpec
 from app.settings import get_settings
+from engine import embedded_broker
+from engine.contract import TaskSpec
 from models.base import CodecKind
 
 CPU_QUEUE = "cpu"
@@ -26,7 +26,7 @@ def broker_transport_options(broker_url: str) -> dict[str, float]:
     Redis: ``visibility_timeout`` = ``BROKER_VISIBILITY_TIMEOUT_S`` (default 2 h, longer than the longest task:
     a message delivered but not acknowledged in that time is delivered again, so a shorter value would run a
     long task twice). Embedded SQLite broker: ``lease_seconds`` = ``EMBEDDED_BROKER_LEASE_S`` (30 s after its
-    worker died, see :mod:`app.services.embedded_broker`).
+    worker died, see :mod:`engine.embedded_broker`).
     """
     settings = get_settings()
     if broker_url.startswith(("redis://", "rediss://", "redis+socket://")):
@@ -38,7 +38,7 @@ def broker_transport_options(broker_url: str) -> dict[str, float]:
 
 def make_celery(broker_url: str, include: Iterable[str] = ()) -> Celery:
     """A Celery app on ``broker_url`` with licbench's settings; workers pass ``include=["workers.tasks"]``.
-    A ``sqla+`` URL (the embedded default) runs on :mod:`app.services.embedded_broker`'s transport."""
+    A ``sqla+`` URL (the embedded default) runs on :mod:`engine.embedded_broker`'s transport."""
     url = embedded_broker.transport_for(broker_url)
     app = Celery("licbench", broker=url, include=list(include))
     app.conf.update(
@@ -88,13 +88,12 @@ def enqueue(tasks: Iterable[TaskSpec], codec_kinds: dict[str, str]) -> int:
     many were sent."""
     client = celery_client()
     learned_queue = get_settings().learned_queue
-    # Longest first (learned networks take several times longer than classical encoders), so the last
-    # tasks to run are short ones and every worker process stays busy until the job ends (LPT order).
-    ordered = sorted(tasks, key=lambda t: codec_kinds.get(t.codec, CodecKind.LEARNED) == CodecKind.CLASSICAL)
+    # In the order given: a job's tasks come cheapest first (``jobs.create_job``). Which task a message runs is
+    # decided when a worker takes it (``engine.scheduling``: fair between jobs), so order here matters little.
     sent = 0
     with client.producer_or_acquire() as producer:
-        for t in ordered:
-            client.send_task(RUN_TASK, args=[t.job_id, t.image_id, t.codec, list(t.rate_points)],
+        for t in tasks:
+            client.send_task(RUN_TASK, args=t.message_args(),
                              queue=queue_for(codec_kinds.get(t.codec, CodecKind.LEARNED), learned_queue),
                              producer=producer)
             sent += 1
