@@ -562,7 +562,7 @@ def request_scale(session: Session, study: Study) -> None:
     if claimed.rowcount != 1:  # another request sent it a moment ago
         return
     try:
-        from app.services.queue import CPU_QUEUE, celery_client
+        from engine.queue import CPU_QUEUE, celery_client
 
         celery_client().send_task(SCALE_TASK, args=[study.id], queue=CPU_QUEUE)
     except Exception as exc:  # nothing may wait for a task that was never sent
