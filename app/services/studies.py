@@ -478,7 +478,8 @@ def compute_scale(study: Study, trials: list[StudyTrial]) -> dict:
         conditions.append({"condition_id": c.id, "result_id": c.result_id, "image_id": c.image_id,
                            "codec": c.codec, "rate_point": c.rate_point, "bpp": c.bpp,
                            "score": s.score if s else None, "ci_low": s.ci_low if s else None,
-                           "ci_high": s.ci_high if s else None, "n": s.n if s else 0})
+                           "ci_high": s.ci_high if s else None, "n": s.n if s else 0,
+                           "effective_comparisons": s.effective_comparisons if s else None})
     reports = {o.observer: o for o in scale.observers} if scale else {}
     trials_per_session = Counter(t.session_id for t in trials)
     observers = []
@@ -490,8 +491,9 @@ def compute_scale(study: Study, trials: list[StudyTrial]) -> dict:
                           "excluded": session_id in flagged or bool(report and report.outlier)})
     if flagged:
         warnings.append(f"{len(flagged)} observer(s) failed trap trials and are kept out of the scale")
+    group_warnings = [{"group": w.group, "message": w.message} for w in scale.group_warnings] if scale else []
     return {"study_id": study.id, "method": study.method, "unit": unit, "conditions": conditions,
-            "observers": observers, "warnings": warnings, "trials": len(trials)}
+            "observers": observers, "warnings": warnings, "group_warnings": group_warnings, "trials": len(trials)}
 
 
 _scale_locks: dict[int, threading.Lock] = {}
