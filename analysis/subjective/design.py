@@ -24,7 +24,7 @@ from scipy import special
 from analysis.subjective.thurstone import SIGMA
 
 NEAR_UNANIMOUS = 0.9  # share of a pair's answers one way from which it is "near-unanimous"
-FEW_PER_PAIR = 10.0  # mean answers per compared pair below which a design is "sparse"
+FEW_PER_PAIR = 15.0  # mean answers per compared pair below which a design is "sparse"
 REGIME_SHARE = 0.3  # share of near-unanimous compared pairs that flags a sparse group
 _INFORMATION_AT_ZERO = 2.0 / np.pi  # phi(0)^2 / (Phi(0) Phi(-0))
 
