@@ -2,11 +2,14 @@
 
 The analysis of pwcmp (Perez-Ortiz and Mantiuk 2017, arXiv 1712.03686), our own code:
 
-- Scaling: Thurstone Case V maximum likelihood with pwcmp's distance prior
-  (``analysis.subjective.thurstone``), one scale per scene, the scene's hidden reference fixed at
-  0 JOD (pwcmp's ``fix0``); higher is better, so degraded conditions score below 0.
+- Scaling: pwcmp's ``pw_scale`` (``analysis.subjective.thurstone``: Thurstone Case V maximum
+  likelihood with its prior, ``gaussian`` by default, or ``bounded``/``none``), one scale per scene,
+  the scene's hidden reference fixed at 0 JOD (pwcmp's ``fix0``; ``mean0`` for a scene without
+  one); higher is better, so degraded conditions score below 0.
 - Disconnected comparison graphs are linked weakly (pwcmp's tie between the best conditions of each
-  component) and named in ``Scale.warnings``: scores across components are then not comparable.
+  component) and named in ``Scale.group_warnings`` (and ``warnings``): scores across components are
+  then not comparable. So is a scene whose comparisons are too sparse and near-unanimous to measure
+  distances (``analysis.subjective.design``); each condition reports its ``effective_comparisons``.
 - 95% intervals: bootstrap over observers (pwcmp's ``pw_scale_bootstrp``): observers are drawn with
   replacement, all their answers together, ``n_bootstrap`` times from ``seed``; the interval is
   Hesterberg's expanded percentile interval (``expanded_percentiles``: a plain percentile interval
