@@ -30,7 +30,8 @@ def main() -> int:
     for path, sha in FILES.items():
         shown = subprocess.run(["git", "-C", args.mirror, "show", f"{COMMIT}:{path}"], capture_output=True)
         if shown.returncode != 0:
-            print(f"cannot read {path} at {COMMIT} from {args.mirror}: {shown.stderr.decode().strip()}", file=sys.stderr)
+            why = shown.stderr.decode().strip()
+            print(f"cannot read {path} at {COMMIT} from {args.mirror}: {why}", file=sys.stderr)
             return 1
         digest = hashlib.sha256(shown.stdout).hexdigest()
         if digest != sha:

@@ -32,10 +32,11 @@ for analysing pairwise comparison experiments", arXiv 1712.03686; github.com/man
   (``reference``, pwcmp: the first) at 0. Both give the same differences.
 - pwcmp minimises with ``fminunc`` from ``q = 0``; ``pw_scale`` here uses ``scipy.optimize.minimize``
   (``trust-exact`` on the exact gradient and Hessian) from ``q = 0``, and ``thurstone_case_v`` a
-  batched damped Newton on the same Hessian for stacks of bootstrap or leave-one-out matrices. Where neither answers nor prior bound a distance (two
-  conditions with unanimous answers: the gaussian prior is then flat) the optimum lies at infinity
-  and the optimisers stop, as fminunc does, where the gradient falls below their tolerance (about 8-9
-  JOD); ``analysis.subjective.design`` flags such groups.
+  batched damped Newton on the same Hessian for stacks of bootstrap or leave-one-out matrices.
+  Where neither answers nor prior bound a distance (two conditions with unanimous answers: the
+  gaussian prior is then flat) the optimum lies at infinity and the optimisers stop, as fminunc
+  does, where the gradient falls below their tolerance (about 9.6 JOD);
+  ``analysis.subjective.design`` flags such groups.
 """
 from __future__ import annotations
 

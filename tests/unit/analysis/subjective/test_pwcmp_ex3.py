@@ -86,5 +86,6 @@ def test_the_selection_column_means_condition_1_was_preferred():
     published = _published()
     worst = max(abs(c.score - published[(c.scene, c.condition)]) for c in scale.conditions)
     assert worst > 1.0
-    assert np.corrcoef([c.score for c in scale.conditions],
-                       [published[(c.scene, c.condition)] for c in scale.conditions])[0, 1] == pytest.approx(-1, abs=0.01)
+    ours = [c.score for c in scale.conditions]
+    theirs = [published[(c.scene, c.condition)] for c in scale.conditions]
+    assert np.corrcoef(ours, theirs)[0, 1] == pytest.approx(-1, abs=0.01)
