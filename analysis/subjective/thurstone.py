@@ -139,12 +139,10 @@ class PwcmpObjective:
         if prior == "gaussian" and self.i.size:
             # pwcmp's D_wUA: unanimous counts moved one answer towards the middle (prior only)
             k_prior = np.where(self.unanimous & (self.k == 0), 1.0, np.where(self.unanimous, self.k - 1.0, self.k))
-            rows = np.stack([k_prior[self.compared], n_e[self.compared]], 1)
-            patterns, inverse = np.unique(rows, axis=0, return_inverse=True)
-            self.pk = patterns[:, 0]  # exponent of p
-            self.pm = patterns[:, 1] - patterns[:, 0]  # exponent of 1 - p
-            self.pw = np.zeros((b, len(patterns)))  # how often each answer pattern occurs per problem
-            np.add.at(self.pw, (np.nonzero(self.compared)[0], inverse.ravel()), 1.0)
+            # one answer pattern per compared ordered pair of each problem (columns f of the kernel)
+            self.pk = np.where(self.compared, k_prior, 0.0)[:, None, :]  # exponent of p, (B, 1, F)
+            self.pm = np.where(self.compared, n_e - k_prior, 0.0)[:, None, :]  # exponent of 1 - p
+            self.pw = self.compared.astype(float)  # a pattern's weight: 1 where that pair was compared
         if prior == "bounded":
             self.bounded_count = np.where(self.unanimous, self.k, 0.0)  # pwcmp: abs(D(nnz_d))
 
@@ -180,27 +178,28 @@ class PwcmpObjective:
         hess_extra = np.zeros((batch, self.n, self.n)) if hessian else None
         if self.prior == "gaussian" and self.i.size:
             # log p^k (1-p)^(n-k) of every pair (rows) under every observed answer pattern (columns)
-            lmat = logp[:, :, None] * self.pk + log1mp[:, :, None] * self.pm  # (B, E, U)
+            pk, pm = self.pk[sel], self.pm[sel]
+            lmat = logp[:, :, None] * pk + log1mp[:, :, None] * pm  # (B, E, F)
             lmat = np.where(compared[:, :, None], lmat, -np.inf)
             lmat -= lmat.max(axis=1, keepdims=True)
             soft = np.exp(lmat)
             soft /= soft.sum(axis=1, keepdims=True)  # normalised over the pairs, per answer pattern
-            weight = self.pw[sel][:, None, :]  # (B, 1, U)
+            weight = self.pw[sel][:, None, :]  # (B, 1, F)
             prior = np.sum(soft * weight, axis=2)
             value -= np.sum(np.where(compared, np.log(prior + PRIOR_OFFSET), 0.0), axis=1)
             c = np.where(compared, 1.0 / (prior + PRIOR_OFFSET), 0.0)
-            g = h[:, :, None] * self.pk - hbar[:, :, None] * self.pm  # dL/dd, (B, E, U)
+            g = h[:, :, None] * pk - hbar[:, :, None] * pm  # dL/dd, (B, E, F)
             beta = soft * g
             cb = np.einsum("be,beu->bu", c, soft)[:, None, :]  # c . s_u
             r = np.sum(beta * weight, axis=2)
             grad_d -= c * r - np.sum(beta * weight * cb, axis=2)
             if hessian:
                 gamma = beta * (c[:, :, None] - cb)
-                ddl = dh[:, :, None] * self.pk - dhbar[:, :, None] * self.pm
+                ddl = dh[:, :, None] * pk - dhbar[:, :, None] * pm
                 curv_d -= np.sum(weight * soft * (c[:, :, None] - cb) * (g * g + ddl), axis=2)
                 jac = r[:, :, None] * self.incidence - (soft * weight) @ (np.swapaxes(beta, 1, 2) @ self.incidence)
                 hess_extra += np.swapaxes(jac, 1, 2) @ (c[:, :, None] ** 2 * jac)
-                bq = self.incidence.T @ (beta * weight)  # (B, N, U)
+                bq = self.incidence.T @ (beta * weight)  # (B, N, F)
                 gq = self.incidence.T @ gamma
                 cross = bq @ np.swapaxes(gq, 1, 2)
                 hess_extra += cross + np.swapaxes(cross, 1, 2)
