@@ -33,7 +33,9 @@
           type: "scatter",
           error_y: { type: "data", symmetric: false, array: points.map((p) => p.ci_high - p.score),
                      arrayminus: points.map((p) => p.score - p.ci_low) },
-          text: points.map((p) => `rate point ${p.rate_point}, n=${p.n}, [${fmt(p.ci_low, 2)}, ${fmt(p.ci_high, 2)}]`),
+          text: points.map((p) => `rate point ${p.rate_point}, n=${p.n}` +
+            (p.effective_comparisons == null ? "" : ` (effective ${fmt(p.effective_comparisons, 1)})`) +
+            `, [${fmt(p.ci_low, 2)}, ${fmt(p.ci_high, 2)}]`),
           hovertemplate: "%{fullData.name}<br>%{x:.4f} bpp<br>%{y:.3f} " + scale.unit + "<br>%{text}<extra></extra>",
         };
       });

@@ -2,11 +2,14 @@
 
 The analysis of pwcmp (Perez-Ortiz and Mantiuk 2017, arXiv 1712.03686), our own code:
 
-- Scaling: Thurstone Case V maximum likelihood with pwcmp's distance prior
-  (``analysis.subjective.thurstone``), one scale per scene, the scene's hidden reference fixed at
-  0 JOD (pwcmp's ``fix0``); higher is better, so degraded conditions score below 0.
+- Scaling: pwcmp's ``pw_scale`` (``analysis.subjective.thurstone``: Thurstone Case V maximum
+  likelihood with its prior, ``gaussian`` by default, or ``bounded``/``none``), one scale per scene,
+  the scene's hidden reference fixed at 0 JOD (pwcmp's ``fix0``; ``mean0`` for a scene without
+  one); higher is better, so degraded conditions score below 0.
 - Disconnected comparison graphs are linked weakly (pwcmp's tie between the best conditions of each
-  component) and named in ``Scale.warnings``: scores across components are then not comparable.
+  component) and named in ``Scale.group_warnings`` (and ``warnings``): scores across components are
+  then not comparable. So is a scene whose comparisons are too sparse and near-unanimous to measure
+  distances (``analysis.subjective.design``); each condition reports its ``effective_comparisons``.
 - 95% intervals: bootstrap over observers (pwcmp's ``pw_scale_bootstrp``): observers are drawn with
   replacement, all their answers together, ``n_bootstrap`` times from ``seed``; the interval is
   Hesterberg's expanded percentile interval (``expanded_percentiles``: a plain percentile interval
@@ -33,8 +36,9 @@ import numpy as np
 
 from scipy import special, stats
 
-from analysis.subjective.thurstone import PRIORS, SIGMA, link_components, thurstone_case_v
-from analysis.subjective.types import Comparison, ConditionScore, ObserverReport, Scale
+from analysis.subjective.design import design_warning, effective_comparisons, group_design
+from analysis.subjective.thurstone import PRIORS, SIGMA, components, link_components, pw_scale, thurstone_case_v
+from analysis.subjective.types import Comparison, ConditionScore, GroupWarning, ObserverReport, Scale
 
 OUTLIER_Z = -3.0  # one-sided: about 0.1% of observers who follow the scale fall below it
 MIN_OBSERVERS_FOR_SCREENING = 4
@@ -99,10 +103,12 @@ def _validate(comparisons: list[Comparison], n_bootstrap: int, prior: str) -> No
             raise ValueError(f"comparison of condition {c.a!r} with itself (scene {c.scene!r})")
 
 
-def _fit(scene: _Scene, counts: np.ndarray, prior: str, start: np.ndarray | None = None) -> tuple[np.ndarray, int]:
-    linked, n_comp = link_components(counts)
-    scores = thurstone_case_v(linked, prior=prior, fixed=scene.fixed, start=start)
-    return scores, n_comp
+def _fit(scene: _Scene, counts: np.ndarray, prior: str) -> tuple[np.ndarray, int]:
+    """pwcmp's ``pw_scale`` from q = 0, the scene's reference held at 0 (``fix0``) or ``mean0``."""
+    n_comp = int(components(counts).max()) + 1
+    if scene.fixed is None:
+        return pw_scale(counts, prior=prior, regularization="mean0"), n_comp
+    return pw_scale(counts, prior=prior, regularization="fix0", reference=scene.fixed), n_comp
 
 
 def expanded_percentiles(n_observers: int, level: float = 0.95) -> tuple[float, float]:
@@ -120,18 +126,22 @@ def expanded_percentiles(n_observers: int, level: float = 0.95) -> tuple[float, 
     return (tail, 1.0 - tail)
 
 
-def _bootstrap(scene: _Scene, weights: np.ndarray, prior: str, start: np.ndarray) -> np.ndarray:
-    """Scores of each resample (rows of observer weights), fitted in batches of one optimiser run."""
+def _fit_stack(scene: _Scene, counts: np.ndarray, prior: str, start: np.ndarray | None) -> np.ndarray:
+    """Scores of a stack of count matrices (bootstrap resamples, leave-one-out sets), each linked as
+    ``pw_scale`` links it, fitted in batches of one optimiser run."""
     n = len(scene.conditions)
     pairs = max(1, int(np.count_nonzero(scene.counts.sum(axis=0))) * 2)
-    chunk = max(1, min(len(weights), _BATCH_CELLS // (pairs * pairs)))
-    out = np.empty((len(weights), n))
-    for first in range(0, len(weights), chunk):
-        w = weights[first : first + chunk]
-        counts = np.tensordot(w, scene.counts, axes=1)
-        counts = np.stack([link_components(c)[0] for c in counts])
-        out[first : first + chunk] = thurstone_case_v(counts, prior=prior, fixed=scene.fixed, start=start)
+    chunk = max(1, min(len(counts), _BATCH_CELLS // (pairs * pairs)))
+    out = np.empty((len(counts), n))
+    for first in range(0, len(counts), chunk):
+        linked = np.stack([link_components(c)[0] for c in counts[first : first + chunk]])
+        out[first : first + chunk] = thurstone_case_v(linked, prior=prior, fixed=scene.fixed, start=start)
     return out
+
+
+def _bootstrap(scene: _Scene, weights: np.ndarray, prior: str, start: np.ndarray) -> np.ndarray:
+    """Scores of each resample (rows of observer weights), as pwcmp's ``pw_scale_bootstrp``."""
+    return _fit_stack(scene, np.tensordot(weights, scene.counts, axes=1), prior, start)
 
 
 def _screen(observers: list[str], scenes: list[_Scene], prior: str) -> dict[str, str]:
@@ -150,11 +160,14 @@ def _screen(observers: list[str], scenes: list[_Scene], prior: str) -> dict[str,
     for s in scenes:
         total = s.counts.sum(axis=0)
         upper = np.triu_indices(len(s.conditions), 1)
-        for o in range(n_obs):
+        answered = [o for o in range(n_obs) if s.counts[o].any()]
+        if not answered:
+            continue
+        rest = total[None] - s.counts[answered]
+        everyone, _ = _fit(s, total, prior)
+        fits = _fit_stack(s, rest, prior, everyone)
+        for o, scores in zip(answered, fits):
             own = s.counts[o]
-            if not own.any():
-                continue
-            scores, _ = _fit(s, total - own, prior)
             d = (scores[:, None] - scores[None, :]) / SIGMA
             logp = special.log_ndtr(d)[upper]
             log1mp = special.log_ndtr(-d)[upper]
@@ -230,14 +243,18 @@ def scale_pairwise(
         warnings.append(f"intervals bootstrapped from {kept.size} observer(s) understate the uncertainty")
 
     results: list[ConditionScore] = []
+    group_warnings: list[GroupWarning] = []
     for s in scenes:
         counts = np.tensordot(keep.astype(float), s.counts, axes=1)
         scores, n_comp = _fit(s, counts, prior)
         if n_comp > 1:
-            warnings.append(
-                f"scene {s.scene}: comparison graph has {n_comp} disconnected components; they are linked "
-                f"weakly and scores across components are not comparable"
-            )
+            group_warnings.append(GroupWarning(s.scene, (
+                f"comparison graph has {n_comp} disconnected components; they are linked "
+                f"weakly and scores across components are not comparable")))
+        regime = design_warning(group_design(counts))
+        if regime:
+            group_warnings.append(GroupWarning(s.scene, regime))
+        effective = effective_comparisons(counts, scores)
         if n_bootstrap:
             boot = _bootstrap(s, np.stack(draws).astype(float), prior, scores)
             low, high = np.quantile(boot, expanded_percentiles(kept.size), axis=0)
@@ -253,7 +270,9 @@ def scale_pairwise(
                     ci_low=float(min(low[x], scores[x])),
                     ci_high=float(max(high[x], scores[x])),
                     n=int(shown[x]),
+                    effective_comparisons=float(effective[x]),
                 )
             )
+    warnings.extend(f"scene {w.group}: {w.message}" for w in group_warnings)
     reports = [ObserverReport(o, trials_of[o], o in reasons, reasons.get(o)) for o in observers]
-    return Scale("JOD", results, reports, warnings)
+    return Scale("JOD", results, reports, warnings, group_warnings)

@@ -12,7 +12,10 @@
   only informs the difference d = q_i - q_j, so its update is rank one along d and the KL of the
   whole posterior equals the KL of the marginal of d, which assumed-density filtering (the
   moment-matched probit update that TrueSkill and ASAP use) gives in closed form. All pairs are
-  scored at once.
+  scored at once. The gain is weighted by ``information_weight`` of the pair's expected distance
+  (``analysis.subjective.design``: 1 at 50% preference, 0.54 at 90%, 0.11 at 99%), so that trials go
+  to pairs whose answers measure a distance rather than confirm an order nearly everyone agrees on:
+  near-unanimous pairs leave pwcmp's JOD distances to its prior (issue 29, section 4).
 """
 from __future__ import annotations
 
@@ -22,6 +25,7 @@ from collections.abc import Mapping, Sequence
 import numpy as np
 from scipy import special
 
+from analysis.subjective.design import information_weight
 from analysis.subjective.thurstone import SIGMA
 from analysis.subjective.types import Comparison
 
@@ -109,6 +113,13 @@ def expected_information_gain(mean: np.ndarray, cov: np.ndarray, i: np.ndarray, 
     return gain
 
 
+def measurable_gain(mean: np.ndarray, cov: np.ndarray, i: np.ndarray, j: np.ndarray) -> np.ndarray:
+    """``expected_information_gain`` times ``information_weight`` of the expected distance
+    ``mean[i] - mean[j]``: the gain of a pair that nearly everyone would answer the same way counts
+    less, because its answer bounds the distance from one side only."""
+    return expected_information_gain(mean, cov, i, j) * information_weight(mean[i] - mean[j])
+
+
 def active_next_pair(
     conditions: Sequence[str],
     comparisons: Sequence[Comparison],
@@ -117,7 +128,8 @@ def active_next_pair(
     references: Mapping[str, str] | None = None,
 ) -> tuple[str, str]:
     """The pair of ``conditions`` with the largest expected information gain over the current
-    posterior (ASAP, Mikhailiuk et al. 2020; see the module docstring). ``comparisons`` may hold other
+    posterior (ASAP, Mikhailiuk et al. 2020), weighted towards pairs whose expected preference is
+    far from unanimous (``measurable_gain``; see the module docstring). ``comparisons`` may hold other
     scenes' answers: only those between two of ``conditions`` count. A condition that is a value of
     ``references`` is pinned at 0 JOD. Ties are broken at random; sides are in random order.
     """
@@ -135,7 +147,7 @@ def active_next_pair(
     prior_var = np.array([REFERENCE_SD**2 if c in pinned else PRIOR_SD**2 for c in conditions])
     mean, cov = gaussian_posterior(n, wins, prior_var)
     i, j = np.triu_indices(n, 1)
-    gain = expected_information_gain(mean, cov, i, j)
+    gain = measurable_gain(mean, cov, i, j)
     best = np.flatnonzero(gain >= gain.max() * (1 - 1e-9))
     pick = int(rng.choice(best))
     a, b = conditions[i[pick]], conditions[j[pick]]

@@ -33,7 +33,8 @@ class Rating:
 
 @dataclass(frozen=True)
 class ConditionScore:
-    """A condition's place on the scale with its 95% interval and ``n`` (trials that involved it)."""
+    """A condition's place on the scale with its 95% interval and ``n`` (trials that involved it);
+    pairwise scales add ``effective_comparisons`` (``analysis.subjective.design``)."""
 
     condition: str
     scene: str
@@ -41,6 +42,7 @@ class ConditionScore:
     ci_low: float
     ci_high: float
     n: int
+    effective_comparisons: float | None = None
 
 
 @dataclass(frozen=True)
@@ -54,10 +56,20 @@ class ObserverReport:
 
 
 @dataclass(frozen=True)
+class GroupWarning:
+    """A warning about one group (scene) of a scale, e.g. its comparisons cannot measure distances."""
+
+    group: str
+    message: str
+
+
+@dataclass(frozen=True)
 class Scale:
-    """A perceptual scale: ``unit`` is ``"JOD"`` (pairwise) or ``"MOS"`` (ratings); higher is better."""
+    """A perceptual scale: ``unit`` is ``"JOD"`` (pairwise) or ``"MOS"`` (ratings); higher is better.
+    ``warnings`` are for people; ``group_warnings`` repeat the per-group ones with their group."""
 
     unit: str
     conditions: list[ConditionScore]
     observers: list[ObserverReport]
     warnings: list[str] = field(default_factory=list)
+    group_warnings: list[GroupWarning] = field(default_factory=list)

@@ -186,6 +186,14 @@ class ScaleCondition(BaseModel):
     ci_low: float | None
     ci_high: float | None
     n: int
+    effective_comparisons: float | None = Field(
+        default=None, description="pairwise: answers that involved the condition, each weighted by its Fisher "
+        "information about the distance relative to a 50/50 answer (1 at 50%, 0.54 at 90%, 0.11 at 99%)")
+
+
+class ScaleGroupWarning(BaseModel):
+    group: str = Field(description="the group (scene: source image id) the warning is about")
+    message: str
 
 
 class ScaleObserver(BaseModel):
@@ -203,6 +211,9 @@ class ScaleOut(BaseModel):
     conditions: list[ScaleCondition]
     observers: list[ScaleObserver]
     warnings: list[str]
+    group_warnings: list[ScaleGroupWarning] = Field(
+        default_factory=list, description="the per-group warnings of `warnings` with their group, e.g. a group "
+        "whose comparisons are too sparse and near-unanimous to measure JOD distances")
     trials: int
     answers_version: int
     computed_at: str

@@ -502,7 +502,8 @@ def compute_scale(study: Study, answers: list[Answer]) -> dict:
         row = {"condition_id": c.id, "result_id": c.result_id, "image_id": c.image_id, "codec": c.codec,
                "rate_point": c.rate_point, "bpp": c.bpp, "label": condition_label(c), "group": condition_group(c),
                "reference": is_reference(c), "score": s.score if s else None, "ci_low": s.ci_low if s else None,
-               "ci_high": s.ci_high if s else None, "n": s.n if s else 0}
+               "ci_high": s.ci_high if s else None, "n": s.n if s else 0,
+               "effective_comparisons": getattr(s, "effective_comparisons", None) if s else None}
         if method.unit == "JND":  # AIC's "distortion": higher is worse
             row["jnd"] = None if s is None else -s.score
         conditions.append(row)
@@ -517,8 +518,10 @@ def compute_scale(study: Study, answers: list[Answer]) -> dict:
                           "excluded": observer in flagged or bool(report and report.outlier)})
     if flagged:
         warnings.append(f"{len(flagged)} observer(s) failed trap trials and are kept out of the scale")
+    group_warnings = [{"group": w.group, "message": w.message}
+                      for w in getattr(scale, "group_warnings", None) or []] if scale else []
     return {"study_id": study.id, "method": study.method, "unit": method.unit, "conditions": conditions,
-            "observers": observers, "warnings": warnings, "trials": len(answers)}
+            "observers": observers, "warnings": warnings, "group_warnings": group_warnings, "trials": len(answers)}
 
 
 def study_answers(session: Session, study: Study) -> list[Answer]:

@@ -191,6 +191,12 @@ def test_pairwise_flow_gives_a_scale_with_the_reference_at_zero_and_the_true_ord
         assert reference["score"] == pytest.approx(0.0, abs=1e-9)
         ordered = [c["condition_id"] for c in sorted(rows, key=lambda c: c["score"], reverse=True)]
         assert ordered == sorted(ordered, key=lambda cid: truth[cid], reverse=True)
+    # Added fields (issue 29): effective comparisons per condition, per-group warnings also in `warnings`.
+    for c in scale["conditions"]:
+        assert c["effective_comparisons"] is None or 0 < c["effective_comparisons"] <= c["n"]
+    assert any(c["effective_comparisons"] for c in scale["conditions"])
+    for w in scale["group_warnings"]:
+        assert f"scene {w['group']}: {w['message']}" in scale["warnings"]
     observers = {o["session_id"]: o for o in scale["observers"]}
     assert len(observers) == 7 and observers[liar]["trials"] == 24
     # Failing the hidden traps flags the observer, says why, and keeps them out of the scale (not silently).

@@ -8,7 +8,8 @@ import pytest
 from scipy import special
 
 from analysis.subjective import Comparison, active_next_pair, balanced_next_pair
-from analysis.subjective.sampling import expected_information_gain
+from analysis.subjective.sampling import (PRIOR_SD, REFERENCE_SD, expected_information_gain, gaussian_posterior,
+                                          measurable_gain)
 from analysis.subjective.thurstone import SIGMA
 
 
@@ -73,3 +74,25 @@ def test_every_pair_is_reachable_by_active_sampling_at_the_start():
     conditions = ["a", "b", "c", "d"]
     seen = {frozenset(active_next_pair(conditions, [], rng)) for _ in range(60)}
     assert seen == {frozenset(p) for p in itertools.combinations(conditions, 2)}
+
+
+def test_active_sampling_prefers_a_measurable_pair_to_a_near_unanimous_one():
+    # c beat d 3-0 and ASAP's plain information gain would ask that pair again; a 1-1 pair (ref, b)
+    # measures a distance, so it goes first (issue 29: keep distances measurable).
+    wins = {("ref", "b"): 1, ("b", "ref"): 1, ("ref", "c"): 2, ("ref", "d"): 2, ("b", "c"): 3, ("b", "d"): 1,
+            ("c", "d"): 3}
+    comparisons = [Comparison("o", "s", a, b, True) for (a, b), k in wins.items() for _ in range(k)]
+    conditions = ["ref", "b", "c", "d"]
+    index = {c: x for x, c in enumerate(conditions)}
+    counts = np.zeros((4, 4))
+    for (a, b), k in wins.items():
+        counts[index[a], index[b]] = k
+    prior_var = np.array([REFERENCE_SD**2, PRIOR_SD**2, PRIOR_SD**2, PRIOR_SD**2])
+    mean, cov = gaussian_posterior(4, counts, prior_var)
+    i, j = np.triu_indices(4, 1)
+    plain = int(np.argmax(expected_information_gain(mean, cov, i, j)))
+    assert {conditions[i[plain]], conditions[j[plain]]} == {"c", "d"}
+    rng = np.random.default_rng(0)
+    assert frozenset(active_next_pair(conditions, comparisons, rng, references={"s": "ref"})) == {"ref", "b"}
+    gain = measurable_gain(mean, cov, i, j)
+    assert np.all(gain <= expected_information_gain(mean, cov, i, j))
