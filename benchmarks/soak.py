@@ -69,7 +69,7 @@ def run_phase(name: str, args: argparse.Namespace, rng: random.Random, workdir: 
         run = SupervisedRun(stack, concurrency=args.concurrency)
         resources.callback(run.stop)
         run.start()
-        faults = Faults(run, rng, redis=redis, postgres=postgres)
+        faults = Faults(rng, run=run, redis=redis, postgres=postgres)
         schedule = fault_schedule(rng, seconds, args.fault_interval, faults.available())
         log(f"phase {name}: {args.clients} clients for {args.minutes:g} min; faults at "
             + ", ".join(f"{at:.0f} s {kind}" for at, kind in schedule))

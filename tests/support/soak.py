@@ -91,29 +91,42 @@ class SupervisedRun:
 
 @dataclass
 class Faults:
-    """The faults the soak can cause; ``redis`` and ``postgres`` only where it started those servers."""
+    """The faults the soak can cause on one worker (and web server): SIGKILL of a pool process always; SIGKILL of
+    the worker and of the server only where `licbench run` supervises them (``run``); a Redis and a PostgreSQL
+    restart only where the soak started those servers."""
 
-    run: SupervisedRun
     rng: random.Random
+    run: SupervisedRun | None = None
+    stack: FaultStack | None = None  # a worker started by the test itself: pool kills only
     redis: RedisProcess | None = None
     postgres: object | None = None  # tests.support.restartable_postgres.RestartablePostgres
 
     def available(self) -> tuple[str, ...]:
-        return PROCESS_FAULTS + tuple(name for name, server in (("redis", self.redis), ("postgres", self.postgres))
-                                      if server is not None)
+        kinds = PROCESS_FAULTS if self.run is not None else ("pool",)
+        return kinds + tuple(name for name, server in (("redis", self.redis), ("postgres", self.postgres))
+                             if server is not None)
+
+    def _worker(self) -> psutil.Process | None:
+        if self.run is not None:
+            return self.run.child("celery")
+        try:
+            return psutil.Process(self.stack.worker.pid)
+        except psutil.NoSuchProcess:
+            return None
 
     def cause(self, name: str) -> str:
         """Cause fault ``name`` now; returns what was done (for the log)."""
         if name == "pool":
-            worker = self.run.child("celery")
+            worker = self._worker()
             pool = worker.children() if worker else []
             if not pool:
                 return "no worker pool process to kill"
-            victim = self.rng.choice(pool)
+            busy = [p for p in pool if _status(p) == psutil.STATUS_RUNNING]  # prefer one that runs a task now
+            victim = self.rng.choice(busy or pool)
             kill(victim)
             return f"SIGKILL worker pool process {victim.pid}"
         if name == "worker":
-            worker = self.run.child("celery")
+            worker = self._worker()
             if worker is None:
                 return "no worker to kill"
             pool = worker.children(recursive=True)
@@ -138,6 +151,13 @@ class Faults:
             self.postgres.start()
             return "PostgreSQL restarted (pg_ctl stop -m fast, start)"
         raise ValueError(name)
+
+
+def _status(process: psutil.Process) -> str:
+    try:
+        return process.status()
+    except psutil.Error:
+        return ""
 
 
 def fault_schedule(rng: random.Random, seconds: float, interval: tuple[float, float], kinds: tuple[str, ...],
@@ -203,6 +223,7 @@ class Client:
             answer = self.http.request(method, url, **kwargs)
         except httpx.TransportError:
             answer = None
+            time.sleep(0.5)  # the server is down: a client waits a moment, as a browser would, not a busy loop
         self.ledger.add("calls", Call(endpoint, start, time.monotonic(), answer.status_code if answer else None))
         return answer
 
@@ -295,20 +316,23 @@ def client_loop(client: Client, workload: Workload, deadline: float) -> None:
         time.sleep(client.rng.uniform(*workload.think_s))
 
 
-def watch_jobs(base_url: str, token: str, ledger: Ledger, stop: threading.Event, interval: float = 1.0) -> None:
-    """Record each job's status and ``progress.done`` about every ``interval`` s (for the waits after faults)."""
-    with httpx.Client(base_url=base_url, timeout=30, headers={"Authorization": f"Bearer {token}"}) as http:
+def watch_jobs(database_url: str, ledger: Ledger, stop: threading.Event, interval: float = 1.0) -> None:
+    """Record each job's status and ``done`` count about every ``interval`` s, read from the database itself so
+    the record goes on while the API server is down (for the waits after faults)."""
+    engine = create_engine(database_url, pool_pre_ping=True)
+    try:
         while not stop.wait(interval):
             try:
-                answer = http.get("/api/v1/jobs", params={"limit": 200})
-            except httpx.TransportError:
-                continue
-            if answer.status_code != 200:
+                with engine.connect() as connection:
+                    rows = connection.execute(text("SELECT id, status, done FROM jobs")).all()
+            except Exception:  # the database is restarting: no sample this time
                 continue
             now = time.monotonic()
             with ledger.lock:
-                for job in answer.json():
-                    ledger.progress[job["id"]].append((now, job["status"], job["progress"]["done"]))
+                for job_id, status, done in rows:
+                    ledger.progress[job_id].append((now, str(status), int(done or 0)))
+    finally:
+        engine.dispose()
 
 
 def health_ok(base_url: str) -> bool:
@@ -547,7 +571,7 @@ def soak_phase(stack: FaultStack, faults: Faults, database_url: str, *, seconds:
     threads.append(threading.Thread(target=run_faults, name="soak-faults", daemon=True,
                                     args=(faults, schedule, started, deadline, ledger, stack.base_url, log)))
     watcher = threading.Thread(target=watch_jobs, name="soak-watch", daemon=True,
-                               args=(stack.base_url, stack.token, ledger, stop_watch))
+                               args=(database_url, ledger, stop_watch))
     watcher.start()
     for thread in threads:
         thread.start()
