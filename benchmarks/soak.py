@@ -7,7 +7,9 @@
 Each phase runs one `licbench run --no-demo` (it supervises the uvicorn server and the Celery worker and starts
 either again when killed) and ``--clients`` client threads for ``--minutes``: uploads of two tiny photos, jobs with
 JPEG, WebP and (half of them) ``licbench-multirate`` on those photos, study sessions answering pairwise trials,
-reads of results, RD, BD-rate and the leaderboard. A fault comes every ``--fault-interval`` seconds (drawn
+reads of results, RD, BD-rate and the leaderboard; a client submits a job only while fewer than
+``--max-unfinished-jobs`` accepted jobs are queued or running (a steady day, not a backlog growing for the whole
+run). A fault comes every ``--fault-interval`` seconds (drawn
 uniformly, default 120-240), at times and in an order drawn from the printed ``--seed``. The timeouts that decide
 how soon a killed task runs again are the production defaults unless ``--short-timeouts`` is given.
 
@@ -74,7 +76,8 @@ def run_phase(name: str, args: argparse.Namespace, rng: random.Random, workdir: 
         log(f"phase {name}: {args.clients} clients for {args.minutes:g} min; faults at "
             + ", ".join(f"{at:.0f} s {kind}" for at, kind in schedule))
         report = soak_phase(stack, faults, database_url, seconds=seconds, clients=args.clients, schedule=schedule,
-                            drain_timeout=args.drain_minutes * 60, log=log, seed=rng.randrange(10**6))
+                            drain_timeout=args.drain_minutes * 60, log=log, seed=rng.randrange(10**6),
+                            max_unfinished_jobs=args.max_unfinished_jobs)
         log(format_report(report, f"phase {name}"))
         restarts = stack.log("run.log").count("restarted (pid")
         log(f"`licbench run` restarts logged: {restarts}")
@@ -90,6 +93,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--phases", default="postgres,embedded")
     parser.add_argument("--drain-minutes", type=float, default=10.0, help="the most to wait for jobs at the end")
     parser.add_argument("--concurrency", type=int, default=2, help="worker pool processes")
+    parser.add_argument("--max-unfinished-jobs", type=int, default=8,
+                        help="clients submit a job only while fewer accepted jobs are queued or running")
     parser.add_argument("--short-timeouts", action="store_true",
                         help="redelivery and stale-task timeouts of seconds (the fault tests' values)")
     args = parser.parse_args(argv)

@@ -237,6 +237,8 @@ class Workload:
     image_size: tuple[int, int] = (48, 64)
     think_s: tuple[float, float] = (0.05, 0.3)
     max_calls_per_client: int = 100_000
+    max_unfinished_jobs: int = 8  # a client submits a job only while fewer accepted ones wait or run: a steady
+    # load the worker keeps up with, not a backlog that grows for as long as the soak runs
 
 
 def _upload(client: Client, workload: Workload) -> None:
@@ -252,8 +254,13 @@ def _upload(client: Client, workload: Workload) -> None:
 def _submit_job(client: Client, workload: Workload) -> None:
     with client.ledger.lock:
         sets = list(client.ledger.image_sets)
+        progress = client.ledger.progress
+        unfinished = sum(1 for j in client.ledger.jobs if not progress.get(j) or progress[j][-1][1] in
+                         ("queued", "running"))
     if not sets:
         return _upload(client, workload)
+    if unfinished >= workload.max_unfinished_jobs:
+        return _read(client, workload)
     codecs = [{"name": "jpeg", "rate_points": CLASSICAL_RATE_POINTS},
               {"name": "webp", "rate_points": CLASSICAL_RATE_POINTS}]
     if workload.multirate_points and client.rng.random() < 0.5:
@@ -556,11 +563,12 @@ def multirate_points(stack: FaultStack) -> list[float]:
 
 def soak_phase(stack: FaultStack, faults: Faults, database_url: str, *, seconds: float, clients: int,
                schedule: list[tuple[float, str]], drain_timeout: float, log: Callable[[str], None] = print,
-               seed: int = 0, think_s: tuple[float, float] = (0.05, 0.3)) -> Report:
+               seed: int = 0, think_s: tuple[float, float] = (0.05, 0.3), max_unfinished_jobs: int = 8) -> Report:
     """Run the clients for ``seconds`` while the faults of ``schedule`` happen, wait for the jobs (at most
     ``drain_timeout`` s), and check. ``stack`` must already run (:class:`SupervisedRun`)."""
     ledger = Ledger()
-    workload = Workload(multirate_points(stack), prepare_study(stack, log), think_s=think_s)
+    workload = Workload(multirate_points(stack), prepare_study(stack, log), think_s=think_s,
+                        max_unfinished_jobs=max_unfinished_jobs)
     log(f"  licbench-multirate rate points used: {workload.multirate_points or 'none (codec unavailable)'}")
     started = time.monotonic()
     deadline = started + seconds
