@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import argparse
 import random
+import signal
 import sys
 import tempfile
 import time
@@ -98,6 +99,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--short-timeouts", action="store_true",
                         help="redelivery and stale-task timeouts of seconds (the fault tests' values)")
     args = parser.parse_args(argv)
+    # Stopped early (Ctrl-C, or SIGTERM/SIGINT to a background run): unwind, so every server it started is stopped.
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     low, high = (float(x) for x in args.fault_interval.split(","))
     args.fault_interval = (low, high)
     seed = args.seed if args.seed is not None else random.SystemRandom().randrange(10**9)
