@@ -413,18 +413,26 @@ def quantile(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
 
 
+def all_rows(http: httpx.Client, url: str, page: int = 10_000) -> list[dict]:
+    """Every row of a paginated list endpoint (``limit``/``offset``; the default page is 1,000 rows)."""
+    rows: list[dict] = []
+    while True:
+        batch = http.get(url, params={"limit": page, "offset": len(rows)}).raise_for_status().json()
+        rows += batch
+        if len(batch) < page:
+            return rows
+
+
 def wait_for_jobs(http: httpx.Client, timeout: float) -> list[dict]:
     """Poll until no job is queued or running (or ``timeout``); the jobs listed last."""
     deadline = time.monotonic() + timeout
     jobs: list[dict] = []
     while time.monotonic() < deadline:
         try:
-            answer = http.get("/api/v1/jobs", params={"limit": 1000})
-            if answer.status_code == 200:
-                jobs = answer.json()
-                if all(j["status"] not in ("queued", "running") for j in jobs):
-                    return jobs
-        except httpx.TransportError:
+            jobs = all_rows(http, "/api/v1/jobs")
+            if all(j["status"] not in ("queued", "running") for j in jobs):
+                return jobs
+        except httpx.HTTPError:  # no answer, or a 503 while something restarts
             pass
         time.sleep(1.0)
     return jobs
@@ -449,7 +457,7 @@ def check(http: httpx.Client, database_url: str, ledger: Ledger, jobs: list[dict
         if job["image_set_id"] not in images:
             images[job["image_set_id"]] = [i["id"] for i in http.get(f"/api/v1/image-sets/{job['image_set_id']}")
                                            .raise_for_status().json()["images"]]
-        results = http.get(f"/api/v1/jobs/{job['id']}/results", params={"limit": 10000}).raise_for_status().json()
+        results = all_rows(http, f"/api/v1/jobs/{job['id']}/results")
         report.results += len(results)
         seen = Counter((r["image_id"], r["codec"], float(r["rate_point"])) for r in results)
         report.duplicated_api += sum(n - 1 for n in seen.values())
@@ -476,7 +484,7 @@ def check(http: httpx.Client, database_url: str, ledger: Ledger, jobs: list[dict
         engine.dispose()
     stored: set[tuple[int, int]] = set()
     for study in {s for s, _ in ledger.answers}:
-        rows = http.get(f"/api/v1/studies/{study}/responses").raise_for_status().json()
+        rows = all_rows(http, f"/api/v1/studies/{study}/responses")
         stored |= {(study, r["trial_id"]) for r in rows}
     report.answers_confirmed = len(ledger.answers)
     report.answers_lost = len(ledger.answers - stored)
