@@ -378,6 +378,7 @@ class Report:
     jobs_accepted: int = 0
     succeeded: int = 0
     failed_with_reason: int = 0
+    failure_reasons: Counter = field(default_factory=Counter)  # the first 80 characters of each failed job's error
     unfinished: list[int] = field(default_factory=list)
     failed_without_reason: list[int] = field(default_factory=list)
     accepted_missing: list[int] = field(default_factory=list)
@@ -452,6 +453,7 @@ def check(http: httpx.Client, database_url: str, ledger: Ledger, jobs: list[dict
             report.succeeded += 1
         elif job.get("error"):
             report.failed_with_reason += 1
+            report.failure_reasons[job["error"][:80]] += 1
         else:
             report.failed_without_reason.append(job["id"])
         if job["image_set_id"] not in images:
@@ -527,7 +529,8 @@ def format_report(report: Report, title: str) -> str:
              f"{len(report.unfinished)} unfinished {report.unfinished[:10]}, "
              f"{len(report.failed_without_reason)} failed without a reason; accepted but not listed: "
              f"{len(report.accepted_missing)}",
-             f"every job finished: {'yes' if not (report.unfinished or report.failed_without_reason) else 'NO'}",
+             f"every job finished: {'yes' if not (report.unfinished or report.failed_without_reason) else 'NO'}"
+             + "".join(f"\n  failed x{n}: {reason}" for reason, n in report.failure_reasons.most_common(5)),
              f"result rows: {report.results}; results lost: {report.results_lost} (expected 0) "
              f"{report.lost_examples or ''}",
              f"results duplicated: {report.duplicated_db} in the database, {report.duplicated_api} in API answers "
