@@ -85,12 +85,24 @@ def run_phase(name: str, args: argparse.Namespace, rng: random.Random, workdir: 
         return report.ok
 
 
+def interval(text: str) -> tuple[float, float]:
+    """``MIN,MAX`` seconds, 0 < MIN <= MAX."""
+    try:
+        low, high = (float(x) for x in text.split(","))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected MIN,MAX seconds, e.g. 120,240; got {text!r}") from None
+    if not 0 < low <= high:
+        raise argparse.ArgumentTypeError(f"expected 0 < MIN <= MAX; got {text!r}")
+    return low, high
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--minutes", type=float, default=20.0, help="client time per phase")
     parser.add_argument("--clients", type=int, default=8)
     parser.add_argument("--seed", type=int, default=None, help="fault times and order, client choices (printed)")
-    parser.add_argument("--fault-interval", default="120,240", help="seconds between faults: MIN,MAX")
+    parser.add_argument("--fault-interval", type=interval, default=(120.0, 240.0),
+                        help="seconds between faults: MIN,MAX (default 120,240)")
     parser.add_argument("--phases", default="postgres,embedded")
     parser.add_argument("--drain-minutes", type=float, default=10.0, help="the most to wait for jobs at the end")
     parser.add_argument("--concurrency", type=int, default=2, help="worker pool processes")
@@ -102,8 +114,9 @@ def main(argv: list[str] | None = None) -> int:
     # Stopped early (Ctrl-C, or SIGTERM/SIGINT to a background run): unwind, so every server it started is stopped.
     signal.signal(signal.SIGINT, signal.default_int_handler)
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
-    low, high = (float(x) for x in args.fault_interval.split(","))
-    args.fault_interval = (low, high)
+    unknown = set(args.phases.split(",")) - {"postgres", "embedded"}
+    if unknown:
+        parser.error(f"unknown phase(s) {', '.join(sorted(unknown))}: choose from postgres,embedded")
     seed = args.seed if args.seed is not None else random.SystemRandom().randrange(10**9)
     log(f"soak seed {seed} (rerun with --seed {seed}); process faults: {', '.join(PROCESS_FAULTS)}")
     rng = random.Random(seed)
