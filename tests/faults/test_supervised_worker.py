@@ -12,6 +12,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+import httpx
 import psutil
 import pytest
 
@@ -20,8 +21,6 @@ from tests.support.faults import kill, wait_until
 from tests.support.images import png_bytes, random_photo
 from tests.support.servers import free_port, wait_for_port
 from tests.support.stack import ROOT
-
-import httpx
 
 
 def test_supervisor_backs_off_1_2_4_capped_while_the_worker_keeps_exiting():
