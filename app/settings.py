@@ -55,8 +55,8 @@ class Settings(BaseSettings):
     embedded_broker_lease_s: float = Field(default=30.0, description="Embedded broker: a delivered task whose worker "
                                            "stopped renewing its lease (the worker died) is delivered again after "
                                            "this many seconds, however long tasks run.")
-    worker_restart_max_delay_s: float = Field(default=30.0, description="`licbench run` restarts a worker that exited "
-                                              "after 1, 2, 4 ... seconds, at most this long.")
+    worker_restart_max_delay_s: float = Field(default=30.0, description="`licbench run` restarts a worker or web "
+                                              "server that exited after 1, 2, 4 ... seconds, at most this long.")
 
     # Task state and sweep (issue 13): engine/task_state.py.
     sweep_interval_s: float = Field(default=30.0, description="How often each worker runs the task sweep.")

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import os
 import signal
+import socket
 import subprocess
 import sys
 import threading
@@ -96,33 +97,35 @@ def _parent_death_signal() -> Callable[[], object] | None:
     return lambda: prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG = 1
 
 
-class SupervisedWorker:
-    """The Celery worker of `licbench run`, started again whenever it exits: after 1 s, then 2, 4, ... up to
-    ``max_delay`` s while it keeps exiting; a worker that ran ``healthy_after`` s resets the delay to 1 s.
-    Each exit and restart is logged. :meth:`stop` ends it (SIGTERM: Celery's warm shutdown, then SIGKILL)."""
+class SupervisedProcess:
+    """A child of `licbench run` (the Celery worker, the uvicorn web server), started again whenever it exits:
+    after 1 s, then 2, 4, ... up to ``max_delay`` s while it keeps exiting; a child that ran ``healthy_after`` s
+    resets the delay to 1 s. Each exit and restart is logged under ``name``. :meth:`stop` ends it (SIGTERM:
+    Celery's warm shutdown, uvicorn's graceful one; then SIGKILL)."""
 
     def __init__(self, command: Sequence[str], max_delay: float = 30.0, healthy_after: float = 60.0,
-                 log: Callable[[str], None] = _log) -> None:
+                 log: Callable[[str], None] = _log, name: str = "worker") -> None:
         self.command = list(command)
+        self.name = name
         self.max_delay = max_delay
         self.healthy_after = healthy_after
         self.log = log
         self.restarts = 0
         self._stopping = threading.Event()
         self._lock = threading.Lock()
-        self._watcher = threading.Thread(target=self._watch, name="licbench-worker-supervisor", daemon=True)
+        self._watcher = threading.Thread(target=self._watch, name=f"licbench-{name}-supervisor", daemon=True)
         self.process: subprocess.Popen | None = None
         self._preexec = _parent_death_signal()
 
     def _spawn(self) -> subprocess.Popen:
-        # Its own session: Ctrl-C reaches `licbench run` only, which then stops the worker itself (SIGTERM, warm
-        # shutdown) instead of the worker exiting on the SIGINT and being restarted meanwhile.
+        # Its own session: Ctrl-C reaches `licbench run` only, which then stops the child itself (SIGTERM, warm
+        # shutdown) instead of the child exiting on the SIGINT and being restarted meanwhile.
         return subprocess.Popen(self.command, preexec_fn=self._preexec, start_new_session=True)
 
     def start(self) -> None:
         with self._lock:
             self.process = self._spawn()
-        self.log(f"worker started (pid {self.process.pid})")
+        self.log(f"{self.name} started (pid {self.process.pid})")
         self._watcher.start()
 
     def _watch(self) -> None:
@@ -135,7 +138,7 @@ class SupervisedWorker:
                 return
             if time.monotonic() - started >= self.healthy_after:
                 delay = 1.0
-            self.log(f"worker (pid {process.pid}) exited with code {code}; restarting it in {delay:g} s")
+            self.log(f"{self.name} (pid {process.pid}) exited with code {code}; restarting it in {delay:g} s")
             if self._stopping.wait(delay):
                 return
             with self._lock:
@@ -143,7 +146,7 @@ class SupervisedWorker:
                     return
                 self.process = self._spawn()
                 self.restarts += 1
-            self.log(f"worker restarted (pid {self.process.pid}, restart {self.restarts})")
+            self.log(f"{self.name} restarted (pid {self.process.pid}, restart {self.restarts})")
             delay = min(delay * 2, self.max_delay)
 
     def stop(self, timeout: float = 20.0) -> None:
@@ -160,26 +163,54 @@ class SupervisedWorker:
             process.wait()
 
 
-def _run(args) -> int:
-    import uvicorn
+SupervisedWorker = SupervisedProcess  # the name the worker's supervisor had first
 
+
+def server_command(host: str, port: int) -> list[str]:
+    """The uvicorn web server command line of `licbench run`."""
+    return [sys.executable, "-m", "uvicorn", "app.main:app", "--host", host, "--port", str(port),
+            "--log-level", "info"]
+
+
+def _check_port_free(host: str, port: int) -> None:
+    """A port taken by another program is a one-line error here, not a server restarted again and again."""
+    with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as uvicorn binds: TIME_WAIT is no conflict
+        try:
+            probe.bind((host, port))
+        except OSError as exc:
+            raise CommandError(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from None
+
+
+def _run(args) -> int:
     from app.settings import get_settings
 
     settings = get_settings()
     port = int(os.environ.get("PORT", settings.port))
+    _check_port_free(settings.host, port)
     _upgrade()
-    worker = SupervisedWorker(worker_command(settings.worker_concurrency, default_queues()),
-                              max_delay=settings.worker_restart_max_delay_s)
+    # Both children are supervised alike: a killed worker or web server (even SIGKILL) is started again.
+    worker = SupervisedProcess(worker_command(settings.worker_concurrency, default_queues()),
+                               max_delay=settings.worker_restart_max_delay_s)
+    server = SupervisedProcess(server_command(settings.host, port), max_delay=settings.worker_restart_max_delay_s,
+                               name="server")
+    stopping = threading.Event()
+    previous = signal.signal(signal.SIGTERM, lambda *_: stopping.set())  # SIGTERM: stop both, as Ctrl-C does
     worker.start()
     try:
         if not args.no_demo:
             _demo()
-        print(f"licbench on http://{settings.host}:{port}/ (API docs at /docs); Ctrl-C stops server and worker")
-        uvicorn.run("app.main:app", host=settings.host, port=port, log_level="info")
-    except OSError as exc:
-        raise CommandError(str(exc)) from None
+        server.start()
+        print(f"licbench on http://{settings.host}:{port}/ (API docs at /docs); Ctrl-C stops server and worker",
+              flush=True)
+        while not stopping.wait(1.0):
+            pass
+    except KeyboardInterrupt:
+        pass
     finally:
+        server.stop()
         worker.stop()
+        signal.signal(signal.SIGTERM, previous)
     return 0
 
 

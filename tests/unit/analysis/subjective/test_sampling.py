@@ -8,8 +8,13 @@ import pytest
 from scipy import special
 
 from analysis.subjective import Comparison, active_next_pair, balanced_next_pair
-from analysis.subjective.sampling import (PRIOR_SD, REFERENCE_SD, expected_information_gain, gaussian_posterior,
-                                          measurable_gain)
+from analysis.subjective.sampling import (
+    PRIOR_SD,
+    REFERENCE_SD,
+    expected_information_gain,
+    gaussian_posterior,
+    measurable_gain,
+)
 from analysis.subjective.thurstone import SIGMA
 
 
