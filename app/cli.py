@@ -17,6 +17,7 @@ COMMAND_MODULES = [
     "app.commands.score",
     "app.commands.dataset",
     "app.commands.user",
+    "app.commands.backup",
 ]
 
 

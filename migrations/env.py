@@ -19,6 +19,12 @@ def run_migrations_offline() -> None:
 
 
 def run_migrations_online() -> None:
+    shared = config.attributes.get("connection")
+    if shared is not None:  # the caller's connection and transaction (licbench restore: one unit of work)
+        context.configure(connection=shared, target_metadata=target_metadata, render_as_batch=True)
+        with context.begin_transaction():
+            context.run_migrations()
+        return
     url = config.attributes.get("database_url") or get_settings().resolved_database_url
     engine = make_engine(url)
     with engine.connect() as connection:
