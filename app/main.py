@@ -34,6 +34,13 @@ def _describe(error: dict) -> str:
     return f"{where}: {error.get('msg')}" if where else str(error.get("msg"))
 
 
+def _refuse_newer_schema() -> None:
+    """The server does not start on a database a newer licbench migrated (issue 32)."""
+    from app.db.migrate import check_schema_not_newer
+
+    check_schema_not_newer()
+
+
 def create_app() -> FastAPI:
     app = FastAPI(
         title="licbench",
@@ -44,6 +51,7 @@ def create_app() -> FastAPI:
         redoc_url=None,
     )
     install_offline_docs(app)
+    app.router.on_startup.append(_refuse_newer_schema)
 
     @app.exception_handler(ServiceError)
     async def _service_error(_: Request, exc: ServiceError) -> JSONResponse:

@@ -16,7 +16,7 @@ from celery.signals import worker_process_init
 
 from app.db.session import session_factory
 from app.services import benchmark, jobs
-from app.services.queue import RUN_TASK
+from app.services.queue import MESSAGE_VERSION, RUN_TASK
 from app.services.storage import default_storage
 from app.settings import get_settings
 
@@ -34,9 +34,14 @@ def _init_worker_process(**_: object) -> None:
 
 # bound to the worker app that includes this module; no import back
 @shared_task(name=RUN_TASK, soft_time_limit=SOFT_TIME_LIMIT_S, time_limit=HARD_TIME_LIMIT_S)
-def run_task(job_id: int, image_id: int, codec: str, rate_points: list[float] | float) -> str:
+def run_task(job_id: int, image_id: int, codec: str, rate_points: list[float] | float,
+             message_version: int = 1) -> str:
     """Encode, decode, score and store one image x codec at each rate point (a list; a single number
-    from a message queued before tasks covered all rate points is accepted)."""
+    from a message queued before tasks covered all rate points is accepted). ``message_version``
+    (``app.services.queue.MESSAGE_VERSION``) is absent from messages queued before it existed: 1."""
+    if message_version > MESSAGE_VERSION:  # sent by a newer licbench: refuse rather than misread it
+        raise ValueError(f"task message version {message_version} is newer than this worker's "
+                         f"{MESSAGE_VERSION}: upgrade the worker")
     task = jobs.TaskSpec(job_id, image_id, codec, rate_points)
     return benchmark.run_task_retrying(
         session_factory(), default_storage(), task, abort_on=(SoftTimeLimitExceeded,),

@@ -280,6 +280,8 @@ def _restore_rows(database_url: str, source: Path, manifest: dict, revision: str
         engine = make_engine(str(url.set(database=str(fresh))))
         try:
             with engine.connect() as connection:
+                connection.exec_driver_sql("PRAGMA foreign_keys=OFF")  # batch migrations recreate tables
+                connection.commit()
                 counts = _load(connection, source, manifest, revision)
                 connection.commit()
                 connection.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
