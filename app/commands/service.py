@@ -112,15 +112,16 @@ class SupervisedWorker:
     Each exit and restart is logged. :meth:`stop` ends it (SIGTERM: Celery's warm shutdown, then SIGKILL)."""
 
     def __init__(self, command: Sequence[str], max_delay: float = 30.0, healthy_after: float = 60.0,
-                 log: Callable[[str], None] = _log) -> None:
+                 log: Callable[[str], None] = _log, name: str = "worker") -> None:
         self.command = list(command)
+        self.name = name
         self.max_delay = max_delay
         self.healthy_after = healthy_after
         self.log = log
         self.restarts = 0
         self._stopping = threading.Event()
         self._lock = threading.Lock()
-        self._watcher = threading.Thread(target=self._watch, name="licbench-worker-supervisor", daemon=True)
+        self._watcher = threading.Thread(target=self._watch, name=f"licbench-{name}-supervisor", daemon=True)
         self.process: subprocess.Popen | None = None
         self._preexec = _parent_death_signal()
 
@@ -132,7 +133,7 @@ class SupervisedWorker:
     def start(self) -> None:
         with self._lock:
             self.process = self._spawn()
-        self.log(f"worker started (pid {self.process.pid})")
+        self.log(f"{self.name} started (pid {self.process.pid})")
         self._watcher.start()
 
     def _watch(self) -> None:
@@ -145,7 +146,7 @@ class SupervisedWorker:
                 return
             if time.monotonic() - started >= self.healthy_after:
                 delay = 1.0
-            self.log(f"worker (pid {process.pid}) exited with code {code}; restarting it in {delay:g} s")
+            self.log(f"{self.name} (pid {process.pid}) exited with code {code}; restarting it in {delay:g} s")
             if self._stopping.wait(delay):
                 return
             with self._lock:
@@ -153,7 +154,7 @@ class SupervisedWorker:
                     return
                 self.process = self._spawn()
                 self.restarts += 1
-            self.log(f"worker restarted (pid {self.process.pid}, restart {self.restarts})")
+            self.log(f"{self.name} restarted (pid {self.process.pid}, restart {self.restarts})")
             delay = min(delay * 2, self.max_delay)
 
     def stop(self, timeout: float = 20.0) -> None:
@@ -170,26 +171,41 @@ class SupervisedWorker:
             process.wait()
 
 
-def _run(args) -> int:
-    import uvicorn
+def server_command(host: str, port: int) -> list[str]:
+    """The uvicorn command line `licbench run` supervises (a child process, so a killed server comes back)."""
+    return [sys.executable, "-m", "uvicorn", "app.main:app", "--host", host, "--port", str(port),
+            "--log-level", "info"]
 
+
+def _run(args) -> int:
     from app.settings import get_settings
 
     settings = get_settings()
     port = int(os.environ.get("PORT", settings.port))
     _upgrade()
+    stop = threading.Event()
+    previous = signal.signal(signal.SIGTERM, lambda *_: stop.set())
     worker = SupervisedWorker(worker_command(settings.worker_concurrency, default_queues()),
                               max_delay=settings.worker_restart_max_delay_s)
+    # The API server is supervised like the worker (issue 32): SIGKILL it and it is started again.
+    server = SupervisedWorker(server_command(settings.host, port), max_delay=settings.worker_restart_max_delay_s,
+                              name="server")
     worker.start()
     try:
         if not args.no_demo:
             _demo()
+        server.start()
         print(f"licbench on http://{settings.host}:{port}/ (API docs at /docs); Ctrl-C stops server and worker")
-        uvicorn.run("app.main:app", host=settings.host, port=port, log_level="info")
+        while not stop.wait(0.5):
+            pass
+    except KeyboardInterrupt:
+        pass
     except OSError as exc:
         raise CommandError(str(exc)) from None
     finally:
+        server.stop()
         worker.stop()
+        signal.signal(signal.SIGTERM, previous)
     return 0
 
 

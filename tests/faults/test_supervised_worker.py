@@ -84,6 +84,21 @@ def test_licbench_run_restarts_the_worker_it_started_after_kill_9(tmp_path):
                               not in ("queued", "running") and j, 120, 0.3, "job done")
         assert done["status"] == "succeeded", done
         print(f"\n[faults] licbench run: worker killed, new worker process after {restarted:.1f} s (back-off 1 s)")
+
+        # The API server is a supervised child too (issue 32): SIGKILL it and it answers again.
+        server = next(p for p in run_process.children() if "uvicorn" in " ".join(p.cmdline()))
+        kill(server)
+        wait_until(lambda: re.search(rf"server \(pid {server.pid}\) exited with code -9; restarting it in 1 s",
+                                     read_log()), 30, 0.1, "server exit logged")
+
+        def answers() -> bool:
+            try:
+                return httpx.get(f"http://127.0.0.1:{port}/api/v1/health", timeout=5).status_code == 200
+            except httpx.HTTPError:
+                return False
+
+        wait_until(answers, 240, 0.3, "restarted server answers")
+        assert "server restarted (pid" in read_log()
     finally:
         workers = [p for p in run_process.children(recursive=True)] if run.poll() is None else []
         run.terminate()  # uvicorn's graceful exit stops the supervised worker too
