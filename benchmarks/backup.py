@@ -26,7 +26,6 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from benchmarks.api import api_server, each_backend, quantile  # noqa: E402
-from tests.support.servers import postgres_server  # noqa: E402,F401  (each_backend starts it)
 
 IMAGES = 20
 CODECS = ("jpeg", "webp")

@@ -439,14 +439,9 @@ def _phase(label, service, seconds, clients, seed, rng, every, kinds, redis, pos
         uploads_lost = sum(http.get(f"/api/v1/image-sets/{s}").status_code != 200 for s in ledger.image_sets)
         answers_lost = 0
         for study_id, trials in ledger.answers.items():
-            ids: set[int] = set()
-            for offset in range(0, 10**6, 1000):
-                page = http.get(f"/api/v1/studies/{study_id}/responses", params={"limit": 1000, "offset": offset})
-                assert page.status_code == 200, f"responses of study {study_id}: {page.status_code}"
-                rows = [row for row in csv.DictReader(io.StringIO(page.text)) if row.get("trial_id")]
-                ids |= {int(row["trial_id"]) for row in rows}
-                if len(rows) < 1000:
-                    break
+            page = http.get(f"/api/v1/studies/{study_id}/responses", params={"format": "csv"})
+            assert page.status_code == 200, f"responses of study {study_id}: {page.status_code}"
+            ids = {int(row["trial_id"]) for row in csv.DictReader(io.StringIO(page.text)) if row.get("trial_id")}
             answers_lost += len(trials - ids)
     verified = service.cli("verify", "--min-age", "0")
     missing = sum(line.startswith(("missing:", "changed:")) for line in verified.stdout.splitlines())
