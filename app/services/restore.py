@@ -255,7 +255,14 @@ def restore(settings: Settings, source: Path, *, replace: bool = False,
             got, _ = copy_hashed(source / "files" / key, staging / key)
             if got != digest:
                 raise BackupError(f"file files/{key} changed while it was being restored")
-        counts = _restore_rows(database_url, source, manifest, revision, token)  # 2. the rows, as one unit
+        try:
+            counts = _restore_rows(database_url, source, manifest, revision, token)  # 2. the rows, as one unit
+        except (BackupError, KeyboardInterrupt):
+            raise
+        except Exception as exc:  # the transaction was rolled back / the new SQLite file removed
+            message = str(exc).splitlines()[0] if str(exc) else ""
+            raise BackupError(f"loading the rows into {_safe_url(database_url)} failed: "
+                              f"{type(exc).__name__}: {message}") from None
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
