@@ -6,7 +6,8 @@ clients upload images, start jobs (JPEG, WebP and ``licbench-multirate`` when it
 study trials and read results, RD curves, BD-rates and the leaderboard. Meanwhile a fault is injected every
 ``--fault-every`` seconds (uniform within 2-4 minutes by default), at times and of kinds drawn from the printed
 seed: SIGKILL of a worker pool process, SIGKILL of the worker, a Redis restart, a PostgreSQL restart, SIGKILL of
-the API server. A fault window lasts until ``/health`` answers 200 again.
+the API server. A fault window lasts from the fault until ``/health`` answers 200 after the fault is over (the
+killed process is gone, the restarted server is up again).
 
 Printed per phase: jobs finished (succeeded / failed with a reason / unfinished), results lost (rate points with
 neither a result nor a recorded failure, plus result files missing or changed per ``licbench verify``) and
@@ -381,6 +382,7 @@ def _phase(label, service, seconds, clients, seed, rng, every, kinds, redis, pos
         worker.start()
     started = time.monotonic()
     fault_times: list[float] = []
+    repaired: list[float] = []
     if schedule is None:
         schedule = fault_schedule(rng, seconds, every, kinds)
     for offset, kind in schedule:
@@ -404,6 +406,7 @@ def _phase(label, service, seconds, clients, seed, rng, every, kinds, redis, pos
             postgres.start()
             what = "postgres stopped (fast), started again after 2 s"
         fault_times.append(moment)
+        repaired.append(time.monotonic())  # after the restart returned: /health may answer 200 before a kill lands
         print(f"  {offset:6.0f} s  fault {kind}: {what}", flush=True)
     while time.monotonic() - started < seconds:
         time.sleep(0.2)
@@ -447,7 +450,7 @@ def _phase(label, service, seconds, clients, seed, rng, every, kinds, redis, pos
     missing = sum(line.startswith(("missing:", "changed:")) for line in verified.stdout.splitlines())
     service.stop()
 
-    windows = [(t, health.healthy_after(t)) for t in fault_times]
+    windows = [(t, health.healthy_after(r)) for t, r in zip(fault_times, repaired)]
     in_window = lambda r: any(a <= r.started <= b for a, b in windows)  # noqa: E731
     undocumented = [r for r in ledger.records if r.status is not None and r.status >= 500
                     and not (r.status == 503 and in_window(r))]
@@ -464,7 +467,7 @@ def _phase(label, service, seconds, clients, seed, rng, every, kinds, redis, pos
         f"changed per licbench verify: {missing})   duplicated: {duplicated}",
         f"  uploads lost: {uploads_lost} of {len(ledger.image_sets)}   study answers lost: {answers_lost} of "
         f"{sum(len(t) for t in ledger.answers.values())}",
-        f"  5xx: {len(undocumented)} undocumented ({Counter(r.status for r in undocumented)}), {documented} documented "
+        f"  5xx: {len(undocumented)} undocumented ({dict(Counter((r.kind, r.status) for r in undocumented))}), {documented} documented "
         f"503 inside fault windows; {unanswered} requests unanswered (server down)",
         f"  fault windows (s until /health 200): {', '.join(f'{b - a:.1f}' for a, b in windows) or 'none'}",
         f"  longest a job waited for progress after a fault: {progress.longest_wait_after(fault_times):.1f} s",
