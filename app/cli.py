@@ -18,6 +18,7 @@ COMMAND_MODULES = [
     "app.commands.dataset",
     "app.commands.study",
     "app.commands.user",
+    "app.commands.backup",
 ]
 
 

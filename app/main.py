@@ -46,6 +46,13 @@ def _describe(error: dict) -> str:
     return f"{where}: {error.get('msg')}" if where else str(error.get("msg"))
 
 
+def _refuse_newer_schema() -> None:
+    """The server does not start on a database a newer licbench migrated (issue 32)."""
+    from app.db.migrate import check_schema_not_newer
+
+    check_schema_not_newer()
+
+
 def create_app() -> FastAPI:
     app = FastAPI(
         title="licbench",
@@ -56,6 +63,7 @@ def create_app() -> FastAPI:
         redoc_url=None,
     )
     install_offline_docs(app)
+    app.router.on_startup.append(_refuse_newer_schema)
 
     install_error_answers(app)  # domain and framework errors -> HTTP statuses (a page for browsers), in one place
 

@@ -39,8 +39,7 @@ sys.path.insert(0, str(ROOT))
 
 from tests.support.faults import new_stack, persistent_redis  # noqa: E402
 from tests.support.restartable_postgres import restartable_postgres  # noqa: E402
-from tests.support.soak import (PROCESS_FAULTS, Faults, SupervisedRun, fault_schedule, format_report,  # noqa: E402
-                                soak_phase)
+from tests.support.soak import PROCESS_FAULTS, Faults, SupervisedRun, fault_schedule, format_report, soak_phase  # noqa: E402
 
 # --short-timeouts: the fault tests' values (tests/faults/conftest.py), so killed tasks come back in seconds.
 SHORT_TIMEOUTS = {"EMBEDDED_BROKER_LEASE_S": "6", "BROKER_VISIBILITY_TIMEOUT_S": "10", "TASK_STALE_S": "20",

@@ -17,6 +17,7 @@ runs the task again with exponential back-off until the database answers; finish
 """
 from __future__ import annotations
 
+import hashlib
 import io
 import logging
 import random
@@ -155,7 +156,8 @@ def _run_rate_point(session: Session, storage: BlobStorage, task: TaskSpec, rate
         scores = score_prepared(prepared, [m.reconstruction])[0]
         metrics_seconds = time.perf_counter() - scoring_started
         existed = storage.exists(key)
-        storage.put(key, png_bytes(m.reconstruction))  # the very array the metrics scored
+        png = png_bytes(m.reconstruction)  # the very array the metrics scored
+        storage.put(key, png)
         written = not existed  # a copy running at the same time may own the file (same key, same pixels)
         session.add(Result(
             job_id=task.job_id, image_id=task.image_id, codec=task.codec, rate_point=rate_point,
@@ -163,7 +165,7 @@ def _run_rate_point(session: Session, storage: BlobStorage, task: TaskSpec, rate
             decode_seconds=m.decode_seconds, metrics_seconds=metrics_seconds,
             metrics={name: s.value for name, s in scores.items()},
             metric_notes={name: s.reason or s.note for name, s in scores.items() if s.reason or s.note},
-            reconstruction_path=key, device=codec.device,
+            reconstruction_path=key, reconstruction_sha256=hashlib.sha256(png).hexdigest(), device=codec.device,
         ))
         try:
             session.flush()

@@ -18,6 +18,9 @@ from models.base import CodecKind
 
 CPU_QUEUE = "cpu"
 RUN_TASK = "licbench.run_task"  # the name workers/tasks.py registers
+# Format of a run_task message (issue 32): 1 = positional (job, image, codec, rate points) only, as queued before
+# the field existed; 2 = the same plus ``message_version``. Workers run every version up to their own.
+MESSAGE_VERSION = 2
 
 
 def broker_transport_options(broker_url: str) -> dict[str, float]:
@@ -93,7 +96,7 @@ def enqueue(tasks: Iterable[TaskSpec], codec_kinds: dict[str, str]) -> int:
     sent = 0
     with client.producer_or_acquire() as producer:
         for t in tasks:
-            client.send_task(RUN_TASK, args=t.message_args(),
+            client.send_task(RUN_TASK, args=t.message_args(), kwargs={"message_version": MESSAGE_VERSION},
                              queue=queue_for(codec_kinds.get(t.codec, CodecKind.LEARNED), learned_queue),
                              producer=producer)
             sent += 1

@@ -5,7 +5,7 @@ adds the task module. Only the worker side imports it (``celery -A workers.celer
 """
 from __future__ import annotations
 
-from celery.signals import worker_process_init
+from celery.signals import worker_init, worker_process_init
 
 from app.settings import get_settings
 from engine.queue import make_celery
@@ -31,3 +31,11 @@ def _own_database_connections(**_kwargs) -> None:
     from app.db.session import session_factory
 
     session_factory().kw["bind"].dispose(close=False)
+
+
+@worker_init.connect
+def _refuse_newer_schema(**_kwargs) -> None:
+    """A worker does not start on a database a newer licbench migrated (issue 32): the error stops it."""
+    from app.db.migrate import check_schema_not_newer
+
+    check_schema_not_newer()

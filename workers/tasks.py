@@ -19,7 +19,7 @@ from app.services.storage import default_storage
 from app.settings import get_settings
 from engine import benchmark
 from engine.contract import TaskSpec
-from engine.queue import RUN_TASK
+from engine.queue import MESSAGE_VERSION, RUN_TASK
 
 _settings = get_settings()
 SOFT_TIME_LIMIT_S = _settings.task_soft_time_limit_s
@@ -35,9 +35,14 @@ def _init_worker_process(**_: object) -> None:
 
 # bound to the worker app that includes this module; no import back
 @shared_task(name=RUN_TASK, soft_time_limit=SOFT_TIME_LIMIT_S, time_limit=HARD_TIME_LIMIT_S)
-def run_task(job_id: int, image_id: int, codec: str, rate_points: list[float] | float) -> str:
+def run_task(job_id: int, image_id: int, codec: str, rate_points: list[float] | float,
+             message_version: int = 1) -> str:
     """Encode, decode, score and store one image x codec at each rate point (a list; a single number
-    from a message queued before tasks covered all rate points is accepted)."""
+    from a message queued before tasks covered all rate points is accepted). ``message_version``
+    (``engine.queue.MESSAGE_VERSION``) is absent from messages queued before it existed: 1."""
+    if message_version > MESSAGE_VERSION:  # sent by a newer licbench: refuse rather than misread it
+        raise ValueError(f"task message version {message_version} is newer than this worker's "
+                         f"{MESSAGE_VERSION}: upgrade the worker")
     task = TaskSpec(job_id, image_id, codec, rate_points)
     return benchmark.run_task_retrying(
         session_factory(), default_storage(), task, abort_on=(SoftTimeLimitExceeded,),

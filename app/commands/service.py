@@ -13,9 +13,19 @@ from collections.abc import Callable, Sequence
 from app.commands import CommandError
 
 
+def _refuse_newer_schema() -> None:
+    from app.db.migrate import SchemaTooNew, check_schema_not_newer
+
+    try:
+        check_schema_not_newer()
+    except SchemaTooNew as exc:
+        raise CommandError(str(exc)) from None
+
+
 def _upgrade(_args=None) -> int:
     from app.db.migrate import upgrade_to_head
 
+    _refuse_newer_schema()
     upgrade_to_head()
     print("database is at the latest schema")
     return 0
@@ -72,6 +82,7 @@ def default_queues() -> str:
 def _worker(args) -> int:
     from app.settings import get_settings
 
+    _refuse_newer_schema()
     concurrency = args.concurrency or get_settings().worker_concurrency
     os.environ["WORKER_CONCURRENCY"] = str(concurrency)  # worker processes split the cores by it
     os.execv(sys.executable, worker_command(concurrency, args.queues or default_queues(), args.prefetch, args.name))

@@ -101,6 +101,8 @@ class Result(Base):
     # name -> why null, or what a value depends on (cvvdp/flip: display model, pixels per degree)
     metric_notes: Mapped[dict] = mapped_column(JSON, default=dict)
     reconstruction_path: Mapped[str] = mapped_column(String(500))
+    # sha256 of the PNG as written (migration 0013; null for rows older than it until `licbench verify`)
+    reconstruction_sha256: Mapped[str | None] = mapped_column(String(64), nullable=True)
     device: Mapped[str] = mapped_column(String(32), default="cpu")
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
@@ -233,6 +235,7 @@ class StudyCondition(Base):
     rate_point: Mapped[float | None] = mapped_column(Float, nullable=True)
     bpp: Mapped[float | None] = mapped_column(Float, nullable=True)
     image_key: Mapped[str | None] = mapped_column(String(500), nullable=True)  # blob key of the shown PNG
+    image_sha256: Mapped[str | None] = mapped_column(String(64), nullable=True)  # of that PNG (migration 0013)
     crop_box: Mapped[list | None] = mapped_column(JSON, nullable=True)  # [left, top, width, height] in source pixels
     label: Mapped[str | None] = mapped_column(String(300), nullable=True)  # imported; native: derived
     group_name: Mapped[str | None] = mapped_column(String(200), nullable=True)  # imported scene/source
@@ -319,6 +322,8 @@ class IqaDataset(Base):
     total: Mapped[int] = mapped_column(Integer, default=0)
     error: Mapped[str | None] = mapped_column(Text, nullable=True)
     files_key: Mapped[str] = mapped_column(String(500))  # storage key of the layout's root folder
+    # sha256 of every stored file, keyed by path relative to datasets/<id> (migration 0013; null before it)
+    file_hashes: Mapped[dict | None] = mapped_column(JSON, nullable=True)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     started_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
     finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)

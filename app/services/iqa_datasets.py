@@ -34,7 +34,7 @@ from analysis.iqa_datasets import verify_images
 from app.db.tables import IqaDataset, IqaDatasetImage
 from app.services import catalog
 from app.services.errors import Invalid, NotFound, ServiceError, TooLarge
-from app.services.storage import LocalStorage
+from app.services.storage import LocalStorage, sha256_tree
 from app.settings import get_settings
 from metrics.scoring import score
 
@@ -146,6 +146,7 @@ def import_dataset(session: Session, storage: LocalStorage, source: Path, *, nam
         if final.exists():
             shutil.rmtree(final)  # left by a data set whose row was rolled back
         staging.rename(final)
+        dataset.file_hashes = sha256_tree(final)  # what `licbench verify` checks (migration 0011)
         inner = index.root.relative_to(staging).as_posix()
         dataset.files_key = f"{DATASETS_PREFIX}/{dataset.id}" + ("" if inner == "." else f"/{inner}")
         session.flush()

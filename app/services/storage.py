@@ -1,6 +1,7 @@
 """Blob storage for images and reconstructions behind a small interface (local disk by default)."""
 from __future__ import annotations
 
+import hashlib
 import os
 import tempfile
 from pathlib import Path
@@ -50,6 +51,21 @@ class LocalStorage:
 
     def exists(self, key: str) -> bool:
         return self._path(key).is_file()
+
+
+def sha256_file(path: Path) -> str:
+    """Hex sha256 of the file at ``path``, read in 1 MiB chunks."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        while chunk := handle.read(1 << 20):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def sha256_tree(root: Path) -> dict[str, str]:
+    """``{relative POSIX path: sha256}`` of every regular file under ``root`` (symbolic links are skipped)."""
+    return {p.relative_to(root).as_posix(): sha256_file(p)
+            for p in sorted(root.rglob("*")) if p.is_file() and not p.is_symlink()}
 
 
 def image_key(content_hash: str) -> str:

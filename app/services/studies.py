@@ -12,6 +12,7 @@ studies (``app.services.study_imports``) are read-only.
 from __future__ import annotations
 
 import csv
+import hashlib
 import io
 import secrets
 import threading
@@ -136,7 +137,9 @@ def create_study(session: Session, storage: BlobStorage, spec: StudySpec) -> Stu
         session.add(condition)
         session.flush()
         condition.image_key = f"studies/{study.id}/conditions/{condition.id}.png"
-        storage.put(condition.image_key, crops.encode_png(pixels))
+        png = crops.encode_png(pixels)
+        condition.image_sha256 = hashlib.sha256(png).hexdigest()
+        storage.put(condition.image_key, png)
     session.flush()
     session.refresh(study)
     return study

@@ -19,7 +19,9 @@ def test_a_created_job_sends_one_named_task_per_image_and_codec_to_the_cpu_queue
 
     sent = []
     client = queue.celery_client()
-    monkeypatch.setattr(client, "send_task", lambda name, args, queue, producer: sent.append((name, args, queue)))
+    versions = []
+    monkeypatch.setattr(client, "send_task", lambda name, args, queue, producer, kwargs=None: (
+        sent.append((name, args, queue)), versions.append((kwargs or {}).get("message_version"))))
     files = [("files", (f"{i}.png", png_bytes(random_photo(8, 8, seed=i)), "image/png")) for i in range(2)]
     image_set = api.post("/api/v1/image-sets", data={"name": "q"}, files=files).json()
     job = api.post("/api/v1/jobs", json={"image_set_id": image_set["id"],
@@ -31,6 +33,7 @@ def test_a_created_job_sends_one_named_task_per_image_and_codec_to_the_cpu_queue
     assert sorted(sent) == sorted((queue.RUN_TASK, [job_id, image["id"], codec, points], queue.CPU_QUEUE)
                                   for image in image_set["images"]
                                   for codec, points in (("jpeg", [10.0, 50.0]), ("webp", [30.0, 60.0, 90.0])))
+    assert versions == [queue.MESSAGE_VERSION] * 4  # each message says its format (issue 32)
     # ...while progress still counts result rows: 2 images x 5 rate points.
     assert api.get(f"/api/v1/jobs/{job_id}").json()["progress"] == {"done": 0, "total": 10}
 
@@ -66,7 +69,7 @@ def test_each_codecs_cheapest_task_is_sent_first_then_cheapest_first(api, monkey
 
     sent = []
     client = queue.celery_client()
-    monkeypatch.setattr(client, "send_task", lambda name, args, queue, producer: sent.append(args[2]))
+    monkeypatch.setattr(client, "send_task", lambda name, args, queue, producer, kwargs=None: sent.append(args[2]))
     files = [("files", (f"{i}.png", png_bytes(random_photo(64, 64, seed=i)), "image/png")) for i in range(2)]
     image_set = api.post("/api/v1/image-sets", data={"name": "order"}, files=files).json()
     job = api.post("/api/v1/jobs", json={"image_set_id": image_set["id"],
