@@ -11,6 +11,7 @@ Both need at least ``MIN_POINTS`` points of each curve inside the overlapping ra
 monotonic curves (quality rising with rate, or falling for lower-is-better metrics). When that does
 not hold the result carries ``value=None`` and a ``reason``; a result is never NaN.
 """
+
 from __future__ import annotations
 
 import math

@@ -15,6 +15,7 @@ other metrics keep their licbench names. Reading maps the keys back.
 ``benchmarks/kodak.py``: JPEG, WebP, BPG 4:4:4, AV1, VTM and the variable-rate (VBR) models
 (``analysis/reference_data/compressai_kodak_anchors/*.json``, same format and ``source``).
 """
+
 from __future__ import annotations
 
 import json

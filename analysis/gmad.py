@@ -8,6 +8,7 @@ tolerance and whose attacker scores are farthest apart. People then judge the pa
 prefer the image the attacker rates better, the attack succeeded (the attacker is *aggressive*, the
 defender is not *resistant*); when they see no difference or prefer the other, the defender held.
 """
+
 from __future__ import annotations
 
 from collections.abc import Sequence
@@ -31,8 +32,14 @@ class GmadItem:
     attacker: float | None
 
     def to_dict(self) -> dict:
-        return {"result_id": self.result_id, "codec": self.codec, "rate_point": self.rate_point,
-                "bpp": self.bpp, "defender": self.defender, "attacker": self.attacker}
+        return {
+            "result_id": self.result_id,
+            "codec": self.codec,
+            "rate_point": self.rate_point,
+            "bpp": self.bpp,
+            "defender": self.defender,
+            "attacker": self.attacker,
+        }
 
 
 @dataclass(frozen=True)
@@ -47,13 +54,23 @@ class GmadPair:
     tolerance: float
 
     def to_dict(self) -> dict:
-        return {"image": self.image, "a": self.a.to_dict(), "b": self.b.to_dict(),
-                "defender_gap": self.defender_gap, "attacker_gap": self.attacker_gap, "tolerance": self.tolerance}
+        return {
+            "image": self.image,
+            "a": self.a.to_dict(),
+            "b": self.b.to_dict(),
+            "defender_gap": self.defender_gap,
+            "attacker_gap": self.attacker_gap,
+            "tolerance": self.tolerance,
+        }
 
 
 def gmad_pairs(
-    items: Sequence[GmadItem], *, pairs: int = 10, tolerance: float | None = None,
-    tolerance_share: float = DEFAULT_TOLERANCE_SHARE, attacker_higher_is_better: bool = True,
+    items: Sequence[GmadItem],
+    *,
+    pairs: int = 10,
+    tolerance: float | None = None,
+    tolerance_share: float = DEFAULT_TOLERANCE_SHARE,
+    attacker_higher_is_better: bool = True,
 ) -> list[GmadPair]:
     """The ``pairs`` gMAD pairs with the largest attacker gaps among near-equal defender scores.
 
@@ -88,8 +105,9 @@ def gmad_pairs(
         i_idx, j_idx = np.nonzero(np.triu((defender_gap <= tol) & (attacker_gap > 0), k=1))
         for i, j in zip(i_idx, j_idx):
             a, b = (i, j) if sign * attacker[i] > sign * attacker[j] else (j, i)
-            candidates.append(GmadPair(image, group[a], group[b], float(defender_gap[i, j]),
-                                       float(attacker_gap[i, j]), float(tol)))
+            candidates.append(
+                GmadPair(image, group[a], group[b], float(defender_gap[i, j]), float(attacker_gap[i, j]), float(tol))
+            )
     candidates.sort(key=lambda p: (-p.attacker_gap, p.defender_gap))
     used: set[tuple[str, object]] = set()
     chosen: list[GmadPair] = []
@@ -128,8 +146,13 @@ class GmadScore:
     n_defences: int
 
     def to_dict(self) -> dict:
-        return {"metric": self.metric, "aggressiveness": self.aggressiveness, "resistance": self.resistance,
-                "n_attacks": self.n_attacks, "n_defences": self.n_defences}
+        return {
+            "metric": self.metric,
+            "aggressiveness": self.aggressiveness,
+            "resistance": self.resistance,
+            "n_attacks": self.n_attacks,
+            "n_defences": self.n_defences,
+        }
 
 
 def gmad_summary(judgements: Sequence[GmadJudgement]) -> list[GmadScore]:
@@ -152,8 +175,20 @@ def gmad_summary(judgements: Sequence[GmadJudgement]) -> list[GmadScore]:
     for metric in metrics:
         attacks = [v for (attacker, _), v in s.items() if attacker == metric]
         defences = [1.0 - v for (_, defender), v in s.items() if defender == metric]
-        out.append(GmadScore(metric, float(np.mean(attacks)) if attacks else None,
-                             float(np.mean(defences)) if defences else None, len(attacks), len(defences)))
-    out.sort(key=lambda g: (-(g.resistance if g.resistance is not None else -1.0),
-                            -(g.aggressiveness if g.aggressiveness is not None else -1.0), g.metric))
+        out.append(
+            GmadScore(
+                metric,
+                float(np.mean(attacks)) if attacks else None,
+                float(np.mean(defences)) if defences else None,
+                len(attacks),
+                len(defences),
+            )
+        )
+    out.sort(
+        key=lambda g: (
+            -(g.resistance if g.resistance is not None else -1.0),
+            -(g.aggressiveness if g.aggressiveness is not None else -1.0),
+            g.metric,
+        )
+    )
     return out

@@ -5,6 +5,7 @@ value, ``None`` where the metric did not apply). Each (codec, rate point) become
 bpp and metric values are the arithmetic means over images, as ``compressai.utils.eval_model`` averages
 (mean PSNR of images, not PSNR of the mean MSE).
 """
+
 from __future__ import annotations
 
 import math

@@ -1,4 +1,5 @@
 """Builds the FastAPI application: REST API under /api/v1, pages, static files."""
+
 from __future__ import annotations
 
 import errno
@@ -58,7 +59,7 @@ def create_app() -> FastAPI:
         title="licbench",
         version="1.0",
         description="Benchmark learned image codecs: real bitstreams, quality metrics, RD curves. "
-                    "Errors are JSON objects with a human-readable `detail`.",
+        "Errors are JSON objects with a human-readable `detail`.",
         docs_url=None,  # served from local assets by install_offline_docs
         redoc_url=None,
     )
@@ -72,22 +73,32 @@ def create_app() -> FastAPI:
         """The database is away (stopped, restarting, connections reset): 503 JSON with Retry-After (issue 13);
         other database errors stay 500s."""
         if isinstance(exc, (OperationalError, InterfaceError)) or exc.connection_invalidated:
-            return error_response(request, 503, "database unavailable, retry later",
-                                  headers={"Retry-After": str(DATABASE_RETRY_AFTER_S)})
+            return error_response(
+                request, 503, "database unavailable, retry later", headers={"Retry-After": str(DATABASE_RETRY_AFTER_S)}
+            )
         raise exc
 
     @app.exception_handler(RequestValidationError)
     async def _validation_error(request: Request, exc: RequestValidationError) -> Response:
         errors = exc.errors()
-        return error_response(request, 422, "; ".join(_describe(e) for e in errors),
-                              extra={"errors": [{"loc": list(e.get("loc", ())), "msg": e.get("msg")} for e in errors]})
+        return error_response(
+            request,
+            422,
+            "; ".join(_describe(e) for e in errors),
+            extra={"errors": [{"loc": list(e.get("loc", ())), "msg": e.get("msg")} for e in errors]},
+        )
 
     @app.exception_handler(OSError)
     async def _storage_full(_: Request, exc: OSError) -> JSONResponse:
         """The data dir is full (or over a quota / file size limit): 507 JSON; the request stored nothing."""
         if exc.errno in (errno.ENOSPC, errno.EDQUOT, errno.EFBIG):
-            return JSONResponse({"detail": f"the server's storage is full ({os.strerror(exc.errno)}); nothing was "
-                                           f"stored, try again when space is freed"}, status_code=507)
+            return JSONResponse(
+                {
+                    "detail": f"the server's storage is full ({os.strerror(exc.errno)}); nothing was "
+                    f"stored, try again when space is freed"
+                },
+                status_code=507,
+            )
         raise exc
 
     @app.middleware("http")
@@ -96,8 +107,9 @@ def create_app() -> FastAPI:
         limit = max(settings.max_upload_bytes * settings.max_files_per_upload, settings.max_dataset_bytes)
         length = request.headers.get("content-length")
         if length and length.isdigit() and int(length) > limit:
-            return JSONResponse({"detail": f"request body of {length} bytes is over the limit of {limit} bytes"},
-                                status_code=413)
+            return JSONResponse(
+                {"detail": f"request body of {length} bytes is over the limit of {limit} bytes"}, status_code=413
+            )
         return await call_next(request)
 
     app.include_router(system.router)
@@ -124,8 +136,11 @@ def create_app() -> FastAPI:
 
     @app.get("/favicon.ico", include_in_schema=False)
     def _favicon() -> FileResponse:
-        return FileResponse(ROOT / "static" / "favicon.ico", media_type="image/x-icon",
-                            headers={"Cache-Control": "public, max-age=86400"})
+        return FileResponse(
+            ROOT / "static" / "favicon.ico",
+            media_type="image/x-icon",
+            headers={"Cache-Control": "public, max-age=86400"},
+        )
 
     install_security(app)  # last: its headers wrap every response
     return app

@@ -14,6 +14,7 @@ no screening, PTC answers only) without intervals.
     python benchmarks/aic3_vs_aic4.py
     python benchmarks/aic3_vs_aic4.py --bootstrap 0 --variants
 """
+
 from __future__ import annotations
 
 import argparse
@@ -81,23 +82,28 @@ def compare(scale: TripletScale, aic4: dict[str, tuple[float, float, float]]) ->
     return out
 
 
-def report(title: str, scale: TripletScale, figures: dict[str, dict[str, float]], seconds: float,
-           intervals: bool = True) -> None:
+def report(
+    title: str, scale: TripletScale, figures: dict[str, dict[str, float]], seconds: float, intervals: bool = True
+) -> None:
     def coverage(f: dict[str, float]) -> str:
         return f"{f['coverage']:.0%}" if intervals else "n/a"
 
     print(f"\n== {title} ({seconds:.1f} s)")
     cuts = {k: round(v, 3) for k, v in scale.trap_thresholds.items()}
     gain = "none" if scale.boost_gain is None else f"{scale.boost_gain:.2f}"
-    print(f"   observers used {scale.observers}, screened out {len(scale.observers_screened_out)} "
-          f"(batches {len(scale.batches_screened_out)}, Otsu cuts {cuts}), "
-          f"answers used {scale.answers_used}, boost gain {gain}")
+    print(
+        f"   observers used {scale.observers}, screened out {len(scale.observers_screened_out)} "
+        f"(batches {len(scale.batches_screened_out)}, Otsu cuts {cuts}), "
+        f"answers used {scale.answers_used}, boost gain {gain}"
+    )
     for name, f in figures.items():
         lo, hi = TARGETS[name]
         verdict = "meets" if f["pearson"] >= lo and f["mad"] <= hi else "MISSES"
-        print(f"   {name:12s} n={f['n']:3d}  Pearson {f['pearson']:.3f}  mean|diff| {f['mad']:.3f} JND  "
-              f"slope {f['slope']:.2f}  AIC-4 inside our 95% CI {coverage(f)}  "
-              f"(target >= {lo}, <= {hi}: {verdict})")
+        print(
+            f"   {name:12s} n={f['n']:3d}  Pearson {f['pearson']:.3f}  mean|diff| {f['mad']:.3f} JND  "
+            f"slope {f['slope']:.2f}  AIC-4 inside our 95% CI {coverage(f)}  "
+            f"(target >= {lo}, <= {hi}: {verdict})"
+        )
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -115,26 +121,39 @@ def main(argv: list[str] | None = None) -> int:
     answers = read_aic3_answers([args.data / name for name in RESPONSES])
     references = {a.group: aic3_reference(a.group) for a in answers}
     aic4 = read_aic4(args.data / AIC4)
-    print(f"{len(answers)} answers ({sum(a.boosted for a in answers)} BTC), "
-          f"{len({a.observer for a in answers})} workers, {len(references)} sources")
+    print(
+        f"{len(answers)} answers ({sum(a.boosted for a in answers)} BTC), "
+        f"{len({a.observer for a in answers})} workers, {len(references)} sources"
+    )
 
     t = time.perf_counter()
     scale = triplet_scale(answers, references, bootstrap=args.bootstrap, seed=args.seed)
-    report(f"AIC-3 joint PTC+BTC, quadratic boosting per source, Otsu batch screening, "
-           f"{args.bootstrap} bootstrap resamples", scale, compare(scale, aic4), time.perf_counter() - t,
-           intervals=args.bootstrap > 0)
+    report(
+        f"AIC-3 joint PTC+BTC, quadratic boosting per source, Otsu batch screening, "
+        f"{args.bootstrap} bootstrap resamples",
+        scale,
+        compare(scale, aic4),
+        time.perf_counter() - t,
+        intervals=args.bootstrap > 0,
+    )
     if args.table:
         print("\n   label                        ours [95% CI]              AIC-4 [95% CI]")
         for c in scale.conditions:
             if aic3_codec(c.label) == "JPEG-AI" and c.label in aic4:
                 v, lo, hi = aic4[c.label]
-                print(f"   {c.label:28s} {c.jnd:5.2f} [{c.ci_low:5.2f}, {c.ci_high:5.2f}]   "
-                      f"{v:5.2f} [{lo:5.2f}, {hi:5.2f}]")
+                print(
+                    f"   {c.label:28s} {c.jnd:5.2f} [{c.ci_low:5.2f}, {c.ci_high:5.2f}]   "
+                    f"{v:5.2f} [{lo:5.2f}, {hi:5.2f}]"
+                )
     if args.variants:
         for title, kwargs, how, only_plain in (
             ("quadratic boosting per source and codec (AIC-3's classes)", {}, "source-codec", False),
-            ("quadratic boosting per source for JPEG AI, per codec for the cross-codec conditions", {},
-             "codec-pooled", False),
+            (
+                "quadratic boosting per source for JPEG AI, per codec for the cross-codec conditions",
+                {},
+                "codec-pooled",
+                False,
+            ),
             ("one quadratic boosting transform for all", {}, "global", False),
             ("linear boosting (one gain) per source", {"boost_model": "linear"}, "source", False),
             ("no screening", {"screening": "none"}, "source", False),

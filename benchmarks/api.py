@@ -15,6 +15,7 @@ the API alone):
 
     python benchmarks/api.py [--backends sqlite,postgres] [--parts load,scale] [--load-seconds 15] [--rows 100000]
 """
+
 from __future__ import annotations
 
 import argparse
@@ -79,17 +80,34 @@ class Server:
 def api_server(database_url: str, broker_url: str, data_dir: Path) -> Iterator[Server]:
     """Migrate, make an admin with a token, start uvicorn (the default single process) on a free port."""
     data_dir.mkdir(parents=True, exist_ok=True)
-    env = dict(os.environ, DATABASE_URL=database_url, BROKER_URL=broker_url, DATA_DIR=str(data_dir),
-               PYTHONPATH=str(ROOT), PYTHONUNBUFFERED="1")
+    env = dict(
+        os.environ,
+        DATABASE_URL=database_url,
+        BROKER_URL=broker_url,
+        DATA_DIR=str(data_dir),
+        PYTHONPATH=str(ROOT),
+        PYTHONUNBUFFERED="1",
+    )
     run = dict(env=env, cwd=ROOT, check=True, capture_output=True, text=True)
     subprocess.run([sys.executable, "-m", "app.cli", "db", "upgrade"], **run)
-    subprocess.run([sys.executable, "-m", "app.cli", "user", "create", "bench", "--admin", "--password-stdin"],
-                   input="bench-password-0123\n", **run)
-    token = subprocess.run([sys.executable, "-m", "app.cli", "token", "create", "--user", "bench"],
-                           **run).stdout.strip().splitlines()[-1]
+    subprocess.run(
+        [sys.executable, "-m", "app.cli", "user", "create", "bench", "--admin", "--password-stdin"],
+        input="bench-password-0123\n",
+        **run,
+    )
+    token = (
+        subprocess.run([sys.executable, "-m", "app.cli", "token", "create", "--user", "bench"], **run)
+        .stdout.strip()
+        .splitlines()[-1]
+    )
     port, log = free_port(), data_dir / "server.log"
-    server = subprocess.Popen([sys.executable, "-m", "uvicorn", "app.main:app", "--host", "127.0.0.1", "--port",
-                               str(port)], env=env, cwd=ROOT, stdout=open(log, "wb"), stderr=subprocess.STDOUT)
+    server = subprocess.Popen(
+        [sys.executable, "-m", "uvicorn", "app.main:app", "--host", "127.0.0.1", "--port", str(port)],
+        env=env,
+        cwd=ROOT,
+        stdout=open(log, "wb"),
+        stderr=subprocess.STDOUT,
+    )
     try:
         wait_for_port(port, timeout=STARTUP_TIMEOUT_S, process=server)
         yield Server(f"http://127.0.0.1:{port}", env, token, log)
@@ -121,8 +139,9 @@ class Recorder:
 
 async def upload(client: httpx.AsyncClient, recorder: Recorder, seed: int, images: int = 3) -> int | None:
     files = [("files", (f"p{seed}-{i}.png", png(seed * 10 + i), "image/png")) for i in range(images)]
-    response = await recorder.timed("upload", client.post("/api/v1/image-sets", data={"name": f"load {seed}",
-                                                          "visibility": "public"}, files=files))
+    response = await recorder.timed(
+        "upload", client.post("/api/v1/image-sets", data={"name": f"load {seed}", "visibility": "public"}, files=files)
+    )
     if response is None or response.status_code != 201:
         return None
     set_id = response.json()["id"]
@@ -145,21 +164,28 @@ async def health_during_uploads(server: Server) -> None:
         created = [task.result() for task in uploads]
     ok = sum(s == 201 for s in busy.statuses["upload"])
     print(f"  /health idle:                   {summary(idle.latencies['health'])}")
-    print(f"  /health during 10 uploads:      {summary(busy.latencies['health'])}  "
-          f"(p50 x{quantile(busy.latencies['health'], .5) / quantile(idle.latencies['health'], .5):.1f}, "
-          f"p99 x{quantile(busy.latencies['health'], .99) / quantile(idle.latencies['health'], .99):.1f} of idle)")
-    print(f"  10 concurrent uploads (3 images each): {ok}/10 answered 201, {summary(busy.latencies['upload'])}; "
-          f"GET right after each 201: {sum(s == 200 for s in busy.statuses['get after 201'])}/{ok} found; "
-          f"5xx: {busy.server_errors() + idle.server_errors()}; sets {sorted(s for s in created if s)}")
+    print(
+        f"  /health during 10 uploads:      {summary(busy.latencies['health'])}  "
+        f"(p50 x{quantile(busy.latencies['health'], 0.5) / quantile(idle.latencies['health'], 0.5):.1f}, "
+        f"p99 x{quantile(busy.latencies['health'], 0.99) / quantile(idle.latencies['health'], 0.99):.1f} of idle)"
+    )
+    print(
+        f"  10 concurrent uploads (3 images each): {ok}/10 answered 201, {summary(busy.latencies['upload'])}; "
+        f"GET right after each 201: {sum(s == 200 for s in busy.statuses['get after 201'])}/{ok} found; "
+        f"5xx: {busy.server_errors() + idle.server_errors()}; sets {sorted(s for s in created if s)}"
+    )
 
 
 async def mixed_load(server: Server, seconds: float, clients: int = 8) -> None:
     recorder = Recorder()
-    async with httpx.AsyncClient(base_url=server.base_url, headers=server.headers, timeout=120,
-                                 limits=httpx.Limits(max_connections=clients)) as client:
+    async with httpx.AsyncClient(
+        base_url=server.base_url, headers=server.headers, timeout=120, limits=httpx.Limits(max_connections=clients)
+    ) as client:
         set_id = await upload(client, recorder, 900)
-        first = await client.post("/api/v1/jobs", json={"image_set_id": set_id, "metrics": ["psnr"],
-                                                        "codecs": [{"name": "jpeg", "rate_points": [50]}]})
+        first = await client.post(
+            "/api/v1/jobs",
+            json={"image_set_id": set_id, "metrics": ["psnr"], "codecs": [{"name": "jpeg", "rate_points": [50]}]},
+        )
         job_id = first.json()["id"]
         deadline = time.monotonic() + seconds
         counter = iter(range(1000, 10**6))
@@ -172,9 +198,17 @@ async def mixed_load(server: Server, seconds: float, clients: int = 8) -> None:
                 if kind == "upload":
                     await upload(client, recorder, next(counter), images=1)
                 elif kind == "job":
-                    await recorder.timed("job submit", client.post("/api/v1/jobs", json={
-                        "image_set_id": set_id, "metrics": ["psnr"],
-                        "codecs": [{"name": "jpeg", "rate_points": [30, 60]}]}))
+                    await recorder.timed(
+                        "job submit",
+                        client.post(
+                            "/api/v1/jobs",
+                            json={
+                                "image_set_id": set_id,
+                                "metrics": ["psnr"],
+                                "codecs": [{"name": "jpeg", "rate_points": [30, 60]}],
+                            },
+                        ),
+                    )
                 elif kind == "results":
                     await recorder.timed("results", client.get(f"/api/v1/jobs/{job_id}/results"))
                 elif kind == "rd":
@@ -188,8 +222,10 @@ async def mixed_load(server: Server, seconds: float, clients: int = 8) -> None:
         await asyncio.gather(*(user(i) for i in range(clients)))
         wall = time.monotonic() - started
     total = sum(len(v) for v in recorder.latencies.values())
-    print(f"  mixed load, {clients} concurrent clients for {wall:.1f} s: {total} requests, {total / wall:.1f} req/s, "
-          f"5xx: {recorder.server_errors()}")
+    print(
+        f"  mixed load, {clients} concurrent clients for {wall:.1f} s: {total} requests, {total / wall:.1f} req/s, "
+        f"5xx: {recorder.server_errors()}"
+    )
     for kind, values in sorted(recorder.latencies.items()):
         codes = sorted(set(recorder.statuses[kind]))
         print(f"    {kind:18s} {summary(values)}  status {codes}")
@@ -210,8 +246,9 @@ def insert_synthetic_job(database_url: str, rows: int, images: int) -> tuple[int
     with engine.begin() as connection:
         owner = connection.scalar(select(User.id).where(User.name == "bench"))
         set_id, image_ids = insert_image_set(connection, owner, images, f"synthetic {rows}")
-        job_id = insert_job(connection, owner, set_id, codecs, ["psnr", "ms-ssim"],
-                            synthetic_results(image_ids, codecs, seed=rows))
+        job_id = insert_job(
+            connection, owner, set_id, codecs, ["psnr", "ms-ssim"], synthetic_results(image_ids, codecs, seed=rows)
+        )
     if engine.dialect.name == "postgresql":
         with engine.begin() as connection:
             # Planner statistics, as PostgreSQL's auto-analyze takes within a minute of a bulk insert (without
@@ -222,16 +259,19 @@ def insert_synthetic_job(database_url: str, rows: int, images: int) -> tuple[int
     return job_id, set_id
 
 
-READS = {"job (one row)": "/api/v1/jobs/{job}",  # what the job page polls; the floor of this machine's latency
-         "results (page 1)": "/api/v1/jobs/{job}/results",  # the default page: 1,000 rows
-         "results (deep page)": "/api/v1/jobs/{job}/results?limit=50&offset={deep}",
-         "rd": "/api/v1/jobs/{job}/rd?metric=psnr",
-         "bd-rate": "/api/v1/jobs/{job}/bd-rate?anchor=jpeg&metric=psnr",
-         "leaderboard": "/api/v1/leaderboard?image_set_id={set}&metric=psnr&anchor=jpeg"}
+READS = {
+    "job (one row)": "/api/v1/jobs/{job}",  # what the job page polls; the floor of this machine's latency
+    "results (page 1)": "/api/v1/jobs/{job}/results",  # the default page: 1,000 rows
+    "results (deep page)": "/api/v1/jobs/{job}/results?limit=50&offset={deep}",
+    "rd": "/api/v1/jobs/{job}/rd?metric=psnr",
+    "bd-rate": "/api/v1/jobs/{job}/bd-rate?anchor=jpeg&metric=psnr",
+    "leaderboard": "/api/v1/leaderboard?image_set_id={set}&metric=psnr&anchor=jpeg",
+}
 
 
-async def read_endpoints(server: Server, job_id: int, set_id: int, rows: int,
-                         repeats: int) -> tuple[dict[str, float], dict[str, list[float]]]:
+async def read_endpoints(
+    server: Server, job_id: int, set_id: int, rows: int, repeats: int
+) -> tuple[dict[str, float], dict[str, list[float]]]:
     """Per endpoint: the first read of the finished job (computed), then ``repeats`` reads (cached answers
     where the service keeps them)."""
     first, recorder = Recorder(), Recorder()
@@ -263,12 +303,14 @@ def scale(server: Server, database_url: str, rows: int, repeats: int) -> bool:
             line = f"    {kind:20s} first {1000 * first_s:7.1f} ms  {summary(values)}"
             if count != 1_000:
                 base = measured[1_000][1][kind]
-                line += (f"  x{quantile(values, .5) / quantile(base, .5):.2f} p50, "
-                         f"x{quantile(values, .99) / quantile(base, .99):.2f} p99 of 1k")
-            verdict = "PASS" if quantile(values, .99) * 1000 < P99_TARGET_MS else "FAIL"
+                line += (
+                    f"  x{quantile(values, 0.5) / quantile(base, 0.5):.2f} p50, "
+                    f"x{quantile(values, 0.99) / quantile(base, 0.99):.2f} p99 of 1k"
+                )
+            verdict = "PASS" if quantile(values, 0.99) * 1000 < P99_TARGET_MS else "FAIL"
             line += f"  [{verdict} p99 < {P99_TARGET_MS:.0f} ms; first read {'under' if first_s * 1000 < P99_TARGET_MS else 'OVER'}]"
             print(line)
-    return all(quantile(measured[rows][1][kind], .99) * 1000 < P99_TARGET_MS for kind in READS)
+    return all(quantile(measured[rows][1][kind], 0.99) * 1000 < P99_TARGET_MS for kind in READS)
 
 
 def run_backend(name: str, database_url: str, broker_url: str, data_dir: Path, args: argparse.Namespace) -> None:

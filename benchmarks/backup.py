@@ -8,6 +8,7 @@ p50/p99/max idle and during the backup, the backup's wall time and size, the res
 
     python benchmarks/backup.py [--backends sqlite,postgres] [--rows 20000] [--file-kb 4]
 """
+
 from __future__ import annotations
 
 import argparse
@@ -47,16 +48,27 @@ def store_job(server, rows: int, file_kb: int) -> int:
     codecs = {codec: rate_points for codec in CODECS}
     with engine.begin() as connection:
         owner = connection.scalar(select(User.id).where(User.name == "bench"))
-        set_id = connection.execute(insert(ImageSet).values(name="backup bench", owner_id=owner,
-                                                            visibility="public")).inserted_primary_key[0]
+        set_id = connection.execute(
+            insert(ImageSet).values(name="backup bench", owner_id=owner, visibility="public")
+        ).inserted_primary_key[0]
         images = []
         for i in range(IMAGES):
             data = os.urandom(64 * 1024)
             digest = hashlib.sha256(data).hexdigest()
             (data_dir / "images").mkdir(parents=True, exist_ok=True)
             (data_dir / "images" / f"{digest}.png").write_bytes(data)
-            images.append(dict(image_set_id=set_id, filename=f"s{i}.png", content_hash=digest, width=512,
-                               height=512, original_format="PNG", original_mode="RGB", conversion="none"))
+            images.append(
+                dict(
+                    image_set_id=set_id,
+                    filename=f"s{i}.png",
+                    content_hash=digest,
+                    width=512,
+                    height=512,
+                    original_format="PNG",
+                    original_mode="RGB",
+                    conversion="none",
+                )
+            )
         connection.execute(insert(Image), images)
         image_ids = list(connection.scalars(select(Image.id).where(Image.image_set_id == set_id)))
         job_id = insert_job(connection, owner, set_id, codecs, ["psnr"], synthetic_results(image_ids, codecs))
@@ -82,8 +94,10 @@ def probe(base_url: str, stop: threading.Event, latencies: list[float], errors: 
 
 
 def line(label: str, values: list[float]) -> str:
-    return (f"  /health {label}: n={len(values)}  p50 {quantile(values, 0.5) * 1000:.0f} ms  "
-            f"p99 {quantile(values, 0.99) * 1000:.0f} ms  max {max(values) * 1000:.0f} ms")
+    return (
+        f"  /health {label}: n={len(values)}  p50 {quantile(values, 0.5) * 1000:.0f} ms  "
+        f"p99 {quantile(values, 0.99) * 1000:.0f} ms  max {max(values) * 1000:.0f} ms"
+    )
 
 
 def run_backend(label: str, database_url: str, broker_url: str, folder: Path, args) -> None:
@@ -103,16 +117,23 @@ def run_backend(label: str, database_url: str, broker_url: str, folder: Path, ar
         thread = threading.Thread(target=probe, args=(server.base_url, stop, during, errors))
         thread.start()
         started = time.perf_counter()
-        done = subprocess.run([sys.executable, "-m", "app.cli", "backup", str(folder / "backup")], env=server.env,
-                              cwd=ROOT, capture_output=True, text=True)
+        done = subprocess.run(
+            [sys.executable, "-m", "app.cli", "backup", str(folder / "backup")],
+            env=server.env,
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+        )
         backup_s = time.perf_counter() - started
         stop.set()
         thread.join()
         print(line("idle          ", idle))
         print(line("during backup ", during))
         print(f"  backup: exit {done.returncode}, {backup_s:.1f} s: {done.stdout.strip().splitlines()[-1]}")
-        print(f"  /health 5xx during the run: {len(errors)}; slowest during the backup "
-              f"{max(during) * 1000:.0f} ms ({'PASS' if max(during) < 1.0 else 'FAIL'} against 1 s)")
+        print(
+            f"  /health 5xx during the run: {len(errors)}; slowest during the backup "
+            f"{max(during) * 1000:.0f} ms ({'PASS' if max(during) < 1.0 else 'FAIL'} against 1 s)"
+        )
     if database_url:
         from sqlalchemy import create_engine, text
         from sqlalchemy.engine import make_url
@@ -126,11 +147,18 @@ def run_backend(label: str, database_url: str, broker_url: str, folder: Path, ar
         target_url = ""
     env = dict(server.env, DATA_DIR=str(folder / "restored"), DATABASE_URL=target_url)
     started = time.perf_counter()
-    done = subprocess.run([sys.executable, "-m", "app.cli", "restore", str(folder / "backup")], env=env, cwd=ROOT,
-                          capture_output=True, text=True)
-    print(f"  restore into a fresh {'PostgreSQL database' if target_url else 'SQLite file'}: exit "
-          f"{done.returncode}, {time.perf_counter() - started:.1f} s: "
-          f"{(done.stdout or done.stderr).strip().splitlines()[-1]}")
+    done = subprocess.run(
+        [sys.executable, "-m", "app.cli", "restore", str(folder / "backup")],
+        env=env,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+    )
+    print(
+        f"  restore into a fresh {'PostgreSQL database' if target_url else 'SQLite file'}: exit "
+        f"{done.returncode}, {time.perf_counter() - started:.1f} s: "
+        f"{(done.stdout or done.stderr).strip().splitlines()[-1]}"
+    )
 
 
 def main() -> None:

@@ -8,6 +8,7 @@ each of those times, and the machine's load average.
 
     python benchmarks/first_five_minutes.py [--port 8765] [--limit-s 900]
 """
+
 from __future__ import annotations
 
 import argparse
@@ -42,8 +43,14 @@ def main() -> int:
     data_dir = Path(tempfile.mkdtemp(prefix="licbench-first-"))
     env = {**os.environ, "DATA_DIR": str(data_dir), "PORT": str(args.port), "DATABASE_URL": "", "BROKER_URL": ""}
     log = open(data_dir / "run.log", "w")
-    server = subprocess.Popen([sys.executable, "-m", "app.cli", "run"], cwd=ROOT, env=env, stdout=log,
-                              stderr=subprocess.STDOUT, start_new_session=True)
+    server = subprocess.Popen(
+        [sys.executable, "-m", "app.cli", "run"],
+        cwd=ROOT,
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
     marks: dict[str, float] = {}
     eta_at_60: float | None = None
     started = time.monotonic()
@@ -78,19 +85,30 @@ def main() -> int:
                 found = {kinds.get(c["codec"], "learned") for c in (rd or {}).get("curves", []) if c["points"]}
                 if {"classical", "learned"} <= found:
                     marks["curves"] = now
-                    print(f"{now:6.1f} s  RD plot shows a classical and a learned curve ({done} rate points)", flush=True)
+                    print(
+                        f"{now:6.1f} s  RD plot shows a classical and a learned curve ({done} rate points)", flush=True
+                    )
             if "bd" not in marks:
                 _, bd = get(f"{base}/api/v1/jobs/{job_id}/bd-rate?anchor=jpeg&metric=psnr")
-                numbers = [r for r in (bd or {}).get("rows", []) if r["bd_rate"]["value"] is not None
-                           and kinds.get(r["codec"], "learned") == "learned"]
+                numbers = [
+                    r
+                    for r in (bd or {}).get("rows", [])
+                    if r["bd_rate"]["value"] is not None and kinds.get(r["codec"], "learned") == "learned"
+                ]
                 if numbers:
                     marks["bd"] = now
-                    print(f"{now:6.1f} s  BD table: {numbers[0]['codec']} {numbers[0]['bd_rate']['value']:.1f} % "
-                          f"on {numbers[0].get('images')} image(s) ({done} rate points)", flush=True)
+                    print(
+                        f"{now:6.1f} s  BD table: {numbers[0]['codec']} {numbers[0]['bd_rate']['value']:.1f} % "
+                        f"on {numbers[0].get('images')} image(s) ({done} rate points)",
+                        flush=True,
+                    )
             if eta_at_60 is None and now >= 60:
                 eta_at_60 = job.get("estimated_seconds_left")
-                print(f"{now:6.1f} s  job page ETA {eta_at_60} s ({done}/{job['progress']['total']}); "
-                      f"load {os.getloadavg()}", flush=True)
+                print(
+                    f"{now:6.1f} s  job page ETA {eta_at_60} s ({done}/{job['progress']['total']}); "
+                    f"load {os.getloadavg()}",
+                    flush=True,
+                )
                 marks["eta"] = now
             if job["status"] not in ("queued", "running") and "done" not in marks:
                 marks["done"] = now
@@ -99,8 +117,11 @@ def main() -> int:
                 _, sets = get(f"{base}/api/v1/leaderboard/image-sets")
                 if sets:
                     marks["leaderboard"] = now
-                    print(f"{now:6.1f} s  leaderboard lists {sets[0]['name']!r} "
-                          f"({now - marks['done']:.1f} s after the demo finished)", flush=True)
+                    print(
+                        f"{now:6.1f} s  leaderboard lists {sets[0]['name']!r} "
+                        f"({now - marks['done']:.1f} s after the demo finished)",
+                        flush=True,
+                    )
                     break
             time.sleep(1.0)
         if eta_at_60 is not None and "done" in marks:

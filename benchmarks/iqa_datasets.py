@@ -13,6 +13,7 @@ positive = agrees with people) with a 95% bootstrap interval over references. Pu
 machine has none of these data sets, and the script says so and exits with status 2 when a folder
 is absent.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -27,20 +28,65 @@ from PIL import Image  # noqa: E402
 
 from analysis.correlation import correlate, two_afc_agreement  # noqa: E402
 from analysis.iqa_datasets import (  # noqa: E402
-    DatasetError, dataset_observations, dataset_two_afc_pairs, find_layout_root, get_layout, layout_names,
+    DatasetError,
+    dataset_observations,
+    dataset_two_afc_pairs,
+    find_layout_root,
+    get_layout,
+    layout_names,
 )
 from metrics.registry import create_metric  # noqa: E402
 from metrics.scoring import score  # noqa: E402
 
 # Published SROCC (REFERENCES.md). Keys are licbench metric names.
 PYIQA = {  # pyiqa tests/FR_benchmark_results.csv; VIF there is the wavelet-domain VIF
-    "csiq": {"psnr": .809, "ssim": .837, "ms-ssim": .913, "fsim": .931, "vif": .919, "lpips": .923, "dists": .930},
-    "live": {"psnr": .873, "ssim": .910, "ms-ssim": .951, "fsim": .965, "vif": .964, "lpips": .924, "dists": .948},
-    "tid2013": {"psnr": .687, "ssim": .627, "ms-ssim": .786, "fsim": .851, "vif": .677, "lpips": .745, "dists": .708},
+    "csiq": {
+        "psnr": 0.809,
+        "ssim": 0.837,
+        "ms-ssim": 0.913,
+        "fsim": 0.931,
+        "vif": 0.919,
+        "lpips": 0.923,
+        "dists": 0.930,
+    },
+    "live": {
+        "psnr": 0.873,
+        "ssim": 0.910,
+        "ms-ssim": 0.951,
+        "fsim": 0.965,
+        "vif": 0.964,
+        "lpips": 0.924,
+        "dists": 0.948,
+    },
+    "tid2013": {
+        "psnr": 0.687,
+        "ssim": 0.627,
+        "ms-ssim": 0.786,
+        "fsim": 0.851,
+        "vif": 0.677,
+        "lpips": 0.745,
+        "dists": 0.708,
+    },
 }
 PIQ = {  # piq README (FSIMc listed under fsim, LPIPS-VGG under lpips-vgg, VIFp under vifp)
-    "tid2013": {"psnr": .687, "ssim": .554, "ms-ssim": .798, "vifp": .610, "lpips-vgg": .670, "dists": .708, "fsim": .851},
-    "kadid10k": {"psnr": .676, "ssim": .633, "ms-ssim": .802, "vifp": .650, "lpips-vgg": .720, "dists": .814, "fsim": .854},
+    "tid2013": {
+        "psnr": 0.687,
+        "ssim": 0.554,
+        "ms-ssim": 0.798,
+        "vifp": 0.610,
+        "lpips-vgg": 0.670,
+        "dists": 0.708,
+        "fsim": 0.851,
+    },
+    "kadid10k": {
+        "psnr": 0.676,
+        "ssim": 0.633,
+        "ms-ssim": 0.802,
+        "vifp": 0.650,
+        "lpips-vgg": 0.720,
+        "dists": 0.814,
+        "fsim": 0.854,
+    },
 }
 DEFAULT_METRICS = "psnr,ssim,ms-ssim,fsim,vif,vifp,gmsd,haarpsi,lpips,lpips-vgg,dists"
 
@@ -91,19 +137,24 @@ def run(folder: Path, args, metrics) -> None:
     references = index.references[: args.limit_references] if args.limit_references else index.references
     keep = set(references)
     started = time.perf_counter()
-    print(f"\n{folder} ({layout.name}): {index.n_references} references, {index.n_distorted} distorted, "
-          f"unit {index.unit}{' (lower is better)' if not index.higher_is_better else ''}")
+    print(
+        f"\n{folder} ({layout.name}): {index.n_references} references, {index.n_distorted} distorted, "
+        f"unit {index.unit}{' (lower is better)' if not index.higher_is_better else ''}"
+    )
     reasons: dict[str, str] = {}
     if index.triplets:
         triplets = [t for t in index.triplets if t.original in keep]
         values = _score_by_reference(root, [(t.original, p) for t in triplets for p in (t.a, t.b)], metrics, reasons)
         print(f"{'metric':<12} {'2AFC agreement':>16} {'95% interval':>18} {'n':>6}")
         for name in higher:
-            result = two_afc_agreement(dataset_two_afc_pairs(index, values, name), higher_is_better=higher[name],
-                                       n_bootstrap=args.bootstrap)
+            result = two_afc_agreement(
+                dataset_two_afc_pairs(index, values, name), higher_is_better=higher[name], n_bootstrap=args.bootstrap
+            )
             share = "n/a" if result.share is None else f"{result.share:.3f}"
             ci = "" if result.ci is None else f"[{result.ci[0]:.3f}, {result.ci[1]:.3f}]"
-            print(f"{name:<12} {share:>16} {ci:>18} {result.n:>6}" + (f"   ({reasons[name]})" if name in reasons else ""))
+            print(
+                f"{name:<12} {share:>16} {ci:>18} {result.n:>6}" + (f"   ({reasons[name]})" if name in reasons else "")
+            )
     else:
         distorted = [d for d in index.distorted if d.reference in keep]
         values = _score_by_reference(root, [(d.reference, d.path) for d in distorted], metrics, reasons)
@@ -116,8 +167,10 @@ def run(folder: Path, args, metrics) -> None:
             a = published_pyiqa.get(row.metric)
             b = published_piq.get(row.metric)
             why = reasons.get(row.metric) or row.reason
-            print(f"{row.metric:<12} {value:>15} {ci:>18} {row.n:>6} {'' if a is None else f'{a:.3f}':>7} "
-                  f"{'' if b is None else f'{b:.3f}':>7}" + (f"   ({why})" if row.srocc is None and why else ""))
+            print(
+                f"{row.metric:<12} {value:>15} {ci:>18} {row.n:>6} {'' if a is None else f'{a:.3f}':>7} "
+                f"{'' if b is None else f'{b:.3f}':>7}" + (f"   ({why})" if row.srocc is None and why else "")
+            )
     if args.limit_references:
         print(f"(first {len(references)} references only: not comparable with the published full-set figures)")
     print(f"{time.perf_counter() - started:.1f} s")
@@ -134,9 +187,12 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     absent = [f for f in args.folders if not f.is_dir()]
     if absent:
-        print("cannot run: these data set folders are absent: " + ", ".join(str(f) for f in absent) + "\n"
-              "licbench downloads nothing; point this script at TID2013, KADID-10k, CSIQ, LIVE or CLIC 2021 "
-              "folders extracted on this machine.", file=sys.stderr)
+        print(
+            "cannot run: these data set folders are absent: " + ", ".join(str(f) for f in absent) + "\n"
+            "licbench downloads nothing; point this script at TID2013, KADID-10k, CSIQ, LIVE or CLIC 2021 "
+            "folders extracted on this machine.",
+            file=sys.stderr,
+        )
         return 2
     metrics = []
     for name in [m.strip() for m in args.metrics.split(",") if m.strip()]:

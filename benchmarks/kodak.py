@@ -19,6 +19,7 @@ and path in each file's ``source``).
 Decode seconds per image are timed on ``--threads`` CPU threads (1 by default) and, when CUDA is present, on the
 GPU too. Kodak is a TEST set: nothing here may feed back into training, tuning or checkpoint choice.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -93,8 +94,17 @@ def run_cpu(codec, images: dict) -> tuple[list[dict], list[float]]:
         for rate_point in codec.rate.points:
             m = measure(codec, reference.reference, rate_point)
             psnr = score_prepared(reference, [m.reconstruction])[0]["psnr"].value
-            rows.append({"codec": CODEC, "image": filename, "rate_point": rate_point, "bpp": m.bpp,
-                         "metrics": {"psnr": psnr}, "encode_s": m.encode_seconds, "decode_s": m.decode_seconds})
+            rows.append(
+                {
+                    "codec": CODEC,
+                    "image": filename,
+                    "rate_point": rate_point,
+                    "bpp": m.bpp,
+                    "metrics": {"psnr": psnr},
+                    "encode_s": m.encode_seconds,
+                    "decode_s": m.decode_seconds,
+                }
+            )
             decode_s.append(m.decode_seconds)
         print(f"  [{index}/{len(images)}] {filename}: {time.perf_counter() - started:.1f} s", flush=True)
     return rows, decode_s
@@ -135,10 +145,17 @@ def bd_table(curve: tuple[list[float], list[float]], anchors: dict) -> list[dict
         bpp, psnr = anchor.xy("psnr")
         rate = bd_rate(bpp, psnr, *curve, metric="psnr")
         quality = bd_quality(bpp, psnr, *curve, metric="psnr")
-        table.append({"anchor": name, "bd_rate_pct": rate.value, "bd_psnr_db": quality.value, "reason": rate.reason,
-                      "overlap_psnr": rate.overlap, "points_in_overlap": {"anchor": rate.points[0],
-                                                                          "test": rate.points[1]},
-                      "source": (anchor.source or {}).get("path")})
+        table.append(
+            {
+                "anchor": name,
+                "bd_rate_pct": rate.value,
+                "bd_psnr_db": quality.value,
+                "reason": rate.reason,
+                "overlap_psnr": rate.overlap,
+                "points_in_overlap": {"anchor": rate.points[0], "test": rate.points[1]},
+                "source": (anchor.source or {}).get("path"),
+            }
+        )
     return table
 
 
@@ -149,8 +166,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--checkpoint", type=Path, help="another multirate.pth (default: the shipped one)")
     parser.add_argument("--json", type=Path, help="also write the curve, the BD table and the timings here")
     parser.add_argument("--shard", default="1/1", help="I/N: only every N-th photo from the I-th (parallel runs)")
-    parser.add_argument("--combine", type=Path, nargs="+", metavar="JSON",
-                        help="no run: the table from the rows of earlier --json files (e.g. one per --shard)")
+    parser.add_argument(
+        "--combine",
+        type=Path,
+        nargs="+",
+        metavar="JSON",
+        help="no run: the table from the rows of earlier --json files (e.g. one per --shard)",
+    )
     args = parser.parse_args(argv)
     try:
         shard, shards = (int(v) for v in args.shard.split("/"))
@@ -161,7 +183,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.combine:
         return report(combined_rows(args.combine), args)
     try:
-        paths = kodak_paths()[: args.images][shard - 1::shards]
+        paths = kodak_paths()[: args.images][shard - 1 :: shards]
     except PhotoSetError as exc:
         print(f"error: the Kodak photos are not in place: {exc}", file=sys.stderr)
         return 2
@@ -171,12 +193,16 @@ def main(argv: list[str] | None = None) -> int:
     torch.set_num_threads(args.threads)
     images = load_images(paths)
     codec = build_codec(args.checkpoint, "cpu")
-    print(f"{CODEC} ({codec.checkpoint}) on {len(images)} Kodak photos, {len(codec.rate.points)} default rate "
-          f"points, {args.threads} CPU thread(s)", flush=True)
+    print(
+        f"{CODEC} ({codec.checkpoint}) on {len(images)} Kodak photos, {len(codec.rate.points)} default rate "
+        f"points, {args.threads} CPU thread(s)",
+        flush=True,
+    )
     rows, _ = run_cpu(codec, images)
     gpu = gpu_decode_seconds(args.checkpoint, images, codec.rate.points)
-    return report({"checkpoint": str(codec.checkpoint), "threads": args.threads, "rows": rows,
-                   "decode_s_gpu": gpu}, args)
+    return report(
+        {"checkpoint": str(codec.checkpoint), "threads": args.threads, "rows": rows, "decode_s_gpu": gpu}, args
+    )
 
 
 def combined_rows(paths: list[Path]) -> dict:
@@ -188,8 +214,12 @@ def combined_rows(paths: list[Path]) -> dict:
     if len(set(images)) * len({row["rate_point"] for p in parts for row in p["rows"]}) != len(images):
         raise SystemExit("error: --combine got a photo twice or a photo without every rate point")
     gpu = [s for p in parts for s in (p.get("decode_s_gpu") or [])]
-    return {"checkpoint": parts[0]["checkpoint"], "threads": parts[0]["threads"],
-            "rows": [row for p in parts for row in p["rows"]], "decode_s_gpu": gpu or None}
+    return {
+        "checkpoint": parts[0]["checkpoint"],
+        "threads": parts[0]["threads"],
+        "rows": [row for p in parts for row in p["rows"]],
+        "decode_s_gpu": gpu or None,
+    }
 
 
 def report(run: dict, args: argparse.Namespace) -> int:
@@ -215,18 +245,43 @@ def report(run: dict, args: argparse.Namespace) -> int:
             print(f"  {row['anchor']:26s} {'n/a':>9s}            {row['reason']}")
             continue
         lo, hi = row["overlap_psnr"]
-        print(f"  {row['anchor']:26s} {row['bd_rate_pct']:+8.1f}% {row['bd_psnr_db']:+8.2f}   {lo:.2f}-{hi:.2f}, "
-              f"{row['points_in_overlap']['anchor']}/{row['points_in_overlap']['test']}")
+        print(
+            f"  {row['anchor']:26s} {row['bd_rate_pct']:+8.1f}% {row['bd_psnr_db']:+8.2f}   {lo:.2f}-{hi:.2f}, "
+            f"{row['points_in_overlap']['anchor']}/{row['points_in_overlap']['test']}"
+        )
 
-    print(f"\nDecode seconds per Kodak image, {run['threads']} CPU thread(s): mean {statistics.fmean(decode_s):.3f}, "
-          f"median {statistics.median(decode_s):.3f} (over {len(decode_s)} decodes)")
-    print("GPU decode seconds per image: " + ("no CUDA device here" if gpu is None else
-          f"mean {statistics.fmean(gpu):.4f}, median {statistics.median(gpu):.4f}"))
+    print(
+        f"\nDecode seconds per Kodak image, {run['threads']} CPU thread(s): mean {statistics.fmean(decode_s):.3f}, "
+        f"median {statistics.median(decode_s):.3f} (over {len(decode_s)} decodes)"
+    )
+    print(
+        "GPU decode seconds per image: "
+        + (
+            "no CUDA device here"
+            if gpu is None
+            else f"mean {statistics.fmean(gpu):.4f}, median {statistics.median(gpu):.4f}"
+        )
+    )
     if args.json:
-        args.json.write_text(json.dumps({
-            "codec": CODEC, "checkpoint": run["checkpoint"], "images": images, "threads": run["threads"],
-            "curve": [{"rate_point": p.rate_point, "bpp": p.bpp, "psnr": p.metrics["psnr"]} for p in curve.points],
-            "bd": table, "decode_s_cpu": decode_s, "decode_s_gpu": gpu, "rows": rows}, indent=1) + "\n")
+        args.json.write_text(
+            json.dumps(
+                {
+                    "codec": CODEC,
+                    "checkpoint": run["checkpoint"],
+                    "images": images,
+                    "threads": run["threads"],
+                    "curve": [
+                        {"rate_point": p.rate_point, "bpp": p.bpp, "psnr": p.metrics["psnr"]} for p in curve.points
+                    ],
+                    "bd": table,
+                    "decode_s_cpu": decode_s,
+                    "decode_s_gpu": gpu,
+                    "rows": rows,
+                },
+                indent=1,
+            )
+            + "\n"
+        )
     return 0
 
 

@@ -16,6 +16,7 @@ sends every upload here):
 
     python benchmarks/load.py [--backends sqlite,postgres] [--seconds 20] [--clients 16]
 """
+
 from __future__ import annotations
 
 import argparse
@@ -46,13 +47,15 @@ from benchmarks.api import (  # noqa: E402
 KINDS = ("upload", "job submit", "results", "rd", "bd-rate", "page /", "page job", "page image set")
 
 
-async def closed_loop(server: Server, job_id: int, set_id: int, seconds: float, clients: int,
-                      max_requests: int) -> Recorder:
+async def closed_loop(
+    server: Server, job_id: int, set_id: int, seconds: float, clients: int, max_requests: int
+) -> Recorder:
     """``clients`` concurrent clients, each sending its next request as soon as the last is answered."""
     recorder = Recorder()
     sent = 0
-    async with httpx.AsyncClient(base_url=server.base_url, headers=server.headers, timeout=120,
-                                 limits=httpx.Limits(max_connections=clients)) as client:
+    async with httpx.AsyncClient(
+        base_url=server.base_url, headers=server.headers, timeout=120, limits=httpx.Limits(max_connections=clients)
+    ) as client:
         small_set = await upload(client, recorder, 700, images=2)
         deadline = time.monotonic() + seconds
         seeds = iter(range(10_000, 10**7))
@@ -67,9 +70,17 @@ async def closed_loop(server: Server, job_id: int, set_id: int, seconds: float, 
                 if kind == "upload":
                     await upload(client, recorder, next(seeds), images=1)
                 elif kind == "job submit":
-                    await recorder.timed(kind, client.post("/api/v1/jobs", json={
-                        "image_set_id": small_set, "metrics": ["psnr"],
-                        "codecs": [{"name": "jpeg", "rate_points": [30, 60]}]}))
+                    await recorder.timed(
+                        kind,
+                        client.post(
+                            "/api/v1/jobs",
+                            json={
+                                "image_set_id": small_set,
+                                "metrics": ["psnr"],
+                                "codecs": [{"name": "jpeg", "rate_points": [30, 60]}],
+                            },
+                        ),
+                    )
                 elif kind == "results":
                     await recorder.timed(kind, client.get(f"/api/v1/jobs/{job_id}/results?limit=100"))
                 elif kind == "rd":
@@ -92,8 +103,10 @@ async def closed_loop(server: Server, job_id: int, set_id: int, seconds: float, 
 def report_load(recorder: Recorder, clients: int) -> int:
     every = [v for values in recorder.latencies.values() for v in values]
     errors = recorder.server_errors()
-    print(f"  closed loop, {clients} clients for {recorder.wall:.1f} s: {len(every)} requests, "
-          f"{len(every) / recorder.wall:.1f} req/s, all kinds {summary(every)}; 5xx: {errors}")
+    print(
+        f"  closed loop, {clients} clients for {recorder.wall:.1f} s: {len(every)} requests, "
+        f"{len(every) / recorder.wall:.1f} req/s, all kinds {summary(every)}; 5xx: {errors}"
+    )
     for kind in sorted(recorder.latencies):
         codes = {code: recorder.statuses[kind].count(code) for code in sorted(set(recorder.statuses[kind]))}
         print(f"    {kind:16s} {summary(recorder.latencies[kind])}  status {codes}")
@@ -116,15 +129,18 @@ async def largest_job(server: Server) -> None:
         budget = rows_limit // files_limit  # rate points summed over the codecs
         selection, used = [], 0
         for codec in codecs:
-            points = list(codec.get("rate_points") or [])[: max(1, (budget - used) // max(1, len(codecs) - len(selection)))]
+            points = list(codec.get("rate_points") or [])[
+                : max(1, (budget - used) // max(1, len(codecs) - len(selection)))
+            ]
             if not points or used + len(points) > budget:
                 continue
             selection.append({"name": codec["name"], "rate_points": points})
             used += len(points)
         waiting_before = messages_waiting(server)
         started = time.perf_counter()
-        answer = await client.post("/api/v1/jobs", json={"image_set_id": set_id, "codecs": selection,
-                                                         "metrics": ["psnr"]})
+        answer = await client.post(
+            "/api/v1/jobs", json={"image_set_id": set_id, "codecs": selection, "metrics": ["psnr"]}
+        )
         elapsed = time.perf_counter() - started
         tasks = files_limit * len(selection)
         sent_after = "n/a (broker not readable)"
@@ -133,9 +149,11 @@ async def largest_job(server: Server) -> None:
                 await asyncio.sleep(0.2)
             sent_after = f"{time.perf_counter() - started:.2f} s"
     detail = answer.json().get("detail", "") if answer.status_code >= 400 else ""
-    print(f"  largest job: {files_limit} images x {len(selection)} codecs = {tasks} tasks, {files_limit * used} "
-          f"result rows: POST /api/v1/jobs answered {answer.status_code} in {elapsed:.2f} s {detail}; "
-          f"all its messages in the broker after {sent_after}")
+    print(
+        f"  largest job: {files_limit} images x {len(selection)} codecs = {tasks} tasks, {files_limit * used} "
+        f"result rows: POST /api/v1/jobs answered {answer.status_code} in {elapsed:.2f} s {detail}; "
+        f"all its messages in the broker after {sent_after}"
+    )
     over = await _over_limit(server, set_id, selection)
     print(f"  {files_limit} images x 101 rate points (over MAX_TASKS_PER_JOB): {over}")
 
@@ -163,9 +181,14 @@ def messages_waiting(server: Server) -> int | None:
 
 async def _over_limit(server: Server, set_id: int, selection: list[dict]) -> str:
     async with httpx.AsyncClient(base_url=server.base_url, headers=server.headers, timeout=120) as client:
-        body = {"image_set_id": set_id, "metrics": ["psnr"],
-                "codecs": [{"name": "jpeg", "rate_points": list(range(1, 96))},
-                           {"name": "webp", "rate_points": [10, 30, 50, 70, 80, 90]}]}
+        body = {
+            "image_set_id": set_id,
+            "metrics": ["psnr"],
+            "codecs": [
+                {"name": "jpeg", "rate_points": list(range(1, 96))},
+                {"name": "webp", "rate_points": [10, 30, 50, 70, 80, 90]},
+            ],
+        }
         answer = await client.post("/api/v1/jobs", json=body)
     return f"{answer.status_code} {answer.json().get('detail', '')[:120]!r}"
 

@@ -20,6 +20,7 @@ input it gets from us; vif has no baseline here (pyiqa is not installed; its val
 against pyiqa's official values in tests). The last line is the full suite on ONE pair, ours and with
 each metric's baseline where one exists (ours where none), and the ratio.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -66,8 +67,7 @@ def _images(width: int, height: int, n: int) -> tuple[torch.Tensor, torch.Tensor
 def _random_backbones(folder: Path) -> dict:
     torch.manual_seed(0)
     out, trusted = {}, {}
-    for backbone, features in ((ALEXNET, torchvision.models.alexnet(weights=None).features),
-                               (VGG16, vgg16_features())):
+    for backbone, features in ((ALEXNET, torchvision.models.alexnet(weights=None).features), (VGG16, vgg16_features())):
         path = folder / backbone.file_name
         torch.save({f"features.{k}": v for k, v in features.state_dict().items()}, path)
         trusted[backbone.file_name] = hashlib.sha256(path.read_bytes()).hexdigest()
@@ -111,17 +111,23 @@ def _baselines(backbones: dict, device: torch.device) -> dict:
         "lpips-vgg": ("lpips pkg", expand(lambda d, r: lp_vgg(d.to(device), r.to(device), normalize=True))),
         "dists": ("DISTS_pytorch", expand(lambda d, r: dists_ref(r.to(device), d.to(device)))),
     }
-    out["iw-ssim"] = ("piq", grey(lambda d, r: piq.information_weighted_ssim(
-        d.double(), r.double(), data_range=1.0, reduction="none")))
+    out["iw-ssim"] = (
+        "piq",
+        grey(lambda d, r: piq.information_weighted_ssim(d.double(), r.double(), data_range=1.0, reduction="none")),
+    )
     out.update(_package_baselines(device))
     try:
         import vmaf_torch
 
         for name, neg in (("vmaf", False), ("vmaf-neg", True)):
             model = vmaf_torch.VMAF(enable_motion=False, NEG=neg, clip_score=True).eval().to(device)
-            out[name] = ("vmaf-torch", lambda r, d, m=model: m(
-                ycbcr_bt709_limited(r)[:, :1].expand(len(d), -1, -1, -1).to(device),
-                ycbcr_bt709_limited(d)[:, :1].to(device)))
+            out[name] = (
+                "vmaf-torch",
+                lambda r, d, m=model: m(
+                    ycbcr_bt709_limited(r)[:, :1].expand(len(d), -1, -1, -1).to(device),
+                    ycbcr_bt709_limited(d)[:, :1].to(device),
+                ),
+            )
     except ImportError:
         pass
     return out
@@ -140,9 +146,12 @@ def _package_baselines(device: torch.device) -> dict:
         from metrics.cvvdp import to_display_encoded
 
         model = pycvvdp.cvvdp(display_name=DEFAULT_DISPLAY, device=device, quiet=True)
-        out["cvvdp"] = ("pycvvdp", lambda r, d: model.predict(to_display_encoded(d).to(device),
-                                                              to_display_encoded(r.expand_as(d)).to(device),
-                                                              dim_order="BCFHW"))
+        out["cvvdp"] = (
+            "pycvvdp",
+            lambda r, d: model.predict(
+                to_display_encoded(d).to(device), to_display_encoded(r.expand_as(d)).to(device), dim_order="BCFHW"
+            ),
+        )
     except ImportError:
         pass
     try:
@@ -153,9 +162,21 @@ def _package_baselines(device: torch.device) -> dict:
         def hwc(x):
             return np.ascontiguousarray(x.permute(1, 2, 0).numpy(), dtype=np.float32)
 
-        out["flip"] = ("flip-evaluator", lambda r, d: [flip_evaluator.evaluate(
-            hwc(r[0]), hwc(x), "LDR", inputsRGB=True, applyMagma=False, computeMeanError=True,
-            parameters={"ppd": ppd})[1] for x in d])
+        out["flip"] = (
+            "flip-evaluator",
+            lambda r, d: [
+                flip_evaluator.evaluate(
+                    hwc(r[0]),
+                    hwc(x),
+                    "LDR",
+                    inputsRGB=True,
+                    applyMagma=False,
+                    computeMeanError=True,
+                    parameters={"ppd": ppd},
+                )[1]
+                for x in d
+            ],
+        )
     except ImportError:
         pass
     try:
@@ -177,14 +198,19 @@ def _package_baselines(device: torch.device) -> dict:
 
     tool = shutil.which("butteraugli_main")
     if tool:
+
         def butteraugli_files(r, d):
             with tempfile.TemporaryDirectory() as tmp:
                 paths = []
                 for i, x in enumerate(torch.cat([r, d])):
                     paths.append(str(Path(tmp, f"{i}.png")))
                     Image.fromarray((x * 255).round().to(torch.uint8).permute(1, 2, 0).numpy()).save(paths[-1])
-                return [subprocess.run([tool, paths[0], p, "--intensity_target", "80"], capture_output=True,
-                                       text=True, check=True).stdout for p in paths[1:]]
+                return [
+                    subprocess.run(
+                        [tool, paths[0], p, "--intensity_target", "80"], capture_output=True, text=True, check=True
+                    ).stdout
+                    for p in paths[1:]
+                ]
 
         out["butteraugli"] = out["butteraugli-3norm"] = ("butteraugli_main", butteraugli_files)
     return out
@@ -240,11 +266,15 @@ def main() -> None:
         context = MetricContext(weights_dir=Path(tmp), device=args.device, trusted_sha256=backbones["trusted"])
         baselines = _baselines(backbones, device)
         megapixels = args.n * width * height / 1e6
-        print(f"{args.n} reconstructions of one {width}x{height} reference, {torch.get_num_threads()} thread, "
-              f"device {args.device}, median of {args.repeats} alternating rounds after a warm-up; "
-              f"load average {'/'.join(f'{v:.1f}' for v in os.getloadavg())} at the start")
-        print(f"{'metric':<17} {'ours MP/s':>9} {'baseline':>16} {'base MP/s':>9} {'ratio [round range]':>20}"
-              f"   {'one pair: ours':>14} {'base':>8} {'ratio [round range]':>20}   (ratio = baseline time / ours)")
+        print(
+            f"{args.n} reconstructions of one {width}x{height} reference, {torch.get_num_threads()} thread, "
+            f"device {args.device}, median of {args.repeats} alternating rounds after a warm-up; "
+            f"load average {'/'.join(f'{v:.1f}' for v in os.getloadavg())} at the start"
+        )
+        print(
+            f"{'metric':<17} {'ours MP/s':>9} {'baseline':>16} {'base MP/s':>9} {'ratio [round range]':>20}"
+            f"   {'one pair: ours':>14} {'base':>8} {'ratio [round range]':>20}   (ratio = baseline time / ours)"
+        )
         single_pair = base_pair = 0.0
         below = []
         for name in names:
@@ -259,9 +289,11 @@ def main() -> None:
             sizes = (("pair", distorted[:1]),) if args.pair_only else (("batch", distorted), ("pair", distorted[:1]))
             for key, batch in sizes:
                 # Timed at once, inside this iteration; defaults bind this iteration's values all the same.
-                rounds[key] = paired_times(lambda metric=metric, batch=batch: metric.compute(reference, batch),
-                                           None if fn is None else (lambda fn=fn, batch=batch: fn(reference, batch)),
-                                           repeats)
+                rounds[key] = paired_times(
+                    lambda metric=metric, batch=batch: metric.compute(reference, batch),
+                    None if fn is None else (lambda fn=fn, batch=batch: fn(reference, batch)),
+                    repeats,
+                )
             rounds.setdefault("batch", ([float("nan")], [float("nan")]))
             ours_batch, ours_pair = (statistics.median(rounds[k][0]) for k in ("batch", "pair"))
             single_pair += ours_pair
@@ -280,10 +312,12 @@ def main() -> None:
                 line += f" {'':>9} {'':>20}"
                 base_pair += ours_pair  # no other implementation here: count ours on both sides
             print(line + pair, flush=True)
-        print(f"full suite, one {width}x{height} pair: {single_pair:.2f} s ours, {base_pair:.2f} s with each "
-              f"metric's baseline where one exists (ours elsewhere): {base_pair / single_pair:.2f}x; "
-              f"one-pair ratios below 1x: {', '.join(below) or 'none'}; load average "
-              f"{'/'.join(f'{v:.1f}' for v in os.getloadavg())} at the end")
+        print(
+            f"full suite, one {width}x{height} pair: {single_pair:.2f} s ours, {base_pair:.2f} s with each "
+            f"metric's baseline where one exists (ours elsewhere): {base_pair / single_pair:.2f}x; "
+            f"one-pair ratios below 1x: {', '.join(below) or 'none'}; load average "
+            f"{'/'.join(f'{v:.1f}' for v in os.getloadavg())} at the end"
+        )
 
 
 if __name__ == "__main__":

@@ -51,6 +51,7 @@
     python benchmarks/multirate.py --parts demo-job --threads 2
     python benchmarks/multirate.py --parts bd --steps 200 --init-from CHECKPOINT   # trains 2K+1 runs first
 """
+
 from __future__ import annotations
 
 import argparse
@@ -96,6 +97,7 @@ def benchmark_image(height: int, width: int) -> np.ndarray:
 
 # --- 1. BD-rate against single-rate models ------------------------------------------------------------
 
+
 def experiment_config(config_path: Path, lambdas: list[float], steps: int, init_from: Path | None):
     """The training config of one run of the controlled comparison: the multi-rate config (same data,
     augmentations, architecture, schedule shape) with the given lambda set and step count, 128 px crops,
@@ -103,10 +105,21 @@ def experiment_config(config_path: Path, lambdas: list[float], steps: int, init_
     from models.training.multirate import TrainConfig, load_config
 
     base = load_config(config_path)
-    return TrainConfig(**{**base.__dict__, "lambdas": list(lambdas), "steps": int(steps), "crop": 128,
-                          "batch_size": 8, "time_budget_s": None, "warmup_steps": max(1, steps // 10),
-                          "eval_every": int(steps), "log_every": max(1, steps // 20), "num_threads": 1,
-                          "init_from": str(init_from) if init_from else None})
+    return TrainConfig(
+        **{
+            **base.__dict__,
+            "lambdas": list(lambdas),
+            "steps": int(steps),
+            "crop": 128,
+            "batch_size": 8,
+            "time_budget_s": None,
+            "warmup_steps": max(1, steps // 10),
+            "eval_every": int(steps),
+            "log_every": max(1, steps // 20),
+            "num_threads": 1,
+            "init_from": str(init_from) if init_from else None,
+        }
+    )
 
 
 def trained_run(config, folder: Path) -> Path:
@@ -132,12 +145,19 @@ def comparison_checkpoints(args: argparse.Namespace) -> dict[str, list[Path]]:
     lambdas = load_config(args.config).lambdas
     K, S = len(lambdas), args.steps
     root = args.baselines_dir / (f"from-{args.init_from.stem}" if args.init_from else "from-scratch")
-    out = {"multi": [trained_run(experiment_config(args.config, lambdas, S, args.init_from),
-                                 root / f"multi-K{K}-steps{S}")]}
+    out = {
+        "multi": [
+            trained_run(experiment_config(args.config, lambdas, S, args.init_from), root / f"multi-K{K}-steps{S}")
+        ]
+    }
     for label, steps in (("single_equal_compute", max(1, S // K)), ("single_equal_steps", S)):
-        out[label] = [trained_run(experiment_config(args.config, [lmbda], steps, args.init_from),
-                                  root / f"single-{k}-lambda{lmbda:g}-steps{steps}")
-                      for k, lmbda in enumerate(lambdas)]
+        out[label] = [
+            trained_run(
+                experiment_config(args.config, [lmbda], steps, args.init_from),
+                root / f"single-{k}-lambda{lmbda:g}-steps{steps}",
+            )
+            for k, lmbda in enumerate(lambdas)
+        ]
     return out
 
 
@@ -154,10 +174,16 @@ def bd_figures(anchor: list, test: list) -> tuple[float, float]:
     def overlap(column: int) -> bool:
         return min(a[:, column].max(), t[:, column].max()) > max(a[:, column].min(), t[:, column].min())
 
-    rate = float(bd.bd_rate(a[:, 0], a[:, 1], t[:, 0], t[:, 1], method="pchip", min_overlap=0)) \
-        if overlap(1) else float("nan")
-    psnr_gain = float(bd.bd_psnr(a[:, 0], a[:, 1], t[:, 0], t[:, 1], method="pchip", min_overlap=0)) \
-        if overlap(0) else float("nan")
+    rate = (
+        float(bd.bd_rate(a[:, 0], a[:, 1], t[:, 0], t[:, 1], method="pchip", min_overlap=0))
+        if overlap(1)
+        else float("nan")
+    )
+    psnr_gain = (
+        float(bd.bd_psnr(a[:, 0], a[:, 1], t[:, 0], t[:, 1], method="pchip", min_overlap=0))
+        if overlap(0)
+        else float("nan")
+    )
     return rate, psnr_gain
 
 
@@ -169,15 +195,23 @@ def bd_rate_part(args: argparse.Namespace) -> dict:
     runs = comparison_checkpoints(args)
     multi = MultiRateCodec(checkpoint=runs["multi"][0])
     K = len(multi.lambdas)
-    singles = {label: [MultiRateCodec(checkpoint=p) for p in runs[label]]
-               for label in ("single_equal_steps", "single_equal_compute")}
+    singles = {
+        label: [MultiRateCodec(checkpoint=p) for p in runs[label]]
+        for label in ("single_equal_steps", "single_equal_compute")
+    }
     photos = demo_photos()
-    result = {"lambdas": list(multi.lambdas), "steps_S": args.steps,
-              "init_from": str(args.init_from) if args.init_from else None,
-              "checkpoints": {k: [str(p) for p in v] for k, v in runs.items()}, "photos": {}}
+    result = {
+        "lambdas": list(multi.lambdas),
+        "steps_S": args.steps,
+        "init_from": str(args.init_from) if args.init_from else None,
+        "checkpoints": {k: [str(p) for p in v] for k, v in runs.items()},
+        "photos": {},
+    }
     for name, image in photos.items():
-        row = {"shape": list(image.shape[:2]),
-               "multirate_trained_points": [rd_point(multi, image, k / (K - 1)) for k in range(K)]}
+        row = {
+            "shape": list(image.shape[:2]),
+            "multirate_trained_points": [rd_point(multi, image, k / (K - 1)) for k in range(K)],
+        }
         for label, codecs in singles.items():
             row[label] = [rd_point(codec, image, 0.0) for codec in codecs]
         result["photos"][name] = row
@@ -187,29 +221,40 @@ def bd_rate_part(args: argparse.Namespace) -> dict:
         result[f"mean_{label}"] = mean(label)
         bd_pct, bd_db = bd_figures(result[f"mean_{label}"], result["mean_multirate"])
         result[f"bd_rate_pct_vs_{label}"], result[f"bd_psnr_db_vs_{label}"] = bd_pct, bd_db
-        print(f"multi-rate ({args.steps} steps) vs K={K} single-rate, {label.replace('single_', '')} "
-              f"({runs[label][0].parent.parent.name.split('-steps')[-1]} steps each): BD-rate {_pct(bd_pct)}, "
-              f"BD-PSNR {bd_db:+.2f} dB (mean curves over the demo photos)", flush=True)
+        print(
+            f"multi-rate ({args.steps} steps) vs K={K} single-rate, {label.replace('single_', '')} "
+            f"({runs[label][0].parent.parent.name.split('-steps')[-1]} steps each): BD-rate {_pct(bd_pct)}, "
+            f"BD-PSNR {bd_db:+.2f} dB (mean curves over the demo photos)",
+            flush=True,
+        )
     return result
 
 
 # --- 0. the shipped checkpoint against classical anchors ---------------------------------------------
+
 
 def anchors_part(args: argparse.Namespace) -> dict:
     from models.multirate.codec import PACKAGE_WEIGHTS, WEIGHTS_FILE
     from models.training.rd_eval import evaluate
 
     res = evaluate(args.multirate or PACKAGE_WEIGHTS / WEIGHTS_FILE)
-    print("multi-rate, mean over the demo photos (bpp/PSNR dB): "
-          + ", ".join(f"{b:.3f}/{p:.2f}" for b, p in res["multirate"]), flush=True)
-    print(f"  {res['distinct_points']} distinct rate points, monotone: {res['monotone']}, "
-          "decoding twice gave identical images", flush=True)
+    print(
+        "multi-rate, mean over the demo photos (bpp/PSNR dB): "
+        + ", ".join(f"{b:.3f}/{p:.2f}" for b, p in res["multirate"]),
+        flush=True,
+    )
+    print(
+        f"  {res['distinct_points']} distinct rate points, monotone: {res['monotone']}, "
+        "decoding twice gave identical images",
+        flush=True,
+    )
     for name, a in res["anchors"].items():
         print(f"  BD-rate vs {name}: " + (a["error"] if "error" in a else _pct(a["bd_rate_pct"])), flush=True)
     return res
 
 
 # --- 0b. the demo job's own BD table -------------------------------------------------------------------
+
 
 def demo_job_part(args: argparse.Namespace) -> dict:
     from analysis.bd_rate import compare_to_anchor
@@ -224,8 +269,7 @@ def demo_job_part(args: argparse.Namespace) -> dict:
     from models.registry import build_codecs
 
     settings = get_settings()
-    images = {u.filename: normalize_image(u.filename, u.data, settings.max_image_pixels).pixels
-              for u in demo_uploads()}
+    images = {u.filename: normalize_image(u.filename, u.data, settings.max_image_pixels).pixels for u in demo_uploads()}
     codecs = build_codecs(CodecContext(weights_dir=settings.weights_dir, device="cpu"))
     if args.multirate:
         codecs["licbench-multirate"] = MultiRateCodec(checkpoint=args.multirate)
@@ -246,28 +290,54 @@ def demo_job_part(args: argparse.Namespace) -> dict:
             for rate_point in codecs[name].rate.points:
                 m = measure(codecs[name], reference.reference, rate_point)
                 value = score_prepared(reference, [m.reconstruction])[0]["psnr"].value
-                rows.append({"codec": name, "image": filename, "rate_point": rate_point, "bpp": m.bpp,
-                             "metrics": {"psnr": value}})
+                rows.append(
+                    {
+                        "codec": name,
+                        "image": filename,
+                        "rate_point": rate_point,
+                        "bpp": m.bpp,
+                        "metrics": {"psnr": value},
+                    }
+                )
     curves = average_rd_points(rows)
     out: dict = {"images": list(images), "anchor": args.demo_anchor, "skipped": skipped, "curves": {}, "bd": []}
     for name, curve in curves.items():
-        out["curves"][name] = [{"rate_point": p.rate_point, "bpp": p.bpp, "psnr": p.metrics.get("psnr")}
-                               for p in curve.points]
-        print(f"  {name} ({len(curve.points)} default rate points, bpp/PSNR dB): "
-              + ", ".join(f"{p.bpp:.3f}/{p.metrics['psnr']:.2f}" for p in curve.points), flush=True)
+        out["curves"][name] = [
+            {"rate_point": p.rate_point, "bpp": p.bpp, "psnr": p.metrics.get("psnr")} for p in curve.points
+        ]
+        print(
+            f"  {name} ({len(curve.points)} default rate points, bpp/PSNR dB): "
+            + ", ".join(f"{p.bpp:.3f}/{p.metrics['psnr']:.2f}" for p in curve.points),
+            flush=True,
+        )
     for row in compare_to_anchor({n: c.xy("psnr") for n, c in curves.items()}, args.demo_anchor, "psnr"):
         r = row.bd_rate
-        out["bd"].append({"codec": row.codec, "bd_rate_pct": r.value, "reason": r.reason,
-                          "overlap_psnr": r.overlap, "points_in_overlap": {"anchor": r.points[0], "test": r.points[1]},
-                          "bd_psnr_db": row.bd_quality.value})
-        where = (f"over {r.overlap[0]:.2f}-{r.overlap[1]:.2f} dB, {r.points[0]} anchor and {r.points[1]} test points"
-                 if r.overlap else "")
-        print(f"  BD-rate of {row.codec} vs {args.demo_anchor} (demo job's table): "
-              + (_pct(r.value) if r.value is not None else f"n/a: {r.reason}") + f" {where}", flush=True)
+        out["bd"].append(
+            {
+                "codec": row.codec,
+                "bd_rate_pct": r.value,
+                "reason": r.reason,
+                "overlap_psnr": r.overlap,
+                "points_in_overlap": {"anchor": r.points[0], "test": r.points[1]},
+                "bd_psnr_db": row.bd_quality.value,
+            }
+        )
+        where = (
+            f"over {r.overlap[0]:.2f}-{r.overlap[1]:.2f} dB, {r.points[0]} anchor and {r.points[1]} test points"
+            if r.overlap
+            else ""
+        )
+        print(
+            f"  BD-rate of {row.codec} vs {args.demo_anchor} (demo job's table): "
+            + (_pct(r.value) if r.value is not None else f"n/a: {r.reason}")
+            + f" {where}",
+            flush=True,
+        )
     return out
 
 
 # --- 1b. encoder-side latent refinement ---------------------------------------------------------------
+
 
 def refine_part(args: argparse.Namespace) -> dict:
     from models.multirate.codec import PACKAGE_WEIGHTS, REFINED_ENCODER, WEIGHTS_FILE
@@ -275,8 +345,9 @@ def refine_part(args: argparse.Namespace) -> dict:
 
     checkpoint = args.multirate or PACKAGE_WEIGHTS / WEIGHTS_FILE
     # the codec's own settings (step scaling above max_pixels included); only the step count may be overridden
-    settings = REFINED_ENCODER if args.refine_steps is None else dataclasses.replace(REFINED_ENCODER,
-                                                                                     steps=args.refine_steps)
+    settings = (
+        REFINED_ENCODER if args.refine_steps is None else dataclasses.replace(REFINED_ENCODER, steps=args.refine_steps)
+    )
     photos = demo_photos()
     megapixels = sum(im.shape[0] * im.shape[1] for im in photos.values()) / 1e6
     rates = [i / (args.refine_rates - 1) for i in range(args.refine_rates)]
@@ -287,10 +358,18 @@ def refine_part(args: argparse.Namespace) -> dict:
         start = time.perf_counter()
         curve = multirate_curve(codec, photos, rates)  # decodes with the codec's own (unchanged) decoder
         seconds = time.perf_counter() - start
-        out[label] = {"points": curve.points, "per_photo": curve.per_photo, "monotone": is_monotone(curve.points),
-                      "encode_decode_s_per_mp": seconds / (megapixels * len(rates))}
-        print(f"{label}: " + ", ".join(f"{b:.3f}/{p:.2f}" for b, p in curve.points)
-              + f" ({out[label]['encode_decode_s_per_mp']:.1f} s/MP to encode and decode twice)", flush=True)
+        out[label] = {
+            "points": curve.points,
+            "per_photo": curve.per_photo,
+            "monotone": is_monotone(curve.points),
+            "encode_decode_s_per_mp": seconds / (megapixels * len(rates)),
+        }
+        print(
+            f"{label}: "
+            + ", ".join(f"{b:.3f}/{p:.2f}" for b, p in curve.points)
+            + f" ({out[label]['encode_decode_s_per_mp']:.1f} s/MP to encode and decode twice)",
+            flush=True,
+        )
     out["bd_rate_pct_refined_vs_plain"] = bd_rate(out["plain"]["points"], out["refined"]["points"])
     print(f"  BD-rate refined vs plain: {_pct(out['bd_rate_pct_refined_vs_plain'])}", flush=True)
     out["anchors"] = {}
@@ -319,18 +398,32 @@ def refine_tune_part(args: argparse.Namespace) -> dict:
     rates = [i / (args.tune_rates - 1) for i in range(args.tune_rates)]
     plain = multirate_curve(MultiRateCodec(checkpoint=checkpoint), crops, rates, False).points
     print(f"{args.tune_on} crops ({len(crops)}), plain: " + ", ".join(f"{b:.3f}/{p:.2f}" for b, p in plain), flush=True)
-    out: dict = {"checkpoint": str(checkpoint), "tuned_on": args.tune_on, "crops": len(crops), "rates": rates,
-                 "plain": plain, "settings": []}
+    out: dict = {
+        "checkpoint": str(checkpoint),
+        "tuned_on": args.tune_on,
+        "crops": len(crops),
+        "rates": rates,
+        "plain": plain,
+        "settings": [],
+    }
     for item in args.tune_grid:
         steps, lr = item.split(":")
         settings = dataclasses.replace(REFINED_ENCODER, steps=int(steps), lr=float(lr))
         start = time.perf_counter()
         points = multirate_curve(MultiRateCodec(checkpoint=checkpoint, refine=settings), crops, rates, False).points
-        row = {"steps": settings.steps, "lr": settings.lr, "points": points,
-               "seconds": time.perf_counter() - start, "bd_rate_pct_vs_plain": bd_rate(plain, points)}
+        row = {
+            "steps": settings.steps,
+            "lr": settings.lr,
+            "points": points,
+            "seconds": time.perf_counter() - start,
+            "bd_rate_pct_vs_plain": bd_rate(plain, points),
+        }
         out["settings"].append(row)
-        print(f"  {settings.steps} steps, lr {settings.lr}: BD-rate vs plain {_pct(row['bd_rate_pct_vs_plain'])}"
-              f" ({row['seconds']:.0f} s)", flush=True)
+        print(
+            f"  {settings.steps} steps, lr {settings.lr}: BD-rate vs plain {_pct(row['bd_rate_pct_vs_plain'])}"
+            f" ({row['seconds']:.0f} s)",
+            flush=True,
+        )
     return out
 
 
@@ -340,8 +433,10 @@ def held_out_sets(args: argparse.Namespace, validation_count: int | None = None)
     from models.photos import tuning_crops
     from models.training.rd_eval import validation_images
 
-    return {"validation": list(validation_images(args.config).values())[:validation_count],
-            "tuning": list(tuning_crops().values())}
+    return {
+        "validation": list(validation_images(args.config).values())[:validation_count],
+        "tuning": list(tuning_crops().values()),
+    }
 
 
 def compared_codecs(args: argparse.Namespace):
@@ -376,12 +471,19 @@ def gap_part(args: argparse.Namespace) -> list[dict]:
                     with torch.no_grad():
                         plain += rd_cost(net, y0, gains, x, lmbda, (0, 0, 0, 0))[0].item() / len(images)
                         refined += rd_cost(net, y1, gains, x, lmbda, (0, 0, 0, 0))[0].item() / len(images)
-                row[f"{set_name}@{rate}"] = {"plain_cost": plain, "refined_cost": refined,
-                                             "gap_pct": 100.0 * (refined - plain) / plain}
+                row[f"{set_name}@{rate}"] = {
+                    "plain_cost": plain,
+                    "refined_cost": refined,
+                    "gap_pct": 100.0 * (refined - plain) / plain,
+                }
         rows.append(row)
-        print(f"{Path(checkpoint).name}: " + " | ".join(
-            f"{k} cost {v['plain_cost']:.3f} gap {_pct(v['gap_pct'])}" for k, v in row.items() if "@" in k),
-            flush=True)
+        print(
+            f"{Path(checkpoint).name}: "
+            + " | ".join(
+                f"{k} cost {v['plain_cost']:.3f} gap {_pct(v['gap_pct'])}" for k, v in row.items() if "@" in k
+            ),
+            flush=True,
+        )
     return rows
 
 
@@ -422,16 +524,26 @@ def ceiling_part(args: argparse.Namespace) -> list[dict]:
                 row[f"{set_name}@{rate}"] = {
                     "float_latent_psnr": float(np.mean(float_psnr)),
                     "rounded_latent_psnr": float(np.mean(rounded_psnr)),
-                    "bpp": mean_bpp, "psnr": float(np.mean(coded_psnr)),
-                    "jpeg_psnr_at_bpp": jpeg_psnr_at(images, mean_bpp)}
+                    "bpp": mean_bpp,
+                    "psnr": float(np.mean(coded_psnr)),
+                    "jpeg_psnr_at_bpp": jpeg_psnr_at(images, mean_bpp),
+                }
         rows.append(row)
-        print(f"{Path(checkpoint).name}: " + " | ".join(
-            f"{k} float {v['float_latent_psnr']:.2f} rounded {v['rounded_latent_psnr']:.2f} coded {v['bpp']:.3f} bpp"
-            f" {v['psnr']:.2f} dB (JPEG {v['jpeg_psnr_at_bpp']:.2f})" for k, v in row.items() if "@" in k), flush=True)
+        print(
+            f"{Path(checkpoint).name}: "
+            + " | ".join(
+                f"{k} float {v['float_latent_psnr']:.2f} rounded {v['rounded_latent_psnr']:.2f} coded {v['bpp']:.3f} bpp"
+                f" {v['psnr']:.2f} dB (JPEG {v['jpeg_psnr_at_bpp']:.2f})"
+                for k, v in row.items()
+                if "@" in k
+            ),
+            flush=True,
+        )
     return rows
 
 
 # --- 2. checkerboard vs serial autoregressive decoding ------------------------------------------------
+
 
 def _median_time(fn, repeats: int) -> tuple[float, object]:
     times, out = [], None
@@ -469,8 +581,12 @@ def _split_decode(fn, g_s: torch.nn.Module, repeats: int, mp: float) -> dict:
         for h in timer._hooks:
             h.remove()
     total, transform = statistics.median(totals), statistics.median(transforms)
-    return {"decode_s": total, "decode_s_per_mp": total / mp, "synthesis_s_per_mp": transform / mp,
-            "entropy_s_per_mp": (total - transform) / mp}
+    return {
+        "decode_s": total,
+        "decode_s_per_mp": total / mp,
+        "synthesis_s_per_mp": transform / mp,
+        "entropy_s_per_mp": (total - transform) / mp,
+    }
 
 
 @torch.no_grad()
@@ -495,20 +611,32 @@ def speed_part(args: argparse.Namespace) -> dict:
     x, _ = pad_to_multiple(image_to_tensor(image), 64)
     coded = ar.compress(x)
     serial = _split_decode(lambda: ar.decompress(coded["strings"], coded["shape"]), ar.g_s, args.repeats, mp)
-    result = {"image": f"{image.shape[1]}x{image.shape[0]}", "checkerboard": checker, "serial_ar": serial,
-              "speedup": serial["decode_s"] / checker["decode_s"],
-              "entropy_speedup": serial["entropy_s_per_mp"] / checker["entropy_s_per_mp"],
-              "repeats": args.repeats, "latent": f"M={net.config.M} x {x.shape[-2] // 16}x{x.shape[-1] // 16}"}
+    result = {
+        "image": f"{image.shape[1]}x{image.shape[0]}",
+        "checkerboard": checker,
+        "serial_ar": serial,
+        "speedup": serial["decode_s"] / checker["decode_s"],
+        "entropy_speedup": serial["entropy_s_per_mp"] / checker["entropy_s_per_mp"],
+        "repeats": args.repeats,
+        "latent": f"M={net.config.M} x {x.shape[-2] // 16}x{x.shape[-1] // 16}",
+    }
     for label, r in (("checkerboard (ours)", checker), ("serial AR (mbt2018, random init)", serial)):
-        print(f"decode {result['image']} {label}: {r['decode_s_per_mp']:.3f} s/MP = synthesis transform "
-              f"{r['synthesis_s_per_mp']:.3f} + entropy decoding (hyper-decoder, context, rANS) "
-              f"{r['entropy_s_per_mp']:.3f} s/MP", flush=True)
-    print(f"checkerboard decodes {result['speedup']:.1f}x faster than serial context "
-          f"({result['entropy_speedup']:.1f}x on the entropy-decoding part)", flush=True)
+        print(
+            f"decode {result['image']} {label}: {r['decode_s_per_mp']:.3f} s/MP = synthesis transform "
+            f"{r['synthesis_s_per_mp']:.3f} + entropy decoding (hyper-decoder, context, rANS) "
+            f"{r['entropy_s_per_mp']:.3f} s/MP",
+            flush=True,
+        )
+    print(
+        f"checkerboard decodes {result['speedup']:.1f}x faster than serial context "
+        f"({result['entropy_speedup']:.1f}x on the entropy-decoding part)",
+        flush=True,
+    )
     return result
 
 
 # --- 3. time per megapixel and peak memory ------------------------------------------------------------
+
 
 def current_rss_mb() -> float:
     """Resident set size now (Linux /proc), in MB."""
@@ -556,12 +684,22 @@ def measure_size(height: int, width: int, checkpoint: str | None) -> dict:
         decode_s = time.perf_counter() - start
     peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     mp = height * width / 1e6
-    return {"size": f"{width}x{height}", "megapixels": mp, "encode_s": encode_s, "decode_s": decode_s,
-            "encode_s_per_mp": encode_s / mp, "decode_s_per_mp": decode_s / mp,
-            "rss_after_load_mb": encode_mem.before, "encode_peak_rss_mb": encode_mem.peak,
-            "encode_working_mb": encode_mem.peak - encode_mem.before, "decode_peak_rss_mb": decode_mem.peak,
-            "decode_working_mb": decode_mem.peak - decode_mem.before, "process_max_rss_mb": peak_mb, "bpp": 8 * len(data) / (height * width),
-            "psnr": psnr(image, decoded)}
+    return {
+        "size": f"{width}x{height}",
+        "megapixels": mp,
+        "encode_s": encode_s,
+        "decode_s": decode_s,
+        "encode_s_per_mp": encode_s / mp,
+        "decode_s_per_mp": decode_s / mp,
+        "rss_after_load_mb": encode_mem.before,
+        "encode_peak_rss_mb": encode_mem.peak,
+        "encode_working_mb": encode_mem.peak - encode_mem.before,
+        "decode_peak_rss_mb": decode_mem.peak,
+        "decode_working_mb": decode_mem.peak - decode_mem.before,
+        "process_max_rss_mb": peak_mb,
+        "bpp": 8 * len(data) / (height * width),
+        "psnr": psnr(image, decoded),
+    }
 
 
 def scaling_part(args: argparse.Namespace) -> list[dict]:
@@ -570,45 +708,70 @@ def scaling_part(args: argparse.Namespace) -> list[dict]:
         cmd = [sys.executable, "-W", "ignore", __file__, "--measure", f"{height}x{width}"]
         if args.multirate:
             cmd += ["--multirate", str(args.multirate)]
-        out = subprocess.run(cmd, check=True, capture_output=True, text=True, env={**os.environ, "OMP_NUM_THREADS": "1"})
+        out = subprocess.run(
+            cmd, check=True, capture_output=True, text=True, env={**os.environ, "OMP_NUM_THREADS": "1"}
+        )
         row = json.loads(out.stdout.strip().splitlines()[-1])
         rows.append(row)
-        print(f"{row['size']}: encode {row['encode_s_per_mp']:.2f} s/MP, decode {row['decode_s_per_mp']:.2f} s/MP, "
-              f"peak RSS encode {row['encode_peak_rss_mb']:.0f} MB / decode {row['decode_peak_rss_mb']:.0f} MB "
-              f"(+{row['encode_working_mb']:.0f} / +{row['decode_working_mb']:.0f} MB above the loaded model's "
-              f"{row['rss_after_load_mb']:.0f} MB)", flush=True)
+        print(
+            f"{row['size']}: encode {row['encode_s_per_mp']:.2f} s/MP, decode {row['decode_s_per_mp']:.2f} s/MP, "
+            f"peak RSS encode {row['encode_peak_rss_mb']:.0f} MB / decode {row['decode_peak_rss_mb']:.0f} MB "
+            f"(+{row['encode_working_mb']:.0f} / +{row['decode_working_mb']:.0f} MB above the loaded model's "
+            f"{row['rss_after_load_mb']:.0f} MB)",
+            flush=True,
+        )
     return rows
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--parts", nargs="+",
-                        choices=("anchors", "demo-job", "refine", "refine-tune", "gap", "ceiling", "bd", "speed",
-                                 "scaling"),
-                        default=["anchors", "bd", "speed", "scaling"])
+    parser.add_argument(
+        "--parts",
+        nargs="+",
+        choices=("anchors", "demo-job", "refine", "refine-tune", "gap", "ceiling", "bd", "speed", "scaling"),
+        default=["anchors", "bd", "speed", "scaling"],
+    )
     parser.add_argument("--config", type=Path, default=ROOT / "configs" / "multirate.yaml")
     parser.add_argument("--multirate", type=Path, help="multi-rate checkpoint (default: the shipped one)")
-    parser.add_argument("--demo-codecs", nargs="+", default=["licbench-multirate", "webp", "avif"],
-                        help="demo-job: codecs compared with the anchor at their default rate points")
+    parser.add_argument(
+        "--demo-codecs",
+        nargs="+",
+        default=["licbench-multirate", "webp", "avif"],
+        help="demo-job: codecs compared with the anchor at their default rate points",
+    )
     parser.add_argument("--demo-anchor", default="jpeg", help="demo-job: the BD table's anchor (default jpeg)")
     parser.add_argument("--baselines-dir", type=Path, default=ROOT / "logs" / "benchmark-multirate")
-    parser.add_argument("--steps", type=int, default=500,
-                        help="S: steps of the multi-rate run and of each equal-steps single-rate run (default 500)")
-    parser.add_argument("--init-from", type=Path,
-                        help="common starting checkpoint of every comparison run (default: from scratch)")
+    parser.add_argument(
+        "--steps",
+        type=int,
+        default=500,
+        help="S: steps of the multi-rate run and of each equal-steps single-rate run (default 500)",
+    )
+    parser.add_argument(
+        "--init-from", type=Path, help="common starting checkpoint of every comparison run (default: from scratch)"
+    )
     parser.add_argument("--train-only", action="store_true", help="train the comparison runs and stop")
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--refine-steps", type=int, help="refinement steps (default: licbench-multirate-refined's)")
     parser.add_argument("--refine-rates", type=int, default=6, help="rate parameters of the refine part (default 6)")
-    parser.add_argument("--tune-grid", nargs="+", default=["50:0.05", "100:0.02", "100:0.05", "200:0.05"],
-                        help="refine-tune: settings to compare, as steps:lr")
-    parser.add_argument("--tune-on", choices=("tuning", "validation"), default="tuning",
-                        help="refine-tune: 4 tiles of models.photos.TUNING_PHOTOS (default; unseen in training, not a"
-                             " demo photo) or the training config's validation crops (crops of the training photos)")
+    parser.add_argument(
+        "--tune-grid",
+        nargs="+",
+        default=["50:0.05", "100:0.02", "100:0.05", "200:0.05"],
+        help="refine-tune: settings to compare, as steps:lr",
+    )
+    parser.add_argument(
+        "--tune-on",
+        choices=("tuning", "validation"),
+        default="tuning",
+        help="refine-tune: 4 tiles of models.photos.TUNING_PHOTOS (default; unseen in training, not a"
+        " demo photo) or the training config's validation crops (crops of the training photos)",
+    )
     parser.add_argument("--tune-crops", type=int, default=8, help="refine-tune: validation crops used (default 8)")
     parser.add_argument("--tune-rates", type=int, default=4, help="refine-tune: rate parameters (default 4)")
-    parser.add_argument("--gap-checkpoints", type=Path, nargs="+",
-                        help="gap, ceiling: checkpoints (default: the shipped one)")
+    parser.add_argument(
+        "--gap-checkpoints", type=Path, nargs="+", help="gap, ceiling: checkpoints (default: the shipped one)"
+    )
     parser.add_argument("--gap-steps", type=int, default=40, help="gap: refinement steps (default 40)")
     parser.add_argument("--threads", type=int, default=1, help="torch CPU threads (default 1)")
     parser.add_argument("--measure", help=argparse.SUPPRESS)
@@ -618,8 +781,11 @@ def main() -> None:
         h, w = (int(v) for v in args.measure.split("x"))
         print(json.dumps(measure_size(h, w, str(args.multirate) if args.multirate else None)))
         return
-    results = {"when": datetime.now(timezone.utc).isoformat(timespec="seconds"), "threads": args.threads,
-               "torch": torch.__version__}
+    results = {
+        "when": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "threads": args.threads,
+        "torch": torch.__version__,
+    }
     if args.train_only:
         comparison_checkpoints(args)
         return

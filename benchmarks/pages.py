@@ -15,6 +15,7 @@ parsing and running Plotly.
 
     python benchmarks/pages.py [--repeats 3]
 """
+
 from __future__ import annotations
 
 import argparse
@@ -33,8 +34,15 @@ sys.path.insert(0, str(ROOT))
 from tests.support.stack import running_stack  # noqa: E402
 
 CHROMIUM = "/usr/bin/chromium"
-ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
-        "--disable-component-update", "--disable-sync"]
+ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
 MEASURE = """() => {
   const nav = performance.getEntriesByType("navigation")[0];
   const resources = performance.getEntriesByType("resource");
@@ -59,11 +67,18 @@ def png(seed: int, size: int = 128) -> bytes:
 def finished_job(stack) -> int:
     with stack.client() as client:
         files = [("files", (f"p{i}.png", png(i), "image/png")) for i in range(2)]
-        image_set = client.post("/api/v1/image-sets", data={"name": "pages benchmark", "visibility": "public"},
-                                files=files)
+        image_set = client.post(
+            "/api/v1/image-sets", data={"name": "pages benchmark", "visibility": "public"}, files=files
+        )
         image_set.raise_for_status()
-        job = client.post("/api/v1/jobs", json={"image_set_id": image_set.json()["id"], "metrics": ["psnr"],
-                                               "codecs": [{"name": "jpeg", "rate_points": [20, 40, 60, 80]}]})
+        job = client.post(
+            "/api/v1/jobs",
+            json={
+                "image_set_id": image_set.json()["id"],
+                "metrics": ["psnr"],
+                "codecs": [{"name": "jpeg", "rate_points": [20, 40, 60, 80]}],
+            },
+        )
         job.raise_for_status()
     done = stack.wait_for_job(job.json()["id"], timeout=600)
     if done["status"] != "succeeded":
@@ -85,8 +100,10 @@ def main() -> None:
         raise SystemExit(f"{CHROMIUM} is missing: apt-get install chromium")
     from playwright.sync_api import sync_playwright
 
-    with tempfile.TemporaryDirectory() as folder, running_stack("", "", Path(folder), concurrency=1,
-                                                                startup_timeout=300) as stack:
+    with (
+        tempfile.TemporaryDirectory() as folder,
+        running_stack("", "", Path(folder), concurrency=1, startup_timeout=300) as stack,
+    ):
         url = f"{stack.base_url}/jobs/{finished_job(stack)}"
         results: dict[tuple[str, str], list[dict]] = {}
         with sync_playwright() as p:
@@ -105,13 +122,17 @@ def main() -> None:
     for (mode, cache), runs in results.items():
         m = {key: statistics.median(r[key] for r in runs) for key in runs[0]}
         medians[(mode, cache)] = m
-        print(f"{mode + ' ' + cache:<18}{m['transfer'] / 1024:>16.1f}{m['plotly_transfer'] / 1024:>12.1f}"
-              f"{m['decoded'] / 1024:>13.1f}{m['load_ms']:>10.0f}")
+        print(
+            f"{mode + ' ' + cache:<18}{m['transfer'] / 1024:>16.1f}{m['plotly_transfer'] / 1024:>12.1f}"
+            f"{m['decoded'] / 1024:>13.1f}{m['load_ms']:>10.0f}"
+        )
     for cache in ("cold", "warm"):
         plain, packed = medians[("plain", cache)], medians[("compressed", cache)]
         ratio = packed["transfer"] / plain["transfer"] if plain["transfer"] else float("nan")
-        print(f"{cache}: compressed/plain transferred bytes {ratio:.3f}, load time "
-              f"{packed['load_ms'] / plain['load_ms']:.2f}x")
+        print(
+            f"{cache}: compressed/plain transferred bytes {ratio:.3f}, load time "
+            f"{packed['load_ms'] / plain['load_ms']:.2f}x"
+        )
 
 
 if __name__ == "__main__":

@@ -20,6 +20,7 @@ are compared with the truth:
     python benchmarks/pairwise_simulation.py --sampling random active --repeats 10
     python benchmarks/pairwise_simulation.py --scenes 1 --conditions 4 --answers 1800   # a measurable design
 """
+
 from __future__ import annotations
 
 import argparse
@@ -38,8 +39,9 @@ from analysis.subjective.simulate import preference_probability  # noqa: E402
 from analysis.subjective.types import Comparison  # noqa: E402
 
 
-def simulate_study(truth: dict[str, dict[str, float]], observers: int, answers: int, sampling: str,
-                   rng: np.random.Generator) -> list[Comparison]:
+def simulate_study(
+    truth: dict[str, dict[str, float]], observers: int, answers: int, sampling: str, rng: np.random.Generator
+) -> list[Comparison]:
     """One study's answers: observers take turns, each trial from the least-answered scene."""
     per_scene = {s: 0 for s in truth}
     pair_counts: dict[str, dict[frozenset, int]] = {s: {} for s in truth}
@@ -82,19 +84,26 @@ def main() -> None:
     levels = -np.linspace(args.low, args.high, args.conditions)
     truth = {str(s): {"ref": 0.0, **{f"c{x}": float(v) for x, v in enumerate(levels)}} for s in range(args.scenes)}
     pairs = args.scenes * (args.conditions + 1) * args.conditions // 2
-    print(f"{args.observers} observers, {args.answers} answers, {args.scenes} scene(s) x (reference + "
-          f"{args.conditions} conditions at {', '.join(f'{v:.2f}' for v in levels)} JOD): "
-          f"{args.answers / pairs:.1f} answers per pair; {args.repeats} studies, {args.bootstrap} bootstrap resamples")
-    print(f"{'sampling':>8} {'prior':>9} {'slope':>6} {'error':>6} {'coverage':>9} {'flagged':>8} {'eff/n':>6} {'s':>5}")
+    print(
+        f"{args.observers} observers, {args.answers} answers, {args.scenes} scene(s) x (reference + "
+        f"{args.conditions} conditions at {', '.join(f'{v:.2f}' for v in levels)} JOD): "
+        f"{args.answers / pairs:.1f} answers per pair; {args.repeats} studies, {args.bootstrap} bootstrap resamples"
+    )
+    print(
+        f"{'sampling':>8} {'prior':>9} {'slope':>6} {'error':>6} {'coverage':>9} {'flagged':>8} {'eff/n':>6} {'s':>5}"
+    )
     for sampling in args.sampling:
-        studies = [simulate_study(truth, args.observers, args.answers, sampling, np.random.default_rng([args.seed, r]))
-                   for r in range(args.repeats)]
+        studies = [
+            simulate_study(truth, args.observers, args.answers, sampling, np.random.default_rng([args.seed, r]))
+            for r in range(args.repeats)
+        ]
         for prior in args.priors:
             start = time.perf_counter()
             est, true, covered, flagged, eff, shown = [], [], [], [], [], []
             for r, comparisons in enumerate(studies):
-                scale = scale_pairwise(comparisons, references={s: "ref" for s in truth}, n_bootstrap=args.bootstrap,
-                                       seed=r, prior=prior)
+                scale = scale_pairwise(
+                    comparisons, references={s: "ref" for s in truth}, n_bootstrap=args.bootstrap, seed=r, prior=prior
+                )
                 warned = {w.group for w in scale.group_warnings if "unanimous" in w.message}
                 flagged.extend(s in warned for s in truth)
                 for c in scale.conditions:
@@ -110,8 +119,10 @@ def main() -> None:
             centred = true_a - true_a.mean()
             slope = float(np.sum(centred * (est_a - est_a.mean())) / np.sum(centred**2))
             seconds = time.perf_counter() - start
-            print(f"{sampling:>8} {prior:>9} {slope:>6.2f} {np.mean(np.abs(est_a - true_a)):>6.2f} "
-                  f"{np.mean(covered):>9.1%} {np.mean(flagged):>8.0%} {np.sum(eff) / np.sum(shown):>6.2f} {seconds:>5.0f}")
+            print(
+                f"{sampling:>8} {prior:>9} {slope:>6.2f} {np.mean(np.abs(est_a - true_a)):>6.2f} "
+                f"{np.mean(covered):>9.1%} {np.mean(flagged):>8.0%} {np.sum(eff) / np.sum(shown):>6.2f} {seconds:>5.0f}"
+            )
 
 
 if __name__ == "__main__":

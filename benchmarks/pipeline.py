@@ -32,6 +32,7 @@ traffic: where it reads well above 1x, the cores share execution units or clock 
 
     python benchmarks/pipeline.py [--workers 2] [--images 8]
 """
+
 from __future__ import annotations
 
 import argparse
@@ -148,9 +149,12 @@ def measure_ideal(images, chosen, workers: int, label: str) -> tuple[float, floa
         single, png, compute = ideal_serial(images, chosen)
     finally:
         torch.set_num_threads(threads)
-    print(f"serial loop, same work, 1 torch thread ({label}): {single:7.1f} s (compute {compute:.1f} s; + {png:.1f} s "
-          f"if it PNG-encoded the reconstructions too) -> / {workers} workers = {single / workers:.1f} s; "
-          f"load {_load()}", flush=True)
+    print(
+        f"serial loop, same work, 1 torch thread ({label}): {single:7.1f} s (compute {compute:.1f} s; + {png:.1f} s "
+        f"if it PNG-encoded the reconstructions too) -> / {workers} workers = {single / workers:.1f} s; "
+        f"load {_load()}",
+        flush=True,
+    )
     return single / workers, compute
 
 
@@ -209,9 +213,11 @@ def scaling_probe(workers: int) -> float:
         alone = min(pool.submit(_vector_probe).result() for _ in range(2))
         together = float(np.mean(list(pool.map(_vector_probe, [barrier] * workers))))
     ratio = together / alone
-    print(f"vector probe (cache-resident matmuls, 1 thread): alone {alone:.2f} s, {workers} processes at once "
-          f"{together:.2f} s each = {ratio:.2f}x (how this machine's cores scale on vector code); load {_load()}",
-          flush=True)
+    print(
+        f"vector probe (cache-resident matmuls, 1 thread): alone {alone:.2f} s, {workers} processes at once "
+        f"{together:.2f} s each = {ratio:.2f}x (how this machine's cores scale on vector code); load {_load()}",
+        flush=True,
+    )
     return ratio
 
 
@@ -226,8 +232,13 @@ def embedded_stack(workers: int):
 
     with tempfile.TemporaryDirectory() as tmp:
         data_dir = Path(tmp) / "data"
-        with running_stack(f"sqlite:///{data_dir / 'db.sqlite'}", f"sqla+sqlite:///{data_dir / 'broker.sqlite'}",
-                           data_dir, concurrency=workers, startup_timeout=STARTUP_TIMEOUT_S) as stack:
+        with running_stack(
+            f"sqlite:///{data_dir / 'db.sqlite'}",
+            f"sqla+sqlite:///{data_dir / 'broker.sqlite'}",
+            data_dir,
+            concurrency=workers,
+            startup_timeout=STARTUP_TIMEOUT_S,
+        ) as stack:
             yield stack
 
 
@@ -239,8 +250,9 @@ def production_stack(workers: int):
 
     with tempfile.TemporaryDirectory() as tmp:
         with postgres_server() as database_url, redis_server(Path(tmp) / "redis") as broker_url:
-            with running_stack(database_url, broker_url, Path(tmp) / "data", concurrency=workers,
-                               startup_timeout=STARTUP_TIMEOUT_S) as stack:
+            with running_stack(
+                database_url, broker_url, Path(tmp) / "data", concurrency=workers, startup_timeout=STARTUP_TIMEOUT_S
+            ) as stack:
                 yield stack
 
 
@@ -308,8 +320,14 @@ def service_run(stack, images, chosen) -> ServiceRun:
         upload.raise_for_status()
         started_at = time.time()
         start = time.perf_counter()
-        job = client.post("/api/v1/jobs", json={"image_set_id": upload.json()["id"], "metrics": METRICS,
-                                                "codecs": [{"name": n, "rate_points": p} for n, p in chosen]})
+        job = client.post(
+            "/api/v1/jobs",
+            json={
+                "image_set_id": upload.json()["id"],
+                "metrics": METRICS,
+                "codecs": [{"name": n, "rate_points": p} for n, p in chosen],
+            },
+        )
         job.raise_for_status()
         job = job.json()
         finished = _wait_for_job(client, job["id"])
@@ -338,7 +356,9 @@ def where_time_went(run: ServiceRun) -> dict[str, float]:
     compute_by_task: dict[tuple[int, str], float] = {}
     for r in run.rows:
         key = (r["image_id"], r["codec"])
-        compute_by_task[key] = compute_by_task.get(key, 0.0) + r["encode_seconds"] + r["decode_seconds"] + r["metrics_seconds"]
+        compute_by_task[key] = (
+            compute_by_task.get(key, 0.0) + r["encode_seconds"] + r["decode_seconds"] + r["metrics_seconds"]
+        )
     end = run.started + run.wall
     split = {"compute": 0.0, "in_task_other": 0.0, "first_wait": 0.0, "gaps": 0.0, "tail": 0.0}
     by_worker: dict[str, list[tuple[float, float]]] = {}
@@ -358,28 +378,41 @@ def where_time_went(run: ServiceRun) -> dict[str, float]:
     return split
 
 
-def report(label: str, run: ServiceRun, ideal: float, baseline: float, workers: int, serial_compute: float,
-           parallel: float) -> None:
+def report(
+    label: str, run: ServiceRun, ideal: float, baseline: float, workers: int, serial_compute: float, parallel: float
+) -> None:
     wall, compute = run.wall, run.compute
     overhead = (wall * workers - compute) / compute
     verdict = "met" if wall <= TARGET * ideal else "NOT met"
-    print(f"licbench, {label} ({workers} worker processes): {wall:8.1f} s wall for {run.results} results "
-          f"(compute inside tasks {compute:.1f} s); load {_load()}")
-    print(f"  wall / ideal                 : {wall / ideal:8.2f}x  (target <= {TARGET}x: {verdict}; ideal {ideal:.1f} s "
-          f"= mean of the serial loops just before and after)")
-    print(f"  wall / the same loop in {workers} processes at once: {wall / parallel:5.2f}x (the service's own cost "
-          f"under the same CPU contention; the rest of wall / ideal is the {workers} processes slowing each other)")
+    print(
+        f"licbench, {label} ({workers} worker processes): {wall:8.1f} s wall for {run.results} results "
+        f"(compute inside tasks {compute:.1f} s); load {_load()}"
+    )
+    print(
+        f"  wall / ideal                 : {wall / ideal:8.2f}x  (target <= {TARGET}x: {verdict}; ideal {ideal:.1f} s "
+        f"= mean of the serial loops just before and after)"
+    )
+    print(
+        f"  wall / the same loop in {workers} processes at once: {wall / parallel:5.2f}x (the service's own cost "
+        f"under the same CPU contention; the rest of wall / ideal is the {workers} processes slowing each other)"
+    )
     print(f"  speed-up vs default-thread serial loop: {baseline / wall:5.2f}x")
     print(f"  service overhead (queue + DB + PNG + idle): {100 * overhead:6.1f} % of compute")
-    print(f"  compute inside tasks / the serial loop's compute: {compute / serial_compute:5.2f}x "
-          f"(> 1: {workers} processes computing at once run slower per process than one alone)")
+    print(
+        f"  compute inside tasks / the serial loop's compute: {compute / serial_compute:5.2f}x "
+        f"(> 1: {workers} processes computing at once run slower per process than one alone)"
+    )
     split = where_time_went(run)
     if split:
         total = wall * workers
-        parts = ", ".join(f"{name} {split[name]:.1f} s ({100 * split[name] / total:.1f}%)"
-                          for name in ("compute", "in_task_other", "first_wait", "gaps", "tail"))
-        print(f"  {workers} x wall = {total:.1f} worker-seconds: {parts}; {split['tasks']} tasks on "
-              f"{split['workers_seen']} worker processes")
+        parts = ", ".join(
+            f"{name} {split[name]:.1f} s ({100 * split[name] / total:.1f}%)"
+            for name in ("compute", "in_task_other", "first_wait", "gaps", "tail")
+        )
+        print(
+            f"  {workers} x wall = {total:.1f} worker-seconds: {parts}; {split['tasks']} tasks on "
+            f"{split['workers_seen']} worker processes"
+        )
 
 
 def main() -> None:
@@ -391,9 +424,11 @@ def main() -> None:
     images = photos(args.images)
     chosen = selection(build_codecs(CodecContext()))
     rows = len(images) * sum(len(p) for _, p in chosen)
-    print(f"{len(images)} images {HEIGHT}x{WIDTH}, codecs {chosen}, metrics {'+'.join(METRICS)}: {rows} results "
-          f"in {len(images) * len(chosen)} tasks; {os.cpu_count()} CPU cores, load average "
-          f"{os.getloadavg()[0]:.1f} at the start")
+    print(
+        f"{len(images)} images {HEIGHT}x{WIDTH}, codecs {chosen}, metrics {'+'.join(METRICS)}: {rows} results "
+        f"in {len(images) * len(chosen)} tasks; {os.cpu_count()} CPU cores, load average "
+        f"{os.getloadavg()[0]:.1f} at the start"
+    )
     scaling_probe(args.workers)
     first = dict([next(iter(images.items()))])
     threads = torch.get_num_threads()
@@ -402,14 +437,24 @@ def main() -> None:
     torch.set_num_threads(threads)  # networks built, first-call kernel set-up (the later loops start warm too)
     before, compute_before = measure_ideal(images, chosen, args.workers, "before")
     baseline = serial_baseline(images, chosen)
-    print(f"serial eval_model-style loop ({torch.get_num_threads()} torch threads, the default): {baseline:8.1f} s; "
-          f"load {_load()}", flush=True)
+    print(
+        f"serial eval_model-style loop ({torch.get_num_threads()} torch threads, the default): {baseline:8.1f} s; "
+        f"load {_load()}",
+        flush=True,
+    )
     with embedded_stack(args.workers) as stack:
         embedded = service_run(stack, images, chosen)
     parallel = parallel_ideal(images, chosen, args.workers)
     between, compute_between = measure_ideal(images, chosen, args.workers, "between")
-    report("embedded broker (SQLite)", embedded, (before + between) / 2, baseline, args.workers,
-           (compute_before + compute_between) / 2, parallel)
+    report(
+        "embedded broker (SQLite)",
+        embedded,
+        (before + between) / 2,
+        baseline,
+        args.workers,
+        (compute_before + compute_between) / 2,
+        parallel,
+    )
     if args.skip_production:
         return
     try:
@@ -420,8 +465,15 @@ def main() -> None:
         return
     parallel = parallel_ideal(images, chosen, args.workers)
     after, compute_after = measure_ideal(images, chosen, args.workers, "after")
-    report("Redis + PostgreSQL", production, (between + after) / 2, baseline, args.workers,
-           (compute_between + compute_after) / 2, parallel)
+    report(
+        "Redis + PostgreSQL",
+        production,
+        (between + after) / 2,
+        baseline,
+        args.workers,
+        (compute_between + compute_after) / 2,
+        parallel,
+    )
     print(f"load average at the end: {_load()} (1/5/15 min; other processes share these cores)")
 
 

@@ -23,6 +23,7 @@ when anything was lost or duplicated, a job did not finish, or an undocumented 5
 
 All traffic goes to 127.0.0.1; every loop stops by itself.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -42,8 +43,13 @@ from tests.support.restartable_postgres import restartable_postgres  # noqa: E40
 from tests.support.soak import PROCESS_FAULTS, Faults, SupervisedRun, fault_schedule, format_report, soak_phase  # noqa: E402
 
 # --short-timeouts: the fault tests' values (tests/faults/conftest.py), so killed tasks come back in seconds.
-SHORT_TIMEOUTS = {"EMBEDDED_BROKER_LEASE_S": "6", "BROKER_VISIBILITY_TIMEOUT_S": "10", "TASK_STALE_S": "20",
-                  "SWEEP_INTERVAL_S": "5", "TASK_REDELIVERY_S": "30"}
+SHORT_TIMEOUTS = {
+    "EMBEDDED_BROKER_LEASE_S": "6",
+    "BROKER_VISIBILITY_TIMEOUT_S": "10",
+    "TASK_STALE_S": "20",
+    "SWEEP_INTERVAL_S": "5",
+    "TASK_REDELIVERY_S": "30",
+}
 
 
 def log(message: str) -> None:
@@ -73,11 +79,22 @@ def run_phase(name: str, args: argparse.Namespace, rng: random.Random, workdir: 
         run.start()
         faults = Faults(rng, run=run, redis=redis, postgres=postgres)
         schedule = fault_schedule(rng, seconds, args.fault_interval, faults.available())
-        log(f"phase {name}: {args.clients} clients for {args.minutes:g} min; faults at "
-            + ", ".join(f"{at:.0f} s {kind}" for at, kind in schedule))
-        report = soak_phase(stack, faults, database_url, seconds=seconds, clients=args.clients, schedule=schedule,
-                            drain_timeout=args.drain_minutes * 60, log=log, seed=rng.randrange(10**6),
-                            max_unfinished_jobs=args.max_unfinished_jobs)
+        log(
+            f"phase {name}: {args.clients} clients for {args.minutes:g} min; faults at "
+            + ", ".join(f"{at:.0f} s {kind}" for at, kind in schedule)
+        )
+        report = soak_phase(
+            stack,
+            faults,
+            database_url,
+            seconds=seconds,
+            clients=args.clients,
+            schedule=schedule,
+            drain_timeout=args.drain_minutes * 60,
+            log=log,
+            seed=rng.randrange(10**6),
+            max_unfinished_jobs=args.max_unfinished_jobs,
+        )
         log(format_report(report, f"phase {name}"))
         restarts = stack.log("run.log").count("restarted (pid")
         log(f"`licbench run` restarts logged: {restarts}")
@@ -100,15 +117,26 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--minutes", type=float, default=20.0, help="client time per phase")
     parser.add_argument("--clients", type=int, default=8)
     parser.add_argument("--seed", type=int, default=None, help="fault times and order, client choices (printed)")
-    parser.add_argument("--fault-interval", type=interval, default=(120.0, 240.0),
-                        help="seconds between faults: MIN,MAX (default 120,240)")
+    parser.add_argument(
+        "--fault-interval",
+        type=interval,
+        default=(120.0, 240.0),
+        help="seconds between faults: MIN,MAX (default 120,240)",
+    )
     parser.add_argument("--phases", default="postgres,embedded")
     parser.add_argument("--drain-minutes", type=float, default=10.0, help="the most to wait for jobs at the end")
     parser.add_argument("--concurrency", type=int, default=2, help="worker pool processes")
-    parser.add_argument("--max-unfinished-jobs", type=int, default=8,
-                        help="clients submit a job only while fewer accepted jobs are queued or running")
-    parser.add_argument("--short-timeouts", action="store_true",
-                        help="redelivery and stale-task timeouts of seconds (the fault tests' values)")
+    parser.add_argument(
+        "--max-unfinished-jobs",
+        type=int,
+        default=8,
+        help="clients submit a job only while fewer accepted jobs are queued or running",
+    )
+    parser.add_argument(
+        "--short-timeouts",
+        action="store_true",
+        help="redelivery and stale-task timeouts of seconds (the fault tests' values)",
+    )
     args = parser.parse_args(argv)
     # Stopped early (Ctrl-C, or SIGTERM/SIGINT to a background run): unwind, so every server it started is stopped.
     signal.signal(signal.SIGINT, signal.default_int_handler)

@@ -20,6 +20,7 @@ condition (the issue asks for 90-98%).
     python benchmarks/study_sampling.py --parts coverage --coverage-repeats 200
     python benchmarks/study_sampling.py --parts sampling --conditions 12 --target 0.4 --repeats 20
 """
+
 from __future__ import annotations
 
 import argparse

@@ -10,6 +10,7 @@ boosting gain against the true one, and the same without screening.
     python benchmarks/triplet_coverage.py
     python benchmarks/triplet_coverage.py --studies 20 --bootstrap 200
 """
+
 from __future__ import annotations
 
 import argparse
@@ -50,12 +51,16 @@ def main(argv: list[str] | None = None) -> int:
             rows[name] += [(c.jnd, truth[c.label]) for c in s.conditions if not c.reference]
         inside += [c.ci_low <= truth[c.label] <= c.ci_high for c in scale.conditions if not c.reference]
         gains.append(scale.boost_gain)
-    print(f"{args.studies} simulated studies, {args.honest} honest observers + {args.clickers} clickers each, "
-          f"{args.bootstrap} bootstrap resamples ({time.perf_counter() - t:.0f} s)")
+    print(
+        f"{args.studies} simulated studies, {args.honest} honest observers + {args.clickers} clickers each, "
+        f"{args.bootstrap} bootstrap resamples ({time.perf_counter() - t:.0f} s)"
+    )
     for name, pairs in rows.items():
         est, tru = np.array(pairs).T
-        print(f"  {name:10s} mean |error| {np.mean(np.abs(est - tru)):.3f} JND, bias {np.mean(est - tru):+.3f} JND, "
-              f"slope {np.polyfit(tru, est, 1)[0]:.2f}")
+        print(
+            f"  {name:10s} mean |error| {np.mean(np.abs(est - tru)):.3f} JND, bias {np.mean(est - tru):+.3f} JND, "
+            f"slope {np.polyfit(tru, est, 1)[0]:.2f}"
+        )
     print(f"  95% intervals hold the truth for {np.mean(inside):.0%} of {len(inside)} conditions")
     print(f"  boosting gain {np.mean(gains):.2f} +- {np.std(gains):.2f} (true {true_gain:.2f})")
     return 0

@@ -15,6 +15,7 @@ the transaction of each stored row and the job closes when no task is left. Data
 reconstruction PNG written for the uncommitted row is removed (no orphan files), and :func:`run_task_retrying`
 runs the task again with exponential back-off until the database answers; finished rate points are skipped.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -102,27 +103,41 @@ def _finished_rate_points(session: Session, storage: BlobStorage, task: TaskSpec
     file is missing (the worker lost the database while committing it and removed the file) is deleted here, so the
     rate point runs again."""
     finished: set[float] = set()
-    for row_id, rate_point, path in session.execute(select(Result.id, Result.rate_point, Result.reconstruction_path)
-                                                    .where(Result.job_id == task.job_id,
-                                                           Result.image_id == task.image_id,
-                                                           Result.codec == task.codec,
-                                                           Result.rate_point.in_(task.rate_points))):
+    for row_id, rate_point, path in session.execute(
+        select(Result.id, Result.rate_point, Result.reconstruction_path).where(
+            Result.job_id == task.job_id,
+            Result.image_id == task.image_id,
+            Result.codec == task.codec,
+            Result.rate_point.in_(task.rate_points),
+        )
+    ):
         if storage.exists(path):
             finished.add(rate_point)
         else:
-            log.warning("result %s of %s has no reconstruction file: running rate point %g again", row_id, task,
-                        rate_point)
+            log.warning(
+                "result %s of %s has no reconstruction file: running rate point %g again", row_id, task, rate_point
+            )
             session.execute(delete(Result).where(Result.id == row_id))
             task_state.add_progress(session, task.job_id, -1)
-    finished.update(session.scalars(select(TaskFailure.rate_point).where(
-        TaskFailure.job_id == task.job_id, TaskFailure.image_id == task.image_id, TaskFailure.codec == task.codec,
-        TaskFailure.rate_point.in_(task.rate_points))))
+    finished.update(
+        session.scalars(
+            select(TaskFailure.rate_point).where(
+                TaskFailure.job_id == task.job_id,
+                TaskFailure.image_id == task.image_id,
+                TaskFailure.codec == task.codec,
+                TaskFailure.rate_point.in_(task.rate_points),
+            )
+        )
+    )
     return finished
 
 
 def _record_failure(session: Session, task: TaskSpec, rate_point: float, error: str) -> None:
-    session.add(TaskFailure(job_id=task.job_id, image_id=task.image_id, codec=task.codec,
-                            rate_point=rate_point, error=error[:2000]))
+    session.add(
+        TaskFailure(
+            job_id=task.job_id, image_id=task.image_id, codec=task.codec, rate_point=rate_point, error=error[:2000]
+        )
+    )
     try:
         session.flush()
         task_state.add_progress(session, task.job_id, 1)
@@ -142,9 +157,15 @@ def _remove(storage: BlobStorage, key: str) -> None:
         log.warning("could not remove %s: %s", key, exc)
 
 
-def _run_rate_point(session: Session, storage: BlobStorage, task: TaskSpec, rate_point: float,
-                    codec: Codec, prepared: PreparedReference,
-                    abort_on: tuple[type[BaseException], ...] = ()) -> TaskOutcome:
+def _run_rate_point(
+    session: Session,
+    storage: BlobStorage,
+    task: TaskSpec,
+    rate_point: float,
+    codec: Codec,
+    prepared: PreparedReference,
+    abort_on: tuple[type[BaseException], ...] = (),
+) -> TaskOutcome:
     """Encode, decode from the bytes, score against the prepared reference, store the PNG and the row (and one
     more ``done`` on the job) in one commit. A database error or an ``abort_on`` exception propagates after the
     PNG of the uncommitted row is removed; any other error is recorded as this rate point's failure."""
@@ -159,14 +180,24 @@ def _run_rate_point(session: Session, storage: BlobStorage, task: TaskSpec, rate
         png = png_bytes(m.reconstruction)  # the very array the metrics scored
         storage.put(key, png)
         written = not existed  # a copy running at the same time may own the file (same key, same pixels)
-        session.add(Result(
-            job_id=task.job_id, image_id=task.image_id, codec=task.codec, rate_point=rate_point,
-            bytes=len(m.bitstream), bpp=m.bpp, encode_seconds=m.encode_seconds,
-            decode_seconds=m.decode_seconds, metrics_seconds=metrics_seconds,
-            metrics={name: s.value for name, s in scores.items()},
-            metric_notes={name: s.reason or s.note for name, s in scores.items() if s.reason or s.note},
-            reconstruction_path=key, reconstruction_sha256=hashlib.sha256(png).hexdigest(), device=codec.device,
-        ))
+        session.add(
+            Result(
+                job_id=task.job_id,
+                image_id=task.image_id,
+                codec=task.codec,
+                rate_point=rate_point,
+                bytes=len(m.bitstream),
+                bpp=m.bpp,
+                encode_seconds=m.encode_seconds,
+                decode_seconds=m.decode_seconds,
+                metrics_seconds=metrics_seconds,
+                metrics={name: s.value for name, s in scores.items()},
+                metric_notes={name: s.reason or s.note for name, s in scores.items() if s.reason or s.note},
+                reconstruction_path=key,
+                reconstruction_sha256=hashlib.sha256(png).hexdigest(),
+                device=codec.device,
+            )
+        )
         try:
             session.flush()
             task_state.add_progress(session, task.job_id, 1)
@@ -202,21 +233,31 @@ def _now() -> datetime:
     return datetime.now(UTC)
 
 
-def run_task(factory: sessionmaker[Session], storage: BlobStorage, task: TaskSpec,
-             abort_on: tuple[type[BaseException], ...] = (), abort_reason: str = "task stopped") -> TaskOutcome:
+def run_task(
+    factory: sessionmaker[Session],
+    storage: BlobStorage,
+    task: TaskSpec,
+    abort_on: tuple[type[BaseException], ...] = (),
+    abort_reason: str = "task stopped",
+) -> TaskOutcome:
     """Claim the task, run every rate point that has no row yet (storing each row as it finishes), then set the
     task's state and close the job if it was the last. Stops early if the job is cancelled meanwhile. An
     ``abort_on`` exception (the Celery soft time limit) records ``abort_reason`` as the failure of every rate point
     still missing. Database errors propagate (see :func:`run_task_retrying`). Returns the :func:`summary`."""
     settings = get_settings()
     with factory() as session:
-        scope = scheduling.QueueScope(frozenset(name for name, c in catalog.registry_codecs().items()
-                                                if c.kind == CodecKind.CLASSICAL), settings.learned_queue)
+        scope = scheduling.QueueScope(
+            frozenset(name for name, c in catalog.registry_codecs().items() if c.kind == CodecKind.CLASSICAL),
+            settings.learned_queue,
+        )
         message, taken = task, []
         me, fresh_s = task_state.worker_id(), 3 * settings.worker_heartbeat_seconds
         while True:  # this message's turn runs the fairest task (``engine.scheduling``)
-            chosen, swapped = (scheduling.choose(session, message, scope, me, fresh_s, exclude=taken)
-                               if len(taken) < 5 else (message, False))
+            chosen, swapped = (
+                scheduling.choose(session, message, scope, me, fresh_s, exclude=taken)
+                if len(taken) < 5
+                else (message, False)
+            )
             session.commit()
             if chosen is None:
                 log.info("message %s: its task runs in another live process and nothing else is queued", message)
@@ -231,8 +272,7 @@ def run_task(factory: sessionmaker[Session], storage: BlobStorage, task: TaskSpe
             if job.status not in JobStatus.active():
                 log.info("task %s skipped: job %s", task, job.status)
                 return TaskOutcome.SKIPPED
-            claim = task_state.claim(session, task, me, _now(), settings.task_max_attempts,
-                                     exclusive=swapped)
+            claim = task_state.claim(session, task, me, _now(), settings.task_max_attempts, exclusive=swapped)
             if claim.task_id is not None or not swapped:
                 break
             taken.append(claim_row_id(session, task))  # another worker won it: choose again
@@ -273,12 +313,23 @@ def run_task(factory: sessionmaker[Session], storage: BlobStorage, task: TaskSpe
 
 def claim_row_id(session: Session, task: TaskSpec) -> int:
     """The id of ``task``'s row in ``tasks``."""
-    return session.scalar(select(Task.id).where(Task.job_id == task.job_id, Task.image_id == task.image_id,
-                                                Task.codec == task.codec)) or -1
+    return (
+        session.scalar(
+            select(Task.id).where(Task.job_id == task.job_id, Task.image_id == task.image_id, Task.codec == task.codec)
+        )
+        or -1
+    )
 
 
-def _run_todo(session: Session, storage: BlobStorage, task: TaskSpec, todo: list[float], image: Image | None,
-              metric_names: list[str], abort_on: tuple[type[BaseException], ...]) -> list[TaskOutcome]:
+def _run_todo(
+    session: Session,
+    storage: BlobStorage,
+    task: TaskSpec,
+    todo: list[float],
+    image: Image | None,
+    metric_names: list[str],
+    abort_on: tuple[type[BaseException], ...],
+) -> list[TaskOutcome]:
     """Prepare the codec and reference once, then run the rate points in ``todo`` in order."""
     try:
         codec = catalog.codecs(session).get(task.codec)
@@ -288,8 +339,9 @@ def _run_todo(session: Session, storage: BlobStorage, task: TaskSpec, todo: list
         if image is None:
             raise LookupError(f"image {task.image_id} no longer exists")
         registered = catalog.registry_metrics()
-        prepared = prepare_reference(reference_pixels(storage, image.content_hash),
-                                     [registered[n] for n in metric_names])
+        prepared = prepare_reference(
+            reference_pixels(storage, image.content_hash), [registered[n] for n in metric_names]
+        )
     except DATABASE_ERRORS + abort_on:
         session.rollback()
         raise
@@ -308,9 +360,15 @@ def _run_todo(session: Session, storage: BlobStorage, task: TaskSpec, todo: list
     return outcomes
 
 
-def run_task_retrying(factory: sessionmaker[Session], storage: BlobStorage, task: TaskSpec,
-                      abort_on: tuple[type[BaseException], ...] = (), abort_reason: str = "task stopped",
-                      sleep: Callable[[float], None] = time.sleep, max_delay_s: float | None = None) -> TaskOutcome:
+def run_task_retrying(
+    factory: sessionmaker[Session],
+    storage: BlobStorage,
+    task: TaskSpec,
+    abort_on: tuple[type[BaseException], ...] = (),
+    abort_reason: str = "task stopped",
+    sleep: Callable[[float], None] = time.sleep,
+    max_delay_s: float | None = None,
+) -> TaskOutcome:
     """:func:`run_task`, run again after each database error with exponential back-off (0.5 s doubling up to
     ``DB_RETRY_MAX_DELAY_S``, with jitter) until the database answers: the task is never dropped. Each run skips
     the rate points already stored, and the same worker's re-claim counts no new attempt. (Celery's
@@ -324,6 +382,12 @@ def run_task_retrying(factory: sessionmaker[Session], storage: BlobStorage, task
         except DATABASE_ERRORS as exc:
             failures += 1
             delay = min(limit, 0.5 * 2 ** (failures - 1)) * random.uniform(0.8, 1.0)
-            log.warning("task %s: database error (%s: %s); retry %d in %.1f s", task, type(exc).__name__,
-                        str(exc).splitlines()[0] if str(exc) else "", failures, delay)
+            log.warning(
+                "task %s: database error (%s: %s); retry %d in %.1f s",
+                task,
+                type(exc).__name__,
+                str(exc).splitlines()[0] if str(exc) else "",
+                failures,
+                delay,
+            )
             sleep(delay)

@@ -8,6 +8,7 @@ other's internals: this module imports nothing from either side, only the pure `
 A rate point is one :data:`RatePoint` (a float: quality, lambda index, ...) from the validated request to
 ``codec.encode``; JSON writes integral ones as integers (:func:`json_number`).
 """
+
 from __future__ import annotations
 
 from collections.abc import Iterable
@@ -80,8 +81,16 @@ class TaskSpec:
 # measured on the demo photos on the 2-core development machine (2026-12-07). Only the ratios matter: they order
 # a job's tasks cheap-first and weight its ETA (``estimated_seconds``); elapsed time calibrates the scale.
 SECONDS_PER_MEGAPIXEL: dict[str, float] = {
-    "jpeg": 0.2, "jpeg-444": 0.2, "jpeg2000": 0.4, "webp": 0.45, "jpeg-xl": 0.85, "heic": 1.0,
-    "avif": 1.2, "heic-444": 1.25, "tiny-hyperprior": 1.1, "licbench-multirate": 4.2,
+    "jpeg": 0.2,
+    "jpeg-444": 0.2,
+    "jpeg2000": 0.4,
+    "webp": 0.45,
+    "jpeg-xl": 0.85,
+    "heic": 1.0,
+    "avif": 1.2,
+    "heic-444": 1.25,
+    "tiny-hyperprior": 1.1,
+    "licbench-multirate": 4.2,
     "licbench-multirate-refined": 600.0,
 }
 DEFAULT_SECONDS_PER_MEGAPIXEL = {"classical": 1.0, "learned": 8.0}

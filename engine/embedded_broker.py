@@ -23,6 +23,7 @@ This transport keeps kombu's table layout and URL (``sqla+sqlite:///...``, chose
 Tables are ``licbench_broker_queue``/``licbench_broker_message``; messages still waiting in kombu's old
 ``kombu_message`` table are moved over (and the old tables dropped) the first time a process opens the broker.
 """
+
 from __future__ import annotations
 
 import logging
@@ -46,8 +47,19 @@ DEFAULT_LEASE_SECONDS = 30.0
 POLLING_SECONDS = 0.05  # kombu polls its table once a second by default: up to a second idle per task
 CLAIM_TRIES = 5  # rows another consumer claimed first are skipped this many times per poll
 # Transport options that are ours, not create_engine's (kombu passes the rest to create_engine).
-_OWN_OPTIONS = ("lease_seconds", "polling_interval", "queue_tablename", "message_tablename", "callback", "errback",
-                "max_retries", "interval_start", "interval_step", "interval_max", "retry_errors")
+_OWN_OPTIONS = (
+    "lease_seconds",
+    "polling_interval",
+    "queue_tablename",
+    "message_tablename",
+    "callback",
+    "errback",
+    "max_retries",
+    "interval_start",
+    "interval_step",
+    "interval_max",
+    "retry_errors",
+)
 
 
 def _now() -> datetime:
@@ -108,6 +120,7 @@ class Channel(kombu_sqlalchemy.Channel):
         options = {k: v for k, v in conninfo.transport_options.items() if k not in _OWN_OPTIONS}
         engine = create_engine(conninfo.hostname, **options)
         if engine.dialect.name == "sqlite":
+
             @event.listens_for(engine, "connect")
             def _sqlite_pragmas(dbapi_connection, _record):  # readers never block the writer; wait for locks
                 cursor = dbapi_connection.cursor()
@@ -118,6 +131,7 @@ class Channel(kombu_sqlalchemy.Channel):
                 cursor.execute("PRAGMA synchronous=NORMAL")
                 cursor.execute("PRAGMA busy_timeout=30000")
                 cursor.close()
+
         return engine
 
     def _open(self):
@@ -158,8 +172,11 @@ class Channel(kombu_sqlalchemy.Channel):
         table = self.message_cls.__table__
         queue_id = self._queue_id(queue)
         with self._lock, self._session() as session:
-            session.execute(insert(table).values(queue_id=queue_id, payload=dumps(payload), visible=True,
-                                                 timestamp=_now(), version=1))
+            session.execute(
+                insert(table).values(
+                    queue_id=queue_id, payload=dumps(payload), visible=True, timestamp=_now(), version=1
+                )
+            )
             session.commit()
 
     def _get(self, queue):
@@ -170,14 +187,20 @@ class Channel(kombu_sqlalchemy.Channel):
         claimable = or_(table.c.visible == True, table.c.timestamp < now - timedelta(seconds=self.lease_seconds))  # noqa: E712
         with self._lock, self._session() as session:
             for _ in range(CLAIM_TRIES):
-                row = session.execute(select(table.c.id, table.c.payload)
-                                      .where(table.c.queue_id == queue_id, claimable)
-                                      .order_by(table.c.id).limit(1)).first()
+                row = session.execute(
+                    select(table.c.id, table.c.payload)
+                    .where(table.c.queue_id == queue_id, claimable)
+                    .order_by(table.c.id)
+                    .limit(1)
+                ).first()
                 if row is None:
                     session.commit()
                     raise Empty()
-                claimed = session.execute(update(table).where(table.c.id == row.id, claimable)
-                                          .values(visible=False, timestamp=now, version=table.c.version + 1))
+                claimed = session.execute(
+                    update(table)
+                    .where(table.c.id == row.id, claimable)
+                    .values(visible=False, timestamp=now, version=table.c.version + 1)
+                )
                 session.commit()
                 if claimed.rowcount == 1:
                     payload = loads(bytes_to_str(row.payload))
@@ -206,16 +229,21 @@ class Channel(kombu_sqlalchemy.Channel):
         table = self.message_cls.__table__
         queue_id = self._queue_id(queue)
         with self._lock, self._session() as session:
-            return session.scalar(select(func.count()).select_from(table)
-                                  .where(table.c.queue_id == queue_id, table.c.visible == True)) or 0  # noqa: E712
+            return (
+                session.scalar(
+                    select(func.count())
+                    .select_from(table)
+                    .where(table.c.queue_id == queue_id, table.c.visible.is_(True))
+                )
+                or 0
+            )  # noqa: E712
 
     def _purge(self, queue):
         """Delete the waiting messages of ``queue`` (messages being worked on stay); returns how many."""
         table = self.message_cls.__table__
         queue_id = self._queue_id(queue)
         with self._lock, self._session() as session:
-            count = session.execute(delete(table).where(table.c.queue_id == queue_id,
-                                                        table.c.visible == True)).rowcount  # noqa: E712
+            count = session.execute(delete(table).where(table.c.queue_id == queue_id, table.c.visible == True)).rowcount  # noqa: E712
             session.commit()
             return count
 
@@ -240,8 +268,11 @@ class Channel(kombu_sqlalchemy.Channel):
             if not ids:
                 return 0
             with self._session() as session:
-                session.execute(update(table).where(table.c.id.in_(ids), table.c.visible == False)  # noqa: E712
-                                .values(timestamp=_now()))
+                session.execute(
+                    update(table)
+                    .where(table.c.id.in_(ids), table.c.visible == False)  # noqa: E712
+                    .values(timestamp=_now())
+                )
                 session.commit()
         return len(ids)
 
@@ -267,7 +298,7 @@ def transport_for(broker_url: str) -> str:
     module's transport; other URLs unchanged."""
     for prefix in ("sqla+", "sqlalchemy+"):
         if broker_url.startswith(prefix):
-            return f"{ALIAS}+{broker_url[len(prefix):]}"
+            return f"{ALIAS}+{broker_url[len(prefix) :]}"
     return broker_url
 
 
@@ -278,13 +309,21 @@ def _adopt_kombu_tables(engine, queue_table: str, message_table: str) -> None:
     if "kombu_message" not in names or "kombu_queue" not in names:
         return
     with engine.begin() as connection:
-        connection.execute(text(f"INSERT INTO {queue_table} (name) SELECT name FROM kombu_queue "
-                                f"WHERE name NOT IN (SELECT name FROM {queue_table})"))
-        moved = connection.execute(text(
-            f"INSERT INTO {message_table} (visible, timestamp, payload, version, queue_id) "
-            f"SELECT :visible, m.timestamp, m.payload, 1, q2.id FROM kombu_message m "
-            f"JOIN kombu_queue q ON m.queue_id = q.id JOIN {queue_table} q2 ON q2.name = q.name "
-            f"WHERE m.visible = :visible ORDER BY m.id"), {"visible": True}).rowcount
+        connection.execute(
+            text(
+                f"INSERT INTO {queue_table} (name) SELECT name FROM kombu_queue "
+                f"WHERE name NOT IN (SELECT name FROM {queue_table})"
+            )
+        )
+        moved = connection.execute(
+            text(
+                f"INSERT INTO {message_table} (visible, timestamp, payload, version, queue_id) "
+                f"SELECT :visible, m.timestamp, m.payload, 1, q2.id FROM kombu_message m "
+                f"JOIN kombu_queue q ON m.queue_id = q.id JOIN {queue_table} q2 ON q2.name = q.name "
+                f"WHERE m.visible = :visible ORDER BY m.id"
+            ),
+            {"visible": True},
+        ).rowcount
         connection.execute(text("DROP TABLE kombu_message"))
         connection.execute(text("DROP TABLE kombu_queue"))
     log.info("embedded broker: moved %s waiting messages from kombu's tables and dropped them", moved)

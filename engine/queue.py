@@ -4,6 +4,7 @@ The web side never imports the worker module: it sends ``licbench.run_task`` by 
 client built here from the settings (Celery's ``send_task``). The worker app (``workers.celery_app``) is
 built from the same :func:`celery_app` configuration and registers the task under that name.
 """
+
 from __future__ import annotations
 
 from collections.abc import Iterable
@@ -96,9 +97,13 @@ def enqueue(tasks: Iterable[TaskSpec], codec_kinds: dict[str, str]) -> int:
     sent = 0
     with client.producer_or_acquire() as producer:
         for t in tasks:
-            client.send_task(RUN_TASK, args=t.message_args(), kwargs={"message_version": MESSAGE_VERSION},
-                             queue=queue_for(codec_kinds.get(t.codec, CodecKind.LEARNED), learned_queue),
-                             producer=producer)
+            client.send_task(
+                RUN_TASK,
+                args=t.message_args(),
+                kwargs={"message_version": MESSAGE_VERSION},
+                queue=queue_for(codec_kinds.get(t.codec, CodecKind.LEARNED), learned_queue),
+                producer=producer,
+            )
             sent += 1
     return sent
 

@@ -12,6 +12,7 @@ A message whose task is running keeps its task when it is a redelivery (the proc
 the same worker's database retry, so fault recovery is unchanged; when the task runs in a live process (taken in
 another message's turn), the message takes the next fair task instead of running it twice, or nothing.
 """
+
 from __future__ import annotations
 
 import os
@@ -53,19 +54,28 @@ def _active_jobs():
 def fair_order(session: Session, scope: QueueScope, codec: str) -> list[tuple[int, int, int]]:
     """``(tasks running, job id, next queued task id)`` of every active job with a queued task on ``codec``'s
     queue, the job to serve first first (fewest running, then oldest)."""
-    queued = dict(session.execute(
-        select(Task.job_id, func.min(Task.id)).where(Task.state == TaskState.QUEUED, Task.job_id.in_(_active_jobs()),
-                                                     scope.condition(codec)).group_by(Task.job_id)).all())
+    queued = dict(
+        session.execute(
+            select(Task.job_id, func.min(Task.id))
+            .where(Task.state == TaskState.QUEUED, Task.job_id.in_(_active_jobs()), scope.condition(codec))
+            .group_by(Task.job_id)
+        ).all()
+    )
     if not queued:
         return []
-    running = dict(session.execute(
-        select(Task.job_id, func.count()).where(Task.state == TaskState.RUNNING, Task.job_id.in_(queued))
-        .group_by(Task.job_id)).all())
+    running = dict(
+        session.execute(
+            select(Task.job_id, func.count())
+            .where(Task.state == TaskState.RUNNING, Task.job_id.in_(queued))
+            .group_by(Task.job_id)
+        ).all()
+    )
     return sorted((running.get(job_id, 0), job_id, task_id) for job_id, task_id in queued.items())
 
 
-def running_elsewhere(worker: str | None, heartbeat_at: datetime | None, me: str, fresh_s: float,
-                      now: datetime | None = None) -> bool:
+def running_elsewhere(
+    worker: str | None, heartbeat_at: datetime | None, me: str, fresh_s: float, now: datetime | None = None
+) -> bool:
     """Whether a task claimed by ``worker`` (``hostname:pid``) still runs in another live process: on this host,
     whether that process exists; on another, whether its heartbeat is younger than ``fresh_s``."""
     if not worker or worker == me:
@@ -85,15 +95,17 @@ def running_elsewhere(worker: str | None, heartbeat_at: datetime | None, me: str
     return ((now or datetime.now(UTC)) - beat).total_seconds() < fresh_s
 
 
-def choose(session: Session, message: TaskSpec, scope: QueueScope, me: str, fresh_s: float,
-           exclude: Collection[int] = ()) -> tuple[TaskSpec | None, bool]:
+def choose(
+    session: Session, message: TaskSpec, scope: QueueScope, me: str, fresh_s: float, exclude: Collection[int] = ()
+) -> tuple[TaskSpec | None, bool]:
     """The task to run for ``message`` (None: nothing to do), and whether it is another task than the message's own
     (claim it only if still queued: another worker may take it first). Task ids in ``exclude`` (taken meanwhile)
     are skipped; ``me`` is this process as a task's worker, ``fresh_s`` the heartbeat age of a live worker."""
-    own = session.execute(select(Task.id, Task.state, Task.worker, Task.heartbeat_at, Job.status)
-                          .join(Job, Job.id == Task.job_id)
-                          .where(Task.job_id == message.job_id, Task.image_id == message.image_id,
-                                 Task.codec == message.codec)).first()
+    own = session.execute(
+        select(Task.id, Task.state, Task.worker, Task.heartbeat_at, Job.status)
+        .join(Job, Job.id == Task.job_id)
+        .where(Task.job_id == message.job_id, Task.image_id == message.image_id, Task.codec == message.codec)
+    ).first()
     if own is None:
         return message, False  # a message older than the tasks table: unchanged
     busy = own.state == TaskState.RUNNING and running_elsewhere(own.worker, own.heartbeat_at, me, fresh_s)

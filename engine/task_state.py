@@ -14,6 +14,7 @@ window and none is running although a worker is alive: the broker lost its queue
 an ``UPDATE ... WHERE`` guarded by the state (and attempts) the sweeper read, so two workers sweeping at once
 change and send each task at most once; the unique result rule dedups any rate point that runs twice.
 """
+
 from __future__ import annotations
 
 import logging
@@ -52,8 +53,9 @@ def _spec(task: Task) -> TaskSpec:
 
 
 def _row(session: Session, spec: TaskSpec) -> Task | None:
-    return session.scalar(select(Task).where(Task.job_id == spec.job_id, Task.image_id == spec.image_id,
-                                             Task.codec == spec.codec))
+    return session.scalar(
+        select(Task).where(Task.job_id == spec.job_id, Task.image_id == spec.image_id, Task.codec == spec.codec)
+    )
 
 
 @dataclass(frozen=True)
@@ -65,8 +67,9 @@ class Claim:
     refused: str | None = None
 
 
-def claim(session: Session, spec: TaskSpec, worker: str, now: datetime, max_attempts: int,
-          exclusive: bool = False) -> Claim:
+def claim(
+    session: Session, spec: TaskSpec, worker: str, now: datetime, max_attempts: int, exclusive: bool = False
+) -> Claim:
     """Mark the task running for ``worker`` (attempts + 1) and commit. A task already done or failed is refused;
     one still running after ``max_attempts`` claims (a message the broker keeps redelivering because it kills its
     worker) is failed here with the reason; a queued one runs (with ``exclusive``, only if this call wins the claim;
@@ -74,8 +77,15 @@ def claim(session: Session, spec: TaskSpec, worker: str, now: datetime, max_atte
     row (a message older than the ``tasks`` table) gets one."""
     task = _row(session, spec)
     if task is None:
-        task = Task(job_id=spec.job_id, image_id=spec.image_id, codec=spec.codec, rate_points=list(spec.rate_points),
-                    state=TaskState.QUEUED, attempts=0, queued_at=now)
+        task = Task(
+            job_id=spec.job_id,
+            image_id=spec.image_id,
+            codec=spec.codec,
+            rate_points=list(spec.rate_points),
+            state=TaskState.QUEUED,
+            attempts=0,
+            queued_at=now,
+        )
         session.add(task)
         session.flush()
     if task.state not in TaskState.unfinished():
@@ -86,8 +96,10 @@ def claim(session: Session, spec: TaskSpec, worker: str, now: datetime, max_atte
         session.commit()
         return Claim(task.id)
     if task.state == TaskState.RUNNING and task.attempts >= max_attempts:  # redelivered after each lost worker
-        reason = (f"gave up after {task.attempts} attempts (the worker was lost each time; "
-                  f"last worker {task.worker or 'unknown'})")
+        reason = (
+            f"gave up after {task.attempts} attempts (the worker was lost each time; "
+            f"last worker {task.worker or 'unknown'})"
+        )
         failed = fail(session, task, reason, now, expect_state=task.state, expect_attempts=task.attempts)
         session.commit()
         if failed:
@@ -95,9 +107,17 @@ def claim(session: Session, spec: TaskSpec, worker: str, now: datetime, max_atte
             session.commit()
         return Claim(None, "exhausted")
     claimed = session.execute(
-        update(Task).where(Task.id == task.id, Task.state.in_(TaskState.unfinished()), Task.attempts == task.attempts)
-        .values(state=TaskState.RUNNING, attempts=Task.attempts + 1, worker=worker[:200], started_at=now,
-                heartbeat_at=now, finished_at=None)).rowcount
+        update(Task)
+        .where(Task.id == task.id, Task.state.in_(TaskState.unfinished()), Task.attempts == task.attempts)
+        .values(
+            state=TaskState.RUNNING,
+            attempts=Task.attempts + 1,
+            worker=worker[:200],
+            started_at=now,
+            heartbeat_at=now,
+            finished_at=None,
+        )
+    ).rowcount
     session.commit()
     if not claimed:  # another worker claimed it between the read and the update: run it anyway (rows dedup)
         session.expire(task)
@@ -137,29 +157,42 @@ def keep_alive(factory: sessionmaker[Session], task_id: int, interval_s: float) 
 
 def _recorded(session: Session, task: Task) -> tuple[set[float], dict[float, str]]:
     """The task's rate points with a result row, and those with a recorded failure (rate point -> error)."""
-    where = lambda table: (table.job_id == task.job_id, table.image_id == task.image_id,  # noqa: E731
-                           table.codec == task.codec, table.rate_point.in_([float(p) for p in task.rate_points]))
+
+    def where(table):
+        return (
+            table.job_id == task.job_id,
+            table.image_id == task.image_id,
+            table.codec == task.codec,
+            table.rate_point.in_([float(p) for p in task.rate_points]),
+        )
+
     stored = set(session.scalars(select(Result.rate_point).where(*where(Result))))
-    failed = {rp: error for rp, error in session.execute(select(TaskFailure.rate_point, TaskFailure.error)
-                                                         .where(*where(TaskFailure)))}
+    failed = {
+        rp: error
+        for rp, error in session.execute(select(TaskFailure.rate_point, TaskFailure.error).where(*where(TaskFailure)))
+    }
     return stored, failed
 
 
-def fail(session: Session, task: Task, reason: str, now: datetime, *, expect_state: str,
-         expect_attempts: int) -> bool:
+def fail(session: Session, task: Task, reason: str, now: datetime, *, expect_state: str, expect_attempts: int) -> bool:
     """Fail ``task`` with ``reason`` if it is still in ``expect_state`` after ``expect_attempts`` claims (the guard
     that makes concurrent sweeps harmless); its rate points without a row get a ``TaskFailure`` with the reason, so
     the job can finish. Returns whether this call failed it (the caller commits)."""
     changed = session.execute(
-        update(Task).where(Task.id == task.id, Task.state == expect_state, Task.attempts == expect_attempts)
-        .values(state=TaskState.FAILED, finished_at=now, error=reason[:2000])).rowcount
+        update(Task)
+        .where(Task.id == task.id, Task.state == expect_state, Task.attempts == expect_attempts)
+        .values(state=TaskState.FAILED, finished_at=now, error=reason[:2000])
+    ).rowcount
     if not changed:
         return False
     stored, failed = _recorded(session, task)
     missing = [float(p) for p in task.rate_points if float(p) not in stored and float(p) not in failed]
     for rate_point in missing:
-        session.add(TaskFailure(job_id=task.job_id, image_id=task.image_id, codec=task.codec,
-                                rate_point=rate_point, error=reason[:2000]))
+        session.add(
+            TaskFailure(
+                job_id=task.job_id, image_id=task.image_id, codec=task.codec, rate_point=rate_point, error=reason[:2000]
+            )
+        )
     if missing:
         session.flush()
         add_progress(session, task.job_id, len(missing))
@@ -226,14 +259,20 @@ def sweep(session: Session, now: datetime, settings: Settings, send: Sender = se
     report = SweepReport()
     stale_before = now - timedelta(seconds=settings.task_stale_s)
     hard_before = now - timedelta(seconds=settings.task_hard_time_limit_s + HARD_LIMIT_GRACE_S)
-    running = session.scalars(select(Task).where(
-        Task.state == TaskState.RUNNING, Task.job_id.in_(_active_job_ids()),
-        (Task.heartbeat_at.is_(None)) | (Task.heartbeat_at < stale_before) | (Task.started_at < hard_before))).all()
+    running = session.scalars(
+        select(Task).where(
+            Task.state == TaskState.RUNNING,
+            Task.job_id.in_(_active_job_ids()),
+            (Task.heartbeat_at.is_(None)) | (Task.heartbeat_at < stale_before) | (Task.started_at < hard_before),
+        )
+    ).all()
     to_send: list[Task] = []
     for task in running:
         if task.started_at is not None and _aware(task.started_at) < hard_before:
-            reason = (f"task ran past the hard time limit of {settings.task_hard_time_limit_s:g} s "
-                      f"(worker {task.worker or 'unknown'})")
+            reason = (
+                f"task ran past the hard time limit of {settings.task_hard_time_limit_s:g} s "
+                f"(worker {task.worker or 'unknown'})"
+            )
         else:
             beat_at = task.heartbeat_at
             age = f"{(now - _aware(beat_at)).total_seconds():.0f} s ago" if beat_at else "never"
@@ -241,18 +280,32 @@ def sweep(session: Session, now: datetime, settings: Settings, send: Sender = se
             if beat_at and task.started_at:
                 ran = (_aware(beat_at) - _aware(task.started_at)).total_seconds()
                 if ran >= settings.task_hard_time_limit_s - 2 * settings.worker_heartbeat_seconds:
-                    reason += (f" after running {ran:.0f} s: killed at the hard time limit of "
-                               f"{settings.task_hard_time_limit_s:g} s (TASK_HARD_TIME_LIMIT_S)")
+                    reason += (
+                        f" after running {ran:.0f} s: killed at the hard time limit of "
+                        f"{settings.task_hard_time_limit_s:g} s (TASK_HARD_TIME_LIMIT_S)"
+                    )
         if task.attempts < settings.task_max_attempts:
             changed = session.execute(
-                update(Task).where(Task.id == task.id, Task.state == TaskState.RUNNING, Task.attempts == task.attempts)
-                .values(state=TaskState.QUEUED, queued_at=now, started_at=None, worker=None,
-                        error=f"re-queued: {reason}"[:2000])).rowcount
+                update(Task)
+                .where(Task.id == task.id, Task.state == TaskState.RUNNING, Task.attempts == task.attempts)
+                .values(
+                    state=TaskState.QUEUED,
+                    queued_at=now,
+                    started_at=None,
+                    worker=None,
+                    error=f"re-queued: {reason}"[:2000],
+                )
+            ).rowcount
             if changed:
                 report.requeued.append(task.id)
                 to_send.append(task)
-                log.warning("sweep re-queued task %s (attempt %s of %s): %s", task.id, task.attempts,
-                            settings.task_max_attempts, reason)
+                log.warning(
+                    "sweep re-queued task %s (attempt %s of %s): %s",
+                    task.id,
+                    task.attempts,
+                    settings.task_max_attempts,
+                    reason,
+                )
         else:
             reason = f"{reason}; gave up after {task.attempts} attempts"
             if fail(session, task, reason, now, expect_state=TaskState.RUNNING, expect_attempts=task.attempts):
@@ -262,29 +315,43 @@ def sweep(session: Session, now: datetime, settings: Settings, send: Sender = se
 
     if _queue_looks_lost(session, now, settings):
         redelivery_before = now - timedelta(seconds=settings.task_redelivery_s)
-        queued = session.scalars(select(Task).where(
-            Task.state == TaskState.QUEUED, Task.queued_at < redelivery_before,
-            Task.job_id.in_(_active_job_ids())).order_by(Task.id)).all()
+        queued = session.scalars(
+            select(Task)
+            .where(
+                Task.state == TaskState.QUEUED, Task.queued_at < redelivery_before, Task.job_id.in_(_active_job_ids())
+            )
+            .order_by(Task.id)
+        ).all()
         consumed = _consumed_queues(session, now, settings)
         if consumed is not None and queued:  # no copies for a queue nobody consumes (no gpu worker yet)
             kinds = {name: c.kind for name, c in catalog.codecs(session).items()}
-            queued = [t for t in queued if queue.queue_for(kinds.get(t.codec, CodecKind.LEARNED), settings.learned_queue)
-                      in consumed]
+            queued = [
+                t
+                for t in queued
+                if queue.queue_for(kinds.get(t.codec, CodecKind.LEARNED), settings.learned_queue) in consumed
+            ]
         for task in queued:
             changed = session.execute(
-                update(Task).where(Task.id == task.id, Task.state == TaskState.QUEUED,
-                                   Task.queued_at == task.queued_at).values(queued_at=now)).rowcount
+                update(Task)
+                .where(Task.id == task.id, Task.state == TaskState.QUEUED, Task.queued_at == task.queued_at)
+                .values(queued_at=now)
+            ).rowcount
             if changed:
                 report.resent.append(task.id)
                 to_send.append(task)
         session.commit()
         if report.resent:
-            log.warning("sweep sends %d queued tasks again: none was claimed for %g s while a worker is alive",
-                        len(report.resent), settings.task_redelivery_s)
+            log.warning(
+                "sweep sends %d queued tasks again: none was claimed for %g s while a worker is alive",
+                len(report.resent),
+                settings.task_redelivery_s,
+            )
 
-    for job_id in {t.job_id for t in running} | set(session.scalars(
-            _active_job_ids().where(~exists().where(Task.job_id == Job.id,
-                                                    Task.state.in_(TaskState.unfinished()))))):
+    for job_id in {t.job_id for t in running} | set(
+        session.scalars(
+            _active_job_ids().where(~exists().where(Task.job_id == Job.id, Task.state.in_(TaskState.unfinished())))
+        )
+    ):
         if finish_if_complete(session, job_id):
             session.commit()
             if job_id not in report.closed_jobs and session.get(Job, job_id) is not None:
@@ -322,16 +389,23 @@ def _queue_looks_lost(session: Session, now: datetime, settings: Settings) -> bo
     alive_after = now - timedelta(seconds=settings.task_stale_s)
     if session.scalar(select(WorkerHeartbeat.id).where(WorkerHeartbeat.beat_at >= alive_after).limit(1)) is None:
         return False
-    if session.scalar(select(Task.id).where(Task.state == TaskState.RUNNING,
-                                            Task.job_id.in_(_active_job_ids())).limit(1)) is not None:
+    if (
+        session.scalar(
+            select(Task.id).where(Task.state == TaskState.RUNNING, Task.job_id.in_(_active_job_ids())).limit(1)
+        )
+        is not None
+    ):
         return False
     last_claim = session.scalar(select(func.max(Task.started_at)))
     return last_claim is None or _aware(last_claim) < now - timedelta(seconds=settings.task_redelivery_s)
 
 
 def mark_running(session: Session, job_id: int) -> None:
-    session.execute(update(Job).where(Job.id == job_id, Job.status == JobStatus.QUEUED)
-                    .values(status=JobStatus.RUNNING, started_at=datetime.now(UTC)))
+    session.execute(
+        update(Job)
+        .where(Job.id == job_id, Job.status == JobStatus.QUEUED)
+        .values(status=JobStatus.RUNNING, started_at=datetime.now(UTC))
+    )
 
 
 def add_progress(session: Session, job_id: int, rate_points: int) -> None:
@@ -344,8 +418,9 @@ def finish_if_complete(session: Session, job_id: int) -> bool:
     """Close the job (succeeded, or failed naming its failures) when none of its tasks is queued or running;
     ``done`` is recounted once then. Returns whether the job is finished. Call it after committing the task's
     own state, so two tasks finishing together cannot both miss the end."""
-    unfinished = session.scalar(select(Task.id).where(Task.job_id == job_id, Task.state.in_(TaskState.unfinished()))
-                                .limit(1))
+    unfinished = session.scalar(
+        select(Task.id).where(Task.job_id == job_id, Task.state.in_(TaskState.unfinished())).limit(1)
+    )
     if unfinished is not None:
         return False
     job = session.get(Job, job_id)
@@ -357,12 +432,16 @@ def finish_if_complete(session: Session, job_id: int) -> bool:
     results = session.scalar(select(func.count()).select_from(Result).where(Result.job_id == job_id)) or 0
     failures = session.scalar(select(func.count()).select_from(TaskFailure).where(TaskFailure.job_id == job_id)) or 0
     if failures:
-        first = session.scalars(select(TaskFailure).where(TaskFailure.job_id == job_id)
-                                .order_by(TaskFailure.id).limit(3)).all()
+        first = session.scalars(
+            select(TaskFailure).where(TaskFailure.job_id == job_id).order_by(TaskFailure.id).limit(3)
+        ).all()
         detail = "; ".join(f"{f.codec}@{f.rate_point:g} on image {f.image_id}: {f.error}" for f in first)
         status, error = JobStatus.FAILED, f"{failures} of {job.total} tasks failed ({results} results kept): {detail}"
     else:
         status, error = JobStatus.SUCCEEDED, None
-    session.execute(update(Job).where(Job.id == job_id, Job.status.in_(JobStatus.active()))
-                    .values(status=status, error=error, done=results + failures, finished_at=datetime.now(UTC)))
+    session.execute(
+        update(Job)
+        .where(Job.id == job_id, Job.status.in_(JobStatus.active()))
+        .values(status=status, error=error, done=results + failures, finished_at=datetime.now(UTC))
+    )
     return True

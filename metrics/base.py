@@ -1,4 +1,5 @@
 """The metric contract: name, direction, range, input needs and a batched compute."""
+
 from __future__ import annotations
 
 from abc import ABC, abstractmethod

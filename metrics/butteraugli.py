@@ -8,6 +8,7 @@ target of 80 cd/m^2. ``butteraugli`` is the tool's headline distance (the max no
 map); ``butteraugli-3norm`` its 3-norm (the average-like pooling libjxl also reports). Each call
 of the tool scores one pair; its distance map can be written with ``distance_map``.
 """
+
 from __future__ import annotations
 
 import re
@@ -56,8 +57,9 @@ def butteraugli_tool(reference: Path, distorted: Path, distance_map: Path | None
     return float(numbers[0]), float(pnorm.group(1))
 
 
-def butteraugli(reference: torch.Tensor | np.ndarray, distorted: torch.Tensor | np.ndarray,
-                distance_map: Path | None = None) -> tuple[float, float]:
+def butteraugli(
+    reference: torch.Tensor | np.ndarray, distorted: torch.Tensor | np.ndarray, distance_map: Path | None = None
+) -> tuple[float, float]:
     """(max-norm distance, 3-norm) of one 8-bit sRGB pair: (1,3,H,W) tensors in [0, 1] or HxWx3 uint8."""
     with tempfile.TemporaryDirectory(prefix="licbench-butteraugli-") as folder:
         ref_path, dist_path = Path(folder) / "reference.png", Path(folder) / "distorted.png"
@@ -72,15 +74,18 @@ class Butteraugli(Metric):
     value_range = (0.0, 20.0)  # unbounded above; ~1 is a just-noticeable difference
     unit = "butteraugli distance"
     reference = "libjxl's butteraugli_main (Debian libjxl-devtools), run as is"
-    description = ("Butteraugli distance (max norm), libjxl's reference tool butteraugli_main, sRGB, "
-                   "intensity target 80 cd/m^2; lower is better, ~1 = just noticeable")
+    description = (
+        "Butteraugli distance (max norm), libjxl's reference tool butteraugli_main, sRGB, "
+        "intensity target 80 cd/m^2; lower is better, ~1 = just noticeable"
+    )
     min_size = BUTTERAUGLI_MIN_SIZE
     _norm = 0  # index into butteraugli()'s (max norm, 3-norm)
 
     def availability(self) -> MetricAvailability:
         if shutil.which(TOOL) is None:
-            return MetricAvailability(False, f"{self.name} needs libjxl's {TOOL} on PATH "
-                                             "(apt-get install libjxl-devtools)")
+            return MetricAvailability(
+                False, f"{self.name} needs libjxl's {TOOL} on PATH (apt-get install libjxl-devtools)"
+            )
         return MetricAvailability(True)
 
     def compute(self, reference: torch.Tensor, distorted: torch.Tensor) -> list[float]:
@@ -90,6 +95,8 @@ class Butteraugli(Metric):
 class Butteraugli3Norm(Butteraugli):
     name = "butteraugli-3norm"
     value_range = (0.0, 10.0)
-    description = ("Butteraugli 3-norm of the distance map, libjxl's reference tool butteraugli_main, "
-                   "sRGB, intensity target 80 cd/m^2; lower is better")
+    description = (
+        "Butteraugli 3-norm of the distance map, libjxl's reference tool butteraugli_main, "
+        "sRGB, intensity target 80 cd/m^2; lower is better"
+    )
     _norm = 1

@@ -2,6 +2,7 @@
 
 Inputs are float RGB tensors (N,3,H,W) in [0, 1] holding 8-bit values.
 """
+
 from __future__ import annotations
 
 import torch

@@ -8,6 +8,7 @@ variant, not used here, fetches weights). Images are display-encoded 8-bit sRGB 
 model of the ``MetricContext`` (default ``standard_4k``, see metrics/viewing.py); the pixels per
 degree go with each value as its note. A batch is scored in one call against the one reference.
 """
+
 from __future__ import annotations
 
 import torch
@@ -30,8 +31,10 @@ class ColorVideoVDP(Metric):
     value_range = (0.0, 10.0)
     unit = "JOD"
     reference = "ColorVideoVDP (Mantiuk et al., SIGGRAPH 2024), the cvvdp package's own cvvdp.predict"
-    description = ("ColorVideoVDP in JOD (10 = no visible difference), calibrated on human data; "
-                   "display model and pixels per degree recorded with each value")
+    description = (
+        "ColorVideoVDP in JOD (10 = no visible difference), calibrated on human data; "
+        "display model and pixels per degree recorded with each value"
+    )
     min_size = CVVDP_MIN_SIZE
 
     def __init__(self, context=None) -> None:
@@ -53,8 +56,7 @@ class ColorVideoVDP(Metric):
         if self._model is None:
             import pycvvdp
 
-            self._model = pycvvdp.cvvdp(display_name=self.context.display, device=torch.device(self.device),
-                                        quiet=True)
+            self._model = pycvvdp.cvvdp(display_name=self.context.display, device=torch.device(self.device), quiet=True)
         return self._model
 
     def compute(self, reference: torch.Tensor, distorted: torch.Tensor) -> list[float]:

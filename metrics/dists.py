@@ -7,6 +7,7 @@ the local weights folder under torchvision's file name; alpha/beta load from the
 ``DISTS_pytorch`` wheel (``DISTS_pytorch/weights.pt``). Reference statistics are computed once per
 batch. Lower is better (0 for identical images).
 """
+
 from __future__ import annotations
 
 import importlib.util
@@ -80,8 +81,9 @@ class DISTSNetwork(nn.Module):
             out.append(h)
         return out
 
-    def score(self, reference: list[tuple[torch.Tensor, torch.Tensor, torch.Tensor]],
-              images: torch.Tensor) -> torch.Tensor:
+    def score(
+        self, reference: list[tuple[torch.Tensor, torch.Tensor, torch.Tensor]], images: torch.Tensor
+    ) -> torch.Tensor:
         total = torch.zeros(images.shape[0], device=images.device)
         for (ref, ref_mean, ref_var), feat, alpha, beta in zip(reference, self.features(images), self.alpha, self.beta):
             mean = feat.mean(dim=(2, 3))
@@ -113,8 +115,11 @@ class DISTS(BackboneMetric):
     def availability(self) -> MetricAvailability:
         path = dists_weights_path()
         if path is None or not path.is_file():
-            return MetricAvailability(False, "dists needs the DISTS_pytorch package (pip install DISTS_pytorch) "
-                                             "for its learned alpha/beta weights.pt")
+            return MetricAvailability(
+                False,
+                "dists needs the DISTS_pytorch package (pip install DISTS_pytorch) "
+                "for its learned alpha/beta weights.pt",
+            )
         return check_backbone(self.context, VGG16, self.name)
 
     def network(self) -> DISTSNetwork:

@@ -8,6 +8,7 @@ observer: they come from the display model of the ``MetricContext`` (metrics/vie
 default would be 67 ppd, a 0.7 m wide 4K display at 0.7 m) and go with each value as its note.
 ``flip_error_map`` keeps the per-pixel map available (e.g. for a result viewer).
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -28,8 +29,9 @@ def _hwc(image: torch.Tensor | np.ndarray) -> np.ndarray:
     return np.ascontiguousarray(image, dtype=np.float32)
 
 
-def flip_error_map(reference: torch.Tensor | np.ndarray, distorted: torch.Tensor | np.ndarray,
-                   pixels_per_degree: float | None = None) -> tuple[np.ndarray, float]:
+def flip_error_map(
+    reference: torch.Tensor | np.ndarray, distorted: torch.Tensor | np.ndarray, pixels_per_degree: float | None = None
+) -> tuple[np.ndarray, float]:
     """FLIP's per-pixel error map (H,W float32 in [0, 1]) and its mean for one LDR sRGB pair.
 
     Images are (1,3,H,W)/(3,H,W) tensors in [0, 1] or HxWx3 uint8/float arrays. Pixels per degree
@@ -38,9 +40,15 @@ def flip_error_map(reference: torch.Tensor | np.ndarray, distorted: torch.Tensor
     import flip_evaluator
 
     ppd = pixels_per_degree if pixels_per_degree is not None else viewing_condition(DEFAULT_DISPLAY).pixels_per_degree
-    error_map, mean, _ = flip_evaluator.evaluate(_hwc(reference), _hwc(distorted), "LDR", inputsRGB=True,
-                                                 applyMagma=False, computeMeanError=True,
-                                                 parameters={"ppd": float(ppd)})
+    error_map, mean, _ = flip_evaluator.evaluate(
+        _hwc(reference),
+        _hwc(distorted),
+        "LDR",
+        inputsRGB=True,
+        applyMagma=False,
+        computeMeanError=True,
+        parameters={"ppd": float(ppd)},
+    )
     return np.asarray(error_map, dtype=np.float32).reshape(error_map.shape[:2]), float(mean)
 
 
@@ -50,8 +58,10 @@ class FLIP(Metric):
     value_range = (0.0, 1.0)
     unit = "mean FLIP error"
     reference = "FLIP (Andersson et al. 2020), NVIDIA's flip-evaluator package (flip_evaluator.evaluate)"
-    description = ("NVIDIA FLIP, mean of the perceptual error map (LDR, sRGB; lower is better); "
-                   "pixels per degree from the display model, recorded with each value")
+    description = (
+        "NVIDIA FLIP, mean of the perceptual error map (LDR, sRGB; lower is better); "
+        "pixels per degree from the display model, recorded with each value"
+    )
     min_size = FLIP_MIN_SIZE
 
     def availability(self) -> MetricAvailability:

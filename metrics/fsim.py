@@ -7,6 +7,7 @@ does. Built from piq's own pieces (filters, phase congruency, similarity maps), 
 ``piq.fsim``; the reference's filters, phase congruency and gradients are computed once per batch.
 Matches the authors' values on pyiqa's calibration pairs (see tests).
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -43,8 +44,9 @@ def fsim_reference(reference: torch.Tensor) -> FSIMReference:
     """Prepare RGB ``reference`` (1,3,H,W) in [0, 1] for :func:`fsim_prepared`."""
     kernel_size = max(1, round(min(reference.shape[-2:]) / 256))
     ref = rgb2yiq(F.avg_pool2d(reference * 255, kernel_size))
-    filters = _construct_filters(ref[:, :1], scales=4, orientations=4, min_length=6, mult=2,
-                                 sigma_f=0.55, delta_theta=1.2)
+    filters = _construct_filters(
+        ref[:, :1], scales=4, orientations=4, min_length=6, mult=2, sigma_f=0.55, delta_theta=1.2
+    )
     scharr = scharr_filter(device=ref.device, dtype=ref.dtype)
     kernels = torch.stack([scharr, scharr.transpose(-1, -2)])
     return FSIMReference(kernel_size, filters, kernels, _features(ref, filters, kernels))
@@ -69,8 +71,9 @@ def fsim(reference: torch.Tensor, distorted: torch.Tensor) -> torch.Tensor:
 class FSIM(FunctionMetric):
     name = "fsim"
     unit = "index"
-    reference = ("Zhang et al. 2011, the authors' FSIM.m (FSIMc): official values on pyiqa's calibration pairs, "
-                 "within 1%")
+    reference = (
+        "Zhang et al. 2011, the authors' FSIM.m (FSIMc): official values on pyiqa's calibration pairs, within 1%"
+    )
     higher_is_better = True
     value_range = (0.0, 1.0)
     description = "FSIMc on YIQ (phase congruency + gradient + chroma), as the authors' FSIM.m (piq's pieces)"

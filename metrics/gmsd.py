@@ -6,6 +6,7 @@ bottom/right for odd sizes, as ``conv2(..., 'same')``), Prewitt gradients with z
 similarity map with T = 170 (on the 0..255 scale), score = standard deviation of the map (N-1).
 Lower is better; 0 for identical images.
 """
+
 from __future__ import annotations
 
 import torch

@@ -5,6 +5,7 @@ Same definition and constants as ``piq.haarpsi`` (the authors' C = 30, alpha = 4
 scales on the Y of YIQ after a 2x2 mean, chroma from 2x2 means of I and Q), computed with
 separable Haar filters and with the reference's coefficients computed once per batch.
 """
+
 from __future__ import annotations
 
 import torch
@@ -49,8 +50,11 @@ def haarpsi(reference: torch.Tensor, distorted: torch.Tensor) -> torch.Tensor:
     coeff_r, chroma_r = _coefficients(_prepare(reference))
     coeff_d, chroma_d = _coefficients(_prepare(distorted))
     weights = torch.maximum(coeff_d[:, 4:].abs(), coeff_r[:, 4:].abs())
-    maps = [similarity_map(coeff_d[:, (o, o + 2)].abs(), coeff_r[:, (o, o + 2)].abs(), constant=C)
-            .sum(dim=1, keepdim=True) / 2 for o in range(2)]
+    maps = [
+        similarity_map(coeff_d[:, (o, o + 2)].abs(), coeff_r[:, (o, o + 2)].abs(), constant=C).sum(dim=1, keepdim=True)
+        / 2
+        for o in range(2)
+    ]
     maps.append(similarity_map(chroma_d, chroma_r, constant=C).sum(dim=1, keepdim=True) / 2)
     weights = torch.cat([weights, weights.mean(dim=1, keepdim=True)], dim=1)
     sim = torch.cat(maps, dim=1)

@@ -12,6 +12,7 @@ Not validated against the authors' values here: pyiqa, the suite our other offic
 from, has no ``iw_ssim`` (0.1.16, its newest release on PyPI, lists none) and no official IW-SSIM
 values for its calibration pairs exist; the metric's description says so.
 """
+
 from __future__ import annotations
 
 import torch
@@ -29,10 +30,14 @@ class IWSSIM(Metric):
     unit = "index"
     higher_is_better = True
     value_range = (0.0, 1.0)
-    reference = ("Wang and Li 2011 (iwssim.m); equal to piq.information_weighted_ssim to 1e-9; "
-                 "not validated against official values (pyiqa has no iw_ssim)")
-    description = ("IW-SSIM (Wang and Li 2011): information-content weighted multi-scale SSIM on "
-                   "MATLAB rgb2gray luma, equal to piq's implementation; not validated against the authors' values")
+    reference = (
+        "Wang and Li 2011 (iwssim.m); equal to piq.information_weighted_ssim to 1e-9; "
+        "not validated against official values (pyiqa has no iw_ssim)"
+    )
+    description = (
+        "IW-SSIM (Wang and Li 2011): information-content weighted multi-scale SSIM on "
+        "MATLAB rgb2gray luma, equal to piq's implementation; not validated against the authors' values"
+    )
     min_size = IW_SSIM_MIN_SIZE
     colour = "luma"
 

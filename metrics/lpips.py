@@ -7,6 +7,7 @@ small learned linear layers load from the ``lpips`` wheel (``lpips/weights/v0.1/
 Inputs in [0, 1] are mapped to [-1, 1] and through LPIPS's scaling layer, as the package does with
 ``normalize=True``. The reference's features are computed once per batch. Lower is better.
 """
+
 from __future__ import annotations
 
 import importlib.util
@@ -101,8 +102,11 @@ class LPIPS(BackboneMetric):
     def availability(self) -> MetricAvailability:
         linear = linear_layers_path(self.net)
         if linear is None or not linear.is_file():
-            return MetricAvailability(False, f"{self.name} needs the lpips package (pip install lpips) for its "
-                                             f"learned linear layers weights/v0.1/{self.net}.pth")
+            return MetricAvailability(
+                False,
+                f"{self.name} needs the lpips package (pip install lpips) for its "
+                f"learned linear layers weights/v0.1/{self.net}.pth",
+            )
         return check_backbone(self.context, self.backbone, self.name)
 
     def _build_features(self) -> nn.Sequential:

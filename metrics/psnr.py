@@ -1,4 +1,5 @@
 """PSNR on 8-bit RGB, the way codec papers and CompressAI report it."""
+
 from __future__ import annotations
 
 import torch
@@ -10,8 +11,9 @@ from metrics.colour import luma
 PSNR_CAP_DB = 100.0
 
 
-def psnr(reference: torch.Tensor, distorted: torch.Tensor, data_range: float = 1.0,
-         cap_db: float = PSNR_CAP_DB) -> torch.Tensor:
+def psnr(
+    reference: torch.Tensor, distorted: torch.Tensor, data_range: float = 1.0, cap_db: float = PSNR_CAP_DB
+) -> torch.Tensor:
     """Per-image PSNR in dB of ``distorted`` (N,C,H,W) against ``reference`` (1 or N,C,H,W).
 
     MSE is averaged over all channels and pixels; values are capped at ``cap_db`` (identical -> cap).
@@ -49,4 +51,3 @@ class PSNRY(FunctionMetric):
     colour = "luma"
     function = staticmethod(psnr)
     convert = staticmethod(luma)
-

@@ -4,6 +4,7 @@ No module-level state: callers build the instances they need from a ``MetricCont
 folder and device) and hold them, as codecs are built by ``models.registry.build_codecs`` and as
 pyiqa's ``create_metric(name, **opts)`` returns a fresh instance from its registry.
 """
+
 from __future__ import annotations
 
 from types import MappingProxyType
@@ -28,9 +29,27 @@ from metrics.vmaf import VMAF, VMAFNEG
 __all__ = ["METRIC_CLASSES", "MetricContext", "build_metrics", "create_metric", "metric_class", "metric_names"]
 
 METRIC_CLASSES: tuple[type[Metric], ...] = (
-    PSNR, PSNRY, SSIM, MSSSIM, MSSSIMY, VIF, VIFp, FSIM, GMSD, HaarPSI,
-    LPIPS, LPIPSVGG, DISTS, VMAF, VMAFNEG, SSIMULACRA2,
-    IWSSIM, ColorVideoVDP, FLIP, Butteraugli, Butteraugli3Norm,
+    PSNR,
+    PSNRY,
+    SSIM,
+    MSSSIM,
+    MSSSIMY,
+    VIF,
+    VIFp,
+    FSIM,
+    GMSD,
+    HaarPSI,
+    LPIPS,
+    LPIPSVGG,
+    DISTS,
+    VMAF,
+    VMAFNEG,
+    SSIMULACRA2,
+    IWSSIM,
+    ColorVideoVDP,
+    FLIP,
+    Butteraugli,
+    Butteraugli3Norm,
 )
 
 _BY_NAME = MappingProxyType({cls.name: cls for cls in METRIC_CLASSES})

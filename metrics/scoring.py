@@ -5,6 +5,7 @@ features, the libvmaf reference frame) is done once by :func:`prepare_reference`
 then scores reconstructions as they arrive (one rate point at a time in the benchmark task) or as one
 batch. :func:`score` is both in one call.
 """
+
 from __future__ import annotations
 
 import math

@@ -17,6 +17,7 @@ Reference-side work (the reference's local means and second moments, its pyramid
 once per call and shared by every distorted image in the batch. Per-scale values are clamped at 0
 before the weighted product (as piq does), so strongly anti-correlated images give 0, not NaN.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -51,8 +52,9 @@ class ReferenceStats:
         return cls(reference, mu, gaussian_filter(reference * reference, window) - mu * mu)
 
 
-def ssim_and_cs(ref: ReferenceStats, distorted: torch.Tensor, window: torch.Tensor,
-                data_range: float = 1.0) -> tuple[torch.Tensor, torch.Tensor]:
+def ssim_and_cs(
+    ref: ReferenceStats, distorted: torch.Tensor, window: torch.Tensor, data_range: float = 1.0
+) -> tuple[torch.Tensor, torch.Tensor]:
     """Mean SSIM and mean contrast-structure term per image and channel, each (N, C)."""
     c1 = (K1 * data_range) ** 2
     c2 = (K2 * data_range) ** 2
@@ -101,8 +103,9 @@ def ssim(reference: torch.Tensor, distorted: torch.Tensor, data_range: float = 1
     return ssim_prepared(ssim_reference(reference), distorted, data_range)
 
 
-def ms_ssim_reference(reference: torch.Tensor, levels: int = len(MS_SSIM_WEIGHTS),
-                      halve=_halve_piq) -> list[ReferenceStats]:
+def ms_ssim_reference(
+    reference: torch.Tensor, levels: int = len(MS_SSIM_WEIGHTS), halve=_halve_piq
+) -> list[ReferenceStats]:
     """The reference side of :func:`multi_scale_ssim`: its pyramid's moments, one entry per scale."""
     window = gaussian_window_1d(WINDOW_SIZE, WINDOW_SIGMA, dtype=reference.dtype)
     pyramid = []
@@ -113,8 +116,13 @@ def ms_ssim_reference(reference: torch.Tensor, levels: int = len(MS_SSIM_WEIGHTS
     return pyramid
 
 
-def multi_scale_ssim_prepared(pyramid: list[ReferenceStats], distorted: torch.Tensor, data_range: float = 1.0,
-                              weights: tuple[float, ...] = MS_SSIM_WEIGHTS, halve=_halve_piq) -> torch.Tensor:
+def multi_scale_ssim_prepared(
+    pyramid: list[ReferenceStats],
+    distorted: torch.Tensor,
+    data_range: float = 1.0,
+    weights: tuple[float, ...] = MS_SSIM_WEIGHTS,
+    halve=_halve_piq,
+) -> torch.Tensor:
     """:func:`multi_scale_ssim` against a reference pyramid from :func:`ms_ssim_reference`."""
     window = gaussian_window_1d(WINDOW_SIZE, WINDOW_SIGMA, dtype=distorted.dtype)
     w = torch.tensor(weights, dtype=distorted.dtype).view(-1, 1, 1)
@@ -128,11 +136,17 @@ def multi_scale_ssim_prepared(pyramid: list[ReferenceStats], distorted: torch.Te
     return per_channel.mean(dim=1)
 
 
-def multi_scale_ssim(reference: torch.Tensor, distorted: torch.Tensor, data_range: float = 1.0,
-                     weights: tuple[float, ...] = MS_SSIM_WEIGHTS, halve=_halve_piq) -> torch.Tensor:
+def multi_scale_ssim(
+    reference: torch.Tensor,
+    distorted: torch.Tensor,
+    data_range: float = 1.0,
+    weights: tuple[float, ...] = MS_SSIM_WEIGHTS,
+    halve=_halve_piq,
+) -> torch.Tensor:
     """Per-image MS-SSIM (per channel, then channel mean): prod_{s<S} cs_s^w_s * ssim_S^w_S."""
-    return multi_scale_ssim_prepared(ms_ssim_reference(reference, len(weights), halve), distorted,
-                                     data_range, weights, halve)
+    return multi_scale_ssim_prepared(
+        ms_ssim_reference(reference, len(weights), halve), distorted, data_range, weights, halve
+    )
 
 
 class SSIM(FunctionMetric):
@@ -141,8 +155,10 @@ class SSIM(FunctionMetric):
     reference = "Wang et al. 2004, the authors' ssim_index.m: official values on pyiqa's calibration pairs, within 1%"
     higher_is_better = True
     value_range = (-1.0, 1.0)
-    description = ("SSIM on 8-bit grey (MATLAB rgb2gray: BT.601 luma, rounded), Gaussian window 11 "
-                   "sigma 1.5, valid region, no automatic downsampling (authors' ssim_index.m)")
+    description = (
+        "SSIM on 8-bit grey (MATLAB rgb2gray: BT.601 luma, rounded), Gaussian window 11 "
+        "sigma 1.5, valid region, no automatic downsampling (authors' ssim_index.m)"
+    )
     min_size = WINDOW_SIZE
     colour = "luma"
     function = staticmethod(ssim)
@@ -170,8 +186,9 @@ class MSSSIMY(FunctionMetric):
     reference = "Wang et al. 2003, the authors' msssim.m: official values on pyiqa's calibration pairs, within 1%"
     higher_is_better = True
     value_range = (0.0, 1.0)
-    description = ("MS-SSIM on 8-bit grey (MATLAB rgb2gray: BT.601 luma, rounded), 5 scales, "
-                   "downsampling as the authors' msssim.m")
+    description = (
+        "MS-SSIM on 8-bit grey (MATLAB rgb2gray: BT.601 luma, rounded), 5 scales, downsampling as the authors' msssim.m"
+    )
     min_size = MS_SSIM_MIN_SIZE
     colour = "luma"
     function = staticmethod(partial(multi_scale_ssim, halve=_halve_matlab))

@@ -10,6 +10,7 @@ C++ recursive Gaussian only approximately (an 11-tap FIR Gaussian, on transposed
 identical, 90 very high quality, 70 high, 50 medium, 30 low; strongly distorted images can go below 0.
 Higher is better.
 """
+
 from __future__ import annotations
 
 import torch
@@ -25,10 +26,11 @@ class SSIMULACRA2(Metric):
     unit = "score"
     higher_is_better = True
     value_range = (-100.0, 100.0)
-    description = ("SSIMULACRA 2 (equal to the PyPI port ssimulacra2 0.3.0 to 1e-6; not validated against "
-                   "libjxl's tool)")
-    reference = ("PyPI ssimulacra2 0.3.0 (equal to 1e-6); not validated: no packaged reference ssimulacra2 here "
-                 "(Debian libjxl-devtools 0.7 has only SSIMULACRA 1's ssimulacra_main; PyPI has only this port)")
+    description = "SSIMULACRA 2 (equal to the PyPI port ssimulacra2 0.3.0 to 1e-6; not validated against libjxl's tool)"
+    reference = (
+        "PyPI ssimulacra2 0.3.0 (equal to 1e-6); not validated: no packaged reference ssimulacra2 here "
+        "(Debian libjxl-devtools 0.7 has only SSIMULACRA 1's ssimulacra_main; PyPI has only this port)"
+    )
     min_size = SSIMULACRA2_MIN_SIZE
     colour = "XYB"
 

@@ -7,6 +7,7 @@ light). Its pixels per degree of visual angle (ppd) come from the package's own 
 default, ``standard_4k``, is ColorVideoVDP's own: a 30-inch 4K desktop monitor, 200 cd/m^2, office
 light (250 lux), seen from 0.7472 m (twice the display height), 75.4 ppd.
 """
+
 from __future__ import annotations
 
 import json

@@ -15,6 +15,7 @@ Checked against the official values on pyiqa's calibration pairs (within 1%, see
 tests/unit/metrics/test_vif.py). The reference's pyramid, GSM parameters and the
 denominator are computed once per batch. The pixel-domain variant is ``vifp`` (metrics/vifp.py).
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -51,8 +52,7 @@ def steerable_pyramid(image: np.ndarray) -> dict:
     """The sp5 steerable pyramid of a grey float64 image (matlabPyrTools ``buildSpyr`` via pyrtools)."""
     from pyrtools.pyramids import SteerablePyramidSpace
 
-    return SteerablePyramidSpace(image, height=PYRAMID_HEIGHT, order=ORIENTATIONS - 1,
-                                 edge_type="reflect1").pyr_coeffs
+    return SteerablePyramidSpace(image, height=PYRAMID_HEIGHT, order=ORIENTATIONS - 1, edge_type="reflect1").pyr_coeffs
 
 
 def _box_sums(band: np.ndarray, size: int) -> np.ndarray:
@@ -83,7 +83,7 @@ def _gsm_parameters(band: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     h, w = band.shape
     m = BLOCK
     # Every M x M neighbourhood (sliding), as vectors of M*M coefficients.
-    sliding = np.stack([band[k:h - m + k + 1, j:w - m + j + 1].ravel() for j in range(m) for k in range(m)])
+    sliding = np.stack([band[k : h - m + k + 1, j : w - m + j + 1].ravel() for j in range(m) for k in range(m)])
     centred = sliding - sliding.mean(axis=1, keepdims=True)
     covariance = centred @ centred.T / sliding.shape[1]
     blocks = np.stack([band[k::m, j::m].ravel() for j in range(m) for k in range(m)])
@@ -100,18 +100,25 @@ def reference_bands(reference_grey: np.ndarray) -> list[_ReferenceBand]:
         coefficients = _crop_to_blocks(pyramid[(level, orientation)])
         size = _window_size(level)
         s_sq, eigenvalues = _gsm_parameters(coefficients)
-        bands.append(_ReferenceBand(coefficients, _box_sums(coefficients, size),
-                                    _box_sums(coefficients * coefficients, size), s_sq, eigenvalues, size))
+        bands.append(
+            _ReferenceBand(
+                coefficients,
+                _box_sums(coefficients, size),
+                _box_sums(coefficients * coefficients, size),
+                s_sq,
+                eigenvalues,
+                size,
+            )
+        )
     return bands
 
 
 def _crop_offset(array: np.ndarray, window: int) -> np.ndarray:
     offset = int(np.ceil((window - 1) / 2 / BLOCK))
-    return array[offset:array.shape[0] - offset, offset:array.shape[1] - offset] if offset else array
+    return array[offset : array.shape[0] - offset, offset : array.shape[1] - offset] if offset else array
 
 
-def _information(reference: list[_ReferenceBand], distorted_grey: np.ndarray | None,
-                 sigma_n_sq: float) -> float:
+def _information(reference: list[_ReferenceBand], distorted_grey: np.ndarray | None, sigma_n_sq: float) -> float:
     """Sum over subbands of the information the distorted image carries (numerator); with
     ``distorted_grey=None`` the reference's own information (denominator)."""
     pyramid = steerable_pyramid(distorted_grey) if distorted_grey is not None else None
@@ -166,14 +173,14 @@ def vif_reference(reference_grey: np.ndarray, sigma_n_sq: float = SIGMA_N_SQ) ->
     return reference, _information(reference, None, sigma_n_sq)
 
 
-def vif_prepared(prepared: tuple[list[_ReferenceBand], float], distorted_grey: list[np.ndarray],
-                 sigma_n_sq: float = SIGMA_N_SQ) -> list[float]:
+def vif_prepared(
+    prepared: tuple[list[_ReferenceBand], float], distorted_grey: list[np.ndarray], sigma_n_sq: float = SIGMA_N_SQ
+) -> list[float]:
     """:func:`vif` against a reference prepared by :func:`vif_reference`."""
     reference, denominator = prepared
     if denominator <= 0.0:  # a flat reference carries no information: VIF is 0/0
         return [float("nan")] * len(distorted_grey)
-    return [_information(reference, np.asarray(d, dtype=np.float64), sigma_n_sq) / denominator
-            for d in distorted_grey]
+    return [_information(reference, np.asarray(d, dtype=np.float64), sigma_n_sq) / denominator for d in distorted_grey]
 
 
 class VIF(Metric):
@@ -182,8 +189,10 @@ class VIF(Metric):
     reference = "Sheikh and Bovik 2006, the authors' vifvec.m: official values on pyiqa's calibration pairs, within 1%"
     higher_is_better = True
     value_range = (0.0, 1.0)  # can exceed 1 for contrast-enhanced images
-    description = ("VIF (Sheikh and Bovik 2006): wavelet-domain Visual Information Fidelity, steerable "
-                   "pyramid and GSM, as the authors' vifvec.m, on MATLAB rgb2gray luma")
+    description = (
+        "VIF (Sheikh and Bovik 2006): wavelet-domain Visual Information Fidelity, steerable "
+        "pyramid and GSM, as the authors' vifvec.m, on MATLAB rgb2gray luma"
+    )
     min_size = VIF_MIN_SIZE
     colour = "luma"
 

@@ -10,6 +10,7 @@ This is *not* the wavelet-domain VIF of the authors' ``vifvec.m`` (steerable pyr
 the two give different numbers (e.g. 0.07 vs 0.017 on a heavily distorted pair). That index is
 ``vif`` (metrics/vif.py); this one is ``vifp`` (until 2026-11-28 it was registered as ``vif``).
 """
+
 from __future__ import annotations
 
 import torch
@@ -69,8 +70,9 @@ class VIFp(FunctionMetric):
     reference = "piq.vif_p, equal on random images"
     higher_is_better = True
     value_range = (0.0, 1.0)  # can exceed 1 for contrast-enhanced images
-    description = ("VIFp: pixel-domain Visual Information Fidelity on luma (piq's definition), "
-                   "not the wavelet-domain VIF")
+    description = (
+        "VIFp: pixel-domain Visual Information Fidelity on luma (piq's definition), not the wavelet-domain VIF"
+    )
     min_size = VIFP_MIN_SIZE
     colour = "luma"
     function = staticmethod(vif_p)

@@ -15,6 +15,7 @@ reference; the copies are identical, so the motion feature stays 0 and every fra
 a still. Models: ``vmaf_v0.6.1`` (``vmaf``) and ``vmaf_v0.6.1neg`` (``vmaf-neg``, "no enhancement
 gain"), both built into libvmaf, requested by ``model=version=...``.
 """
+
 from __future__ import annotations
 
 import json
@@ -63,7 +64,9 @@ def _planes(images: torch.Tensor) -> bytes:
     return np.ascontiguousarray(ycc).tobytes()  # N x (Y plane, Cb plane, Cr plane)
 
 
-def vmaf_scores(reference: torch.Tensor | bytes, distorted: torch.Tensor, models: dict[str, str]) -> dict[str, list[float]]:
+def vmaf_scores(
+    reference: torch.Tensor | bytes, distorted: torch.Tensor, models: dict[str, str]
+) -> dict[str, list[float]]:
     """libvmaf scores of each distorted frame against the reference (a (1,3,H,W) image or its
     yuv444p frame from ``_planes``, converted once per reference), for each named model."""
     exe, reason = ffmpeg_with_libvmaf()
@@ -76,10 +79,24 @@ def vmaf_scores(reference: torch.Tensor | bytes, distorted: torch.Tensor, models
         dist_path.write_bytes(_planes(distorted))
         model = "|".join(f"version={version}\\:name={name}" for name, version in models.items())
         raw = ["-f", "rawvideo", "-pix_fmt", "yuv444p", "-s", f"{width}x{height}"]
-        command = [exe, "-hide_banner", "-nostdin", "-loglevel", "error",
-                   *raw, "-i", str(dist_path), *raw, "-i", str(ref_path),
-                   "-lavfi", f"[0:v][1:v]libvmaf=model='{model}':log_fmt=json:log_path='{log_path}':n_threads=1",
-                   "-f", "null", "-"]
+        command = [
+            exe,
+            "-hide_banner",
+            "-nostdin",
+            "-loglevel",
+            "error",
+            *raw,
+            "-i",
+            str(dist_path),
+            *raw,
+            "-i",
+            str(ref_path),
+            "-lavfi",
+            f"[0:v][1:v]libvmaf=model='{model}':log_fmt=json:log_path='{log_path}':n_threads=1",
+            "-f",
+            "null",
+            "-",
+        ]
         done = subprocess.run(command, capture_output=True, text=True, timeout=VMAF_TIMEOUT_S)
         if done.returncode != 0 or not log_path.is_file():
             lines = (done.stderr or "").strip().splitlines()
@@ -94,8 +111,10 @@ class VMAF(Metric):
     reference = "libvmaf vmaf_v0.6.1 through ffmpeg, agrees with vmaf-torch"
     higher_is_better = True
     value_range = (0.0, 100.0)
-    description = ("VMAF v0.6.1 via libvmaf (ffmpeg from imageio-ffmpeg); RGB -> BT.709 limited-range "
-                   "Y'CbCr 4:4:4; still image, so no motion feature (identical images give ~97.4)")
+    description = (
+        "VMAF v0.6.1 via libvmaf (ffmpeg from imageio-ffmpeg); RGB -> BT.709 limited-range "
+        "Y'CbCr 4:4:4; still image, so no motion feature (identical images give ~97.4)"
+    )
     colour = "luma"
     # libvmaf crashes on images of 16 pixels or fewer a side, and below ~48 pixels its coarse
     # ADM/VIF scales degenerate (identical noise images score 76 at 32x32 instead of ~97.4).
@@ -120,5 +139,7 @@ class VMAFNEG(VMAF):
     name = "vmaf-neg"
     unit = "score"
     reference = "libvmaf vmaf_v0.6.1neg through ffmpeg, agrees with vmaf-torch"
-    description = ("VMAF v0.6.1 NEG (no enhancement gain) via libvmaf (ffmpeg from imageio-ffmpeg); "
-                   "RGB -> BT.709 limited-range Y'CbCr 4:4:4; still image, so no motion feature")
+    description = (
+        "VMAF v0.6.1 NEG (no enhancement gain) via libvmaf (ffmpeg from imageio-ffmpeg); "
+        "RGB -> BT.709 limited-range Y'CbCr 4:4:4; still image, so no motion feature"
+    )

@@ -5,6 +5,7 @@ SHA-256 starts with the prefix torchvision puts in the file name (``alexnet-owt-
 ``7be5be79``), or equals a hash the caller trusts explicitly (``MetricContext.trusted_sha256``,
 for tests that save random weights of the same architecture under the expected name).
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -36,6 +37,7 @@ class BackboneFile:
 ALEXNET = BackboneFile("alexnet-owt-7be5be79.pth", "torchvision AlexNet IMAGENET1K_V1")
 VGG16 = BackboneFile("vgg16-397923af.pth", "torchvision VGG16 IMAGENET1K_V1")
 
+
 def backbone_path(context: MetricContext, backbone: BackboneFile) -> Path:
     return context.weights_dir / backbone.file_name
 
@@ -46,14 +48,18 @@ def check_backbone(context: MetricContext, backbone: BackboneFile, metric: str) 
     folder = context.weights_dir.resolve()
     if not path.is_file():
         return MetricAvailability(
-            False, f"{metric} needs the ImageNet backbone {backbone.file_name} ({backbone.title}) "
-                   f"in {folder}; that file is not there")
+            False,
+            f"{metric} needs the ImageNet backbone {backbone.file_name} ({backbone.title}) "
+            f"in {folder}; that file is not there",
+        )
     digest = sha256_of(path)
     trusted = context.trusted_sha256.get(backbone.file_name)
     if not (digest.startswith(backbone.sha256_prefix) or digest == trusted):
         return MetricAvailability(
-            False, f"{metric}: {path.resolve()} is not the published {backbone.title} checkpoint "
-                   f"(SHA-256 {digest[:8]}..., expected {backbone.sha256_prefix}...)")
+            False,
+            f"{metric}: {path.resolve()} is not the published {backbone.title} checkpoint "
+            f"(SHA-256 {digest[:8]}..., expected {backbone.sha256_prefix}...)",
+        )
     return MetricAvailability(True)
 
 
@@ -69,7 +75,7 @@ def load_features(context: MetricContext, backbone: BackboneFile, features: nn.M
     if not is_tensor_state_dict(state):
         raise ValueError(f"{backbone_path(context, backbone)} is not a state dict of tensors")
     prefix = "features."
-    features.load_state_dict({k[len(prefix):]: v for k, v in state.items() if k.startswith(prefix)}, strict=True)
+    features.load_state_dict({k[len(prefix) :]: v for k, v in state.items() if k.startswith(prefix)}, strict=True)
 
 
 BATCH = 4  # distorted images per forward pass (bounds memory on large images)

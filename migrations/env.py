@@ -1,4 +1,5 @@
 """Alembic environment: the database URL comes from licbench's settings (DATABASE_URL)."""
+
 from __future__ import annotations
 
 from alembic import context
@@ -12,8 +13,12 @@ target_metadata = Base.metadata
 
 
 def run_migrations_offline() -> None:
-    context.configure(url=get_settings().resolved_database_url, target_metadata=target_metadata,
-                      literal_binds=True, render_as_batch=True)
+    context.configure(
+        url=get_settings().resolved_database_url,
+        target_metadata=target_metadata,
+        literal_binds=True,
+        render_as_batch=True,
+    )
     with context.begin_transaction():
         context.run_migrations()
 

@@ -1,4 +1,5 @@
 """The codec contract shared by learned, classical and submitted codecs."""
+
 from __future__ import annotations
 
 import math
@@ -51,8 +52,10 @@ class RateSpec:
         try:
             value = float(rate_point)
         except OverflowError:  # an int beyond the double range
-            raise CodecError(f"rate point {str(rate_point)[:20]}... is out of range: {self.label} must lie in "
-                             f"[{_fmt(self.minimum)}, {_fmt(self.maximum)}]") from None
+            raise CodecError(
+                f"rate point {str(rate_point)[:20]}... is out of range: {self.label} must lie in "
+                f"[{_fmt(self.minimum)}, {_fmt(self.maximum)}]"
+            ) from None
         if not math.isfinite(value):
             raise CodecError(f"rate point {rate_point!r} is not finite")
         if self.integer and not value.is_integer():
@@ -63,8 +66,9 @@ class RateSpec:
                 f"[{_fmt(self.minimum)}, {_fmt(self.maximum)}]"
             )
         if self.discrete and value not in self.points:
-            raise CodecError(f"rate point {rate_point!r} is not offered; choose one of "
-                             + ", ".join(_fmt(p) for p in self.points))
+            raise CodecError(
+                f"rate point {rate_point!r} is not offered; choose one of " + ", ".join(_fmt(p) for p in self.points)
+            )
         return value
 
 

@@ -7,6 +7,7 @@ Layout (big-endian)::
 
 Everything a decoder needs is inside, so bpp computed from ``len(bytes)`` is the honest rate.
 """
+
 from __future__ import annotations
 
 import struct

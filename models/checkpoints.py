@@ -5,6 +5,7 @@ Released CompressAI weights hold the state dict itself; CompressAI's ``examples/
 read (zoo, tiny-hyperprior, submitted models). ``torch.load(weights_only=True)`` refuses any pickle
 that carries code, so nothing in a file is ever executed.
 """
+
 from __future__ import annotations
 
 from pathlib import Path

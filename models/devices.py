@@ -2,6 +2,7 @@
 
 ``metrics`` imports this module too, so a ``DEVICE`` setting means the same thing everywhere.
 """
+
 from __future__ import annotations
 
 import torch

@@ -3,6 +3,7 @@
 One tuple for every place that reads an image from outside (uploads, the CLI, data sets on disk, a training
 folder), so that each turns a bad file into its own clear error instead of a traceback.
 """
+
 from __future__ import annotations
 
 import struct
@@ -14,6 +15,13 @@ from PIL import Image
 # PNG chunk reader, struct.error on short headers, EOFError/IndexError/KeyError from truncated tables.
 # DecompressionBombError (over twice Image.MAX_IMAGE_PIXELS) derives from Exception only.
 PIL_DECODE_ERRORS: tuple[type[BaseException], ...] = (
-    OSError, SyntaxError, ValueError, EOFError, TypeError, KeyError, IndexError, struct.error,
+    OSError,
+    SyntaxError,
+    ValueError,
+    EOFError,
+    TypeError,
+    KeyError,
+    IndexError,
+    struct.error,
     Image.DecompressionBombError,
 )

@@ -4,6 +4,7 @@ Encoding pads to the model's required multiple and decoding crops back, as Compr
 ``eval_model`` does; the rANS strings from ``net.compress`` are packed with the image size into one
 bitstream (``models.bitstream``), and ``decode`` rebuilds the image from those bytes alone.
 """
+
 from __future__ import annotations
 
 from collections.abc import Callable

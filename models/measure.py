@@ -1,4 +1,5 @@
 """Encode to bytes, decode from those bytes only, and time both sides."""
+
 from __future__ import annotations
 
 import time
@@ -26,8 +27,9 @@ def measure(codec: Codec, image: np.ndarray, rate_point: float) -> Measurement:
     reconstruction = codec.decode(bytes(data))
     decoded = time.perf_counter()
     if reconstruction.shape != image.shape or reconstruction.dtype != np.uint8:
-        raise CodecError(f"{codec.name} decoded {reconstruction.shape} {reconstruction.dtype}, "
-                         f"expected {image.shape} uint8")
+        raise CodecError(
+            f"{codec.name} decoded {reconstruction.shape} {reconstruction.dtype}, expected {image.shape} uint8"
+        )
     height, width = image.shape[:2]
     return Measurement(
         bitstream=bytes(data),

@@ -1,4 +1,5 @@
 """The bounded cache of loaded codec networks that a ``CodecContext`` carries."""
+
 from __future__ import annotations
 
 import threading

@@ -12,6 +12,7 @@ repository root) and one entry per photo::
 (``models.training.multirate``) and ``benchmarks/kodak.py`` call :func:`verify_photos` and stop, naming the file,
 when one is missing or differs: never a run on a partial set.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -70,9 +71,15 @@ def load_manifest(path: Path) -> PhotoManifest:
         raise PhotoSetError(f"photo manifest {path} is not JSON ({exc.msg} at line {exc.lineno})") from None
     try:
         files = tuple(ManifestFile(str(f["path"]), int(f["size"]), str(f["sha256"]).lower()) for f in raw["files"])
-        manifest = PhotoManifest(name=str(raw["name"]), repository=str(raw["repository"]),
-                                 commit=str(raw["commit"]), source_dir=str(raw["source_dir"]),
-                                 folder=str(raw["folder"]), files=files, licence=str(raw.get("licence", "")))
+        manifest = PhotoManifest(
+            name=str(raw["name"]),
+            repository=str(raw["repository"]),
+            commit=str(raw["commit"]),
+            source_dir=str(raw["source_dir"]),
+            folder=str(raw["folder"]),
+            files=files,
+            licence=str(raw.get("licence", "")),
+        )
     except (KeyError, TypeError, ValueError) as exc:
         raise PhotoSetError(f"photo manifest {path} lacks or misstates {exc}") from None
     if not files:
@@ -95,7 +102,9 @@ def verify_photos(manifest: PhotoManifest, root: Path = REPO_ROOT) -> list[Path]
         if not path.is_file():
             raise PhotoSetError(f"{manifest.name}: {path} is missing; copy the set with `{manifest.copy_command()}`")
         if path.stat().st_size != f.size or file_sha256(path) != f.sha256:
-            raise PhotoSetError(f"{manifest.name}: {path} does not match its sha256 in the manifest "
-                                f"(expected {f.sha256}); copy the set again with `{manifest.copy_command()}`")
+            raise PhotoSetError(
+                f"{manifest.name}: {path} does not match its sha256 in the manifest "
+                f"(expected {f.sha256}); copy the set again with `{manifest.copy_command()}`"
+            )
         paths.append(path)
     return paths

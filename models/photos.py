@@ -1,12 +1,22 @@
 """Natural photos that ship inside installed wheels: the only images available offline here."""
+
 from __future__ import annotations
 
 import numpy as np
 
 # Held out from training so the demo benchmark measures images the shipped models never saw.
 DEMO_PHOTOS = ("astronaut", "coffee", "chelsea", "rocket")
-TRAINING_PHOTOS = ("hubble_deep_field", "immunohistochemistry", "retina", "brick", "grass", "gravel",
-                   "camera", "china", "flower")
+TRAINING_PHOTOS = (
+    "hubble_deep_field",
+    "immunohistochemistry",
+    "retina",
+    "brick",
+    "grass",
+    "gravel",
+    "camera",
+    "china",
+    "flower",
+)
 # Neither trained on nor a demo photo: encoder-side settings (e.g. the refinement's step count) are chosen on
 # it, so that they are picked on an unseen photo (as the encoder will meet) but not on the test set. Never
 # used to train weights.
@@ -25,8 +35,9 @@ def load_photo(name: str) -> np.ndarray:
         return _to_rgb(load_sample_image(f"{name}.jpg"))
     import skimage.data
 
-    loader = {"chelsea": skimage.data.chelsea,
-              "motorcycle_left": lambda: skimage.data.stereo_motorcycle()[0]}.get(name) or getattr(skimage.data, name)
+    loader = {"chelsea": skimage.data.chelsea, "motorcycle_left": lambda: skimage.data.stereo_motorcycle()[0]}.get(
+        name
+    ) or getattr(skimage.data, name)
     return np.ascontiguousarray(_to_rgb(loader()).astype(np.uint8))
 
 
@@ -42,7 +53,7 @@ def tuning_crops(size: int = 192) -> dict[str, np.ndarray]:
         photo = load_photo(name)
         top, left = photo.shape[0] // 2 - size, photo.shape[1] // 2 - size
         for i, (dy, dx) in enumerate(((0, 0), (0, size), (size, 0), (size, size))):
-            out[f"{name}-{i}"] = np.ascontiguousarray(photo[top + dy:top + dy + size, left + dx:left + dx + size])
+            out[f"{name}-{i}"] = np.ascontiguousarray(photo[top + dy : top + dy + size, left + dx : left + dx + size])
     return out
 
 

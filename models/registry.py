@@ -1,4 +1,5 @@
 """The one place codecs are registered: adding a codec is adding its class to ``CODEC_CLASSES``."""
+
 from __future__ import annotations
 
 from collections.abc import Callable

@@ -4,6 +4,7 @@ A checkpoint is a state dict (``.pth``/``.pth.tar``/``.pt`` or ``.safetensors``)
 CompressAI zoo architectures; channel counts are read from the tensors (``from_state_dict``). Pickles
 are opened with ``torch.load(weights_only=True)``, so a file that carries code is refused, never run.
 """
+
 from __future__ import annotations
 
 import io
@@ -49,7 +50,8 @@ def read_state_dict(filename: str, data: bytes) -> dict[str, torch.Tensor]:
             first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
             raise CheckpointError(
                 f"checkpoint {filename!r} was refused: it is not a tensors-only state dict "
-                f"(loaded with weights_only=True, nothing in it was executed): {first}") from None
+                f"(loaded with weights_only=True, nothing in it was executed): {first}"
+            ) from None
     if not state or not is_tensor_state_dict(state):
         raise CheckpointError(f"checkpoint {filename!r} is not a state dict of tensors")
     return state
@@ -58,15 +60,17 @@ def read_state_dict(filename: str, data: bytes) -> dict[str, torch.Tensor]:
 def build_network(architecture: str, state: dict[str, torch.Tensor]) -> CompressionModel:
     """The architecture loaded (strictly) from ``state``, with CDF tables rebuilt by ``update()``."""
     if architecture not in model_architectures:
-        raise CheckpointError(f"unknown architecture {architecture!r}; choose one of "
-                              + ", ".join(SUBMITTABLE_ARCHITECTURES))
+        raise CheckpointError(
+            f"unknown architecture {architecture!r}; choose one of " + ", ".join(SUBMITTABLE_ARCHITECTURES)
+        )
     try:
         net = model_architectures[architecture].from_state_dict(load_pretrained(dict(state)))
     except Exception as exc:  # missing/unexpected keys, shape mismatches
         text = str(exc).strip().splitlines()
-        raise CheckpointError(f"checkpoint keys/shapes do not match {architecture}: "
-                              f"{text[0] if text else type(exc).__name__}"
-                              + (f" {text[1].strip()}" if len(text) > 1 else "")) from None
+        raise CheckpointError(
+            f"checkpoint keys/shapes do not match {architecture}: "
+            f"{text[0] if text else type(exc).__name__}" + (f" {text[1].strip()}" if len(text) > 1 else "")
+        ) from None
     net.update(force=True)
     return net.eval()
 
@@ -87,9 +91,14 @@ class SubmittedCodec(CompressAICodec):
 def submitted_codec(name: str, architecture: str, checkpoints: dict[int, Path], context) -> SubmittedCodec:
     points = tuple(float(q) for q in sorted(checkpoints))
     return SubmittedCodec(
-        name=name, kind=CodecKind.SUBMITTED, architecture=architecture, checkpoints=dict(checkpoints), context=context,
-        rate=RateSpec(points=points, minimum=points[0], maximum=points[-1], integer=True, label="rate point",
-                      discrete=True),
+        name=name,
+        kind=CodecKind.SUBMITTED,
+        architecture=architecture,
+        checkpoints=dict(checkpoints),
+        context=context,
+        rate=RateSpec(
+            points=points, minimum=points[0], maximum=points[-1], integer=True, label="rate point", discrete=True
+        ),
         description=f"submitted {architecture} model ({len(points)} rate point(s))",
     )
 
@@ -108,8 +117,9 @@ class LoadedNetworkCodec(CompressAICodec):
 
 def smoke_test(net: CompressionModel, image: np.ndarray) -> None:
     """Encode and decode ``image`` with ``net`` through the real bitstream path; raise on failure."""
-    probe = LoadedNetworkCodec(name="smoke-test", kind=CodecKind.SUBMITTED, loaded=net,
-                               rate=RateSpec(points=(1.0,), minimum=1, maximum=1))
+    probe = LoadedNetworkCodec(
+        name="smoke-test", kind=CodecKind.SUBMITTED, loaded=net, rate=RateSpec(points=(1.0,), minimum=1, maximum=1)
+    )
     try:
         m = measure(probe, image, 1)
     except Exception as exc:

@@ -7,6 +7,7 @@ on local files, since nothing is ever downloaded. A file whose digest does not m
 
 Layout: ``<weights_dir>/<folder>/<filename>``, e.g. ``weights/compressai/mbt2018-1-3f36cd77.pth.tar``.
 """
+
 from __future__ import annotations
 
 import hashlib

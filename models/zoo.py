@@ -16,6 +16,7 @@ Availability is all-or-nothing per codec: a codec is available only when the fil
 present and its hash matches, so its default sweep (all qualities) always runs. Otherwise the reason
 names every missing or corrupt file; ``licbench weights status`` lists them all.
 """
+
 from __future__ import annotations
 
 from collections.abc import Callable

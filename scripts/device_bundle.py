@@ -18,6 +18,7 @@ it cannot download anything. The bundle holds:
 Usage: ``python scripts/device_bundle.py [--photo-sets models/training/data/wikipedia_photos_manifest.json]``
 (then ``scripts/device_train.py`` there; docs/codecs.md, "Compute").
 """
+
 from __future__ import annotations
 
 import argparse
@@ -103,10 +104,15 @@ def main(out: Path = ROOT / ".device", photo_sets: list[Path] | None = None, pho
     if photo_sets:
         arrays = photo_set_arrays(photo_sets, photo_scale)
         # npz member names stay plain; the photo names travel alongside, in order
-        np.savez_compressed(out / "photo_sets.npz", names=np.array(list(arrays)),
-                            **{f"p{i:05d}": a for i, a in enumerate(arrays.values())})
-        print(f"{len(arrays)} photo-set photos at scale {photo_scale}: "
-              f"{sum(a.shape[0] * a.shape[1] for a in arrays.values()) / 1e6:.1f} MP")
+        np.savez_compressed(
+            out / "photo_sets.npz",
+            names=np.array(list(arrays)),
+            **{f"p{i:05d}": a for i, a in enumerate(arrays.values())},
+        )
+        print(
+            f"{len(arrays)} photo-set photos at scale {photo_scale}: "
+            f"{sum(a.shape[0] * a.shape[1] for a in arrays.values()) / 1e6:.1f} MP"
+        )
     size = sum(p.stat().st_size for p in out.rglob("*") if p.is_file())
     print(f"{out}: {len(photos)} photos, {size / 2**20:.1f} MiB")
 

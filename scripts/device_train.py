@@ -11,6 +11,7 @@ step. Back here, ``python scripts/device_train.py --join DIR`` (DIR holding the 
 ``best.pth`` and writes ``multirate.pth`` and ``multirate-f16.pth`` as ``licbench train`` does, with the
 real CompressAI; ``python -m models.training.rd_eval DIR/multirate-f16.pth --against ...`` measures them.
 """
+
 from __future__ import annotations
 
 import io
@@ -43,8 +44,10 @@ def setup(bundle: Path) -> None:
         def photo_set_images(config, root=None):
             missing = [n for n in multirate.photo_set_names(config) if n not in index]
             if missing:
-                raise ValueError(f"{bundle / 'photo_sets.npz'} lacks {missing[0]} ({len(missing)} photos): build "
-                                 f"the bundle with scripts/device_bundle.py --photo-sets <manifest>")
+                raise ValueError(
+                    f"{bundle / 'photo_sets.npz'} lacks {missing[0]} ({len(missing)} photos): build "
+                    f"the bundle with scripts/device_bundle.py --photo-sets <manifest>"
+                )
             return [np.ascontiguousarray(packed[index[n]]) for n in multirate.photo_set_names(config)]
 
         multirate.photo_set_images = photo_set_images
@@ -61,18 +64,22 @@ def hand_back(run_root: Path, out: Path, stop: threading.Event) -> None:
             if stamp != seen:
                 time.sleep(2.0)  # let torch.save finish writing it
                 state = torch.load(best, map_location="cpu", weights_only=True)
-                keep = {k: state[k] for k in ("format", "version", "model_config", "state_dict", "step",
-                                               "best_val_loss", "elapsed_s")}
+                keep = {
+                    k: state[k]
+                    for k in ("format", "version", "model_config", "state_dict", "step", "best_val_loss", "elapsed_s")
+                }
                 buffer = io.BytesIO()
                 torch.save(keep, buffer)
                 data = buffer.getvalue()
                 for old in out.glob("best.pth.part*"):
                     old.unlink()
                 for i in range(0, len(data), PART):
-                    (out / f"best.pth.part{i // PART}").write_bytes(data[i:i + PART])
+                    (out / f"best.pth.part{i // PART}").write_bytes(data[i : i + PART])
                 seen = stamp
-                print(f"[hand-back] step {keep['step']} val {keep['best_val_loss']:.4f} "
-                      f"({len(data) / 2**20:.1f} MiB)", flush=True)
+                print(
+                    f"[hand-back] step {keep['step']} val {keep['best_val_loss']:.4f} ({len(data) / 2**20:.1f} MiB)",
+                    flush=True,
+                )
             for name in ("metrics.csv", "config.yaml"):
                 if (best.parent / name).is_file():
                     (out / name).write_bytes((best.parent / name).read_bytes())

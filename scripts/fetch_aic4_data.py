@@ -12,6 +12,7 @@ Usage::
 ``licbench dataset import --layout aic4`` takes. ``--fixture DIR`` writes the small test subset of
 ``tests/data/aic4/`` (sources 2, 6 and 7 at levels 1, 4, 7 and 10 of every codec; whole lines kept).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -47,8 +48,10 @@ def copy_files(mirror: Path, dest: Path) -> list[Path]:
         data = _git_blob(mirror, manifest["commit"], entry["path"])
         digest = hashlib.sha256(data).hexdigest()
         if len(data) != entry["size"] or digest != entry["sha256"]:
-            raise SystemExit(f"{entry['path']}: {len(data)} bytes, sha256 {digest}; the manifest says "
-                             f"{entry['size']} bytes, {entry['sha256']}")
+            raise SystemExit(
+                f"{entry['path']}: {len(data)} bytes, sha256 {digest}; the manifest says "
+                f"{entry['size']} bytes, {entry['sha256']}"
+            )
         target = dest / entry["path"]
         target.write_bytes(data)
         written.append(target)

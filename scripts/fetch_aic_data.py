@@ -10,6 +10,7 @@ Usage::
 
     python scripts/fetch_aic_data.py [--mirrors /work/.mirror] [--dest data/public/aic]
 """
+
 from __future__ import annotations
 
 import argparse
@@ -35,8 +36,10 @@ def mirror_dir(mirrors: Path, repository: str) -> Path:
 def _check(name: str, data: bytes, entry: dict) -> str | None:
     digest = hashlib.sha256(data).hexdigest()
     if len(data) != entry["size"] or digest != entry["sha256"]:
-        return (f"{name}: {len(data)} bytes, sha256 {digest}; the manifest says "
-                f"{entry['size']} bytes, sha256 {entry['sha256']}")
+        return (
+            f"{name}: {len(data)} bytes, sha256 {digest}; the manifest says "
+            f"{entry['size']} bytes, sha256 {entry['sha256']}"
+        )
     return None
 
 
@@ -52,8 +55,9 @@ def copy_files(mirrors: Path, dest: Path) -> tuple[list[Path], list[str]]:
         if not git_dir.is_dir():
             problems.append(f"{label}: missing (no mirror at {git_dir}; fetch github:{entry['repository']} first)")
             continue
-        done = subprocess.run(["git", "--git-dir", str(git_dir), "show", f"{entry['commit']}:{entry['path']}"],
-                              capture_output=True)
+        done = subprocess.run(
+            ["git", "--git-dir", str(git_dir), "show", f"{entry['commit']}:{entry['path']}"], capture_output=True
+        )
         if done.returncode != 0:
             problems.append(f"{label}: missing ({done.stderr.decode().strip()})")
             continue

@@ -12,6 +12,7 @@ into the manifest's git-ignored folder. A file that is already there and matches
 ``--new-manifest OUT --repository R --source-dir D --folder F`` writes a manifest for every image under ``D`` at the
 mirror's HEAD (how the committed manifests were made).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -41,19 +42,23 @@ def default_mirror(repository: str) -> Path:
 
 
 def git_blob(mirror: Path, commit: str, path: str) -> bytes:
-    result = subprocess.run(["git", "--git-dir", str(mirror), "cat-file", "blob", f"{commit}:{path}"],
-                            capture_output=True, check=False)
+    result = subprocess.run(
+        ["git", "--git-dir", str(mirror), "cat-file", "blob", f"{commit}:{path}"], capture_output=True, check=False
+    )
     if result.returncode:
-        raise PhotoSetError(f"{mirror} has no {path} at commit {commit[:12]}: "
-                            f"{result.stderr.decode(errors='replace').strip()}")
+        raise PhotoSetError(
+            f"{mirror} has no {path} at commit {commit[:12]}: {result.stderr.decode(errors='replace').strip()}"
+        )
     return result.stdout
 
 
 def copy_set(manifest: PhotoManifest, mirror: Path, root: Path = ROOT) -> tuple[int, int]:
     """Copy every file of ``manifest`` that is missing or differs; return (copied, already present)."""
     if not (mirror / "objects").is_dir():
-        raise PhotoSetError(f"no git mirror of {manifest.repository} at {mirror}: fetch github:{manifest.repository} "
-                            f"first (or pass --mirror)")
+        raise PhotoSetError(
+            f"no git mirror of {manifest.repository} at {mirror}: fetch github:{manifest.repository} "
+            f"first (or pass --mirror)"
+        )
     folder = manifest.local_folder(root)
     copied = present = 0
     for f in manifest.files:
@@ -63,8 +68,10 @@ def copy_set(manifest: PhotoManifest, mirror: Path, root: Path = ROOT) -> tuple[
             continue
         data = git_blob(mirror, manifest.commit, f"{manifest.source_dir}/{f.path}")
         if len(data) != f.size or hashlib.sha256(data).hexdigest() != f.sha256:
-            raise PhotoSetError(f"{manifest.repository}@{manifest.commit[:12]}:{manifest.source_dir}/{f.path} does "
-                                f"not match its size/sha256 in the manifest; nothing written for it")
+            raise PhotoSetError(
+                f"{manifest.repository}@{manifest.commit[:12]}:{manifest.source_dir}/{f.path} does "
+                f"not match its size/sha256 in the manifest; nothing written for it"
+            )
         target.parent.mkdir(parents=True, exist_ok=True)
         partial = target.with_name(target.name + ".partial")
         partial.write_bytes(data)
@@ -74,23 +81,41 @@ def copy_set(manifest: PhotoManifest, mirror: Path, root: Path = ROOT) -> tuple[
 
 
 def new_manifest(mirror: Path, name: str, repository: str, source_dir: str, folder: str, licence: str) -> dict:
-    commit = subprocess.run(["git", "--git-dir", str(mirror), "rev-parse", "HEAD"], capture_output=True, text=True,
-                            check=True).stdout.strip()
-    listing = subprocess.run(["git", "--git-dir", str(mirror), "ls-tree", "-r", "--name-only", commit, "--",
-                              f"{source_dir}/"], capture_output=True, text=True, check=True).stdout.split()
+    commit = subprocess.run(
+        ["git", "--git-dir", str(mirror), "rev-parse", "HEAD"], capture_output=True, text=True, check=True
+    ).stdout.strip()
+    listing = subprocess.run(
+        ["git", "--git-dir", str(mirror), "ls-tree", "-r", "--name-only", commit, "--", f"{source_dir}/"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.split()
     files = []
     for path in sorted(p for p in listing if Path(p).suffix.lower() in IMAGE_SUFFIXES):
         data = git_blob(mirror, commit, path)
-        files.append({"path": str(Path(path).relative_to(source_dir)), "size": len(data),
-                      "sha256": hashlib.sha256(data).hexdigest()})
-    return {"name": name, "repository": repository, "commit": commit, "source_dir": source_dir, "folder": folder,
-            "licence": licence, "files": files}
+        files.append(
+            {
+                "path": str(Path(path).relative_to(source_dir)),
+                "size": len(data),
+                "sha256": hashlib.sha256(data).hexdigest(),
+            }
+        )
+    return {
+        "name": name,
+        "repository": repository,
+        "commit": commit,
+        "source_dir": source_dir,
+        "folder": folder,
+        "licence": licence,
+        "files": files,
+    }
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("sets", nargs="*",
-                        help=f"sets to copy: {', '.join(SETS)} (default: {', '.join(TRAINING_SETS)})")
+    parser.add_argument(
+        "sets", nargs="*", help=f"sets to copy: {', '.join(SETS)} (default: {', '.join(TRAINING_SETS)})"
+    )
     parser.add_argument("--mirror", type=Path, help="the repository's git directory (default: the fetch tool's)")
     parser.add_argument("--root", type=Path, default=ROOT, help=argparse.SUPPRESS)
     parser.add_argument("--new-manifest", type=Path, help="write a manifest for --source-dir at the mirror's HEAD")
@@ -117,8 +142,10 @@ def main(argv: list[str] | None = None) -> int:
         for name in args.sets or TRAINING_SETS:
             manifest = load_manifest(SETS[name])
             copied, present = copy_set(manifest, args.mirror or default_mirror(manifest.repository), args.root)
-            print(f"{name}: {copied} copied, {present} already present and matching; all {len(manifest.files)} "
-                  f"sha256 checked, in {manifest.local_folder(args.root)}")
+            print(
+                f"{name}: {copied} copied, {present} already present and matching; all {len(manifest.files)} "
+                f"sha256 checked, in {manifest.local_folder(args.root)}"
+            )
     except PhotoSetError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1

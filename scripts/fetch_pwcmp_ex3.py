@@ -5,6 +5,7 @@
 The mirror is the git directory that the ``fetch`` tool makes of github.com/mantiuk/pwcmp; the files are
 read at commit ``COMMIT`` with ``git show`` and written only when their sha256 matches ``FILES``.
 """
+
 from __future__ import annotations
 
 import argparse

@@ -7,6 +7,7 @@ The tests never write into docs/; this script is run by hand when the pages chan
 
     python scripts/screenshots.py [--out docs/img]
 """
+
 from __future__ import annotations
 
 import argparse
@@ -26,13 +27,22 @@ from tests.support.browser import until  # noqa: E402
 from tests.support.stack import running_stack  # noqa: E402
 
 CHROMIUM = "/usr/bin/chromium"
-ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
-        "--disable-component-update", "--disable-sync"]
+ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
 PHOTOS = ("astronaut", "coffee")
 # Six rate points each, spread so that every pair of curves shares at least four points (a BD-rate needs them).
-CODECS = [{"name": "jpeg", "rate_points": [10, 20, 30, 50, 70, 85]},
-          {"name": "webp", "rate_points": [0, 5, 10, 20, 40, 70]},
-          {"name": "licbench-multirate", "rate_points": [0.0, 0.2, 0.4, 0.6, 0.8, 1.0]}]
+CODECS = [
+    {"name": "jpeg", "rate_points": [10, 20, 30, 50, 70, 85]},
+    {"name": "webp", "rate_points": [0, 5, 10, 20, 40, 70]},
+    {"name": "licbench-multirate", "rate_points": [0.0, 0.2, 0.4, 0.6, 0.8, 1.0]},
+]
 
 
 def png(name: str) -> bytes:
@@ -60,16 +70,20 @@ def main() -> int:
             answer = client.post("/api/v1/image-sets", data={"name": "tour", "visibility": "public"}, files=files)
             answer.raise_for_status()
             set_id = answer.json()["id"]
-            answer = client.post("/api/v1/jobs", json={"image_set_id": set_id, "codecs": CODECS,
-                                                       "metrics": ["psnr", "ms-ssim"]})
+            answer = client.post(
+                "/api/v1/jobs", json={"image_set_id": set_id, "codecs": CODECS, "metrics": ["psnr", "ms-ssim"]}
+            )
             answer.raise_for_status()
             job_id = answer.json()["id"]
         job = stack.wait_for_job(job_id, timeout=1800)
         if job["status"] != "succeeded":
             raise SystemExit(f"the tour job ended {job['status']}: {job}")
         with stack.client() as client:
-            result_id = next(r["id"] for r in client.get(f"/api/v1/jobs/{job_id}/results").json()
-                             if r["codec"] == "licbench-multirate")
+            result_id = next(
+                r["id"]
+                for r in client.get(f"/api/v1/jobs/{job_id}/results").json()
+                if r["codec"] == "licbench-multirate"
+            )
 
         with sync_playwright() as p:
             browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=ARGS)

@@ -1,4 +1,5 @@
 """Shared fixtures: settings on a temp data dir, in-process app on SQLite, real servers for integration."""
+
 from __future__ import annotations
 
 from collections.abc import Iterator
@@ -10,8 +11,15 @@ from tests.support.servers import postgres_server, redis_server
 from tests.support.stack import Stack, running_stack
 
 # Tests are organised by layer; the folder sets the marker, so `-m` selects a layer.
-LAYER_MARKERS = {"unit": "unit", "cli": "cli", "api": "api", "integration": "integration",
-                 "browser": "browser", "bad_inputs": "bad_inputs", "faults": "faults"}
+LAYER_MARKERS = {
+    "unit": "unit",
+    "cli": "cli",
+    "api": "api",
+    "integration": "integration",
+    "browser": "browser",
+    "bad_inputs": "bad_inputs",
+    "faults": "faults",
+}
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:

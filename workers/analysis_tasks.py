@@ -5,6 +5,7 @@ On the cpu queue; an imported data set is verified by one task that then sends i
 scored the same way, condition ids per task. Tasks are ``shared_task``s: they bind to the worker's app
 (``workers.celery_app`` includes this module), so this module does not import that one back.
 """
+
 from __future__ import annotations
 
 from celery import shared_task

@@ -3,6 +3,7 @@
 Configured by ``engine.queue.make_celery`` (the same configuration the web side sends with); this module
 adds the task module. Only the worker side imports it (``celery -A workers.celery_app worker``).
 """
+
 from __future__ import annotations
 
 from celery.signals import worker_init, worker_process_init

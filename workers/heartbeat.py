@@ -6,6 +6,7 @@ SQLite one where Celery's remote control (``inspect ping``) does not.
 The same signal starts the task sweep (issue 13, ``engine.task_state.sweep``) in a second daemon thread,
 every ``SWEEP_INTERVAL_S``: every worker sweeps, and the sweep's guarded updates make that harmless. (Running
 tasks refresh their own heartbeat in ``tasks.heartbeat_at`` from the pool process that runs them.)"""
+
 from __future__ import annotations
 
 import logging
@@ -53,8 +54,13 @@ def sweep_once() -> None:
     with session_factory()() as session:
         report = task_state.sweep(session, datetime.now(timezone.utc), get_settings())
     if report.requeued or report.failed or report.resent or report.closed_jobs:
-        log.info("task sweep: re-queued %s, failed %s, sent again %s, closed jobs %s", report.requeued,
-                 sorted(report.failed), report.resent, report.closed_jobs)
+        log.info(
+            "task sweep: re-queued %s, failed %s, sent again %s, closed jobs %s",
+            report.requeued,
+            sorted(report.failed),
+            report.resent,
+            report.closed_jobs,
+        )
 
 
 def _sweep_loop(interval: float) -> None:
@@ -69,8 +75,9 @@ def _sweep_loop(interval: float) -> None:
 def start_sweep(**_kwargs) -> None:
     from app.settings import get_settings
 
-    threading.Thread(target=_sweep_loop, args=(get_settings().sweep_interval_s,), name="licbench-sweep",
-                     daemon=True).start()
+    threading.Thread(
+        target=_sweep_loop, args=(get_settings().sweep_interval_s,), name="licbench-sweep", daemon=True
+    ).start()
 
 
 @worker_ready.connect
@@ -84,8 +91,12 @@ def start_heartbeat(sender=None, **_kwargs) -> None:
         queues = ""
     _state["id"] = worker_id
     _stop.clear()
-    thread = threading.Thread(target=_loop, args=(worker_id, queues, get_settings().worker_heartbeat_seconds),
-                              name="licbench-heartbeat", daemon=True)
+    thread = threading.Thread(
+        target=_loop,
+        args=(worker_id, queues, get_settings().worker_heartbeat_seconds),
+        name="licbench-heartbeat",
+        daemon=True,
+    )
     thread.start()
 
 

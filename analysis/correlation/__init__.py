@@ -12,6 +12,7 @@
 - ``pairwise``: 2AFC agreement for pairwise data without a scale (CLIC triplets).
 - ``failures``: ``worst_disagreements`` and ``family_bias`` (where a metric fails).
 """
+
 from analysis.correlation.coefficients import Agreement, agreement, krocc, plcc, rmse, srocc
 from analysis.correlation.failures import (
     ContradictingPair,
@@ -29,8 +30,31 @@ from analysis.correlation.report import Comparison, CorrelationReport, MetricRow
 from analysis.correlation.williams import williams_test
 
 __all__ = [
-    "Agreement", "Comparison", "ContradictingPair", "CorrelationReport", "Disagreements", "FIT_FORMS",
-    "FamilyBias", "Fit", "GROUPS", "MetricRow", "Observation", "Residual", "TwoAFC", "TwoAFCPair",
-    "agreement", "correlate", "family_bias", "fit_logistic", "group_values", "krocc", "orient", "plcc",
-    "rmse", "srocc", "two_afc_agreement", "williams_test", "worst_disagreements",
+    "Agreement",
+    "Comparison",
+    "ContradictingPair",
+    "CorrelationReport",
+    "Disagreements",
+    "FIT_FORMS",
+    "FamilyBias",
+    "Fit",
+    "GROUPS",
+    "MetricRow",
+    "Observation",
+    "Residual",
+    "TwoAFC",
+    "TwoAFCPair",
+    "agreement",
+    "correlate",
+    "family_bias",
+    "fit_logistic",
+    "group_values",
+    "krocc",
+    "orient",
+    "plcc",
+    "rmse",
+    "srocc",
+    "two_afc_agreement",
+    "williams_test",
+    "worst_disagreements",
 ]

@@ -12,6 +12,7 @@ below it, ties one half), so the Spearman correlation of a resample is the weigh
 correlation of those ranks: exactly what ``scipy.stats.spearmanr`` gives on the expanded resample
 (checked in tests/unit/analysis/test_correlation.py).
 """
+
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
@@ -145,9 +146,14 @@ def _weighted_pearson(a: np.ndarray, b: np.ndarray, w: np.ndarray) -> np.ndarray
     a = a - a.mean(axis=1, keepdims=True)
     b = b - b.mean(axis=1, keepdims=True)
     wa = w * a
-    return _pearson_from_moments(w.sum(axis=1), wa.sum(axis=1), np.einsum("ki,ki->k", w, b),
-                                 np.einsum("ki,ki->k", wa, a), np.einsum("ki,ki,ki->k", w, b, b),
-                                 np.einsum("ki,ki->k", wa, b))
+    return _pearson_from_moments(
+        w.sum(axis=1),
+        wa.sum(axis=1),
+        np.einsum("ki,ki->k", w, b),
+        np.einsum("ki,ki->k", wa, a),
+        np.einsum("ki,ki,ki->k", w, b, b),
+        np.einsum("ki,ki->k", wa, b),
+    )
 
 
 def percentile_interval(distribution: np.ndarray, confidence: float = CONFIDENCE) -> list[float] | None:

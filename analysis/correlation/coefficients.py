@@ -6,6 +6,7 @@ PLCC (Pearson) and RMSE between the human scores and the metric mapped through a
 monotonically increasing logistic (``analysis.correlation.logistic``). When the fit fails the
 unfitted PLCC is reported (and ``fit.failed`` says so) and RMSE is None.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass

@@ -8,6 +8,7 @@
 - Family bias: the mean residual per codec family ("PSNR under-rates learned codecs by 0.4 JOD")
   with a 95% bootstrap interval over source images.
 """
+
 from __future__ import annotations
 
 from collections.abc import Sequence
@@ -62,8 +63,14 @@ class FamilyBias:
 
 
 def _usable(observations: Sequence[Observation], metric: str) -> list[Observation]:
-    return [o for o in observations if (value := o.metric_values.get(metric)) is not None
-            and np.isfinite(value) and o.human is not None and np.isfinite(o.human)]
+    return [
+        o
+        for o in observations
+        if (value := o.metric_values.get(metric)) is not None
+        and np.isfinite(value)
+        and o.human is not None
+        and np.isfinite(o.human)
+    ]
 
 
 def _residuals(kept: list[Observation], metric: str, higher_is_better: bool, fit: str):
@@ -77,7 +84,11 @@ def _residuals(kept: list[Observation], metric: str, higher_is_better: bool, fit
 
 
 def worst_disagreements(
-    observations: Sequence[Observation], metric: str, higher_is_better: bool, *, fit: str = "logistic4",
+    observations: Sequence[Observation],
+    metric: str,
+    higher_is_better: bool,
+    *,
+    fit: str = "logistic4",
     top: int = 10,
 ) -> Disagreements:
     """The ``top`` largest absolute residuals from the fitted logistic and the ``top`` contradicting pairs.
@@ -108,15 +119,24 @@ def worst_disagreements(
             else:
                 continue
             if x[better] < x[worse]:
-                pairs.append(ContradictingPair(kept[better], kept[worse], float(values[better]),
-                                               float(values[worse]), float(gap)))
+                pairs.append(
+                    ContradictingPair(
+                        kept[better], kept[worse], float(values[better]), float(values[worse]), float(gap)
+                    )
+                )
     pairs.sort(key=lambda p: -p.human_gap)
     return Disagreements(metric, failed, residuals, pairs[:top])
 
 
 def family_bias(
-    observations: Sequence[Observation], metric: str, higher_is_better: bool, *, fit: str = "logistic4",
-    n_bootstrap: int = bootstrap.DEFAULT_RESAMPLES, seed: int = 0, confidence: float = bootstrap.CONFIDENCE,
+    observations: Sequence[Observation],
+    metric: str,
+    higher_is_better: bool,
+    *,
+    fit: str = "logistic4",
+    n_bootstrap: int = bootstrap.DEFAULT_RESAMPLES,
+    seed: int = 0,
+    confidence: float = bootstrap.CONFIDENCE,
 ) -> list[FamilyBias]:
     """Mean residual (human - fitted prediction) per codec family, with a bootstrap interval over images.
 

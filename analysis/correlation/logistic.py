@@ -12,6 +12,7 @@ parameters are in the metric's own units. The slope constraint means a metric th
 people cannot be rescued by a decreasing fit: the best increasing curve is then flat, and the fit
 is reported as failed (``failed=True``), so the caller reports the unfitted PLCC.
 """
+
 from __future__ import annotations
 
 import warnings

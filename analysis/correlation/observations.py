@@ -1,4 +1,5 @@
 """One judged condition and the keys the correlation report breaks down by."""
+
 from __future__ import annotations
 
 from collections.abc import Sequence

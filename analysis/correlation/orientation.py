@@ -4,6 +4,7 @@ Lower-is-better metrics (LPIPS, DISTS, GMSD, DMOS-like scores) are negated, so a
 correlation always means agreement with people (the convention of VQEG and of pyiqa's tables,
 which report absolute correlations; here the sign is kept and made meaningful instead).
 """
+
 from __future__ import annotations
 
 from collections.abc import Sequence

@@ -4,6 +4,7 @@ The share of pairs where the metric prefers what people preferred (CLIC 2021 per
 scoring, fab-jul/clic2021-devkit: accuracy on oracle.csv triplets O, A, B, T). A metric tie counts
 one half. The 95% interval is a bootstrap over the pairs' groups (the source image O), seeded.
 """
+
 from __future__ import annotations
 
 from collections.abc import Sequence
@@ -37,15 +38,22 @@ class TwoAFC:
 
 
 def two_afc_agreement(
-    pairs: Sequence[TwoAFCPair], *, higher_is_better: bool = True, n_bootstrap: int = bootstrap.DEFAULT_RESAMPLES,
-    seed: int = 0, confidence: float = bootstrap.CONFIDENCE,
+    pairs: Sequence[TwoAFCPair],
+    *,
+    higher_is_better: bool = True,
+    n_bootstrap: int = bootstrap.DEFAULT_RESAMPLES,
+    seed: int = 0,
+    confidence: float = bootstrap.CONFIDENCE,
 ) -> TwoAFC:
     """Share of ``pairs`` where the metric (oriented by ``higher_is_better``) prefers the human choice.
 
     Pairs with a missing (None/NaN) metric value are left out. Returns ``share=None`` when no pair is left.
     """
-    kept = [p for p in pairs if p.metric_a is not None and p.metric_b is not None
-            and np.isfinite(p.metric_a) and np.isfinite(p.metric_b)]
+    kept = [
+        p
+        for p in pairs
+        if p.metric_a is not None and p.metric_b is not None and np.isfinite(p.metric_a) and np.isfinite(p.metric_b)
+    ]
     if not kept:
         return TwoAFC(None, None, 0)
     sign = 1.0 if higher_is_better else -1.0

@@ -13,6 +13,7 @@ fitted on all conditions fixed and recompute PLCC of its predictions on each res
 thousand times per metric and group would dominate the run time; the fit's own uncertainty is
 therefore not in the PLCC interval).
 """
+
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
@@ -49,9 +50,18 @@ class MetricRow:
 
     def to_dict(self) -> dict:
         return {
-            "metric": self.metric, "n": self.n, "flipped": self.flipped, "srocc": self.srocc,
-            "srocc_ci": self.srocc_ci, "krocc": self.krocc, "plcc": self.plcc, "plcc_ci": self.plcc_ci,
-            "rmse": self.rmse, "fit": self.fit, "resampled": self.resampled, "reason": self.reason,
+            "metric": self.metric,
+            "n": self.n,
+            "flipped": self.flipped,
+            "srocc": self.srocc,
+            "srocc_ci": self.srocc_ci,
+            "krocc": self.krocc,
+            "plcc": self.plcc,
+            "plcc_ci": self.plcc_ci,
+            "rmse": self.rmse,
+            "fit": self.fit,
+            "resampled": self.resampled,
+            "reason": self.reason,
         }
 
 
@@ -67,8 +77,14 @@ class Comparison:
     p_williams: float | None
 
     def to_dict(self) -> dict:
-        return {"a": self.a, "b": self.b, "n": self.n, "delta_srocc": self.delta_srocc,
-                "p_bootstrap": self.p_bootstrap, "p_williams": self.p_williams}
+        return {
+            "a": self.a,
+            "b": self.b,
+            "n": self.n,
+            "delta_srocc": self.delta_srocc,
+            "p_bootstrap": self.p_bootstrap,
+            "p_williams": self.p_williams,
+        }
 
 
 @dataclass(frozen=True)
@@ -88,7 +104,10 @@ class CorrelationReport:
 
     def to_dict(self) -> dict:
         return {
-            "unit": self.unit, "n": self.n, "group": self.group, "fit": self.fit,
+            "unit": self.unit,
+            "n": self.n,
+            "group": self.group,
+            "fit": self.fit,
             "n_bootstrap": self.n_bootstrap,
             "metrics": [row.to_dict() for row in self.metrics],
             "groups": {key: [row.to_dict() for row in rows] for key, rows in self.groups.items()},
@@ -125,7 +144,11 @@ def _metric_data(subset: Sequence[Observation], name: str, higher_is_better: boo
 
 
 def _rows(
-    subset: Sequence[Observation], metrics: Mapping[str, bool], fit: str, n_bootstrap: int, seed: int,
+    subset: Sequence[Observation],
+    metrics: Mapping[str, bool],
+    fit: str,
+    n_bootstrap: int,
+    seed: int,
     confidence: float,
 ) -> tuple[list[MetricRow], list[_MetricData], np.ndarray, bootstrap.ImageBootstrap]:
     y = np.array([o.human for o in subset], dtype=np.float64)
@@ -144,11 +167,22 @@ def _rows(
             mapped = np.full_like(d.x, np.nan)
             mapped[d.valid] = result.fit.predict(x) if (result.fit and not result.fit.failed) else x
             plcc_ci = bootstrap.percentile_interval(resampling.pearson(mapped, y, d.valid), confidence)
-        rows.append(MetricRow(
-            metric=name, n=result.n, flipped=d.flipped, srocc=result.srocc, srocc_ci=srocc_ci,
-            krocc=result.krocc, plcc=result.plcc, plcc_ci=plcc_ci, rmse=result.rmse, fit=fit_dict,
-            resampled=resampling.unit if n_bootstrap else None, reason=result.reason,
-        ))
+        rows.append(
+            MetricRow(
+                metric=name,
+                n=result.n,
+                flipped=d.flipped,
+                srocc=result.srocc,
+                srocc_ci=srocc_ci,
+                krocc=result.krocc,
+                plcc=result.plcc,
+                plcc_ci=plcc_ci,
+                rmse=result.rmse,
+                fit=fit_dict,
+                resampled=resampling.unit if n_bootstrap else None,
+                reason=result.reason,
+            )
+        )
     return rows, data, y, resampling
 
 
@@ -156,8 +190,9 @@ def _ranked(rows: list[MetricRow]) -> list[MetricRow]:
     return sorted(rows, key=lambda r: (r.srocc is None, -(r.srocc or 0.0), r.metric))
 
 
-def _comparisons(rows: list[MetricRow], data: list[_MetricData], y: np.ndarray,
-                 resampling: bootstrap.ImageBootstrap) -> list[Comparison]:
+def _comparisons(
+    rows: list[MetricRow], data: list[_MetricData], y: np.ndarray, resampling: bootstrap.ImageBootstrap
+) -> list[Comparison]:
     by_name = {d.name: d for d in data}
     ranked = [r for r in _ranked(rows) if r.srocc is not None]
     out = []
@@ -172,8 +207,12 @@ def _comparisons(rows: list[MetricRow], data: list[_MetricData], y: np.ndarray,
         p_williams = williams_test(r12, r13, r23 if r23 is not None else 0.0, n)[1]
         p_bootstrap = None
         if resampling.n_resamples:
-            if np.array_equal(joint, a.valid) and np.array_equal(joint, b.valid) \
-                    and a.boot_srocc is not None and b.boot_srocc is not None:
+            if (
+                np.array_equal(joint, a.valid)
+                and np.array_equal(joint, b.valid)
+                and a.boot_srocc is not None
+                and b.boot_srocc is not None
+            ):
                 deltas = a.boot_srocc - b.boot_srocc
             else:
                 deltas = resampling.spearman(a.x, y, joint) - resampling.spearman(b.x, y, joint)
@@ -220,5 +259,6 @@ def correlate(
             sub_rows, sub_data, sub_y, sub_resampling = _rows(subset, metrics, fit, n_bootstrap, seed, confidence)
             groups[str(key)] = _ranked(sub_rows)
             group_comparisons[str(key)] = _comparisons(sub_rows, sub_data, sub_y, sub_resampling)
-    return CorrelationReport(unit, len(observations), group, fit, n_bootstrap, _ranked(rows), groups, comparisons,
-                             group_comparisons)
+    return CorrelationReport(
+        unit, len(observations), group, fit, n_bootstrap, _ranked(rows), groups, comparisons, group_comparisons
+    )

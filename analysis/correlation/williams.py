@@ -10,6 +10,7 @@ correlation of the two metrics,
 
 with n - 3 degrees of freedom.
 """
+
 from __future__ import annotations
 
 import math

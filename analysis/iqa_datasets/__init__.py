@@ -14,6 +14,7 @@
 ``read_dataset(path, layout)`` is the whole check a request does synchronously: structure and
 score file, every named file present.
 """
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -25,9 +26,21 @@ from analysis.iqa_datasets.registry import distortion_family, get_layout, is_sco
 from analysis.iqa_datasets.verify import verify_images
 
 __all__ = [
-    "DatasetError", "DatasetIndex", "DistortedImage", "Layout", "Triplet", "dataset_observations",
-    "dataset_two_afc_pairs", "distortion_family", "find_layout_root", "get_layout", "is_scores_only",
-    "layout_names", "read_dataset", "safe_extract", "verify_images",
+    "DatasetError",
+    "DatasetIndex",
+    "DistortedImage",
+    "Layout",
+    "Triplet",
+    "dataset_observations",
+    "dataset_two_afc_pairs",
+    "distortion_family",
+    "find_layout_root",
+    "get_layout",
+    "is_scores_only",
+    "layout_names",
+    "read_dataset",
+    "safe_extract",
+    "verify_images",
 ]
 
 

@@ -15,6 +15,7 @@ correlation is -JND); the distortion type is the codec named in ``img_distorted`
 (``PTC_<img_num:05>_<codec>_<dlevel:02>.png``: AVIF, JPEG-1, JPEG-2000, JPEG-XL, VVC, JPEG-AI), the
 level is ``dlevel``. The two files must name the same items with the same JND.
 """
+
 from __future__ import annotations
 
 import math
@@ -33,8 +34,15 @@ METRIC_KEYS = ("img_distorted", "img_num", "codec", "dlevel", "distortion")
 # predictions, 10 = identical for HDR-VDP-3) and CVVDP (ColorVideoVDP, JOD, 10 = identical) are all
 # quality scores, so none is negated.
 METRICS: dict[str, bool] = {
-    "PSNR-Y": True, "SSIM": True, "MS-SSIM": True, "IW-SSIM": True, "VMAF-neg": True, "SSIMULACRA2": True,
-    "HDR-VDP-2 Q": True, "HDR-VDP-3 Q": True, "CVVDP": True,
+    "PSNR-Y": True,
+    "SSIM": True,
+    "MS-SSIM": True,
+    "IW-SSIM": True,
+    "VMAF-neg": True,
+    "SSIMULACRA2": True,
+    "HDR-VDP-2 Q": True,
+    "HDR-VDP-3 Q": True,
+    "CVVDP": True,
 }
 LEARNED_CODECS = frozenset({"JPEG-AI"})
 JND_TOLERANCE = 1e-6  # the metric file repeats the JND with more digits
@@ -77,8 +85,9 @@ def codec_family(codec: str | None) -> str | None:
 
 class Aic4Layout:
     name = "aic4"
-    description = (f"JPEG AIC-4 scores only: {JND_FILE} (JND, 95% intervals) and {METRIC_FILE} "
-                   f"(9 metrics' raw scores); no images")
+    description = (
+        f"JPEG AIC-4 scores only: {JND_FILE} (JND, 95% intervals) and {METRIC_FILE} (9 metrics' raw scores); no images"
+    )
     markers = (JND_FILE, METRIC_FILE)
     scores_only = True
     family_of = staticmethod(codec_family)
@@ -97,8 +106,9 @@ class Aic4Layout:
             jnd = _number(row["distortion"], where, "distortion")
             low, high = _number(row["CI_min"], where, "CI_min"), _number(row["CI_max"], where, "CI_max")
             if not low <= jnd <= high:
-                raise DatasetError(f"{where}, columns CI_min/CI_max: the interval [{low}, {high}] does not hold "
-                                   f"the JND {jnd}")
+                raise DatasetError(
+                    f"{where}, columns CI_min/CI_max: the interval [{low}, {high}] does not hold the JND {jnd}"
+                )
             if name in items:
                 raise DatasetError(f"{where}, column img_distorted: {name} occurs twice")
             if not row["img_source"]:
@@ -116,15 +126,29 @@ class Aic4Layout:
             jnd = _number(row["distortion"], where, "distortion")
             if abs(jnd - items[name].score) > JND_TOLERANCE:
                 raise DatasetError(f"{where}, column distortion: {jnd} differs from {items[name].score} in {JND_FILE}")
-            values[name] = {metric: (1.0 if higher else -1.0) * _number(row[metric], where, metric)
-                            for metric, higher in METRICS.items()}
+            values[name] = {
+                metric: (1.0 if higher else -1.0) * _number(row[metric], where, metric)
+                for metric, higher in METRICS.items()
+            }
         missing = [n for n in items if n not in values]
         if missing:
             raise DatasetError(f"{METRIC_FILE} lacks {len(missing)} item(s) of {JND_FILE}, e.g. {missing[0]}")
-        distorted = [DistortedImage(d.path, d.reference, d.score, d.distortion, d.level, score_ci=d.score_ci,
-                                    metric_values=values[d.path]) for d in items.values()]
-        return DatasetIndex(self.name, root, list(references), distorted, higher_is_better=False, unit="JND",
-                            scores_only=True, metric_names=list(METRICS))
+        distorted = [
+            DistortedImage(
+                d.path, d.reference, d.score, d.distortion, d.level, score_ci=d.score_ci, metric_values=values[d.path]
+            )
+            for d in items.values()
+        ]
+        return DatasetIndex(
+            self.name,
+            root,
+            list(references),
+            distorted,
+            higher_is_better=False,
+            unit="JND",
+            scores_only=True,
+            metric_names=list(METRICS),
+        )
 
     @staticmethod
     def _parse_name(name: str, row: dict[str, str], where: str) -> tuple[str, int]:

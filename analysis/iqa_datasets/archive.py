@@ -5,6 +5,7 @@ letters), symbolic links, the number of files, the total uncompressed size and t
 ratio (a zip bomb); while writing, the bytes actually inflated are counted against the same limits
 (a header can lie). On any error the destination folder is removed, so nothing is left behind.
 """
+
 from __future__ import annotations
 
 import fnmatch
@@ -31,8 +32,12 @@ def _safe_name(name: str) -> PurePosixPath:
 
 
 def safe_extract(
-    zip_path: Path, dest: Path, *, max_total_bytes: int = DEFAULT_MAX_TOTAL_BYTES,
-    max_files: int = DEFAULT_MAX_FILES, max_ratio: float = DEFAULT_MAX_RATIO,
+    zip_path: Path,
+    dest: Path,
+    *,
+    max_total_bytes: int = DEFAULT_MAX_TOTAL_BYTES,
+    max_files: int = DEFAULT_MAX_FILES,
+    max_ratio: float = DEFAULT_MAX_RATIO,
 ) -> Path:
     """Extract ``zip_path`` into the new folder ``dest`` and return it; ``DatasetError`` on a bad archive.
 
@@ -54,14 +59,22 @@ def safe_extract(
         if total > max_total_bytes:
             raise DatasetError(f"archive unpacks to {total} bytes (limit {max_total_bytes})")
         if compressed and total / compressed > max_ratio and total > _CHUNK:
-            raise DatasetError(f"archive compression ratio {total / compressed:.0f} exceeds {max_ratio:.0f} (zip bomb?)")
+            raise DatasetError(
+                f"archive compression ratio {total / compressed:.0f} exceeds {max_ratio:.0f} (zip bomb?)"
+            )
         for member in members:
             _safe_name(member.filename)
             if stat.S_ISLNK(member.external_attr >> 16):
                 raise DatasetError(f"archive entry {member.filename!r} is a symbolic link")
-            if member.compress_size and member.file_size > _CHUNK and member.file_size / member.compress_size > max_ratio:
-                raise DatasetError(f"archive entry {member.filename!r} has compression ratio "
-                                   f"{member.file_size / member.compress_size:.0f} (limit {max_ratio:.0f}; zip bomb?)")
+            if (
+                member.compress_size
+                and member.file_size > _CHUNK
+                and member.file_size / member.compress_size > max_ratio
+            ):
+                raise DatasetError(
+                    f"archive entry {member.filename!r} has compression ratio "
+                    f"{member.file_size / member.compress_size:.0f} (limit {max_ratio:.0f}; zip bomb?)"
+                )
         dest.mkdir(parents=True)
         try:
             written = 0
@@ -106,5 +119,7 @@ def find_layout_root(extracted: Path, layout: Layout) -> Path:
     folders = [p for p in entries if p.is_dir()]
     if len(folders) == 1 and _has_markers(folders[0], layout):
         return folders[0]
-    raise DatasetError(f"no {layout.name} layout found: expected {', '.join(layout.markers)} at the archive's "
-                       f"root or inside one top-level folder")
+    raise DatasetError(
+        f"no {layout.name} layout found: expected {', '.join(layout.markers)} at the archive's "
+        f"root or inside one top-level folder"
+    )

@@ -1,4 +1,5 @@
 """What every IQA data set layout reads into: ``DatasetIndex``, and the ``Layout`` interface."""
+
 from __future__ import annotations
 
 import csv
@@ -145,7 +146,7 @@ class FileTable:
     def under(self, folder: str) -> list[str]:
         """Stored relative paths directly inside ``folder`` (case-insensitive)."""
         prefix = folder.strip("/").lower() + "/"
-        return sorted(v for k, v in self._files.items() if k.startswith(prefix) and "/" not in k[len(prefix):])
+        return sorted(v for k, v in self._files.items() if k.startswith(prefix) and "/" not in k[len(prefix) :])
 
 
 def parse_score(text: str, where: str) -> float:

@@ -5,6 +5,7 @@ and T = 0 when people found A closer to O, 1 when B. A path not found as written
 with its leading folders dropped, then by its file name if that is unique in the archive. No scale: scored as 2AFC agreement
 (``analysis.correlation.two_afc_agreement``). A header row, if present, is skipped.
 """
+
 from __future__ import annotations
 
 import csv

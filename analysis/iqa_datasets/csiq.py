@@ -5,6 +5,7 @@ jpeg, jpeg2000, fnoise, blur, contrast) and ``csiq.DMOS.xlsx``, whose sheet of a
 columns ``image, dst_type, dst_lev, dmos`` (DMOS 0-1, lower = better). The spreadsheet names the
 types in words ("noise", "jpeg 2000", "f noise"); they map onto the folder names below.
 """
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -14,8 +15,15 @@ from analysis.iqa_datasets.base import DatasetError, DatasetIndex, DistortedImag
 SCORE_FILE = "csiq.DMOS.xlsx"
 REQUIRED = ("image", "dst_type", "dst_lev", "dmos")
 TYPE_FOLDERS = {
-    "noise": "awgn", "awgn": "awgn", "jpeg": "jpeg", "jpeg 2000": "jpeg2000", "jpeg2000": "jpeg2000",
-    "f noise": "fnoise", "fnoise": "fnoise", "blur": "blur", "contrast": "contrast",
+    "noise": "awgn",
+    "awgn": "awgn",
+    "jpeg": "jpeg",
+    "jpeg 2000": "jpeg2000",
+    "jpeg2000": "jpeg2000",
+    "f noise": "fnoise",
+    "fnoise": "fnoise",
+    "blur": "blur",
+    "contrast": "contrast",
 }
 
 
@@ -46,7 +54,7 @@ def _score_rows(path: Path) -> list[tuple[int, dict[str, object]]]:
                 if all(column in names for column in REQUIRED):
                     columns = {c: names.index(c) for c in REQUIRED}
                     out = []
-                    for offset, row in enumerate(rows[header_index + 1:], header_index + 2):
+                    for offset, row in enumerate(rows[header_index + 1 :], header_index + 2):
                         if all(c is None or _cell_text(c) == "" for c in row):
                             continue
                         out.append((offset, {c: (row[i] if i < len(row) else None) for c, i in columns.items()}))
@@ -71,8 +79,10 @@ class CsiqLayout:
             image, kind = _cell_text(row["image"]), _cell_text(row["dst_type"]).lower()
             folder = TYPE_FOLDERS.get(kind)
             if folder is None:
-                raise DatasetError(f"{where}: unknown distortion type {kind!r} (expected one of "
-                                   f"{', '.join(sorted(set(TYPE_FOLDERS)))})")
+                raise DatasetError(
+                    f"{where}: unknown distortion type {kind!r} (expected one of "
+                    f"{', '.join(sorted(set(TYPE_FOLDERS)))})"
+                )
             level_text = _cell_text(row["dst_lev"])
             if not level_text.isdigit():
                 raise DatasetError(f"{where}: level {level_text!r} is not a whole number")

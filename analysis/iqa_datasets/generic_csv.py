@@ -6,12 +6,18 @@ prefix or a unique file name is also found) and the score's direction: a
 ``higher_is_better`` column (the same 1/0/true/false on every row) or the layout's
 ``higher_is_better`` option. Without either the import is refused rather than guessed.
 """
+
 from __future__ import annotations
 
 from pathlib import Path
 
 from analysis.iqa_datasets.base import (
-    DatasetError, DatasetIndex, DistortedImage, FileTable, parse_score, read_csv_rows,
+    DatasetError,
+    DatasetIndex,
+    DistortedImage,
+    FileTable,
+    parse_score,
+    read_csv_rows,
 )
 
 SCORE_FILE = "scores.csv"
@@ -35,8 +41,10 @@ class GenericCsvLayout:
             return candidates[0]
         if not candidates:
             raise DatasetError(f"the generic-csv layout needs {SCORE_FILE} (or one .csv file) at the root")
-        raise DatasetError(f"several .csv files at the root ({', '.join(p.name for p in candidates)}); "
-                           f"name the score file {SCORE_FILE}")
+        raise DatasetError(
+            f"several .csv files at the root ({', '.join(p.name for p in candidates)}); "
+            f"name the score file {SCORE_FILE}"
+        )
 
     def read(self, root: Path) -> DatasetIndex:
         """Parse the score CSV, settle the score direction and check every named image exists."""
@@ -47,7 +55,9 @@ class GenericCsvLayout:
         if "higher_is_better" in rows[0]:
             flags = {r.get("higher_is_better", "").lower() for r in rows}
             if len(flags) != 1 or not flags <= (_TRUE | _FALSE):
-                raise DatasetError(f"{score_path.name}: higher_is_better must be one of 1/0/true/false, the same on every row")
+                raise DatasetError(
+                    f"{score_path.name}: higher_is_better must be one of 1/0/true/false, the same on every row"
+                )
             from_file = flags.pop() in _TRUE
             if direction is not None and direction != from_file:
                 raise DatasetError(f"{score_path.name} says higher_is_better={from_file}, the import says {direction}")

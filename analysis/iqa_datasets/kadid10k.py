@@ -4,23 +4,49 @@
 1-5) with ``dmos.csv`` columns ``dist_img, ref_img, dmos, var``. Despite its name the score is a
 mean of 1-5 ratings of the distorted image against its reference: higher = better.
 """
+
 from __future__ import annotations
 
 import re
 from pathlib import Path
 
 from analysis.iqa_datasets.base import (
-    DatasetError, DatasetIndex, DistortedImage, FileTable, parse_score, read_csv_rows,
+    DatasetError,
+    DatasetIndex,
+    DistortedImage,
+    FileTable,
+    parse_score,
+    read_csv_rows,
 )
 
 SCORE_FILE = "dmos.csv"
 _NAME = re.compile(r"^i(\d+)_(\d\d)_(\d\d)\.png$", re.IGNORECASE)
 DISTORTIONS = {
-    1: "gaussian blur", 2: "lens blur", 3: "motion blur", 4: "colour diffusion", 5: "colour shift",
-    6: "colour quantisation", 7: "colour saturation 1", 8: "colour saturation 2", 9: "jpeg2000", 10: "jpeg",
-    11: "white noise", 12: "white noise in colour component", 13: "impulse noise", 14: "multiplicative noise",
-    15: "denoise", 16: "brighten", 17: "darken", 18: "mean shift", 19: "jitter", 20: "non-eccentricity patch",
-    21: "pixelate", 22: "quantisation", 23: "colour block", 24: "high sharpen", 25: "contrast change",
+    1: "gaussian blur",
+    2: "lens blur",
+    3: "motion blur",
+    4: "colour diffusion",
+    5: "colour shift",
+    6: "colour quantisation",
+    7: "colour saturation 1",
+    8: "colour saturation 2",
+    9: "jpeg2000",
+    10: "jpeg",
+    11: "white noise",
+    12: "white noise in colour component",
+    13: "impulse noise",
+    14: "multiplicative noise",
+    15: "denoise",
+    16: "brighten",
+    17: "darken",
+    18: "mean shift",
+    19: "jitter",
+    20: "non-eccentricity patch",
+    21: "pixelate",
+    22: "quantisation",
+    23: "colour block",
+    24: "high sharpen",
+    25: "contrast change",
 }
 
 

@@ -7,6 +7,7 @@ copy of the reference, left out as usual) and ``refnames_all.mat`` (``refnames_a
 file of each entry). DMOS, lower = better. The release has 227, 233, 174, 174, 174 images per folder;
 the counts are read from the folders, and must add up to the length of ``dmos``.
 """
+
 from __future__ import annotations
 
 import re
@@ -24,6 +25,7 @@ _IMG = re.compile(r"^img(\d+)\.bmp$", re.IGNORECASE)
 
 def _load_mat(path: Path, key: str) -> np.ndarray:
     from scipy.io import loadmat
+
     try:
         data = loadmat(path)
     except (ValueError, OSError, TypeError, NotImplementedError) as exc:
@@ -53,8 +55,9 @@ class LiveLayout:
         orgs = _load_mat(root / files.require(SCORE_FILE, "the live layout"), "orgs")
         refnames = _load_mat(root / files.require(NAMES_FILE, "the live layout"), "refnames_all")
         if not (len(dmos) == len(orgs) == len(refnames)):
-            raise DatasetError(f"dmos ({len(dmos)}), orgs ({len(orgs)}) and refnames_all ({len(refnames)}) "
-                               f"differ in length")
+            raise DatasetError(
+                f"dmos ({len(dmos)}), orgs ({len(orgs)}) and refnames_all ({len(refnames)}) differ in length"
+            )
         try:
             dmos = dmos.astype(np.float64)
         except (TypeError, ValueError):
@@ -63,7 +66,9 @@ class LiveLayout:
             raise DatasetError("dmos.mat: dmos has non-finite values")
         entries: list[tuple[str, str]] = []  # (folder, file) in dmos order
         for folder in FOLDERS:
-            numbered = sorted((int(m.group(1)), p) for p in files.under(folder) if (m := _IMG.match(p.rsplit("/", 1)[-1])))
+            numbered = sorted(
+                (int(m.group(1)), p) for p in files.under(folder) if (m := _IMG.match(p.rsplit("/", 1)[-1]))
+            )
             if not numbered:
                 raise DatasetError(f"the live layout needs the folder {folder}/ with img1.bmp ...")
             if [n for n, _ in numbered] != list(range(1, len(numbered) + 1)):

@@ -1,4 +1,5 @@
 """From a read data set and its metric values to the correlation engine's inputs."""
+
 from __future__ import annotations
 
 from collections.abc import Mapping
@@ -16,8 +17,11 @@ def dataset_observations(index: DatasetIndex, values: Mapping[str, MetricValues]
     reference (the bootstrap resamples references); ``distortion`` feeds the per-distortion breakdown.
     """
     sign = 1.0 if index.higher_is_better else -1.0
-    return [Observation(dict(values[d.path]), sign * d.score, d.reference, d.path, distortion=d.distortion)
-            for d in index.distorted if d.path in values]
+    return [
+        Observation(dict(values[d.path]), sign * d.score, d.reference, d.path, distortion=d.distortion)
+        for d in index.distorted
+        if d.path in values
+    ]
 
 
 def dataset_two_afc_pairs(index: DatasetIndex, values: Mapping[str, MetricValues], metric: str) -> list[TwoAFCPair]:

@@ -1,4 +1,5 @@
 """The one place IQA data set layouts are registered: adding a layout is adding its class here."""
+
 from __future__ import annotations
 
 from analysis.iqa_datasets.aic4 import Aic4Layout
@@ -10,8 +11,15 @@ from analysis.iqa_datasets.kadid10k import Kadid10kLayout
 from analysis.iqa_datasets.live import LiveLayout
 from analysis.iqa_datasets.tid2013 import Tid2013Layout
 
-LAYOUT_CLASSES = (Tid2013Layout, Kadid10kLayout, CsiqLayout, LiveLayout, Clic2021PerceptualLayout, GenericCsvLayout,
-                 Aic4Layout)
+LAYOUT_CLASSES = (
+    Tid2013Layout,
+    Kadid10kLayout,
+    CsiqLayout,
+    LiveLayout,
+    Clic2021PerceptualLayout,
+    GenericCsvLayout,
+    Aic4Layout,
+)
 _LAYOUTS = {cls.name: cls for cls in LAYOUT_CLASSES}
 
 
@@ -27,7 +35,9 @@ def get_layout(name: str, *, higher_is_better: bool | None = None) -> Layout:
     if name == GenericCsvLayout.name:
         return GenericCsvLayout(higher_is_better)
     if higher_is_better is not None:
-        raise DatasetError(f"the {name} layout fixes its own score direction; higher_is_better applies to generic-csv only")
+        raise DatasetError(
+            f"the {name} layout fixes its own score direction; higher_is_better applies to generic-csv only"
+        )
     return _LAYOUTS[name]()
 
 

@@ -4,6 +4,7 @@
 type 01-24, level 1-5) and ``mos_with_names.txt``: one ``<MOS> <file name>`` per line, MOS 0-9,
 higher = better. File names are matched case-insensitively (the archive mixes cases).
 """
+
 from __future__ import annotations
 
 import re
@@ -14,13 +15,30 @@ from analysis.iqa_datasets.base import DatasetError, DatasetIndex, DistortedImag
 SCORE_FILE = "mos_with_names.txt"
 _NAME = re.compile(r"^i(\d\d)_(\d\d)_(\d)\.bmp$", re.IGNORECASE)
 DISTORTIONS = {
-    1: "additive gaussian noise", 2: "additive noise in colour components", 3: "spatially correlated noise",
-    4: "masked noise", 5: "high frequency noise", 6: "impulse noise", 7: "quantisation noise",
-    8: "gaussian blur", 9: "image denoising", 10: "jpeg compression", 11: "jpeg2000 compression",
-    12: "jpeg transmission errors", 13: "jpeg2000 transmission errors", 14: "non eccentricity pattern noise",
-    15: "local block-wise distortions", 16: "mean shift", 17: "contrast change", 18: "change of colour saturation",
-    19: "multiplicative gaussian noise", 20: "comfort noise", 21: "lossy compression of noisy images",
-    22: "colour quantisation with dither", 23: "chromatic aberrations", 24: "sparse sampling and reconstruction",
+    1: "additive gaussian noise",
+    2: "additive noise in colour components",
+    3: "spatially correlated noise",
+    4: "masked noise",
+    5: "high frequency noise",
+    6: "impulse noise",
+    7: "quantisation noise",
+    8: "gaussian blur",
+    9: "image denoising",
+    10: "jpeg compression",
+    11: "jpeg2000 compression",
+    12: "jpeg transmission errors",
+    13: "jpeg2000 transmission errors",
+    14: "non eccentricity pattern noise",
+    15: "local block-wise distortions",
+    16: "mean shift",
+    17: "contrast change",
+    18: "change of colour saturation",
+    19: "multiplicative gaussian noise",
+    20: "comfort noise",
+    21: "lossy compression of noisy images",
+    22: "colour quantisation with dither",
+    23: "chromatic aberrations",
+    24: "sparse sampling and reconstruction",
 }
 
 

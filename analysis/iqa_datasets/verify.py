@@ -1,4 +1,5 @@
 """Decoding every image an index names (slow for thousands: the app runs it in the background)."""
+
 from __future__ import annotations
 
 from collections.abc import Callable
@@ -9,8 +10,9 @@ from analysis.iqa_datasets.base import DatasetIndex
 from models.image_errors import PIL_DECODE_ERRORS
 
 
-def verify_images(index: DatasetIndex, *, progress: Callable[[int, int], None] | None = None,
-                  max_problems: int = 20) -> list[str]:
+def verify_images(
+    index: DatasetIndex, *, progress: Callable[[int, int], None] | None = None, max_problems: int = 20
+) -> list[str]:
     """Problems found: images that do not decode, and distorted images whose size differs from their
     reference's. An empty list means every image decoded. Stops collecting after ``max_problems``."""
     problems: list[str] = []
@@ -31,8 +33,10 @@ def verify_images(index: DatasetIndex, *, progress: Callable[[int, int], None] |
         if len(problems) >= max_problems:
             break
         if d.path in sizes and d.reference in sizes and sizes[d.path] != sizes[d.reference]:
-            problems.append(f"{d.path} is {sizes[d.path][0]}x{sizes[d.path][1]} but its reference {d.reference} "
-                            f"is {sizes[d.reference][0]}x{sizes[d.reference][1]}")
+            problems.append(
+                f"{d.path} is {sizes[d.path][0]}x{sizes[d.path][1]} but its reference {d.reference} "
+                f"is {sizes[d.reference][0]}x{sizes[d.reference][1]}"
+            )
     for t in index.triplets:
         if len(problems) >= max_problems:
             break

@@ -14,6 +14,7 @@
   reconstructs them (Testolina et al. 2024; Jenadeleh et al. 2025), trap screening, bootstrap intervals.
 - ``aic3_csv.read_aic3_answers``: ``TripletAnswer`` rows from the JPEG AIC response CSVs.
 """
+
 from analysis.subjective.design import effective_comparisons, group_design
 from analysis.subjective.pairwise import scale_pairwise
 from analysis.subjective.rating import scale_ratings

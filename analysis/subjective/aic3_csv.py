@@ -12,6 +12,7 @@ meet; the group is ``img_num``; the reference is codec 0 at level 0 (``PTC_<img_
 The observer is ``<method>:<worker>``: each experiment numbers its workers from 1 (SDR25's 459
 participants are its BTC file's 386 and its PTC file's 73, whose ids overlap but whose user data differ).
 """
+
 from __future__ import annotations
 
 import csv
@@ -24,8 +25,21 @@ from pathlib import Path
 from analysis.subjective.triplet import TripletAnswer
 
 REQUIRED_COLUMNS = (
-    "worker", "method", "img_num", "codec_left", "codec_right", "codec_pivot", "dlevel_left",
-    "dlevel_right", "dlevel_pivot", "img_left", "img_right", "img_pivot", "is_bias", "is_trap", "response",
+    "worker",
+    "method",
+    "img_num",
+    "codec_left",
+    "codec_right",
+    "codec_pivot",
+    "dlevel_left",
+    "dlevel_right",
+    "dlevel_pivot",
+    "img_left",
+    "img_right",
+    "img_pivot",
+    "is_bias",
+    "is_trap",
+    "response",
 )
 RESPONSES = {"left": "left", "right": "right", "notsure": "not_sure", "not sure": "not_sure", "not_sure": "not_sure"}
 SKIP = "skip"
@@ -150,8 +164,10 @@ def read_aic3_answers(files: Sequence[Source]) -> list[TripletAnswer]:
                 continue
             if response not in RESPONSES:
                 raise Aic3FormatError(
-                    name, f"unknown response {record['response']!r} (left, right, notsure or skip)",
-                    row=row, column="response",
+                    name,
+                    f"unknown response {record['response']!r} (left, right, notsure or skip)",
+                    row=row,
+                    column="response",
                 )
             method = record["method"].strip().upper()
             if method not in METHODS:
@@ -179,9 +195,15 @@ def read_aic3_answers(files: Sequence[Source]) -> list[TripletAnswer]:
                 )
             answers.append(
                 TripletAnswer(
-                    observer=f"{method}:{worker}", group=str(img_num), pivot=labels["pivot"], left=labels["left"],
-                    right=labels["right"], choice=RESPONSES[response], boosted=METHODS[method],
-                    trap=flags["is_trap"], bias=flags["is_bias"],
+                    observer=f"{method}:{worker}",
+                    group=str(img_num),
+                    pivot=labels["pivot"],
+                    left=labels["left"],
+                    right=labels["right"],
+                    choice=RESPONSES[response],
+                    boosted=METHODS[method],
+                    trap=flags["is_trap"],
+                    bias=flags["is_bias"],
                     batch=(record.get("assignment") or "").strip(),
                 )
             )

@@ -14,6 +14,7 @@ from below and pwcmp's prior decides them; in simulation (``benchmarks/pairwise_
 answers per pair) the distances came out at about 60% of the truth. ``design_warning`` names such a
 group: read its order, not its absolute JOD.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass

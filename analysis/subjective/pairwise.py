@@ -27,6 +27,7 @@ The analysis of pwcmp (Perez-Ortiz and Mantiuk 2017, arXiv 1712.03686), our own 
   ``Scale.observers`` with ``outlier=True`` and the reason, and are left out of the scale when
   ``exclude_outliers``. Needs ``MIN_OBSERVERS_FOR_SCREENING`` observers.
 """
+
 from __future__ import annotations
 
 import math
@@ -58,9 +59,7 @@ class _Scene:
         self.counts = np.zeros((n_observers, len(conditions), len(conditions)))
 
 
-def _collect(
-    comparisons: list[Comparison], references: Mapping[str, str]
-) -> tuple[list[str], list[_Scene], list[str]]:
+def _collect(comparisons: list[Comparison], references: Mapping[str, str]) -> tuple[list[str], list[_Scene], list[str]]:
     observers = sorted({c.observer for c in comparisons})
     obs_index = {o: x for x, o in enumerate(observers)}
     by_scene: dict[str, list[Comparison]] = {}
@@ -248,9 +247,15 @@ def scale_pairwise(
         counts = np.tensordot(keep.astype(float), s.counts, axes=1)
         scores, n_comp = _fit(s, counts, prior)
         if n_comp > 1:
-            group_warnings.append(GroupWarning(s.scene, (
-                f"comparison graph has {n_comp} disconnected components; they are linked "
-                f"weakly and scores across components are not comparable")))
+            group_warnings.append(
+                GroupWarning(
+                    s.scene,
+                    (
+                        f"comparison graph has {n_comp} disconnected components; they are linked "
+                        f"weakly and scores across components are not comparable"
+                    ),
+                )
+            )
         regime = design_warning(group_design(counts))
         if regime:
             group_warnings.append(GroupWarning(s.scene, regime))

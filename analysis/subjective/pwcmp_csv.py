@@ -6,6 +6,7 @@ export (``codec_A``/``codec_B`` columns) is recognised: labels become ``<codec> 
 ``reference``), rows with ``control=identical`` are dropped and ``control`` travels with each answer so trap
 rows screen observers as they do natively. Errors name the file, row (1 = the header) and column.
 """
+
 from __future__ import annotations
 
 import csv
@@ -24,8 +25,11 @@ class PwcmpFormatError(ValueError):
 
     def __init__(self, file: str, message: str, *, row: int | None = None, column: str | None = None):
         self.file, self.row, self.column, self.detail = file, row, column, message
-        where = f"file {file}" + (f", row {row}" if row is not None else "") + (
-            f", column {column}" if column is not None else "")
+        where = (
+            f"file {file}"
+            + (f", row {row}" if row is not None else "")
+            + (f", column {column}" if column is not None else "")
+        )
         super().__init__(f"{where}: {message}")
 
 
@@ -108,13 +112,13 @@ def read_pwcmp_answers(files: Sequence[tuple[str, bytes]]) -> PwcmpAnswers:
             except ValueError:
                 value = math.nan
             if value not in (0.0, 1.0):
-                raise PwcmpFormatError(name, f"{selected!r} is out of range (0 or 1; 1 = A was chosen)",
-                                       row=row, column="is_A_selected")
+                raise PwcmpFormatError(
+                    name, f"{selected!r} is out of range (0 or 1; 1 = A was chosen)", row=row, column="is_A_selected"
+                )
             scene = record["scene"].strip()
             a, b = _label(record, "A", export), _label(record, "B", export)
             if a == b:
-                raise PwcmpFormatError(name, f"condition {a!r} is compared with itself", row=row,
-                                       column="condition_B")
+                raise PwcmpFormatError(name, f"condition {a!r} is compared with itself", row=row, column="condition_B")
             if export:
                 for side, label in (("A", a), ("B", b)):
                     if (record.get(f"codec_{side}") or "").strip() == REFERENCE:

@@ -10,6 +10,7 @@
   |P - Q| / (P + Q) < 0.3, with J the number of their ratings. Rejected observers are listed with
   ``outlier=True`` and left out of the MOS when ``exclude_outliers``.
 """
+
 from __future__ import annotations
 
 import math

@@ -17,6 +17,7 @@
   to pairs whose answers measure a distance rather than confirm an order nearly everyone agrees on:
   near-unanimous pairs leave pwcmp's JOD distances to its prior (issue 29, section 4).
 """
+
 from __future__ import annotations
 
 import itertools
@@ -61,9 +62,7 @@ def _inverse_mills(x: np.ndarray) -> np.ndarray:
     return np.exp(-0.5 * x * x - 0.5 * np.log(2 * np.pi) - special.log_ndtr(x))
 
 
-def gaussian_posterior(
-    n_conditions: int, wins: np.ndarray, prior_var: np.ndarray
-) -> tuple[np.ndarray, np.ndarray]:
+def gaussian_posterior(n_conditions: int, wins: np.ndarray, prior_var: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Laplace approximation (mean, covariance) of the Thurstone Case V posterior.
 
     ``wins[i, j]`` = answers preferring ``i`` to ``j``; prior N(0, diag(prior_var)). Newton's method

@@ -6,6 +6,7 @@ failed traps exceeds ``max_fail_rate`` (default 25%, i.e. more than one in four)
 ``min_traps`` answered; flagged observers are reported, not silently dropped (the scale functions
 take them through their ``flagged`` argument).
 """
+
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence

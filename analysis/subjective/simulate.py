@@ -4,6 +4,7 @@ As pwcmp's ``pw_simulate_exp`` (Perez-Ortiz and Mantiuk 2017): an observer prefe
 with probability ``Phi((q_a - q_b) / 1.4826)``, so a true difference of 1 JOD gives 75% preference.
 A random observer answers each trial with a fair coin.
 """
+
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping

@@ -7,6 +7,7 @@ sure" instead of guessing: with probability ``not_sure * 2 min(p, 1 - p)``, take
 so the expected vote (a "not sure" being half a vote each way) stays ``p``. A random clicker picks
 left, right or "not sure" uniformly, traps included.
 """
+
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
@@ -58,6 +59,18 @@ def simulate_triplets(
                     if boosted:
                         hl, hr = g1 * hl + g2 * hl * hl, g1 * hr + g2 * hr * hr
                     choice = _choice(rng, float(special.ndtr((hl - hr) / SIGMA)), not_sure)
-                answers.append(TripletAnswer(observer, group, f"{group}0", f"{group}{i}", f"{group}{j}", choice,
-                                             boosted=boosted, trap=trap, bias=bias, batch=f"{observer}-1"))
+                answers.append(
+                    TripletAnswer(
+                        observer,
+                        group,
+                        f"{group}0",
+                        f"{group}{i}",
+                        f"{group}{j}",
+                        choice,
+                        boosted=boosted,
+                        trap=trap,
+                        bias=bias,
+                        batch=f"{observer}-1",
+                    )
+                )
     return answers

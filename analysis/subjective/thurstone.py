@@ -38,6 +38,7 @@ for analysing pairwise comparison experiments", arXiv 1712.03686; github.com/man
   does, where the gradient falls below their tolerance (about 9.6 JOD);
   ``analysis.subjective.design`` flags such groups.
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -111,8 +112,7 @@ class PwcmpObjective:
     ``reference``: the index held at 0 under ``fix0`` (ignored under ``mean0``).
     """
 
-    def __init__(self, counts: np.ndarray, prior: str = "gaussian", regularization: str = "mean0",
-                 reference: int = 0):
+    def __init__(self, counts: np.ndarray, prior: str = "gaussian", regularization: str = "mean0", reference: int = 0):
         if prior not in PRIORS:
             raise ValueError(f"unknown prior {prior!r}; use one of {', '.join(PRIORS)}")
         if regularization not in REGULARIZATIONS:
@@ -297,8 +297,9 @@ def pw_scale(
 
     free0 = q0 if fixed is None else np.delete(q0, fixed)
     g0 = np.max(np.abs(fun(free0)[1]))
-    result = optimize.minimize(fun, free0, jac=True, hess=hess, method="trust-exact",
-                               options={"gtol": _GTOL * max(1.0, g0), "maxiter": 1000})
+    result = optimize.minimize(
+        fun, free0, jac=True, hess=hess, method="trust-exact", options={"gtol": _GTOL * max(1.0, g0), "maxiter": 1000}
+    )
     return full(result.x)
 
 

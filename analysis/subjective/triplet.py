@@ -29,6 +29,7 @@ et al. 2025 (arXiv 2504.06301); our own code (no reference code is published).
   bootstrap resamples) stay finite (AIC-3's QoMEX'23 analysis seeds its count matrix likewise).
 - Intervals: percentile 95% intervals from a bootstrap over observers (after screening).
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -187,8 +188,16 @@ class _Model:
     assembled from those 7x7 blocks with one ``bincount``.
     """
 
-    def __init__(self, n: int, cells: np.ndarray, boosted: np.ndarray, cls_l: np.ndarray,
-                 cls_r: np.ndarray, n_classes: int, free: np.ndarray):
+    def __init__(
+        self,
+        n: int,
+        cells: np.ndarray,
+        boosted: np.ndarray,
+        cls_l: np.ndarray,
+        cls_r: np.ndarray,
+        n_classes: int,
+        free: np.ndarray,
+    ):
         self.n, self.c = n, n_classes
         self.size = n + 2 * n_classes
         self.p, self.l, self.r = cells[:, 0], cells[:, 1], cells[:, 2]
@@ -241,9 +250,18 @@ class _Model:
             for side, sign, s_, d_, a2 in ((0, 1.0, sl[b], dl[b], a2l[b]), (1, -1.0, sr[b], dr[b], a2r[b])):
                 xs, xp, gg1, gg2 = i[:, side], i[:, 2], i[:, 3 + side], i[:, 5 + side]
                 terms = [
-                    (xs, xs, 2 * a2), (xp, xp, 2 * a2), (xs, xp, -2 * a2), (xp, xs, -2 * a2),
-                    (xs, gg1, s_), (gg1, xs, s_), (xp, gg1, -s_), (gg1, xp, -s_),
-                    (xs, gg2, 2 * d_ * s_), (gg2, xs, 2 * d_ * s_), (xp, gg2, -2 * d_ * s_), (gg2, xp, -2 * d_ * s_),
+                    (xs, xs, 2 * a2),
+                    (xp, xp, 2 * a2),
+                    (xs, xp, -2 * a2),
+                    (xp, xs, -2 * a2),
+                    (xs, gg1, s_),
+                    (gg1, xs, s_),
+                    (xp, gg1, -s_),
+                    (gg1, xp, -s_),
+                    (xs, gg2, 2 * d_ * s_),
+                    (gg2, xs, 2 * d_ * s_),
+                    (xp, gg2, -2 * d_ * s_),
+                    (gg2, xp, -2 * d_ * s_),
                 ]
                 for r_, c_, v in terms:
                     flat += np.bincount(r_ * size + c_, sign * f * v, size * size)
@@ -257,8 +275,17 @@ def _log_ndtr_ratio(z: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return logp, np.exp(-0.5 * z * z - _LOG_SQRT_2PI - logp)
 
 
-def _newton(model: _Model, w_left: np.ndarray, w_right: np.ndarray, start: np.ndarray,
-            lower: np.ndarray, upper: np.ndarray, *, tol: float = 1e-10, max_steps: int = 200) -> np.ndarray:
+def _newton(
+    model: _Model,
+    w_left: np.ndarray,
+    w_right: np.ndarray,
+    start: np.ndarray,
+    lower: np.ndarray,
+    upper: np.ndarray,
+    *,
+    tol: float = 1e-10,
+    max_steps: int = 200,
+) -> np.ndarray:
     """Projected Newton (Bertsekas 1982) with backtracking: parameters at a bound whose gradient
     pushes outwards are held; the others take a damped Newton step (Levenberg shift where the
     Hessian is not positive definite), projected back into the bounds."""
@@ -336,10 +363,7 @@ def triplet_scale(
     removed, thresholds = screen_batches(answers) if screening == "otsu" else (set(), {})
     kept_obs = {a.observer for a in answers if (a.observer, a.batch or a.observer) not in removed}
     screened_out = sorted({a.observer for a in answers} - kept_obs)
-    used = [
-        a for a in answers
-        if not a.trap and not a.bias and (a.observer, a.batch or a.observer) not in removed
-    ]
+    used = [a for a in answers if not a.trap and not a.bias and (a.observer, a.batch or a.observer) not in removed]
     n_trap = sum(1 for a in answers if a.trap)
     n_bias = sum(1 for a in answers if a.bias)
 
@@ -422,7 +446,7 @@ def triplet_scale(
         warnings.append(f"intervals rest on {n_obs} observer(s); they are not meaningful")
 
     x = theta[:n]
-    lo, hi = (np.percentile(draws, [2.5, 97.5], axis=0) if bootstrap else (x, x))
+    lo, hi = np.percentile(draws, [2.5, 97.5], axis=0) if bootstrap else (x, x)
     g1, g2 = theta[n : n + c], theta[n + c : n + 2 * c]
     boost_curves = {name: (float(g1[i]), float(g2[i])) for name, i in classes.items()}
     gain = None
@@ -438,8 +462,14 @@ def triplet_scale(
                 warnings.append(f"boosting transform of class {name!r} is not monotone over its conditions")
     conditions = [
         TripletCondition(
-            label=lab, group=g, reference=bool(fixed[i]), jnd=float(x[i]), score=float(-x[i]),
-            ci_low=float(lo[i]), ci_high=float(hi[i]), answers=int(involved[i]),
+            label=lab,
+            group=g,
+            reference=bool(fixed[i]),
+            jnd=float(x[i]),
+            score=float(-x[i]),
+            ci_low=float(lo[i]),
+            ci_high=float(hi[i]),
+            answers=int(involved[i]),
         )
         for (g, lab), i in labels.items()
     ]

@@ -5,6 +5,7 @@ is one ``Comparison`` (pwcmp's column layout: observer, scene, condition_A, cond
 is_A_selected); a DSIS / ACR answer is one ``Rating`` on the 5-point ITU-R BT.500 impairment scale
 (5 = imperceptible, 1 = very annoying; higher is better).
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field

@@ -4,6 +4,7 @@
 named by ``Authorization: Bearer ...``), ``CurrentUser`` / ``OptionalUser`` (bearer token or session cookie) and ``Pagination`` (``limit``/``offset`` query
 parameters plus the ``X-Total-Count`` header of list endpoints).
 """
+
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
@@ -45,8 +46,9 @@ StorageDep = Annotated[LocalStorage, Depends(get_storage)]
 _bearer = HTTPBearer(auto_error=False, description="API token from `licbench token create --name NAME`")
 
 
-def get_current_token(session: SessionDep,
-                      credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]) -> ApiToken:
+def get_current_token(
+    session: SessionDep, credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
+) -> ApiToken:
     """The stored token named by ``Authorization: Bearer <token>``; 401 JSON when missing or unknown."""
     return tokens.authenticate(session, credentials.credentials if credentials else None)
 
@@ -62,8 +64,12 @@ def get_login(request: Request, session: SessionDep) -> auth.LoginSession | None
 LoginDep = Annotated[auth.LoginSession | None, Depends(get_login)]
 
 
-def get_optional_user(request: Request, session: SessionDep, login: LoginDep,
-                      credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]) -> User | None:
+def get_optional_user(
+    request: Request,
+    session: SessionDep,
+    login: LoginDep,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+) -> User | None:
     """Who is asking: the owner of the bearer token (an invalid or revoked one is a 401), else the user of the
     session cookie, else None. Cookie-authenticated requests that change things must carry the session's
     CSRF token in the ``X-CSRF-Token`` header (pages' scripts add it; see ``static/csrf.js``)."""
@@ -87,8 +93,11 @@ OptionalUser = Annotated[User | None, Depends(get_optional_user)]
 def get_current_user(user: OptionalUser) -> User:
     """The authenticated user (session cookie or bearer token); 401 JSON without credentials."""
     if user is None:
-        raise ServiceError("log in first: send 'Authorization: Bearer <token>' (`licbench token create --user NAME`) "
-                           "or use the session cookie from /login", 401)
+        raise ServiceError(
+            "log in first: send 'Authorization: Bearer <token>' (`licbench token create --user NAME`) "
+            "or use the session cookie from /login",
+            401,
+        )
     return user
 
 
@@ -114,12 +123,14 @@ class Page:
     def slice(self, items: Sequence[T]) -> list[T]:
         """This page of an in-memory sequence; also sets ``X-Total-Count`` to ``len(items)``."""
         self.set_total(len(items))
-        return list(items[self.offset:self.offset + self.limit])
+        return list(items[self.offset : self.offset + self.limit])
 
 
-def get_page(response: Response,
-             limit: Annotated[int, Query(ge=1, le=MAX_LIMIT, description="Rows per page")] = DEFAULT_LIMIT,
-             offset: Annotated[int, Query(ge=0, description="Rows to skip")] = 0) -> Page:
+def get_page(
+    response: Response,
+    limit: Annotated[int, Query(ge=1, le=MAX_LIMIT, description="Rows per page")] = DEFAULT_LIMIT,
+    offset: Annotated[int, Query(ge=0, description="Rows to skip")] = 0,
+) -> Page:
     """``limit`` (1..10000, default 1000) and ``offset`` (>= 0) query parameters; out of range -> 422."""
     return Page(limit=limit, offset=offset, response=response)
 

@@ -5,6 +5,7 @@ wheel (MIT; it vendors swagger-ui-dist and redoc's standalone bundle) and are se
 The pages themselves are FastAPI's own ``get_swagger_ui_html``/``get_redoc_html`` (FastAPI docs, "Custom
 Docs UI Static Assets (Self-Hosting)").
 """
+
 from __future__ import annotations
 
 from importlib.resources import files
@@ -28,11 +29,14 @@ def install_offline_docs(app: FastAPI) -> None:
 
     @app.get("/docs", include_in_schema=False)
     async def swagger_ui() -> HTMLResponse:
-        return get_swagger_ui_html(openapi_url=openapi_url, title=f"{title} - Swagger UI",
-                                   oauth2_redirect_url=oauth2_redirect_url,
-                                   swagger_js_url=f"{ASSETS_URL}/swagger-ui-bundle.js",
-                                   swagger_css_url=f"{ASSETS_URL}/swagger-ui.css",
-                                   swagger_favicon_url=f"{ASSETS_URL}/favicon.png")
+        return get_swagger_ui_html(
+            openapi_url=openapi_url,
+            title=f"{title} - Swagger UI",
+            oauth2_redirect_url=oauth2_redirect_url,
+            swagger_js_url=f"{ASSETS_URL}/swagger-ui-bundle.js",
+            swagger_css_url=f"{ASSETS_URL}/swagger-ui.css",
+            swagger_favicon_url=f"{ASSETS_URL}/favicon.png",
+        )
 
     @app.get(oauth2_redirect_url, include_in_schema=False)
     async def swagger_ui_redirect() -> HTMLResponse:
@@ -40,6 +44,10 @@ def install_offline_docs(app: FastAPI) -> None:
 
     @app.get("/redoc", include_in_schema=False)
     async def redoc() -> HTMLResponse:
-        return get_redoc_html(openapi_url=openapi_url, title=f"{title} - ReDoc",
-                              redoc_js_url=f"{ASSETS_URL}/redoc.standalone.js",
-                              redoc_favicon_url=f"{ASSETS_URL}/favicon.png", with_google_fonts=False)
+        return get_redoc_html(
+            openapi_url=openapi_url,
+            title=f"{title} - ReDoc",
+            redoc_js_url=f"{ASSETS_URL}/redoc.standalone.js",
+            redoc_favicon_url=f"{ASSETS_URL}/favicon.png",
+            with_google_fonts=False,
+        )

@@ -4,6 +4,7 @@ Paths under ``/api/`` always answer JSON (the REST contract). Any other path ans
 request's ``Accept`` header asks for ``text/html`` (what browsers send for a navigation), with a login link when
 the visitor is logged out, and JSON otherwise (scripts, curl).
 """
+
 from __future__ import annotations
 
 from collections.abc import Mapping
@@ -31,8 +32,9 @@ def _title(status: int) -> str:
         return f"Error {status}"
 
 
-def error_response(request: Request, status: int, message: str, headers: Mapping[str, str] | None = None,
-                   extra: dict | None = None) -> Response:
+def error_response(
+    request: Request, status: int, message: str, headers: Mapping[str, str] | None = None, extra: dict | None = None
+) -> Response:
     """The error as an HTML page for a browser's page request, else as the API's ``{"detail": ...}`` JSON."""
     if not wants_html(request):
         return JSONResponse({"detail": message, **(extra or {})}, status_code=status, headers=headers)
@@ -44,8 +46,14 @@ def error_response(request: Request, status: int, message: str, headers: Mapping
         request.state.login = None
         logged_in = False
     return templates.TemplateResponse(
-        request, "error.html",
-        {"status": status, "title": _title(status), "message": message,
-         "login_hint": status in LOGIN_MAY_HELP and not logged_in},
-        status_code=status, headers=headers)
-
+        request,
+        "error.html",
+        {
+            "status": status,
+            "title": _title(status),
+            "message": message,
+            "login_hint": status in LOGIN_MAY_HELP and not logged_in,
+        },
+        status_code=status,
+        headers=headers,
+    )

@@ -1,6 +1,7 @@
 """The one place domain errors (``app.services.errors``) become HTTP answers: ``{"detail": message}`` with the
 status of the most specific class below, or an HTML error page when a browser asked for a page
 (``app.api.error_pages``); framework errors (unknown paths, wrong methods) go the same way."""
+
 from __future__ import annotations
 
 from fastapi import FastAPI, Request
@@ -48,8 +49,9 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(ServiceError)
     async def _service_error(request: Request, exc: ServiceError) -> Response:
-        return error_response(request, status_of(exc), exc.message,
-                              headers=getattr(exc, "headers", None))  # e.g. Retry-After of a 429
+        return error_response(
+            request, status_of(exc), exc.message, headers=getattr(exc, "headers", None)
+        )  # e.g. Retry-After of a 429
 
     @app.exception_handler(StarletteHTTPException)
     async def _http_error(request: Request, exc: StarletteHTTPException) -> Response:

@@ -4,6 +4,7 @@ The buckets (``app.services.rate_limit``) belong to the application object (``ap
 each server process, and each in-process test app, starts with full buckets. A refused request gets
 ``429 {"detail": ...}`` with ``Retry-After`` (seconds) before its body is decoded or anything is stored.
 """
+
 from __future__ import annotations
 
 from typing import Annotated
@@ -33,7 +34,9 @@ def client_ip(request: Request) -> str:
 def limit_uploads(request: Request, user: CurrentUser) -> User:
     """One token from the client IP's and the user's upload buckets (``UPLOADS_PER_MINUTE`` each), or 429."""
     rate = Rate(get_settings().uploads_per_minute)
-    require(limiter_of(request), "uploads", [(f"upload-ip:{client_ip(request)}", rate), (f"upload-user:{user.id}", rate)])
+    require(
+        limiter_of(request), "uploads", [(f"upload-ip:{client_ip(request)}", rate), (f"upload-user:{user.id}", rate)]
+    )
     return user
 
 

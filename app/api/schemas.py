@@ -5,6 +5,7 @@ full-stack template), so routes return what the services give them and the OpenA
 answer. Numbers keep their JSON form: rate points that are integers stay integers, timestamps are
 ``datetime.isoformat()``.
 """
+
 from __future__ import annotations
 
 from datetime import datetime
@@ -39,10 +40,12 @@ class OrmModel(BaseModel):
 
 # --- requests ---------------------------------------------------------------------------------------------
 
+
 class CodecSelection(BaseModel):
     name: str = Field(description="Codec name from GET /api/v1/codecs")
     rate_points: list[float] | None = Field(
-        default=None, description="Rate points to run; omitted -> the codec's default sweep")
+        default=None, description="Rate points to run; omitted -> the codec's default sweep"
+    )
 
 
 class JobRequest(BaseModel):
@@ -52,6 +55,7 @@ class JobRequest(BaseModel):
 
 
 # --- system -----------------------------------------------------------------------------------------------
+
 
 class WorkersOut(BaseModel):
     alive: bool = Field(description="A worker wrote its heartbeat within the last few intervals")
@@ -65,10 +69,13 @@ class HealthOut(BaseModel):
     status: str = Field(description="ok when the database and the broker both answer, else degraded")
     database: str
     broker: str
-    workers: WorkersOut | None = Field(default=None, description="Worker heartbeat (a missing worker is "
-                                       "reported here, not a reason for a 503)")
-    tasks_waiting: int | None = Field(default=None, description="Benchmark tasks queued for jobs that are "
-                                      "queued or running (stored tasks not yet finished)")
+    workers: WorkersOut | None = Field(
+        default=None, description="Worker heartbeat (a missing worker is reported here, not a reason for a 503)"
+    )
+    tasks_waiting: int | None = Field(
+        default=None,
+        description="Benchmark tasks queued for jobs that are queued or running (stored tasks not yet finished)",
+    )
 
 
 class RateRangeOut(BaseModel):
@@ -87,19 +94,26 @@ class CodecOut(BaseModel):
     available: bool
     reason: str | None = Field(description="Why the codec cannot run here (null when available)")
     seconds_per_megapixel: float | None = Field(
-        default=None, description="Estimated seconds per rate point per megapixel on one CPU core (orders a job's "
-                                  "tasks and weights its ETA)")
+        default=None,
+        description="Estimated seconds per rate point per megapixel on one CPU core (orders a job's "
+        "tasks and weights its ETA)",
+    )
 
     @classmethod
     def of(cls, codec: Codec) -> CodecOut:
         """The catalogue entry of ``codec`` with its availability here."""
         availability = codec.availability()
         rate = codec.rate
-        return cls(name=codec.name, kind=codec.kind, description=codec.description, rate_points=list(rate.points),
-                   rate_range=RateRangeOut(min=rate.minimum, max=rate.maximum, integer=rate.integer,
-                                           label=rate.label),
-                   available=availability.available, reason=availability.reason,
-                   seconds_per_megapixel=seconds_per_megapixel(codec.name, codec.kind))
+        return cls(
+            name=codec.name,
+            kind=codec.kind,
+            description=codec.description,
+            rate_points=list(rate.points),
+            rate_range=RateRangeOut(min=rate.minimum, max=rate.maximum, integer=rate.integer, label=rate.label),
+            available=availability.available,
+            reason=availability.reason,
+            seconds_per_megapixel=seconds_per_megapixel(codec.name, codec.kind),
+        )
 
 
 class MetricOut(BaseModel):
@@ -117,13 +131,21 @@ class MetricOut(BaseModel):
     def of(cls, metric: Metric) -> MetricOut:
         """The catalogue entry of ``metric`` with its availability here."""
         availability = metric.availability()
-        return cls(name=metric.name, higher_is_better=metric.higher_is_better, range=list(metric.value_range),
-                   unit=metric.unit, reference=metric.reference,
-                   min_size=metric.min_size, description=metric.description,
-                   available=availability.available, reason=availability.reason)
+        return cls(
+            name=metric.name,
+            higher_is_better=metric.higher_is_better,
+            range=list(metric.value_range),
+            unit=metric.unit,
+            reference=metric.reference,
+            min_size=metric.min_size,
+            description=metric.description,
+            available=availability.available,
+            reason=availability.reason,
+        )
 
 
 # --- image sets -------------------------------------------------------------------------------------------
+
 
 class ImageOut(OrmModel):
     id: int
@@ -144,6 +166,7 @@ class ImageSetOut(OrmModel):
 
 
 # --- jobs and results -------------------------------------------------------------------------------------
+
 
 class JobCreated(OrmModel):
     id: int
@@ -173,8 +196,10 @@ class JobOut(OrmModel):
     finished_at: Timestamp | None
     owner: OwnerName = Field(default=None, description="User name of who started the job")
     estimated_seconds_left: float | None = Field(
-        default=None, description="GET /jobs/{id} while the job runs: its remaining rate points weighted by their "
-                                  "estimated cost, at the pace of the work done so far (null before the first one)")
+        default=None,
+        description="GET /jobs/{id} while the job runs: its remaining rate points weighted by their "
+        "estimated cost, at the pace of the work done so far (null before the first one)",
+    )
 
     @model_validator(mode="before")
     @classmethod
@@ -182,10 +207,14 @@ class JobOut(OrmModel):
         """The ``jobs`` table keeps ``done``/``total`` as columns; the API nests them under ``progress``."""
         if isinstance(data, dict) or not hasattr(data, "done"):
             return data
-        fields = {name: getattr(data, name) for name in cls.model_fields
-                  if name not in ("progress", "estimated_seconds_left")}
-        return {**fields, "progress": Progress(done=data.done, total=data.total),
-                "estimated_seconds_left": getattr(data, "estimated_seconds_left", None)}
+        fields = {
+            name: getattr(data, name) for name in cls.model_fields if name not in ("progress", "estimated_seconds_left")
+        }
+        return {
+            **fields,
+            "progress": Progress(done=data.done, total=data.total),
+            "estimated_seconds_left": getattr(data, "estimated_seconds_left", None),
+        }
 
 
 class ResultOut(OrmModel):
@@ -200,10 +229,12 @@ class ResultOut(OrmModel):
     metrics_seconds: float
     metrics: dict[str, float | None] = Field(
         description="Metric name -> value; null when not applicable (see metric_notes). PSNR of identical "
-                    "images is capped at 100 dB.")
+        "images is capped at 100 dB."
+    )
     metric_notes: Annotated[dict[str, str], BeforeValidator(lambda notes: notes or {})] = Field(
         description="Metric name -> why its value is null, or what a value depends on besides the images "
-                    "(cvvdp, flip: display model and pixels per degree)")
+        "(cvvdp, flip: display model and pixels per degree)"
+    )
     device: str
 
 
@@ -212,8 +243,10 @@ class RDPointOut(BaseModel):
     bpp: float
     value: float = Field(description="Mean of the metric over the images at this rate point")
     images: int = Field(description="How many images the point averages")
-    complete: bool = Field(default=True, description="False while the point averages fewer than all the set's "
-                                                     "images (a running job, or failed tasks)")
+    complete: bool = Field(
+        default=True,
+        description="False while the point averages fewer than all the set's images (a running job, or failed tasks)",
+    )
 
 
 class RDCurveOut(BaseModel):
@@ -228,12 +261,16 @@ class RDCurvesOut(BaseModel):
     per_image: bool
     curves: list[RDCurveOut]
     images_common: int | None = Field(
-        default=None, description="Mean curves: how many images every mean point and BD-rate averages (those "
-                                  "every plotted codec has finished); null for per-image answers")
+        default=None,
+        description="Mean curves: how many images every mean point and BD-rate averages (those "
+        "every plotted codec has finished); null for per-image answers",
+    )
     images_total: int | None = Field(default=None, description="Images in the job's set (null per image)")
     complete: bool = Field(default=True, description="False when the means cover only a subset of the images")
-    pending_codecs: list[str] = Field(default_factory=list, description="Codecs of the job left out of the means "
-                                                                      "until they finish an image of that subset")
+    pending_codecs: list[str] = Field(
+        default_factory=list,
+        description="Codecs of the job left out of the means until they finish an image of that subset",
+    )
 
 
 class BDOut(OrmModel):
@@ -248,8 +285,11 @@ class BDRowOut(OrmModel):
     codec: str
     bd_rate: BDOut
     bd_quality: BDOut
-    images: int | None = Field(default=None, description="Images compared: those where both this codec's and the "
-                               "anchor's curves are complete (all images once the job is done)")
+    images: int | None = Field(
+        default=None,
+        description="Images compared: those where both this codec's and the "
+        "anchor's curves are complete (all images once the job is done)",
+    )
 
 
 class BDRatesOut(BaseModel):
@@ -260,12 +300,16 @@ class BDRatesOut(BaseModel):
     image_id: int | None = Field(default=None, description="The image whose curves were compared (null: mean curves)")
     rows: list[BDRowOut]
     images_common: int | None = Field(
-        default=None, description="Mean curves: how many images every mean point and BD-rate averages (those "
-                                  "every plotted codec has finished); null for per-image answers")
+        default=None,
+        description="Mean curves: how many images every mean point and BD-rate averages (those "
+        "every plotted codec has finished); null for per-image answers",
+    )
     images_total: int | None = Field(default=None, description="Images in the job's set (null per image)")
     complete: bool = Field(default=True, description="False when the means cover only a subset of the images")
-    pending_codecs: list[str] = Field(default_factory=list, description="Codecs of the job left out of the means "
-                                                                      "until they finish an image of that subset")
+    pending_codecs: list[str] = Field(
+        default_factory=list,
+        description="Codecs of the job left out of the means until they finish an image of that subset",
+    )
 
 
 class CompressAIDocument(BaseModel):
@@ -293,15 +337,28 @@ class ReferenceCurveOut(BaseModel):
     @classmethod
     def published(cls, curve: Any) -> ReferenceCurveOut:
         """A shipped curve (``analysis.compressai_json.ReferenceCurve``)."""
-        return cls(id=None, name=curve.name, label=PUBLISHED_LABEL, description=curve.description,
-                   bpp=curve.bpp, metrics=curve.metrics, source=curve.source)
+        return cls(
+            id=None,
+            name=curve.name,
+            label=PUBLISHED_LABEL,
+            description=curve.description,
+            bpp=curve.bpp,
+            metrics=curve.metrics,
+            source=curve.source,
+        )
 
     @classmethod
     def imported(cls, row: Any) -> ReferenceCurveOut:
         """An imported curve (``reference_curves`` row; ``results`` holds ``bpp`` and the metrics)."""
-        return cls(id=row.id, name=row.name, label=row.label, description=row.description,
-                   bpp=row.results["bpp"], metrics={k: v for k, v in row.results.items() if k != "bpp"},
-                   source=None)
+        return cls(
+            id=row.id,
+            name=row.name,
+            label=row.label,
+            description=row.description,
+            bpp=row.results["bpp"],
+            metrics={k: v for k, v in row.results.items() if k != "bpp"},
+            source=None,
+        )
 
 
 class ReferenceCurveCreated(OrmModel):
@@ -311,6 +368,7 @@ class ReferenceCurveCreated(OrmModel):
 
 
 # --- submitted models -------------------------------------------------------------------------------------
+
 
 class SubmittedModelOut(OrmModel):
     id: int
@@ -322,6 +380,7 @@ class SubmittedModelOut(OrmModel):
 
 
 # --- task state (issue 13) ----------------------------------------------------------------------------------
+
 
 class TaskOut(OrmModel):
     """One task (image x codec covering its rate points) of a job, from the ``tasks`` table."""
@@ -339,8 +398,11 @@ class TaskOut(OrmModel):
     finished_at: Timestamp | None
     heartbeat_at: Timestamp | None
     error: str | None
-    rate_points_done: int | None = Field(default=None, description="Rate points finished (stored or failed) of "
-                                         "this task's rate_points: the progress inside a long task")
+    rate_points_done: int | None = Field(
+        default=None,
+        description="Rate points finished (stored or failed) of "
+        "this task's rate_points: the progress inside a long task",
+    )
 
 
 class RetryOut(BaseModel):

@@ -1,5 +1,6 @@
 """Request and response bodies of the metric analysis endpoints (issue 10): IQA data sets, correlation,
 gMAD. Correlation reports follow ``analysis.correlation.CorrelationReport.to_dict`` plus ``source``."""
+
 from __future__ import annotations
 
 from typing import Any
@@ -14,8 +15,9 @@ class DatasetCreated(BaseModel):
     status: str = Field(description="queued | running | succeeded | failed")
     n_references: int
     n_distorted: int
-    scores_only: bool = Field(False, description="the layout ships scores and metric values but no images: "
-                                                 "nothing is scored by the workers")
+    scores_only: bool = Field(
+        False, description="the layout ships scores and metric values but no images: nothing is scored by the workers"
+    )
     message: str | None = Field(None, description="what a scores-only data set holds and why nothing is scored")
 
 
@@ -66,7 +68,8 @@ class CorrelationOut(BaseModel):
     groups: dict[str, list[dict[str, Any]]]
     comparisons: list[dict[str, Any]]
     group_comparisons: dict[str, list[dict[str, Any]]] = Field(
-        default_factory=dict, description="per group value: the metric pairs' Williams and bootstrap tests there")
+        default_factory=dict, description="per group value: the metric pairs' Williams and bootstrap tests there"
+    )
 
 
 class GmadItemOut(BaseModel):
@@ -98,11 +101,13 @@ class GmadStudyRequest(BaseModel):
     """Turn gMAD pairs into a pairwise study: every ordered pair of ``metrics`` (or the one
     ``defender``/``attacker`` pair), ``pairs`` gMAD pairs each."""
 
-    metrics: list[str] | None = Field(default=None, min_length=2, description="e.g. [\"psnr\", \"ms-ssim\"]")
+    metrics: list[str] | None = Field(default=None, min_length=2, description='e.g. ["psnr", "ms-ssim"]')
     defender: str | None = None
     attacker: str | None = None
     pairs: int = Field(default=5, ge=1, le=100)
-    tolerance: float | None = Field(default=None, ge=0, description="defender gap allowed; default 2% of its range per image")
+    tolerance: float | None = Field(
+        default=None, ge=0, description="defender gap allowed; default 2% of its range per image"
+    )
     name: str | None = Field(default=None, max_length=200)
     trials_per_session: int | None = Field(default=None, ge=1, le=1000)
     crop: int | None = Field(default=None, ge=16)

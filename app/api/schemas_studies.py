@@ -1,4 +1,5 @@
 """Request and response bodies of the human-study endpoints (``/api/v1/studies``, issue 9)."""
+
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Annotated, Literal
@@ -24,16 +25,29 @@ class StudyRequest(BaseModel):
     method: MethodName
     job_id: int
     result_ids: list[int] | None = Field(default=None, description="Results of the job; omitted -> all of them")
-    trials_per_session: int = Field(default_factory=lambda: get_settings().study_trials_per_session,
-                                    ge=1, le=1000, description="Trials per session, controls included")
+    trials_per_session: int = Field(
+        default_factory=lambda: get_settings().study_trials_per_session,
+        ge=1,
+        le=1000,
+        description="Trials per session, controls included",
+    )
     sampling: Literal["balanced", "active"] = "balanced"
-    crop: int | None = Field(default_factory=lambda: get_settings().study_crop, ge=16, le=8192,
-                             description="Square crop side in pixels (one region per source image); "
-                                         "null = whole images")
-    min_viewing_ms: int = Field(default_factory=lambda: get_settings().study_min_viewing_ms, ge=0, le=60_000,
-                                description="The participant page accepts an answer only after this long")
-    boost: list[Boost] = Field(default_factory=list, description="triplet only: AIC-3 boosting, any of zoom (x2), "
-                                                                 "flicker (against the pivot) and amplify")
+    crop: int | None = Field(
+        default_factory=lambda: get_settings().study_crop,
+        ge=16,
+        le=8192,
+        description="Square crop side in pixels (one region per source image); null = whole images",
+    )
+    min_viewing_ms: int = Field(
+        default_factory=lambda: get_settings().study_min_viewing_ms,
+        ge=0,
+        le=60_000,
+        description="The participant page accepts an answer only after this long",
+    )
+    boost: list[Boost] = Field(
+        default_factory=list,
+        description="triplet only: AIC-3 boosting, any of zoom (x2), flicker (against the pivot) and amplify",
+    )
 
 
 class ConditionOut(BaseModel):
@@ -43,8 +57,9 @@ class ConditionOut(BaseModel):
     codec: str | None = Field(description='"reference" for the original; null for imported studies')
     rate_point: float | None
     bpp: float | None
-    crop_box: list[int] | None = Field(description="[left, top, width, height] of the shown region in source "
-                                                   "pixels; null for imported studies")
+    crop_box: list[int] | None = Field(
+        description="[left, top, width, height] of the shown region in source pixels; null for imported studies"
+    )
     label: str = Field(description='"<codec> @ <rate_point>" or "reference"; an imported study\'s own label')
     group: str = Field(description="the source image id (as a string), or an imported study's scene / source")
     reference: bool = Field(description="the group's anchor (score 0 on the scale)")
@@ -58,14 +73,17 @@ class StudyOut(BaseModel):
     status: str = Field(description="open or closed (imported studies are always closed)")
     job_id: int | None = Field(description="null for imported studies")
     imported: bool = False
-    visibility: str | None = Field(default=None, description="imported studies: private or public; native "
-                                                              "studies are visible where their job is")
+    visibility: str | None = Field(
+        default=None, description="imported studies: private or public; native studies are visible where their job is"
+    )
     boost: list[str] = Field(default_factory=list, description="triplet studies: the boosts applied")
     crop: int | None
     trials_per_session: int
     min_viewing_ms: int
-    token: str | None = Field(description="The participant link's secret (256 random bits); null for callers "
-                                          "other than the job's owner and admins")
+    token: str | None = Field(
+        description="The participant link's secret (256 random bits); null for callers "
+        "other than the job's owner and admins"
+    )
     participant_url: str | None
     created_at: str | None
     closed_at: str | None
@@ -159,8 +177,10 @@ TrialOut = Annotated[PairTrialOut | TripletTrialOut, Field(discriminator="kind")
 class ResponseRequest(BaseModel):
     trial_id: int
     choice: Literal["a", "b", "left", "right", "not_sure"] | None = Field(
-        default=None, description="pairwise: a|b, the image closer to the reference; triplet: left|right|not_sure, "
-                                  "the side that differs more from the pivot")
+        default=None,
+        description="pairwise: a|b, the image closer to the reference; triplet: left|right|not_sure, "
+        "the side that differs more from the pivot",
+    )
     score: int | None = Field(default=None, ge=1, le=5, description="dsis: 5 imperceptible .. 1 very annoying")
     response_ms: int | None = Field(default=None, ge=0, le=86_400_000)
 
@@ -187,8 +207,10 @@ class ScaleCondition(BaseModel):
     ci_high: float | None
     n: int
     effective_comparisons: float | None = Field(
-        default=None, description="pairwise: answers that involved the condition, each weighted by its Fisher "
-        "information about the distance relative to a 50/50 answer (1 at 50%, 0.54 at 90%, 0.11 at 99%)")
+        default=None,
+        description="pairwise: answers that involved the condition, each weighted by its Fisher "
+        "information about the distance relative to a 50/50 answer (1 at 50%, 0.54 at 90%, 0.11 at 99%)",
+    )
 
 
 class ScaleGroupWarning(BaseModel):
@@ -212,8 +234,10 @@ class ScaleOut(BaseModel):
     observers: list[ScaleObserver]
     warnings: list[str]
     group_warnings: list[ScaleGroupWarning] = Field(
-        default_factory=list, description="the per-group warnings of `warnings` with their group, e.g. a group "
-        "whose comparisons are too sparse and near-unanimous to measure JOD distances")
+        default_factory=list,
+        description="the per-group warnings of `warnings` with their group, e.g. a group "
+        "whose comparisons are too sparse and near-unanimous to measure JOD distances",
+    )
     trials: int
     answers_version: int
     computed_at: str

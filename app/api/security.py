@@ -19,6 +19,7 @@ ID bounds: every ``id`` column is a 32-bit ``Integer`` (PostgreSQL ``integer``),
 field 422, before any route runs: otherwise SQLite raises ``OverflowError`` (ints above 2^63) and PostgreSQL
 ``NumericValueOutOfRange``, both 500s. Handlers for those two errors stay as a backstop (422 JSON).
 """
+
 from __future__ import annotations
 
 import json
@@ -203,8 +204,13 @@ class IdBounds:
 
     @staticmethod
     async def _answer(send: Send, status: int, body: bytes) -> None:
-        await send({"type": "http.response.start", "status": status,
-                    "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]})
+        await send(
+            {
+                "type": "http.response.start",
+                "status": status,
+                "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())],
+            }
+        )
         await send({"type": "http.response.body", "body": body})
 
 
@@ -221,8 +227,7 @@ def install_security(app: FastAPI) -> None:
     @app.exception_handler(DataError)
     async def _data_error(_: Request, exc: DataError) -> JSONResponse:
         reason = str(exc.orig).splitlines()[0] if exc.orig is not None else "invalid value"
-        return JSONResponse({"detail": f"a value in the request does not fit the database: {reason}"},
-                            status_code=422)
+        return JSONResponse({"detail": f"a value in the request does not fit the database: {reason}"}, status_code=422)
 
     app.add_middleware(IdBounds)
     app.add_middleware(SecurityHeaders)  # added last = outermost: the headers also go on IdBounds' answers

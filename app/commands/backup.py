@@ -1,4 +1,5 @@
 """``licbench backup DEST``, ``licbench restore SRC [--replace]``, ``licbench verify [--prune]`` (issue 32)."""
+
 from __future__ import annotations
 
 import sys
@@ -19,9 +20,11 @@ def _backup(args) -> int:
         report = backup(_settings(), args.dest)
     except BackupError as exc:
         raise CommandError(str(exc)) from None
-    print(f"backup written to {report.path}: schema {report.schema_revision}, "
-          f"{sum(report.rows.values())} rows in {len(report.rows)} tables, {report.files} files "
-          f"({report.bytes / 1e6:.1f} MB)")
+    print(
+        f"backup written to {report.path}: schema {report.schema_revision}, "
+        f"{sum(report.rows.values())} rows in {len(report.rows)} tables, {report.files} files "
+        f"({report.bytes / 1e6:.1f} MB)"
+    )
     for key in report.missing:
         print(f"warning: a row names {key}, which is missing from DATA_DIR (not in the backup)", file=sys.stderr)
     for key in report.mismatched:
@@ -37,11 +40,16 @@ def _restore(args) -> int:
         report = restore(_settings(), args.source, replace=args.replace)
     except BackupError as exc:
         raise CommandError(f"{exc}; nothing was changed") from None
-    print(f"restored {sum(report.rows.values())} rows and {report.files} files (backup schema "
-          f"{report.schema_revision}, migrated to head)")
+    print(
+        f"restored {sum(report.rows.values())} rows and {report.files} files (backup schema "
+        f"{report.schema_revision}, migrated to head)"
+    )
     if report.requeued_jobs:
-        sent = "sent to the queue" if report.send_error is None else \
-            f"NOT sent ({report.send_error}): a worker's sweep sends them once the broker answers"
+        sent = (
+            "sent to the queue"
+            if report.send_error is None
+            else f"NOT sent ({report.send_error}): a worker's sweep sends them once the broker answers"
+        )
         print(f"{report.requeued_tasks} unfinished tasks of jobs {report.requeued_jobs} queued again, {sent}")
     return 0
 
@@ -63,30 +71,44 @@ def _verify(args) -> int:
     if report.hashed:
         print(f"recorded the sha256 of {len(report.hashed)} files written before hashes were kept")
     if report.too_recent:
-        print(f"{report.too_recent} unreferenced files younger than {args.min_age:g} s were left alone "
-              "(a running upload or task may still name them)")
-    print(f"{report.checked} files checked: {len(report.missing)} missing, {len(report.changed)} changed, "
-          f"{len(report.unreferenced)} unreferenced" + (" (removed)" if args.prune else ""))
+        print(
+            f"{report.too_recent} unreferenced files younger than {args.min_age:g} s were left alone "
+            "(a running upload or task may still name them)"
+        )
+    print(
+        f"{report.checked} files checked: {len(report.missing)} missing, {len(report.changed)} changed, "
+        f"{len(report.unreferenced)} unreferenced" + (" (removed)" if args.prune else "")
+    )
     return 0 if report.ok else 1
 
 
 def register(subparsers) -> None:
     from pathlib import Path
 
-    parser = subparsers.add_parser("backup", help="write a consistent backup of the database and stored files "
-                                   "into a new directory (the service may keep running)")
+    parser = subparsers.add_parser(
+        "backup",
+        help="write a consistent backup of the database and stored files "
+        "into a new directory (the service may keep running)",
+    )
     parser.add_argument("dest", type=Path, help="new directory for the backup")
     parser.set_defaults(handler=_backup)
 
-    parser = subparsers.add_parser("restore", help="restore a backup into DATA_DIR and DATABASE_URL (stop the "
-                                   "server and workers first)")
+    parser = subparsers.add_parser(
+        "restore", help="restore a backup into DATA_DIR and DATABASE_URL (stop the server and workers first)"
+    )
     parser.add_argument("source", type=Path, help="directory written by `licbench backup`")
     parser.add_argument("--replace", action="store_true", help="overwrite a target that already holds data")
     parser.set_defaults(handler=_restore)
 
-    parser = subparsers.add_parser("verify", help="check every stored file against its recorded sha256 and list "
-                                   "files no row names")
+    parser = subparsers.add_parser(
+        "verify", help="check every stored file against its recorded sha256 and list files no row names"
+    )
     parser.add_argument("--prune", action="store_true", help="remove the files no row names")
-    parser.add_argument("--min-age", type=float, default=3600.0, metavar="SECONDS",
-                        help="leave unreferenced files younger than this alone (default 3600)")
+    parser.add_argument(
+        "--min-age",
+        type=float,
+        default=3600.0,
+        metavar="SECONDS",
+        help="leave unreferenced files younger than this alone (default 3600)",
+    )
     parser.set_defaults(handler=_verify)

@@ -1,10 +1,11 @@
 """``licbench codec encode|decode|info``: the multi-rate codec on image files.
 
-    licbench codec encode IN.png OUT.lic --rate R      (R in [0, 1]; 0 = lowest bitrate)
-    licbench codec encode IN.png OUT.lic --lmbda L     (L inside the trained lambda range)
-    licbench codec decode OUT.lic OUT.png
-    licbench codec info [FILE.lic]                     (trained range; with a file, its header)
+licbench codec encode IN.png OUT.lic --rate R      (R in [0, 1]; 0 = lowest bitrate)
+licbench codec encode IN.png OUT.lic --lmbda L     (L inside the trained lambda range)
+licbench codec decode OUT.lic OUT.png
+licbench codec info [FILE.lic]                     (trained range; with a file, its header)
 """
+
 from __future__ import annotations
 
 import argparse
@@ -14,8 +15,12 @@ from app.commands import CommandError
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
-    parser = subparsers.add_parser("codec", help="encode/decode images with licbench's multi-rate codec",
-                                   description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = subparsers.add_parser(
+        "codec",
+        help="encode/decode images with licbench's multi-rate codec",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     parser.add_argument("--weights", type=Path, help="checkpoint to use (default: the shipped multirate.pth)")
     parser.add_argument("--device", default="cpu", help="cpu, cuda or auto (default: cpu)")
     actions = parser.add_subparsers(dest="action", required=True)
@@ -26,9 +31,14 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     rate = encode.add_mutually_exclusive_group(required=True)
     rate.add_argument("--rate", type=float, help="rate parameter in [0, 1] (0 = lowest bitrate)")
     rate.add_argument("--lmbda", type=float, help="a lambda inside the trained range (see `licbench codec info`)")
-    encode.add_argument("--refine-steps", type=int, default=0, metavar="N",
-                        help="refine the latent for this image with N gradient steps (slower encoding, fewer "
-                             "bits for the same quality; any decoder reads the file; default 0)")
+    encode.add_argument(
+        "--refine-steps",
+        type=int,
+        default=0,
+        metavar="N",
+        help="refine the latent for this image with N gradient steps (slower encoding, fewer "
+        "bits for the same quality; any decoder reads the file; default 0)",
+    )
     encode.set_defaults(handler=run_encode)
 
     decode = actions.add_parser("decode", help=".lic bitstream -> PNG image")
@@ -91,8 +101,10 @@ def run_encode(args: argparse.Namespace) -> int:
         raise CommandError(f"cannot write {args.output}: {exc.strerror or exc}") from exc
     h, w = image.shape[:2]
     refined = f", latent refined ({args.refine_steps} steps)" if args.refine_steps else ""
-    print(f"{args.output}: {w}x{h}, rate {rate:.4f} (lambda {lmbda:.5g}), {len(data)} bytes, "
-          f"{8 * len(data) / (h * w):.4f} bpp{refined}")
+    print(
+        f"{args.output}: {w}x{h}, rate {rate:.4f} (lambda {lmbda:.5g}), {len(data)} bytes, "
+        f"{8 * len(data) / (h * w):.4f} bpp{refined}"
+    )
     return 0
 
 
@@ -122,16 +134,22 @@ def run_info(args: argparse.Namespace) -> int:
         lambdas = codec.lambdas
         print(f"model {codec.name} {codec.model_id.hex()} ({codec.checkpoint})")
         config = codec.network().config
-        print(f"architecture: N={config.N} (transforms {config.transform_width}) M={config.M}, checkerboard context, "
-              f"{len(lambdas)} gain vectors")
+        print(
+            f"architecture: N={config.N} (transforms {config.transform_width}) M={config.M}, checkerboard context, "
+            f"{len(lambdas)} gain vectors"
+        )
         print(f"trained lambdas: {', '.join(f'{v:g}' for v in lambdas)}")
-        print(f"--rate R in [0, 1] (0 = lambda {lambdas[0]:g}, lowest bitrate; 1 = lambda {lambdas[-1]:g}); "
-              f"--lmbda L in [{lambdas[0]:g}, {lambdas[-1]:g}]")
+        print(
+            f"--rate R in [0, 1] (0 = lambda {lambdas[0]:g}, lowest bitrate; 1 = lambda {lambdas[-1]:g}); "
+            f"--lmbda L in [{lambdas[0]:g}, {lambdas[-1]:g}]"
+        )
         if args.file is not None:
             header = codec.describe_file(_read(args.file))
-            print(f"{args.file}: {header['width']}x{header['height']}, rate {header['rate']:.4f} (lambda "
-                  f"{codec.lambda_for_rate(header['rate']):.5g}), model {header['model_id']}, "
-                  f"{header['bytes']} bytes, {header['bpp']:.4f} bpp, streams {header['stream_bytes']}")
+            print(
+                f"{args.file}: {header['width']}x{header['height']}, rate {header['rate']:.4f} (lambda "
+                f"{codec.lambda_for_rate(header['rate']):.5g}), model {header['model_id']}, "
+                f"{header['bytes']} bytes, {header['bpp']:.4f} bpp, streams {header['stream_bytes']}"
+            )
     except CodecError as exc:
         raise CommandError(str(exc)) from exc
     return 0

@@ -5,6 +5,7 @@ stored), stores the data set and queues its verification and scoring for the wor
 verifies and scores it in this process instead and prints each metric's SROCC. A scores-only layout
 (``aic4``) has nothing to score: it prints each shipped metric's SROCC at once.
 """
+
 from __future__ import annotations
 
 import json
@@ -31,11 +32,20 @@ def _import(args) -> int:
     storage = default_storage()
     try:
         with session_scope() as session:
-            dataset = iqa_datasets.import_dataset(session, storage, source, name=args.name, layout=args.layout,
-                                                  higher_is_better=args.higher_is_better, metrics=metrics)
+            dataset = iqa_datasets.import_dataset(
+                session,
+                storage,
+                source,
+                name=args.name,
+                layout=args.layout,
+                higher_is_better=args.higher_is_better,
+                metrics=metrics,
+            )
             dataset_id = dataset.id
-        print(f"data set {dataset_id} “{args.name}” stored: {dataset.n_references} references, "
-              f"{dataset.n_distorted} distorted ({dataset.unit}); metrics {', '.join(dataset.metrics)}")
+        print(
+            f"data set {dataset_id} “{args.name}” stored: {dataset.n_references} references, "
+            f"{dataset.n_distorted} distorted ({dataset.unit}); metrics {', '.join(dataset.metrics)}"
+        )
         if iqa_datasets.is_scores_only(args.layout):
             print(iqa_datasets.SCORES_ONLY_MESSAGE)
             return _print_outcome(dataset_id)
@@ -65,8 +75,10 @@ def _print_outcome(dataset_id: int) -> int:
         if row.get("two_afc"):
             print(f"  {row['metric']:<14} 2AFC {_num(row['two_afc']['share'])}")
         else:
-            print(f"  {row['metric']:<14} SROCC {_num(row['srocc'])} {_interval(row['srocc_ci'])}  "
-                  f"PLCC {_num(row['plcc'])}{'  (flipped)' if row['flipped'] else ''}")
+            print(
+                f"  {row['metric']:<14} SROCC {_num(row['srocc'])} {_interval(row['srocc_ci'])}  "
+                f"PLCC {_num(row['plcc'])}{'  (flipped)' if row['flipped'] else ''}"
+            )
     return 0
 
 
@@ -114,15 +126,24 @@ def register(subparsers) -> None:
 
     imp = sub.add_parser("import", help="Check and store a data set from its zip or folder, then score it.")
     imp.add_argument("path", metavar="PATH", help="the data set's zip archive or unpacked folder")
-    imp.add_argument("--layout", required=True, help="tid2013, kadid10k, csiq, live, clic2021-perceptual, generic-csv, "
-                                                        "aic4 (scores only)")
+    imp.add_argument(
+        "--layout",
+        required=True,
+        help="tid2013, kadid10k, csiq, live, clic2021-perceptual, generic-csv, aic4 (scores only)",
+    )
     imp.add_argument("--name", required=True, help="a name for the data set")
     imp.add_argument("--metrics", help="comma-separated metric names (default: every available metric)")
     direction = imp.add_mutually_exclusive_group()
-    direction.add_argument("--higher-is-better", dest="higher_is_better", action="store_true", default=None,
-                           help="generic-csv: scores are MOS-like")
-    direction.add_argument("--lower-is-better", dest="higher_is_better", action="store_false",
-                           help="generic-csv: scores are DMOS-like")
+    direction.add_argument(
+        "--higher-is-better",
+        dest="higher_is_better",
+        action="store_true",
+        default=None,
+        help="generic-csv: scores are MOS-like",
+    )
+    direction.add_argument(
+        "--lower-is-better", dest="higher_is_better", action="store_false", help="generic-csv: scores are DMOS-like"
+    )
     imp.add_argument("--wait", action="store_true", help="verify and score here instead of queueing for workers")
     imp.set_defaults(handler=_import)
 

@@ -5,6 +5,7 @@
 matches a reference (same name, or same stem with another extension), with a progress bar.
 All available metrics by default; unavailable or inapplicable ones are reported with their reason.
 """
+
 from __future__ import annotations
 
 import csv
@@ -43,8 +44,9 @@ def _metrics(names: list[str] | None) -> list:
     if unknown:
         raise CommandError(f"unknown metric {unknown[0]!r}; known metrics: {', '.join(known)}")
     settings = get_settings()
-    context = MetricContext(weights_dir=Path(settings.weights_dir), device=settings.device,
-                            display=settings.metric_display)
+    context = MetricContext(
+        weights_dir=Path(settings.weights_dir), device=settings.device, display=settings.metric_display
+    )
     return list(build_metrics(context, list(dict.fromkeys(names)) if names else None).values())
 
 
@@ -52,8 +54,10 @@ def _score_pair(reference: np.ndarray, distorted: np.ndarray, metrics: list, ref
     from metrics.scoring import score
 
     if reference.shape != distorted.shape:
-        raise CommandError(f"{dist_path} is {distorted.shape[1]}x{distorted.shape[0]} but its reference "
-                           f"{ref_path} is {reference.shape[1]}x{reference.shape[0]}")
+        raise CommandError(
+            f"{dist_path} is {distorted.shape[1]}x{distorted.shape[0]} but its reference "
+            f"{ref_path} is {reference.shape[1]}x{reference.shape[0]}"
+        )
     return score(reference, [distorted], metrics)[0]
 
 
@@ -112,8 +116,9 @@ def _bulk(args, metrics: list) -> int:
             if cache is None or cache[0] != ref_path:
                 cache = (ref_path, _read_image(ref_path))
             row = _score_pair(cache[1], _read_image(dist_path), metrics, ref_path, dist_path)
-            writer.writerow([ref_path.name, dist_path.name, *("" if row[n].value is None else f"{row[n].value:.6g}"
-                                                              for n in names)])
+            writer.writerow(
+                [ref_path.name, dist_path.name, *("" if row[n].value is None else f"{row[n].value:.6g}" for n in names)]
+            )
             for name, s in row.items():
                 if s.value is None:
                     reasons.setdefault(name, s.reason or "")
@@ -121,8 +126,11 @@ def _bulk(args, metrics: list) -> int:
     for name, reason in reasons.items():
         print(f"{name}: empty where not computed ({reason})", file=sys.stderr)
     if unmatched:
-        print(f"{len(unmatched)} file(s) in {args.dists} have no reference: "
-              f"{', '.join(p.name for p in unmatched[:5])}{' ...' if len(unmatched) > 5 else ''}", file=sys.stderr)
+        print(
+            f"{len(unmatched)} file(s) in {args.dists} have no reference: "
+            f"{', '.join(p.name for p in unmatched[:5])}{' ...' if len(unmatched) > 5 else ''}",
+            file=sys.stderr,
+        )
     return 0
 
 
@@ -141,15 +149,24 @@ def _handle(args) -> int:
 
 def register(subparsers) -> None:
     parser = subparsers.add_parser(
-        "score", help="Score images with the quality metrics (one pair, or two folders to a CSV).",
+        "score",
+        help="Score images with the quality metrics (one pair, or two folders to a CSV).",
         description="Score a distorted image against its reference with the registered quality metrics "
-                    "(all by default), or every matching pair of two folders into a CSV file.")
+        "(all by default), or every matching pair of two folders into a CSV file.",
+    )
     parser.add_argument("reference", nargs="?", help="reference image file")
     parser.add_argument("distorted", nargs="?", help="distorted (reconstructed) image file")
-    parser.add_argument("--metric", action="append", metavar="NAME",
-                        help="metric to compute (repeatable; default: all registered metrics)")
-    parser.add_argument("--json", action="store_true", help="print JSON: scores by metric name, and "
-                                                             "the reason for each metric without a value")
+    parser.add_argument(
+        "--metric",
+        action="append",
+        metavar="NAME",
+        help="metric to compute (repeatable; default: all registered metrics)",
+    )
+    parser.add_argument(
+        "--json",
+        action="store_true",
+        help="print JSON: scores by metric name, and the reason for each metric without a value",
+    )
     parser.add_argument("--refs", metavar="DIR", help="folder of reference images (bulk mode)")
     parser.add_argument("--dists", metavar="DIR", help="folder of distorted images, matched by file name")
     parser.add_argument("--csv", metavar="OUT", help="CSV file to write in bulk mode")

@@ -1,4 +1,5 @@
 """``licbench db upgrade``, ``licbench demo``, ``licbench worker`` and ``licbench run``."""
+
 from __future__ import annotations
 
 import os
@@ -41,11 +42,15 @@ def _demo(_args=None) -> int:
         admin, password = users.ensure_demo_admin(session)
         created = demo.create_demo_job(session, default_storage(), owner=admin)
     if password is not None:
-        print(f"demo login: user {admin.name!r}, password {password!r} (generated now, shown once; "
-              f"`licbench user reset-password {admin.name}` makes a new one)")
+        print(
+            f"demo login: user {admin.name!r}, password {password!r} (generated now, shown once; "
+            f"`licbench user reset-password {admin.name}` makes a new one)"
+        )
     else:
-        print(f"demo login: user {admin.name!r} with the password printed when it was created "
-              f"(`licbench user reset-password {admin.name}` makes a new one)")
+        print(
+            f"demo login: user {admin.name!r} with the password printed when it was created "
+            f"(`licbench user reset-password {admin.name}` makes a new one)"
+        )
     if created is None:
         print("demo job already exists")
         return 0
@@ -62,9 +67,25 @@ def worker_command(concurrency: int, queues: str, prefetch: int | None = None, n
     ``--prefetch-multiplier``; 1 for long learned-codec tasks, so a queued task never waits behind another one
     in a busy process while a second worker idles; default: the app's ``worker_prefetch_multiplier``).
     ``name``: the node name (``-n``), e.g. ``gpu@%h`` when several workers share a host."""
-    command = [sys.executable, "-m", "celery", "-A", "workers.celery_app", "worker", "--loglevel", "INFO",
-               "--concurrency", str(concurrency), "--pool", "prefork", "-Q", queues, "--without-gossip",
-               "--without-mingle", "--without-heartbeat"]
+    command = [
+        sys.executable,
+        "-m",
+        "celery",
+        "-A",
+        "workers.celery_app",
+        "worker",
+        "--loglevel",
+        "INFO",
+        "--concurrency",
+        str(concurrency),
+        "--pool",
+        "prefork",
+        "-Q",
+        queues,
+        "--without-gossip",
+        "--without-mingle",
+        "--without-heartbeat",
+    ]
     if prefetch:
         command += ["--prefetch-multiplier", str(prefetch)]
     if name:
@@ -114,8 +135,14 @@ class SupervisedProcess:
     resets the delay to 1 s. Each exit and restart is logged under ``name``. :meth:`stop` ends it (SIGTERM:
     Celery's warm shutdown, uvicorn's graceful one; then SIGKILL)."""
 
-    def __init__(self, command: Sequence[str], max_delay: float = 30.0, healthy_after: float = 60.0,
-                 log: Callable[[str], None] = _log, name: str = "worker") -> None:
+    def __init__(
+        self,
+        command: Sequence[str],
+        max_delay: float = 30.0,
+        healthy_after: float = 60.0,
+        log: Callable[[str], None] = _log,
+        name: str = "worker",
+    ) -> None:
         self.command = list(command)
         self.name = name
         self.max_delay = max_delay
@@ -179,8 +206,7 @@ SupervisedWorker = SupervisedProcess  # the name the worker's supervisor had fir
 
 def server_command(host: str, port: int) -> list[str]:
     """The uvicorn web server command line of `licbench run`."""
-    return [sys.executable, "-m", "uvicorn", "app.main:app", "--host", host, "--port", str(port),
-            "--log-level", "info"]
+    return [sys.executable, "-m", "uvicorn", "app.main:app", "--host", host, "--port", str(port), "--log-level", "info"]
 
 
 def _check_port_free(host: str, port: int) -> None:
@@ -201,10 +227,12 @@ def _run(args) -> int:
     _check_port_free(settings.host, port)
     _upgrade()
     # Both children are supervised alike: a killed worker or web server (even SIGKILL) is started again.
-    worker = SupervisedProcess(worker_command(settings.worker_concurrency, default_queues()),
-                               max_delay=settings.worker_restart_max_delay_s)
-    server = SupervisedProcess(server_command(settings.host, port), max_delay=settings.worker_restart_max_delay_s,
-                               name="server")
+    worker = SupervisedProcess(
+        worker_command(settings.worker_concurrency, default_queues()), max_delay=settings.worker_restart_max_delay_s
+    )
+    server = SupervisedProcess(
+        server_command(settings.host, port), max_delay=settings.worker_restart_max_delay_s, name="server"
+    )
     stopping = threading.Event()
     previous = signal.signal(signal.SIGTERM, lambda *_: stopping.set())  # SIGTERM: stop both, as Ctrl-C does
     worker.start()
@@ -212,8 +240,10 @@ def _run(args) -> int:
         if not args.no_demo:
             _demo()
         server.start()
-        print(f"licbench on http://{settings.host}:{port}/ (API docs at /docs); Ctrl-C stops server and worker",
-              flush=True)
+        print(
+            f"licbench on http://{settings.host}:{port}/ (API docs at /docs); Ctrl-C stops server and worker",
+            flush=True,
+        )
         while not stopping.wait(1.0):
             pass
     except KeyboardInterrupt:
@@ -235,9 +265,13 @@ def register(subparsers) -> None:
     worker = subparsers.add_parser("worker", help="run a Celery worker")
     worker.add_argument("--concurrency", type=int, default=0)
     worker.add_argument("--queues", default="", help="comma-separated Celery queues (default: cpu and LEARNED_QUEUE)")
-    worker.add_argument("--prefetch", type=int, default=0,
-                        help="messages reserved ahead per worker process (Celery's prefetch multiplier; 1 suits "
-                             "long learned-codec tasks; default: the app's worker_prefetch_multiplier)")
+    worker.add_argument(
+        "--prefetch",
+        type=int,
+        default=0,
+        help="messages reserved ahead per worker process (Celery's prefetch multiplier; 1 suits "
+        "long learned-codec tasks; default: the app's worker_prefetch_multiplier)",
+    )
     worker.add_argument("--name", default="", help="Celery node name, e.g. gpu@%%h (several workers on one host)")
     worker.set_defaults(handler=_worker)
 

@@ -3,6 +3,7 @@
 The same check as ``POST /api/v1/studies/import`` (bad input: a one-line error naming file, row and column,
 nothing stored). The scale is queued for the workers; ``--wait`` computes it here and prints it.
 """
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -31,13 +32,23 @@ def _import(args) -> int:
     try:
         with session_scope() as session:
             owner = users.require_user(session, args.owner).id if args.owner else None
-            study, body = study_imports.import_study(session, study_imports.ImportSpec(
-                name=args.name or files[0][0], format=args.format, files=files, reference=args.reference,
-                visibility=args.visibility, owner_id=owner))
+            study, body = study_imports.import_study(
+                session,
+                study_imports.ImportSpec(
+                    name=args.name or files[0][0],
+                    format=args.format,
+                    files=files,
+                    reference=args.reference,
+                    visibility=args.visibility,
+                    owner_id=owner,
+                ),
+            )
             study_id = body["id"]
         groups = len({c["group"] for c in body["conditions"]})
-        print(f"study {study_id} “{body['name']}” imported ({body['method']}): {body['answers']} answers from "
-              f"{body['observers']} observers, {len(body['conditions'])} conditions in {groups} groups")
+        print(
+            f"study {study_id} “{body['name']}” imported ({body['method']}): {body['answers']} answers from "
+            f"{body['observers']} observers, {len(body['conditions'])} conditions in {groups} groups"
+        )
         if not args.wait:
             with session_scope() as session:
                 studies.request_scale(session, studies.get_study(session, study_id))
@@ -64,8 +75,11 @@ def register(subparsers) -> None:
     imp = sub.add_parser("import", help="Import pwcmp or JPEG AIC-3 response CSVs as a read-only study.")
     imp.add_argument("files", metavar="FILE", nargs="+", help="CSV files (AIC-3: BTC and PTC files together)")
     imp.add_argument("--format", required=True, choices=["pwcmp", "aic3"])
-    imp.add_argument("--reference", metavar="LABEL", help="pwcmp: the label at 0 in every group (default: a "
-                                                          "licbench export's reference, else each group's mean)")
+    imp.add_argument(
+        "--reference",
+        metavar="LABEL",
+        help="pwcmp: the label at 0 in every group (default: a licbench export's reference, else each group's mean)",
+    )
     imp.add_argument("--name", help="the study's name (default: the first file's name)")
     imp.add_argument("--owner", metavar="USER", help="the owning user (default: none; admins see it)")
     imp.add_argument("--visibility", choices=["private", "public"], default="private")

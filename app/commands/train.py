@@ -1,4 +1,5 @@
 """``licbench train --config configs/multirate.yaml [--resume logs/<run>]``: the training sandbox."""
+
 from __future__ import annotations
 
 import argparse
@@ -16,8 +17,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "stored as float16; copy it to models/weights/multirate.pth to ship it) under LOG_DIR/<timestamp>/.",
     )
     parser.add_argument("--config", type=Path, help="YAML training config (e.g. configs/multirate.yaml)")
-    parser.add_argument("--resume", type=Path, metavar="RUN_DIR",
-                        help="continue the run in RUN_DIR from its checkpoint_latest.pth and config.yaml")
+    parser.add_argument(
+        "--resume",
+        type=Path,
+        metavar="RUN_DIR",
+        help="continue the run in RUN_DIR from its checkpoint_latest.pth and config.yaml",
+    )
     parser.add_argument("--log-dir", type=Path, default=Path("logs"), help="where run folders go (default: logs)")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
     parser.set_defaults(handler=run)

@@ -1,4 +1,5 @@
 """``licbench user create|reset-password|list`` and ``licbench token create|list|revoke`` (issue 12)."""
+
 from __future__ import annotations
 
 import sys

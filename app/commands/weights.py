@@ -4,6 +4,7 @@ The folder is ``WEIGHTS_DIR`` (``app.settings``); zoo files live under ``<WEIGHT
 with their released names. Nothing is downloaded: files fetched elsewhere are copied in with ``add``,
 which checks each name and the hash prefix it carries before copying anything.
 """
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -30,8 +31,10 @@ def _status(args) -> int:
             line += f"  ({r.reason})"
         print(line)
     counts = {s: sum(r.status == s for r in rows) for s in (PRESENT, "missing", "corrupt")}
-    print(f"{counts[PRESENT]} present, {counts['missing']} missing, {counts['corrupt']} corrupt "
-          f"of {len(rows)} expected files")
+    print(
+        f"{counts[PRESENT]} present, {counts['missing']} missing, {counts['corrupt']} corrupt "
+        f"of {len(rows)} expected files"
+    )
     return 1 if args.check and counts[PRESENT] != len(rows) else 0
 
 

@@ -3,6 +3,7 @@
 ``StrEnum`` members compare equal to (and serialise as) their plain string values, so the JSON answers and
 the ``jobs.status`` column keep the same strings.
 """
+
 from __future__ import annotations
 
 from enum import StrEnum

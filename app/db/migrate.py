@@ -1,4 +1,5 @@
 """Run Alembic migrations programmatically (``licbench db upgrade``, start-up, tests)."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -53,6 +54,8 @@ def check_schema_not_newer(database_url: str | None = None) -> None:
     scripts = ScriptDirectory.from_config(alembic_config(database_url))
     known = {script.revision for script in scripts.walk_revisions()}
     if revision not in known:
-        raise SchemaTooNew(f"the database is at schema revision {revision}, newer than this licbench (newest "
-                           f"{scripts.get_current_head()}): a newer licbench migrated it. Run that version, or "
-                           "restore a backup taken before the upgrade (docs/operations.md)")
+        raise SchemaTooNew(
+            f"the database is at schema revision {revision}, newer than this licbench (newest "
+            f"{scripts.get_current_head()}): a newer licbench migrated it. Run that version, or "
+            "restore a backup taken before the upgrade (docs/operations.md)"
+        )

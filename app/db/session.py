@@ -1,4 +1,5 @@
 """Engine and session factory built from the settings' database URL."""
+
 from __future__ import annotations
 
 from collections.abc import Iterator

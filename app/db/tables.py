@@ -1,4 +1,5 @@
 """SQLAlchemy 2 table definitions. Alembic (``migrations/``) is the only way the schema changes."""
+
 from __future__ import annotations
 
 from datetime import UTC, datetime
@@ -81,11 +82,13 @@ class Result(Base):
     """One (job, image, codec, rate point) outcome; unique so a redelivered task never duplicates it."""
 
     __tablename__ = "results"
-    __table_args__ = (UniqueConstraint("job_id", "image_id", "codec", "rate_point", name="uq_result_task"),
-                      # result pages read a job's rows in this order (migration 0008)
-                      Index("ix_results_job_order", "job_id", "codec", "rate_point", "image_id", "id"),
-                      # cached RD/BD-rate answers check a job's newest row id (migration 0010)
-                      Index("ix_results_job_latest", "job_id", "id"))
+    __table_args__ = (
+        UniqueConstraint("job_id", "image_id", "codec", "rate_point", name="uq_result_task"),
+        # result pages read a job's rows in this order (migration 0008)
+        Index("ix_results_job_order", "job_id", "codec", "rate_point", "image_id", "id"),
+        # cached RD/BD-rate answers check a job's newest row id (migration 0010)
+        Index("ix_results_job_latest", "job_id", "id"),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     job_id: Mapped[int] = mapped_column(ForeignKey("jobs.id", ondelete="CASCADE"), index=True)
@@ -127,10 +130,12 @@ class Task(Base):
     and finished by the worker, watched by the sweep (``engine/task_state.py``). Migration 0009."""
 
     __tablename__ = "tasks"
-    __table_args__ = (UniqueConstraint("job_id", "image_id", "codec", name="uq_task"),
-                      Index("ix_tasks_job_state", "job_id", "state"),
-                      Index("ix_tasks_state_queued_at", "state", "queued_at"),
-                      Index("ix_tasks_started_at", "started_at"))
+    __table_args__ = (
+        UniqueConstraint("job_id", "image_id", "codec", name="uq_task"),
+        Index("ix_tasks_job_state", "job_id", "state"),
+        Index("ix_tasks_state_queued_at", "state", "queued_at"),
+        Index("ix_tasks_started_at", "started_at"),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     job_id: Mapped[int] = mapped_column(ForeignKey("jobs.id", ondelete="CASCADE"))
@@ -291,10 +296,12 @@ class StudyAnswer(Base):
     study_id: Mapped[int] = mapped_column(ForeignKey("studies.id", ondelete="CASCADE"), index=True)
     observer: Mapped[str] = mapped_column(String(200))
     condition_a_id: Mapped[int] = mapped_column(ForeignKey("study_conditions.id", ondelete="CASCADE"))
-    condition_b_id: Mapped[int | None] = mapped_column(ForeignKey("study_conditions.id", ondelete="CASCADE"),
-                                                       nullable=True)
-    pivot_id: Mapped[int | None] = mapped_column(ForeignKey("study_conditions.id", ondelete="CASCADE"),
-                                                 nullable=True)  # triplet; null = the group's reference
+    condition_b_id: Mapped[int | None] = mapped_column(
+        ForeignKey("study_conditions.id", ondelete="CASCADE"), nullable=True
+    )
+    pivot_id: Mapped[int | None] = mapped_column(
+        ForeignKey("study_conditions.id", ondelete="CASCADE"), nullable=True
+    )  # triplet; null = the group's reference
     batch: Mapped[str | None] = mapped_column(String(200), nullable=True)  # triplet screening unit (AIC-3)
     choice: Mapped[str] = mapped_column(String(10))
     control: Mapped[str] = mapped_column(String(20))  # regular | trap | repeat | bias

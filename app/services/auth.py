@@ -6,6 +6,7 @@ password hash, so setting a new password ends every older login. Form posts carr
 (synchroniser token pattern, OWASP CSRF cheat sheet); the anonymous login form gets a signed token in its own
 cookie (signed double submit). Bearer-token requests are exempt: browsers never send them by themselves.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -48,8 +49,9 @@ class LoginSession:
 
 def session_cookie(user: User) -> str:
     """A new signed session cookie value for ``user`` (a fresh CSRF token each login)."""
-    return _serializer("session").dumps({"uid": user.id, "csrf": secrets.token_urlsafe(24),
-                                         "pw": _password_fingerprint(user)})
+    return _serializer("session").dumps(
+        {"uid": user.id, "csrf": secrets.token_urlsafe(24), "pw": _password_fingerprint(user)}
+    )
 
 
 def read_session(session: Session, cookie: str | None) -> LoginSession | None:
@@ -86,11 +88,14 @@ def check_login_csrf(cookie: str | None, field: str | None) -> None:
 def check_csrf(login: LoginSession, sent: str | None) -> None:
     """403 unless ``sent`` (form field or ``X-CSRF-Token`` header) is the session's CSRF token."""
     if not sent or not hmac.compare_digest(sent, login.csrf):
-        raise Forbidden(f"missing or wrong CSRF token: pages send it in the '{CSRF_FIELD}' form field or the "
-                        f"'{CSRF_HEADER}' header (REST clients use 'Authorization: Bearer' instead)")
+        raise Forbidden(
+            f"missing or wrong CSRF token: pages send it in the '{CSRF_FIELD}' form field or the "
+            f"'{CSRF_HEADER}' header (REST clients use 'Authorization: Bearer' instead)"
+        )
 
 
 # ---- who may see or change what ---------------------------------------------------------------------------
+
 
 def is_admin(user: User | None) -> bool:
     return user is not None and user.role == "admin"
@@ -105,8 +110,10 @@ def require_view_image_set(user: User | None, image_set: ImageSet) -> None:
     """401 for anonymous visitors and 403 for other users when the image set is private."""
     if not can_view_image_set(user, image_set):
         if user is None:
-            raise Unauthenticated(f"image set {image_set.id} is private: log in (session cookie or "
-                                  "'Authorization: Bearer <token>') to see it")
+            raise Unauthenticated(
+                f"image set {image_set.id} is private: log in (session cookie or "
+                "'Authorization: Bearer <token>') to see it"
+            )
         raise Forbidden(f"image set {image_set.id} is private to its owner")
 
 

@@ -14,6 +14,7 @@ deleted meanwhile) makes the snapshot be taken again. The read transaction takes
 (WAL on SQLite, MVCC on PostgreSQL), so the API is never blocked. The directory is written as ``DEST.partial-*``
 and renamed to ``DEST`` once ``manifest.json`` is complete: a ``DEST`` that exists is whole.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -127,11 +128,15 @@ def backup(settings: Settings, dest: Path, log: Callable[[str], None] = print) -
         for attempt in range(1, SNAPSHOT_ATTEMPTS + 1):
             revision, tables, refs = _dump_tables(engine, work / "db")
             if revision is None:
-                raise BackupError(f"the database at {_safe_url(database_url)} has no licbench schema "
-                                  "(run `licbench db upgrade` first)")
+                raise BackupError(
+                    f"the database at {_safe_url(database_url)} has no licbench schema "
+                    "(run `licbench db upgrade` first)"
+                )
             if revision != head:
-                raise BackupError(f"the database is at schema revision {revision}, this licbench at {head}: "
-                                  "back up with the licbench version that matches the database")
+                raise BackupError(
+                    f"the database is at schema revision {revision}, this licbench at {head}: "
+                    "back up with the licbench version that matches the database"
+                )
             missing, mismatched = [], []
             wanted = set(refs.files) | {k for k in copied if any(k.startswith(f"{f}/") for f in refs.folders)}
             for folder in refs.folders:  # data sets older than per-file hashes: whatever the folder holds now
@@ -156,12 +161,15 @@ def backup(settings: Settings, dest: Path, log: Callable[[str], None] = print) -
             del copied[key]
         _remove_empty_dirs(files_dir)
         manifest = {
-            "format": FORMAT, "format_version": FORMAT_VERSION,
+            "format": FORMAT,
+            "format_version": FORMAT_VERSION,
             "created_at": datetime.now(UTC).isoformat(),
-            "schema_revision": revision, "source_engine": engine.dialect.name,
+            "schema_revision": revision,
+            "source_engine": engine.dialect.name,
             "tables": [{"name": name, **entry} for name, entry in tables.items()],
             "files": {key: copied[key][0] for key in sorted(copied)},
-            "missing_files": missing, "mismatched_files": mismatched,
+            "missing_files": missing,
+            "mismatched_files": mismatched,
         }
         _write_json(work / "manifest.json", manifest)
         if dest.exists():
@@ -173,8 +181,15 @@ def backup(settings: Settings, dest: Path, log: Callable[[str], None] = print) -
     finally:
         engine.dispose()
     assert revision is not None  # refused inside the loop
-    return BackupReport(dest, revision, {n: e["rows"] for n, e in tables.items()}, len(copied),
-                        sum(size for _, size in copied.values()), missing, mismatched)
+    return BackupReport(
+        dest,
+        revision,
+        {n: e["rows"] for n, e in tables.items()},
+        len(copied),
+        sum(size for _, size in copied.values()),
+        missing,
+        mismatched,
+    )
 
 
 def _write_json(path: Path, value: dict) -> None:

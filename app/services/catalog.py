@@ -1,4 +1,5 @@
 """What codecs and metrics this service offers, with availability (built from the registries on request)."""
+
 from __future__ import annotations
 
 from functools import lru_cache
@@ -42,8 +43,9 @@ def submitted_codecs(session: Session) -> dict[str, Codec]:
     for row in session.scalars(select(SubmittedModel).order_by(SubmittedModel.name, SubmittedModel.rate_point)):
         grouped.setdefault(row.name, []).append(row)
     return {
-        name: submitted_codec(name, rows[0].architecture,
-                              {r.rate_point: storage.path(r.checkpoint_key) for r in rows}, codec_context())
+        name: submitted_codec(
+            name, rows[0].architecture, {r.rate_point: storage.path(r.checkpoint_key) for r in rows}, codec_context()
+        )
         for name, rows in grouped.items()
     }
 
@@ -67,5 +69,6 @@ def registry_metrics() -> dict[str, Metric]:
     """Every registered metric on the configured weights folder and device, built once per process
     and settings (learned metrics keep their loaded network between tasks)."""
     settings = get_settings()
-    return _metrics_on(MetricContext(weights_dir=settings.weights_dir, device=settings.device,
-                                     display=settings.metric_display))
+    return _metrics_on(
+        MetricContext(weights_dir=settings.weights_dir, device=settings.device, display=settings.metric_display)
+    )

@@ -9,6 +9,7 @@ every crop is scored). Reports are cached in ``analysis_reports`` and recomputed
 scores change (the cache version is the study's ``answers_version`` plus the crop scores stored, or the
 data set's status and progress).
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -110,8 +111,11 @@ def study_source(session: Session, study_id: int) -> Source | Pending:
     results = {r.id: r for r in session.scalars(select(Result).where(Result.id.in_(result_ids)))} if result_ids else {}
     kinds = {name: str(codec.kind) for name, codec in catalog.codecs(session).items()}
     image_ids = {c["image_id"] for c in scale["conditions"] if c.get("image_id") is not None}
-    file_names = dict(session.execute(select(Image.id, Image.filename).where(Image.id.in_(image_ids))).all()) \
-        if image_ids else {}
+    file_names = (
+        dict(session.execute(select(Image.id, Image.filename).where(Image.id.in_(image_ids))).all())
+        if image_ids
+        else {}
+    )
     observations = []
     for c in scale["conditions"]:
         if c["result_id"] is None or c["score"] is None:
@@ -119,13 +123,25 @@ def study_source(session: Session, study_id: int) -> Source | Pending:
         result = results.get(c["result_id"])
         values = values_of.get(c["condition_id"], {}) if use_crops else (result.metrics if result else {})
         ci = (c["ci_low"], c["ci_high"]) if c.get("ci_low") is not None and c.get("ci_high") is not None else None
-        observations.append(Observation(
-            metric_values={n: values.get(n) for n in job.metrics}, human=float(c["score"]),
-            image=str(c["image_id"]), condition=f"{c['codec']} @ {c['rate_point']:g}" if c["rate_point"] is not None
-            else c["codec"], codec=c["codec"], family=kinds.get(c["codec"], "submitted"), bpp=c["bpp"],
-            human_ci=ci, result_id=c["result_id"],
-            extra={"condition_id": c["condition_id"], "image_id": c["image_id"], "rate_point": c["rate_point"],
-                   "image_name": file_names.get(c["image_id"])}))
+        observations.append(
+            Observation(
+                metric_values={n: values.get(n) for n in job.metrics},
+                human=float(c["score"]),
+                image=str(c["image_id"]),
+                condition=f"{c['codec']} @ {c['rate_point']:g}" if c["rate_point"] is not None else c["codec"],
+                codec=c["codec"],
+                family=kinds.get(c["codec"], "submitted"),
+                bpp=c["bpp"],
+                human_ci=ci,
+                result_id=c["result_id"],
+                extra={
+                    "condition_id": c["condition_id"],
+                    "image_id": c["image_id"],
+                    "rate_point": c["rate_point"],
+                    "image_name": file_names.get(c["image_id"]),
+                },
+            )
+        )
     # created_at too: SQLite may give a deleted study's id to a new one.
     version = f"{study.created_at.isoformat()}:{study.answers_version}:{crop_done if use_crops else 'full'}"
     return Source("study", study.id, scale.get("unit") or "JOD", observations, directions(list(job.metrics)), version)
@@ -145,17 +161,33 @@ def dataset_source(session: Session, dataset_id: int) -> Source | Pending:
     metrics = {n: True for n in dataset.metrics} if scores_only else directions(list(dataset.metrics))
     if dataset.unit == "2AFC":
         values = {(r.path, r.reference): r.metrics or {} for r in rows}
-        pairs = [(values.get((a, o), {}), values.get((b, o), {}), bool(prefers_a), o)
-                 for o, a, b, prefers_a in dataset.triplets]
+        pairs = [
+            (values.get((a, o), {}), values.get((b, o), {}), bool(prefers_a), o)
+            for o, a, b, prefers_a in dataset.triplets
+        ]
         return Source("dataset", dataset.id, "2AFC", [], metrics, version, pairs=pairs)
-    observations = [Observation(
-        metric_values={n: (r.metrics or {}).get(n) for n in dataset.metrics},
-        human=iqa_datasets.human_score(dataset, r), image=r.reference, condition=r.path, distortion=r.distortion,
-        codec=r.distortion if scores_only else None, family=distortion_family(dataset.layout, r.distortion),
-        human_ci=iqa_datasets.human_ci(dataset, r),
-        extra={"image_id": r.id, "path": r.path, "reference": r.reference, "score": r.score, "level": r.level,
-               "image_name": r.reference})
-        for r in rows if r.score is not None]
+    observations = [
+        Observation(
+            metric_values={n: (r.metrics or {}).get(n) for n in dataset.metrics},
+            human=iqa_datasets.human_score(dataset, r),
+            image=r.reference,
+            condition=r.path,
+            distortion=r.distortion,
+            codec=r.distortion if scores_only else None,
+            family=distortion_family(dataset.layout, r.distortion),
+            human_ci=iqa_datasets.human_ci(dataset, r),
+            extra={
+                "image_id": r.id,
+                "path": r.path,
+                "reference": r.reference,
+                "score": r.score,
+                "level": r.level,
+                "image_name": r.reference,
+            },
+        )
+        for r in rows
+        if r.score is not None
+    ]
     return Source("dataset", dataset.id, dataset.unit, observations, metrics, version, scores_only=scores_only)
 
 
@@ -163,9 +195,11 @@ def dataset_source(session: Session, dataset_id: int) -> Source | Pending:
 
 
 def _cached(session: Session, source: Source, key: str, compute) -> dict:
-    row = session.scalar(select(AnalysisReport).where(AnalysisReport.source == source.kind,
-                                                      AnalysisReport.source_id == source.id,
-                                                      AnalysisReport.key == key))
+    row = session.scalar(
+        select(AnalysisReport).where(
+            AnalysisReport.source == source.kind, AnalysisReport.source_id == source.id, AnalysisReport.key == key
+        )
+    )
     version = f"{source.version}:{get_settings().correlation_bootstrap}"
     if row is not None and row.version == version:
         return row.report
@@ -173,8 +207,9 @@ def _cached(session: Session, source: Source, key: str, compute) -> dict:
     try:
         with session.begin_nested():
             if row is None:
-                session.add(AnalysisReport(source=source.kind, source_id=source.id, key=key, version=version,
-                                           report=report))
+                session.add(
+                    AnalysisReport(source=source.kind, source_id=source.id, key=key, version=version, report=report)
+                )
             else:
                 row.version, row.report = version, report
     except IntegrityError:
@@ -188,10 +223,22 @@ def _two_afc_rows(source: Source) -> list[dict]:
     for name, higher in source.metrics.items():
         pairs = [TwoAFCPair(a.get(name), b.get(name), prefers_a, group) for a, b, prefers_a, group in source.pairs]
         result = two_afc_agreement(pairs, higher_is_better=higher, n_bootstrap=n_bootstrap, seed=SEED)
-        rows.append({"metric": name, "n": result.n, "flipped": not higher, "srocc": None, "srocc_ci": None,
-                     "krocc": None, "plcc": None, "plcc_ci": None, "rmse": None,
-                     "fit": {"form": None, "params": None, "failed": True}, "two_afc": result.to_dict(),
-                     "reason": "pairwise judgements without a scale: 2AFC agreement instead of correlations"})
+        rows.append(
+            {
+                "metric": name,
+                "n": result.n,
+                "flipped": not higher,
+                "srocc": None,
+                "srocc_ci": None,
+                "krocc": None,
+                "plcc": None,
+                "plcc_ci": None,
+                "rmse": None,
+                "fit": {"form": None, "params": None, "failed": True},
+                "two_afc": result.to_dict(),
+                "reason": "pairwise judgements without a scale: 2AFC agreement instead of correlations",
+            }
+        )
     return sorted(rows, key=lambda r: (r["two_afc"]["share"] is None, -(r["two_afc"]["share"] or 0.0), r["metric"]))
 
 
@@ -202,21 +249,45 @@ def correlation(session: Session, source: Source, group: str, fit: str) -> dict:
     def compute() -> dict:
         if source.pairs is not None:
             rows = _two_afc_rows(source)
-            return {"unit": "2AFC", "n": len(source.pairs), "group": group, "fit": fit, "metrics": rows,
-                    "groups": {}, "comparisons": []}
+            return {
+                "unit": "2AFC",
+                "n": len(source.pairs),
+                "group": group,
+                "fit": fit,
+                "metrics": rows,
+                "groups": {},
+                "comparisons": [],
+            }
         if not source.metrics:
             raise Invalid("no registered metric to correlate")
-        report = correlate(source.observations, source.metrics, fit=fit, group=group, unit=source.unit,
-                           n_bootstrap=get_settings().correlation_bootstrap, seed=SEED)
+        report = correlate(
+            source.observations,
+            source.metrics,
+            fit=fit,
+            group=group,
+            unit=source.unit,
+            n_bootstrap=get_settings().correlation_bootstrap,
+            seed=SEED,
+        )
         return report.to_dict()
 
     return {"source": source.source_json, **_cached(session, source, f"correlation:{group}:{fit}", compute)}
 
 
 def _point(source: Source, o: Observation) -> dict:
-    out = {"condition": o.condition, "image": o.image, "image_name": o.extra.get("image_name"), "codec": o.codec, "family": o.family, "bpp": o.bpp,
-           "distortion": o.distortion, "human": o.human, "human_ci": list(o.human_ci) if o.human_ci else None,
-           "result_id": o.result_id, "metrics": o.metric_values}
+    out = {
+        "condition": o.condition,
+        "image": o.image,
+        "image_name": o.extra.get("image_name"),
+        "codec": o.codec,
+        "family": o.family,
+        "bpp": o.bpp,
+        "distortion": o.distortion,
+        "human": o.human,
+        "human_ci": list(o.human_ci) if o.human_ci else None,
+        "result_id": o.result_id,
+        "metrics": o.metric_values,
+    }
     out.update(_image_urls(source, o))
     return out
 
@@ -227,8 +298,10 @@ def _image_urls(source: Source, o: Observation) -> dict:
 
     if source.kind == "study":
         base = f"/api/v1/studies/{source.id}/conditions"
-        return {"image_url": f"{base}/{o.extra['condition_id']}/image",
-                "reference_url": f"/api/v1/studies/{source.id}/images/{o.extra['image_id']}/reference"}
+        return {
+            "image_url": f"{base}/{o.extra['condition_id']}/image",
+            "reference_url": f"/api/v1/studies/{source.id}/images/{o.extra['image_id']}/reference",
+        }
     if source.scores_only:
         return {"image_url": None, "reference_url": None}
     base = f"/api/v1/iqa-datasets/{source.id}/image?path="
@@ -236,9 +309,17 @@ def _image_urls(source: Source, o: Observation) -> dict:
 
 
 def _observation_json(source: Source, o: Observation) -> dict:
-    return {"condition": o.condition, "image": o.image, "image_name": o.extra.get("image_name"), "codec": o.codec,
-            "family": o.family, "bpp": o.bpp,
-            "human": o.human, "result_id": o.result_id, **_image_urls(source, o)}
+    return {
+        "condition": o.condition,
+        "image": o.image,
+        "image_name": o.extra.get("image_name"),
+        "codec": o.codec,
+        "family": o.family,
+        "bpp": o.bpp,
+        "human": o.human,
+        "result_id": o.result_id,
+        **_image_urls(source, o),
+    }
 
 
 def report(session: Session, source: Source, fit: str) -> dict:
@@ -249,25 +330,56 @@ def report(session: Session, source: Source, fit: str) -> dict:
     def compute() -> dict:
         overall = correlation(session, source, "overall", fit)
         if source.pairs is not None:
-            return {"source": source.source_json, "unit": "2AFC", "fit": fit, "correlation": overall,
-                    "points": [], "metrics": []}
+            return {
+                "source": source.source_json,
+                "unit": "2AFC",
+                "fit": fit,
+                "correlation": overall,
+                "points": [],
+                "metrics": [],
+            }
         n_bootstrap = get_settings().correlation_bootstrap
         per_metric = []
         for name, higher in source.metrics.items():
             found = worst_disagreements(source.observations, name, higher, fit=fit, top=WORST_SHOWN)
             bias = family_bias(source.observations, name, higher, fit=fit, n_bootstrap=n_bootstrap, seed=SEED)
-            per_metric.append({
-                "metric": name, "higher_is_better": higher, "fit_failed": found.fit_failed,
-                "worst": [{**_observation_json(source, r.observation), "metric_value": r.metric_value,
-                           "predicted": r.predicted, "residual": r.residual} for r in found.residuals],
-                "contradicting_pairs": [{"better": _observation_json(source, p.better),
-                                         "worse": _observation_json(source, p.worse),
-                                         "metric_better": p.metric_better, "metric_worse": p.metric_worse,
-                                         "human_gap": p.human_gap} for p in found.contradicting_pairs],
-                "family_bias": [{"family": b.family, "n": b.n, "mean_residual": b.mean_residual, "ci": b.ci}
-                                for b in bias]})
-        return {"source": source.source_json, "unit": source.unit, "fit": fit, "correlation": overall,
-                "points": [_point(source, o) for o in source.observations], "metrics": per_metric}
+            per_metric.append(
+                {
+                    "metric": name,
+                    "higher_is_better": higher,
+                    "fit_failed": found.fit_failed,
+                    "worst": [
+                        {
+                            **_observation_json(source, r.observation),
+                            "metric_value": r.metric_value,
+                            "predicted": r.predicted,
+                            "residual": r.residual,
+                        }
+                        for r in found.residuals
+                    ],
+                    "contradicting_pairs": [
+                        {
+                            "better": _observation_json(source, p.better),
+                            "worse": _observation_json(source, p.worse),
+                            "metric_better": p.metric_better,
+                            "metric_worse": p.metric_worse,
+                            "human_gap": p.human_gap,
+                        }
+                        for p in found.contradicting_pairs
+                    ],
+                    "family_bias": [
+                        {"family": b.family, "n": b.n, "mean_residual": b.mean_residual, "ci": b.ci} for b in bias
+                    ],
+                }
+            )
+        return {
+            "source": source.source_json,
+            "unit": source.unit,
+            "fit": fit,
+            "correlation": overall,
+            "points": [_point(source, o) for o in source.observations],
+            "metrics": per_metric,
+        }
 
     return _cached(session, source, f"report:{fit}", compute)
 
@@ -280,12 +392,41 @@ def observations_csv(source: Source) -> str:
     buffer = io.StringIO()
     writer = csv.writer(buffer)
     names = list(source.metrics)
-    writer.writerow(["image", "condition", "codec", "family", "bpp", "distortion", f"human_{source.unit.lower()}",
-                     "human_ci_low", "human_ci_high", "result_id", *names])
+    writer.writerow(
+        [
+            "image",
+            "condition",
+            "codec",
+            "family",
+            "bpp",
+            "distortion",
+            f"human_{source.unit.lower()}",
+            "human_ci_low",
+            "human_ci_high",
+            "result_id",
+            *names,
+        ]
+    )
     for o in source.observations:
         ci = o.human_ci or (None, None)
-        writer.writerow([_blank(v) for v in (o.image, o.condition, o.codec, o.family, o.bpp, o.distortion, o.human,
-                                             ci[0], ci[1], o.result_id, *[o.metric_values.get(n) for n in names])])
+        writer.writerow(
+            [
+                _blank(v)
+                for v in (
+                    o.image,
+                    o.condition,
+                    o.codec,
+                    o.family,
+                    o.bpp,
+                    o.distortion,
+                    o.human,
+                    ci[0],
+                    ci[1],
+                    o.result_id,
+                    *[o.metric_values.get(n) for n in names],
+                )
+            ]
+        )
     return buffer.getvalue()
 
 

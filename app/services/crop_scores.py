@@ -5,6 +5,7 @@ correlation report must correlate metric values of the crops, not the full-image
 crops are scored through the worker machinery (``licbench.score_study_crops`` on the cpu queue, with the
 job's metrics) and stored in ``study_crop_scores``; a redelivered task skips conditions already scored.
 """
+
 from __future__ import annotations
 
 import logging
@@ -31,8 +32,10 @@ def shows_crops(session: Session, study: Study) -> bool:
     """True when some condition's crop box is smaller than its source image."""
     if study.crop is None:
         return False
-    sizes = {im.id: (im.width, im.height) for im in session.scalars(
-        select(Image).where(Image.id.in_({c.image_id for c in study.conditions})))}
+    sizes = {
+        im.id: (im.width, im.height)
+        for im in session.scalars(select(Image).where(Image.id.in_({c.image_id for c in study.conditions})))
+    }
     for c in study.conditions:
         left, top, width, height = c.crop_box
         if (left, top, width, height) != (0, 0, *sizes.get(c.image_id, (width, height))):
@@ -48,8 +51,14 @@ def judged_conditions(study: Study) -> list[StudyCondition]:
 def progress(session: Session, study: Study) -> tuple[int, int]:
     """(scored, total) crop scores of the study's judged conditions."""
     total = len(judged_conditions(study))
-    scored = session.scalar(select(func.count()).select_from(StudyCropScore).where(
-        StudyCropScore.study_id == study.id, StudyCropScore.scored.is_(True))) or 0
+    scored = (
+        session.scalar(
+            select(func.count())
+            .select_from(StudyCropScore)
+            .where(StudyCropScore.study_id == study.id, StudyCropScore.scored.is_(True))
+        )
+        or 0
+    )
     return scored, total
 
 
@@ -70,8 +79,11 @@ def request_scores(session: Session, study: Study) -> tuple[int, int]:
             try:
                 send(study.id, missing)
             except Exception as exc:  # nothing may wait for tasks that were never sent
-                session.execute(delete(StudyCropScore).where(StudyCropScore.study_id == study.id,
-                                                             StudyCropScore.condition_id.in_(missing)))
+                session.execute(
+                    delete(StudyCropScore).where(
+                        StudyCropScore.study_id == study.id, StudyCropScore.condition_id.in_(missing)
+                    )
+                )
                 session.commit()
                 raise ServiceError(f"could not reach the task queue to score the crops: {exc}", 503) from None
     _resend_stale(session, study)
@@ -81,8 +93,9 @@ def request_scores(session: Session, study: Study) -> tuple[int, int]:
 def _resend_stale(session: Session, study: Study) -> None:
     """Crops still unscored long after they were queued (a lost message) are queued again."""
     cutoff = datetime.now(UTC) - STALE_AFTER
-    stale = session.scalars(select(StudyCropScore).where(StudyCropScore.study_id == study.id,
-                                                         StudyCropScore.scored.is_(False))).all()
+    stale = session.scalars(
+        select(StudyCropScore).where(StudyCropScore.study_id == study.id, StudyCropScore.scored.is_(False))
+    ).all()
     stale = [r for r in stale if _aware(r.created_at) < cutoff]
     if stale:
         for row in stale:
@@ -104,8 +117,9 @@ def send(study_id: int, condition_ids: list[int]) -> int:
     sent = 0
     with client.producer_or_acquire() as producer:
         for i in range(0, len(condition_ids), size):
-            client.send_task(SCORE_CROPS_TASK, args=[study_id, condition_ids[i:i + size]], queue=CPU_QUEUE,
-                             producer=producer)
+            client.send_task(
+                SCORE_CROPS_TASK, args=[study_id, condition_ids[i : i + size]], queue=CPU_QUEUE, producer=producer
+            )
             sent += 1
     return sent
 
@@ -122,9 +136,13 @@ def score_crops(factory: sessionmaker[Session], storage: BlobStorage, study_id: 
         chosen = [registered[n] for n in job.metrics if n in registered]
         by_id = {c.id: c for c in study.conditions}
         references = {c.image_id: c for c in study.conditions if c.result_id is None}
-        pending = session.scalars(select(StudyCropScore).where(
-            StudyCropScore.study_id == study_id, StudyCropScore.condition_id.in_(condition_ids),
-            StudyCropScore.scored.is_(False))).all()
+        pending = session.scalars(
+            select(StudyCropScore).where(
+                StudyCropScore.study_id == study_id,
+                StudyCropScore.condition_id.in_(condition_ids),
+                StudyCropScore.scored.is_(False),
+            )
+        ).all()
         stored = 0
         for row in pending:
             condition = by_id.get(row.condition_id)
@@ -150,5 +168,9 @@ def score_crops(factory: sessionmaker[Session], storage: BlobStorage, study_id: 
 
 def crop_values(session: Session, study_id: int) -> dict[int, dict]:
     """condition id -> stored crop metric values (scored conditions only)."""
-    return {r.condition_id: r.metrics or {} for r in session.scalars(select(StudyCropScore).where(
-        StudyCropScore.study_id == study_id, StudyCropScore.scored.is_(True)))}
+    return {
+        r.condition_id: r.metrics or {}
+        for r in session.scalars(
+            select(StudyCropScore).where(StudyCropScore.study_id == study_id, StudyCropScore.scored.is_(True))
+        )
+    }

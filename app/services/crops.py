@@ -3,6 +3,7 @@
 The region is the most detailed window of the original (largest summed squared gradient), where coding
 artefacts show most; ties go to the window nearest the centre.
 """
+
 from __future__ import annotations
 
 import io
@@ -44,8 +45,12 @@ def detailed_region(reference: np.ndarray, side: int | None) -> CropBox:
     tops = sorted(set(range(0, height - side + 1, stride)) | {height - side})
     lefts = sorted(set(range(0, width - side + 1, stride)) | {width - side})
     top_index, left_index = np.meshgrid(np.array(tops), np.array(lefts), indexing="ij")
-    sums = (integral[top_index + side, left_index + side] - integral[top_index, left_index + side]
-            - integral[top_index + side, left_index] + integral[top_index, left_index])
+    sums = (
+        integral[top_index + side, left_index + side]
+        - integral[top_index, left_index + side]
+        - integral[top_index + side, left_index]
+        + integral[top_index, left_index]
+    )
     centre_distance = np.hypot(top_index + side / 2 - height / 2, left_index + side / 2 - width / 2)
     order = np.lexsort((centre_distance.ravel(), -sums.ravel()))
     best = order[0]
@@ -56,4 +61,4 @@ def cut(pixels: np.ndarray, box: CropBox) -> np.ndarray:
     left, top, width, height = box
     if pixels.shape[0] < top + height or pixels.shape[1] < left + width:
         raise ValueError(f"crop {box} does not fit an image of {pixels.shape[1]}x{pixels.shape[0]}")
-    return np.ascontiguousarray(pixels[top:top + height, left:left + width])
+    return np.ascontiguousarray(pixels[top : top + height, left : left + width])

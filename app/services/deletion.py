@@ -3,6 +3,7 @@
 A job that is still queued or running, or that a human study was built from, is refused (409) so that no
 worker writes into a deleted job and no study loses its stimuli. Image files are content-addressed and may
 be shared by several image sets: a file is removed only when no remaining image uses it."""
+
 from __future__ import annotations
 
 import shutil

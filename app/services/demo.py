@@ -1,4 +1,5 @@
 """The demo benchmark: photos shipped inside installed wheels, every available codec."""
+
 from __future__ import annotations
 
 import io
@@ -32,8 +33,9 @@ def in_demo(codec: str, kind: str) -> bool:
     return seconds_per_megapixel(codec, kind) <= DEMO_MAX_SECONDS_PER_MEGAPIXEL
 
 
-def create_demo_job(session: Session, storage: BlobStorage,
-                    owner: User | None = None) -> tuple[Job, list[TaskSpec]] | None:
+def create_demo_job(
+    session: Session, storage: BlobStorage, owner: User | None = None
+) -> tuple[Job, list[TaskSpec]] | None:
     """Load the demo image set (public, so the leaderboard has something on a fresh start) and a job over
     every available codec but the slow ones (:func:`in_demo`), both owned by ``owner``; None if a demo job exists."""
     existing = session.scalar(select(ImageSet).where(ImageSet.name == DEMO_SET_NAME))
@@ -43,8 +45,11 @@ def create_demo_job(session: Session, storage: BlobStorage,
     image_set.visibility = "public"
     if owner is not None and image_set.owner_id is None:
         image_set.owner_id = owner.id
-    selection = [{"name": c.name, "rate_points": list(c.rate.points)}
-                 for c in catalog.codecs(session).values() if c.availability().available and in_demo(c.name, c.kind)]
+    selection = [
+        {"name": c.name, "rate_points": list(c.rate.points)}
+        for c in catalog.codecs(session).values()
+        if c.availability().available and in_demo(c.name, c.kind)
+    ]
     job, tasks = jobs.create_job(session, image_set.id, selection, list(jobs.DEFAULT_METRICS))
     job.owner_id = owner.id if owner is not None else None
     return job, tasks

@@ -1,5 +1,6 @@
 """Domain errors the services raise. They say what went wrong in the service's own words; ``app/api/errors.py``
 maps each class to its HTTP answer in one place (the services know nothing of HTTP)."""
+
 from __future__ import annotations
 
 

@@ -8,6 +8,7 @@ those results); ``study_summary`` reads the answers back: per gMAD pair the shar
 attacker's choice (from the direct comparisons of the two conditions, else from their JOD difference with
 1 JOD = 75% preference), then each metric's aggressiveness and resistance (``gmad_summary``).
 """
+
 from __future__ import annotations
 
 import math
@@ -35,8 +36,9 @@ def _check_metric(job: Job, name: str, role: str) -> bool:
         raise Invalid(f"{role} {name!r} is not a registered metric") from None
 
 
-def pairs_for_job(session: Session, job_id: int, defender: str, attacker: str, pairs: int = 10,
-                  tolerance: float | None = None) -> list[dict]:
+def pairs_for_job(
+    session: Session, job_id: int, defender: str, attacker: str, pairs: int = 10, tolerance: float | None = None
+) -> list[dict]:
     """gMAD pairs of job ``job_id``: ``{"image", "a", "b", "defender_gap", "attacker_gap", "tolerance"}``
     with ``a`` the reconstruction the attacker rates better. Unknown job 404; a metric the job did not
     measure, the same metric twice, ``pairs`` < 1 or a negative tolerance 422."""
@@ -49,17 +51,37 @@ def pairs_for_job(session: Session, job_id: int, defender: str, attacker: str, p
         raise Invalid("pairs must be at least 1")
     if tolerance is not None and tolerance < 0:
         raise Invalid("tolerance must not be negative")
-    items = [GmadItem(result_id=r.id, image=str(r.image_id), codec=r.codec, rate_point=r.rate_point, bpp=r.bpp,
-                      defender=r.metrics.get(defender), attacker=r.metrics.get(attacker))
-             for r in session.scalars(select(Result).where(Result.job_id == job_id).order_by(Result.id))]
+    items = [
+        GmadItem(
+            result_id=r.id,
+            image=str(r.image_id),
+            codec=r.codec,
+            rate_point=r.rate_point,
+            bpp=r.bpp,
+            defender=r.metrics.get(defender),
+            attacker=r.metrics.get(attacker),
+        )
+        for r in session.scalars(select(Result).where(Result.job_id == job_id).order_by(Result.id))
+    ]
     found = gmad_pairs(items, pairs=pairs, tolerance=tolerance, attacker_higher_is_better=attacker_higher)
     return [p.to_dict() for p in found]
 
 
-def create_study(session: Session, storage, job_id: int, *, metrics: list[str] | None, defender: str | None,
-                 attacker: str | None, pairs: int, name: str | None, trials_per_session: int | None,
-                 crop: int | None, min_viewing_ms: int | None,
-                 tolerance: float | None = None) -> tuple[GmadStudy, int]:
+def create_study(
+    session: Session,
+    storage,
+    job_id: int,
+    *,
+    metrics: list[str] | None,
+    defender: str | None,
+    attacker: str | None,
+    pairs: int,
+    name: str | None,
+    trials_per_session: int | None,
+    crop: int | None,
+    min_viewing_ms: int | None,
+    tolerance: float | None = None,
+) -> tuple[GmadStudy, int]:
     """A pairwise study over the results in the gMAD pairs of every ordered pair of ``metrics`` (or of
     ``defender``/``attacker``); returns the link row and how many gMAD pairs it holds. 422 when no pair is found."""
     if metrics:
@@ -71,19 +93,32 @@ def create_study(session: Session, storage, job_id: int, *, metrics: list[str] |
     stored: list[dict] = []
     for d, a in combos:
         for p in pairs_for_job(session, job_id, d, a, pairs, tolerance):
-            stored.append({"defender": d, "attacker": a, "image": p["image"], "a_result_id": p["a"]["result_id"],
-                           "b_result_id": p["b"]["result_id"], "defender_gap": p["defender_gap"],
-                           "attacker_gap": p["attacker_gap"]})
+            stored.append(
+                {
+                    "defender": d,
+                    "attacker": a,
+                    "image": p["image"],
+                    "a_result_id": p["a"]["result_id"],
+                    "b_result_id": p["b"]["result_id"],
+                    "defender_gap": p["defender_gap"],
+                    "attacker_gap": p["attacker_gap"],
+                }
+            )
     if not stored:
         raise Invalid("no gMAD pair found (too few results per image with both metrics' values)")
     result_ids = sorted({p[k] for p in stored for k in ("a_result_id", "b_result_id")})
     settings = get_settings()
     label = " vs ".join(dict.fromkeys(m for c in combos for m in c))
-    spec = studies.StudySpec(name=name or f"gMAD {label} (job {job_id})", method="pairwise", job_id=job_id,
-                             result_ids=result_ids,
-                             trials_per_session=trials_per_session or settings.study_trials_per_session,
-                             sampling="balanced", crop=crop, min_viewing_ms=settings.study_min_viewing_ms
-                             if min_viewing_ms is None else min_viewing_ms)
+    spec = studies.StudySpec(
+        name=name or f"gMAD {label} (job {job_id})",
+        method="pairwise",
+        job_id=job_id,
+        result_ids=result_ids,
+        trials_per_session=trials_per_session or settings.study_trials_per_session,
+        sampling="balanced",
+        crop=crop,
+        min_viewing_ms=settings.study_min_viewing_ms if min_viewing_ms is None else min_viewing_ms,
+    )
     study = studies.create_study(session, storage, spec)
     link = GmadStudy(study_id=study.id, job_id=job_id, pairs=stored)
     session.add(link)
@@ -108,9 +143,11 @@ def study_summary(session: Session, study_id: int) -> dict:
         raise NotFound(f"study {study_id} was not made from gMAD pairs")
     condition_of = {c.result_id: c.id for c in study.conditions if c.result_id is not None}
     direct: dict[frozenset, list[tuple[int, int]]] = {}
-    for t in session.scalars(select(StudyTrial).where(StudyTrial.study_id == study_id,
-                                                      StudyTrial.answered_at.is_not(None),
-                                                      StudyTrial.condition_b_id.is_not(None))):
+    for t in session.scalars(
+        select(StudyTrial).where(
+            StudyTrial.study_id == study_id, StudyTrial.answered_at.is_not(None), StudyTrial.condition_b_id.is_not(None)
+        )
+    ):
         if t.condition_a_id == t.condition_b_id or t.choice not in ("a", "b"):
             continue
         chosen = t.condition_a_id if t.choice == "a" else t.condition_b_id
@@ -127,7 +164,12 @@ def study_summary(session: Session, study_id: int) -> dict:
             share, basis = _phi((scale[ca] - scale[cb]) / JOD_SIGMA), "scale"
         rows.append({**p, "prefers_attacker_choice": share, "basis": basis, "n_comparisons": len(votes)})
         if share is not None:
-            judgements.append(GmadJudgement(defender=p["defender"], attacker=p["attacker"],
-                                            prefers_attacker_choice=share))
-    return {"study_id": study_id, "job_id": link.job_id, "pairs": rows,
-            "summary": [s.to_dict() for s in gmad_summary(judgements)] if judgements else []}
+            judgements.append(
+                GmadJudgement(defender=p["defender"], attacker=p["attacker"], prefers_attacker_choice=share)
+            )
+    return {
+        "study_id": study_id,
+        "job_id": link.job_id,
+        "pairs": rows,
+        "summary": [s.to_dict() for s in gmad_summary(judgements)] if judgements else [],
+    }

@@ -1,4 +1,5 @@
 """Worker liveness and waiting work for ``GET /api/v1/health`` (issue 12)."""
+
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
@@ -28,10 +29,17 @@ def workers(session: Session) -> dict:
     elif newest is None:
         detail = "no worker has written a heartbeat: start one with `licbench worker` (or `make run`)"
     else:
-        detail = (f"no heartbeat for {(now - newest).total_seconds():.0f} s (expected every {interval:g} s): "
-                  "is the worker running?")
-    return {"alive": bool(recent), "count": len(recent), "last_heartbeat": newest,
-            "seconds_since_heartbeat": (now - newest).total_seconds() if newest else None, "detail": detail}
+        detail = (
+            f"no heartbeat for {(now - newest).total_seconds():.0f} s (expected every {interval:g} s): "
+            "is the worker running?"
+        )
+    return {
+        "alive": bool(recent),
+        "count": len(recent),
+        "last_heartbeat": newest,
+        "seconds_since_heartbeat": (now - newest).total_seconds() if newest else None,
+        "detail": detail,
+    }
 
 
 def tasks_waiting(session: Session) -> int:

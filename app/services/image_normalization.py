@@ -12,6 +12,7 @@ Rules (also shown at /docs):
 - CMYK and YCbCr/LAB are converted to RGB with Pillow's colour conversion (no ICC colour management).
 - The pixel count is checked from the header BEFORE decoding (decompression-bomb guard).
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -102,8 +103,10 @@ def normalize_image(filename: str, data: bytes, max_pixels: int) -> NormalizedIm
     if width < 1 or height < 1:
         raise Invalid(f"file {filename!r} has no pixels")
     if width * height > max_pixels:
-        raise TooLarge(f"file {filename!r} has {width}x{height} = {width * height} pixels, over the limit of "
-                       f"{max_pixels} (decompression-bomb guard)")
+        raise TooLarge(
+            f"file {filename!r} has {width}x{height} = {width * height} pixels, over the limit of "
+            f"{max_pixels} (decompression-bomb guard)"
+        )
     original_mode = img.mode
     try:
         frames = int(getattr(img, "n_frames", 1) or 1)

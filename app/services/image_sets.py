@@ -1,4 +1,5 @@
 """Create and read image sets. All files are validated before anything is stored."""
+
 from __future__ import annotations
 
 from collections.abc import Sequence
@@ -46,22 +47,25 @@ def create_image_set(session: Session, storage: BlobStorage, name: str, uploads:
     return image_set
 
 
-def _add_images(image_set: ImageSet, storage: BlobStorage, uploads: Sequence[Upload], normalized: list,
-                written: list[str]) -> None:
+def _add_images(
+    image_set: ImageSet, storage: BlobStorage, uploads: Sequence[Upload], normalized: list, written: list[str]
+) -> None:
     for upload, norm in zip(uploads, normalized):
         key = image_key(norm.content_hash)
         if not storage.exists(key):  # content-addressed: identical pixels are stored once
             storage.put(key, norm.png)
             written.append(key)
-        image_set.images.append(Image(
-            filename=upload.filename[:255],
-            content_hash=norm.content_hash,
-            width=int(norm.pixels.shape[1]),
-            height=int(norm.pixels.shape[0]),
-            original_format=norm.original_format,
-            original_mode=norm.original_mode,
-            conversion=norm.conversion,
-        ))
+        image_set.images.append(
+            Image(
+                filename=upload.filename[:255],
+                content_hash=norm.content_hash,
+                width=int(norm.pixels.shape[1]),
+                height=int(norm.pixels.shape[0]),
+                original_format=norm.original_format,
+                original_mode=norm.original_mode,
+                conversion=norm.conversion,
+            )
+        )
 
 
 def get_image_set(session: Session, image_set_id: int) -> ImageSet:
@@ -81,5 +85,3 @@ def get_image(session: Session, image_id: int) -> Image:
 def list_image_sets(session: Session, limit: int | None = None, offset: int = 0) -> list[ImageSet]:
     """Image sets, newest first; ``limit``/``offset`` select one page."""
     return list(session.scalars(select(ImageSet).order_by(ImageSet.id.desc()).limit(limit).offset(offset)))
-
-

@@ -11,6 +11,7 @@ bound by the per-job task limit.
 Scores-only layouts (``aic4``: human scores and the metric values the archive ships, no images) are
 stored ``succeeded`` at once with those values: nothing is verified or scored, and no task is queued.
 """
+
 from __future__ import annotations
 
 import csv
@@ -28,8 +29,15 @@ from PIL import Image as PILImage
 from sqlalchemy import delete, func, or_, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
-from analysis.iqa_datasets import (DatasetError, DatasetIndex, get_layout, is_scores_only, layout_names,
-                                   read_dataset, safe_extract)
+from analysis.iqa_datasets import (
+    DatasetError,
+    DatasetIndex,
+    get_layout,
+    is_scores_only,
+    layout_names,
+    read_dataset,
+    safe_extract,
+)
 from analysis.iqa_datasets import verify_images
 from app.db.tables import IqaDataset, IqaDatasetImage
 from app.services import catalog
@@ -46,8 +54,10 @@ DATASETS_PREFIX = "datasets"
 PREPARE_TASK = "licbench.prepare_dataset"  # names workers/analysis_tasks.py registers
 SCORE_TASK = "licbench.score_dataset_images"
 _COPY_CHUNK = 1 << 20
-SCORES_ONLY_MESSAGE = ("scores only: the archive holds human scores and the metric values it ships, no images, "
-                       "so the workers score nothing here; correlation uses the shipped metric values")
+SCORES_ONLY_MESSAGE = (
+    "scores only: the archive holds human scores and the metric values it ships, no images, "
+    "so the workers score nothing here; correlation uses the shipped metric values"
+)
 
 
 def _now() -> datetime:
@@ -67,8 +77,9 @@ def choose_metrics(names: Iterable[str] | None) -> list[str]:
         unknown = [n for n in chosen if n not in registered]
         if unknown:
             raise Invalid(f"unknown metric(s) {', '.join(unknown)}; known: {', '.join(registered)}")
-        unavailable = [f"{n} ({registered[n].availability().reason})" for n in chosen
-                       if not registered[n].availability().available]
+        unavailable = [
+            f"{n} ({registered[n].availability().reason})" for n in chosen if not registered[n].availability().available
+        ]
         if unavailable:
             raise Invalid(f"metric(s) not available: {'; '.join(unavailable)}")
     if not chosen:
@@ -94,8 +105,16 @@ def _staging(storage: LocalStorage) -> Path:
     return folder
 
 
-def import_dataset(session: Session, storage: LocalStorage, source: Path, *, name: str, layout: str,
-                   higher_is_better: bool | None = None, metrics: Iterable[str] | None = None) -> IqaDataset:
+def import_dataset(
+    session: Session,
+    storage: LocalStorage,
+    source: Path,
+    *,
+    name: str,
+    layout: str,
+    higher_is_better: bool | None = None,
+    metrics: Iterable[str] | None = None,
+) -> IqaDataset:
     """Check ``source`` (a zip archive or a folder) in ``layout`` and store it as a queued data set.
 
     Bad names, layouts, metrics or archives raise ``ServiceError`` (4xx) with nothing stored: the
@@ -122,17 +141,32 @@ def import_dataset(session: Session, storage: LocalStorage, source: Path, *, nam
             if source.is_dir():
                 shutil.copytree(source, staging, ignore=_symlinks)
             else:
-                safe_extract(source, staging, max_total_bytes=settings.max_dataset_unpacked_bytes,
-                             max_files=settings.max_dataset_files)
+                safe_extract(
+                    source,
+                    staging,
+                    max_total_bytes=settings.max_dataset_unpacked_bytes,
+                    max_files=settings.max_dataset_files,
+                )
             index = read_dataset(staging, spec)
         except DatasetError as exc:
             raise Invalid(str(exc)) from None
         if not index.distorted and not index.triplets:
             raise Invalid("the score file names no distorted images")
-        dataset = IqaDataset(name=name, layout=layout, status="queued", phase="queued", unit=index.unit,
-                             higher_is_better=index.higher_is_better, n_references=index.n_references,
-                             n_distorted=index.n_distorted, metrics=chosen, done=0, total=0, files_key="",
-                             triplets=[[t.original, t.a, t.b, bool(t.prefers_a)] for t in index.triplets])
+        dataset = IqaDataset(
+            name=name,
+            layout=layout,
+            status="queued",
+            phase="queued",
+            unit=index.unit,
+            higher_is_better=index.higher_is_better,
+            n_references=index.n_references,
+            n_distorted=index.n_distorted,
+            metrics=chosen,
+            done=0,
+            total=0,
+            files_key="",
+            triplets=[[t.original, t.a, t.b, bool(t.prefers_a)] for t in index.triplets],
+        )
         if index.scores_only:  # nothing to verify or score: complete as imported
             dataset.metrics = list(index.metric_names)
             dataset.status, dataset.phase = "succeeded", "done"
@@ -164,14 +198,34 @@ def _symlinks(folder: str, names: list[str]) -> list[str]:
 def _image_rows(index: DatasetIndex) -> list[dict]:
     """One row per distorted image (or per image of a 2AFC triplet, scored against its original)."""
     if index.distorted:
-        return [{"path": d.path, "reference": d.reference, "score": d.score, "distortion": d.distortion,
-                 "level": d.level, "score_ci_low": d.score_ci[0] if d.score_ci else None,
-                 "score_ci_high": d.score_ci[1] if d.score_ci else None,
-                 "scored": index.scores_only, "metrics": dict(d.metric_values) if index.scores_only else None,
-                 "metric_notes": {}} for d in index.distorted]
+        return [
+            {
+                "path": d.path,
+                "reference": d.reference,
+                "score": d.score,
+                "distortion": d.distortion,
+                "level": d.level,
+                "score_ci_low": d.score_ci[0] if d.score_ci else None,
+                "score_ci_high": d.score_ci[1] if d.score_ci else None,
+                "scored": index.scores_only,
+                "metrics": dict(d.metric_values) if index.scores_only else None,
+                "metric_notes": {},
+            }
+            for d in index.distorted
+        ]
     pairs = dict.fromkeys((p, t.original) for t in index.triplets for p in (t.a, t.b))
-    return [{"path": p, "reference": o, "score": None, "distortion": None, "level": None, "scored": False,
-             "metric_notes": {}} for p, o in pairs]
+    return [
+        {
+            "path": p,
+            "reference": o,
+            "score": None,
+            "distortion": None,
+            "level": None,
+            "scored": False,
+            "metric_notes": {},
+        }
+        for p, o in pairs
+    ]
 
 
 def enqueue_prepare(session: Session, dataset: IqaDataset) -> None:
@@ -198,10 +252,16 @@ def files_root(storage: LocalStorage, dataset: IqaDataset) -> Path:
 
 def fail(session: Session, dataset_id: int, reason: str, storage: LocalStorage | None = None) -> None:
     """Mark the data set failed with ``reason`` and remove everything else it left: image rows and files."""
-    session.execute(update(IqaDataset).where(IqaDataset.id == dataset_id, IqaDataset.status.in_(ACTIVE)).values(
-        status="failed", phase="done", error=reason[:4000], finished_at=_now()))  # the first reason stays
-    session.execute(delete(IqaDatasetImage).where(IqaDatasetImage.dataset_id == dataset_id)
-                    .execution_options(synchronize_session=False))
+    session.execute(
+        update(IqaDataset)
+        .where(IqaDataset.id == dataset_id, IqaDataset.status.in_(ACTIVE))
+        .values(status="failed", phase="done", error=reason[:4000], finished_at=_now())
+    )  # the first reason stays
+    session.execute(
+        delete(IqaDatasetImage)
+        .where(IqaDatasetImage.dataset_id == dataset_id)
+        .execution_options(synchronize_session=False)
+    )
     if storage is not None:
         shutil.rmtree(storage.path(f"{DATASETS_PREFIX}/{dataset_id}"), ignore_errors=True)
 
@@ -211,14 +271,17 @@ def _index_of(session: Session, dataset: IqaDataset, root: Path) -> DatasetIndex
 
     rows = session.scalars(select(IqaDatasetImage).where(IqaDatasetImage.dataset_id == dataset.id)).all()
     references = sorted({r.reference for r in rows})
-    distorted = [DistortedImage(r.path, r.reference, r.score if r.score is not None else 0.0, r.distortion, r.level)
-                 for r in rows]
+    distorted = [
+        DistortedImage(r.path, r.reference, r.score if r.score is not None else 0.0, r.distortion, r.level)
+        for r in rows
+    ]
     triplets = [Triplet(*t) for t in dataset.triplets or []]
     return DatasetIndex(dataset.layout, root, references, distorted, dataset.higher_is_better, dataset.unit, triplets)
 
 
-def prepare(factory: sessionmaker[Session], storage: LocalStorage, dataset_id: int,
-            chunk_size: int | None = None) -> list[list[int]]:
+def prepare(
+    factory: sessionmaker[Session], storage: LocalStorage, dataset_id: int, chunk_size: int | None = None
+) -> list[list[int]]:
     """Decode every image of a queued data set; on problems fail it (and clean up), else switch it to
     scoring and return the image ids in chunks for :func:`score_images`. Idempotent on redelivery."""
     chunk_size = chunk_size or get_settings().dataset_chunk_images
@@ -229,8 +292,11 @@ def prepare(factory: sessionmaker[Session], storage: LocalStorage, dataset_id: i
         if dataset.phase == "scoring":  # a redelivered copy: scoring was already sent
             return []
         total_images = len(_index_of(session, dataset, files_root(storage, dataset)).image_paths())
-        session.execute(update(IqaDataset).where(IqaDataset.id == dataset_id).values(
-            status="running", phase="verifying", started_at=_now(), done=0, total=total_images))
+        session.execute(
+            update(IqaDataset)
+            .where(IqaDataset.id == dataset_id)
+            .values(status="running", phase="verifying", started_at=_now(), done=0, total=total_images)
+        )
         session.commit()
         index = _index_of(session, dataset, files_root(storage, dataset))
 
@@ -247,12 +313,18 @@ def prepare(factory: sessionmaker[Session], storage: LocalStorage, dataset_id: i
             fail(session, dataset_id, f"{len(problems)} problem(s) with the images: " + "; ".join(problems), storage)
             session.commit()
             return []
-        ids = list(session.scalars(select(IqaDatasetImage.id).where(IqaDatasetImage.dataset_id == dataset_id)
-                                   .order_by(IqaDatasetImage.reference, IqaDatasetImage.id)))
-        session.execute(update(IqaDataset).where(IqaDataset.id == dataset_id).values(
-            phase="scoring", done=0, total=len(ids)))
+        ids = list(
+            session.scalars(
+                select(IqaDatasetImage.id)
+                .where(IqaDatasetImage.dataset_id == dataset_id)
+                .order_by(IqaDatasetImage.reference, IqaDatasetImage.id)
+            )
+        )
+        session.execute(
+            update(IqaDataset).where(IqaDataset.id == dataset_id).values(phase="scoring", done=0, total=len(ids))
+        )
         session.commit()
-        return [ids[i:i + chunk_size] for i in range(0, len(ids), chunk_size)]
+        return [ids[i : i + chunk_size] for i in range(0, len(ids), chunk_size)]
 
 
 def load_rgb(path: Path) -> np.ndarray:
@@ -277,9 +349,13 @@ def score_images(factory: sessionmaker[Session], storage: LocalStorage, dataset_
         dataset = session.get(IqaDataset, dataset_id)
         if dataset is None or dataset.status not in ACTIVE:
             return 0
-        rows = session.scalars(select(IqaDatasetImage).where(IqaDatasetImage.id.in_(image_ids),
-                                                             IqaDatasetImage.dataset_id == dataset_id,
-                                                             IqaDatasetImage.scored.is_(False))).all()
+        rows = session.scalars(
+            select(IqaDatasetImage).where(
+                IqaDatasetImage.id.in_(image_ids),
+                IqaDatasetImage.dataset_id == dataset_id,
+                IqaDatasetImage.scored.is_(False),
+            )
+        ).all()
         registered = catalog.registry_metrics()
         chosen = [registered[n] for n in dataset.metrics if n in registered]
         root = files_root(storage, dataset)
@@ -294,8 +370,10 @@ def score_images(factory: sessionmaker[Session], storage: LocalStorage, dataset_
                 distorted = [load_rgb(root / r.path) for r in group]
                 for row, pixels in zip(group, distorted):
                     if pixels.shape != reference.shape:
-                        raise ValueError(f"{row.path} is {pixels.shape[1]}x{pixels.shape[0]}, its reference "
-                                         f"{reference_path} {reference.shape[1]}x{reference.shape[0]}")
+                        raise ValueError(
+                            f"{row.path} is {pixels.shape[1]}x{pixels.shape[0]}, its reference "
+                            f"{reference_path} {reference.shape[1]}x{reference.shape[0]}"
+                        )
                 scores = score(reference, distorted, chosen)
                 for row, values in zip(group, scores):
                     row.metrics = {name: s.value for name, s in values.items()}
@@ -316,15 +394,25 @@ def score_images(factory: sessionmaker[Session], storage: LocalStorage, dataset_
 
 def refresh_progress(session: Session, dataset_id: int) -> None:
     """Recount scored images (idempotent under redelivery) and close the data set when all are scored."""
-    scored = session.scalar(select(func.count()).select_from(IqaDatasetImage).where(
-        IqaDatasetImage.dataset_id == dataset_id, IqaDatasetImage.scored.is_(True))) or 0
-    session.execute(update(IqaDataset).where(IqaDataset.id == dataset_id, IqaDataset.phase == "scoring")
-                    .values(done=scored))
+    scored = (
+        session.scalar(
+            select(func.count())
+            .select_from(IqaDatasetImage)
+            .where(IqaDatasetImage.dataset_id == dataset_id, IqaDatasetImage.scored.is_(True))
+        )
+        or 0
+    )
+    session.execute(
+        update(IqaDataset).where(IqaDataset.id == dataset_id, IqaDataset.phase == "scoring").values(done=scored)
+    )
     dataset = session.get(IqaDataset, dataset_id)
     session.refresh(dataset)
     if dataset.status in ACTIVE and dataset.phase == "scoring" and scored >= dataset.total:
-        session.execute(update(IqaDataset).where(IqaDataset.id == dataset_id, IqaDataset.status.in_(ACTIVE))
-                        .values(status="succeeded", phase="done", finished_at=_now()))
+        session.execute(
+            update(IqaDataset)
+            .where(IqaDataset.id == dataset_id, IqaDataset.status.in_(ACTIVE))
+            .values(status="succeeded", phase="done", finished_at=_now())
+        )
 
 
 def run_inline(factory: sessionmaker[Session], storage: LocalStorage, dataset_id: int) -> None:
@@ -362,19 +450,31 @@ def list_datasets(session: Session) -> list[IqaDataset]:
 
 def dataset_json(dataset: IqaDataset) -> dict:
     scores_only = is_scores_only(dataset.layout)
-    return {"id": dataset.id, "name": dataset.name, "layout": dataset.layout, "status": dataset.status,
-            "n_references": dataset.n_references, "n_distorted": dataset.n_distorted, "unit": dataset.unit,
-            "scores_only": scores_only, "message": SCORES_ONLY_MESSAGE if scores_only else None,
-            "higher_is_better": dataset.higher_is_better, "metrics": list(dataset.metrics),
-            "progress": {"phase": dataset.phase, "done": dataset.done, "total": dataset.total},
-            "error": dataset.error,
-            "created_at": dataset.created_at.isoformat() if dataset.created_at else None,
-            "finished_at": dataset.finished_at.isoformat() if dataset.finished_at else None}
+    return {
+        "id": dataset.id,
+        "name": dataset.name,
+        "layout": dataset.layout,
+        "status": dataset.status,
+        "n_references": dataset.n_references,
+        "n_distorted": dataset.n_distorted,
+        "unit": dataset.unit,
+        "scores_only": scores_only,
+        "message": SCORES_ONLY_MESSAGE if scores_only else None,
+        "higher_is_better": dataset.higher_is_better,
+        "metrics": list(dataset.metrics),
+        "progress": {"phase": dataset.phase, "done": dataset.done, "total": dataset.total},
+        "error": dataset.error,
+        "created_at": dataset.created_at.isoformat() if dataset.created_at else None,
+        "finished_at": dataset.finished_at.isoformat() if dataset.finished_at else None,
+    }
 
 
 def image_rows(session: Session, dataset_id: int) -> list[IqaDatasetImage]:
-    return list(session.scalars(select(IqaDatasetImage).where(IqaDatasetImage.dataset_id == dataset_id)
-                                .order_by(IqaDatasetImage.id)))
+    return list(
+        session.scalars(
+            select(IqaDatasetImage).where(IqaDatasetImage.dataset_id == dataset_id).order_by(IqaDatasetImage.id)
+        )
+    )
 
 
 def human_score(dataset: IqaDataset, row: IqaDatasetImage) -> float | None:
@@ -403,10 +503,21 @@ def scores_rows(session: Session, dataset: IqaDataset) -> list[dict]:
     out = []
     for row in image_rows(session, dataset.id):
         values = row.metrics or {}
-        out.append({"id": row.id, "path": row.path, "reference": row.reference, "distortion": row.distortion,
-                    "level": row.level, "score": row.score, "score_ci": score_ci(row), "human": human_score(dataset, row),
-                    "scored": row.scored, "metrics": {n: values.get(n) for n in dataset.metrics},
-                    "metric_notes": row.metric_notes or {}})
+        out.append(
+            {
+                "id": row.id,
+                "path": row.path,
+                "reference": row.reference,
+                "distortion": row.distortion,
+                "level": row.level,
+                "score": row.score,
+                "score_ci": score_ci(row),
+                "human": human_score(dataset, row),
+                "scored": row.scored,
+                "metrics": {n: values.get(n) for n in dataset.metrics},
+                "metric_notes": row.metric_notes or {},
+            }
+        )
     return out
 
 
@@ -415,11 +526,21 @@ def scores_csv(dataset: IqaDataset, rows: list[dict]) -> str:
     human score, then one column per metric (empty = no value)."""
     buffer = io.StringIO()
     writer = csv.writer(buffer)
-    writer.writerow(["path", "reference", "distortion", "level", dataset.unit.lower(), "human_higher_is_better",
-                     *dataset.metrics])
+    writer.writerow(
+        ["path", "reference", "distortion", "level", dataset.unit.lower(), "human_higher_is_better", *dataset.metrics]
+    )
     for r in rows:
-        writer.writerow([r["path"], r["reference"], _blank(r["distortion"]), _blank(r["level"]), _blank(r["score"]),
-                         _blank(r["human"]), *[_blank(r["metrics"].get(n)) for n in dataset.metrics]])
+        writer.writerow(
+            [
+                r["path"],
+                r["reference"],
+                _blank(r["distortion"]),
+                _blank(r["level"]),
+                _blank(r["score"]),
+                _blank(r["human"]),
+                *[_blank(r["metrics"].get(n)) for n in dataset.metrics],
+            ]
+        )
     return buffer.getvalue()
 
 
@@ -433,9 +554,14 @@ def image_png(session: Session, storage: LocalStorage, dataset: IqaDataset, rela
         raise NotFound(f"data set {dataset.id} failed; its files were removed")
     if is_scores_only(dataset.layout):
         raise NotFound(f"data set {dataset.id} is scores only: it holds no images")
-    named = session.scalar(select(IqaDatasetImage.id).where(
-        IqaDatasetImage.dataset_id == dataset.id,
-        or_(IqaDatasetImage.path == relative, IqaDatasetImage.reference == relative)).limit(1))
+    named = session.scalar(
+        select(IqaDatasetImage.id)
+        .where(
+            IqaDatasetImage.dataset_id == dataset.id,
+            or_(IqaDatasetImage.path == relative, IqaDatasetImage.reference == relative),
+        )
+        .limit(1)
+    )
     if named is None:
         raise NotFound(f"data set {dataset.id} has no image {relative!r}")
     pixels = load_rgb(files_root(storage, dataset) / relative)

@@ -4,6 +4,7 @@ A job's ``total`` and ``done`` count result rows (image x codec x rate point), n
 the same transaction as each stored result or recorded failure. Each task has a row in ``tasks`` (issue 13),
 written here with the job; the job is finished when none of its tasks is queued or running.
 """
+
 from __future__ import annotations
 
 from datetime import UTC, datetime
@@ -80,7 +81,9 @@ def cheap_first(costs: dict[TaskSpec, float]) -> list[TaskSpec]:
     return sorted(costs, key=lambda spec: (spec not in opening, costs[spec]))
 
 
-def create_job(session: Session, image_set_id: int, codecs: list[dict], metrics: list[str] | None) -> tuple[Job, list[TaskSpec]]:
+def create_job(
+    session: Session, image_set_id: int, codecs: list[dict], metrics: list[str] | None
+) -> tuple[Job, list[TaskSpec]]:
     """Validate the selection and store a queued job; returns the job and the tasks to enqueue (one per
     image x codec; the job's ``total`` is the number of result rows, images x rate points)."""
     try:
@@ -95,7 +98,14 @@ def create_job(session: Session, image_set_id: int, codecs: list[dict], metrics:
     limit = get_settings().max_tasks_per_job
     if total > limit:
         raise Invalid(f"job would run {total} tasks; the limit is {limit}")
-    job = Job(image_set_id=image_set.id, codecs=[c.as_json() for c in selection], metrics=metric_names, status=JobStatus.QUEUED, done=0, total=total)
+    job = Job(
+        image_set_id=image_set.id,
+        codecs=[c.as_json() for c in selection],
+        metrics=metric_names,
+        status=JobStatus.QUEUED,
+        done=0,
+        total=total,
+    )
     session.add(job)
     session.flush()
     kinds = {name: codec.kind for name, codec in catalog.codecs(session).items()}
@@ -103,13 +113,26 @@ def create_job(session: Session, image_set_id: int, codecs: list[dict], metrics:
     for image in image_set.images:
         for c in selection:
             spec = TaskSpec(job.id, image.id, c.name, c.rate_points)
-            costs[spec] = estimated_seconds(spec.codec, kinds.get(spec.codec, "learned"), image.width * image.height,
-                                            len(spec.rate_points))
+            costs[spec] = estimated_seconds(
+                spec.codec, kinds.get(spec.codec, "learned"), image.width * image.height, len(spec.rate_points)
+            )
     tasks = cheap_first(costs)
     now = datetime.now(UTC)
-    session.execute(insert(Task), [  # the task state rows, in the job's transaction
-        {"job_id": t.job_id, "image_id": t.image_id, "codec": t.codec, "rate_points": list(t.rate_points),
-         "state": TaskState.QUEUED, "attempts": 0, "queued_at": now} for t in tasks])
+    session.execute(
+        insert(Task),
+        [  # the task state rows, in the job's transaction
+            {
+                "job_id": t.job_id,
+                "image_id": t.image_id,
+                "codec": t.codec,
+                "rate_points": list(t.rate_points),
+                "state": TaskState.QUEUED,
+                "attempts": 0,
+                "queued_at": now,
+            }
+            for t in tasks
+        ],
+    )
     return job, tasks
 
 
@@ -130,19 +153,28 @@ def cancel_job(session: Session, job_id: int) -> Job:
     if job.status not in ACTIVE:
         raise Conflict(f"job {job_id} is already {job.status}")
     now = datetime.now(UTC)
-    session.execute(update(Job).where(Job.id == job_id, Job.status.in_(ACTIVE))
-                    .values(status=JobStatus.CANCELLED, finished_at=now, error="cancelled by user"))
+    session.execute(
+        update(Job)
+        .where(Job.id == job_id, Job.status.in_(ACTIVE))
+        .values(status=JobStatus.CANCELLED, finished_at=now, error="cancelled by user")
+    )
     # Queued tasks never run now (their messages are skipped); running ones stop before their next rate point
     # and are marked cancelled when they finish (``task_state.finish``).
-    session.execute(update(Task).where(Task.job_id == job_id, Task.state == TaskState.QUEUED)
-                    .values(state=TaskState.CANCELLED, finished_at=now))
+    session.execute(
+        update(Task)
+        .where(Task.job_id == job_id, Task.state == TaskState.QUEUED)
+        .values(state=TaskState.CANCELLED, finished_at=now)
+    )
     session.refresh(job)
     return job
 
 
 def mark_enqueue_failed(session: Session, job_id: int, message: str) -> None:
-    session.execute(update(Job).where(Job.id == job_id)
-                    .values(status=JobStatus.FAILED, error=message, finished_at=datetime.now(UTC)))
+    session.execute(
+        update(Job)
+        .where(Job.id == job_id)
+        .values(status=JobStatus.FAILED, error=message, finished_at=datetime.now(UTC))
+    )
 
 
 def rate_points_done(session: Session, job_id: int) -> dict[tuple[int, str], int]:
@@ -150,9 +182,11 @@ def rate_points_done(session: Session, job_id: int) -> dict[tuple[int, str], int
     inside each task."""
     done: dict[tuple[int, str], int] = {}
     for table in (Result, TaskFailure):
-        for image_id, codec, n in session.execute(select(table.image_id, table.codec, func.count())
-                                                  .where(table.job_id == job_id)
-                                                  .group_by(table.image_id, table.codec)):
+        for image_id, codec, n in session.execute(
+            select(table.image_id, table.codec, func.count())
+            .where(table.job_id == job_id)
+            .group_by(table.image_id, table.codec)
+        ):
             done[(image_id, codec)] = done.get((image_id, codec), 0) + n
     return done
 
@@ -167,8 +201,9 @@ def estimated_seconds_left(session: Session, job: Job, now: datetime | None = No
     pixels = {image.id: image.width * image.height for image in job.image_set.images}
     done = rate_points_done(session, job.id)
     cost_done = cost_total = 0.0
-    for image_id, codec, points in session.execute(select(Task.image_id, Task.codec, Task.rate_points)
-                                                   .where(Task.job_id == job.id)):
+    for image_id, codec, points in session.execute(
+        select(Task.image_id, Task.codec, Task.rate_points).where(Task.job_id == job.id)
+    ):
         per_point = estimated_seconds(codec, kinds.get(codec, "learned"), pixels.get(image_id, 0))
         cost_total += per_point * len(points)
         cost_done += per_point * min(done.get((image_id, codec), 0), len(points))
@@ -185,25 +220,46 @@ def retry_failed(session: Session, job: Job, now: datetime) -> list[TaskSpec]:
     caller commits first). 409 when the job was cancelled or has no failed task."""
     if job.status == JobStatus.CANCELLED:
         raise Conflict(f"job {job.id} was cancelled; start a new job instead")
-    failed = session.scalars(select(Task).where(Task.job_id == job.id, Task.state == TaskState.FAILED)
-                             .order_by(Task.id)).all()
+    failed = session.scalars(
+        select(Task).where(Task.job_id == job.id, Task.state == TaskState.FAILED).order_by(Task.id)
+    ).all()
     if not failed:
         raise Conflict(f"job {job.id} has no failed tasks to retry")
     removed = 0
     for task in failed:
-        removed += session.execute(delete(TaskFailure).where(
-            TaskFailure.job_id == task.job_id, TaskFailure.image_id == task.image_id, TaskFailure.codec == task.codec,
-            TaskFailure.rate_point.in_([float(p) for p in task.rate_points]))).rowcount
-        session.execute(update(Task).where(Task.id == task.id, Task.state == TaskState.FAILED).values(
-            state=TaskState.QUEUED, attempts=0, worker=None, queued_at=now, started_at=None, finished_at=None,
-            heartbeat_at=None, error=None))
-    session.execute(update(Job).where(Job.id == job.id).values(
-        status=JobStatus.RUNNING, error=None, finished_at=None, done=Job.done - removed))
+        removed += session.execute(
+            delete(TaskFailure).where(
+                TaskFailure.job_id == task.job_id,
+                TaskFailure.image_id == task.image_id,
+                TaskFailure.codec == task.codec,
+                TaskFailure.rate_point.in_([float(p) for p in task.rate_points]),
+            )
+        ).rowcount
+        session.execute(
+            update(Task)
+            .where(Task.id == task.id, Task.state == TaskState.FAILED)
+            .values(
+                state=TaskState.QUEUED,
+                attempts=0,
+                worker=None,
+                queued_at=now,
+                started_at=None,
+                finished_at=None,
+                heartbeat_at=None,
+                error=None,
+            )
+        )
+    session.execute(
+        update(Job)
+        .where(Job.id == job.id)
+        .values(status=JobStatus.RUNNING, error=None, finished_at=None, done=Job.done - removed)
+    )
     return [TaskSpec(t.job_id, t.image_id, t.codec, tuple(t.rate_points)) for t in failed]
 
 
-def list_tasks(session: Session, job_id: int, state: str | None = None, limit: int | None = None,
-               offset: int = 0) -> list[Task]:
+def list_tasks(
+    session: Session, job_id: int, state: str | None = None, limit: int | None = None, offset: int = 0
+) -> list[Task]:
     """The job's tasks in id order (optionally one state), one page."""
     where = [Task.job_id == job_id] + ([Task.state == state] if state else [])
     return list(session.scalars(select(Task).where(*where).order_by(Task.id).limit(limit).offset(offset)))

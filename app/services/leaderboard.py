@@ -7,6 +7,7 @@ BD-quality are Bjontegaard's deltas with PCHIP interpolation (``analysis.bd_rate
 BD-rate cannot be computed (too few points in the overlap, non-monotonic curve, no anchor) come last with
 the reason in ``note``.
 """
+
 from __future__ import annotations
 
 from collections import defaultdict
@@ -31,15 +32,31 @@ T = TypeVar("T")
 
 def public_image_sets(session: Session) -> list[dict]:
     """Public image sets with at least one succeeded job, newest first, with the codecs and metrics scored."""
-    rows = session.execute(select(ImageSet, Job).join(Job, Job.image_set_id == ImageSet.id)
-                           .where(ImageSet.visibility == PUBLIC, Job.status == JobStatus.SUCCEEDED)
-                           .order_by(ImageSet.id.desc(), Job.id)).all()
-    images = dict(session.execute(select(Image.image_set_id, func.count()).where(
-        Image.image_set_id.in_({image_set.id for image_set, _ in rows})).group_by(Image.image_set_id)).all())
+    rows = session.execute(
+        select(ImageSet, Job)
+        .join(Job, Job.image_set_id == ImageSet.id)
+        .where(ImageSet.visibility == PUBLIC, Job.status == JobStatus.SUCCEEDED)
+        .order_by(ImageSet.id.desc(), Job.id)
+    ).all()
+    images = dict(
+        session.execute(
+            select(Image.image_set_id, func.count())
+            .where(Image.image_set_id.in_({image_set.id for image_set, _ in rows}))
+            .group_by(Image.image_set_id)
+        ).all()
+    )
     out: dict[int, dict] = {}
     for image_set, job in rows:
-        entry = out.setdefault(image_set.id, {"id": image_set.id, "name": image_set.name,
-                                              "images": images.get(image_set.id, 0), "codecs": [], "metrics": []})
+        entry = out.setdefault(
+            image_set.id,
+            {
+                "id": image_set.id,
+                "name": image_set.name,
+                "images": images.get(image_set.id, 0),
+                "codecs": [],
+                "metrics": [],
+            },
+        )
         for codec in job.codecs:
             if codec["name"] not in entry["codecs"]:
                 entry["codecs"].append(codec["name"])
@@ -60,9 +77,14 @@ def _public_set(session: Session, image_set_id: int) -> ImageSet:
 
 def _succeeded_jobs(session: Session, image_set_id: int) -> list[tuple[int, object, object, int]]:
     """(id, created_at, finished_at, done) of the succeeded jobs on the image set, oldest first."""
-    return [tuple(row) for row in session.execute(
-        select(Job.id, Job.created_at, Job.finished_at, Job.done)
-        .where(Job.image_set_id == image_set_id, Job.status == JobStatus.SUCCEEDED).order_by(Job.id))]
+    return [
+        tuple(row)
+        for row in session.execute(
+            select(Job.id, Job.created_at, Job.finished_at, Job.done)
+            .where(Job.image_set_id == image_set_id, Job.status == JobStatus.SUCCEEDED)
+            .order_by(Job.id)
+        )
+    ]
 
 
 def _newest_where(job_ids: list[int]) -> list:
@@ -70,8 +92,11 @@ def _newest_where(job_ids: list[int]) -> list:
     that is every row of it (``uq_result_task`` allows one row per task key), so no GROUP BY is needed."""
     if len(job_ids) <= 1:
         return [Result.job_id.in_(job_ids)]
-    newest = (select(func.max(Result.id)).where(Result.job_id.in_(job_ids))
-              .group_by(Result.codec, Result.rate_point, Result.image_id))
+    newest = (
+        select(func.max(Result.id))
+        .where(Result.job_id.in_(job_ids))
+        .group_by(Result.codec, Result.rate_point, Result.image_id)
+    )
     return [Result.id.in_(newest)]
 
 
@@ -80,8 +105,9 @@ def _cached(session: Session, image_set_id: int, key: tuple, compute: Callable[[
     done) and their highest result id: a new, rerun or deleted job or a new row changes the key."""
     jobs = _succeeded_jobs(session, image_set_id)
     highest = session.scalar(select(func.max(Result.id)).where(Result.job_id.in_([j[0] for j in jobs])))
-    return rd_points.cache.get_or_compute(("leaderboard", str(session.get_bind().url), image_set_id, tuple(jobs),
-                                           highest) + key, compute)
+    return rd_points.cache.get_or_compute(
+        ("leaderboard", str(session.get_bind().url), image_set_id, tuple(jobs), highest) + key, compute
+    )
 
 
 @dataclass(frozen=True)
@@ -102,11 +128,21 @@ def codec_summaries(session: Session, image_set_id: int, metric: str) -> dict[st
     job_ids = [job[0] for job in _succeeded_jobs(session, image_set_id)]
     value = rd_points.value_of(metric)
     rows = session.execute(
-        select(Result.codec, Result.rate_point, Result.device, func.count(), func.sum(Result.bpp), func.sum(value),
-               func.sum(Result.encode_seconds), func.sum(Result.decode_seconds), func.max(Result.job_id),
-               func.min(Result.id))
+        select(
+            Result.codec,
+            Result.rate_point,
+            Result.device,
+            func.count(),
+            func.sum(Result.bpp),
+            func.sum(value),
+            func.sum(Result.encode_seconds),
+            func.sum(Result.decode_seconds),
+            func.max(Result.job_id),
+            func.min(Result.id),
+        )
         .where(*_newest_where(job_ids), value.is_not(None))
-        .group_by(Result.codec, Result.rate_point, Result.device)).all()
+        .group_by(Result.codec, Result.rate_point, Result.device)
+    ).all()
     points: dict[str, dict[float, list[float]]] = defaultdict(lambda: defaultdict(lambda: [0, 0.0, 0.0]))
     codecs: dict[str, dict] = {}
     for codec, rate_point, device, n, bpp, quality, encode, decode, job_id, first_id in rows:
@@ -123,14 +159,27 @@ def codec_summaries(session: Session, image_set_id: int, metric: str) -> dict[st
         entry["devices"][device] = (seen[0] + n, min(seen[1], first_id))
     out = {}
     for codec in sorted(points):
-        curve = RDCurve(codec, sorted((RDPoint(rate_point=rate_point, bpp=bpp / n, metrics={metric: quality / n},
-                                               n_images=n, metric_counts={metric: n})
-                                       for rate_point, (n, bpp, quality) in points[codec].items()),
-                                      key=lambda p: (p.bpp, p.rate_point)))
+        curve = RDCurve(
+            codec,
+            sorted(
+                (
+                    RDPoint(
+                        rate_point=rate_point,
+                        bpp=bpp / n,
+                        metrics={metric: quality / n},
+                        n_images=n,
+                        metric_counts={metric: n},
+                    )
+                    for rate_point, (n, bpp, quality) in points[codec].items()
+                ),
+                key=lambda p: (p.bpp, p.rate_point),
+            ),
+        )
         entry = codecs[codec]
         devices = sorted(entry["devices"].items(), key=lambda kv: (-kv[1][0], kv[1][1]))
-        out[codec] = CodecSummary(curve, entry["encode"] / entry["n"], entry["decode"] / entry["n"],
-                                  [d for d, _ in devices], entry["job_id"])
+        out[codec] = CodecSummary(
+            curve, entry["encode"] / entry["n"], entry["decode"] / entry["n"], [d for d, _ in devices], entry["job_id"]
+        )
     return out
 
 
@@ -144,13 +193,22 @@ def leaderboard(session: Session, image_set_id: int, metric: str = "psnr", ancho
     """Rows ranked by BD-rate (percent of bits at equal ``metric`` against ``anchor``; lower is better)."""
     _public_set(session, image_set_id)
     higher_is_better = _metric(metric).higher_is_better
-    rows = _cached(session, image_set_id, ("board", metric, anchor),
-                   lambda: _ranked_rows(codec_summaries(session, image_set_id, metric), metric, anchor, higher_is_better))
+    rows = _cached(
+        session,
+        image_set_id,
+        ("board", metric, anchor),
+        lambda: _ranked_rows(codec_summaries(session, image_set_id, metric), metric, anchor, higher_is_better),
+    )
     kinds = {name: c.kind for name, c in catalog.codecs(session).items()}  # the catalogue may change: not cached
-    return {"image_set_id": image_set_id, "metric": metric, "anchor": anchor,
-            "higher_is_better": higher_is_better, "method": "Bjontegaard, PCHIP interpolation; newest result "
-            "per codec, rate point and image over succeeded jobs; mean over images per rate point",
-            "rows": [{**row, "kind": kinds.get(row["codec"], "removed")} for row in rows]}
+    return {
+        "image_set_id": image_set_id,
+        "metric": metric,
+        "anchor": anchor,
+        "higher_is_better": higher_is_better,
+        "method": "Bjontegaard, PCHIP interpolation; newest result "
+        "per codec, rate point and image over succeeded jobs; mean over images per rate point",
+        "rows": [{**row, "kind": kinds.get(row["codec"], "removed")} for row in rows],
+    }
 
 
 def _ranked_rows(summaries: dict[str, CodecSummary], metric: str, anchor: str, higher_is_better: bool) -> list[dict]:
@@ -170,20 +228,26 @@ def _ranked_rows(summaries: dict[str, CodecSummary], metric: str, anchor: str, h
             q = bd_quality(*anchor_xy, bpp, values, higher_is_better, metric)
             rate, quality = r.value, q.value
             note = r.reason if r.value is None else ("" if q.value is not None else f"BD-quality: {q.reason}")
-        rows.append({
-            "rank": None, "codec": codec,
-            "bd_rate": rate, "bd_quality": quality,
-            "bpp_min": min(bpp), "bpp_max": max(bpp),
-            "rate_points": [p.rate_point for p in curve.points],
-            "encode_seconds": summary.encode_seconds,
-            "decode_seconds": summary.decode_seconds,
-            "device": ", ".join(summary.devices),
-            "job_id": summary.job_id,
-            "images": max(p.n_images for p in curve.points),
-            "note": note,
-        })
-    rows.sort(key=lambda row: (row["bd_rate"] is None, row["bd_rate"] if row["bd_rate"] is not None else 0.0,
-                               row["codec"]))
+        rows.append(
+            {
+                "rank": None,
+                "codec": codec,
+                "bd_rate": rate,
+                "bd_quality": quality,
+                "bpp_min": min(bpp),
+                "bpp_max": max(bpp),
+                "rate_points": [p.rate_point for p in curve.points],
+                "encode_seconds": summary.encode_seconds,
+                "decode_seconds": summary.decode_seconds,
+                "device": ", ".join(summary.devices),
+                "job_id": summary.job_id,
+                "images": max(p.n_images for p in curve.points),
+                "note": note,
+            }
+        )
+    rows.sort(
+        key=lambda row: (row["bd_rate"] is None, row["bd_rate"] if row["bd_rate"] is not None else 0.0, row["codec"])
+    )
     rank = 0
     for row in rows:
         if row["bd_rate"] is not None:
@@ -210,8 +274,13 @@ def codec_curves(session: Session, image_set_id: int, codec: str) -> dict:
             query = rd_points.grouped_points(where, [metric], require=metric)
             curves = rd_points.curves_from_rows(session.execute(query).all(), [metric]).get(None, {})
             if codec in curves:
-                out[metric] = {name: [{"rate_point": p.rate_point, "bpp": p.bpp, "value": p.metrics[metric],
-                                       "images": p.n_images} for p in curve.points] for name, curve in curves.items()}
+                out[metric] = {
+                    name: [
+                        {"rate_point": p.rate_point, "bpp": p.bpp, "value": p.metrics[metric], "images": p.n_images}
+                        for p in curve.points
+                    ]
+                    for name, curve in curves.items()
+                }
         return contributing, out
 
     found = _cached(session, image_set_id, ("codec", codec), compute)

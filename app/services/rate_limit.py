@@ -11,6 +11,7 @@ several server processes each keeps its own buckets, so the effective limit mult
 client IP is ``request.client.host``; behind a reverse proxy uvicorn puts the ``X-Forwarded-For`` address there
 only when the proxy's address is listed in ``FORWARDED_ALLOW_IPS`` (uvicorn's setting, default ``127.0.0.1``).
 """
+
 from __future__ import annotations
 
 import math

@@ -10,6 +10,7 @@ double precision); JSON null (the metric did not apply) is left out of that metr
 Answers of finished jobs are kept in a small in-process cache keyed by the job (or the image set's succeeded
 jobs), its result count and its highest result id, so a read after the first costs one indexed MAX.
 """
+
 from __future__ import annotations
 
 import sqlite3
@@ -65,8 +66,9 @@ def value_of(metric: str) -> ColumnElement[float]:
     return metric_value(Result.metrics, literal(metric, String()))
 
 
-def grouped_points(where: Sequence[ColumnElement[bool]], metrics: Sequence[str], *,
-                   require: str | None = None, per_image: bool = False) -> Select:
+def grouped_points(
+    where: Sequence[ColumnElement[bool]], metrics: Sequence[str], *, require: str | None = None, per_image: bool = False
+) -> Select:
     """One GROUP BY over the selected rows: per (codec, rate point[, image]) the row count, the sum of bpp and,
     per metric, the sum and count of its non-null values. Sums (not means) so groups can be merged exactly
     the way ``average_rd_points`` would average them; ``require`` keeps only rows that have that metric."""
@@ -94,10 +96,15 @@ def curves_from_rows(rows, metrics: Sequence[str], *, per_image: bool = False) -
             if n:
                 means[metric], counts[metric] = float(total) / n, n
         points.setdefault(image, {}).setdefault(codec, []).append(
-            RDPoint(rate_point=rate_point, bpp=bpp_sum / count, metrics=means, n_images=count, metric_counts=counts))
-    return {image: {codec: RDCurve(codec, sorted(found, key=lambda p: (p.bpp, p.rate_point)))
-                    for codec, found in sorted(by_codec.items())}
-            for image, by_codec in points.items()}
+            RDPoint(rate_point=rate_point, bpp=bpp_sum / count, metrics=means, n_images=count, metric_counts=counts)
+        )
+    return {
+        image: {
+            codec: RDCurve(codec, sorted(found, key=lambda p: (p.bpp, p.rate_point)))
+            for codec, found in sorted(by_codec.items())
+        }
+        for image, by_codec in points.items()
+    }
 
 
 class AggregateCache:

@@ -1,4 +1,5 @@
 """Reference RD curves: CompressAI's published Kodak figures (shipped) and imported results files."""
+
 from __future__ import annotations
 
 import json
@@ -27,8 +28,9 @@ def import_curve(session: Session, filename: str, data: bytes, label: str = "pub
         curve = from_compressai_json(document, where=filename, label=label)
     except ResultsFormatError as exc:
         raise Invalid(str(exc)) from None
-    row = ReferenceCurve(name=curve.name, label=label, description=curve.description,
-                         results={"bpp": curve.bpp, **curve.metrics})
+    row = ReferenceCurve(
+        name=curve.name, label=label, description=curve.description, results={"bpp": curve.bpp, **curve.metrics}
+    )
     session.add(row)
     session.flush()
     return row

@@ -14,6 +14,7 @@ sha256, and that the target holds no data (unless ``replace``). Then:
 The rows may come from either engine (values are engine-neutral, ``app/services/snapshot.py``). Stop the server
 and the workers of the target while restoring.
 """
+
 from __future__ import annotations
 
 import json
@@ -58,8 +59,10 @@ def read_manifest(source: Path) -> dict:
     if not isinstance(manifest, dict) or manifest.get("format") != FORMAT:
         raise BackupError(f"{path} is not a licbench backup manifest")
     if manifest.get("format_version") != FORMAT_VERSION:
-        raise BackupError(f"{path} has backup format version {manifest.get('format_version')!r}; this licbench "
-                          f"reads version {FORMAT_VERSION}")
+        raise BackupError(
+            f"{path} has backup format version {manifest.get('format_version')!r}; this licbench "
+            f"reads version {FORMAT_VERSION}"
+        )
     for name in ("schema_revision", "tables", "files"):
         if name not in manifest:
             raise BackupError(f"{path} lacks {name!r}")
@@ -79,8 +82,10 @@ def check_revision(revision: str) -> None:
     except CommandError:
         known = None
     if known is None:
-        raise BackupError(f"the backup's schema revision {revision!r} is newer than this licbench (its newest is "
-                          f"{scripts.get_current_head()}): restore it with a licbench at least as new as the backup")
+        raise BackupError(
+            f"the backup's schema revision {revision!r} is newer than this licbench (its newest is "
+            f"{scripts.get_current_head()}): restore it with a licbench at least as new as the backup"
+        )
 
 
 def _within(root: Path, relative: str) -> Path:
@@ -101,8 +106,9 @@ def verify_backup(source: Path, manifest: dict) -> None:
         if not path.is_file():
             raise BackupError(f"table file {entry['file']} is missing from the backup")
         if sha256_file(path) != entry["sha256"]:
-            raise BackupError(f"table file {entry['file']} does not match its sha256 in manifest.json "
-                              "(truncated or changed)")
+            raise BackupError(
+                f"table file {entry['file']} does not match its sha256 in manifest.json (truncated or changed)"
+            )
     for key, digest in manifest["files"].items():
         path = _within(source / "files", key)
         if not path.is_file():
@@ -145,8 +151,10 @@ def target_data(settings: Settings) -> list[str]:
     except _Absent:
         pass
     except Exception as exc:
-        raise BackupError(f"cannot reach the target database {_safe_url(settings.resolved_database_url)}: "
-                          f"{type(exc).__name__}: {str(exc).splitlines()[0]}") from None
+        raise BackupError(
+            f"cannot reach the target database {_safe_url(settings.resolved_database_url)}: "
+            f"{type(exc).__name__}: {str(exc).splitlines()[0]}"
+        ) from None
     finally:
         engine.dispose()
     data_dir = settings.data_dir
@@ -166,7 +174,7 @@ def _fill_hashes(name: str, row: dict, files: dict[str, str]) -> dict:
         row["image_sha256"] = files.get(row["image_key"])
     elif name == "iqa_datasets" and row.get("file_hashes") is None and row.get("files_key"):
         prefix = f"{stored_files.DATASETS_PREFIX}/{row['id']}/"
-        row["file_hashes"] = {k[len(prefix):]: v for k, v in files.items() if k.startswith(prefix)}
+        row["file_hashes"] = {k[len(prefix) :]: v for k, v in files.items() if k.startswith(prefix)}
     return row
 
 
@@ -213,9 +221,12 @@ def _load(connection, source: Path, manifest: dict, revision: str) -> dict[str, 
             pk = list(table.primary_key.columns)
             if len(pk) == 1 and isinstance(pk[0].type, Integer):
                 # explicit ids leave the serial sequence at 1: the next insert would collide without this
-                connection.execute(text(
-                    f"SELECT setval(pg_get_serial_sequence('{table.name}', '{pk[0].name}'), "
-                    f"COALESCE((SELECT MAX({pk[0].name}) FROM {table.name}), 0) + 1, false)"))
+                connection.execute(
+                    text(
+                        f"SELECT setval(pg_get_serial_sequence('{table.name}', '{pk[0].name}'), "
+                        f"COALESCE((SELECT MAX({pk[0].name}) FROM {table.name}), 0) + 1, false)"
+                    )
+                )
     command.upgrade(config, "head")
     return counts
 
@@ -228,8 +239,9 @@ def _drop_everything(connection) -> None:
     existing.drop_all(bind=connection)
 
 
-def restore(settings: Settings, source: Path, *, replace: bool = False,
-            log: Callable[[str], None] = print) -> RestoreReport:
+def restore(
+    settings: Settings, source: Path, *, replace: bool = False, log: Callable[[str], None] = print
+) -> RestoreReport:
     """Restore the backup at ``source`` into the installation ``settings`` names (see the module docstring)."""
     from app.db.session import make_engine
 
@@ -242,8 +254,10 @@ def restore(settings: Settings, source: Path, *, replace: bool = False,
     if not replace:
         found = target_data(settings)
         if found:
-            raise BackupError("the target is not empty (" + "; ".join(found[:3]) + "): restore into an empty "
-                              "DATA_DIR and database, or pass --replace to overwrite them")
+            raise BackupError(
+                "the target is not empty (" + "; ".join(found[:3]) + "): restore into an empty "
+                "DATA_DIR and database, or pass --replace to overwrite them"
+            )
     data_dir = settings.data_dir.resolve()
     data_dir.mkdir(parents=True, exist_ok=True)
     token = secrets.token_hex(4)
@@ -260,8 +274,9 @@ def restore(settings: Settings, source: Path, *, replace: bool = False,
             raise
         except Exception as exc:  # the transaction was rolled back / the new SQLite file removed
             message = str(exc).splitlines()[0] if str(exc) else ""
-            raise BackupError(f"loading the rows into {_safe_url(database_url)} failed: "
-                              f"{type(exc).__name__}: {message}") from None
+            raise BackupError(
+                f"loading the rows into {_safe_url(database_url)} failed: {type(exc).__name__}: {message}"
+            ) from None
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
@@ -341,16 +356,23 @@ def _requeue(engine, report: RestoreReport) -> None:
         active = list(session.scalars(select(Job.id).where(Job.status.in_(JobStatus.active()))))
         if not active:
             return
-        session.execute(update(Task).where(Task.job_id.in_(active), Task.state.in_(TaskState.unfinished()))
-                        .values(state=TaskState.QUEUED, worker=None, started_at=None, heartbeat_at=None,
-                                queued_at=now))
+        session.execute(
+            update(Task)
+            .where(Task.job_id.in_(active), Task.state.in_(TaskState.unfinished()))
+            .values(state=TaskState.QUEUED, worker=None, started_at=None, heartbeat_at=None, queued_at=now)
+        )
         session.commit()
-        tasks = list(session.scalars(select(Task).where(Task.job_id.in_(active),
-                                                        Task.state == TaskState.QUEUED).order_by(Task.id)))
+        tasks = list(
+            session.scalars(
+                select(Task).where(Task.job_id.in_(active), Task.state == TaskState.QUEUED).order_by(Task.id)
+            )
+        )
         report.requeued_jobs = active
         report.requeued_tasks = len(tasks)
         try:
-            queue.enqueue([TaskSpec(t.job_id, t.image_id, t.codec, tuple(t.rate_points)) for t in tasks],
-                          {name: c.kind for name, c in catalog.codecs(session).items()})
+            queue.enqueue(
+                [TaskSpec(t.job_id, t.image_id, t.codec, tuple(t.rate_points)) for t in tasks],
+                {name: c.kind for name, c in catalog.codecs(session).items()},
+            )
         except Exception as exc:  # they stay queued: a worker's sweep sends them again (TASK_REDELIVERY_S)
             report.send_error = f"{type(exc).__name__}: {exc}"

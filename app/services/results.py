@@ -1,4 +1,5 @@
 """Read a job's results: rows, CSV export and RD curves."""
+
 from __future__ import annotations
 
 import csv
@@ -29,21 +30,40 @@ def list_results(session: Session, job_id: int, limit: int | None = None, offset
     """A job's result rows ordered by codec, rate point, image (404 for an unknown job); ``limit``/``offset``
     select one page."""
     get_job(session, job_id)
-    return list(session.scalars(select(Result).where(Result.job_id == job_id)
-                                .order_by(Result.codec, Result.rate_point, Result.image_id, Result.id)
-                                .limit(limit).offset(offset)))
+    return list(
+        session.scalars(
+            select(Result)
+            .where(Result.job_id == job_id)
+            .order_by(Result.codec, Result.rate_point, Result.image_id, Result.id)
+            .limit(limit)
+            .offset(offset)
+        )
+    )
 
 
 def count_results(session: Session, job_id: int) -> int:
     """How many result rows the job has; a finished job's count is kept with its other aggregates."""
     job = get_job(session, job_id)
-    return _finished_job_cached(session, job, ("count",), lambda: session.scalar(
-        select(func.count()).select_from(Result).where(Result.job_id == job_id)) or 0)
+    return _finished_job_cached(
+        session,
+        job,
+        ("count",),
+        lambda: session.scalar(select(func.count()).select_from(Result).where(Result.job_id == job_id)) or 0,
+    )
 
 
 # The fields of ``ResultOut`` (the REST answer) that are plain columns, in its order.
-PAGE_COLUMNS = ("id", "image_id", "codec", "rate_point", "bytes", "bpp", "encode_seconds", "decode_seconds",
-                "metrics_seconds")
+PAGE_COLUMNS = (
+    "id",
+    "image_id",
+    "codec",
+    "rate_point",
+    "bytes",
+    "bpp",
+    "encode_seconds",
+    "decode_seconds",
+    "metrics_seconds",
+)
 
 
 def results_page_json(session: Session, job_id: int, limit: int, offset: int = 0) -> str:
@@ -58,19 +78,35 @@ def results_page_json(session: Session, job_id: int, limit: int, offset: int = 0
     if session.get_bind().dialect.name == "postgresql":
         notes = cast(func.coalesce(func.nullif(cast(page.c.metric_notes, Text), "null"), "{}"), JSON)
         fields = [x for name in PAGE_COLUMNS for x in (literal(name), page.c[name])]
-        row = func.json_build_object(*fields, literal("metrics"), page.c.metrics, literal("metric_notes"), notes,
-                                     literal("device"), page.c.device)
-        array = func.coalesce(cast(func.json_agg(aggregate_order_by(row, *(page.c[c.key] for c in order))), Text),
-                              "[]")
+        row = func.json_build_object(
+            *fields,
+            literal("metrics"),
+            page.c.metrics,
+            literal("metric_notes"),
+            notes,
+            literal("device"),
+            page.c.device,
+        )
+        array = func.coalesce(cast(func.json_agg(aggregate_order_by(row, *(page.c[c.key] for c in order))), Text), "[]")
     else:  # SQLite: rows reach the aggregate in the subquery's order
         notes = func.json(func.coalesce(func.nullif(page.c.metric_notes, "null"), "{}"))
         # json_object prints a REAL with 15 significant digits; 17 (``%!.17g``, kept verbatim through json())
         # give back exactly the stored double, as Python's float repr does.
         floats = {"rate_point", "bpp", "encode_seconds", "decode_seconds", "metrics_seconds"}
-        fields = [x for name in PAGE_COLUMNS for x in (
-            literal(name), func.json(func.printf("%!.17g", page.c[name])) if name in floats else page.c[name])]
-        row = func.json_object(*fields, literal("metrics"), func.json(page.c.metrics), literal("metric_notes"), notes,
-                               literal("device"), page.c.device)
+        fields = [
+            x
+            for name in PAGE_COLUMNS
+            for x in (literal(name), func.json(func.printf("%!.17g", page.c[name])) if name in floats else page.c[name])
+        ]
+        row = func.json_object(
+            *fields,
+            literal("metrics"),
+            func.json(page.c.metrics),
+            literal("metric_notes"),
+            notes,
+            literal("device"),
+            page.c.device,
+        )
         array = func.json_group_array(row, type_=Text)
     return session.scalar(select(array)) or "[]"
 
@@ -78,18 +114,27 @@ def results_page_json(session: Session, job_id: int, limit: int, offset: int = 0
 def rd_row(r: Result) -> dict:
     """A result as the row ``analysis.rd``/the CSV export read (same fields as the REST answer)."""
     return {
-        "id": r.id, "image_id": r.image_id, "codec": r.codec, "rate_point": r.rate_point, "bytes": r.bytes,
-        "bpp": r.bpp, "encode_seconds": r.encode_seconds, "decode_seconds": r.decode_seconds,
+        "id": r.id,
+        "image_id": r.image_id,
+        "codec": r.codec,
+        "rate_point": r.rate_point,
+        "bytes": r.bytes,
+        "bpp": r.bpp,
+        "encode_seconds": r.encode_seconds,
+        "decode_seconds": r.decode_seconds,
         "metrics_seconds": r.metrics_seconds,
-        "metrics": r.metrics, "metric_notes": r.metric_notes or {}, "device": r.device,
+        "metrics": r.metrics,
+        "metric_notes": r.metric_notes or {},
+        "device": r.device,
     }
 
 
 CSV_COLUMNS = ["id", "image_id", "codec", "rate_point", "bytes", "bpp", "encode_seconds", "decode_seconds", "device"]
 
 
-def results_csv(results: Iterable[Result], metric_names: list[str],
-                filenames: dict[int, str] | None = None) -> Iterator[str]:
+def results_csv(
+    results: Iterable[Result], metric_names: list[str], filenames: dict[int, str] | None = None
+) -> Iterator[str]:
     """Same rows as the JSON, one column per metric (empty cell = not applicable), one CSV line at a time;
     with ``filenames`` (image id -> uploaded file name) a ``filename`` column follows ``image_id``."""
     buffer = io.StringIO()
@@ -107,8 +152,7 @@ def results_csv(results: Iterable[Result], metric_names: list[str],
         row = rd_row(r)
         if filenames is not None:
             row["filename"] = filenames.get(r.image_id, "")
-        yield line([row[k] for k in columns] + ["" if r.metrics.get(m) is None else r.metrics[m]
-                                                for m in metric_names])
+        yield line([row[k] for k in columns] + ["" if r.metrics.get(m) is None else r.metrics[m] for m in metric_names])
 
 
 def get_result(session: Session, result_id: int) -> Result:
@@ -125,8 +169,11 @@ def _finished_job_cached(session: Session, job: Job, key: tuple, compute: Callab
     if job.status in JobStatus.active():  # rows still arrive: nothing to keep
         return compute()
     highest = session.scalar(select(func.max(Result.id)).where(Result.job_id == job.id))
-    return rd_points.cache.get_or_compute(("job", str(session.get_bind().url), job.id, job.created_at, job.status,
-                                           job.finished_at, job.done, highest) + key, compute)
+    return rd_points.cache.get_or_compute(
+        ("job", str(session.get_bind().url), job.id, job.created_at, job.status, job.finished_at, job.done, highest)
+        + key,
+        compute,
+    )
 
 
 @dataclass(frozen=True)
@@ -158,7 +205,8 @@ def common_images(session: Session, job: Job) -> CommonImages:
     rows = session.execute(
         select(Result.codec, Result.image_id, func.count(func.distinct(Result.rate_point)))
         .where(Result.job_id == job.id)
-        .group_by(Result.codec, Result.image_id)).all()
+        .group_by(Result.codec, Result.image_id)
+    ).all()
     finished: dict[str, set[int]] = {name: set() for name in wanted}
     for codec, image, points in rows:
         if codec in wanted and int(points) >= wanted[codec]:
@@ -175,9 +223,16 @@ def common_images(session: Session, job: Job) -> CommonImages:
     return CommonImages(tuple(sorted(common or ())), total, tuple(sorted(plotted)), pending)
 
 
-def _job_curves(session: Session, job: Job, metrics: list[str], *, require: str | None = None,
-                per_image: bool = False, image_id: int | None = None,
-                only_images: tuple[int, ...] | None = None) -> dict[int | None, dict[str, RDCurve]]:
+def _job_curves(
+    session: Session,
+    job: Job,
+    metrics: list[str],
+    *,
+    require: str | None = None,
+    per_image: bool = False,
+    image_id: int | None = None,
+    only_images: tuple[int, ...] | None = None,
+) -> dict[int | None, dict[str, RDCurve]]:
     """The job's RD curves aggregated in SQL ({image id or None: {codec: curve}}), over ``only_images`` when
     given."""
     where = [Result.job_id == job.id] + ([Result.image_id == image_id] if image_id is not None else [])
@@ -187,20 +242,25 @@ def _job_curves(session: Session, job: Job, metrics: list[str], *, require: str 
     return rd_points.curves_from_rows(session.execute(query).all(), metrics, per_image=per_image)
 
 
-def _metric_curves(session: Session, job: Job, metric: str, *, per_image: bool = False,
-                   image_id: int | None = None) -> tuple[dict[int | None, dict[str, RDCurve]], CommonImages | None]:
+def _metric_curves(
+    session: Session, job: Job, metric: str, *, per_image: bool = False, image_id: int | None = None
+) -> tuple[dict[int | None, dict[str, RDCurve]], CommonImages | None]:
     """RD curves over the rows that have ``metric`` (so bpp and quality average over the same images); shared by
     the RD plot and the BD-rate table, so either one read fills the cache for the other. Mean curves (not
     per image) average only the images every plotted codec has finished (:func:`common_images`)."""
+
     def compute() -> tuple[dict[int | None, dict[str, RDCurve]], CommonImages | None]:
         if per_image:
             return _job_curves(session, job, [metric], require=metric, per_image=True, image_id=image_id), None
         common = common_images(session, job) if image_id is None else None
-        curves = _job_curves(session, job, [metric], require=metric, image_id=image_id,
-                             only_images=common.images if common else None)
+        curves = _job_curves(
+            session, job, [metric], require=metric, image_id=image_id, only_images=common.images if common else None
+        )
         if common is not None and common.images is not None:
-            curves = {key: {c: curve for c, curve in by_codec.items() if c in common.plotted}
-                      for key, by_codec in curves.items()}
+            curves = {
+                key: {c: curve for c, curve in by_codec.items() if c in common.plotted}
+                for key, by_codec in curves.items()
+            }
         return curves, common
 
     if per_image and image_id is None:  # one point per row of the job (100,000 on a large job): not kept
@@ -212,8 +272,12 @@ def _subset_json(common: CommonImages | None) -> dict:
     """The ``images``/``images_total``/``pending`` fields of an answer over mean curves."""
     if common is None:
         return {"images_common": None, "images_total": None, "complete": True, "pending_codecs": []}
-    return {"images_common": common.count, "images_total": common.total, "complete": common.images is None,
-            "pending_codecs": list(common.pending)}
+    return {
+        "images_common": common.count,
+        "images_total": common.total,
+        "complete": common.images is None,
+        "pending_codecs": list(common.pending),
+    }
 
 
 def _known_metric(job: Job, metric: str) -> None:
@@ -233,16 +297,28 @@ def rd_curves(session: Session, job_id: int, metric: str, per_image: bool = Fals
     curves = []
     for image_id, by_codec in sorted(groups.items(), key=lambda kv: kv[0] or 0):
         for codec, curve in by_codec.items():
-            curves.append({"codec": codec, "image_id": image_id, "points": [
-                {"rate_point": p.rate_point, "bpp": p.bpp, "value": p.metrics[metric], "images": p.n_images,
-                 "complete": per_image or p.n_images >= total}
-                for p in curve.points]})
-    return {"job_id": job_id, "metric": metric, "per_image": per_image, "curves": curves,
-            **_subset_json(common)}
+            curves.append(
+                {
+                    "codec": codec,
+                    "image_id": image_id,
+                    "points": [
+                        {
+                            "rate_point": p.rate_point,
+                            "bpp": p.bpp,
+                            "value": p.metrics[metric],
+                            "images": p.n_images,
+                            "complete": per_image or p.n_images >= total,
+                        }
+                        for p in curve.points
+                    ],
+                }
+            )
+    return {"job_id": job_id, "metric": metric, "per_image": per_image, "curves": curves, **_subset_json(common)}
 
 
-def rd_curves_json(session: Session, job_id: int, metric: str, per_image: bool = False,
-                   image_id: int | None = None) -> bytes:
+def rd_curves_json(
+    session: Session, job_id: int, metric: str, per_image: bool = False, image_id: int | None = None
+) -> bytes:
     """:func:`rd_curves` as the JSON the REST answer is; a finished job's answer is rendered once and kept (a
     100,000-row job has 1,000 points to validate and encode otherwise on every read)."""
     job = get_job(session, job_id)
@@ -279,18 +355,31 @@ def bd_rates(session: Session, job_id: int, anchor: str, metric: str, image_id: 
         images = 1 if image_id is not None else (common.count if common else len(job.image_set.images))
         return [{**asdict(row), "images": images} for row in rows], common
 
-    rows, common = _finished_job_cached(session, job, ("bd-rate", anchor, metric, image_id,
-                                                       tuple(codecs_in_job)), compare)
-    return {"job_id": job_id, "anchor": anchor, "metric": metric, "method": "Bjontegaard, PCHIP interpolation",
-            "image_id": image_id, "rows": rows, **_subset_json(common)}
+    rows, common = _finished_job_cached(
+        session, job, ("bd-rate", anchor, metric, image_id, tuple(codecs_in_job)), compare
+    )
+    return {
+        "job_id": job_id,
+        "anchor": anchor,
+        "metric": metric,
+        "method": "Bjontegaard, PCHIP interpolation",
+        "image_id": image_id,
+        "rows": rows,
+        **_subset_json(common),
+    }
 
 
 def compressai_json(session: Session, job_id: int) -> dict[str, dict]:
     """One CompressAI results document per codec of the job (readable by CompressAI's plot tool)."""
     job = get_job(session, job_id)
-    curves = _finished_job_cached(session, job, ("compressai", tuple(job.metrics)),
-                                  lambda: _job_curves(session, job, list(job.metrics))).get(None, {})
+    curves = _finished_job_cached(
+        session, job, ("compressai", tuple(job.metrics)), lambda: _job_curves(session, job, list(job.metrics))
+    ).get(None, {})
     images = len(job.image_set.images)
-    return {codec: to_compressai_json(curve, f"licbench job {job_id}, {images} image(s) of set "
-                                             f"{job.image_set.name!r}; mean over images per rate point")
-            for codec, curve in curves.items()}
+    return {
+        codec: to_compressai_json(
+            curve,
+            f"licbench job {job_id}, {images} image(s) of set {job.image_set.name!r}; mean over images per rate point",
+        )
+        for codec, curve in curves.items()
+    }

@@ -8,6 +8,7 @@ Values are written as JSON: datetimes as ISO 8601 in UTC (SQLite hands back naiv
 JSON columns as JSON, booleans as ``true``/``false``, binary columns as ``{"$base64": ...}``, floats as Python's
 ``json`` writes them. Reading a row back turns them into what the target engine's column types accept.
 """
+
 from __future__ import annotations
 
 import base64
@@ -78,8 +79,7 @@ def decode_value(column_type: Any, value: Any) -> Any:
 def read_rows(connection: Connection, table: Table) -> Iterator[dict]:
     """The rows of ``table`` in primary-key order, encoded (see the module docstring)."""
     columns = list(table.columns)
-    result = connection.execution_options(yield_per=1000).execute(
-        select(table).order_by(*table.primary_key.columns))
+    result = connection.execution_options(yield_per=1000).execute(select(table).order_by(*table.primary_key.columns))
     for row in result:
         yield {c.name: encode_value(c.type, v) for c, v in zip(columns, row)}
 

@@ -1,4 +1,5 @@
 """Blob storage for images and reconstructions behind a small interface (local disk by default)."""
+
 from __future__ import annotations
 
 import hashlib
@@ -64,8 +65,11 @@ def sha256_file(path: Path) -> str:
 
 def sha256_tree(root: Path) -> dict[str, str]:
     """``{relative POSIX path: sha256}`` of every regular file under ``root`` (symbolic links are skipped)."""
-    return {p.relative_to(root).as_posix(): sha256_file(p)
-            for p in sorted(root.rglob("*")) if p.is_file() and not p.is_symlink()}
+    return {
+        p.relative_to(root).as_posix(): sha256_file(p)
+        for p in sorted(root.rglob("*"))
+        if p.is_file() and not p.is_symlink()
+    }
 
 
 def image_key(content_hash: str) -> str:

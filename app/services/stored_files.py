@@ -12,6 +12,7 @@ One place names every row that points at a stored file, so ``licbench backup``, 
 up nor checked, and unreferenced only once its result is gone. The database, the embedded broker and the secret key
 are no stored files.
 """
+
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping

@@ -9,6 +9,7 @@ sides swapped. The scale is cached on the study and recomputed only when answers
 (``answers_version``); imported and triplet scales are computed by a worker (``request_scale``). Imported
 studies (``app.services.study_imports``) are read-only.
 """
+
 from __future__ import annotations
 
 import csv
@@ -102,8 +103,9 @@ def create_study(session: Session, storage: BlobStorage, spec: StudySpec) -> Stu
     for r in results:
         by_image[r.image_id].append(r)
     if not by_image:
-        raise Invalid("a study needs at least 2 conditions per image (the reference and one result); "
-                      "no results were selected")
+        raise Invalid(
+            "a study needs at least 2 conditions per image (the reference and one result); no results were selected"
+        )
     for image_id, rows in by_image.items():
         if len(rows) + 1 < 2:  # pragma: no cover - one result plus the reference always makes 2
             raise Invalid(f"image {image_id} has fewer than 2 conditions")
@@ -115,21 +117,54 @@ def create_study(session: Session, storage: BlobStorage, spec: StudySpec) -> Stu
         image = images[image_id]
         reference = crops.decode_png(storage.get(image_key(image.content_hash)))
         box = crops.detailed_region(reference, spec.crop)
-        stimuli.append(({"result_id": None, "image_id": image_id, "codec": REFERENCE, "rate_point": None,
-                         "bpp": None, "crop_box": list(box)}, crops.cut(reference, box)))
+        stimuli.append(
+            (
+                {
+                    "result_id": None,
+                    "image_id": image_id,
+                    "codec": REFERENCE,
+                    "rate_point": None,
+                    "bpp": None,
+                    "crop_box": list(box),
+                },
+                crops.cut(reference, box),
+            )
+        )
         for r in sorted(by_image[image_id], key=lambda r: (r.codec, r.rate_point)):
             pixels = crops.decode_png(storage.get(r.reconstruction_path))
             if pixels.shape != reference.shape:
-                raise Invalid(f"result {r.id}: reconstruction is {pixels.shape[1]}x{pixels.shape[0]}, "
-                              f"the original {reference.shape[1]}x{reference.shape[0]}")
-            stimuli.append(({"result_id": r.id, "image_id": image_id, "codec": r.codec,
-                             "rate_point": r.rate_point, "bpp": r.bpp, "crop_box": list(box)},
-                            crops.cut(pixels, box)))
+                raise Invalid(
+                    f"result {r.id}: reconstruction is {pixels.shape[1]}x{pixels.shape[0]}, "
+                    f"the original {reference.shape[1]}x{reference.shape[0]}"
+                )
+            stimuli.append(
+                (
+                    {
+                        "result_id": r.id,
+                        "image_id": image_id,
+                        "codec": r.codec,
+                        "rate_point": r.rate_point,
+                        "bpp": r.bpp,
+                        "crop_box": list(box),
+                    },
+                    crops.cut(pixels, box),
+                )
+            )
 
-    study = Study(name=spec.name, method=spec.method, sampling=spec.sampling, job_id=job.id, crop=spec.crop,
-                  boost=boost if spec.method == "triplet" else None,
-                  trials_per_session=spec.trials_per_session, min_viewing_ms=spec.min_viewing_ms,
-                  token=secrets.token_urlsafe(32), status="open", answers_version=0, scale_version=-1)
+    study = Study(
+        name=spec.name,
+        method=spec.method,
+        sampling=spec.sampling,
+        job_id=job.id,
+        crop=spec.crop,
+        boost=boost if spec.method == "triplet" else None,
+        trials_per_session=spec.trials_per_session,
+        min_viewing_ms=spec.min_viewing_ms,
+        token=secrets.token_urlsafe(32),
+        status="open",
+        answers_version=0,
+        scale_version=-1,
+    )
     session.add(study)
     session.flush()
     for fields, pixels in stimuli:
@@ -194,8 +229,7 @@ def can_view(session: Session, user, study: Study) -> bool:
     from app.services import auth
 
     if study.imported:
-        return study.visibility == "public" or auth.is_admin(user) or (
-            user is not None and study.owner_id == user.id)
+        return study.visibility == "public" or auth.is_admin(user) or (user is not None and study.owner_id == user.id)
     return auth.can_view_image_set(user, session.get(Job, study.job_id).image_set)
 
 
@@ -241,39 +275,74 @@ def condition_label(c: StudyCondition) -> str:
 
 
 def condition_json(c: StudyCondition) -> dict:
-    return {"id": c.id, "result_id": c.result_id, "image_id": c.image_id, "codec": c.codec,
-            "rate_point": c.rate_point, "bpp": c.bpp, "crop_box": c.crop_box, "label": condition_label(c),
-            "group": condition_group(c), "reference": is_reference(c)}
+    return {
+        "id": c.id,
+        "result_id": c.result_id,
+        "image_id": c.image_id,
+        "codec": c.codec,
+        "rate_point": c.rate_point,
+        "bpp": c.bpp,
+        "crop_box": c.crop_box,
+        "label": condition_label(c),
+        "group": condition_group(c),
+        "reference": is_reference(c),
+    }
 
 
 def study_json(study: Study, base_url: str = "", with_token: bool = True) -> dict:
     """The study as the API shows it; ``with_token`` False hides the participant link's secret."""
-    return {"id": study.id, "name": study.name, "method": study.method, "sampling": study.sampling,
-            "status": study.status, "job_id": study.job_id, "imported": bool(study.imported),
-            "visibility": study.visibility, "boost": list(study.boost or []), "crop": study.crop,
-            "trials_per_session": study.trials_per_session, "min_viewing_ms": study.min_viewing_ms,
-            "token": study.token if with_token else None,
-            "participant_url": base_url.rstrip("/") + participant_path(study) if with_token else None,
-            "created_at": study.created_at.isoformat() if study.created_at else None,
-            "closed_at": study.closed_at.isoformat() if study.closed_at else None,
-            "conditions": [condition_json(c) for c in study.conditions]}
+    return {
+        "id": study.id,
+        "name": study.name,
+        "method": study.method,
+        "sampling": study.sampling,
+        "status": study.status,
+        "job_id": study.job_id,
+        "imported": bool(study.imported),
+        "visibility": study.visibility,
+        "boost": list(study.boost or []),
+        "crop": study.crop,
+        "trials_per_session": study.trials_per_session,
+        "min_viewing_ms": study.min_viewing_ms,
+        "token": study.token if with_token else None,
+        "participant_url": base_url.rstrip("/") + participant_path(study) if with_token else None,
+        "created_at": study.created_at.isoformat() if study.created_at else None,
+        "closed_at": study.closed_at.isoformat() if study.closed_at else None,
+        "conditions": [condition_json(c) for c in study.conditions],
+    }
 
 
 def progress(session: Session, study: Study) -> dict:
     """Sessions started and complete, trials answered, and answered trials per condition."""
-    sessions = session.scalar(select(func.count()).select_from(StudySession)
-                              .where(StudySession.study_id == study.id)) or 0
-    complete = session.scalar(select(func.count()).select_from(StudySession).where(
-        StudySession.study_id == study.id, StudySession.finished_at.is_not(None))) or 0
-    answered = list(session.execute(select(StudyTrial.condition_a_id, StudyTrial.condition_b_id).where(
-        StudyTrial.study_id == study.id, StudyTrial.answered_at.is_not(None))))
+    sessions = (
+        session.scalar(select(func.count()).select_from(StudySession).where(StudySession.study_id == study.id)) or 0
+    )
+    complete = (
+        session.scalar(
+            select(func.count())
+            .select_from(StudySession)
+            .where(StudySession.study_id == study.id, StudySession.finished_at.is_not(None))
+        )
+        or 0
+    )
+    answered = list(
+        session.execute(
+            select(StudyTrial.condition_a_id, StudyTrial.condition_b_id).where(
+                StudyTrial.study_id == study.id, StudyTrial.answered_at.is_not(None)
+            )
+        )
+    )
     per_condition: Counter[int] = Counter()
     for a, b in answered:
         per_condition[a] += 1
         if b is not None and b != a:
             per_condition[b] += 1
-    return {"sessions": sessions, "sessions_complete": complete, "trials_answered": len(answered),
-            "conditions": [{"condition_id": c.id, "trials": per_condition.get(c.id, 0)} for c in study.conditions]}
+    return {
+        "sessions": sessions,
+        "sessions_complete": complete,
+        "trials_answered": len(answered),
+        "conditions": [{"condition_id": c.id, "trials": per_condition.get(c.id, 0)} for c in study.conditions],
+    }
 
 
 # ---------------------------------------------------------------- sessions and trials
@@ -285,8 +354,9 @@ def _plan(method: str, total: int, rng: np.random.Generator) -> list[str]:
     return get_method(method).plan(total, settings.study_trap_trials, settings.study_identical_trials, rng)
 
 
-def start_session(session: Session, study_id: int, token: str, participant: str | None,
-                  display: dict | None) -> StudySession:
+def start_session(
+    session: Session, study_id: int, token: str, participant: str | None, display: dict | None
+) -> StudySession:
     """A new observer session; the study's token is the only credential (wrong token -> 403)."""
     study = get_study(session, study_id)
     require_writable(study)
@@ -295,9 +365,14 @@ def start_session(session: Session, study_id: int, token: str, participant: str 
     if study.status != "open":
         raise Conflict(f"study {study.id} is closed")
     seed = secrets.randbits(31)
-    sitting = StudySession(id=secrets.token_urlsafe(24), study_id=study.id, participant=participant,
-                           display=display, seed=seed,
-                           plan=_plan(study.method, study.trials_per_session, np.random.default_rng(seed)))
+    sitting = StudySession(
+        id=secrets.token_urlsafe(24),
+        study_id=study.id,
+        participant=participant,
+        display=display,
+        seed=seed,
+        plan=_plan(study.method, study.trials_per_session, np.random.default_rng(seed)),
+    )
     session.add(sitting)
     session.flush()
     return sitting
@@ -311,9 +386,12 @@ def get_session(session: Session, study: Study, session_id: str) -> StudySession
 
 
 def _pending(session: Session, sitting: StudySession) -> StudyTrial | None:
-    return session.scalar(select(StudyTrial).where(StudyTrial.session_id == sitting.id,
-                                                   StudyTrial.answered_at.is_(None))
-                          .order_by(StudyTrial.position).limit(1))
+    return session.scalar(
+        select(StudyTrial)
+        .where(StudyTrial.session_id == sitting.id, StudyTrial.answered_at.is_(None))
+        .order_by(StudyTrial.position)
+        .limit(1)
+    )
 
 
 def next_trial(session: Session, study_id: int, session_id: str) -> StudyTrial | None:
@@ -326,8 +404,9 @@ def next_trial(session: Session, study_id: int, session_id: str) -> StudyTrial |
     pending = _pending(session, sitting)
     if pending is not None:
         return pending
-    served = session.scalar(select(func.count()).select_from(StudyTrial)
-                            .where(StudyTrial.session_id == sitting.id)) or 0
+    served = (
+        session.scalar(select(func.count()).select_from(StudyTrial).where(StudyTrial.session_id == sitting.id)) or 0
+    )
     if served >= len(sitting.plan):
         if sitting.finished_at is None:
             sitting.finished_at = _now()
@@ -347,8 +426,14 @@ def stimuli_by_group(study: Study) -> dict[str, list[Stimulus]]:
     the lowest-rate condition (smallest bpp, then rate point)."""
     groups: dict[str, list[Stimulus]] = defaultdict(list)
     for c in study.conditions:
-        groups[str(c.image_id)].append(Stimulus(str(c.id), str(c.image_id), c.result_id is None,
-                                                (c.bpp if c.bpp is not None else 0.0, c.rate_point or 0.0, c.id)))
+        groups[str(c.image_id)].append(
+            Stimulus(
+                str(c.id),
+                str(c.image_id),
+                c.result_id is None,
+                (c.bpp if c.bpp is not None else 0.0, c.rate_point or 0.0, c.id),
+            )
+        )
     return groups
 
 
@@ -361,15 +446,32 @@ def _draw(session: Session, study: Study, sitting: StudySession, position: int) 
         # A boosted study mixes boosted and plain regular trials half and half, so the scaler can estimate the
         # boosting gain (AIC-3 scales BTC and PTC answers jointly); controls are shown plain.
         boost = list(study.boost) if study.boost and drawn.control == "regular" and rng.random() < 0.5 else None
-        return StudyTrial(study_id=study.id, session_id=sitting.id, position=position, kind=study.method,
-                          control=drawn.control, image_id=int(drawn.group), condition_a_id=int(drawn.a),
-                          condition_b_id=None if drawn.b is None else int(drawn.b),
-                          repeat_of_trial_id=repeat_of, boost=boost, served_at=_now())
+        return StudyTrial(
+            study_id=study.id,
+            session_id=sitting.id,
+            position=position,
+            kind=study.method,
+            control=drawn.control,
+            image_id=int(drawn.group),
+            condition_a_id=int(drawn.a),
+            condition_b_id=None if drawn.b is None else int(drawn.b),
+            repeat_of_trial_id=repeat_of,
+            boost=boost,
+            served_at=_now(),
+        )
 
     if control == "repeat":
-        earlier = list(session.scalars(select(StudyTrial).where(
-            StudyTrial.session_id == sitting.id, StudyTrial.control == "regular",
-            StudyTrial.answered_at.is_not(None)).order_by(StudyTrial.position)))
+        earlier = list(
+            session.scalars(
+                select(StudyTrial)
+                .where(
+                    StudyTrial.session_id == sitting.id,
+                    StudyTrial.control == "regular",
+                    StudyTrial.answered_at.is_not(None),
+                )
+                .order_by(StudyTrial.position)
+            )
+        )
         if earlier:
             original = earlier[int(rng.integers(len(earlier)))]
             return trial(method.repeat(_as_trial(original)), original.id)
@@ -377,24 +479,49 @@ def _draw(session: Session, study: Study, sitting: StudySession, position: int) 
     groups = stimuli_by_group(study)
     if control != "regular":
         return trial(method.draw_control(control, groups, rng))
-    rows = session.execute(select(StudyTrial.image_id, StudyTrial.condition_a_id, StudyTrial.condition_b_id,
-                                  StudyTrial.choice, StudyTrial.score, StudyTrial.session_id, StudyTrial.control)
-                           .where(StudyTrial.study_id == study.id))
-    history = [Answer(observer=r.session_id, group=str(r.image_id), a=str(r.condition_a_id),
-                      b=None if r.condition_b_id is None else str(r.condition_b_id), control=r.control,
-                      choice=r.choice, score=r.score) for r in rows]
+    rows = session.execute(
+        select(
+            StudyTrial.image_id,
+            StudyTrial.condition_a_id,
+            StudyTrial.condition_b_id,
+            StudyTrial.choice,
+            StudyTrial.score,
+            StudyTrial.session_id,
+            StudyTrial.control,
+        ).where(StudyTrial.study_id == study.id)
+    )
+    history = [
+        Answer(
+            observer=r.session_id,
+            group=str(r.image_id),
+            a=str(r.condition_a_id),
+            b=None if r.condition_b_id is None else str(r.condition_b_id),
+            control=r.control,
+            choice=r.choice,
+            score=r.score,
+        )
+        for r in rows
+    ]
     return trial(method.draw_regular(groups, history, study.sampling, rng))
 
 
 def _as_trial(t: StudyTrial) -> Trial:
-    return Trial(str(t.image_id), str(t.condition_a_id), None if t.condition_b_id is None else str(t.condition_b_id),
-                 t.control)
+    return Trial(
+        str(t.image_id), str(t.condition_a_id), None if t.condition_b_id is None else str(t.condition_b_id), t.control
+    )
 
 
 def _as_answer(t: StudyTrial) -> Answer:
-    return Answer(observer=t.session_id, group=str(t.image_id), a=str(t.condition_a_id),
-                  b=None if t.condition_b_id is None else str(t.condition_b_id), control=t.control,
-                  choice=t.choice, score=t.score, boosted=bool(t.boost))
+    return Answer(
+        observer=t.session_id,
+        group=str(t.image_id),
+        a=str(t.condition_a_id),
+        b=None if t.condition_b_id is None else str(t.condition_b_id),
+        control=t.control,
+        choice=t.choice,
+        score=t.score,
+        boosted=bool(t.boost),
+    )
 
 
 def _trial_url(study_id: int, session_id: str, trial_id: int, which: str) -> str:
@@ -404,8 +531,12 @@ def _trial_url(study_id: int, session_id: str, trial_id: int, which: str) -> str
 def trial_json(trial: StudyTrial, total: int) -> dict:
     """What the participant page needs; the control kind stays hidden."""
     url = lambda which: _trial_url(trial.study_id, trial.session_id, trial.id, which)  # noqa: E731
-    body = {"trial_id": trial.id, "kind": trial.kind, "image_id": trial.image_id,
-            **get_method(trial.kind).trial_body(trial.condition_a_id, trial.condition_b_id, url)}
+    body = {
+        "trial_id": trial.id,
+        "kind": trial.kind,
+        "image_id": trial.image_id,
+        **get_method(trial.kind).trial_body(trial.condition_a_id, trial.condition_b_id, url),
+    }
     if trial.kind == "triplet":
         body["boost"] = list(trial.boost or [])
     return {**body, "position": trial.position, "total": total}
@@ -415,8 +546,15 @@ def session_total(sitting: StudySession) -> int:
     return len(sitting.plan)
 
 
-def record_response(session: Session, study_id: int, session_id: str, trial_id: int, choice: str | None,
-                    score: int | None, response_ms: int | None) -> StudyTrial:
+def record_response(
+    session: Session,
+    study_id: int,
+    session_id: str,
+    trial_id: int,
+    choice: str | None,
+    score: int | None,
+    response_ms: int | None,
+) -> StudyTrial:
     """Store one answer. Closed study or a trial answered before -> 409; a trial of another session -> 404;
     a choice on a DSIS trial, a score on a pairwise trial or a missing answer -> 422."""
     study = get_study(session, study_id)
@@ -433,22 +571,29 @@ def record_response(session: Session, study_id: int, session_id: str, trial_id: 
         raise Invalid(str(exc)) from None
     if response_ms is not None and response_ms < 0:
         raise Invalid("response_ms must be >= 0")
-    stored = session.execute(update(StudyTrial).where(StudyTrial.id == trial.id, StudyTrial.answered_at.is_(None))
-                             .values(choice=choice, score=score, response_ms=response_ms, answered_at=_now())
-                             .execution_options(synchronize_session=False))
+    stored = session.execute(
+        update(StudyTrial)
+        .where(StudyTrial.id == trial.id, StudyTrial.answered_at.is_(None))
+        .values(choice=choice, score=score, response_ms=response_ms, answered_at=_now())
+        .execution_options(synchronize_session=False)
+    )
     if stored.rowcount != 1:
         raise Conflict(f"trial {trial.id} was already answered")
-    session.execute(update(Study).where(Study.id == study.id)
-                    .values(answers_version=Study.answers_version + 1)
-                    .execution_options(synchronize_session=False))
+    session.execute(
+        update(Study)
+        .where(Study.id == study.id)
+        .values(answers_version=Study.answers_version + 1)
+        .execution_options(synchronize_session=False)
+    )
     if trial.position >= session_total(sitting):
         sitting.finished_at = _now()
     session.refresh(trial)
     return trial
 
 
-def trial_image(session: Session, storage: BlobStorage, study_id: int, session_id: str, trial_id: int,
-                which: str) -> bytes:
+def trial_image(
+    session: Session, storage: BlobStorage, study_id: int, session_id: str, trial_id: int, which: str
+) -> bytes:
     """PNG of a trial's ``a``, ``b`` or ``reference`` stimulus, authorised by the session id."""
     study = get_study(session, study_id)
     sitting = get_session(session, study, session_id)
@@ -460,9 +605,13 @@ def trial_image(session: Session, storage: BlobStorage, study_id: int, session_i
         raise NotFound(f"trial {trial_id} has no image {which!r}")
     which = slot
     if which == "reference":
-        condition = session.scalar(select(StudyCondition).where(StudyCondition.study_id == study.id,
-                                                                StudyCondition.image_id == trial.image_id,
-                                                                StudyCondition.result_id.is_(None)))
+        condition = session.scalar(
+            select(StudyCondition).where(
+                StudyCondition.study_id == study.id,
+                StudyCondition.image_id == trial.image_id,
+                StudyCondition.result_id.is_(None),
+            )
+        )
     else:
         condition = session.get(StudyCondition, trial.condition_a_id if which == "a" else trial.condition_b_id)
     return storage.get(condition.image_key)
@@ -472,9 +621,13 @@ def trial_image(session: Session, storage: BlobStorage, study_id: int, session_i
 
 
 def _answered(session: Session, study_id: int) -> list[StudyTrial]:
-    return list(session.scalars(select(StudyTrial).where(StudyTrial.study_id == study_id,
-                                                         StudyTrial.answered_at.is_not(None))
-                                .order_by(StudyTrial.session_id, StudyTrial.position)))
+    return list(
+        session.scalars(
+            select(StudyTrial)
+            .where(StudyTrial.study_id == study_id, StudyTrial.answered_at.is_not(None))
+            .order_by(StudyTrial.session_id, StudyTrial.position)
+        )
+    )
 
 
 def references_of(study: Study) -> dict[str, str]:
@@ -502,11 +655,22 @@ def compute_scale(study: Study, answers: list[Answer]) -> dict:
     conditions = []
     for c in study.conditions:
         s = scores.get(str(c.id))
-        row = {"condition_id": c.id, "result_id": c.result_id, "image_id": c.image_id, "codec": c.codec,
-               "rate_point": c.rate_point, "bpp": c.bpp, "label": condition_label(c), "group": condition_group(c),
-               "reference": is_reference(c), "score": s.score if s else None, "ci_low": s.ci_low if s else None,
-               "ci_high": s.ci_high if s else None, "n": s.n if s else 0,
-               "effective_comparisons": getattr(s, "effective_comparisons", None) if s else None}
+        row = {
+            "condition_id": c.id,
+            "result_id": c.result_id,
+            "image_id": c.image_id,
+            "codec": c.codec,
+            "rate_point": c.rate_point,
+            "bpp": c.bpp,
+            "label": condition_label(c),
+            "group": condition_group(c),
+            "reference": is_reference(c),
+            "score": s.score if s else None,
+            "ci_low": s.ci_low if s else None,
+            "ci_high": s.ci_high if s else None,
+            "n": s.n if s else 0,
+            "effective_comparisons": getattr(s, "effective_comparisons", None) if s else None,
+        }
         if method.unit == "JND":  # AIC's "distortion": higher is worse
             row["jnd"] = None if s is None else -s.score
         conditions.append(row)
@@ -516,30 +680,67 @@ def compute_scale(study: Study, answers: list[Answer]) -> dict:
     for observer in sorted(trials_per_observer):
         report = reports.get(observer)
         reasons = [r for r in (flagged.get(observer), report.reason if report and report.outlier else None) if r]
-        observers.append({"session_id": observer, "trials": trials_per_observer[observer],
-                          "outlier": bool(reasons), "reason": "; ".join(reasons) or None,
-                          "excluded": observer in flagged or bool(report and report.outlier)})
+        observers.append(
+            {
+                "session_id": observer,
+                "trials": trials_per_observer[observer],
+                "outlier": bool(reasons),
+                "reason": "; ".join(reasons) or None,
+                "excluded": observer in flagged or bool(report and report.outlier),
+            }
+        )
     if flagged:
         warnings.append(f"{len(flagged)} observer(s) failed trap trials and are kept out of the scale")
-    group_warnings = [{"group": w.group, "message": w.message}
-                      for w in getattr(scale, "group_warnings", None) or []] if scale else []
-    return {"study_id": study.id, "method": study.method, "unit": method.unit, "conditions": conditions,
-            "observers": observers, "warnings": warnings, "group_warnings": group_warnings, "trials": len(answers)}
+    group_warnings = (
+        [{"group": w.group, "message": w.message} for w in getattr(scale, "group_warnings", None) or []]
+        if scale
+        else []
+    )
+    return {
+        "study_id": study.id,
+        "method": study.method,
+        "unit": method.unit,
+        "conditions": conditions,
+        "observers": observers,
+        "warnings": warnings,
+        "group_warnings": group_warnings,
+        "trials": len(answers),
+    }
 
 
 def study_answers(session: Session, study: Study) -> list[Answer]:
     """Every answer of the study as its method reads them: answered trials (native; observer = session id)
     or the imported rows (observer = the file's observer / worker)."""
     if study.imported:
-        rows = session.execute(select(StudyAnswer.observer, StudyAnswer.condition_a_id, StudyAnswer.condition_b_id,
-                                      StudyAnswer.choice, StudyAnswer.control, StudyAnswer.boosted,
-                                      StudyAnswer.pivot_id, StudyAnswer.batch)
-                               .where(StudyAnswer.study_id == study.id).order_by(StudyAnswer.id))
+        rows = session.execute(
+            select(
+                StudyAnswer.observer,
+                StudyAnswer.condition_a_id,
+                StudyAnswer.condition_b_id,
+                StudyAnswer.choice,
+                StudyAnswer.control,
+                StudyAnswer.boosted,
+                StudyAnswer.pivot_id,
+                StudyAnswer.batch,
+            )
+            .where(StudyAnswer.study_id == study.id)
+            .order_by(StudyAnswer.id)
+        )
         group = {c.id: condition_group(c) for c in study.conditions}
-        return [Answer(observer=r.observer, group=group[r.condition_a_id], a=str(r.condition_a_id),
-                       b=None if r.condition_b_id is None else str(r.condition_b_id), control=r.control,
-                       choice=r.choice, boosted=bool(r.boosted), pivot=None if r.pivot_id is None else str(r.pivot_id),
-                       batch=r.batch or "") for r in rows]
+        return [
+            Answer(
+                observer=r.observer,
+                group=group[r.condition_a_id],
+                a=str(r.condition_a_id),
+                b=None if r.condition_b_id is None else str(r.condition_b_id),
+                control=r.control,
+                choice=r.choice,
+                boosted=bool(r.boosted),
+                pivot=None if r.pivot_id is None else str(r.pivot_id),
+                batch=r.batch or "",
+            )
+            for r in rows
+        ]
     return [_as_answer(t) for t in _answered(session, study.id)]
 
 
@@ -556,14 +757,26 @@ def request_scale(session: Session, study: Study) -> None:
     """Send the study's scale to a worker unless it was sent for these answers recently (a lost message is
     sent again after ``SCALE_RESEND_AFTER``). 503 when the queue cannot be reached; nothing waits then."""
     version = study.answers_version
-    if (study.scale_queued_version == version and study.scale_queued_at is not None
-            and _aware(study.scale_queued_at) > _now() - SCALE_RESEND_AFTER):
+    if (
+        study.scale_queued_version == version
+        and study.scale_queued_at is not None
+        and _aware(study.scale_queued_at) > _now() - SCALE_RESEND_AFTER
+    ):
         return
-    claimed = session.execute(update(Study).where(
-        Study.id == study.id, Study.answers_version == version,
-        or_(Study.scale_queued_version.is_(None), Study.scale_queued_version != version,
-            Study.scale_queued_at < _now() - SCALE_RESEND_AFTER))
-        .values(scale_queued_version=version, scale_queued_at=_now()).execution_options(synchronize_session=False))
+    claimed = session.execute(
+        update(Study)
+        .where(
+            Study.id == study.id,
+            Study.answers_version == version,
+            or_(
+                Study.scale_queued_version.is_(None),
+                Study.scale_queued_version != version,
+                Study.scale_queued_at < _now() - SCALE_RESEND_AFTER,
+            ),
+        )
+        .values(scale_queued_version=version, scale_queued_at=_now())
+        .execution_options(synchronize_session=False)
+    )
     session.commit()
     if claimed.rowcount != 1:  # another request sent it a moment ago
         return
@@ -572,8 +785,12 @@ def request_scale(session: Session, study: Study) -> None:
 
         celery_client().send_task(SCALE_TASK, args=[study.id], queue=CPU_QUEUE)
     except Exception as exc:  # nothing may wait for a task that was never sent
-        session.execute(update(Study).where(Study.id == study.id).values(scale_queued_version=None)
-                        .execution_options(synchronize_session=False))
+        session.execute(
+            update(Study)
+            .where(Study.id == study.id)
+            .values(scale_queued_version=None)
+            .execution_options(synchronize_session=False)
+        )
         session.commit()
         raise ServiceError(f"could not reach the task queue to compute the scale: {exc}", 503) from None
 
@@ -591,9 +808,12 @@ def compute_and_store_scale(factory: sessionmaker[Session], study_id: int) -> bo
         result = compute_scale(study, study_answers(session, study))
         result["answers_version"] = version
         result["computed_at"] = _now().isoformat()
-        stored = session.execute(update(Study).where(Study.id == study.id, Study.answers_version == version)
-                                 .values(scale_cache=result, scale_version=version)
-                                 .execution_options(synchronize_session=False))
+        stored = session.execute(
+            update(Study)
+            .where(Study.id == study.id, Study.answers_version == version)
+            .values(scale_cache=result, scale_version=version)
+            .execution_options(synchronize_session=False)
+        )
         session.commit()
         return stored.rowcount == 1
 
@@ -622,17 +842,43 @@ def study_scale(session: Session, study_id: int) -> dict | None:
         result = compute_scale(study, study_answers(session, study))
         result["answers_version"] = version
         result["computed_at"] = _now().isoformat()
-        session.execute(update(Study).where(Study.id == study.id, Study.answers_version == version)
-                        .values(scale_cache=result, scale_version=version)
-                        .execution_options(synchronize_session=False))
+        session.execute(
+            update(Study)
+            .where(Study.id == study.id, Study.answers_version == version)
+            .values(scale_cache=result, scale_version=version)
+            .execution_options(synchronize_session=False)
+        )
         session.commit()
     return result
 
 
-CSV_COLUMNS = ["observer", "session", "scene", "condition_A", "condition_B", "is_A_selected",
-               "trial_id", "position", "kind", "control", "repeat_of_trial_id", "choice", "score", "response_ms",
-               "served_at", "answered_at", "codec_A", "rate_point_A", "bpp_A", "codec_B", "rate_point_B", "bpp_B",
-               "window_width", "window_height", "device_pixel_ratio"]
+CSV_COLUMNS = [
+    "observer",
+    "session",
+    "scene",
+    "condition_A",
+    "condition_B",
+    "is_A_selected",
+    "trial_id",
+    "position",
+    "kind",
+    "control",
+    "repeat_of_trial_id",
+    "choice",
+    "score",
+    "response_ms",
+    "served_at",
+    "answered_at",
+    "codec_A",
+    "rate_point_A",
+    "bpp_A",
+    "codec_B",
+    "rate_point_B",
+    "bpp_B",
+    "window_width",
+    "window_height",
+    "device_pixel_ratio",
+]
 
 
 def response_rows(session: Session, study_id: int) -> list[dict]:
@@ -649,18 +895,35 @@ def response_rows(session: Session, study_id: int) -> list[dict]:
         sitting = sittings[t.session_id]
         display = sitting.display or {}
         a, b = conditions[t.condition_a_id], conditions.get(t.condition_b_id)
-        rows.append({
-            "observer": sitting.participant or t.session_id, "session": t.session_id, "scene": t.image_id,
-            "condition_A": t.condition_a_id, "condition_B": None if b is None else b.id,
-            "is_A_selected": int(t.choice == "a") if t.choice in ("a", "b") else None,
-            "trial_id": t.id, "position": t.position, "kind": t.kind, "control": t.control,
-            "repeat_of_trial_id": t.repeat_of_trial_id, "choice": t.choice, "score": t.score,
-            "response_ms": t.response_ms, "served_at": t.served_at.isoformat(),
-            "answered_at": t.answered_at.isoformat(), "codec_A": a.codec, "rate_point_A": a.rate_point,
-            "bpp_A": a.bpp, "codec_B": None if b is None else b.codec,
-            "rate_point_B": None if b is None else b.rate_point, "bpp_B": None if b is None else b.bpp,
-            "window_width": display.get("width"), "window_height": display.get("height"),
-            "device_pixel_ratio": display.get("device_pixel_ratio")})
+        rows.append(
+            {
+                "observer": sitting.participant or t.session_id,
+                "session": t.session_id,
+                "scene": t.image_id,
+                "condition_A": t.condition_a_id,
+                "condition_B": None if b is None else b.id,
+                "is_A_selected": int(t.choice == "a") if t.choice in ("a", "b") else None,
+                "trial_id": t.id,
+                "position": t.position,
+                "kind": t.kind,
+                "control": t.control,
+                "repeat_of_trial_id": t.repeat_of_trial_id,
+                "choice": t.choice,
+                "score": t.score,
+                "response_ms": t.response_ms,
+                "served_at": t.served_at.isoformat(),
+                "answered_at": t.answered_at.isoformat(),
+                "codec_A": a.codec,
+                "rate_point_A": a.rate_point,
+                "bpp_A": a.bpp,
+                "codec_B": None if b is None else b.codec,
+                "rate_point_B": None if b is None else b.rate_point,
+                "bpp_B": None if b is None else b.bpp,
+                "window_width": display.get("width"),
+                "window_height": display.get("height"),
+                "device_pixel_ratio": display.get("device_pixel_ratio"),
+            }
+        )
     return rows
 
 

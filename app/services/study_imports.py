@@ -6,6 +6,7 @@ set, no job and no images: its conditions carry the file's ``label`` and ``group
 computed by a worker (``studies.request_scale``). Every file is parsed and checked before anything is
 stored, so bad input stores nothing; errors name the file, row and column.
 """
+
 from __future__ import annotations
 
 import secrets
@@ -75,9 +76,20 @@ def _aic3(spec: ImportSpec) -> tuple[list[_Row], dict[str, str], set[tuple[str, 
         labels.update({(t.group, t.pivot), (t.group, t.left), (t.group, t.right)})
     references = {g: aic3_reference(g) for g, _ in labels}
     labels.update((g, label) for g, label in references.items())
-    rows = [_Row(t.observer, t.group, t.left, t.right, t.choice,
-                 "trap" if t.trap else "bias" if t.bias else "regular", t.boosted, t.pivot, t.batch)
-            for t in answers]
+    rows = [
+        _Row(
+            t.observer,
+            t.group,
+            t.left,
+            t.right,
+            t.choice,
+            "trap" if t.trap else "bias" if t.bias else "regular",
+            t.boosted,
+            t.pivot,
+            t.batch,
+        )
+        for t in answers
+    ]
     return rows, references, labels
 
 
@@ -110,32 +122,66 @@ def import_study(session: Session, spec: ImportSpec) -> tuple[Study, dict]:
         raise Invalid(str(exc)) from None
     method = "pairwise" if spec.format == "pwcmp" else "triplet"
     now = _now()
-    study = Study(name=spec.name, method=method, sampling="none", job_id=None, imported=True,
-                  owner_id=spec.owner_id, visibility=spec.visibility, crop=None, trials_per_session=0,
-                  min_viewing_ms=0, token=secrets.token_urlsafe(32), status="closed", closed_at=now,
-                  answers_version=len(rows), scale_version=-1)
+    study = Study(
+        name=spec.name,
+        method=method,
+        sampling="none",
+        job_id=None,
+        imported=True,
+        owner_id=spec.owner_id,
+        visibility=spec.visibility,
+        crop=None,
+        trials_per_session=0,
+        min_viewing_ms=0,
+        token=secrets.token_urlsafe(32),
+        status="closed",
+        closed_at=now,
+        answers_version=len(rows),
+        scale_version=-1,
+    )
     session.add(study)
     session.flush()
     ids: dict[tuple[str, str], int] = {}
     for group, label in sorted(labels, key=lambda gl: (_order(gl[0]), gl[1])):
         reference = references.get(group) == label
         codec, rate_point = _codec_and_rate(spec.format, label, reference)
-        condition = StudyCondition(study_id=study.id, label=label, group_name=group, is_reference=reference,
-                                   codec=codec, rate_point=rate_point)
+        condition = StudyCondition(
+            study_id=study.id, label=label, group_name=group, is_reference=reference, codec=codec, rate_point=rate_point
+        )
         session.add(condition)
         session.flush()
         ids[(group, label)] = condition.id
-    session.execute(insert(StudyAnswer), [
-        {"study_id": study.id, "observer": r.observer[:200], "condition_a_id": ids[(r.group, r.a)],
-         "condition_b_id": ids[(r.group, r.b)], "choice": r.choice, "control": r.control, "boosted": r.boosted,
-         "pivot_id": None if r.pivot is None else ids[(r.group, r.pivot)], "batch": r.batch or None}
-        for r in rows])
+    session.execute(
+        insert(StudyAnswer),
+        [
+            {
+                "study_id": study.id,
+                "observer": r.observer[:200],
+                "condition_a_id": ids[(r.group, r.a)],
+                "condition_b_id": ids[(r.group, r.b)],
+                "choice": r.choice,
+                "control": r.control,
+                "boosted": r.boosted,
+                "pivot_id": None if r.pivot is None else ids[(r.group, r.pivot)],
+                "batch": r.batch or None,
+            }
+            for r in rows
+        ],
+    )
     session.flush()
     session.refresh(study)
-    body = {"id": study.id, "name": study.name, "method": method, "imported": True, "answers": len(rows),
-            "observers": len({r.observer for r in rows}),
-            "conditions": [{"id": c.id, "label": c.label, "group": c.group_name, "reference": bool(c.is_reference)}
-                           for c in study.conditions]}
+    body = {
+        "id": study.id,
+        "name": study.name,
+        "method": method,
+        "imported": True,
+        "answers": len(rows),
+        "observers": len({r.observer for r in rows}),
+        "conditions": [
+            {"id": c.id, "label": c.label, "group": c.group_name, "reference": bool(c.is_reference)}
+            for c in study.conditions
+        ],
+    }
     return study, body
 
 

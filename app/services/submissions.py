@@ -1,4 +1,5 @@
 """Model submission: validate a checkpoint fully before anything is stored."""
+
 from __future__ import annotations
 
 import hashlib
@@ -23,12 +24,22 @@ def _smoke_image():
     return load_photo("astronaut")[200 : 200 + SMOKE_IMAGE_SIZE, 200 : 200 + SMOKE_IMAGE_SIZE].copy()
 
 
-def submit_model(session: Session, storage: LocalStorage, token: ApiToken, name: str, architecture: str,
-                 filename: str, data: bytes, rate_point: int | None) -> SubmittedModel:
+def submit_model(
+    session: Session,
+    storage: LocalStorage,
+    token: ApiToken,
+    name: str,
+    architecture: str,
+    filename: str,
+    data: bytes,
+    rate_point: int | None,
+) -> SubmittedModel:
     """Register ``data`` as rate point ``rate_point`` of submitted codec ``name``; stores nothing on error."""
     name = (name or "").strip()
     if not NAME_PATTERN.match(name):
-        raise Invalid("field 'name' must be 1-64 characters of a-z, 0-9, '.', '_', '-' (starting with a letter or digit)")
+        raise Invalid(
+            "field 'name' must be 1-64 characters of a-z, 0-9, '.', '_', '-' (starting with a letter or digit)"
+        )
     if name in catalog.registry_codecs():
         raise Invalid(f"name {name!r} is taken by a built-in codec")
     if architecture not in SUBMITTABLE_ARCHITECTURES:
@@ -54,8 +65,14 @@ def submit_model(session: Session, storage: LocalStorage, token: ApiToken, name:
     key = f"checkpoints/{digest}{suffix}"
     if not storage.exists(key):
         storage.put(key, data)
-    model = SubmittedModel(name=name, architecture=architecture, rate_point=rate_point, checkpoint_key=key,
-                           checkpoint_sha256=digest, token_id=token.id)
+    model = SubmittedModel(
+        name=name,
+        architecture=architecture,
+        rate_point=rate_point,
+        checkpoint_key=key,
+        checkpoint_sha256=digest,
+        token_id=token.id,
+    )
     session.add(model)
     session.flush()
     return model

@@ -1,4 +1,5 @@
 """API tokens for REST clients (bearer auth). Only a token's SHA-256 is stored; every token belongs to a user."""
+
 from __future__ import annotations
 
 import hashlib
@@ -39,8 +40,10 @@ def create_token(session: Session, name: str, user: User | None = None) -> str:
 def authenticate(session: Session, token: str | None) -> ApiToken:
     """The stored, unrevoked token whose SHA-256 matches ``token`` (the bearer credential), or 401."""
     if not token:
-        raise Unauthenticated("missing API token: send 'Authorization: Bearer <token>' "
-                              "(create one with `licbench token create --user NAME`)")
+        raise Unauthenticated(
+            "missing API token: send 'Authorization: Bearer <token>' "
+            "(create one with `licbench token create --user NAME`)"
+        )
     row = session.scalar(select(ApiToken).where(ApiToken.token_sha256 == _digest(token.strip())))
     if row is None or row.revoked_at is not None:
         raise Unauthenticated("invalid API token" if row is None else "API token was revoked")

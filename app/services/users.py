@@ -1,4 +1,5 @@
 """Users: argon2id password hashes (argon2-cffi, RFC 9106 parameters), roles ``admin`` and ``member``."""
+
 from __future__ import annotations
 
 import re
@@ -70,15 +71,18 @@ def create_user(session: Session, name: str, password: str | None, role: str = "
     """Store a new user; ``password`` None leaves the account without a usable password."""
     name = (name or "").strip()
     if not NAME_PATTERN.match(name):
-        raise Invalid("user name must be 1-100 characters: letters, digits, '.', '_', '@' or '-', "
-                      "starting with a letter or digit")
+        raise Invalid(
+            "user name must be 1-100 characters: letters, digits, '.', '_', '@' or '-', starting with a letter or digit"
+        )
     if role not in ROLES:
         raise Invalid(f"role must be one of {', '.join(ROLES)}")
     if find_user(session, name) is not None:
         raise Conflict(f"user {name!r} already exists")
-    user = User(name=name, role=role,
-                password_hash=hash_password(_check_password(password)) if password is not None
-                else unusable_password_hash())
+    user = User(
+        name=name,
+        role=role,
+        password_hash=hash_password(_check_password(password)) if password is not None else unusable_password_hash(),
+    )
     session.add(user)
     session.flush()
     return user

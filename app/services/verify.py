@@ -6,6 +6,7 @@ files under ``DATA_DIR`` that no row names (not the database, the broker or the 
 ``prune``, removed; files younger than ``min_age_s`` are left alone, since the row naming a file is committed
 just after the file is written (a running upload or task).
 """
+
 from __future__ import annotations
 
 import time
@@ -52,14 +53,19 @@ def _record_hashes(engine, data_dir: Path, rows: dict[str, list[dict]], report: 
     with Session(engine) as session:
         for row in rows["results"]:
             if row["reconstruction_sha256"] is None and (data_dir / row["reconstruction_path"]).is_file():
-                session.execute(update(Result).where(Result.id == row["id"], Result.reconstruction_sha256.is_(None))
-                                .values(reconstruction_sha256=sha256_file(data_dir / row["reconstruction_path"])))
+                session.execute(
+                    update(Result)
+                    .where(Result.id == row["id"], Result.reconstruction_sha256.is_(None))
+                    .values(reconstruction_sha256=sha256_file(data_dir / row["reconstruction_path"]))
+                )
                 report.hashed.append(row["reconstruction_path"])
         for row in rows["study_conditions"]:
             if row["image_sha256"] is None and row["image_key"] and (data_dir / row["image_key"]).is_file():
-                session.execute(update(StudyCondition)
-                                .where(StudyCondition.id == row["id"], StudyCondition.image_sha256.is_(None))
-                                .values(image_sha256=sha256_file(data_dir / row["image_key"])))
+                session.execute(
+                    update(StudyCondition)
+                    .where(StudyCondition.id == row["id"], StudyCondition.image_sha256.is_(None))
+                    .values(image_sha256=sha256_file(data_dir / row["image_key"]))
+                )
                 report.hashed.append(row["image_key"])
         for row in rows["iqa_datasets"]:
             folder = data_dir / stored_files.DATASETS_PREFIX / str(row["id"])
@@ -67,8 +73,11 @@ def _record_hashes(engine, data_dir: Path, rows: dict[str, list[dict]], report: 
                 from app.services.storage import sha256_tree
 
                 hashes = sha256_tree(folder)
-                session.execute(update(IqaDataset).where(IqaDataset.id == row["id"], IqaDataset.file_hashes.is_(None))
-                                .values(file_hashes=hashes))
+                session.execute(
+                    update(IqaDataset)
+                    .where(IqaDataset.id == row["id"], IqaDataset.file_hashes.is_(None))
+                    .values(file_hashes=hashes)
+                )
                 report.hashed += [f"{stored_files.DATASETS_PREFIX}/{row['id']}/{k}" for k in hashes]
         session.commit()
 
@@ -120,8 +129,9 @@ def _strays(data_dir: Path, skip: set[Path], refs: stored_files.References) -> I
 
 
 def _remove_empty_folders(data_dir: Path, skip: set[Path]) -> None:
-    folders = sorted((p for p in data_dir.rglob("*") if p.is_dir() and not p.is_symlink()),
-                     key=lambda p: len(p.parts), reverse=True)
+    folders = sorted(
+        (p for p in data_dir.rglob("*") if p.is_dir() and not p.is_symlink()), key=lambda p: len(p.parts), reverse=True
+    )
     for folder in folders:
         try:
             folder.rmdir()

@@ -5,6 +5,7 @@ difference per channel, times ``ABS_GAIN`` so small errors are visible), ``ssim`
 window sigma 1.5 as in Wang et al. 2004, by scikit-image's ``structural_similarity(full=True)``, mean over
 RGB) and ``flip`` (NVIDIA FLIP's per-pixel error, ``metrics.flip.flip_error_map``), where 0 is black and
 the largest possible error white."""
+
 from __future__ import annotations
 
 import io
@@ -24,8 +25,13 @@ MAP_KINDS = ("abs", "ssim", "flip")
 
 def neighbours(session: Session, result: Result) -> list[Result]:
     """Every result of the same job and image (all codecs and rate points), by codec then bpp."""
-    return list(session.scalars(select(Result).where(Result.job_id == result.job_id, Result.image_id == result.image_id)
-                                .order_by(Result.codec, Result.bpp)))
+    return list(
+        session.scalars(
+            select(Result)
+            .where(Result.job_id == result.job_id, Result.image_id == result.image_id)
+            .order_by(Result.codec, Result.bpp)
+        )
+    )
 
 
 def detail(session: Session, result: Result) -> dict:
@@ -41,16 +47,33 @@ def detail(session: Session, result: Result) -> dict:
         if best is None or abs(other.bpp - result.bpp) < abs(next(o for o in others if o.id == best).bpp - result.bpp):
             nearest[other.codec] = other.id
     return {
-        "id": result.id, "job_id": result.job_id, "codec": result.codec, "rate_point": result.rate_point,
-        "bytes": result.bytes, "bpp": result.bpp, "encode_seconds": result.encode_seconds,
-        "decode_seconds": result.decode_seconds, "metrics_seconds": result.metrics_seconds,
-        "metrics": result.metrics, "metric_notes": result.metric_notes or {}, "device": result.device,
+        "id": result.id,
+        "job_id": result.job_id,
+        "codec": result.codec,
+        "rate_point": result.rate_point,
+        "bytes": result.bytes,
+        "bpp": result.bpp,
+        "encode_seconds": result.encode_seconds,
+        "decode_seconds": result.decode_seconds,
+        "metrics_seconds": result.metrics_seconds,
+        "metrics": result.metrics,
+        "metric_notes": result.metric_notes or {},
+        "device": result.device,
         "image": {"id": image.id, "filename": image.filename, "width": image.width, "height": image.height},
         "original_url": f"/api/v1/images/{image.id}",
         "reconstruction_url": f"/api/v1/results/{result.id}/reconstruction",
         "maps": {kind: f"/api/v1/results/{result.id}/maps/{kind}" for kind in MAP_KINDS},
-        "others": [{"id": o.id, "codec": o.codec, "rate_point": o.rate_point, "bpp": o.bpp,
-                    "nearest": nearest.get(o.codec) == o.id} for o in others if o.id != result.id],
+        "others": [
+            {
+                "id": o.id,
+                "codec": o.codec,
+                "rate_point": o.rate_point,
+                "bpp": o.bpp,
+                "nearest": nearest.get(o.codec) == o.id,
+            }
+            for o in others
+            if o.id != result.id
+        ],
     }
 
 
@@ -74,13 +97,22 @@ def compute_map(reference: np.ndarray, distorted: np.ndarray, kind: str) -> np.n
 
         if min(reference.shape[:2]) < 7:
             raise Invalid("the SSIM map needs images of at least 7x7 pixels")
-        _, full = structural_similarity(reference, distorted, channel_axis=2, data_range=255, gaussian_weights=True,
-                                        sigma=1.5, use_sample_covariance=False, full=True)
+        _, full = structural_similarity(
+            reference,
+            distorted,
+            channel_axis=2,
+            data_range=255,
+            gaussian_weights=True,
+            sigma=1.5,
+            use_sample_covariance=False,
+            full=True,
+        )
         error = 1.0 - full.mean(axis=2)
         return (np.clip(error, 0.0, 1.0) * 255).round().astype(np.uint8)
     if kind == "flip":
         try:
             from metrics.flip import flip_error_map
+
             error, _ = flip_error_map(reference, distorted)
         except ImportError:
             raise NotSupported("the FLIP map needs the flip-evaluator package") from None
@@ -99,8 +131,10 @@ def error_map_png(session: Session, storage: LocalStorage, result: Result, kind:
     reference = _pixels(storage.get(image_key(image.content_hash)))
     distorted = _pixels(storage.get(result.reconstruction_path))
     if reference.shape != distorted.shape:
-        raise Conflict(f"reconstruction {result.id} is {distorted.shape[1]}x{distorted.shape[0]}, the original "
-                       f"{reference.shape[1]}x{reference.shape[0]}")
+        raise Conflict(
+            f"reconstruction {result.id} is {distorted.shape[1]}x{distorted.shape[0]}, the original "
+            f"{reference.shape[1]}x{reference.shape[0]}"
+        )
     data = _png(compute_map(reference, distorted, kind))
     storage.put(key, data)
     return data

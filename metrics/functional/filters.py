@@ -4,6 +4,7 @@
 sigma)`` (the window of the authors' ``ssim_index.m`` and of ``vifp_mscale.m``); filtering with its
 outer product equals filtering rows then columns with it, which costs 2k instead of k^2 per pixel.
 """
+
 from __future__ import annotations
 
 import torch

@@ -16,6 +16,7 @@ Downgrade renames ``vifp`` back to ``vif``. A wavelet-domain ``vif`` stored afte
 name at revision 0003 (where ``vif`` meant VIFp), so downgrade drops it rather than let it pass for
 VIFp. Data only: the schema is unchanged.
 """
+
 from __future__ import annotations
 
 import re
@@ -23,16 +24,17 @@ import re
 import sqlalchemy as sa
 from alembic import op
 
-revision = '0004'
-down_revision = '0003'
+revision = "0004"
+down_revision = "0003"
 branch_labels = None
 depends_on = None
 
 OLD, NEW = "vif", "vifp"
 BATCH = 500
 
-results = sa.table("results", sa.column("id", sa.Integer), sa.column("metrics", sa.JSON),
-                   sa.column("metric_notes", sa.JSON))
+results = sa.table(
+    "results", sa.column("id", sa.Integer), sa.column("metrics", sa.JSON), sa.column("metric_notes", sa.JSON)
+)
 jobs = sa.table("jobs", sa.column("id", sa.Integer), sa.column("metrics", sa.JSON))
 
 
@@ -64,17 +66,25 @@ def _rewrite(old: str, new: str, drop: str | None) -> None:
     connection = op.get_bind()
     last_id = 0
     while True:
-        rows = connection.execute(sa.select(results.c.id, results.c.metrics, results.c.metric_notes)
-                                  .where(results.c.id > last_id).order_by(results.c.id).limit(BATCH)).all()
+        rows = connection.execute(
+            sa.select(results.c.id, results.c.metrics, results.c.metric_notes)
+            .where(results.c.id > last_id)
+            .order_by(results.c.id)
+            .limit(BATCH)
+        ).all()
         if not rows:
             break
         for row_id, metrics, notes in rows:
             new_metrics = _rename_keys(metrics, old, new, drop)
             new_notes = _rename_keys(notes, old, new, drop)
-            if new_metrics != metrics or new_notes != notes or (
-                    isinstance(metrics, dict) and list(new_metrics) != list(metrics)):
-                connection.execute(results.update().where(results.c.id == row_id)
-                                   .values(metrics=new_metrics, metric_notes=new_notes))
+            if (
+                new_metrics != metrics
+                or new_notes != notes
+                or (isinstance(metrics, dict) and list(new_metrics) != list(metrics))
+            ):
+                connection.execute(
+                    results.update().where(results.c.id == row_id).values(metrics=new_metrics, metric_notes=new_notes)
+                )
         last_id = rows[-1][0]
     for job_id, names in connection.execute(sa.select(jobs.c.id, jobs.c.metrics)).all():
         renamed = _rename_list(names, old, new, drop)

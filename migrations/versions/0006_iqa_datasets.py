@@ -7,11 +7,12 @@ Create Date: 2026-11-28 00:00:00
 Reserved in the revision chain (0003 codec catalogue, 0004 vif -> vifp, 0005 studies,
 0006 IQA data sets) so that parallel work keeps one linear history; filled by its owner.
 """
+
 import sqlalchemy as sa
 from alembic import op
 
-revision = '0006'
-down_revision = '0005'
+revision = "0006"
+down_revision = "0005"
 branch_labels = None
 depends_on = None
 

@@ -10,14 +10,15 @@ admin, created here (named ``admin``, with an unusable password hash: ``licbench
 sets one) when there is something to own and no admin yet. The demo image set becomes public. Worker
 heartbeats (``worker_heartbeats``) tell the health endpoint whether a worker is alive.
 """
+
 import secrets
 from datetime import UTC, datetime
 
 import sqlalchemy as sa
 from alembic import op
 
-revision = '0007'
-down_revision = '0006'
+revision = "0007"
+down_revision = "0006"
 branch_labels = None
 depends_on = None
 
@@ -68,9 +69,12 @@ def upgrade() -> None:
         admin = bind.execute(sa.text("SELECT id FROM users WHERE role = 'admin' ORDER BY id LIMIT 1")).scalar()
         if admin is None:
             # "!" + random: argon2 never produces it, so no password matches until one is set.
-            bind.execute(sa.text("INSERT INTO users (name, password_hash, role, created_at) "
-                                 "VALUES ('admin', :hash, 'admin', :now)"),
-                         {"hash": "!" + secrets.token_hex(16), "now": datetime.now(UTC)})
+            bind.execute(
+                sa.text(
+                    "INSERT INTO users (name, password_hash, role, created_at) VALUES ('admin', :hash, 'admin', :now)"
+                ),
+                {"hash": "!" + secrets.token_hex(16), "now": datetime.now(UTC)},
+            )
             admin = bind.execute(sa.text("SELECT id FROM users WHERE name = 'admin'")).scalar()
         bind.execute(sa.text("UPDATE api_tokens SET user_id = :admin WHERE user_id IS NULL"), {"admin": admin})
         for table in ("image_sets", "jobs", "reference_curves"):

@@ -9,10 +9,11 @@ Create Date: 2026-11-28 01:30:00
 job's rows first (100,000 rows on benchmarks/api.py); ``ix_results_job_order`` lets both SQLite and PostgreSQL
 walk the rows of one job already in that order and stop after the page.
 """
+
 from alembic import op
 
-revision = '0008'
-down_revision = '0007'
+revision = "0008"
+down_revision = "0007"
 branch_labels = None
 depends_on = None
 

@@ -10,25 +10,39 @@ can re-queue tasks whose worker vanished. Jobs stored before this revision get t
 ``done`` when every rate point has a result, ``failed`` when every rate point has a result or a recorded
 failure and at least one failed, else ``queued`` (the sweep sends queued tasks of active jobs again).
 """
+
 from datetime import UTC, datetime
 
 import sqlalchemy as sa
 from alembic import op
 
-revision = '0009'
-down_revision = '0008'
+revision = "0009"
+down_revision = "0008"
 branch_labels = None
 depends_on = None
 
 _tasks = sa.table(
-    "tasks", sa.column("job_id", sa.Integer), sa.column("image_id", sa.Integer), sa.column("codec", sa.String),
-    sa.column("rate_points", sa.JSON), sa.column("state", sa.String), sa.column("attempts", sa.Integer),
-    sa.column("queued_at", sa.DateTime(timezone=True)), sa.column("started_at", sa.DateTime(timezone=True)),
-    sa.column("finished_at", sa.DateTime(timezone=True)), sa.column("error", sa.Text))
-_jobs = sa.table("jobs", sa.column("id", sa.Integer), sa.column("image_set_id", sa.Integer),
-                 sa.column("codecs", sa.JSON), sa.column("created_at", sa.DateTime(timezone=True)),
-                 sa.column("started_at", sa.DateTime(timezone=True)),
-                 sa.column("finished_at", sa.DateTime(timezone=True)))
+    "tasks",
+    sa.column("job_id", sa.Integer),
+    sa.column("image_id", sa.Integer),
+    sa.column("codec", sa.String),
+    sa.column("rate_points", sa.JSON),
+    sa.column("state", sa.String),
+    sa.column("attempts", sa.Integer),
+    sa.column("queued_at", sa.DateTime(timezone=True)),
+    sa.column("started_at", sa.DateTime(timezone=True)),
+    sa.column("finished_at", sa.DateTime(timezone=True)),
+    sa.column("error", sa.Text),
+)
+_jobs = sa.table(
+    "jobs",
+    sa.column("id", sa.Integer),
+    sa.column("image_set_id", sa.Integer),
+    sa.column("codecs", sa.JSON),
+    sa.column("created_at", sa.DateTime(timezone=True)),
+    sa.column("started_at", sa.DateTime(timezone=True)),
+    sa.column("finished_at", sa.DateTime(timezone=True)),
+)
 _images = sa.table("images", sa.column("id", sa.Integer), sa.column("image_set_id", sa.Integer))
 
 
@@ -45,9 +59,16 @@ def _backfill() -> None:
         images.setdefault(set_id, []).append(image_id)
     now = datetime.now(UTC)
     batch: list[dict] = []
-    for job_id, set_id, codecs, created, started, finished in bind.execute(sa.select(
-            _jobs.c.id, _jobs.c.image_set_id, _jobs.c.codecs, _jobs.c.created_at, _jobs.c.started_at,
-            _jobs.c.finished_at).order_by(_jobs.c.id)):
+    for job_id, set_id, codecs, created, started, finished in bind.execute(
+        sa.select(
+            _jobs.c.id,
+            _jobs.c.image_set_id,
+            _jobs.c.codecs,
+            _jobs.c.created_at,
+            _jobs.c.started_at,
+            _jobs.c.finished_at,
+        ).order_by(_jobs.c.id)
+    ):
         for image_id in images.get(set_id, []):
             for codec in codecs or []:
                 points = [float(p) for p in codec.get("rate_points", [])]
@@ -58,11 +79,20 @@ def _backfill() -> None:
                     state = "failed"
                 else:
                     state = "queued"
-                batch.append({"job_id": job_id, "image_id": image_id, "codec": codec["name"], "rate_points": points,
-                              "state": state, "attempts": 0 if state == "queued" else 1,
-                              "queued_at": created or now, "started_at": None if state == "queued" else started,
-                              "finished_at": None if state == "queued" else (finished or started or created),
-                              "error": "a rate point failed (task_failures)" if state == "failed" else None})
+                batch.append(
+                    {
+                        "job_id": job_id,
+                        "image_id": image_id,
+                        "codec": codec["name"],
+                        "rate_points": points,
+                        "state": state,
+                        "attempts": 0 if state == "queued" else 1,
+                        "queued_at": created or now,
+                        "started_at": None if state == "queued" else started,
+                        "finished_at": None if state == "queued" else (finished or started or created),
+                        "error": "a rate point failed (task_failures)" if state == "failed" else None,
+                    }
+                )
                 if len(batch) >= 5000:
                     op.bulk_insert(_tasks, batch)
                     batch = []

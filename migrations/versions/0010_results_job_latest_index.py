@@ -9,10 +9,11 @@ under the job's result count and its highest result id (``app/services/rd_points
 = ?`` is one index probe on ``ix_results_job_latest`` on PostgreSQL (``ix_results_job_id`` alone makes it visit
 every row of the job: 100,000 on benchmarks/api.py); SQLite gets the same probe.
 """
+
 from alembic import op
 
-revision = '0010'
-down_revision = '0009'
+revision = "0010"
+down_revision = "0009"
 branch_labels = None
 depends_on = None
 

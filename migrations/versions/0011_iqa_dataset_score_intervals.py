@@ -7,11 +7,12 @@ Create Date: 2026-12-07 16:50:00
 The JPEG AIC-4 layout (scores only) ships each item's JND with its 95% interval; the report card uses it
 to find pairs whose human order is confident. Other layouts leave both null.
 """
+
 import sqlalchemy as sa
 from alembic import op
 
-revision = '0011_aic4'
-down_revision = '0010'
+revision = "0011_aic4"
+down_revision = "0010"
 branch_labels = None
 depends_on = None
 

@@ -10,11 +10,12 @@ An imported study has no job, sessions or images: ``studies.job_id`` and the ima
 ``study_answers`` table, and its scale is computed by a worker (``scale_queued_version``/``_at`` record
 what was sent). ``study_trials.choice`` widens to hold a triplet's ``left``/``right``/``not_sure``.
 """
+
 import sqlalchemy as sa
 from alembic import op
 
-revision = '0012_study_imports'
-down_revision = '0011_aic4'
+revision = "0012_study_imports"
+down_revision = "0011_aic4"
 branch_labels = None
 depends_on = None
 

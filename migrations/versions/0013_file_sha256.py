@@ -11,11 +11,12 @@ rows written before this revision get their hash the first time ``licbench verif
 reads the file, because a migration must not depend on the data directory being present (a restore migrates a
 database whose files are still staged elsewhere).
 """
+
 import sqlalchemy as sa
 from alembic import op
 
-revision = '0013_file_sha256'
-down_revision = '0012_study_imports'
+revision = "0013_file_sha256"
+down_revision = "0012_study_imports"
 branch_labels = None
 depends_on = None
 

@@ -1,4 +1,5 @@
 """AVIF (AV1 intra through Pillow's libavif support, Pillow >= 11.2); rate point = quality 0-100."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass

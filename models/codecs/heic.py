@@ -7,6 +7,7 @@ learned-compression papers compare against. Both: 8 bits, BT.601 full-range YCbC
 defaults, written as an NCLX box), one coded image (no grid tiles), libheif's x265 defaults
 otherwise. Decoding reads only the bytes, through libde265.
 """
+
 from __future__ import annotations
 
 import io
@@ -58,8 +59,15 @@ class HeicCodec(Codec):
         height, width = image.shape[:2]
         buffer = io.BytesIO()
         try:
-            pillow_heif.encode("RGB", (width, height), np.ascontiguousarray(image).tobytes(), buffer,
-                               quality=quality, chroma=self.chroma, tile_size=0)
+            pillow_heif.encode(
+                "RGB",
+                (width, height),
+                np.ascontiguousarray(image).tobytes(),
+                buffer,
+                quality=quality,
+                chroma=self.chroma,
+                tile_size=0,
+            )
         except (RuntimeError, ValueError) as exc:
             raise CodecError(f"{self.name}: x265 could not encode a {width}x{height} image: {exc}") from exc
         return buffer.getvalue()
@@ -77,7 +85,9 @@ class HeicCodec(Codec):
         except CodecError:
             raise
         except Exception as exc:  # libheif raises several types for truncated/corrupt data
-            raise CorruptStreamError(f"corrupt HEIF stream: {str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__}") from exc
+            raise CorruptStreamError(
+                f"corrupt HEIF stream: {str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__}"
+            ) from exc
         if pixels.dtype != np.uint8 or pixels.ndim != 3 or pixels.shape[2] != 3:
             raise CorruptStreamError(f"HEIF stream decoded to {pixels.dtype} {pixels.shape}, not 8-bit RGB")
         return np.ascontiguousarray(pixels)
@@ -90,5 +100,7 @@ class Heic444Codec(HeicCodec):
     chroma: ClassVar[str] = "444"
 
     name: str = "heic-444"
-    description: str = ("HEIC 4:4:4: HEVC intra (x265 via pillow-heif/libheif), full chroma, the open stand-in "
-                        "for BPG; rate point = quality")
+    description: str = (
+        "HEIC 4:4:4: HEVC intra (x265 via pillow-heif/libheif), full chroma, the open stand-in "
+        "for BPG; rate point = quality"
+    )

@@ -3,6 +3,7 @@
 ``jpeg`` is 4:2:0 (what most JPEG files are); ``jpeg-444`` keeps full-resolution chroma, the fairer
 anchor for RGB metrics. Both use optimised Huffman tables; rate point = Pillow quality 1-95.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field

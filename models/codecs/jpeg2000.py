@@ -6,6 +6,7 @@ distortion; imagecodecs exposes this as ``jpeg2k_encode(level=...)``, not the co
 mode). Irreversible 9/7 wavelet with the colour transform (ICT), one tile, up to six resolution
 levels (fewer for small images), one thread. Decoding reads only the bytes.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -38,10 +39,17 @@ class Jpeg2000Codec(Codec):
 
     name: str = "jpeg2000"
     kind: CodecKind = CodecKind.CLASSICAL
-    rate: RateSpec = RateSpec(points=TARGET_PSNR_SWEEP, minimum=15.0, maximum=70.0, integer=False,
-                              label="target PSNR (dB) of the quality layer")
-    description: str = ("JPEG 2000 (OpenJPEG via imagecodecs), JP2, 9/7 wavelet + ICT, one quality layer; "
-                        "rate point = the layer's target PSNR in dB")
+    rate: RateSpec = RateSpec(
+        points=TARGET_PSNR_SWEEP,
+        minimum=15.0,
+        maximum=70.0,
+        integer=False,
+        label="target PSNR (dB) of the quality layer",
+    )
+    description: str = (
+        "JPEG 2000 (OpenJPEG via imagecodecs), JP2, 9/7 wavelet + ICT, one quality layer; "
+        "rate point = the layer's target PSNR in dB"
+    )
 
     def availability(self) -> Availability:
         reason = _missing_openjpeg()
@@ -59,10 +67,14 @@ class Jpeg2000Codec(Codec):
         try:
             # level is the fixed-quality PSNR in dB, a float at run time (30.0, 30.7 and 31 dB give three sizes);
             # imagecodecs' stub says int.
-            data = imagecodecs.jpeg2k_encode(np.ascontiguousarray(image), level=target,  # type: ignore[arg-type]
-                                             codecformat="jp2",
-                                             reversible=False, resolutions=resolution_levels(height, width),
-                                             numthreads=1)
+            data = imagecodecs.jpeg2k_encode(
+                np.ascontiguousarray(image),
+                level=target,  # type: ignore[arg-type]
+                codecformat="jp2",
+                reversible=False,
+                resolutions=resolution_levels(height, width),
+                numthreads=1,
+            )
         except imagecodecs.Jpeg2kError as exc:
             raise CodecError(f"{self.name}: OpenJPEG could not encode a {width}x{height} image: {exc}") from exc
         return bytes(data)

@@ -3,6 +3,7 @@
 The plugin registers the ``JXL`` format with Pillow on import; without it the codec reports itself
 unavailable rather than failing at encode time.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass

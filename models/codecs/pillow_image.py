@@ -3,6 +3,7 @@
 A subclass names the Pillow format, its save options for a quality, and how to tell whether the
 format's encoder is present here; ``encode``/``decode`` follow the one codec contract.
 """
+
 from __future__ import annotations
 
 import io

@@ -10,6 +10,7 @@ carries the chosen model's fingerprint and its lambda in the rate field.
 All K networks ship in one file, ``models/weights/single-rate.pth`` (written by
 ``python -m models.training.single_rate_bundle``), with the K exported states in rising lambda order.
 """
+
 from __future__ import annotations
 
 import threading
@@ -77,10 +78,18 @@ class SingleRateCodec(Codec):
 
     name: str = "licbench-single-rate"
     kind: CodecKind = CodecKind.LEARNED
-    rate: RateSpec = RateSpec(points=SINGLE_RATE_LAMBDAS, minimum=SINGLE_RATE_LAMBDAS[0],
-                              maximum=SINGLE_RATE_LAMBDAS[-1], integer=False, label="lambda", discrete=True)
-    description: str = ("per-rate baseline of licbench-multirate: the same architecture trained once per lambda "
-                        "(K models); rate point = lambda; CompressAI rANS coder")
+    rate: RateSpec = RateSpec(
+        points=SINGLE_RATE_LAMBDAS,
+        minimum=SINGLE_RATE_LAMBDAS[0],
+        maximum=SINGLE_RATE_LAMBDAS[-1],
+        integer=False,
+        label="lambda",
+        discrete=True,
+    )
+    description: str = (
+        "per-rate baseline of licbench-multirate: the same architecture trained once per lambda "
+        "(K models); rate point = lambda; CompressAI rANS coder"
+    )
     checkpoint: Path = field(default_factory=lambda: PACKAGE_WEIGHTS / WEIGHTS_FILE)
     _nets: dict[float, MultiRateCheckerboard] | None = field(default=None, init=False, repr=False)
     _ids: dict[bytes, float] = field(default_factory=dict, init=False, repr=False)
@@ -88,9 +97,12 @@ class SingleRateCodec(Codec):
 
     def availability(self) -> Availability:
         if not Path(self.checkpoint).is_file():
-            return Availability(False, f"missing weights file {self.checkpoint}: the K single-rate models "
-                                       f"(python benchmarks/multirate.py trains them, "
-                                       f"python -m models.training.single_rate_bundle writes the file)")
+            return Availability(
+                False,
+                f"missing weights file {self.checkpoint}: the K single-rate models "
+                f"(python benchmarks/multirate.py trains them, "
+                f"python -m models.training.single_rate_bundle writes the file)",
+            )
         return Availability(True)
 
     @property
@@ -109,8 +121,10 @@ class SingleRateCodec(Codec):
                     raise CodecError(f"{self.name}: cannot load {self.checkpoint}: {exc}") from exc
                 found = tuple(net.config.lambdas[0] for net in nets)
                 if found != tuple(self.rate.points):
-                    raise CodecError(f"{self.name}: {self.checkpoint} holds lambdas {found}, this codec offers "
-                                     f"{tuple(self.rate.points)}")
+                    raise CodecError(
+                        f"{self.name}: {self.checkpoint} holds lambdas {found}, this codec offers "
+                        f"{tuple(self.rate.points)}"
+                    )
                 self._ids = {model_id(net): net.config.lambdas[0] for net in nets}
                 self._nets = {net.config.lambdas[0]: net for net in nets}
             return self._nets
@@ -127,8 +141,15 @@ class SingleRateCodec(Codec):
         mid = next(k for k, v in self._ids.items() if v == lmbda)
         x_padded, padding = pad_to_multiple(image_to_tensor(image).to(self.device), PAD_MULTIPLE)
         out = net.compress(x_padded, 0.0)
-        data = fileformat.pack(fileformat.LicFile(model_id=mid, height=image.shape[0], width=image.shape[1],
-                                                  rate=lmbda, streams=tuple(g[0] for g in out["strings"])))
+        data = fileformat.pack(
+            fileformat.LicFile(
+                model_id=mid,
+                height=image.shape[0],
+                width=image.shape[1],
+                rate=lmbda,
+                streams=tuple(g[0] for g in out["strings"]),
+            )
+        )
         return data, tensor_to_image(crop_padding(out["x_hat"], padding))
 
     @torch.no_grad()
@@ -137,8 +158,10 @@ class SingleRateCodec(Codec):
         nets = self.networks()
         lmbda = self._ids.get(f.model_id)
         if lmbda is None:
-            raise CorruptStreamError(f"file was written by model {f.model_id.hex()}, which is none of the "
-                                     f"{len(nets)} single-rate models in {self.checkpoint}")
+            raise CorruptStreamError(
+                f"file was written by model {f.model_id.hex()}, which is none of the "
+                f"{len(nets)} single-rate models in {self.checkpoint}"
+            )
         if f.rate != lmbda or len(f.streams) != 3:
             raise CorruptStreamError("header lambda or stream count does not match the model that wrote it")
         x_padded, padding = pad_to_multiple(torch.zeros(1, 3, f.height, f.width), PAD_MULTIPLE)

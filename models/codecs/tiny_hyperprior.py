@@ -3,6 +3,7 @@
 Architecture is CompressAI's ``ScaleHyperprior`` with N=48, M=64; one checkpoint per rate point,
 trained with ``python -m models.training.train_tiny_hyperprior`` (see docs/codecs.md for data, steps, time).
 """
+
 from __future__ import annotations
 
 from collections.abc import Callable

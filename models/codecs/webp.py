@@ -1,4 +1,5 @@
 """Lossy WebP (libwebp through Pillow): VP8 intra coding, 4:2:0; rate point = quality 0-100."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass

@@ -1,4 +1,5 @@
 """Saving and loading multi-rate networks: tensors and plain values only, loaded with ``weights_only=True``."""
+
 from __future__ import annotations
 
 import hashlib
@@ -36,8 +37,9 @@ def load_weights(net: MultiRateCheckerboard, state_dict: dict) -> MultiRateCheck
     unexpected = sorted(set(state_dict) - set(fresh))
     missing = sorted(k for k in set(fresh) - set(state_dict) if not _derived(k))
     if unexpected or missing:
-        raise ValueError(f"checkpoint does not fit the architecture: missing {missing[:5]}, unexpected "
-                         f"{unexpected[:5]}")
+        raise ValueError(
+            f"checkpoint does not fit the architecture: missing {missing[:5]}, unexpected {unexpected[:5]}"
+        )
     net.load_state_dict({**{k: v for k, v in fresh.items() if _derived(k)}, **state_dict})
     net.update(force=True)
     return net

@@ -6,6 +6,7 @@ trained lambda (lowest bitrate), ``R = 1`` the highest, and ``R`` maps linearly 
 a distinct RD point from one checkpoint. A lambda inside the trained range maps to ``R`` by interpolating
 ``log(lambda)`` between the adjacent trained lambdas (:meth:`MultiRateCodec.rate_for_lambda`).
 """
+
 from __future__ import annotations
 
 import math
@@ -26,11 +27,13 @@ from models.multirate.refine import RefineSettings, refine_latent
 
 PACKAGE_WEIGHTS = Path(__file__).resolve().parent.parent / "weights"
 WEIGHTS_FILE = "multirate.pth"
-MULTIRATE_RATE = RateSpec(points=tuple(round(i / 15, 4) for i in range(16)), minimum=0.0, maximum=1.0,
-                          integer=False, label="rate parameter")
+MULTIRATE_RATE = RateSpec(
+    points=tuple(round(i / 15, 4) for i in range(16)), minimum=0.0, maximum=1.0, integer=False, label="rate parameter"
+)
 # The refining encoder spends ~60 decoder passes per image, so its default sweep is shorter.
-REFINED_RATE = RateSpec(points=tuple(round(i / 5, 4) for i in range(6)), minimum=0.0, maximum=1.0,
-                        integer=False, label="rate parameter")
+REFINED_RATE = RateSpec(
+    points=tuple(round(i / 5, 4) for i in range(6)), minimum=0.0, maximum=1.0, integer=False, label="rate parameter"
+)
 # SGA refinement, 100 Adam steps; images above 0.5 MP get proportionally fewer steps (bounded encode time).
 # Chosen on the tuning photo's 4 tiles (models.photos.TUNING_PHOTOS; benchmarks/multirate.py --parts
 # refine-tune), BD-rate vs the plain encoder: 50 steps lr 0.05 -13.1%, 100 lr 0.05 -16.2%, 100 lr 0.02 -18.7%,
@@ -45,8 +48,10 @@ class MultiRateCodec(Codec):
     name: str = "licbench-multirate"
     kind: CodecKind = CodecKind.LEARNED
     rate: RateSpec = MULTIRATE_RATE
-    description: str = ("licbench's own multi-rate codec: GDN transforms, mean-scale hyperprior, checkerboard "
-                        "context, gain units over the trained lambdas (one checkpoint); CompressAI rANS coder")
+    description: str = (
+        "licbench's own multi-rate codec: GDN transforms, mean-scale hyperprior, checkerboard "
+        "context, gain units over the trained lambdas (one checkpoint); CompressAI rANS coder"
+    )
     checkpoint: Path = field(default_factory=lambda: PACKAGE_WEIGHTS / WEIGHTS_FILE)
     # encoder-side latent refinement (models.multirate.refine); steps=0 is the plain amortised encoder
     refine: RefineSettings = field(default_factory=RefineSettings)
@@ -56,9 +61,12 @@ class MultiRateCodec(Codec):
 
     def availability(self) -> Availability:
         if not Path(self.checkpoint).is_file():
-            return Availability(False, f"missing weights file {self.checkpoint}: put the trained multirate.pth "
-                                       f"there (licbench train --config configs/multirate.yaml writes "
-                                       f"logs/<run>/multirate.pth)")
+            return Availability(
+                False,
+                f"missing weights file {self.checkpoint}: put the trained multirate.pth "
+                f"there (licbench train --config configs/multirate.yaml writes "
+                f"logs/<run>/multirate.pth)",
+            )
         return Availability(True)
 
     @property
@@ -103,8 +111,12 @@ class MultiRateCodec(Codec):
         """Rate parameter ``R`` for a lambda inside the trained range (``CodecError`` outside it)."""
         lambdas = self.lambdas
         tolerance = 1e-9  # float round-off of lambda_for_rate at the ends of the range
-        if (isinstance(lmbda, bool) or not isinstance(lmbda, (int, float)) or not math.isfinite(lmbda)
-                or not lambdas[0] * (1 - tolerance) <= lmbda <= lambdas[-1] * (1 + tolerance)):
+        if (
+            isinstance(lmbda, bool)
+            or not isinstance(lmbda, (int, float))
+            or not math.isfinite(lmbda)
+            or not lambdas[0] * (1 - tolerance) <= lmbda <= lambdas[-1] * (1 + tolerance)
+        ):
             raise CodecError(f"lambda {lmbda!r} is outside the trained range [{lambdas[0]}, {lambdas[-1]}]")
         if len(lambdas) == 1:
             return 0.0
@@ -121,18 +133,25 @@ class MultiRateCodec(Codec):
         rate = self.rate.validate(rate_point)
         pixels = image.shape[0] * image.shape[1]
         if self.refine.steps and pixels > self.refine.limit_pixels:
-            raise CodecError(f"{self.name} refines images of up to {self.refine.limit_pixels / 1e6:g} MP (memory); "
-                             f"this one has {pixels / 1e6:.3g} MP: encode it with licbench-multirate")
+            raise CodecError(
+                f"{self.name} refines images of up to {self.refine.limit_pixels / 1e6:g} MP (memory); "
+                f"this one has {pixels / 1e6:.3g} MP: encode it with licbench-multirate"
+            )
         net = self.network()
         x = image_to_tensor(image).to(self.device)
         x_padded, padding = pad_to_multiple(x, PAD_MULTIPLE)
         y = refine_latent(net, x_padded, self.position(rate), self.lambda_for_rate(rate), self.refine, padding)
         with torch.no_grad():
             out = net.compress(x_padded, self.position(rate), y)
-        data = fileformat.pack(fileformat.LicFile(
-            model_id=self._model_id, height=image.shape[0], width=image.shape[1], rate=rate,
-            streams=tuple(group[0] for group in out["strings"]),
-        ))
+        data = fileformat.pack(
+            fileformat.LicFile(
+                model_id=self._model_id,
+                height=image.shape[0],
+                width=image.shape[1],
+                rate=rate,
+                streams=tuple(group[0] for group in out["strings"]),
+            )
+        )
         return data, tensor_to_image(crop_padding(out["x_hat"], padding))
 
     @torch.no_grad()
@@ -159,14 +178,28 @@ class MultiRateCodec(Codec):
     def refined(cls, **kwargs) -> MultiRateCodec:
         """``licbench-multirate-refined``: the same checkpoint, decoder and files, with the encoder refining
         each image's latent for its own rate-distortion cost (``models.multirate.refine``)."""
-        return cls(name="licbench-multirate-refined", rate=REFINED_RATE, refine=REFINED_ENCODER,
-                   description=("licbench-multirate with encoder-side latent refinement (100 Adam steps with "
-                                "stochastic Gumbel annealing on the latent per image and rate, Yang et al. 2020); same "
-                                "decoder and .lic files; encoding takes about 50x longer"), **kwargs)
+        return cls(
+            name="licbench-multirate-refined",
+            rate=REFINED_RATE,
+            refine=REFINED_ENCODER,
+            description=(
+                "licbench-multirate with encoder-side latent refinement (100 Adam steps with "
+                "stochastic Gumbel annealing on the latent per image and rate, Yang et al. 2020); same "
+                "decoder and .lic files; encoding takes about 50x longer"
+            ),
+            **kwargs,
+        )
 
     def describe_file(self, data: bytes) -> dict:
         """Header fields of a ``.lic`` file (no decoding)."""
         f = fileformat.unpack(data)
-        return {"version": f.version, "model_id": f.model_id.hex(), "height": f.height, "width": f.width,
-                "rate": f.rate, "stream_bytes": [len(s) for s in f.streams], "bytes": len(data),
-                "bpp": 8 * len(data) / (f.height * f.width)}
+        return {
+            "version": f.version,
+            "model_id": f.model_id.hex(),
+            "height": f.height,
+            "width": f.width,
+            "rate": f.rate,
+            "stream_bytes": [len(s) for s in f.streams],
+            "bytes": len(data),
+            "bpp": 8 * len(data) / (f.height * f.width),
+        }

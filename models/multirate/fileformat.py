@@ -14,6 +14,7 @@ Layout (big-endian)::
 Latent shapes follow from the image size (padding to a multiple of 64), so they are not stored.
 bpp is ``8 * len(file) / (height * width)``: the header and checksum are paid for.
 """
+
 from __future__ import annotations
 
 import struct

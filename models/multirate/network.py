@@ -18,6 +18,7 @@ As in Cui et al., the hyper-analysis sees the *gained* latent, so the hyperprior
 is actually quantised at that rate (CompressAI's ``GainHyperpriorLatentCodec`` feeds ``h_a`` the un-gained
 latent instead; here the two CompressAI latent codecs are composed directly).
 """
+
 from __future__ import annotations
 
 import math
@@ -73,8 +74,12 @@ class MultiRateConfig:
     @classmethod
     def from_dict(cls, d: dict) -> MultiRateConfig:
         width = d.get("transform_channels")
-        return cls(N=int(d["N"]), M=int(d["M"]), lambdas=tuple(float(v) for v in d["lambdas"]),
-                   transform_channels=None if width is None else int(width))
+        return cls(
+            N=int(d["N"]),
+            M=int(d["M"]),
+            lambdas=tuple(float(v) for v in d["lambdas"]),
+            transform_channels=None if width is None else int(width),
+        )
 
 
 def analysis_transform(N: int, M: int) -> nn.Sequential:
@@ -83,23 +88,32 @@ def analysis_transform(N: int, M: int) -> nn.Sequential:
 
 def synthesis_transform(N: int, M: int) -> nn.Sequential:
     return nn.Sequential(
-        deconv(M, N), GDN(N, inverse=True), deconv(N, N), GDN(N, inverse=True),
-        deconv(N, N), GDN(N, inverse=True), deconv(N, 3),
+        deconv(M, N),
+        GDN(N, inverse=True),
+        deconv(N, N),
+        GDN(N, inverse=True),
+        deconv(N, N),
+        GDN(N, inverse=True),
+        deconv(N, 3),
     )
 
 
 def hyper_analysis(N: int, M: int) -> nn.Sequential:
     return nn.Sequential(
-        conv(M, N, stride=1, kernel_size=3), nn.LeakyReLU(inplace=True),
-        conv(N, N, stride=2, kernel_size=5), nn.LeakyReLU(inplace=True),
+        conv(M, N, stride=1, kernel_size=3),
+        nn.LeakyReLU(inplace=True),
+        conv(N, N, stride=2, kernel_size=5),
+        nn.LeakyReLU(inplace=True),
         conv(N, N, stride=2, kernel_size=5),
     )
 
 
 def hyper_synthesis(N: int, M: int) -> nn.Sequential:
     return nn.Sequential(
-        deconv(N, M, stride=2, kernel_size=5), nn.LeakyReLU(inplace=True),
-        deconv(M, M * 3 // 2, stride=2, kernel_size=5), nn.LeakyReLU(inplace=True),
+        deconv(N, M, stride=2, kernel_size=5),
+        nn.LeakyReLU(inplace=True),
+        deconv(M, M * 3 // 2, stride=2, kernel_size=5),
+        nn.LeakyReLU(inplace=True),
         conv(M * 3 // 2, M * 2, stride=1, kernel_size=3),
     )
 
@@ -107,8 +121,10 @@ def hyper_synthesis(N: int, M: int) -> nn.Sequential:
 def entropy_parameters(M: int) -> nn.Sequential:
     """Pointwise (1x1) network from [context, hyper params] (4M channels) to (scales, means) (2M)."""
     return nn.Sequential(
-        nn.Conv2d(M * 12 // 3, M * 10 // 3, 1), nn.LeakyReLU(inplace=True),
-        nn.Conv2d(M * 10 // 3, M * 8 // 3, 1), nn.LeakyReLU(inplace=True),
+        nn.Conv2d(M * 12 // 3, M * 10 // 3, 1),
+        nn.LeakyReLU(inplace=True),
+        nn.Conv2d(M * 10 // 3, M * 8 // 3, 1),
+        nn.LeakyReLU(inplace=True),
         nn.Conv2d(M * 8 // 3, M * 6 // 3, 1),
     )
 
@@ -166,8 +182,7 @@ class MultiRateCheckerboard(CompressionModel):
             mixed = (1.0 - frac) * log_gain[low] + frac * log_gain[high]
             return torch.exp(mixed).view(1, -1, 1, 1)
 
-        return Gains(pick(self.y_log_gain), pick(self.y_log_gain_inv), pick(self.z_log_gain),
-                     pick(self.z_log_gain_inv))
+        return Gains(pick(self.y_log_gain), pick(self.y_log_gain_inv), pick(self.z_log_gain), pick(self.z_log_gain_inv))
 
     def forward(self, x: Tensor, position: float | int) -> dict:
         g = self.gains(position)

@@ -20,6 +20,7 @@ cost (what the rANS coder will actually spend, checked against real files in the
 amortised latent and ``checks`` times along the run, and the best of these latents is kept, so refinement
 never makes an image worse by the model's own estimate.
 """
+
 from __future__ import annotations
 
 import math
@@ -99,8 +100,16 @@ def _discretized_gaussian(gc, values: Tensor, scales: Tensor, means: Tensor) -> 
     return gc.likelihood_lower_bound(likelihood)
 
 
-def rd_cost(net: MultiRateCheckerboard, y: Tensor, gains: Gains, x: Tensor, lmbda: float,
-            crop: tuple[int, int, int, int], mode: str = "round", tau: float = 0.5) -> tuple[Tensor, Tensor, Tensor]:
+def rd_cost(
+    net: MultiRateCheckerboard,
+    y: Tensor,
+    gains: Gains,
+    x: Tensor,
+    lmbda: float,
+    crop: tuple[int, int, int, int],
+    mode: str = "round",
+    tau: float = 0.5,
+) -> tuple[Tensor, Tensor, Tensor]:
     """``(loss, bpp, mse)`` of the gained latent ``y`` for the padded image ``x``.
 
     ``mode``: ``"round"``, rounded latents throughout, i.e. what the rANS coder spends (up to its overhead);
@@ -125,7 +134,8 @@ def rd_cost(net: MultiRateCheckerboard, y: Tensor, gains: Gains, x: Tensor, lmbd
     rounding = (lambda r: sga_round(r, tau)) if mode == "sga" else quantize_ste
     y_hat_anchors = (rounding(y - means_a) + means_a) * anchors
     scales_n, means_n = codec.entropy_parameters(
-        torch.cat([codec.context_prediction(y_hat_anchors), hyper], dim=1)).chunk(2, 1)
+        torch.cat([codec.context_prediction(y_hat_anchors), hyper], dim=1)
+    ).chunk(2, 1)
     scales = anchors * scales_a + (1 - anchors) * scales_n
     means = anchors * means_a + (1 - anchors) * means_n
     y_hat = y_hat_anchors + (1 - anchors) * (rounding(y - means) + means)
@@ -137,16 +147,22 @@ def rd_cost(net: MultiRateCheckerboard, y: Tensor, gains: Gains, x: Tensor, lmbd
 
     left, right, top, bottom = crop
     h, w = x.shape[-2], x.shape[-1]
-    x_hat = net.g_s(y_hat * gains.y_inv)[..., top:h - bottom, left:w - right]
-    mse = (x_hat - x[..., top:h - bottom, left:w - right]).pow(2).mean()
+    x_hat = net.g_s(y_hat * gains.y_inv)[..., top : h - bottom, left : w - right]
+    mse = (x_hat - x[..., top : h - bottom, left : w - right]).pow(2).mean()
     pixels = x.shape[0] * (h - top - bottom) * (w - left - right)
     bits = -(torch.log(y_likelihoods).sum() + torch.log(z_likelihoods).sum()) / math.log(2)
     bpp = bits / pixels
     return lmbda * 255.0**2 * mse + bpp, bpp, mse
 
 
-def refine_latent(net: MultiRateCheckerboard, x: Tensor, position: float, lmbda: float,
-                  settings: RefineSettings, crop: tuple[int, int, int, int] = (0, 0, 0, 0)) -> Tensor:
+def refine_latent(
+    net: MultiRateCheckerboard,
+    x: Tensor,
+    position: float,
+    lmbda: float,
+    settings: RefineSettings,
+    crop: tuple[int, int, int, int] = (0, 0, 0, 0),
+) -> Tensor:
     """The gained latent ``y`` for padded image ``x`` at rate ``position``, refined for ``lmbda`` (see the
     module docstring); with no steps (:func:`refine_steps`) simply ``g_a(x) * gain``. The network is not modified."""
     gains = net.gains(position)

@@ -16,6 +16,7 @@
   from a training photo, so no new photo enters training;
 * ``weights``: relative sampling probability of each photo (e.g. colour photos more often).
 """
+
 from __future__ import annotations
 
 import math
@@ -39,10 +40,20 @@ def is_colour(image: np.ndarray) -> bool:
 class RandomCrops:
     """Endless random crops (flips always; scaling, rotations and colour changes when asked)."""
 
-    def __init__(self, images: list[np.ndarray], crop: int, seed: int = 0, weights: list[float] | None = None,
-                 min_scale: float = 1.0, rotate: bool = False, colour: bool = False,
-                 colour_jitter: float = 0.3, tone_jitter: float = 0.0, mosaic: float = 0.0,
-                 mosaic_discs: int = 6) -> None:
+    def __init__(
+        self,
+        images: list[np.ndarray],
+        crop: int,
+        seed: int = 0,
+        weights: list[float] | None = None,
+        min_scale: float = 1.0,
+        rotate: bool = False,
+        colour: bool = False,
+        colour_jitter: float = 0.3,
+        tone_jitter: float = 0.0,
+        mosaic: float = 0.0,
+        mosaic_discs: int = 6,
+    ) -> None:
         if weights is not None and len(weights) != len(images):
             raise ValueError("one weight per image is needed")
         keep = [i for i, im in enumerate(images) if min(im.shape[:2]) >= crop]
@@ -56,8 +67,7 @@ class RandomCrops:
             raise ValueError("mosaic is a probability in [0, 1]")
         if mosaic_discs < 1:
             raise ValueError("mosaic_discs must be at least 1")
-        self.images = [torch.from_numpy(np.array(images[i], dtype=np.uint8, copy=True)).permute(2, 0, 1)
-                       for i in keep]
+        self.images = [torch.from_numpy(np.array(images[i], dtype=np.uint8, copy=True)).permute(2, 0, 1) for i in keep]
         self.colour_image = [is_colour(images[i]) for i in keep]
         w = np.asarray([1.0 if weights is None else float(weights[i]) for i in keep])
         if (w < 0).any() or w.sum() <= 0:
@@ -89,7 +99,7 @@ class RandomCrops:
         for _ in range(int(self.rng.integers(1, self.mosaic_discs + 1))):
             # inverse CDF of p(r) ~ r^-3 on [r_min, r_max] (scale-invariant dead leaves)
             u = self.rng.random()
-            radius = (r_min ** -2 - u * (r_min ** -2 - r_max ** -2)) ** -0.5
+            radius = (r_min**-2 - u * (r_min**-2 - r_max**-2)) ** -0.5
             cy, cx = self.rng.uniform(-radius / 2, size + radius / 2, size=2)
             fill = self._one()
             # only the pixels of the disc's bounding box can be covered: the mask is computed there alone
@@ -98,8 +108,8 @@ class RandomCrops:
             x0, x1 = max(0, math.floor(cx - radius)), min(size, math.ceil(cx + radius) + 1)
             if y0 >= y1 or x0 >= x1:
                 continue
-            ys, xs = fine[4 * y0:4 * y1], fine[4 * x0:4 * x1]
-            inside = ((ys[:, None] - cy) ** 2 + (xs[None, :] - cx) ** 2 <= radius ** 2).float()
+            ys, xs = fine[4 * y0 : 4 * y1], fine[4 * x0 : 4 * x1]
+            inside = ((ys[:, None] - cy) ** 2 + (xs[None, :] - cx) ** 2 <= radius**2).float()
             cover = F.avg_pool2d(inside[None, None], 4)[0]
             window = canvas[:, y0:y1, x0:x1]
             canvas[:, y0:y1, x0:x1] = cover * fill[:, y0:y1, x0:x1] + (1 - cover) * window
@@ -117,8 +127,9 @@ class RandomCrops:
         left = int(self.rng.integers(w - size + 1))
         patch = im[:, top : top + size, left : left + size].float().div(255.0)
         if size != self.crop:
-            patch = F.interpolate(patch[None], size=(self.crop, self.crop), mode="bilinear", antialias=True,
-                                  align_corners=False)[0].clamp(0, 1)
+            patch = F.interpolate(
+                patch[None], size=(self.crop, self.crop), mode="bilinear", antialias=True, align_corners=False
+            )[0].clamp(0, 1)
         if self.rng.random() < 0.5:
             patch = patch.flip(-1)
         if self.rotate:

@@ -14,6 +14,7 @@ A run writes, under ``<log_root>/<timestamp>/``:
   tables are dropped and rebuilt on load, see ``models.multirate.checkpoint``), the file to copy to
   ``models/weights/multirate.pth``.
 """
+
 from __future__ import annotations
 
 import csv
@@ -118,8 +119,9 @@ class TrainConfig:
             raise ValueError("warmup_steps must be >= 0 and min_lr_ratio in [0, 1]")
         if self.photo_weights is not None and not isinstance(self.photo_weights, dict):
             raise ValueError("photo_weights maps photo names to weights")
-        if self.photo_sets is not None and (not isinstance(self.photo_sets, list)
-                                            or not all(isinstance(p, str) for p in self.photo_sets)):
+        if self.photo_sets is not None and (
+            not isinstance(self.photo_sets, list) or not all(isinstance(p, str) for p in self.photo_sets)
+        ):
             raise ValueError("photo_sets is a list of photo-set manifest paths")
 
     def lr_factor(self, step: int, progress: float) -> float:
@@ -133,8 +135,9 @@ class TrainConfig:
 
     def model_config(self) -> MultiRateConfig:
         width = None if self.transform_channels is None else int(self.transform_channels)
-        return MultiRateConfig(N=int(self.N), M=int(self.M), lambdas=tuple(float(v) for v in self.lambdas),
-                               transform_channels=width)
+        return MultiRateConfig(
+            N=int(self.N), M=int(self.M), lambdas=tuple(float(v) for v in self.lambdas), transform_channels=width
+        )
 
     @classmethod
     def from_mapping(cls, raw: dict) -> TrainConfig:
@@ -225,10 +228,19 @@ def make_crops(config: TrainConfig, images: list[np.ndarray], seed: int, validat
     fixed validation crops stay the same crops whichever of those a run trains with (losses stay comparable
     across runs)."""
     crop = int(config.eval_crop or config.crop) if validation else config.crop
-    return RandomCrops(images, crop, seed=seed, weights=photo_weights(config, len(images)),
-                       min_scale=config.min_scale, rotate=config.rotate, colour=config.colour,
-                       colour_jitter=config.colour_jitter, tone_jitter=0.0 if validation else config.tone_jitter,
-                       mosaic=0.0 if validation else config.mosaic, mosaic_discs=config.mosaic_discs)
+    return RandomCrops(
+        images,
+        crop,
+        seed=seed,
+        weights=photo_weights(config, len(images)),
+        min_scale=config.min_scale,
+        rotate=config.rotate,
+        colour=config.colour,
+        colour_jitter=config.colour_jitter,
+        tone_jitter=0.0 if validation else config.tone_jitter,
+        mosaic=0.0 if validation else config.mosaic,
+        mosaic_discs=config.mosaic_discs,
+    )
 
 
 def validation_batch(config: TrainConfig, images: list[np.ndarray]) -> torch.Tensor:
@@ -237,8 +249,9 @@ def validation_batch(config: TrainConfig, images: list[np.ndarray]) -> torch.Ten
     return make_crops(config, images, config.seed + 10_000, validation=True).batch(config.eval_crops)
 
 
-def crop_batches(crops: RandomCrops, config: TrainConfig, start_step: int = 0,
-                 device: str = "cpu") -> Iterator[torch.Tensor]:
+def crop_batches(
+    crops: RandomCrops, config: TrainConfig, start_step: int = 0, device: str = "cpu"
+) -> Iterator[torch.Tensor]:
     """Endless float training batches on ``device``: from ``crops`` itself when ``loader_workers`` is 0, else
     from that many worker processes, each with its own stream seeded by (seed, ``start_step``, worker) so a
     resumed run draws new crops (not bit-identical to an uninterrupted run, unlike the single-process stream).
@@ -246,8 +259,13 @@ def crop_batches(crops: RandomCrops, config: TrainConfig, start_step: int = 0,
     if not config.loader_workers:
         return (crops.batch(config.batch_size).to(device) for _ in itertools.count())
     stream = CropStream(crops, config.batch_size, seed=(int(config.seed), int(start_step)))
-    loader = DataLoader(stream, batch_size=None, num_workers=int(config.loader_workers),
-                        pin_memory=device.startswith("cuda"), prefetch_factor=4)
+    loader = DataLoader(
+        stream,
+        batch_size=None,
+        num_workers=int(config.loader_workers),
+        pin_memory=device.startswith("cuda"),
+        prefetch_factor=4,
+    )
     return (codes.to(device, non_blocking=True).float().div_(255.0) for codes in loader)
 
 
@@ -378,17 +396,20 @@ def train(
         elapsed_before = float(state.get("elapsed_s", 0.0))
 
     def checkpoint(path: Path) -> None:
-        torch.save({
-            **export_state(net),
-            "optimizer": optimizers["net"].state_dict(),
-            "aux_optimizer": optimizers["aux"].state_dict(),
-            "elapsed_s": elapsed(),
-            "crop_rng": crops.rng.bit_generator.state,
-            "lambda_rng": lambda_rng.bit_generator.state,
-            "torch_rng": torch.get_rng_state(),
-            "step": step,
-            "best_val_loss": best,
-        }, path)
+        torch.save(
+            {
+                **export_state(net),
+                "optimizer": optimizers["net"].state_dict(),
+                "aux_optimizer": optimizers["aux"].state_dict(),
+                "elapsed_s": elapsed(),
+                "crop_rng": crops.rng.bit_generator.state,
+                "lambda_rng": lambda_rng.bit_generator.state,
+                "torch_rng": torch.get_rng_state(),
+                "step": step,
+                "best_val_loss": best,
+            },
+            path,
+        )
 
     start = time.perf_counter()
 
@@ -408,14 +429,25 @@ def train(
         """:func:`validate` on ``batch``, one ``split`` row per lambda."""
         rows = validate(net, batch)
         for i, r in enumerate(rows):
-            log.row(step=step, split=split, lambda_index=i, lmbda=net.config.lambdas[i], loss=r["loss"],
-                    bpp=r["bpp_loss"], mse=r["mse_loss"], psnr=r["psnr"], aux_loss=aux_loss,
-                    lr=optimizers["net"].param_groups[0]["lr"], seconds=round(elapsed(), 2))
+            log.row(
+                step=step,
+                split=split,
+                lambda_index=i,
+                lmbda=net.config.lambdas[i],
+                loss=r["loss"],
+                bpp=r["bpp_loss"],
+                mse=r["mse_loss"],
+                psnr=r["psnr"],
+                aux_loss=aux_loss,
+                lr=optimizers["net"].param_groups[0]["lr"],
+                seconds=round(elapsed(), 2),
+            )
         return rows
 
     net.train()
-    bar = tqdm(total=config.steps, initial=step, disable=not progress, desc="multirate", mininterval=2.0,
-               dynamic_ncols=True)
+    bar = tqdm(
+        total=config.steps, initial=step, disable=not progress, desc="multirate", mininterval=2.0, dynamic_ncols=True
+    )
     try:
         finished = resume is not None and fraction_done() >= 1.0
         while not finished and step < config.steps:
@@ -440,10 +472,19 @@ def train(
             last = finished = fraction_done() >= 1.0
             if step % config.log_every == 0 or last:
                 bar.set_postfix(lmbda=lmbda, bpp=f"{terms['bpp_loss'].item():.3f}", psnr=f"{terms['psnr'].item():.2f}")
-                log.row(step=step, split="train", lambda_index=index, lmbda=lmbda, loss=terms["loss"].item(),
-                        bpp=terms["bpp_loss"].item(), mse=terms["mse_loss"].item(), psnr=terms["psnr"].item(),
-                        aux_loss=aux.item(), lr=optimizers["net"].param_groups[0]["lr"],
-                        seconds=round(elapsed(), 2))
+                log.row(
+                    step=step,
+                    split="train",
+                    lambda_index=index,
+                    lmbda=lmbda,
+                    loss=terms["loss"].item(),
+                    bpp=terms["bpp_loss"].item(),
+                    mse=terms["mse_loss"].item(),
+                    psnr=terms["psnr"].item(),
+                    aux_loss=aux.item(),
+                    lr=optimizers["net"].param_groups[0]["lr"],
+                    seconds=round(elapsed(), 2),
+                )
             if step % config.eval_every == 0 or last:
                 rows = evaluate("val", val_batch, aux.item())
                 val_loss = sum(r["loss"] for r in rows) / len(rows)

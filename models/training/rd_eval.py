@@ -7,6 +7,7 @@ over the photos of bpp and PSNR at each rate point (as CompressAI's ``eval_model
 
     python -m models.training.rd_eval models/weights/multirate.pth      # demo photos vs JPEG/WebP/AVIF
 """
+
 from __future__ import annotations
 
 import argparse
@@ -48,8 +49,9 @@ def _mean_curve(per_photo: dict[str, list[tuple[float, float]]]) -> Curve:
     return Curve([(float(b), float(p)) for b, p in arr], per_photo)
 
 
-def multirate_curve(codec: MultiRateCodec, photos: dict[str, np.ndarray], rates: list[float],
-                    check_deterministic: bool = True) -> Curve:
+def multirate_curve(
+    codec: MultiRateCodec, photos: dict[str, np.ndarray], rates: list[float], check_deterministic: bool = True
+) -> Curve:
     """Encode each photo at each rate parameter, decode from the bytes (twice: must be identical)."""
     per_photo = {}
     for name, image in photos.items():
@@ -93,7 +95,9 @@ def bd_rate(anchor: list[tuple[float, float]], test: list[tuple[float, float]]) 
     t = np.asarray(sorted(test), dtype=float)
     if min(a[:, 1].max(), t[:, 1].max()) <= max(a[:, 1].min(), t[:, 1].min()):
         return float("nan")
-    return float(bd.bd_rate(a[:, 0], a[:, 1], t[:, 0], t[:, 1], method="pchip", require_matching_points=False, min_overlap=0))
+    return float(
+        bd.bd_rate(a[:, 0], a[:, 1], t[:, 0], t[:, 1], method="pchip", require_matching_points=False, min_overlap=0)
+    )
 
 
 def restrict(curve: list[tuple[float, float]], low: float, high: float) -> list[tuple[float, float]]:
@@ -102,7 +106,7 @@ def restrict(curve: list[tuple[float, float]], low: float, high: float) -> list[
     inside = [i for i, (b, _) in enumerate(pts) if low <= b <= high]
     if not inside:
         return pts
-    return pts[max(0, inside[0] - 1): inside[-1] + 2]
+    return pts[max(0, inside[0] - 1) : inside[-1] + 2]
 
 
 def is_monotone(points: list[tuple[float, float]]) -> bool:
@@ -110,24 +114,36 @@ def is_monotone(points: list[tuple[float, float]]) -> bool:
     return all(b2 > b1 and p2 > p1 for (b1, p1), (b2, p2) in zip(points, points[1:]))
 
 
-def evaluate(checkpoint: Path, anchors: tuple[str, ...] = ("jpeg", "webp", "avif"), n_rates: int = 16,
-             low: float = 0.15, high: float = 1.0) -> dict:
+def evaluate(
+    checkpoint: Path,
+    anchors: tuple[str, ...] = ("jpeg", "webp", "avif"),
+    n_rates: int = 16,
+    low: float = 0.15,
+    high: float = 1.0,
+) -> dict:
     """Demo-photo RD curve of ``checkpoint`` and its BD-rates against each anchor (over ``low``-``high`` bpp)."""
     photos = demo_photos()
     codec = MultiRateCodec(checkpoint=Path(checkpoint))
     rates = [i / (n_rates - 1) for i in range(n_rates)]
     multi = multirate_curve(codec, photos, rates)
-    out: dict[str, Any] = {"checkpoint": str(checkpoint), "rates": rates, "multirate": multi.points,
-           "monotone": is_monotone(multi.points),
-           "distinct_points": len({round(b, 6) for b, _ in multi.points}), "anchors": {}}
+    out: dict[str, Any] = {
+        "checkpoint": str(checkpoint),
+        "rates": rates,
+        "multirate": multi.points,
+        "monotone": is_monotone(multi.points),
+        "distinct_points": len({round(b, 6) for b, _ in multi.points}),
+        "anchors": {},
+    }
     for name in anchors:
         try:
             curve = anchor_curve(name, photos)
         except RuntimeError as exc:
             out["anchors"][name] = {"error": str(exc)}
             continue
-        out["anchors"][name] = {"points": curve.points,
-                                "bd_rate_pct": bd_rate(restrict(curve.points, low, high), multi.points)}
+        out["anchors"][name] = {
+            "points": curve.points,
+            "bd_rate_pct": bd_rate(restrict(curve.points, low, high), multi.points),
+        }
     return out
 
 
@@ -137,7 +153,7 @@ def validation_images(config_path: Path) -> dict[str, np.ndarray]:
 
     config = load_config(Path(config_path))
     batch = validation_batch(config, training_images(config))
-    arrays = (batch.mul(255).round().clamp(0, 255).to(torch.uint8).permute(0, 2, 3, 1).numpy())
+    arrays = batch.mul(255).round().clamp(0, 255).to(torch.uint8).permute(0, 2, 3, 1).numpy()
     return {f"val{i}": np.ascontiguousarray(a) for i, a in enumerate(arrays)}
 
 
@@ -146,8 +162,10 @@ def compare_on_validation(config_path: Path, new: Path, old: Path, n_rates: int 
     are chosen, since the demo photos are the test set."""
     crops = validation_images(config_path)
     rates = [i / (n_rates - 1) for i in range(n_rates)]
-    curves = {label: multirate_curve(MultiRateCodec(checkpoint=Path(path)), crops, rates, False).points
-              for label, path in (("new", new), ("old", old))}
+    curves = {
+        label: multirate_curve(MultiRateCodec(checkpoint=Path(path)), crops, rates, False).points
+        for label, path in (("new", new), ("old", old))
+    }
     return {**curves, "bd_rate_new_vs_old_pct": bd_rate(curves["old"], curves["new"])}
 
 
@@ -163,7 +181,9 @@ def main(argv: list[str] | None = None) -> None:
         cmp = compare_on_validation(args.config, args.checkpoint, args.against)
         for label in ("new", "old"):
             print(f"{label}: " + ", ".join(f"{b:.3f}/{p:.2f}" for b, p in cmp[label]))
-        print(f"validation crops: BD-rate of {args.checkpoint} vs {args.against}: {cmp['bd_rate_new_vs_old_pct']:+.2f}%")
+        print(
+            f"validation crops: BD-rate of {args.checkpoint} vs {args.against}: {cmp['bd_rate_new_vs_old_pct']:+.2f}%"
+        )
         return
     res = evaluate(args.checkpoint, tuple(args.anchors))
     print("multirate (mean over demo photos): " + ", ".join(f"{b:.3f}/{p:.2f}" for b, p in res["multirate"]))

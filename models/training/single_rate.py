@@ -1,4 +1,5 @@
 """Train one CompressAI network at one lambda (the classic per-rate-point recipe)."""
+
 from __future__ import annotations
 
 import time
@@ -51,9 +52,17 @@ def train_single_rate(
         optimizers["aux"].step()
         scheduler.step()
         if log_every and step % log_every == 0:
-            print(f"  step {step}/{steps} loss={out['loss'].item():.4f} bpp={out['bpp_loss'].item():.3f} "
-                  f"mse={out['mse_loss'].item():.5f}", flush=True)
+            print(
+                f"  step {step}/{steps} loss={out['loss'].item():.4f} bpp={out['bpp_loss'].item():.3f} "
+                f"mse={out['mse_loss'].item():.5f}",
+                flush=True,
+            )
     net.eval()
     net.update(force=True)
-    return TrainLog(steps, time.perf_counter() - start, float(out["loss"].detach()), float(out["bpp_loss"].detach()),
-                    float(out["mse_loss"].detach()))
+    return TrainLog(
+        steps,
+        time.perf_counter() - start,
+        float(out["loss"].detach()),
+        float(out["bpp_loss"].detach()),
+        float(out["mse_loss"].detach()),
+    )

@@ -5,6 +5,7 @@
 The inputs are exported checkpoints of runs with exactly one lambda each (``benchmarks/multirate.py``
 trains them); they are written in rising lambda order.
 """
+
 from __future__ import annotations
 
 import argparse

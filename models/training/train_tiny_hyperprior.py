@@ -1,4 +1,5 @@
 """Train the four shipped ``tiny-hyperprior`` checkpoints: ``python -m models.training.train_tiny_hyperprior``."""
+
 from __future__ import annotations
 
 import argparse

@@ -20,6 +20,7 @@ decoded exactly as before and the new ones cost only the few bits of their fresh
 weights of the new channels then grow from zero (their gradient is not zero, because the new channels' values
 are). More latent channels raise the ceiling the autoencoder itself has at high rate.
 """
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -68,8 +69,14 @@ def widen_transforms(net: MultiRateCheckerboard, weights: dict[str, torch.Tensor
     return widened
 
 
-def _embed(fresh: torch.Tensor, old: torch.Tensor, out_axis: int | None, out_map: list[int],
-           in_map: list[int] | None, zero: float = 0.0) -> torch.Tensor:
+def _embed(
+    fresh: torch.Tensor,
+    old: torch.Tensor,
+    out_axis: int | None,
+    out_map: list[int],
+    in_map: list[int] | None,
+    zero: float = 0.0,
+) -> torch.Tensor:
     """``old`` placed at output positions ``out_map`` (and input positions ``in_map``) of ``fresh``; the weights
     from NEW inputs to the placed (old) outputs are ``zero`` (a GDN's gamma stores 0 reparametrised).
     ``out_axis`` None: ``old`` is a vector (bias, gain)."""
@@ -123,9 +130,10 @@ def widen_latent(net: MultiRateCheckerboard, weights: dict[str, torch.Tensor], o
         out_axis = 1 if isinstance(module, nn.ConvTranspose2d) else 0
         in_axis = 1 - out_axis
         old_out, old_in = old_w.shape[out_axis], old_w.shape[in_axis]
-        out_map = (_blocks(old_out, new_w.shape[out_axis], 2) if key == last_params else list(range(old_out)))
-        in_map = (_blocks(old_in, new_w.shape[in_axis], 2) if key == "y_codec.entropy_parameters.0"
-                  else list(range(old_in)))
+        out_map = _blocks(old_out, new_w.shape[out_axis], 2) if key == last_params else list(range(old_out))
+        in_map = (
+            _blocks(old_in, new_w.shape[in_axis], 2) if key == "y_codec.entropy_parameters.0" else list(range(old_in))
+        )
         widened[f"{key}.weight"] = _embed(new_w, old_w, out_axis, out_map, in_map)
         widened[f"{key}.bias"] = _embed(fresh[f"{key}.bias"], weights[f"{key}.bias"], None, out_map, None)
     for key in ("y_log_gain", "y_log_gain_inv"):
@@ -145,13 +153,17 @@ def warm_start(net: MultiRateCheckerboard, path: Path) -> MultiRateCheckerboard:
     old_cfg = state["model_config"]
     old_M = int(old_cfg["M"])
     if int(old_cfg["N"]) != net.config.N or old_M > net.config.M:
-        raise ValueError(f"cannot warm start from {path}: it has N={old_cfg['N']}, M={old_M}, the config "
-                         f"N={net.config.N}, M={net.config.M} (N must match; M can be widened, not narrowed)")
+        raise ValueError(
+            f"cannot warm start from {path}: it has N={old_cfg['N']}, M={old_M}, the config "
+            f"N={net.config.N}, M={net.config.M} (N must match; M can be widened, not narrowed)"
+        )
     weights = {k: v.float() for k, v in state["state_dict"].items()}
     old_width = int(old_cfg.get("transform_channels") or old_cfg["N"])
     if old_width > net.config.transform_width:
-        raise ValueError(f"cannot warm start from {path}: its transforms have {old_width} channels, the config "
-                         f"{net.config.transform_width} (a checkpoint can be widened, not narrowed)")
+        raise ValueError(
+            f"cannot warm start from {path}: its transforms have {old_width} channels, the config "
+            f"{net.config.transform_width} (a checkpoint can be widened, not narrowed)"
+        )
     if old_width < net.config.transform_width:
         weights = widen_transforms(net, weights)
     if old_M < net.config.M:

@@ -1,4 +1,5 @@
 """BD-rate, CompressAI JSON export and reference curves through the API, on a job run in-process."""
+
 from __future__ import annotations
 
 import json
@@ -19,11 +20,18 @@ def finished_job(api):
 
     files = [("files", (f"{i}.png", png_bytes(random_photo(96, 128, seed=i)), "image/png")) for i in range(2)]
     image_set = api.post("/api/v1/image-sets", data={"name": "bd"}, files=files).json()
-    job_id = api.post("/api/v1/jobs", json={"image_set_id": image_set["id"], "codecs": [
-        {"name": "jpeg", "rate_points": [20, 40, 60, 80, 90]},
-        {"name": "jpeg-444", "rate_points": [20, 40, 60, 80, 90]},
-        {"name": "webp", "rate_points": [50, 90]},
-    ], "metrics": ["psnr"]}).json()["id"]
+    job_id = api.post(
+        "/api/v1/jobs",
+        json={
+            "image_set_id": image_set["id"],
+            "codecs": [
+                {"name": "jpeg", "rate_points": [20, 40, 60, 80, 90]},
+                {"name": "jpeg-444", "rate_points": [20, 40, 60, 80, 90]},
+                {"name": "webp", "rate_points": [50, 90]},
+            ],
+            "metrics": ["psnr"],
+        },
+    ).json()["id"]
     for image in image_set["images"]:
         for codec, points in (("jpeg", [20, 40, 60, 80, 90]), ("jpeg-444", [20, 40, 60, 80, 90]), ("webp", [50, 90])):
             for q in points:
@@ -58,7 +66,9 @@ def test_reference_curves_import_and_list(api, finished_job):
     listed = api.get("/api/v1/reference-curves").json()
     assert any(c["name"] == "cheng2020-anchor" and c["source"] for c in listed)
     document = api.get(f"/api/v1/jobs/{finished_job}/compressai-json?codec=jpeg").json()
-    created = api.post("/api/v1/reference-curves", files={"file": ("jpeg.json", json.dumps(document), "application/json")})
+    created = api.post(
+        "/api/v1/reference-curves", files={"file": ("jpeg.json", json.dumps(document), "application/json")}
+    )
     assert created.status_code == 201
     assert any(c["id"] == created.json()["id"] for c in api.get("/api/v1/reference-curves").json())
     bad = api.post("/api/v1/reference-curves", files={"file": ("x.json", b'{"results": {}}', "application/json")})

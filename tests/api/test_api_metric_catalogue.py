@@ -1,5 +1,6 @@
 """GET /api/v1/metrics names each metric's unit, range and the reference its values are checked
 against; the display model of cvvdp/flip is a setting (METRIC_DISPLAY)."""
+
 from __future__ import annotations
 
 import pytest

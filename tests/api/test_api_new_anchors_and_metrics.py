@@ -1,6 +1,7 @@
 """A job over the HEVC-intra and JPEG 2000 anchors scored with vif, vifp and flip, its tasks run
 in-process by the function the Celery task calls: rows stored per rate point, flip's viewing
 condition stored beside its value, and the RD curve answers metric=vif."""
+
 from __future__ import annotations
 
 from tests.support.images import png_bytes, random_photo
@@ -14,11 +15,19 @@ def test_anchors_and_metrics_run_end_to_end(api):
     from app.services.storage import default_storage
     from engine import benchmark
 
-    image_set = api.post("/api/v1/image-sets", data={"name": "anchors"},
-                         files=[("files", ("a.png", png_bytes(random_photo(96, 128, seed=9)), "image/png"))]).json()
-    job_id = api.post("/api/v1/jobs", json={
-        "image_set_id": image_set["id"], "metrics": ["psnr", "vif", "vifp", "flip"],
-        "codecs": [{"name": name, "rate_points": points} for name, points in POINTS.items()]}).json()["id"]
+    image_set = api.post(
+        "/api/v1/image-sets",
+        data={"name": "anchors"},
+        files=[("files", ("a.png", png_bytes(random_photo(96, 128, seed=9)), "image/png"))],
+    ).json()
+    job_id = api.post(
+        "/api/v1/jobs",
+        json={
+            "image_set_id": image_set["id"],
+            "metrics": ["psnr", "vif", "vifp", "flip"],
+            "codecs": [{"name": name, "rate_points": points} for name, points in POINTS.items()],
+        },
+    ).json()["id"]
     image_id = image_set["images"][0]["id"]
     for name, points in POINTS.items():
         for point in points:

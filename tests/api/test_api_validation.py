@@ -1,4 +1,5 @@
 """Bad requests get a 4xx with a JSON message naming the problem, and store nothing."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -11,8 +12,11 @@ GOOD = png_bytes(random_photo(64, 80))
 
 
 def _upload(api, files, name="set"):
-    return api.post("/api/v1/image-sets", data={"name": name},
-                    files=[("files", (fn, data, "application/octet-stream")) for fn, data in files])
+    return api.post(
+        "/api/v1/image-sets",
+        data={"name": name},
+        files=[("files", (fn, data, "application/octet-stream")) for fn, data in files],
+    )
 
 
 def _stored_files(data_dir: Path) -> list[Path]:
@@ -33,11 +37,14 @@ def test_upload_returns_the_image_set(api):
     assert [(i["filename"], i["width"], i["height"]) for i in body["images"]] == [("a.png", 80, 64), ("b.png", 20, 30)]
 
 
-@pytest.mark.parametrize("files, status, message", [
-    ([("empty.png", b"")], 422, "empty"),
-    ([("notes.txt", b"just text")], 422, "not an image"),
-    ([("ok.png", GOOD), ("cut.png", GOOD[: len(GOOD) // 2])], 422, "truncated"),
-])
+@pytest.mark.parametrize(
+    "files, status, message",
+    [
+        ([("empty.png", b"")], 422, "empty"),
+        ([("notes.txt", b"just text")], 422, "not an image"),
+        ([("ok.png", GOOD), ("cut.png", GOOD[: len(GOOD) // 2])], 422, "truncated"),
+    ],
+)
 def test_bad_uploads_are_rejected_and_nothing_is_stored(api, settings_env, files, status, message):
     response = _upload(api, files)
     assert response.status_code == status
@@ -84,13 +91,16 @@ def image_set_id(api) -> int:
     return _upload(api, [("a.png", GOOD)]).json()["id"]
 
 
-@pytest.mark.parametrize("body, message", [
-    ({"codecs": [{"name": "nope", "rate_points": [1]}]}, "unknown codec 'nope'"),
-    ({"codecs": [{"name": "jpeg", "rate_points": [200]}]}, "out of range"),
-    ({"codecs": [{"name": "jpeg", "rate_points": [50]}], "metrics": ["nope"]}, "unknown metric 'nope'"),
-    ({"codecs": []}, "at least one codec"),
-    ({"codecs": [{"name": "jpeg", "rate_points": []}]}, "non-empty"),
-])
+@pytest.mark.parametrize(
+    "body, message",
+    [
+        ({"codecs": [{"name": "nope", "rate_points": [1]}]}, "unknown codec 'nope'"),
+        ({"codecs": [{"name": "jpeg", "rate_points": [200]}]}, "out of range"),
+        ({"codecs": [{"name": "jpeg", "rate_points": [50]}], "metrics": ["nope"]}, "unknown metric 'nope'"),
+        ({"codecs": []}, "at least one codec"),
+        ({"codecs": [{"name": "jpeg", "rate_points": []}]}, "non-empty"),
+    ],
+)
 def test_bad_job_requests_are_rejected_and_store_nothing(api, image_set_id, body, message):
     response = api.post("/api/v1/jobs", json={"image_set_id": image_set_id, **body})
     assert response.status_code == 422
@@ -115,8 +125,9 @@ def test_missing_job_and_result_give_404(api):
 
 
 def test_job_is_queued_with_progress_counting_one_result_per_image_codec_rate_point(api, image_set_id):
-    response = api.post("/api/v1/jobs", json={"image_set_id": image_set_id,
-                                              "codecs": [{"name": "jpeg", "rate_points": [10, 50, 50]}]})
+    response = api.post(
+        "/api/v1/jobs", json={"image_set_id": image_set_id, "codecs": [{"name": "jpeg", "rate_points": [10, 50, 50]}]}
+    )
     assert response.status_code == 202
     job = api.get(f"/api/v1/jobs/{response.json()['id']}").json()
     assert job["status"] == "queued" and job["progress"] == {"done": 0, "total": 2}
@@ -124,8 +135,9 @@ def test_job_is_queued_with_progress_counting_one_result_per_image_codec_rate_po
 
 
 def test_a_queued_job_can_be_cancelled_once(api, image_set_id):
-    job_id = api.post("/api/v1/jobs", json={"image_set_id": image_set_id,
-                                            "codecs": [{"name": "jpeg", "rate_points": [10]}]}).json()["id"]
+    job_id = api.post(
+        "/api/v1/jobs", json={"image_set_id": image_set_id, "codecs": [{"name": "jpeg", "rate_points": [10]}]}
+    ).json()["id"]
     cancelled = api.post(f"/api/v1/jobs/{job_id}/cancel")
     assert cancelled.status_code == 200 and cancelled.json()["status"] == "cancelled"
     again = api.post(f"/api/v1/jobs/{job_id}/cancel")
@@ -139,8 +151,9 @@ def test_a_cancelled_job_runs_no_more_tasks(api, image_set_id):
     from app.services.storage import default_storage
     from engine import benchmark
 
-    job_id = api.post("/api/v1/jobs", json={"image_set_id": image_set_id,
-                                            "codecs": [{"name": "jpeg", "rate_points": [10]}]}).json()["id"]
+    job_id = api.post(
+        "/api/v1/jobs", json={"image_set_id": image_set_id, "codecs": [{"name": "jpeg", "rate_points": [10]}]}
+    ).json()["id"]
     api.post(f"/api/v1/jobs/{job_id}/cancel")
     outcome = benchmark.run_task(session_factory(), default_storage(), jobs.TaskSpec(job_id, 1, "jpeg", 10))
     assert outcome == TaskOutcome.SKIPPED

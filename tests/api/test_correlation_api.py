@@ -1,4 +1,5 @@
 """GET .../correlation and .../report for studies (simulated observers) and imported IQA data sets."""
+
 from __future__ import annotations
 
 import csv
@@ -26,8 +27,14 @@ def job(api):
 
 
 def _study(api, job, **overrides) -> dict:
-    body = {"name": "analysis", "method": "pairwise", "job_id": job["id"], "trials_per_session": 30, "crop": None,
-            **overrides}
+    body = {
+        "name": "analysis",
+        "method": "pairwise",
+        "job_id": job["id"],
+        "trials_per_session": 30,
+        "crop": None,
+        **overrides,
+    }
     created = api.post("/api/v1/studies", json=body)
     assert created.status_code == 201, created.text
     return created.json()
@@ -102,9 +109,13 @@ def test_report_is_cached_and_recomputed_when_the_scale_changes(api, job):
 
     def version() -> str:
         with session_factory()() as session:
-            return session.scalar(select(AnalysisReport.version).where(
-                AnalysisReport.source == "study", AnalysisReport.source_id == study["id"],
-                AnalysisReport.key == "correlation:overall:logistic4"))
+            return session.scalar(
+                select(AnalysisReport.version).where(
+                    AnalysisReport.source == "study",
+                    AnalysisReport.source_id == study["id"],
+                    AnalysisReport.key == "correlation:overall:logistic4",
+                )
+            )
 
     cached = version()
     assert api.get(url).json() == first and version() == cached

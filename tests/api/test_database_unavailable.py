@@ -1,5 +1,6 @@
 """Issue 13: while the database is unreachable the API answers 503 JSON with Retry-After (not a 500 or a reset
 connection), for reads, writes and pages alike."""
+
 from __future__ import annotations
 
 import socket
@@ -27,11 +28,18 @@ def dead_database_app(settings_env, monkeypatch):
     get_settings.cache_clear()
 
 
-@pytest.mark.parametrize("method,path", [
-    ("GET", "/api/v1/jobs"), ("GET", "/api/v1/jobs/1"), ("GET", "/api/v1/jobs/1/tasks"),
-    ("GET", "/api/v1/image-sets"), ("POST", "/api/v1/jobs/1/retry"), ("POST", "/api/v1/jobs/1/cancel"),
-    ("GET", "/jobs/1"),
-])
+@pytest.mark.parametrize(
+    "method,path",
+    [
+        ("GET", "/api/v1/jobs"),
+        ("GET", "/api/v1/jobs/1"),
+        ("GET", "/api/v1/jobs/1/tasks"),
+        ("GET", "/api/v1/image-sets"),
+        ("POST", "/api/v1/jobs/1/retry"),
+        ("POST", "/api/v1/jobs/1/cancel"),
+        ("GET", "/jobs/1"),
+    ],
+)
 def test_requests_get_503_json_with_retry_after(dead_database_app, method, path):
     headers = {"Authorization": "Bearer some-token"} if method == "POST" else {}
     answer = dead_database_app.request(method, path, headers=headers)

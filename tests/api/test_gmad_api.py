@@ -1,4 +1,5 @@
 """GET /api/v1/jobs/{id}/gmad, the gMAD study it turns into, and the aggressiveness/resistance summary."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -10,13 +11,15 @@ from tests.support.studies import take_session, true_scale
 
 @pytest.fixture
 def job(api):
-    return run_job_in_process(api, metrics=("psnr", "ssim", "gmsd"),
-                              codecs=(("jpeg", (10, 20, 35, 50, 70, 90)), ("webp", (10, 40, 80))))
+    return run_job_in_process(
+        api, metrics=("psnr", "ssim", "gmsd"), codecs=(("jpeg", (10, 20, 35, 50, 70, 90)), ("webp", (10, 40, 80)))
+    )
 
 
 def test_gmad_pairs_have_near_equal_defender_and_the_largest_attacker_gaps(api, job):
-    response = api.get(f"/api/v1/jobs/{job['id']}/gmad",
-                       params={"defender": "psnr", "attacker": "ssim", "pairs": 4, "tolerance": 1.0})
+    response = api.get(
+        f"/api/v1/jobs/{job['id']}/gmad", params={"defender": "psnr", "attacker": "ssim", "pairs": 4, "tolerance": 1.0}
+    )
     assert response.status_code == 200, response.text
     body = response.json()
     assert (body["defender"], body["attacker"]) == ("psnr", "ssim") and 0 < len(body["pairs"]) <= 4
@@ -38,16 +41,21 @@ def test_gmad_pairs_have_near_equal_defender_and_the_largest_attacker_gaps(api, 
 
 
 def test_lower_is_better_attacker_picks_the_lower_value(api, job):
-    body = api.get(f"/api/v1/jobs/{job['id']}/gmad",
-                   params={"defender": "psnr", "attacker": "gmsd", "pairs": 3, "tolerance": 1.0}).json()
+    body = api.get(
+        f"/api/v1/jobs/{job['id']}/gmad", params={"defender": "psnr", "attacker": "gmsd", "pairs": 3, "tolerance": 1.0}
+    ).json()
     assert body["pairs"] and all(p["a"]["attacker"] <= p["b"]["attacker"] for p in body["pairs"])
 
 
-@pytest.mark.parametrize("params, status, words", [
-    ({"defender": "psnr", "attacker": "lpips"}, 422, "not a metric job"),
-    ({"defender": "psnr", "attacker": "psnr"}, 422, "different"),
-    ({"defender": "psnr", "attacker": "ssim", "pairs": 0}, 422, "pairs"),
-    ({"defender": "psnr", "attacker": "ssim", "tolerance": -1}, 422, "tolerance")])
+@pytest.mark.parametrize(
+    "params, status, words",
+    [
+        ({"defender": "psnr", "attacker": "lpips"}, 422, "not a metric job"),
+        ({"defender": "psnr", "attacker": "psnr"}, 422, "different"),
+        ({"defender": "psnr", "attacker": "ssim", "pairs": 0}, 422, "pairs"),
+        ({"defender": "psnr", "attacker": "ssim", "tolerance": -1}, 422, "tolerance"),
+    ],
+)
 def test_bad_gmad_queries(api, job, params, status, words):
     response = api.get(f"/api/v1/jobs/{job['id']}/gmad", params=params)
     assert response.status_code == status and words in response.json()["detail"]
@@ -58,8 +66,10 @@ def test_unknown_job_is_404(api):
 
 
 def test_gmad_study_is_answered_and_summarised(api, job):
-    created = api.post(f"/api/v1/jobs/{job['id']}/gmad/study",
-                       json={"metrics": ["psnr", "ssim"], "pairs": 2, "tolerance": 1.0, "trials_per_session": 30})
+    created = api.post(
+        f"/api/v1/jobs/{job['id']}/gmad/study",
+        json={"metrics": ["psnr", "ssim"], "pairs": 2, "tolerance": 1.0, "trials_per_session": 30},
+    )
     assert created.status_code == 201, created.text
     body = created.json()
     assert body["pairs"] >= 2 and body["report_url"] == f"/analysis/studies/{body['study_id']}"
@@ -113,7 +123,11 @@ def test_a_private_jobs_gmad_and_study_analysis_are_for_its_owner(api, job):
     created = api.post(f"{url}/study", json=body)
     assert created.status_code == 201, created.text
     study_id = created.json()["study_id"]
-    for path in (f"/api/v1/studies/{study_id}/correlation", f"/api/v1/studies/{study_id}/report",
-                 f"/api/v1/studies/{study_id}/gmad", f"/analysis/studies/{study_id}"):
+    for path in (
+        f"/api/v1/studies/{study_id}/correlation",
+        f"/api/v1/studies/{study_id}/report",
+        f"/api/v1/studies/{study_id}/gmad",
+        f"/analysis/studies/{study_id}",
+    ):
         assert api.get(path, headers=other.headers).status_code == 403, path
     assert api.get(f"/api/v1/studies/{study_id}/gmad").status_code == 200

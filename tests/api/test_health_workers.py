@@ -1,4 +1,5 @@
 """GET /api/v1/health reports worker heartbeats and waiting tasks; a missing worker is not a 503 (issue 12)."""
+
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
@@ -18,8 +19,14 @@ def test_health_reports_workers_and_waiting_tasks(api):
     assert body["tasks_waiting"] == 0
 
     image_set = upload_set(api, "waiting", sizes=((32, 32), (32, 40)))
-    api.post("/api/v1/jobs", json={"image_set_id": image_set["id"], "metrics": ["psnr"],
-                                   "codecs": [{"name": "jpeg", "rate_points": [30, 60, 90]}]})
+    api.post(
+        "/api/v1/jobs",
+        json={
+            "image_set_id": image_set["id"],
+            "metrics": ["psnr"],
+            "codecs": [{"name": "jpeg", "rate_points": [30, 60, 90]}],
+        },
+    )
     assert api.get("/api/v1/health").json()["tasks_waiting"] == 6
 
     beat("host:123", "cpu")

@@ -1,4 +1,5 @@
 """layout=aic4 end to end in-process: a scores-only data set (no images), its correlation per codec, bad zips."""
+
 from __future__ import annotations
 
 import zipfile
@@ -23,12 +24,16 @@ def _zip(tmp_path: Path, members: dict[str, bytes] | None = None) -> Path:
 
 def _post(api, zip_path: Path, **form):
     with open(zip_path, "rb") as handle:
-        return api.post("/api/v1/iqa-datasets", data={"name": "AIC-4", "layout": "aic4", **form},
-                        files={"archive": (zip_path.name, handle.read(), "application/zip")})
+        return api.post(
+            "/api/v1/iqa-datasets",
+            data={"name": "AIC-4", "layout": "aic4", **form},
+            files={"archive": (zip_path.name, handle.read(), "application/zip")},
+        )
 
 
-def test_upload_is_scores_only_and_correlates_per_codec_with_the_jpeg_ai_group(api, settings_env, tmp_path,
-                                                                              monkeypatch):
+def test_upload_is_scores_only_and_correlates_per_codec_with_the_jpeg_ai_group(
+    api, settings_env, tmp_path, monkeypatch
+):
     from app.settings import get_settings
 
     monkeypatch.setenv("CORRELATION_BOOTSTRAP", "50")  # intervals exist; their precision is not under test
@@ -73,11 +78,20 @@ def test_upload_is_scores_only_and_correlates_per_codec_with_the_jpeg_ai_group(a
 BAD_ZIPS = [
     ({JND_FILE: (FIXTURE / JND_FILE).read_bytes()}, f"expected {JND_FILE}, {METRIC_FILE}"),
     ({JND_FILE: b"", METRIC_FILE: (FIXTURE / METRIC_FILE).read_bytes()}, f"{JND_FILE} is empty"),
-    ({JND_FILE: (FIXTURE / JND_FILE).read_bytes().replace(b"1.86760741", b"big", 1),
-      METRIC_FILE: (FIXTURE / METRIC_FILE).read_bytes()}, f"{JND_FILE} line 3, column distortion: 'big'"),
-    ({JND_FILE: (FIXTURE / JND_FILE).read_bytes(),
-      METRIC_FILE: (FIXTURE / METRIC_FILE).read_bytes().replace(b",IW-SSIM,", b",IWSSIM,", 1)},
-     f"{METRIC_FILE} lacks column(s) IW-SSIM"),
+    (
+        {
+            JND_FILE: (FIXTURE / JND_FILE).read_bytes().replace(b"1.86760741", b"big", 1),
+            METRIC_FILE: (FIXTURE / METRIC_FILE).read_bytes(),
+        },
+        f"{JND_FILE} line 3, column distortion: 'big'",
+    ),
+    (
+        {
+            JND_FILE: (FIXTURE / JND_FILE).read_bytes(),
+            METRIC_FILE: (FIXTURE / METRIC_FILE).read_bytes().replace(b",IW-SSIM,", b",IWSSIM,", 1),
+        },
+        f"{METRIC_FILE} lacks column(s) IW-SSIM",
+    ),
 ]
 
 

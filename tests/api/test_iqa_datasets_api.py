@@ -1,4 +1,5 @@
 """POST /api/v1/iqa-datasets over every published layout, bad archives, background verification and scoring."""
+
 from __future__ import annotations
 
 import csv
@@ -92,8 +93,20 @@ def _bad_zip(tmp_path, case: str):
     raise AssertionError(case)
 
 
-@pytest.mark.parametrize("case", ["zip slip", "zip bomb", "symlink", "not a zip", "missing distorted image",
-                                  "missing reference", "wrong columns", "non-numeric score", "wrong layout"])
+@pytest.mark.parametrize(
+    "case",
+    [
+        "zip slip",
+        "zip bomb",
+        "symlink",
+        "not a zip",
+        "missing distorted image",
+        "missing reference",
+        "wrong columns",
+        "non-numeric score",
+        "wrong layout",
+    ],
+)
 def test_bad_archives_get_a_4xx_and_store_nothing(api, settings_env, tmp_path, case):
     zip_path, layout = _bad_zip(tmp_path, case)
     response = post_dataset(api, zip_path, layout)
@@ -103,9 +116,15 @@ def test_bad_archives_get_a_4xx_and_store_nothing(api, settings_env, tmp_path, c
     assert stored_dataset_files(settings_env) == []
 
 
-@pytest.mark.parametrize("form, fragment", [
-    ({"layout": "mnist"}, "layout"), ({"name": "  "}, "name"), ({"metrics": "psnr,no-such-metric"}, "no-such-metric"),
-    ({"higher_is_better": "true"}, "generic-csv")])
+@pytest.mark.parametrize(
+    "form, fragment",
+    [
+        ({"layout": "mnist"}, "layout"),
+        ({"name": "  "}, "name"),
+        ({"metrics": "psnr,no-such-metric"}, "no-such-metric"),
+        ({"higher_is_better": "true"}, "generic-csv"),
+    ],
+)
 def test_bad_form_fields_are_422_and_store_nothing(api, settings_env, tmp_path, form, fragment):
     zip_path, _ = dataset_zip(tmp_path, "kadid10k")
     fields = {"layout": "kadid10k", "name": "tiny", "metrics": "psnr", **form}
@@ -126,7 +145,8 @@ def test_archive_over_max_dataset_bytes_is_413(api, settings_env, tmp_path, monk
 
 
 def test_an_image_that_does_not_decode_fails_the_data_set_in_the_background_and_removes_its_files(
-        api, settings_env, tmp_path):
+    api, settings_env, tmp_path
+):
     folder = tmp_path / "files"
     iqa_fixtures.write_kadid10k(folder)
     (folder / "images" / "I02_10_03.png").write_bytes(b"\x89PNG\r\n\x1a\n but not really")
@@ -158,7 +178,9 @@ def test_dataset_image_serves_only_named_files_as_png(api, settings_env, tmp_pat
     rows = api.get(f"/api/v1/iqa-datasets/{dataset_id}/scores").json()
     image = api.get(f"/api/v1/iqa-datasets/{dataset_id}/image", params={"path": rows[0]["path"]})
     assert image.status_code == 200 and image.content[:8] == b"\x89PNG\r\n\x1a\n"
-    assert api.get(f"/api/v1/iqa-datasets/{dataset_id}/image", params={"path": "../../licbench.sqlite"}).status_code == 404
+    assert (
+        api.get(f"/api/v1/iqa-datasets/{dataset_id}/image", params={"path": "../../licbench.sqlite"}).status_code == 404
+    )
     assert api.get(f"/api/v1/iqa-datasets/{dataset_id}/image", params={"path": "mos_with_names.txt"}).status_code == 404
 
 
@@ -177,7 +199,11 @@ def test_importing_needs_a_user(api, settings_env, tmp_path):
 
     zip_path, _ = dataset_zip(tmp_path, "kadid10k")
     with open(zip_path, "rb") as handle:
-        response = api.post("/api/v1/iqa-datasets", headers=ANONYMOUS, data={"name": "x", "layout": "kadid10k"},
-                            files={"archive": ("k.zip", handle.read(), "application/zip")})
+        response = api.post(
+            "/api/v1/iqa-datasets",
+            headers=ANONYMOUS,
+            data={"name": "x", "layout": "kadid10k"},
+            files={"archive": ("k.zip", handle.read(), "application/zip")},
+        )
     assert response.status_code == 401
     assert api.get("/api/v1/iqa-datasets").json() == [] and stored_dataset_files(settings_env) == []

@@ -1,5 +1,6 @@
 """Issue 13: a large job is answered once it is committed, and its task messages are sent after the answer (the
 request is not held while thousands of messages go to the broker); a small job's are sent before it."""
+
 from __future__ import annotations
 
 import pytest
@@ -24,6 +25,7 @@ def events(api, monkeypatch):
             if message["type"] == "http.response.body" and not message.get("more_body") and scope["method"] == "POST":
                 seen.append("answer sent")
             await send(message)
+
         await api.app(scope, receive, send_and_note)
 
     client = TestClient(noting)

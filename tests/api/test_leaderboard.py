@@ -1,5 +1,6 @@
 """GET /api/v1/leaderboard (issue 12): ranking checked against BD-rates computed here from the result rows
 with our own PCHIP integration (scipy), n/a rows last with the reason, public image sets only."""
+
 from __future__ import annotations
 
 from collections import defaultdict
@@ -38,8 +39,12 @@ def _bd_rate(anchor, test) -> float:
 @pytest.fixture
 def board_job(api):
     image_set = upload_set(api, "public board", sizes=((64, 96), (80, 72)), visibility="public", seed=20)
-    job = run_job(api, image_set, {"jpeg": QUALITIES, "jpeg-444": QUALITIES, "webp": [10, 30, 50, 70, 90],
-                                   "avif": [30, 60]}, ["psnr", "ssim"])
+    job = run_job(
+        api,
+        image_set,
+        {"jpeg": QUALITIES, "jpeg-444": QUALITIES, "webp": [10, 30, 50, 70, 90], "avif": [30, 60]},
+        ["psnr", "ssim"],
+    )
     assert api.get(f"/api/v1/jobs/{job}").json()["status"] == "succeeded"
     return image_set, job
 
@@ -47,8 +52,11 @@ def board_job(api):
 def test_ranking_matches_independently_computed_bd_rates(api, board_job):
     image_set, job = board_job
     rows = api.get(f"/api/v1/jobs/{job}/results").json()
-    body = api.get("/api/v1/leaderboard", params={"image_set_id": image_set["id"], "metric": "psnr",
-                                                   "anchor": "jpeg"}, headers=ANONYMOUS).json()
+    body = api.get(
+        "/api/v1/leaderboard",
+        params={"image_set_id": image_set["id"], "metric": "psnr", "anchor": "jpeg"},
+        headers=ANONYMOUS,
+    ).json()
     assert (body["image_set_id"], body["metric"], body["anchor"]) == (image_set["id"], "psnr", "jpeg")
     board = {r["codec"]: r for r in body["rows"]}
     anchor = _mean_curve(rows, "jpeg", "psnr")
@@ -67,13 +75,27 @@ def test_ranking_matches_independently_computed_bd_rates(api, board_job):
     assert webp["bpp_min"] == pytest.approx(bpp.min()) and webp["bpp_max"] == pytest.approx(bpp.max())
     assert webp["rate_points"] == [10, 30, 50, 70, 90] and webp["job_id"] == job and webp["kind"] == "classical"
     assert webp["encode_seconds"] > 0 and webp["device"] == "cpu"
-    for key in ("rank", "codec", "kind", "bd_rate", "bd_quality", "bpp_min", "bpp_max", "rate_points",
-                "encode_seconds", "decode_seconds", "device", "job_id", "note"):
+    for key in (
+        "rank",
+        "codec",
+        "kind",
+        "bd_rate",
+        "bd_quality",
+        "bpp_min",
+        "bpp_max",
+        "rate_points",
+        "encode_seconds",
+        "decode_seconds",
+        "device",
+        "job_id",
+        "note",
+    ):
         assert key in webp
 
     # another anchor and metric re-rank
-    other = api.get("/api/v1/leaderboard", params={"image_set_id": image_set["id"], "metric": "ssim",
-                                                    "anchor": "jpeg-444"}).json()
+    other = api.get(
+        "/api/v1/leaderboard", params={"image_set_id": image_set["id"], "metric": "ssim", "anchor": "jpeg-444"}
+    ).json()
     assert next(r for r in other["rows"] if r["codec"] == "jpeg-444")["bd_rate"] == 0.0
     jpeg = next(r for r in other["rows"] if r["codec"] == "jpeg")
     expected_jpeg = _bd_rate(_mean_curve(rows, "jpeg-444", "ssim"), _mean_curve(rows, "jpeg", "ssim"))

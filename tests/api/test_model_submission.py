@@ -1,4 +1,5 @@
 """POST /api/v1/models: bearer token, safe checkpoint loading, architecture check, smoke round trip."""
+
 from __future__ import annotations
 
 import io
@@ -34,9 +35,12 @@ def token(api) -> str:
 
 def _submit(api, token, data, filename="model.pth", name="my-codec", architecture="bmshj2018-factorized", **extra):
     headers = {"Authorization": f"Bearer {token}" if token else ""}  # "" drops the api client's default token
-    return api.post("/api/v1/models", headers=headers,
-                    data={"name": name, "architecture": architecture, **extra},
-                    files={"checkpoint": (filename, data, "application/octet-stream")})
+    return api.post(
+        "/api/v1/models",
+        headers=headers,
+        data={"name": name, "architecture": architecture, **extra},
+        files={"checkpoint": (filename, data, "application/octet-stream")},
+    )
 
 
 def _submitted(api) -> dict:
@@ -89,11 +93,14 @@ def test_keys_and_shapes_must_match_the_architecture(api, token):
     assert _submitted(api) == {}
 
 
-@pytest.mark.parametrize("field, value, message", [
-    ("architecture", "resnet50", "unknown architecture"),
-    ("name", "Bad Name!", "field 'name'"),
-    ("name", "jpeg", "built-in codec"),
-])
+@pytest.mark.parametrize(
+    "field, value, message",
+    [
+        ("architecture", "resnet50", "unknown architecture"),
+        ("name", "Bad Name!", "field 'name'"),
+        ("name", "jpeg", "built-in codec"),
+    ],
+)
 def test_bad_fields_are_rejected(api, token, field, value, message):
     kwargs = {"name": "ok-name", "architecture": "bmshj2018-factorized", field: value}
     response = _submit(api, token, _pth(_state_dict()), **kwargs)

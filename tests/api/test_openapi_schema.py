@@ -1,4 +1,5 @@
 """The OpenAPI schema documents every JSON answer with a typed model, and list endpoints their paging."""
+
 from __future__ import annotations
 
 LISTS = ["/api/v1/image-sets", "/api/v1/jobs", "/api/v1/jobs/{job_id}/results", "/api/v1/reference-curves"]

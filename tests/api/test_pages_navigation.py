@@ -1,6 +1,7 @@
 """Pages a newcomer finds without dead ends (issue 33): the front page says what licbench is and links the demo
 job, the leaderboard and the API; catalogue pages for codecs, metrics and studies; errors answer JSON under
 /api/v1 and an HTML page for a browser elsewhere; a favicon; Plotly compressed from a content-hashed URL."""
+
 from __future__ import annotations
 
 import gzip
@@ -59,7 +60,9 @@ def test_pages_answer_an_html_error_page_to_a_browser_and_json_to_scripts(api):
 
 def test_favicon_is_served(api):
     icon = api.get("/favicon.ico")
-    assert icon.status_code == 200 and icon.headers["content-type"] == "image/x-icon" and icon.content[:4] == b"\0\0\1\0"
+    assert (
+        icon.status_code == 200 and icon.headers["content-type"] == "image/x-icon" and icon.content[:4] == b"\0\0\1\0"
+    )
 
 
 def test_plotly_is_served_compressed_from_a_content_hashed_immutable_url(api):

@@ -1,4 +1,5 @@
 """List endpoints answer a bare JSON array of one page (limit/offset) with the total in X-Total-Count."""
+
 from __future__ import annotations
 
 import pytest
@@ -9,8 +10,7 @@ TINY = png_bytes(random_photo(8, 8))
 
 
 def _upload(api, name: str) -> int:
-    response = api.post("/api/v1/image-sets", data={"name": name},
-                        files=[("files", ("a.png", TINY, "image/png"))])
+    response = api.post("/api/v1/image-sets", data={"name": name}, files=[("files", ("a.png", TINY, "image/png"))])
     assert response.status_code == 201, response.text
     return response.json()["id"]
 
@@ -39,8 +39,9 @@ def test_reference_curves_are_paged_over_shipped_and_imported_curves(api):
     assert second == api.get("/api/v1/reference-curves").json()[1:2]
 
 
-@pytest.mark.parametrize("path", ["/api/v1/image-sets", "/api/v1/jobs", "/api/v1/reference-curves",
-                                  "/api/v1/jobs/1/results"])
+@pytest.mark.parametrize(
+    "path", ["/api/v1/image-sets", "/api/v1/jobs", "/api/v1/reference-curves", "/api/v1/jobs/1/results"]
+)
 @pytest.mark.parametrize("params", [{"limit": 0}, {"limit": 10_001}, {"offset": -1}, {"limit": "many"}])
 def test_out_of_range_paging_is_a_422_with_a_message(api, path, params):
     response = api.get(path, params=params)

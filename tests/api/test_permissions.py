@@ -1,5 +1,6 @@
 """Issue 12: every mutating route needs a user (anonymous 401, another user 403, owner or admin ok);
 strangers read only what is public; session cookies need the CSRF token."""
+
 from __future__ import annotations
 
 import json
@@ -84,7 +85,11 @@ def test_image_sets_jobs_and_curves_need_their_owner(api, settings_env):
     assert api.get(f"/api/v1/image-sets/{sid}").status_code == 200
 
     # reference curves
-    document = {"name": "mine", "description": "", "results": {"bpp": [0.1, 0.2, 0.4, 0.8], "psnr-rgb": [28, 30, 33, 36]}}
+    document = {
+        "name": "mine",
+        "description": "",
+        "results": {"bpp": [0.1, 0.2, 0.4, 0.8], "psnr-rgb": [28, 30, 33, 36]},
+    }
     upload = {"file": ("mine.json", json.dumps(document), "application/json")}
     assert api.post("/api/v1/reference-curves", files=upload, headers=ANONYMOUS).status_code == 401
     curve = api.post("/api/v1/reference-curves", files=upload)
@@ -136,8 +141,9 @@ def test_tokens_belong_to_users_and_can_be_revoked(api):
 def _login(client, name: str, password: str):
     page = client.get("/login")
     csrf = re.search(r'name="csrf_token" value="([^"]+)"', page.text).group(1)
-    return client.post("/login", data={"name": name, "password": password, "csrf_token": csrf, "next": "/jobs"},
-                       follow_redirects=False)
+    return client.post(
+        "/login", data={"name": name, "password": password, "csrf_token": csrf, "next": "/jobs"}, follow_redirects=False
+    )
 
 
 def test_session_cookie_login_csrf_and_logout(api):
@@ -148,7 +154,9 @@ def test_session_cookie_login_csrf_and_logout(api):
     page = browser.get("/login")
     assert page.status_code == 200
     # the login form itself is CSRF-protected
-    assert browser.post("/login", data={"name": "carol", "password": carol.password, "csrf_token": "x"}).status_code == 403
+    assert (
+        browser.post("/login", data={"name": "carol", "password": carol.password, "csrf_token": "x"}).status_code == 403
+    )
     assert _login(browser, "carol", "wrong password").status_code == 401
     answer = _login(browser, "carol", carol.password)
     assert answer.status_code == 303 and answer.headers["location"] == "/jobs"

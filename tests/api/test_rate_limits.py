@@ -1,4 +1,5 @@
 """Issue 13: login and upload rate limits per client IP and per user: 429 JSON with Retry-After."""
+
 from __future__ import annotations
 
 import re
@@ -28,13 +29,13 @@ def limits(monkeypatch):
 def _login(client, name: str, password: str):
     page = client.get("/login")
     csrf = re.search(r'name="csrf_token" value="([^"]+)"', page.text).group(1)
-    return client.post("/login", data={"name": name, "password": password, "csrf_token": csrf},
-                       follow_redirects=False)
+    return client.post("/login", data={"name": name, "password": password, "csrf_token": csrf}, follow_redirects=False)
 
 
 def _upload(client, headers=None):
-    return client.post("/api/v1/image-sets", data={"name": "r"}, files=[("files", ("a.png", PNG, "image/png"))],
-                       headers=headers or {})
+    return client.post(
+        "/api/v1/image-sets", data={"name": "r"}, files=[("files", ("a.png", PNG, "image/png"))], headers=headers or {}
+    )
 
 
 def _assert_429(response) -> None:

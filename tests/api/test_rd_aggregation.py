@@ -1,6 +1,7 @@
 """RD curves, BD-rates, CompressAI JSON and the leaderboard aggregate in SQL (issue 13, 100,000 result rows):
 the answers equal the earlier Python aggregation over every row (``analysis.rd.average_rd_points``, checked by
 hand on one point) to 1e-9, and the number of SQL statements per request does not grow with the rows (no N+1)."""
+
 from __future__ import annotations
 
 from collections import defaultdict
@@ -40,8 +41,14 @@ def _owner_id(api) -> int:
 def small_job(api):
     with _engine().begin() as connection:
         set_id, images = insert_image_set(connection, _owner_id(api), 2, "hand made", visibility="public")
-        job_id = insert_job(connection, _owner_id(api), set_id, {c: POINTS for c in ("jpeg", "webp", "avif")},
-                            ["psnr", "ssim"], hand_made_rows(images))
+        job_id = insert_job(
+            connection,
+            _owner_id(api),
+            set_id,
+            {c: POINTS for c in ("jpeg", "webp", "avif")},
+            ["psnr", "ssim"],
+            hand_made_rows(images),
+        )
     return set_id, job_id, images
 
 
@@ -52,14 +59,23 @@ def _bd_json(job_id: int, anchor: str, metric: str, image_id, comparisons) -> di
     from app.api.schemas import BDRatesOut
 
     rows = [{**asdict(c), "images": 1 if image_id else 2} for c in comparisons]  # the finished job's two images
-    return BDRatesOut.model_validate({"job_id": job_id, "anchor": anchor, "metric": metric, "image_id": image_id,
-                                      "method": "Bjontegaard, PCHIP interpolation", "rows": rows,
-                                      **subset_fields(2 if image_id is None else None)},
-                                     from_attributes=True).model_dump(mode="json")
+    return BDRatesOut.model_validate(
+        {
+            "job_id": job_id,
+            "anchor": anchor,
+            "metric": metric,
+            "image_id": image_id,
+            "method": "Bjontegaard, PCHIP interpolation",
+            "rows": rows,
+            **subset_fields(2 if image_id is None else None),
+        },
+        from_attributes=True,
+    ).model_dump(mode="json")
 
 
-@pytest.mark.parametrize("page, rows", [({}, 30), ({"limit": 7}, 7), ({"limit": 7, "offset": 28}, 2),
-                                        ({"offset": 30}, 0)])
+@pytest.mark.parametrize(
+    "page, rows", [({}, 30), ({"limit": 7}, 7), ({"limit": 7, "offset": 28}, 2), ({"offset": 30}, 0)]
+)
 def test_result_pages_rendered_by_the_database_equal_the_response_model(api, small_job, page, rows):
     """The page JSON the database renders has ResultOut's fields in its order, the rows in the same order and
     exactly the same numbers as validating the ORM rows through ResultOut did before."""
@@ -71,8 +87,10 @@ def test_result_pages_rendered_by_the_database_equal_the_response_model(api, sma
     with _engine().begin() as connection:  # a null metric_notes (older rows) reads as {}
         connection.exec_driver_sql("UPDATE results SET metric_notes = 'null' WHERE id = (SELECT min(id) FROM results)")
     with session_scope() as session:
-        expected = [ResultOut.model_validate(r).model_dump(mode="json")
-                    for r in list_results(session, job_id, page.get("limit", 1000), page.get("offset", 0))]
+        expected = [
+            ResultOut.model_validate(r).model_dump(mode="json")
+            for r in list_results(session, job_id, page.get("limit", 1000), page.get("offset", 0))
+        ]
     response = api.get(f"/api/v1/jobs/{job_id}/results", params=page)
     assert response.status_code == 200 and response.headers["content-type"] == "application/json"
     assert response.headers["X-Total-Count"] == "30"
@@ -105,16 +123,25 @@ def test_rd_and_bd_rate_equal_the_python_aggregation_of_every_row(api, small_job
     for per_image in (False, True):
         rd = api.get(f"/api/v1/jobs/{job_id}/rd", params={"metric": metric, "per_image": per_image}).json()
         assert rd == RDCurvesOut.model_validate(rd).model_dump(mode="json")  # the response model's shape exactly
-        assert_close(rd, {"job_id": job_id, "metric": metric, "per_image": per_image,
-                          "curves": python_rd_curves(rows, metric, per_image),
-                          **subset_fields(None if per_image else 2)})
+        assert_close(
+            rd,
+            {
+                "job_id": job_id,
+                "metric": metric,
+                "per_image": per_image,
+                "curves": python_rd_curves(rows, metric, per_image),
+                **subset_fields(None if per_image else 2),
+            },
+        )
     one_image = api.get(f"/api/v1/jobs/{job_id}/rd", params={"metric": metric, "image_id": images[1]}).json()
     assert_close(one_image["curves"], [c for c in python_rd_curves(rows, metric, True) if c["image_id"] == images[1]])
     assert one_image["per_image"] is True
     for image_id in (None, images[1]):
         chosen = [r for r in rows if image_id is None or r["image_id"] == image_id]
-        curves = {codec: curve.xy(metric) for codec, curve in
-                  average_rd_points(r for r in chosen if r["metrics"].get(metric) is not None).items()}
+        curves = {
+            codec: curve.xy(metric)
+            for codec, curve in average_rd_points(r for r in chosen if r["metrics"].get(metric) is not None).items()
+        }
         expected = _bd_json(job_id, "jpeg", metric, image_id, compare_to_anchor(curves, "jpeg", metric, True))
         params = {"anchor": "jpeg", "metric": metric} | ({"image_id": image_id} if image_id else {})
         bd = api.get(f"/api/v1/jobs/{job_id}/bd-rate", params=params).json()
@@ -156,13 +183,18 @@ def _python_leaderboard(rows_by_job: list[list[dict]], metric: str, anchor: str)
         devices = defaultdict(int)
         for r in of_codec:
             devices[r["device"]] += 1
-        out[codec] = {"bd_rate": rate, "bd_quality": quality, "bpp_min": min(bpp), "bpp_max": max(bpp),
-                      "rate_points": [p.rate_point for p in curve.points],
-                      "encode_seconds": sum(r["encode_seconds"] for r in of_codec) / len(of_codec),
-                      "decode_seconds": sum(r["decode_seconds"] for r in of_codec) / len(of_codec),
-                      "device": ", ".join(sorted(devices, key=lambda d: -devices[d])),
-                      "job_id": max(r["job_id"] for r in of_codec),
-                      "images": max(p.n_images for p in curve.points)}
+        out[codec] = {
+            "bd_rate": rate,
+            "bd_quality": quality,
+            "bpp_min": min(bpp),
+            "bpp_max": max(bpp),
+            "rate_points": [p.rate_point for p in curve.points],
+            "encode_seconds": sum(r["encode_seconds"] for r in of_codec) / len(of_codec),
+            "decode_seconds": sum(r["decode_seconds"] for r in of_codec) / len(of_codec),
+            "device": ", ".join(sorted(devices, key=lambda d: -devices[d])),
+            "job_id": max(r["job_id"] for r in of_codec),
+            "images": max(p.n_images for p in curve.points),
+        }
     return out
 
 
@@ -173,18 +205,30 @@ def test_leaderboard_equals_the_python_aggregation_of_the_newest_rows(api, small
         # a rerun of webp (new numbers replace the old ones), a failed job that must not count
         rerun = [dict(r, bpp=r["bpp"] * 0.9, device="cpu") for r in hand_made_rows(images) if r["codec"] == "webp"]
         insert_job(connection, owner, set_id, {"webp": POINTS}, ["psnr", "ssim"], rerun)
-        insert_job(connection, owner, set_id, {"avif": POINTS}, ["psnr"],
-                   [dict(r, bpp=9.0) for r in hand_made_rows(images) if r["codec"] == "avif"], status="failed")
+        insert_job(
+            connection,
+            owner,
+            set_id,
+            {"avif": POINTS},
+            ["psnr"],
+            [dict(r, bpp=9.0) for r in hand_made_rows(images) if r["codec"] == "avif"],
+            status="failed",
+        )
     jobs = [j for j in api.get("/api/v1/jobs", params={"image_set_id": set_id}).json() if j["status"] == "succeeded"]
     rows_by_job = [api.get(f"/api/v1/jobs/{j['id']}/results").json() for j in sorted(jobs, key=lambda j: j["id"])]
     for row_list, job in zip(rows_by_job, sorted(jobs, key=lambda j: j["id"])):
         for row in row_list:
             row["job_id"] = job["id"]
     for metric in ("psnr", "ssim"):
-        body = api.get("/api/v1/leaderboard", params={"image_set_id": set_id, "metric": metric, "anchor": "jpeg"},
-                       headers=ANONYMOUS).json()
-        got = {row["codec"]: {k: v for k, v in row.items() if k not in ("rank", "codec", "kind", "note")}
-               for row in body["rows"]}
+        body = api.get(
+            "/api/v1/leaderboard",
+            params={"image_set_id": set_id, "metric": metric, "anchor": "jpeg"},
+            headers=ANONYMOUS,
+        ).json()
+        got = {
+            row["codec"]: {k: v for k, v in row.items() if k not in ("rank", "codec", "kind", "note")}
+            for row in body["rows"]
+        }
         assert_close(got, _python_leaderboard(rows_by_job, metric, "jpeg"), metric)
         assert got["webp"]["job_id"] == max(j["id"] for j in jobs)
     curves = api.get("/api/v1/leaderboard/codecs/webp", params={"image_set_id": set_id}, headers=ANONYMOUS).json()
@@ -213,8 +257,14 @@ def _job_of(api, rows: int) -> tuple[int, int]:
     codecs["webp"] = codecs["jpeg"]
     with _engine().begin() as connection:
         set_id, images = insert_image_set(connection, _owner_id(api), 5, f"{rows} rows", visibility="public")
-        job_id = insert_job(connection, _owner_id(api), set_id, codecs, ["psnr", "ms-ssim"],
-                            synthetic_results(images, codecs, seed=rows))
+        job_id = insert_job(
+            connection,
+            _owner_id(api),
+            set_id,
+            codecs,
+            ["psnr", "ms-ssim"],
+            synthetic_results(images, codecs, seed=rows),
+        )
     assert api.get(f"/api/v1/jobs/{job_id}/results", params={"limit": 1}).headers["X-Total-Count"] == str(rows)
     return set_id, job_id
 
@@ -223,11 +273,16 @@ def test_statements_per_request_do_not_grow_with_the_rows(api):
     """No N+1: a 50-row and a 500-row job need the same number of SQL statements per read, first read (computed)
     and second read (cached) alike."""
     small, large = _job_of(api, 50), _job_of(api, 500)
-    paths = ["/api/v1/jobs/{job}/results", "/api/v1/jobs/{job}/results?limit=20&offset=20",
-             "/api/v1/jobs/{job}/rd?metric=psnr", "/api/v1/jobs/{job}/rd?metric=psnr&per_image=true",
-             "/api/v1/jobs/{job}/bd-rate?anchor=jpeg&metric=psnr", "/api/v1/jobs/{job}/compressai-json",
-             "/api/v1/leaderboard?image_set_id={set}&metric=psnr&anchor=jpeg",
-             "/api/v1/leaderboard/codecs/webp?image_set_id={set}"]
+    paths = [
+        "/api/v1/jobs/{job}/results",
+        "/api/v1/jobs/{job}/results?limit=20&offset=20",
+        "/api/v1/jobs/{job}/rd?metric=psnr",
+        "/api/v1/jobs/{job}/rd?metric=psnr&per_image=true",
+        "/api/v1/jobs/{job}/bd-rate?anchor=jpeg&metric=psnr",
+        "/api/v1/jobs/{job}/compressai-json",
+        "/api/v1/leaderboard?image_set_id={set}&metric=psnr&anchor=jpeg",
+        "/api/v1/leaderboard/codecs/webp?image_set_id={set}",
+    ]
     counts = {}
     for label, (set_id, job_id) in (("50", small), ("500", large)):
         for path in paths:
@@ -266,16 +321,27 @@ def test_partial_results_never_mix_image_subsets_in_a_mean_curve(api):
         for row in every:
             if row["image_id"] == images[0]:
                 row["metrics"] = {**row["metrics"], "psnr": row["metrics"]["psnr"] - 6}
-        rows = [r for r in every if r["codec"] == "jpeg"
-                or (r["codec"] == "licbench-multirate" and (r["image_id"] == images[0]
-                                                            or (r["image_id"] == images[1] and r["rate_point"] < 50)))]
+        rows = [
+            r
+            for r in every
+            if r["codec"] == "jpeg"
+            or (
+                r["codec"] == "licbench-multirate"
+                and (r["image_id"] == images[0] or (r["image_id"] == images[1] and r["rate_point"] < 50))
+            )
+        ]
         job_id = insert_job(connection, _owner_id(api), set_id, codecs, ["psnr"], rows, status="running")
     rd = api.get(f"/api/v1/jobs/{job_id}/rd", params={"metric": "psnr"}).json()
     assert rd == RDCurvesOut.model_validate(rd).model_dump(mode="json")
     assert (rd["images_common"], rd["images_total"], rd["complete"], rd["pending_codecs"]) == (1, 3, False, ["webp"])
     on_image_1 = [r for r in rows if r["image_id"] == images[0]]
-    assert_close(rd["curves"], [{**c, "points": [{**p, "complete": False} for p in c["points"]]}
-                                for c in python_rd_curves(on_image_1, "psnr", False)])
+    assert_close(
+        rd["curves"],
+        [
+            {**c, "points": [{**p, "complete": False} for p in c["points"]]}
+            for c in python_rd_curves(on_image_1, "psnr", False)
+        ],
+    )
     assert {c["codec"] for c in rd["curves"]} == {"jpeg", "licbench-multirate"}
     assert all(p["images"] == 1 for c in rd["curves"] for p in c["points"])
     bd = api.get(f"/api/v1/jobs/{job_id}/bd-rate", params={"anchor": "jpeg", "metric": "psnr"}).json()
@@ -284,7 +350,8 @@ def test_partial_results_never_mix_image_subsets_in_a_mean_curve(api):
     expected = compare_to_anchor(curves, "jpeg", "psnr", True)
     learned = next(r for r in bd["rows"] if r["codec"] == "licbench-multirate")
     assert learned["bd_rate"]["value"] == pytest.approx(
-        next(c for c in expected if c.codec == "licbench-multirate").bd_rate.value, abs=1e-9)
+        next(c for c in expected if c.codec == "licbench-multirate").bd_rate.value, abs=1e-9
+    )
     assert (bd["images_common"], bd["images_total"], bd["pending_codecs"]) == (1, 3, ["webp"])
     # per image, nothing is restricted: image 2's half-done learned curve is its own
     per_image = api.get(f"/api/v1/jobs/{job_id}/rd", params={"metric": "psnr", "image_id": images[1]}).json()
@@ -296,13 +363,29 @@ def test_a_running_jobs_bd_rate_compares_only_the_images_both_curves_have(api):
     image's curves (both means over the same image), says so, and avif with no complete image is pending (n/a)."""
     with _engine().begin() as connection:
         set_id, images = insert_image_set(connection, _owner_id(api), 2, "running", visibility="public")
-        rows = [r for r in hand_made_rows(images) if r["codec"] == "jpeg" or (r["codec"] == "webp" and r["image_id"] == images[0])
-                or (r["codec"] == "avif" and r["rate_point"] != POINTS[-1])]
-        job_id = insert_job(connection, _owner_id(api), set_id, {c: POINTS for c in ("jpeg", "webp", "avif")},
-                            ["psnr"], rows, status="running")
+        rows = [
+            r
+            for r in hand_made_rows(images)
+            if r["codec"] == "jpeg"
+            or (r["codec"] == "webp" and r["image_id"] == images[0])
+            or (r["codec"] == "avif" and r["rate_point"] != POINTS[-1])
+        ]
+        job_id = insert_job(
+            connection,
+            _owner_id(api),
+            set_id,
+            {c: POINTS for c in ("jpeg", "webp", "avif")},
+            ["psnr"],
+            rows,
+            status="running",
+        )
     bd = {r["codec"]: r for r in api.get(f"/api/v1/jobs/{job_id}/bd-rate", params={"anchor": "jpeg"}).json()["rows"]}
-    one_image = {r["codec"]: r for r in api.get(f"/api/v1/jobs/{job_id}/bd-rate",
-                                                params={"anchor": "jpeg", "image_id": images[0]}).json()["rows"]}
+    one_image = {
+        r["codec"]: r
+        for r in api.get(f"/api/v1/jobs/{job_id}/bd-rate", params={"anchor": "jpeg", "image_id": images[0]}).json()[
+            "rows"
+        ]
+    }
     assert bd["webp"]["images"] == 1 and bd["webp"]["bd_rate"]["value"] is not None
     assert bd["webp"]["bd_rate"]["value"] == pytest.approx(one_image["webp"]["bd_rate"]["value"], abs=1e-9)
     assert bd["avif"]["bd_rate"]["value"] is None

@@ -1,5 +1,6 @@
 """Issue 13 (security): every route that changes something refuses a request without credentials (401/403),
 found by walking the application's routes, so a new mutating route without auth fails here."""
+
 from __future__ import annotations
 
 import re

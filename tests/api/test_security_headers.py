@@ -1,5 +1,6 @@
 """Every response carries the security headers; the CSP allows only this origin's scripts (plus nonce-tagged
 inline blocks, a fresh nonce per response); the docs pages keep working with their own inline bootstrap."""
+
 from __future__ import annotations
 
 import re
@@ -15,11 +16,19 @@ def _directives(policy: str) -> dict[str, str]:
     return {part.split()[0]: part.strip() for part in policy.split(";") if part.strip()}
 
 
-@pytest.mark.parametrize("path, status", [
-    ("/", 200), ("/api/v1/health", 200), ("/api/v1/codecs", 200), ("/static/style.css", 200),
-    ("/vendor/plotly.min.js", 200), ("/api/v1/jobs/424242", 404), ("/no-such-page", 404),
-    (f"/api/v1/jobs/{2**64}", 404),
-])
+@pytest.mark.parametrize(
+    "path, status",
+    [
+        ("/", 200),
+        ("/api/v1/health", 200),
+        ("/api/v1/codecs", 200),
+        ("/static/style.css", 200),
+        ("/vendor/plotly.min.js", 200),
+        ("/api/v1/jobs/424242", 404),
+        ("/no-such-page", 404),
+        (f"/api/v1/jobs/{2**64}", 404),
+    ],
+)
 def test_every_response_carries_the_security_headers(api, path, status):
     response = api.get(path)
     assert response.status_code == status

@@ -1,4 +1,5 @@
 """Human studies over REST (issue 9): validation, tokens, trial flow, answers, CSV, scale."""
+
 from __future__ import annotations
 
 import csv
@@ -21,8 +22,14 @@ def job(api, monkeypatch):
 
 
 def _create(api, job, **overrides):
-    body = {"name": "jpeg study", "method": "pairwise", "job_id": job["id"], "trials_per_session": 12,
-            "sampling": "balanced", "crop": 48}
+    body = {
+        "name": "jpeg study",
+        "method": "pairwise",
+        "job_id": job["id"],
+        "trials_per_session": 12,
+        "sampling": "balanced",
+        "crop": 48,
+    }
     body.update(overrides)
     return api.post("/api/v1/studies", json=body)
 
@@ -55,15 +62,18 @@ def test_crop_null_shows_whole_images(api, job):
     assert sizes == {(80, 64), (72, 72)}
 
 
-@pytest.mark.parametrize("change, status, words", [
-    ({"job_id": 99999}, 404, "job 99999"),
-    ({"result_ids": []}, 422, "2 conditions"),
-    ({"result_ids": [99999]}, 422, "do not exist"),
-    ({"method": "ranking"}, 422, "method"),
-    ({"sampling": "greedy"}, 422, "sampling"),
-    ({"crop": 3}, 422, "crop"),
-    ({"trials_per_session": 0}, 422, "trials_per_session"),
-])
+@pytest.mark.parametrize(
+    "change, status, words",
+    [
+        ({"job_id": 99999}, 404, "job 99999"),
+        ({"result_ids": []}, 422, "2 conditions"),
+        ({"result_ids": [99999]}, 422, "do not exist"),
+        ({"method": "ranking"}, 422, "method"),
+        ({"sampling": "greedy"}, 422, "sampling"),
+        ({"crop": 3}, 422, "crop"),
+        ({"trials_per_session": 0}, 422, "trials_per_session"),
+    ],
+)
 def test_bad_study_requests_are_rejected_and_store_nothing(api, job, change, status, words):
     response = _create(api, job, **change)
     assert response.status_code == status, response.text
@@ -77,8 +87,10 @@ def test_results_of_another_job_and_unfinished_jobs_are_rejected(api, job):
     response = _create(api, job, result_ids=[foreign])
     assert response.status_code == 422 and f"not results of job {job['id']}" in response.json()["detail"]
     image_set = api.get("/api/v1/image-sets").json()[0]
-    queued = api.post("/api/v1/jobs", json={"image_set_id": image_set["id"], "codecs": [
-        {"name": "jpeg", "rate_points": [30]}], "metrics": ["psnr"]}).json()
+    queued = api.post(
+        "/api/v1/jobs",
+        json={"image_set_id": image_set["id"], "codecs": [{"name": "jpeg", "rate_points": [30]}], "metrics": ["psnr"]},
+    ).json()
     response = _create(api, {"id": queued["id"]})
     assert response.status_code == 409 and "succeeded" in response.json()["detail"]
     assert _count_studies(api) == 0
@@ -90,8 +102,10 @@ def test_wrong_token_is_forbidden_and_session_ids_are_unguessable(api, job):
     assert empty["trials"] == 0 and all(c["score"] is None and c["n"] == 0 for c in empty["conditions"])
     wrong = api.post(f"/api/v1/studies/{study['id']}/sessions", json={"token": "guess"})
     assert wrong.status_code == 403
-    ids = {api.post(f"/api/v1/studies/{study['id']}/sessions", json={"token": study["token"]}).json()["id"]
-           for _ in range(3)}
+    ids = {
+        api.post(f"/api/v1/studies/{study['id']}/sessions", json={"token": study["token"]}).json()["id"]
+        for _ in range(3)
+    }
     assert len(ids) == 3 and all(len(i) >= 32 for i in ids)
     assert api.get(f"/api/v1/studies/{study['id']}/sessions/not-a-session/next").status_code == 404
     page = api.get(f"/studies/{study['id']}/take?token=guess")
@@ -100,8 +114,10 @@ def test_wrong_token_is_forbidden_and_session_ids_are_unguessable(api, job):
 
 def test_next_repeats_until_answered_and_answers_are_checked(api, job):
     study = _create(api, job).json()
-    sid = api.post(f"/api/v1/studies/{study['id']}/sessions", json={
-        "token": study["token"], "display": {"width": 1280, "height": 900, "device_pixel_ratio": 2}}).json()["id"]
+    sid = api.post(
+        f"/api/v1/studies/{study['id']}/sessions",
+        json={"token": study["token"], "display": {"width": 1280, "height": 900, "device_pixel_ratio": 2}},
+    ).json()["id"]
     base = f"/api/v1/studies/{study['id']}/sessions/{sid}"
     first = api.get(f"{base}/next").json()
     assert first == api.get(f"{base}/next").json()  # a reload resumes the same trial
@@ -117,8 +133,9 @@ def test_next_repeats_until_answered_and_answers_are_checked(api, job):
     assert api.post(f"{base}/responses", json={"trial_id": first["trial_id"], "choice": "c"}).status_code == 422
     assert api.post(f"{base}/responses", json={"trial_id": first["trial_id"], "score": 3}).status_code == 422
     assert api.post(f"{base}/responses", json={"trial_id": first["trial_id"]}).status_code == 422
-    foreign = api.post(f"/api/v1/studies/{study['id']}/sessions/{other}/responses",
-                       json={"trial_id": first["trial_id"], "choice": "a"})
+    foreign = api.post(
+        f"/api/v1/studies/{study['id']}/sessions/{other}/responses", json={"trial_id": first["trial_id"], "choice": "a"}
+    )
     assert foreign.status_code == 404
     ok = api.post(f"{base}/responses", json={"trial_id": first["trial_id"], "choice": "a", "response_ms": 1234})
     assert ok.status_code == 201
@@ -216,10 +233,14 @@ def test_dsis_flow_gives_mos_with_intervals(api, job):
     sid = api.post(f"{base}/sessions", json={"token": study["token"]}).json()["id"]
     trial = api.get(f"{base}/sessions/{sid}/next").json()
     assert trial["kind"] == "dsis" and "b" not in trial or trial.get("b") is None
-    assert api.post(f"{base}/sessions/{sid}/responses",
-                    json={"trial_id": trial["trial_id"], "choice": "a"}).status_code == 422
-    assert api.post(f"{base}/sessions/{sid}/responses",
-                    json={"trial_id": trial["trial_id"], "score": 6}).status_code == 422
+    assert (
+        api.post(f"{base}/sessions/{sid}/responses", json={"trial_id": trial["trial_id"], "choice": "a"}).status_code
+        == 422
+    )
+    assert (
+        api.post(f"{base}/sessions/{sid}/responses", json={"trial_id": trial["trial_id"], "score": 6}).status_code
+        == 422
+    )
     truth = true_scale(study["conditions"])
     rng = np.random.default_rng(3)
     for _ in range(4):
@@ -249,11 +270,16 @@ def test_owner_page_and_study_progress(api, job):
 def test_owner_side_needs_the_jobs_owner_and_participants_need_no_account(api, job):
     from tests.support.accounts import ANONYMOUS, make_user
 
-    assert api.post("/api/v1/studies", headers=ANONYMOUS, json={
-        "name": "x", "method": "pairwise", "job_id": job["id"]}).status_code == 401
+    assert (
+        api.post(
+            "/api/v1/studies", headers=ANONYMOUS, json={"name": "x", "method": "pairwise", "job_id": job["id"]}
+        ).status_code
+        == 401
+    )
     other = make_user("other-lab")
-    foreign = api.post("/api/v1/studies", headers=other.headers, json={
-        "name": "x", "method": "pairwise", "job_id": job["id"]})
+    foreign = api.post(
+        "/api/v1/studies", headers=other.headers, json={"name": "x", "method": "pairwise", "job_id": job["id"]}
+    )
     assert foreign.status_code in (403, 404) and _count_studies(api) == 0  # the job is private to "tester"
     study = _create(api, job, trials_per_session=4).json()
 

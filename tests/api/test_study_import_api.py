@@ -1,5 +1,6 @@
 """Importing published studies over REST (issue 29, sections 2-3): pwcmp and AIC-3 CSVs, read-only imported
 studies, bad input that names file/row/column and stores nothing, and the export -> import round trip."""
+
 from __future__ import annotations
 
 import csv
@@ -11,9 +12,24 @@ import pytest
 
 from tests.support.studies import run_small_job_in_process, take_session, true_scale
 
-AIC3_HEADER = ["worker", "method", "img_num", "codec_left", "codec_right", "codec_pivot", "dlevel_left",
-               "dlevel_right", "dlevel_pivot", "img_left", "img_right", "img_pivot", "is_bias", "is_trap",
-               "response", "extra"]
+AIC3_HEADER = [
+    "worker",
+    "method",
+    "img_num",
+    "codec_left",
+    "codec_right",
+    "codec_pivot",
+    "dlevel_left",
+    "dlevel_right",
+    "dlevel_pivot",
+    "img_left",
+    "img_right",
+    "img_pivot",
+    "is_bias",
+    "is_trap",
+    "response",
+    "extra",
+]
 
 
 @pytest.fixture
@@ -26,8 +42,9 @@ def small_bootstrap(monkeypatch):
 
 def _import(api, files, **fields):
     data = {"name": "published", "format": "pwcmp", **fields}
-    return api.post("/api/v1/studies/import", data=data,
-                    files=[("files", (name, content, "text/csv")) for name, content in files])
+    return api.post(
+        "/api/v1/studies/import", data=data, files=[("files", (name, content, "text/csv")) for name, content in files]
+    )
 
 
 def _worker_scale(api, study_id: int) -> dict:
@@ -57,30 +74,100 @@ def aic3_csv(seed: int = 0, workers: int = 8, levels=(1, 2, 3, 4), img_num: int 
         for method in ("PTC", "BTC"):
             gain = 2.0 if method == "BTC" else 1.0
             for i, left in enumerate(levels):
-                for right in levels[i + 1:]:
+                for right in levels[i + 1 :]:
                     for left_, right_ in ((left, right), (right, left)):
                         p = _phi(gain * 1.5 * (left_ - right_) / 1.4826)
                         response = "left" if rng.random() < p else "right"
-                        writer.writerow([f"w{w}", method, img_num, 1, 1, 0, left_, right_, 0,
-                                         name(method, 1, left_), name(method, 1, right_), name(method, 0, 0),
-                                         0, 0, response, "x"])
+                        writer.writerow(
+                            [
+                                f"w{w}",
+                                method,
+                                img_num,
+                                1,
+                                1,
+                                0,
+                                left_,
+                                right_,
+                                0,
+                                name(method, 1, left_),
+                                name(method, 1, right_),
+                                name(method, 0, 0),
+                                0,
+                                0,
+                                response,
+                                "x",
+                            ]
+                        )
             trap_left = rng.random() < 0.5
-            writer.writerow([f"w{w}", method, img_num, 0 if trap_left else 1, 1 if trap_left else 0, 0,
-                             0 if trap_left else levels[-1], levels[-1] if trap_left else 0, 0,
-                             name(method, 0 if trap_left else 1, 0 if trap_left else levels[-1]),
-                             name(method, 1 if trap_left else 0, levels[-1] if trap_left else 0),
-                             name(method, 0, 0), 0, 1, "right" if trap_left else "left", ""])
-            writer.writerow([f"w{w}", method, img_num, 1, 1, 0, 2, 2, 0, name(method, 1, 2), name(method, 1, 2),
-                             name(method, 0, 0), 1, 0, "notsure", ""])
-        writer.writerow([f"w{w}", "PTC", img_num, 1, 1, 0, 1, 2, 0, name("PTC", 1, 1), name("PTC", 1, 2),
-                         name("PTC", 0, 0), 0, 0, "skip", ""])
+            writer.writerow(
+                [
+                    f"w{w}",
+                    method,
+                    img_num,
+                    0 if trap_left else 1,
+                    1 if trap_left else 0,
+                    0,
+                    0 if trap_left else levels[-1],
+                    levels[-1] if trap_left else 0,
+                    0,
+                    name(method, 0 if trap_left else 1, 0 if trap_left else levels[-1]),
+                    name(method, 1 if trap_left else 0, levels[-1] if trap_left else 0),
+                    name(method, 0, 0),
+                    0,
+                    1,
+                    "right" if trap_left else "left",
+                    "",
+                ]
+            )
+            writer.writerow(
+                [
+                    f"w{w}",
+                    method,
+                    img_num,
+                    1,
+                    1,
+                    0,
+                    2,
+                    2,
+                    0,
+                    name(method, 1, 2),
+                    name(method, 1, 2),
+                    name(method, 0, 0),
+                    1,
+                    0,
+                    "notsure",
+                    "",
+                ]
+            )
+        writer.writerow(
+            [
+                f"w{w}",
+                "PTC",
+                img_num,
+                1,
+                1,
+                0,
+                1,
+                2,
+                0,
+                name("PTC", 1, 1),
+                name("PTC", 1, 2),
+                name("PTC", 0, 0),
+                0,
+                0,
+                "skip",
+                "",
+            ]
+        )
     return out.getvalue().encode()
 
 
 def test_export_reimport_gives_the_same_scores_and_is_read_only(api, small_bootstrap):
     job = run_small_job_in_process(api)
-    study = api.post("/api/v1/studies", json={"name": "native", "method": "pairwise", "job_id": job["id"],
-                                              "trials_per_session": 12, "crop": 48}).json()
+    study = api.post(
+        "/api/v1/studies",
+        json={"name": "native", "method": "pairwise", "job_id": job["id"], "trials_per_session": 12, "crop": 48},
+    ).json()
     rng = np.random.default_rng(5)
     truth = true_scale(study["conditions"], step=1.0)
     for _ in range(5):
@@ -119,8 +206,9 @@ def test_export_reimport_gives_the_same_scores_and_is_read_only(api, small_boots
 
 def test_aic3_btc_and_ptc_files_import_as_one_triplet_study(api, small_bootstrap):
     ptc_and_btc = aic3_csv()
-    created = _import(api, [("sdr_part1.csv", ptc_and_btc), ("sdr_part2.csv", aic3_csv(seed=1, workers=4))],
-                      format="aic3")
+    created = _import(
+        api, [("sdr_part1.csv", ptc_and_btc), ("sdr_part2.csv", aic3_csv(seed=1, workers=4))], format="aic3"
+    )
     assert created.status_code == 201, created.text
     body = created.json()
     assert body["method"] == "triplet" and body["observers"] == 16  # <method>:<worker>, as aic3_csv names them
@@ -138,18 +226,33 @@ def test_aic3_btc_and_ptc_files_import_as_one_triplet_study(api, small_bootstrap
 PWCMP = b"observer,scene,condition_A,condition_B,is_A_selected\no1,s1,ref,x,1\no1,s1,x,y,0\n"
 
 
-@pytest.mark.parametrize("files, fields, status, words", [
-    ([("a.csv", PWCMP)], {"format": "bradley"}, 422, ["format", "bradley"]),
-    ([("a.csv", b"observer,scene,condition_A,is_A_selected\no,s,x,1\n")], {}, 422,
-     ["a.csv", "row 1", "condition_B"]),
-    ([("a.csv", PWCMP + b"o2,s1,ref,y,2\n")], {}, 422, ["a.csv", "row 4", "is_A_selected"]),
-    ([("b.csv", aic3_csv(workers=1).replace(b",notsure,", b",maybe,", 1))], {"format": "aic3"}, 422,
-     ["b.csv", "column response", "maybe"]),
-    ([("a.csv", b"\x89PNG\r\n\x1a\n\x00\x00")], {}, 422, ["a.csv", "binary"]),
-    ([("a.csv", b"")], {}, 422, ["a.csv", "empty"]),
-    ([("a.csv", PWCMP)], {"reference": "ref", "_extra": b"observer,scene,condition_A,condition_B,is_A_selected\n"
-                                                        b"o1,s2,x,y,1\n"}, 422, ["group 's2'", "ref"]),
-])
+@pytest.mark.parametrize(
+    "files, fields, status, words",
+    [
+        ([("a.csv", PWCMP)], {"format": "bradley"}, 422, ["format", "bradley"]),
+        (
+            [("a.csv", b"observer,scene,condition_A,is_A_selected\no,s,x,1\n")],
+            {},
+            422,
+            ["a.csv", "row 1", "condition_B"],
+        ),
+        ([("a.csv", PWCMP + b"o2,s1,ref,y,2\n")], {}, 422, ["a.csv", "row 4", "is_A_selected"]),
+        (
+            [("b.csv", aic3_csv(workers=1).replace(b",notsure,", b",maybe,", 1))],
+            {"format": "aic3"},
+            422,
+            ["b.csv", "column response", "maybe"],
+        ),
+        ([("a.csv", b"\x89PNG\r\n\x1a\n\x00\x00")], {}, 422, ["a.csv", "binary"]),
+        ([("a.csv", b"")], {}, 422, ["a.csv", "empty"]),
+        (
+            [("a.csv", PWCMP)],
+            {"reference": "ref", "_extra": b"observer,scene,condition_A,condition_B,is_A_selected\no1,s2,x,y,1\n"},
+            422,
+            ["group 's2'", "ref"],
+        ),
+    ],
+)
 def test_bad_imports_name_file_row_column_and_store_nothing(api, files, fields, status, words):
     fields = dict(fields)
     extra = fields.pop("_extra", None)

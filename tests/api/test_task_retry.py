@@ -1,5 +1,6 @@
 """Issue 13: failed tasks can be retried through the API (owner or admin), their failures are deleted and their rate
 points run again; the job lists its tasks with their states; the job page offers the retry button."""
+
 from __future__ import annotations
 
 import pytest
@@ -17,11 +18,20 @@ def failed_job(api, monkeypatch):
     from app.services.storage import default_storage
     from engine import benchmark
 
-    image_set = api.post("/api/v1/image-sets", data={"name": "retry"},
-                         files=[("files", ("a.png", png_bytes(random_photo(48, 64, seed=9)), "image/png"))]).json()
+    image_set = api.post(
+        "/api/v1/image-sets",
+        data={"name": "retry"},
+        files=[("files", ("a.png", png_bytes(random_photo(48, 64, seed=9)), "image/png"))],
+    ).json()
     image_id = image_set["images"][0]["id"]
-    job_id = api.post("/api/v1/jobs", json={"image_set_id": image_set["id"], "metrics": ["psnr"],
-                                            "codecs": [{"name": "jpeg", "rate_points": [20, 50]}]}).json()["id"]
+    job_id = api.post(
+        "/api/v1/jobs",
+        json={
+            "image_set_id": image_set["id"],
+            "metrics": ["psnr"],
+            "codecs": [{"name": "jpeg", "rate_points": [20, 50]}],
+        },
+    ).json()["id"]
     with monkeypatch.context() as patch:
         fail_jpeg_at(patch, 50)
         benchmark.run_task(session_factory(), default_storage(), jobs.TaskSpec(job_id, image_id, "jpeg", (20, 50)))
@@ -90,8 +100,11 @@ def test_the_job_page_offers_the_retry_button_and_the_cookie_session_needs_its_c
     browser = TestClient(api.app)  # cookies only, like the page's script
     form = browser.get("/login").text
     csrf = re.search(r'name="csrf_token" value="([^"]+)"', form).group(1)
-    login = browser.post("/login", data={"name": account.name, "password": account.password, "csrf_token": csrf,
-                                         "next": "/jobs"}, follow_redirects=False)
+    login = browser.post(
+        "/login",
+        data={"name": account.name, "password": account.password, "csrf_token": csrf, "next": "/jobs"},
+        follow_redirects=False,
+    )
     assert login.status_code == 303, login.text
     page = browser.get(f"/jobs/{failed_job[0]}")
     assert page.status_code == 200 and 'id="retry-job"' in page.text and "Retry failed tasks" in page.text

@@ -1,5 +1,6 @@
 """Triplet studies over REST (issue 29, section 6): creation with boosts, the /next shape, answers, and the
 scale computed by the worker's function (202 until then), with JND = -score and the reference at 0."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -18,8 +19,15 @@ def job(api, monkeypatch):
 
 
 def _create(api, job, **overrides):
-    body = {"name": "triplets", "method": "triplet", "job_id": job["id"], "trials_per_session": 12, "crop": 48,
-            "min_viewing_ms": 0, "boost": ["flicker", "zoom"]}
+    body = {
+        "name": "triplets",
+        "method": "triplet",
+        "job_id": job["id"],
+        "trials_per_session": 12,
+        "crop": 48,
+        "min_viewing_ms": 0,
+        "boost": ["flicker", "zoom"],
+    }
     body.update(overrides)
     return api.post("/api/v1/studies", json=body)
 

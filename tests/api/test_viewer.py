@@ -1,4 +1,5 @@
 """The reconstruction viewer's data and error maps (issue 12)."""
+
 from __future__ import annotations
 
 import io
@@ -60,5 +61,7 @@ def test_job_pages_and_lists_show_owner_times_and_file_names(api):
     assert "listed" in sets_page and "private" in sets_page
     form = api.get(f"/image-sets/{image_set['id']}").text
     assert 'value="jpeg" checked' in form and 'id="toggle-visibility"' in form
-    per_image = api.get(f"/api/v1/jobs/{job}/bd-rate", params={"anchor": "jpeg", "image_id": image_set["images"][0]["id"]})
+    per_image = api.get(
+        f"/api/v1/jobs/{job}/bd-rate", params={"anchor": "jpeg", "image_id": image_set["images"][0]["id"]}
+    )
     assert per_image.status_code == 200 and per_image.json()["image_id"] == image_set["images"][0]["id"]

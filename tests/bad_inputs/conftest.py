@@ -1,4 +1,5 @@
 """Fixtures of the hostile-input tests: an authorised in-process client and a snapshot of what is stored."""
+
 from __future__ import annotations
 
 from collections.abc import Callable
@@ -23,10 +24,11 @@ def _stored(data_dir: Path) -> tuple[dict[str, int], list[str]]:
     from app.db.tables import Base
 
     with session_scope() as session:
-        counts = {table.name: session.scalar(select(func.count()).select_from(table)) or 0
-                  for table in Base.metadata.sorted_tables}
-    files = sorted(str(p.relative_to(data_dir)) for p in data_dir.rglob("*")
-                   if p.is_file() and ".sqlite" not in p.name)
+        counts = {
+            table.name: session.scalar(select(func.count()).select_from(table)) or 0
+            for table in Base.metadata.sorted_tables
+        }
+    files = sorted(str(p.relative_to(data_dir)) for p in data_dir.rglob("*") if p.is_file() and ".sqlite" not in p.name)
     return counts, files
 
 

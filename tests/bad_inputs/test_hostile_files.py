@@ -1,5 +1,6 @@
 """Hostile files beyond images: checkpoints (wrong keys or shapes, a pickle carrying code), data set zips
 (bomb, zip-slip, symlink, not a zip) and a truncated ``.lic`` bitstream given to the CLI."""
+
 from __future__ import annotations
 
 import builtins
@@ -16,6 +17,7 @@ from PIL import Image
 from tests.support import iqa_fixtures as fx
 
 # --- checkpoints ---------------------------------------------------------------------------------------------
+
 
 def _state_dict(n: int = 8, m: int = 12) -> dict[str, torch.Tensor]:
     torch.manual_seed(0)
@@ -41,8 +43,11 @@ class _OpensAFile:
 
 
 def _submit(client, data: bytes, filename: str = "model.pth", architecture: str = "bmshj2018-factorized"):
-    return client.post("/api/v1/models", data={"name": "hostile", "architecture": architecture},
-                       files={"checkpoint": (filename, data, "application/octet-stream")})
+    return client.post(
+        "/api/v1/models",
+        data={"name": "hostile", "architecture": architecture},
+        files={"checkpoint": (filename, data, "application/octet-stream")},
+    )
 
 
 def _checkpoint_cases(tmp_path: Path) -> dict[str, tuple[bytes, str, str]]:
@@ -66,9 +71,18 @@ def _checkpoint_cases(tmp_path: Path) -> dict[str, tuple[bytes, str, str]]:
     }
 
 
-CHECKPOINT_CASES = ["wrong keys", "wrong shapes", "not a state dict", "pickle carrying code (torch.save)",
-                    "pickle carrying code (raw pickle)", "random bytes", "truncated torch zip", "empty file",
-                    "safetensors header lying about its size", "unknown architecture"]
+CHECKPOINT_CASES = [
+    "wrong keys",
+    "wrong shapes",
+    "not a state dict",
+    "pickle carrying code (torch.save)",
+    "pickle carrying code (raw pickle)",
+    "random bytes",
+    "truncated torch zip",
+    "empty file",
+    "safetensors header lying about its size",
+    "unknown architecture",
+]
 
 
 @pytest.mark.parametrize("case", CHECKPOINT_CASES)
@@ -90,6 +104,7 @@ def test_the_sentinel_pickle_does_run_code_when_unpickled_unsafely(tmp_path):
 
 # --- data set import ---------------------------------------------------------------------------------------
 
+
 def _zip_cases(tmp_path: Path) -> dict[str, tuple[Path, str]]:
     return {
         "zip bomb": (fx.zip_bomb(tmp_path / "bomb.zip", megabytes=8), "zip bomb"),
@@ -106,12 +121,16 @@ def _write(path: Path, data: bytes) -> Path:
     return path
 
 
-@pytest.mark.parametrize("case", ["zip bomb", "zip-slip ../ name", "zip-slip absolute name", "symlink entry",
-                                  "not a zip", "empty zip file"])
+@pytest.mark.parametrize(
+    "case", ["zip bomb", "zip-slip ../ name", "zip-slip absolute name", "symlink entry", "not a zip", "empty zip file"]
+)
 def test_hostile_dataset_archive_is_refused_and_nothing_written(client, nothing_stored, settings_env, tmp_path, case):
     archive, message = _zip_cases(tmp_path)[case]
-    response = client.post("/api/v1/iqa-datasets", data={"name": "hostile", "layout": "tid2013"},
-                           files={"archive": ("data.zip", archive.read_bytes(), "application/zip")})
+    response = client.post(
+        "/api/v1/iqa-datasets",
+        data={"name": "hostile", "layout": "tid2013"},
+        files={"archive": ("data.zip", archive.read_bytes(), "application/zip")},
+    )
     assert 400 <= response.status_code < 500, (response.status_code, response.text[:300])
     assert message.lower() in response.json()["detail"].lower()
     assert not (tmp_path / "evil.txt").exists() and not Path("/tmp/evil.txt").exists()
@@ -119,12 +138,16 @@ def test_hostile_dataset_archive_is_refused_and_nothing_written(client, nothing_
 
 def test_unknown_dataset_layout_is_refused(client, nothing_stored, tmp_path):
     archive = fx.zip_entries(tmp_path / "x.zip", {"a.txt": b"x"})
-    response = client.post("/api/v1/iqa-datasets", data={"name": "x", "layout": "no-such-layout"},
-                           files={"archive": ("x.zip", archive.read_bytes(), "application/zip")})
+    response = client.post(
+        "/api/v1/iqa-datasets",
+        data={"name": "x", "layout": "no-such-layout"},
+        files={"archive": ("x.zip", archive.read_bytes(), "application/zip")},
+    )
     assert response.status_code == 422 and "layout" in response.json()["detail"]
 
 
 # --- truncated .lic bitstream -------------------------------------------------------------------------------
+
 
 @pytest.fixture
 def lic_file(tmp_path):
@@ -133,8 +156,9 @@ def lic_file(tmp_path):
     from models.multirate.network import MultiRateCheckerboard, MultiRateConfig
 
     torch.manual_seed(0)
-    weights = save_exported(MultiRateCheckerboard(MultiRateConfig(N=8, M=8, lambdas=(0.002, 0.01))),
-                            tmp_path / "multirate.pth")
+    weights = save_exported(
+        MultiRateCheckerboard(MultiRateConfig(N=8, M=8, lambdas=(0.002, 0.01))), tmp_path / "multirate.pth"
+    )
     png = tmp_path / "in.png"
     Image.fromarray(np.random.default_rng(0).integers(0, 256, (24, 32, 3), dtype=np.uint8)).save(png)
     lic = tmp_path / "x.lic"

@@ -1,5 +1,6 @@
 """Hostile JSON bodies and IDs: malformed JSON, unknown names, impossible rate points, oversized requests and
 IDs no row can have. Each answers a 4xx JSON ``detail`` and stores nothing; none answers a 5xx."""
+
 from __future__ import annotations
 
 import re
@@ -12,8 +13,11 @@ from tests.support.images import png_bytes, random_photo
 
 @pytest.fixture
 def image_set_id(client) -> int:
-    response = client.post("/api/v1/image-sets", data={"name": "target"},
-                           files=[("files", ("a.png", png_bytes(random_photo(16, 16)), "image/png"))])
+    response = client.post(
+        "/api/v1/image-sets",
+        data={"name": "target"},
+        files=[("files", ("a.png", png_bytes(random_photo(16, 16)), "image/png"))],
+    )
     assert response.status_code == 201, response.text
     return response.json()["id"]
 
@@ -24,29 +28,32 @@ def _post_job(client, body: bytes | str):
 
 JOB_BODIES = {
     "malformed JSON": ('{"image_set_id": SET, "codecs": [', "JSON decode error"),
-    "JSON array instead of an object": ('[1, 2, 3]', "valid dictionary"),
+    "JSON array instead of an object": ("[1, 2, 3]", "valid dictionary"),
     "empty body": ("", "Field required"),
     "unknown codec": ('{"image_set_id": SET, "codecs": [{"name": "no-such-codec"}]}', "unknown codec"),
-    "unknown metric": ('{"image_set_id": SET, "codecs": [{"name": "jpeg"}], "metrics": ["no-such"]}',
-                       "unknown metric"),
+    "unknown metric": ('{"image_set_id": SET, "codecs": [{"name": "jpeg"}], "metrics": ["no-such"]}', "unknown metric"),
     "negative rate point": ('{"image_set_id": SET, "codecs": [{"name": "jpeg", "rate_points": [-5]}]}', "out of range"),
     "huge rate point": ('{"image_set_id": SET, "codecs": [{"name": "jpeg", "rate_points": [1e308]}]}', "out of range"),
-    "rate point overflowing a double": ('{"image_set_id": SET, "codecs": [{"name": "jpeg", "rate_points": [1e999]}]}',
-                                        "not finite"),
+    "rate point overflowing a double": (
+        '{"image_set_id": SET, "codecs": [{"name": "jpeg", "rate_points": [1e999]}]}',
+        "not finite",
+    ),
     "NaN rate point": ('{"image_set_id": SET, "codecs": [{"name": "jpeg", "rate_points": [NaN]}]}', "not finite"),
-    "Infinity rate point": ('{"image_set_id": SET, "codecs": [{"name": "jpeg2000", "rate_points": [Infinity]}]}',
-                            "not finite"),
-    "text rate point": ('{"image_set_id": SET, "codecs": [{"name": "jpeg", "rate_points": ["high"]}]}',
-                        "valid number"),
+    "Infinity rate point": (
+        '{"image_set_id": SET, "codecs": [{"name": "jpeg2000", "rate_points": [Infinity]}]}',
+        "not finite",
+    ),
+    "text rate point": ('{"image_set_id": SET, "codecs": [{"name": "jpeg", "rate_points": ["high"]}]}', "valid number"),
     "non-integer quality": ('{"image_set_id": SET, "codecs": [{"name": "jpeg", "rate_points": [50.5]}]}', "integer"),
     "empty codec list": ('{"image_set_id": SET, "codecs": []}', "at least one codec"),
     "empty rate point list": ('{"image_set_id": SET, "codecs": [{"name": "jpeg", "rate_points": []}]}', "non-empty"),
-    "rate points not a list": ('{"image_set_id": SET, "codecs": [{"name": "jpeg", "rate_points": 50}]}',
-                               "valid list"),
+    "rate points not a list": ('{"image_set_id": SET, "codecs": [{"name": "jpeg", "rate_points": 50}]}', "valid list"),
     "nonexistent image set": ('{"image_set_id": 987654, "codecs": [{"name": "jpeg"}]}', "does not exist"),
     "image set ID above 2^63": (f'{{"image_set_id": {2**64}, "codecs": [{{"name": "jpeg"}}]}}', "out of range"),
-    "image set ID above the 32-bit column": (f'{{"image_set_id": {2**40}, "codecs": [{{"name": "jpeg"}}]}}',
-                                             "out of range"),
+    "image set ID above the 32-bit column": (
+        f'{{"image_set_id": {2**40}, "codecs": [{{"name": "jpeg"}}]}}',
+        "out of range",
+    ),
     "image set ID as text": ('{"image_set_id": "first", "codecs": [{"name": "jpeg"}]}', "valid integer"),
     "deeply nested JSON": ('{"image_set_id": SET, "codecs": ' + "[" * 5000 + "]" * 5000 + "}", ""),
 }
@@ -65,11 +72,19 @@ def test_ten_thousand_rate_points_are_refused_by_the_per_request_limit(client, i
     body = f'{{"image_set_id": {image_set_id}, "codecs": [{{"name": "jpeg2000", "rate_points": [{points}]}}]}}'
     response = _post_job(client, body)
     assert response.status_code == 422
-    assert "10000 rate points" in response.json()["detail"] and "MAX_RATE_POINTS_PER_REQUEST" in response.json()["detail"]
+    assert (
+        "10000 rate points" in response.json()["detail"] and "MAX_RATE_POINTS_PER_REQUEST" in response.json()["detail"]
+    )
 
 
-PAGES_WITH_IDS = ["/image-sets/{image_set_id}", "/jobs/{job_id}", "/jobs/{job_id}/results", "/studies/{study_id}",
-                  "/analysis/studies/{study_id}", "/analysis/iqa-datasets/{dataset_id}"]
+PAGES_WITH_IDS = [
+    "/image-sets/{image_set_id}",
+    "/jobs/{job_id}",
+    "/jobs/{job_id}/results",
+    "/studies/{study_id}",
+    "/analysis/studies/{study_id}",
+    "/analysis/iqa-datasets/{dataset_id}",
+]
 
 
 def _id_routes(client) -> list[tuple[str, str]]:
@@ -77,7 +92,9 @@ def _id_routes(client) -> list[tuple[str, str]]:
     found = [("GET", page) for page in PAGES_WITH_IDS]
     for path, operations in client.get("/openapi.json").json()["paths"].items():
         if re.search(r"\{\w*id\}", path):
-            found += [(method.upper(), path) for method in operations if method in ("get", "post", "put", "patch", "delete")]
+            found += [
+                (method.upper(), path) for method in operations if method in ("get", "post", "put", "patch", "delete")
+            ]
     return found
 
 
@@ -93,8 +110,13 @@ def test_ids_above_the_column_range_in_any_path_answer_404(client, nothing_store
 
 
 def test_ids_at_the_edge_of_the_range_are_plain_not_found(client, nothing_stored):
-    for path in (f"/api/v1/jobs/{MAX_ID}", f"/api/v1/image-sets/{MAX_ID}", "/api/v1/jobs/0", "/api/v1/jobs/-1",
-                 f"/api/v1/jobs/-{2**64}"):
+    for path in (
+        f"/api/v1/jobs/{MAX_ID}",
+        f"/api/v1/image-sets/{MAX_ID}",
+        "/api/v1/jobs/0",
+        "/api/v1/jobs/-1",
+        f"/api/v1/jobs/-{2**64}",
+    ):
         response = client.get(path)
         assert response.status_code in (404, 422), (path, response.text)
         assert "detail" in response.json()

@@ -4,6 +4,7 @@ Rejected uploads answer a 4xx JSON ``detail`` naming the problem and store nothi
 before and after). Valid-but-unusual images are accepted with the conversion documented in
 ``app/services/image_normalization.py`` and reported in the image's ``conversion`` field.
 """
+
 from __future__ import annotations
 
 import io
@@ -32,13 +33,20 @@ def _chunk(kind: bytes, payload: bytes) -> bytes:
 def png_bomb(width: int = 100_000, height: int = 100_000) -> bytes:
     """A 100-byte PNG whose header declares 10 gigapixels (the decompression bomb's first line)."""
     header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
-    return (b"\x89PNG\r\n\x1a\n" + _chunk(b"IHDR", header) + _chunk(b"IDAT", zlib.compress(b"\0" * 4096, 9))
-            + _chunk(b"IEND", b""))
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + _chunk(b"IHDR", header)
+        + _chunk(b"IDAT", zlib.compress(b"\0" * 4096, 9))
+        + _chunk(b"IEND", b"")
+    )
 
 
 def _upload(client, files, name="set", **data):
-    return client.post("/api/v1/image-sets", data={"name": name, **data},
-                       files=[("files", (fn, content, "application/octet-stream")) for fn, content in files])
+    return client.post(
+        "/api/v1/image-sets",
+        data={"name": name, **data},
+        files=[("files", (fn, content, "application/octet-stream")) for fn, content in files],
+    )
 
 
 def _stored_pixels(client, image_id: int) -> np.ndarray:
@@ -55,10 +63,21 @@ REJECTED = {
     "truncated JPEG (cut in the header)": ([("cut.jpg", _jpeg(random_photo(64, 64))[:400])], 422, "truncated"),
     "truncated JPEG (cut in the scan)": ([("half.jpg", _jpeg(random_photo(64, 64))[:-300])], 422, "truncated"),
     "decompression bomb (header declares 10 GP)": ([("bomb.png", png_bomb())], 413, "decompression-bomb"),
-    "SVG renamed .png": ([("vector.png", b'<svg xmlns="http://www.w3.org/2000/svg" width="8" height="8">'
-                                         b'<script>alert(1)</script></svg>')], 422, "not an image"),
-    "HTML renamed .png": ([("page.png", b"<!doctype html><html><script>alert(1)</script></html>")], 422,
-                          "not an image"),
+    "SVG renamed .png": (
+        [
+            (
+                "vector.png",
+                b'<svg xmlns="http://www.w3.org/2000/svg" width="8" height="8"><script>alert(1)</script></svg>',
+            )
+        ],
+        422,
+        "not an image",
+    ),
+    "HTML renamed .png": (
+        [("page.png", b"<!doctype html><html><script>alert(1)</script></html>")],
+        422,
+        "not an image",
+    ),
     "PDF renamed .jpg": ([("doc.jpg", b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF")], 422, "not an image"),
     "one bad file among good ones": ([("ok.png", GOOD), ("bad.png", b"\x89PNG\r\n\x1a\nnope")], 422, "bad.png".lower()),
     "ICO (a format we do not accept)": ([("icon.png", None)], 422, "accepted"),
@@ -122,14 +141,18 @@ def test_too_many_files_is_rejected(client, nothing_stored, monkeypatch):
 
 
 def test_garbage_multipart_body_is_a_4xx(client, nothing_stored):
-    response = client.post("/api/v1/image-sets", content=b"--xyz\r\nnot really multipart",
-                           headers={"Content-Type": "multipart/form-data; boundary=xyz"})
+    response = client.post(
+        "/api/v1/image-sets",
+        content=b"--xyz\r\nnot really multipart",
+        headers={"Content-Type": "multipart/form-data; boundary=xyz"},
+    )
     assert 400 <= response.status_code < 500, response.text
     response = client.post("/api/v1/image-sets", json={"name": "x", "files": []})
     assert response.status_code == 422
 
 
 # --- accepted with a documented conversion -----------------------------------------------------------------
+
 
 def _accepted(client, files, name="set"):
     response = _upload(client, files, name=name)
@@ -188,8 +211,9 @@ def test_animated_gif_keeps_its_first_frame_and_says_so(client):
     assert _stored_pixels(client, image["id"])[4, 4].tolist() == [255, 0, 0]
 
 
-@pytest.mark.parametrize("filename", ["../../../../etc/passwd.png", "..\\..\\windows\\win.png", "/abs/x.png",
-                                      "a/../../b.png"])
+@pytest.mark.parametrize(
+    "filename", ["../../../../etc/passwd.png", "..\\..\\windows\\win.png", "/abs/x.png", "a/../../b.png"]
+)
 def test_path_traversal_names_are_labels_never_paths(client, settings_env, filename):
     image = _accepted(client, [(filename, GOOD)])["images"][0]
     assert image["filename"] == filename  # shown as given (escaped in pages), never used to build a path

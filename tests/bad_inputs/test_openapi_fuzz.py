@@ -1,5 +1,6 @@
 """schemathesis against the app's own OpenAPI document: generated requests for every operation, sent in-process
 with a member's bearer token, never get a 5xx. Bounded: a few examples per operation, no shrinking."""
+
 from __future__ import annotations
 
 import os
@@ -46,8 +47,13 @@ def fuzzed_app(tmp_path_factory):
 
 def _fuzz(operation, headers: dict[str, str], failures: list[str], statuses: list[int]) -> None:
     @given(operation.as_strategy())
-    @settings(max_examples=EXAMPLES_PER_OPERATION, deadline=None, phases=[Phase.explicit, Phase.generate],
-              suppress_health_check=list(HealthCheck), database=None)
+    @settings(
+        max_examples=EXAMPLES_PER_OPERATION,
+        deadline=None,
+        phases=[Phase.explicit, Phase.generate],
+        suppress_health_check=list(HealthCheck),
+        database=None,
+    )
     def send(case) -> None:
         response = case.call(headers=headers)
         statuses.append(response.status_code)
@@ -73,6 +79,8 @@ def test_generated_requests_never_get_a_server_error(fuzzed_app):
     assert fuzzed == len(operations), f"time budget spent after {fuzzed} of {len(operations)} operations"
     assert len(statuses) >= len(operations)  # every operation was called at least once
     assert any(200 <= s < 300 for s in statuses) and any(400 <= s < 500 for s in statuses)
-    print(f"schemathesis: {len(operations)} operations, {len(statuses)} requests, "
-          f"{sum(s < 300 for s in statuses)} 2xx, {sum(400 <= s < 500 for s in statuses)} 4xx, "
-          f"{time.monotonic() - started:.1f} s")
+    print(
+        f"schemathesis: {len(operations)} operations, {len(statuses)} requests, "
+        f"{sum(s < 300 for s in statuses)} 2xx, {sum(400 <= s < 500 for s in statuses)} 4xx, "
+        f"{time.monotonic() - started:.1f} s"
+    )

@@ -1,6 +1,7 @@
 """Property-based tests (hypothesis) of the parsers that read untrusted input: image normalisation, rate point
 validation, the ``.lic`` container and data set score files. Each either returns a well-formed value or raises
 its own documented error; no other exception escapes."""
+
 from __future__ import annotations
 
 import hashlib
@@ -38,8 +39,16 @@ def _encoded(fmt: str, mode: str = "RGB", size: tuple[int, int] = (5, 4)) -> byt
     return buffer.getvalue()
 
 
-SEEDS = [_encoded("PNG"), _encoded("JPEG"), _encoded("GIF", "P"), _encoded("BMP"), _encoded("TIFF"),
-         _encoded("WEBP"), _encoded("PNG", "LA"), _encoded("PNG", "I;16")]
+SEEDS = [
+    _encoded("PNG"),
+    _encoded("JPEG"),
+    _encoded("GIF", "P"),
+    _encoded("BMP"),
+    _encoded("TIFF"),
+    _encoded("WEBP"),
+    _encoded("PNG", "LA"),
+    _encoded("PNG", "I;16"),
+]
 
 
 @st.composite
@@ -89,8 +98,9 @@ def _check_file_readers(data: bytes) -> None:
             assert str(path) in str(exc)
         else:
             assert pixels.dtype == np.uint8 and pixels.ndim == 3 and pixels.shape[2] == 3
-        index = DatasetIndex(layout="fuzz", root=Path(folder), references=["x.png"], distorted=[],
-                             higher_is_better=True, unit="MOS")
+        index = DatasetIndex(
+            layout="fuzz", root=Path(folder), references=["x.png"], distorted=[], higher_is_better=True, unit="MOS"
+        )
         problems = verify_images(index)
         assert problems == [] or (len(problems) == 1 and problems[0].startswith("x.png does not decode"))
         try:
@@ -127,8 +137,14 @@ def test_tiff_with_a_damaged_second_page_is_a_4xx_error():
 
 
 CODECS = build_codecs(CodecContext(weights_dir=Path("/nonexistent-weights"), device="cpu"))
-NUMBERS = st.one_of(st.floats(allow_nan=True, allow_infinity=True), st.integers(-10**400, 10**400),
-                    st.integers(-200, 200), st.booleans(), st.text(max_size=5), st.none())
+NUMBERS = st.one_of(
+    st.floats(allow_nan=True, allow_infinity=True),
+    st.integers(-(10**400), 10**400),
+    st.integers(-200, 200),
+    st.booleans(),
+    st.text(max_size=5),
+    st.none(),
+)
 
 
 @FAST
@@ -146,9 +162,14 @@ def test_rate_point_validation_accepts_only_in_range_numbers(name, value):
     assert not rate.discrete or accepted in rate.points
 
 
-LIC_FILES = st.builds(LicFile, model_id=st.binary(min_size=8, max_size=8), height=st.integers(1, 2**32 - 1),
-                      width=st.integers(1, 2**32 - 1), rate=st.floats(0, 1),
-                      streams=st.lists(st.binary(max_size=64), max_size=4).map(tuple))
+LIC_FILES = st.builds(
+    LicFile,
+    model_id=st.binary(min_size=8, max_size=8),
+    height=st.integers(1, 2**32 - 1),
+    width=st.integers(1, 2**32 - 1),
+    rate=st.floats(0, 1),
+    streams=st.lists(st.binary(max_size=64), max_size=4).map(tuple),
+)
 
 
 @FAST

@@ -8,6 +8,7 @@ create an image set with a file, create an API token, log out) and a CORS fetch 
 header. Afterwards nothing changed; then the same cancel sent by the app's own page (with the token) does cancel
 the job, so the session was live throughout and the check is what refused the forgeries.
 """
+
 from __future__ import annotations
 
 import re
@@ -25,8 +26,15 @@ from tests.support.images import png_bytes, random_photo
 pytestmark = [pytest.mark.integration, pytest.mark.browser]
 
 CHROMIUM = "/usr/bin/chromium"
-ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
-        "--disable-component-update", "--disable-sync"]
+ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
 
 ATTACK = """<!doctype html><html><body>
 <form id="f1" method="post" action="{app}/api/v1/jobs/{job}/cancel" target="sink1"></form>
@@ -60,8 +68,11 @@ ATTACK = """<!doctype html><html><body>
 def queued_job(production_stack):
     """A job that stays queued (inserted without tasks, owned by the stack's admin) on a fresh private set."""
     with production_stack.client() as client:
-        made = client.post("/api/v1/image-sets", data={"name": "csrf target"},
-                           files=[("files", ("a.png", png_bytes(random_photo(32, 40, seed=8)), "image/png"))])
+        made = client.post(
+            "/api/v1/image-sets",
+            data={"name": "csrf target"},
+            files=[("files", ("a.png", png_bytes(random_photo(32, 40, seed=8)), "image/png"))],
+        )
         assert made.status_code == 201, made.text
         set_id = made.json()["id"]
     from app.db.tables import Job, User
@@ -69,9 +80,17 @@ def queued_job(production_stack):
     engine = create_engine(production_stack.env["DATABASE_URL"])
     with engine.begin() as connection:
         owner = connection.scalar(select(User.id).where(User.name == production_stack.user))
-        job_id = connection.execute(insert(Job).values(
-            image_set_id=set_id, owner_id=owner, status="queued", done=0, total=1, metrics=["psnr"],
-            codecs=[{"name": "jpeg", "rate_points": [50]}])).inserted_primary_key[0]
+        job_id = connection.execute(
+            insert(Job).values(
+                image_set_id=set_id,
+                owner_id=owner,
+                status="queued",
+                done=0,
+                total=1,
+                metrics=["psnr"],
+                codecs=[{"name": "jpeg", "rate_points": [50]}],
+            )
+        ).inserted_primary_key[0]
     engine.dispose()
     return job_id
 
@@ -100,15 +119,19 @@ def _state(stack, job_id: int) -> tuple:
     return job, sets, tokens
 
 
-def test_pages_on_other_origins_cannot_change_anything_through_a_logged_in_browser(production_stack, queued_job,
-                                                                                  tmp_path):
+def test_pages_on_other_origins_cannot_change_anything_through_a_logged_in_browser(
+    production_stack, queued_job, tmp_path
+):
     import base64
 
     from playwright.sync_api import sync_playwright
 
     stack, job_id = production_stack, queued_job
-    (tmp_path / "attack.html").write_text(ATTACK.format(
-        app=stack.base_url, job=job_id, png=base64.b64encode(png_bytes(random_photo(16, 16, seed=2))).decode()))
+    (tmp_path / "attack.html").write_text(
+        ATTACK.format(
+            app=stack.base_url, job=job_id, png=base64.b64encode(png_bytes(random_photo(16, 16, seed=2))).decode()
+        )
+    )
     attacker = _attacker_server(tmp_path)
     port = attacker.server_address[1]
     before = _state(stack, job_id)
@@ -132,8 +155,9 @@ def test_pages_on_other_origins_cannot_change_anything_through_a_logged_in_brows
                 assert _state(stack, job_id) == before, origin
                 forged = _posts_logged(log, seen)
                 # the forgeries did reach the server (so the test can fail) and each was refused
-                assert {f"/api/v1/jobs/{job_id}/cancel", "/api/v1/image-sets", "/api/v1/tokens", "/tokens"} <= \
-                    {path for path, _ in forged}, forged
+                assert {f"/api/v1/jobs/{job_id}/cancel", "/api/v1/image-sets", "/api/v1/tokens", "/tokens"} <= {
+                    path for path, _ in forged
+                }, forged
                 assert all(status in (refused, "403") for path, status in forged if path != "/logout"), forged
 
             # the session is still live and the app's own page, which sends the token, can cancel

@@ -1,6 +1,7 @@
 """Issue 12's loop in Debian's Chromium: log in -> upload -> job -> leaderboard -> viewer (zoom, flicker) ->
 log out. Screenshots go to $LICBENCH_ARTIFACTS, else test-artifacts/dashboard-flow (gitignored); the path is
 printed."""
+
 from __future__ import annotations
 
 import os
@@ -18,8 +19,15 @@ from tests.support.stack import ROOT
 pytestmark = [pytest.mark.integration, pytest.mark.browser]
 
 CHROMIUM = "/usr/bin/chromium"
-ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
-        "--disable-component-update", "--disable-sync"]
+ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
 
 
 def _artifacts() -> Path:
@@ -33,8 +41,15 @@ def test_member_runs_the_whole_loop_in_a_browser(production_stack, tmp_path):
     from playwright.sync_api import sync_playwright
 
     password = "member password 42"
-    subprocess.run([sys.executable, "-m", "app.cli", "user", "create", "lab-member", "--password-stdin"],
-                   input=password + "\n", text=True, env=production_stack.env, cwd=ROOT, check=True, capture_output=True)
+    subprocess.run(
+        [sys.executable, "-m", "app.cli", "user", "create", "lab-member", "--password-stdin"],
+        input=password + "\n",
+        text=True,
+        env=production_stack.env,
+        cwd=ROOT,
+        check=True,
+        capture_output=True,
+    )
     shots = _artifacts()
     files = []
     for i, (h, w) in enumerate([(96, 120), (104, 88)]):
@@ -121,8 +136,10 @@ def test_member_runs_the_whole_loop_in_a_browser(production_stack, tmp_path):
         # log out: mutating needs a login again
         page.click("#logout-button")
         page.wait_for_selector("#login-link")
-        status = page.evaluate("fetch('/api/v1/jobs', {method: 'POST', headers: {'Content-Type': 'application/json'},"
-                               " body: '{}'}).then(r => r.status)")
+        status = page.evaluate(
+            "fetch('/api/v1/jobs', {method: 'POST', headers: {'Content-Type': 'application/json'},"
+            " body: '{}'}).then(r => r.status)"
+        )
         assert status == 401
         page.screenshot(path=str(shots / "8-logged-out.png"), full_page=True)
         assert not errors, errors

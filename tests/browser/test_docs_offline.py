@@ -1,4 +1,5 @@
 """/docs and /redoc render in Chromium with every non-loopback request blocked (no CDN)."""
+
 from __future__ import annotations
 
 import threading
@@ -12,8 +13,15 @@ from tests.support.servers import free_port, wait_for_port
 pytestmark = [pytest.mark.integration, pytest.mark.browser]
 
 CHROMIUM = "/usr/bin/chromium"
-ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
-        "--disable-component-update", "--disable-sync"]
+ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
 
 
 @pytest.fixture

@@ -1,5 +1,6 @@
 """End to end in Chromium: a job, a study showing crops, simulated observers answering over REST, crops scored by
 the real worker, the correlation, then the metric report card: ranking, scatter (click -> images), failures, bias."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -12,8 +13,15 @@ from tests.support.studies import take_session, true_scale
 pytestmark = [pytest.mark.integration, pytest.mark.browser]
 
 CHROMIUM = "/usr/bin/chromium"
-ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
-        "--disable-component-update", "--disable-sync"]
+ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
 METRICS = ["psnr", "ssim", "gmsd"]
 
 
@@ -43,24 +51,40 @@ def _wait_for_job(stack, job_id: int, headers: dict, timeout: float = 300) -> di
 
 @pytest.fixture(scope="module")
 def answered_study(production_stack):
-    files = [("files", (f"photo{i}.png", png_bytes(random_photo(h, w, seed=90 + i)), "image/png"))
-             for i, (h, w) in enumerate(((64, 80), (72, 72)))]
+    files = [
+        ("files", (f"photo{i}.png", png_bytes(random_photo(h, w, seed=90 + i)), "image/png"))
+        for i, (h, w) in enumerate(((64, 80), (72, 72)))
+    ]
     headers = stack_headers(production_stack, "report-owner")
     with production_stack.client() as client:
         client.headers.update(headers)
         uploaded = client.post("/api/v1/image-sets", data={"name": "report"}, files=files)
         assert uploaded.status_code == 201, uploaded.text
         image_set = uploaded.json()
-        created = client.post("/api/v1/jobs", json={"image_set_id": image_set["id"], "codecs": [
-            {"name": "jpeg", "rate_points": [10, 30, 60, 90]}], "metrics": METRICS})
+        created = client.post(
+            "/api/v1/jobs",
+            json={
+                "image_set_id": image_set["id"],
+                "codecs": [{"name": "jpeg", "rate_points": [10, 30, 60, 90]}],
+                "metrics": METRICS,
+            },
+        )
         assert created.status_code == 202, created.text
     job = _wait_for_job(production_stack, created.json()["id"], headers)
     assert job["status"] == "succeeded", job
     with production_stack.client() as client:
         client.headers.update(headers)
-        study = client.post("/api/v1/studies", json={
-            "name": "report study", "method": "pairwise", "job_id": job["id"], "trials_per_session": 30,
-            "sampling": "balanced", "crop": 48}).json()
+        study = client.post(
+            "/api/v1/studies",
+            json={
+                "name": "report study",
+                "method": "pairwise",
+                "job_id": job["id"],
+                "trials_per_session": 30,
+                "sampling": "balanced",
+                "crop": 48,
+            },
+        ).json()
         truth = true_scale(study["conditions"], step=1.5)
         rng = np.random.default_rng(21)
         for i in range(4):
@@ -94,7 +118,9 @@ def test_report_card_ranks_metrics_plots_them_and_shows_where_they_fail(producti
 
     ranked = page.eval_on_selector_all("#ranking tbody tr", "rows => rows.map(r => r.dataset.metric)")
     assert ranked == [r["metric"] for r in report["metrics"]]  # the page shows the API's ranking
-    first_cells = page.eval_on_selector_all("#ranking tbody tr:first-child td", "cells => cells.map(c => c.textContent)")
+    first_cells = page.eval_on_selector_all(
+        "#ranking tbody tr:first-child td", "cells => cells.map(c => c.textContent)"
+    )
     assert first_cells[3].startswith(f"{report['metrics'][0]['srocc']:.3f} [")  # SROCC with its interval
     marks = page.eval_on_selector_all("#ranking tbody tr td:nth-child(8)", "cells => cells.map(c => c.textContent)")
     assert marks[0] == "" and all(m in ("*", "≈", "") for m in marks[1:])
@@ -104,8 +130,11 @@ def test_report_card_ranks_metrics_plots_them_and_shows_where_they_fail(producti
     box = page.locator("#scatter-plot .scatterlayer .point").first.bounding_box()
     page.mouse.click(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
     page.wait_for_selector("#pair-view:not([hidden])", timeout=10_000)
-    _until(page, "document.getElementById('pair-image').naturalWidth === 48 && "
-                 "document.getElementById('pair-reference').naturalWidth === 48")
+    _until(
+        page,
+        "document.getElementById('pair-image').naturalWidth === 48 && "
+        "document.getElementById('pair-reference').naturalWidth === 48",
+    )
 
     assert page.locator("#worst .worst-metric").count() == len(METRICS)
     assert page.locator("#worst .worst-residual img").count() >= 2
@@ -130,7 +159,9 @@ def test_a_newcomer_walks_every_page_without_a_dead_end(production_stack, answer
     from pathlib import Path
 
     study, _, headers = answered_study
-    shots = Path(os.environ.get("LICBENCH_ARTIFACTS") or Path(__file__).resolve().parents[2] / "test-artifacts") / "walk"
+    shots = (
+        Path(os.environ.get("LICBENCH_ARTIFACTS") or Path(__file__).resolve().parents[2] / "test-artifacts") / "walk"
+    )
     shots.mkdir(parents=True, exist_ok=True)
     context = browser.new_context(viewport={"width": 1300, "height": 900}, extra_http_headers=headers)
     page = context.new_page()
@@ -154,7 +185,11 @@ def test_a_newcomer_walks_every_page_without_a_dead_end(production_stack, answer
     page.click("#results-table tbody tr:first-child a.viewer-link")
     page.wait_for_selector("#viewer[data-scale]")
     page.select_option("#mode", "ssim")  # a dropdown takes focus...
-    _until(page, "document.getElementById('viewer').dataset.mode === 'ssim' && !document.getElementById('left-source').value.match(/^original$/)", timeout=30)
+    _until(
+        page,
+        "document.getElementById('viewer').dataset.mode === 'ssim' && !document.getElementById('left-source').value.match(/^original$/)",
+        timeout=30,
+    )
     assert "reconstruction of the map" in page.inner_text("#left-source option:checked")
     _until(page, "!document.getElementById('map-scale').hidden", timeout=30)  # the map's scale, with what it measures
     page.keyboard.press("1")  # ...and the keys still work
@@ -190,8 +225,12 @@ def test_scores_only_aic4_report_card_shows_the_jpeg_ai_column_and_no_images(pro
             archive.write(csv_path, csv_path.name)
     headers = stack_headers(production_stack, "aic4-owner")
     with production_stack.client() as client, open(zip_path, "rb") as handle:
-        created = client.post("/api/v1/iqa-datasets", headers=headers, data={"name": "AIC-4", "layout": "aic4"},
-                              files={"archive": (zip_path.name, handle.read(), "application/zip")})
+        created = client.post(
+            "/api/v1/iqa-datasets",
+            headers=headers,
+            data={"name": "AIC-4", "layout": "aic4"},
+            files={"archive": (zip_path.name, handle.read(), "application/zip")},
+        )
     assert created.status_code == 202 and created.json()["scores_only"], created.text
     context = browser.new_context(viewport={"width": 1300, "height": 900})
     page = context.new_page()

@@ -1,5 +1,6 @@
 """Under the Content-Security-Policy every main page renders with no console error and no CSP violation, and
 user-supplied names (an image set and a file named ``<script>alert(1)</script>``) run nothing anywhere."""
+
 from __future__ import annotations
 
 import pytest
@@ -11,8 +12,15 @@ from tests.support.images import png_bytes, random_photo
 pytestmark = [pytest.mark.integration, pytest.mark.browser]
 
 CHROMIUM = "/usr/bin/chromium"
-ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
-        "--disable-component-update", "--disable-sync"]
+ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
 HOSTILE = "<script>alert(1)</script><img src=x onerror=alert(2)>"
 
 VIOLATIONS_JS = """
@@ -35,12 +43,17 @@ def _expected(text: str) -> bool:
 def hostile_job(production_stack):
     """An image set and a one-point JPEG job whose names are HTML/script, made over the API."""
     with production_stack.client() as client:
-        upload = client.post("/api/v1/image-sets", data={"name": HOSTILE, "visibility": "public"},
-                             files=[("files", (f"{HOSTILE}.png", png_bytes(random_photo(40, 48)), "image/png"))])
+        upload = client.post(
+            "/api/v1/image-sets",
+            data={"name": HOSTILE, "visibility": "public"},
+            files=[("files", (f"{HOSTILE}.png", png_bytes(random_photo(40, 48)), "image/png"))],
+        )
         assert upload.status_code == 201, upload.text
         set_id = upload.json()["id"]
-        job = client.post("/api/v1/jobs", json={"image_set_id": set_id, "codecs": [{"name": "jpeg", "rate_points": [50]}],
-                                                "metrics": ["psnr"]})
+        job = client.post(
+            "/api/v1/jobs",
+            json={"image_set_id": set_id, "codecs": [{"name": "jpeg", "rate_points": [50]}], "metrics": ["psnr"]},
+        )
         assert job.status_code == 202, job.text
     production_stack.wait_for_job(job.json()["id"], timeout=240)
     return set_id, job.json()["id"]
@@ -50,8 +63,19 @@ def test_pages_render_under_the_csp_and_hostile_names_run_nothing(production_sta
     from playwright.sync_api import sync_playwright
 
     set_id, job_id = hostile_job
-    pages = ["/", "/image-sets", "/jobs", f"/image-sets/{set_id}", f"/jobs/{job_id}", f"/jobs/{job_id}/results",
-             "/leaderboard", "/tokens", "/analysis/iqa-datasets", "/docs", "/redoc"]
+    pages = [
+        "/",
+        "/image-sets",
+        "/jobs",
+        f"/image-sets/{set_id}",
+        f"/jobs/{job_id}",
+        f"/jobs/{job_id}/results",
+        "/leaderboard",
+        "/tokens",
+        "/analysis/iqa-datasets",
+        "/docs",
+        "/redoc",
+    ]
     problems: list[str] = []
     dialogs: list[str] = []
     with sync_playwright() as p:
@@ -59,10 +83,22 @@ def test_pages_render_under_the_csp_and_hostile_names_run_nothing(production_sta
         page = browser.new_page(viewport={"width": 1280, "height": 900})
         page.add_init_script(VIOLATIONS_JS)
         page.on("dialog", lambda dialog: (dialogs.append(dialog.message), dialog.dismiss()))
-        page.on("console", lambda message: problems.append(f"{page.url}: console {message.type}: {message.text}")
-                if message.type == "error" and not _expected(message.text) else None)
-        page.on("response", lambda response: problems.append(f"{page.url}: {response.status} for {response.url}")
-                if response.status >= 400 and not response.url.endswith("/favicon.ico") else None)
+        page.on(
+            "console",
+            lambda message: (
+                problems.append(f"{page.url}: console {message.type}: {message.text}")
+                if message.type == "error" and not _expected(message.text)
+                else None
+            ),
+        )
+        page.on(
+            "response",
+            lambda response: (
+                problems.append(f"{page.url}: {response.status} for {response.url}")
+                if response.status >= 400 and not response.url.endswith("/favicon.ico")
+                else None
+            ),
+        )
         page.on("pageerror", lambda error: problems.append(f"{page.url}: uncaught {error}"))
         browser_login(page, production_stack.base_url, production_stack.user, production_stack.password)
         for path in pages:

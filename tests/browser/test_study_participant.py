@@ -1,4 +1,5 @@
 """The participant page of a human study in Chromium: training, trials by keyboard, reload, resume, finish."""
+
 from __future__ import annotations
 
 import csv
@@ -14,8 +15,15 @@ from tests.support.studies import run_small_job_on_stack, stack_user_headers, ta
 pytestmark = [pytest.mark.integration, pytest.mark.browser]
 
 CHROMIUM = "/usr/bin/chromium"
-ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
-        "--disable-component-update", "--disable-sync"]
+ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
 TRIALS = 8
 
 
@@ -28,9 +36,19 @@ def owner(production_stack) -> dict[str, str]:
 def study(production_stack, owner):
     job = run_small_job_on_stack(production_stack, owner)
     with production_stack.client() as client:
-        created = client.post("/api/v1/studies", headers=owner, json={
-            "name": "browser study", "method": "pairwise", "job_id": job["id"], "trials_per_session": TRIALS,
-            "sampling": "balanced", "crop": 48, "min_viewing_ms": 150})
+        created = client.post(
+            "/api/v1/studies",
+            headers=owner,
+            json={
+                "name": "browser study",
+                "method": "pairwise",
+                "job_id": job["id"],
+                "trials_per_session": TRIALS,
+                "sampling": "balanced",
+                "crop": 48,
+                "min_viewing_ms": 150,
+            },
+        )
         assert created.status_code == 201, created.text
     return created.json()
 
@@ -60,16 +78,20 @@ def _answer(page, key: str) -> None:
     training = page.get_attribute("#stage", "data-training")
     page.wait_for_selector("#stage[data-ready=true]", timeout=15_000)
     page.keyboard.press(key)
-    _wait_until(page, "([p, t]) => !document.getElementById('done').hidden || "
-                      "document.getElementById('stage').dataset.position !== p || "
-                      "document.getElementById('stage').dataset.training !== t", arg=[position, training])
+    _wait_until(
+        page,
+        "([p, t]) => !document.getElementById('done').hidden || "
+        "document.getElementById('stage').dataset.position !== p || "
+        "document.getElementById('stage').dataset.training !== t",
+        arg=[position, training],
+    )
 
 
 def test_take_trials_by_keyboard_reload_resume_and_finish(production_stack, study, owner, browser):
     # devicePixelRatio 2: a 48-pixel crop must be 24 CSS pixels wide (1 image pixel = 1 device pixel).
     context = browser.new_context(viewport={"width": 1000, "height": 800}, device_scale_factor=2)
     page = context.new_page()
-    page.goto(production_stack.base_url + study["participant_url"][study["participant_url"].index("/studies/"):])
+    page.goto(production_stack.base_url + study["participant_url"][study["participant_url"].index("/studies/") :])
     page.click("#start")
     for _ in range(3):  # training trials: page only
         assert page.get_attribute("#stage", "data-training") == "true"
@@ -106,8 +128,11 @@ def test_take_trials_by_keyboard_reload_resume_and_finish(production_stack, stud
         page.screenshot(path=os.path.join(artifacts, "study-done.png"))
 
     with production_stack.client() as client:
-        rows = list(csv.DictReader(io.StringIO(
-            client.get(f"/api/v1/studies/{study['id']}/responses?format=csv", headers=owner).text)))
+        rows = list(
+            csv.DictReader(
+                io.StringIO(client.get(f"/api/v1/studies/{study['id']}/responses?format=csv", headers=owner).text)
+            )
+        )
         assert client.get(f"/api/v1/studies/{study['id']}/sessions/{sid}/next").status_code == 204
     mine = [r for r in rows if r["session"] == sid]
     assert [int(r["position"]) for r in mine] == list(range(1, TRIALS + 1))  # training was not recorded
@@ -119,7 +144,7 @@ def test_take_trials_by_keyboard_reload_resume_and_finish(production_stack, stud
 def test_a_window_too_small_for_one_to_one_says_so_instead_of_scaling(production_stack, study, browser):
     context = browser.new_context(viewport={"width": 260, "height": 500}, device_scale_factor=1)
     page = context.new_page()
-    page.goto(production_stack.base_url + study["participant_url"][study["participant_url"].index("/studies/"):])
+    page.goto(production_stack.base_url + study["participant_url"][study["participant_url"].index("/studies/") :])
     page.click("#start")  # the training images are 128 px: two of them do not fit 260 CSS px side by side
     page.wait_for_selector("#fit-warning:not([hidden])")
     assert "too small" in page.text_content("#fit-warning")

@@ -1,6 +1,7 @@
 """The triplet participant page in Chromium (issue 29, section 6): training, answers by the arrow keys
 (left, right, down = not sure), 1:1 device pixels (x2 under the zoom boost), and the JND scale that the
 stack's real worker computes afterwards."""
+
 from __future__ import annotations
 
 import time
@@ -24,9 +25,19 @@ def owner(production_stack) -> dict[str, str]:
 def study(production_stack, owner):
     job = run_small_job_on_stack(production_stack, owner)
     with production_stack.client() as client:
-        created = client.post("/api/v1/studies", headers=owner, json={
-            "name": "triplet browser study", "method": "triplet", "job_id": job["id"], "trials_per_session": TRIALS,
-            "crop": 48, "min_viewing_ms": 100, "boost": ["zoom", "flicker"]})
+        created = client.post(
+            "/api/v1/studies",
+            headers=owner,
+            json={
+                "name": "triplet browser study",
+                "method": "triplet",
+                "job_id": job["id"],
+                "trials_per_session": TRIALS,
+                "crop": 48,
+                "min_viewing_ms": 100,
+                "boost": ["zoom", "flicker"],
+            },
+        )
         assert created.status_code == 201, created.text
     return created.json()
 
@@ -36,9 +47,13 @@ def _answer(page, key: str) -> None:
     training = page.get_attribute("#stage", "data-training")
     page.wait_for_selector("#stage[data-ready=true]", timeout=15_000)
     page.keyboard.press(key)
-    _wait_until(page, "([p, t]) => !document.getElementById('done').hidden || "
-                      "document.getElementById('stage').dataset.position !== p || "
-                      "document.getElementById('stage').dataset.training !== t", arg=[position, training])
+    _wait_until(
+        page,
+        "([p, t]) => !document.getElementById('done').hidden || "
+        "document.getElementById('stage').dataset.position !== p || "
+        "document.getElementById('stage').dataset.training !== t",
+        arg=[position, training],
+    )
 
 
 def test_triplet_trials_by_keyboard_at_one_to_one_then_the_worker_scale(production_stack, study, owner):
@@ -48,7 +63,7 @@ def test_triplet_trials_by_keyboard_at_one_to_one_then_the_worker_scale(producti
         browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=ARGS)
         context = browser.new_context(viewport={"width": 1000, "height": 800}, device_scale_factor=2)
         page = context.new_page()
-        page.goto(production_stack.base_url + study["participant_url"][study["participant_url"].index("/studies/"):])
+        page.goto(production_stack.base_url + study["participant_url"][study["participant_url"].index("/studies/") :])
         page.click("#start")
         for key in ("ArrowLeft", "ArrowRight", "ArrowDown"):  # training: page only
             assert page.get_attribute("#stage", "data-training") == "true"
@@ -61,7 +76,9 @@ def test_triplet_trials_by_keyboard_at_one_to_one_then_the_worker_scale(producti
             zoom = 2 if "zoom" in page.get_attribute("#stage", "data-boost").split(",") else 1
             for side in ("left", "pivot", "right"):  # 48 image pixels on 48 * zoom device pixels at DPR 2
                 assert page.evaluate(f"document.getElementById('img-{side}').width") == 48
-                assert page.evaluate(f"document.getElementById('img-{side}').getBoundingClientRect().width") == 24 * zoom
+                assert (
+                    page.evaluate(f"document.getElementById('img-{side}').getBoundingClientRect().width") == 24 * zoom
+                )
             _answer(page, keys[i % 3])
         page.wait_for_selector("#done:not([hidden])")
         sid = page.evaluate(f"localStorage.getItem('licbench-study-{study['id']}-session')")

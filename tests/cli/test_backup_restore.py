@@ -1,5 +1,6 @@
 """``licbench backup``, ``restore`` and ``verify`` on the embedded SQLite set-up (issue 32): a restore answers like
 the original, and a truncated backup, a changed file, a newer schema or a non-empty target change nothing."""
+
 from __future__ import annotations
 
 import json
@@ -25,9 +26,17 @@ def _use_data_dir(monkeypatch, data_dir: Path) -> None:
 def snapshot_answers(api, job_id: int, study: dict, dataset_id: int) -> dict:
     """The API's answers about everything the installation holds (what a restore must reproduce)."""
     study_id = study["id"]
-    urls = [f"/api/v1/jobs/{job_id}", f"/api/v1/jobs/{job_id}/results?limit=1000", f"/api/v1/jobs/{job_id}/rd",
-            "/api/v1/image-sets", f"/api/v1/studies/{study_id}", f"/api/v1/studies/{study_id}/responses",
-            f"/api/v1/iqa-datasets/{dataset_id}", f"/api/v1/iqa-datasets/{dataset_id}/scores", "/api/v1/jobs"]
+    urls = [
+        f"/api/v1/jobs/{job_id}",
+        f"/api/v1/jobs/{job_id}/results?limit=1000",
+        f"/api/v1/jobs/{job_id}/rd",
+        "/api/v1/image-sets",
+        f"/api/v1/studies/{study_id}",
+        f"/api/v1/studies/{study_id}/responses",
+        f"/api/v1/iqa-datasets/{dataset_id}",
+        f"/api/v1/iqa-datasets/{dataset_id}/scores",
+        "/api/v1/jobs",
+    ]
     answers = {}
     for url in urls:
         response = api.get(url)
@@ -46,8 +55,17 @@ def installation(api, settings_env, tmp_path, monkeypatch):
     """A finished JPEG job, a study with one answer, a scored data set, and a file no row names."""
     monkeypatch.setenv("STUDY_BOOTSTRAP", "20")
     job = run_small_job_in_process(api, sizes=((48, 56),), rate_points=(20, 80))
-    study = api.post("/api/v1/studies", json={"name": "s", "method": "pairwise", "job_id": job["id"],
-                                               "trials_per_session": 4, "sampling": "balanced", "crop": 32}).json()
+    study = api.post(
+        "/api/v1/studies",
+        json={
+            "name": "s",
+            "method": "pairwise",
+            "job_id": job["id"],
+            "trials_per_session": 4,
+            "sampling": "balanced",
+            "crop": 32,
+        },
+    ).json()
     session = api.post(f"/api/v1/studies/{study['id']}/sessions", json={"token": study["token"]}).json()["id"]
     base = f"/api/v1/studies/{study['id']}/sessions/{session}"
     trial = api.get(f"{base}/next").json()

@@ -1,4 +1,5 @@
 """``licbench dataset import|list|show``: the same check as the API, one-line errors, --wait scores here."""
+
 from __future__ import annotations
 
 import json
@@ -11,8 +12,20 @@ from tests.support.analysis import dataset_zip, stored_dataset_files
 def test_import_a_folder_and_wait_prints_each_metrics_srocc(settings_env, tmp_path, capsys):
     folder = tmp_path / "kadid"
     fixture = iqa_fixtures.write_kadid10k(folder)
-    code = main(["dataset", "import", "--layout", "kadid10k", str(folder), "--name", "KADID tiny",
-                 "--metrics", "psnr,gmsd", "--wait"])
+    code = main(
+        [
+            "dataset",
+            "import",
+            "--layout",
+            "kadid10k",
+            str(folder),
+            "--name",
+            "KADID tiny",
+            "--metrics",
+            "psnr,gmsd",
+            "--wait",
+        ]
+    )
     out = capsys.readouterr().out
     assert code == 0, out
     assert f"{fixture.n_distorted} distorted" in out and "SROCC" in out
@@ -49,8 +62,9 @@ def test_bad_input_is_a_one_line_error_and_stores_nothing(settings_env, tmp_path
     assert stored_dataset_files(settings_env) == []
 
 
-def test_aic4_scores_only_import_prints_the_shipped_metrics_srocc_without_queueing(settings_env, tmp_path, capsys,
-                                                                                   monkeypatch):
+def test_aic4_scores_only_import_prints_the_shipped_metrics_srocc_without_queueing(
+    settings_env, tmp_path, capsys, monkeypatch
+):
     from pathlib import Path
 
     from app.settings import get_settings

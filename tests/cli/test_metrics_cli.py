@@ -1,4 +1,5 @@
 """``licbench score``: one pair (text or JSON), two folders to CSV, and one-line errors (exit 2)."""
+
 from __future__ import annotations
 
 import csv
@@ -66,8 +67,21 @@ def test_bulk_scores_matching_file_names_into_a_csv(tmp_path, capsys):
         Image.fromarray(np.clip(pixels.astype(int) + 3, 0, 255).astype(np.uint8)).save(tmp_path / "dists" / name)
     _write(tmp_path / "dists" / "orphan.png", 9)
     out = tmp_path / "scores.csv"
-    code = main(["score", "--refs", str(tmp_path / "refs"), "--dists", str(tmp_path / "dists"),
-                 "--csv", str(out), "--metric", "psnr", "--metric", "ms-ssim"])
+    code = main(
+        [
+            "score",
+            "--refs",
+            str(tmp_path / "refs"),
+            "--dists",
+            str(tmp_path / "dists"),
+            "--csv",
+            str(out),
+            "--metric",
+            "psnr",
+            "--metric",
+            "ms-ssim",
+        ]
+    )
     assert code == 0
     rows = list(csv.DictReader(out.open()))
     assert [r["distorted"] for r in rows] == ["a.png", "b.png", "c.png"]
@@ -77,10 +91,13 @@ def test_bulk_scores_matching_file_names_into_a_csv(tmp_path, capsys):
     assert "orphan.png" in err and "ms-ssim" in err
 
 
-@pytest.mark.parametrize("make_bad", [
-    lambda p: p.write_text("not an image"),
-    lambda p: None,  # missing file
-])
+@pytest.mark.parametrize(
+    "make_bad",
+    [
+        lambda p: p.write_text("not an image"),
+        lambda p: None,  # missing file
+    ],
+)
 def test_unreadable_image_is_a_one_line_error_with_exit_2(tmp_path, capsys, make_bad):
     ref, _ = _pair(tmp_path)
     bad = tmp_path / "bad.png"

@@ -1,4 +1,5 @@
 """``licbench codec encode|decode|info`` and ``licbench train`` on files."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -16,8 +17,9 @@ from models.multirate.network import MultiRateCheckerboard, MultiRateConfig
 @pytest.fixture()
 def weights(tmp_path):
     torch.manual_seed(0)
-    return save_exported(MultiRateCheckerboard(MultiRateConfig(N=8, M=8, lambdas=(0.002, 0.01, 0.05))),
-                         tmp_path / "multirate.pth")
+    return save_exported(
+        MultiRateCheckerboard(MultiRateConfig(N=8, M=8, lambdas=(0.002, 0.01, 0.05))), tmp_path / "multirate.pth"
+    )
 
 
 @pytest.fixture()
@@ -67,14 +69,17 @@ def test_encode_by_lambda_and_info_shows_range_and_header(tmp_path, weights, png
     assert "56x40, rate 0.5000" in printed
 
 
-@pytest.mark.parametrize("argv_tail, message", [
-    (["encode", "{png}", "{tmp}/x.lic", "--lmbda", "0.5"], "outside the trained range"),
-    (["encode", "{png}", "{tmp}/x.lic", "--rate", "1.5"], "out of range"),
-    (["encode", "{tmp}/none.png", "{tmp}/x.lic", "--rate", "0.5"], "cannot read image"),
-    (["encode", "{png}", "{tmp}/x.lic", "--rate", "0.5", "--refine-steps", "-2"], "refinement steps must be >= 0"),
-    (["decode", "{tmp}/corrupt.lic", "{tmp}/o.png"], "truncated"),
-    (["decode", "{png}", "{tmp}/o.png"], "bad magic"),
-])
+@pytest.mark.parametrize(
+    "argv_tail, message",
+    [
+        (["encode", "{png}", "{tmp}/x.lic", "--lmbda", "0.5"], "outside the trained range"),
+        (["encode", "{png}", "{tmp}/x.lic", "--rate", "1.5"], "out of range"),
+        (["encode", "{tmp}/none.png", "{tmp}/x.lic", "--rate", "0.5"], "cannot read image"),
+        (["encode", "{png}", "{tmp}/x.lic", "--rate", "0.5", "--refine-steps", "-2"], "refinement steps must be >= 0"),
+        (["decode", "{tmp}/corrupt.lic", "{tmp}/o.png"], "truncated"),
+        (["decode", "{png}", "{tmp}/o.png"], "bad magic"),
+    ],
+)
 def test_user_errors_are_one_line_with_exit_code_2(tmp_path, weights, png, capsys, argv_tail, message):
     path, image = png
     (tmp_path / "corrupt.lic").write_bytes(MultiRateCodec(checkpoint=weights).encode(image, 0.5)[:-9])
@@ -93,8 +98,18 @@ def test_train_command_writes_a_run_and_resumes(tmp_path, capsys):
     data = tmp_path / "photos"
     data.mkdir()
     Image.fromarray(np.random.default_rng(2).integers(0, 256, (70, 70, 3), dtype=np.uint8)).save(data / "a.png")
-    config = dict(lambdas=[0.005, 0.05], N=8, M=8, crop=64, batch_size=1, steps=2, eval_every=1, eval_crops=1,
-                  data=str(data), device="cpu")
+    config = dict(
+        lambdas=[0.005, 0.05],
+        N=8,
+        M=8,
+        crop=64,
+        batch_size=1,
+        steps=2,
+        eval_every=1,
+        eval_crops=1,
+        data=str(data),
+        device="cpu",
+    )
     (tmp_path / "c.yaml").write_text(yaml.safe_dump(config))
     logs = tmp_path / "logs"
     assert main(["train", "--config", str(tmp_path / "c.yaml"), "--log-dir", str(logs), "--no-progress"]) == 0
@@ -114,8 +129,13 @@ def test_single_rate_bundle_command(tmp_path, capsys):
     paths = []
     for k, lmbda in enumerate((0.01, 0.002)):  # given out of order: written in rising lambda order
         torch.manual_seed(k)
-        paths.append(str(save_exported(MultiRateCheckerboard(MultiRateConfig(N=8, M=8, lambdas=(lmbda,))),
-                                       tmp_path / f"m{k}.pth")))
+        paths.append(
+            str(
+                save_exported(
+                    MultiRateCheckerboard(MultiRateConfig(N=8, M=8, lambdas=(lmbda,))), tmp_path / f"m{k}.pth"
+                )
+            )
+        )
     assert bundle([*paths, "-o", str(tmp_path / "b.pth"), "--half"]) == 0
     assert "lambdas [0.002, 0.01]" in capsys.readouterr().out
     assert [n.config.lambdas for n in load_bundle(tmp_path / "b.pth")] == [(0.002,), (0.01,)]

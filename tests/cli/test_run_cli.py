@@ -1,5 +1,6 @@
 """``licbench run``: the web server it supervises, and a port another program holds (a one-line error at once,
 not a server that exits and is restarted again and again)."""
+
 from __future__ import annotations
 
 import socket

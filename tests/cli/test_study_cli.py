@@ -1,4 +1,5 @@
 """``licbench study import``: the same check as the API, one-line errors, --wait computes the scale here."""
+
 from __future__ import annotations
 
 from app.cli import main

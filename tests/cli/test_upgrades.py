@@ -1,5 +1,6 @@
 """Safe upgrades (issue 32): migrations keep every row step by step (and back where a downgrade exists), code refuses
 a newer schema, and task messages with and without a version both run."""
+
 from __future__ import annotations
 
 from datetime import UTC, datetime
@@ -31,16 +32,22 @@ def _rows(engine) -> dict[str, list[dict]]:
     meta = MetaData()
     meta.reflect(engine)
     with engine.connect() as connection:
-        return {t.name: [dict(r._mapping) for r in connection.execute(select(t))]
-                for t in meta.sorted_tables if t.name != "alembic_version"}
+        return {
+            t.name: [dict(r._mapping) for r in connection.execute(select(t))]
+            for t in meta.sorted_tables
+            if t.name != "alembic_version"
+        }
 
 
 def _counts(engine) -> dict[str, int]:
     meta = MetaData()
     meta.reflect(engine)
     with engine.connect() as connection:
-        return {t.name: connection.execute(select(func.count()).select_from(t)).scalar()
-                for t in meta.sorted_tables if t.name != "alembic_version"}
+        return {
+            t.name: connection.execute(select(func.count()).select_from(t)).scalar()
+            for t in meta.sorted_tables
+            if t.name != "alembic_version"
+        }
 
 
 def test_migrations_keep_rows_step_by_step_up_and_down(settings_env):
@@ -103,10 +110,16 @@ def test_task_messages_without_and_with_a_version_run(api):
     image = upload_set(api, "messages", sizes=((32, 40),))["images"][0]
     jobs = []
     for quality in (30, 70):
-        created = api.post("/api/v1/jobs", json={"image_set_id": image["image_set_id"] if "image_set_id" in image
-                                                 else api.get("/api/v1/image-sets").json()[0]["id"],
-                                                 "codecs": [{"name": "jpeg", "rate_points": [quality]}],
-                                                 "metrics": ["psnr"]})
+        created = api.post(
+            "/api/v1/jobs",
+            json={
+                "image_set_id": image["image_set_id"]
+                if "image_set_id" in image
+                else api.get("/api/v1/image-sets").json()[0]["id"],
+                "codecs": [{"name": "jpeg", "rate_points": [quality]}],
+                "metrics": ["psnr"],
+            },
+        )
         jobs.append(created.json()["id"])
     run_task.run(jobs[0], image["id"], "jpeg", [30.0])  # today's format: no version field
     run_task.run(jobs[1], image["id"], "jpeg", [70.0], message_version=2)

@@ -1,4 +1,5 @@
 """``licbench user ...`` and ``licbench token ...`` (issue 12), and migration 0007's owner for old rows."""
+
 from __future__ import annotations
 
 import io
@@ -68,9 +69,15 @@ def test_migration_gives_old_rows_to_a_new_admin_and_downgrades(tmp_path):
     command.upgrade(config, "0006")
     engine = sa.create_engine(url)
     with engine.begin() as db:
-        db.execute(sa.text("INSERT INTO image_sets (name, created_at) VALUES ('demo: scikit-image photos', '2026-01-01'),"
-                           " ('old', '2026-01-01')"))
-        db.execute(sa.text("INSERT INTO api_tokens (name, token_sha256, created_at) VALUES ('ci', 'abc', '2026-01-01')"))
+        db.execute(
+            sa.text(
+                "INSERT INTO image_sets (name, created_at) VALUES ('demo: scikit-image photos', '2026-01-01'),"
+                " ('old', '2026-01-01')"
+            )
+        )
+        db.execute(
+            sa.text("INSERT INTO api_tokens (name, token_sha256, created_at) VALUES ('ci', 'abc', '2026-01-01')")
+        )
     command.upgrade(config, "0007")
     with engine.begin() as db:
         admin = db.execute(sa.text("SELECT id, name, role, password_hash FROM users")).one()

@@ -1,4 +1,5 @@
 """``licbench worker`` options: queues, prefetch (1 for long learned-codec tasks) and a node name."""
+
 from __future__ import annotations
 
 from app.commands.service import worker_command

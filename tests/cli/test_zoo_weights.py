@@ -1,4 +1,5 @@
 """The weights folder: every expected file listed as present/missing/corrupt; ``add`` copies verified files."""
+
 from __future__ import annotations
 
 import hashlib

@@ -1,4 +1,5 @@
 """Fault tests: real server, worker and broker processes killed mid-job (marker ``faults``, `make test-faults`)."""
+
 from __future__ import annotations
 
 from collections.abc import Iterator
@@ -24,8 +25,12 @@ def embedded_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[FaultSt
     """Server + one-process worker on the embedded defaults (SQLite database, SQLite broker)."""
     data_dir = tmp_path_factory.mktemp("embedded") / "data"
     data_dir.mkdir(parents=True)
-    stack = new_stack(f"sqlite:///{data_dir / 'licbench.sqlite'}", f"sqla+sqlite:///{data_dir / 'broker.sqlite'}",
-                      data_dir, EMBEDDED_BROKER_LEASE_S=EMBEDDED_LEASE_S)
+    stack = new_stack(
+        f"sqlite:///{data_dir / 'licbench.sqlite'}",
+        f"sqla+sqlite:///{data_dir / 'broker.sqlite'}",
+        data_dir,
+        EMBEDDED_BROKER_LEASE_S=EMBEDDED_LEASE_S,
+    )
     try:
         stack.start()
         yield stack
@@ -44,8 +49,9 @@ def redis_stack(redis_broker: RedisProcess, tmp_path_factory: pytest.TempPathFac
     """Server + one-process worker on PostgreSQL and a persistent Redis."""
     data_dir: Path = tmp_path_factory.mktemp("redis-stack") / "data"
     with postgres_server() as database_url:
-        stack = new_stack(database_url, redis_broker.url, data_dir,
-                          BROKER_VISIBILITY_TIMEOUT_S=REDIS_VISIBILITY_TIMEOUT_S)
+        stack = new_stack(
+            database_url, redis_broker.url, data_dir, BROKER_VISIBILITY_TIMEOUT_S=REDIS_VISIBILITY_TIMEOUT_S
+        )
         try:
             stack.start()
             yield stack

@@ -4,6 +4,7 @@ Redis restart. Nothing the clients were told may be lost or duplicated, every jo
 the documented 503s inside a fault window. No timings are asserted (`benchmarks/soak.py` prints them, and runs the
 API-server and worker kills under `licbench run`, whose restart of a killed server
 ``test_supervised_worker.py`` tests)."""
+
 from __future__ import annotations
 
 import random
@@ -23,9 +24,19 @@ def test_short_soak_loses_and_duplicates_nothing_through_two_faults(redis_stack,
     began = time.monotonic()
     log = lambda message: print(f"[{time.monotonic() - began:5.0f} s] {message}")  # noqa: E731
     faults = Faults(random.Random(32), stack=redis_stack, redis=redis_broker)
-    report = soak_phase(redis_stack, faults, redis_stack.env["DATABASE_URL"], seconds=CLIENT_SECONDS, clients=8,
-                        schedule=SCHEDULE, drain_timeout=120, log=log, seed=32, think_s=(0.2, 0.6),
-                        max_unfinished_jobs=3)  # the stack's one worker process drains them in seconds
+    report = soak_phase(
+        redis_stack,
+        faults,
+        redis_stack.env["DATABASE_URL"],
+        seconds=CLIENT_SECONDS,
+        clients=8,
+        schedule=SCHEDULE,
+        drain_timeout=120,
+        log=log,
+        seed=32,
+        think_s=(0.2, 0.6),
+        max_unfinished_jobs=3,
+    )  # the stack's one worker process drains them in seconds
     log("stopped")
     summary = format_report(report, "short soak")
     print("\n" + summary)

@@ -1,6 +1,7 @@
 """`licbench run` supervises its worker and its web server: a child that exits is started again after 1, 2, 4 ...
 s (capped by WORKER_RESTART_MAX_DELAY_S), each restart logged; tested by killing (SIGKILL) the worker and the
 uvicorn server that one `licbench run` started."""
+
 from __future__ import annotations
 
 import os
@@ -31,7 +32,9 @@ def test_supervisor_backs_off_1_2_4_capped_while_the_worker_keeps_exiting():
         wait_until(lambda: worker.restarts >= 3, timeout=30, what="three restarts")
     finally:
         worker.stop()
-    delays = [float(m.group(1)) for line in lines if (m := re.search(r"exited with code 3; restarting it in (\S+) s", line))]
+    delays = [
+        float(m.group(1)) for line in lines if (m := re.search(r"exited with code 3; restarting it in (\S+) s", line))
+    ]
     assert delays[:3] == [1.0, 2.0, 2.0], lines  # 1, 2, then capped at max_delay
     assert worker.process.poll() is not None
 
@@ -73,12 +76,18 @@ def licbench_run(tmp_path_factory) -> Iterator[LicbenchRun]:
     tmp_path = tmp_path_factory.mktemp("licbench-run")
     data_dir, port = tmp_path / "data", free_port()
     env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "BROKER_URL")}
-    env.update(DATA_DIR=str(data_dir), PORT=str(port), WORKER_CONCURRENCY="1", PYTHONPATH=str(ROOT),
-               PYTHONUNBUFFERED="1")
+    env.update(
+        DATA_DIR=str(data_dir), PORT=str(port), WORKER_CONCURRENCY="1", PYTHONPATH=str(ROOT), PYTHONUNBUFFERED="1"
+    )
     log_path = tmp_path / "run.log"
     with open(log_path, "wb") as log:
-        run = subprocess.Popen([sys.executable, "-m", "app.cli", "run", "--no-demo"], env=env, cwd=ROOT,
-                               stdout=log, stderr=subprocess.STDOUT)
+        run = subprocess.Popen(
+            [sys.executable, "-m", "app.cli", "run", "--no-demo"],
+            env=env,
+            cwd=ROOT,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
     run_process = psutil.Process(run.pid)
     children: list[psutil.Process] = []
     try:
@@ -102,8 +111,9 @@ def test_licbench_run_restarts_the_web_server_it_started_after_kill_9(licbench_r
     run_process = licbench_run.psutil
     first = wait_until(lambda: _child(run_process, "uvicorn"), 60, 0.2, "server process")
     kill(first)
-    second = wait_until(lambda: (s := _child(run_process, "uvicorn")) and s.pid != first.pid and s, 60, 0.1,
-                        "server restarted")
+    second = wait_until(
+        lambda: (s := _child(run_process, "uvicorn")) and s.pid != first.pid and s, 60, 0.1, "server restarted"
+    )
 
     def healthy():
         try:
@@ -126,25 +136,43 @@ def test_licbench_run_restarts_the_worker_it_started_after_kill_9(licbench_run):
     kill(first)
     for child in pool:
         kill(child)
-    second = wait_until(lambda: (w := _worker_main(run_process)) and w.pid != first.pid and w, 60, 0.1,
-                        "worker restarted")
+    second = wait_until(
+        lambda: (w := _worker_main(run_process)) and w.pid != first.pid and w, 60, 0.1, "worker restarted"
+    )
     restarted = time.monotonic() - killed_at
     assert re.search(rf"worker \(pid {first.pid}\) exited with code -9; restarting it in 1 s", read_log())
     wait_until(lambda: f"worker restarted (pid {second.pid}, restart 1)" in read_log(), 10, 0.1, "restart logged")
     wait_until(lambda: read_log().count("ready.") >= 2, 240, 0.2, "restarted worker ready")
 
     # The restarted worker runs a job.
-    cli = lambda *a, **k: subprocess.run([sys.executable, "-m", "app.cli", *a], env=env, cwd=ROOT,  # noqa: E731
-                                         capture_output=True, text=True, timeout=180, **k)
+    def cli(*a, **k):
+        return subprocess.run(
+            [sys.executable, "-m", "app.cli", *a], env=env, cwd=ROOT, capture_output=True, text=True, timeout=180, **k
+        )
+
     assert cli("user", "create", "run-admin", "--admin", "--password-stdin", input="run-admin-pw\n").returncode == 0
     token = cli("token", "create", "--user", "run-admin").stdout.strip().splitlines()[-1]
-    with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=60,
-                      headers={"Authorization": f"Bearer {token}"}) as client:
-        image_set = client.post("/api/v1/image-sets", data={"name": "supervised"}, files=[
-            ("files", ("a.png", png_bytes(random_photo(64, 96)), "image/png"))]).json()
-        job = client.post("/api/v1/jobs", json={"image_set_id": image_set["id"], "metrics": ["psnr"],
-                                                "codecs": [{"name": "jpeg", "rate_points": [30, 80]}]}).json()
-        done = wait_until(lambda: (j := client.get(f"/api/v1/jobs/{job['id']}").json())["status"]
-                          not in ("queued", "running") and j, 120, 0.3, "job done")
+    with httpx.Client(
+        base_url=f"http://127.0.0.1:{port}", timeout=60, headers={"Authorization": f"Bearer {token}"}
+    ) as client:
+        image_set = client.post(
+            "/api/v1/image-sets",
+            data={"name": "supervised"},
+            files=[("files", ("a.png", png_bytes(random_photo(64, 96)), "image/png"))],
+        ).json()
+        job = client.post(
+            "/api/v1/jobs",
+            json={
+                "image_set_id": image_set["id"],
+                "metrics": ["psnr"],
+                "codecs": [{"name": "jpeg", "rate_points": [30, 80]}],
+            },
+        ).json()
+        done = wait_until(
+            lambda: (j := client.get(f"/api/v1/jobs/{job['id']}").json())["status"] not in ("queued", "running") and j,
+            120,
+            0.3,
+            "job done",
+        )
     assert done["status"] == "succeeded", done
     print(f"\n[faults] licbench run: worker killed, new worker process after {restarted:.1f} s (back-off 1 s)")

@@ -1,5 +1,6 @@
 """Uploads against faults: the server killed (SIGKILL) while it stores an upload leaves no image set, partial or
 whole, after the restart; a full data dir answers 507 JSON and leaves nothing written."""
+
 from __future__ import annotations
 
 import subprocess
@@ -94,8 +95,11 @@ def test_full_data_dir_answers_507_json_and_writes_nothing(small_data_dir, tmp_p
             assert client.get("/api/v1/image-sets").json() == []
             leftovers = [p for p in small_data_dir.rglob("*") if p.is_file() and p.name != "secret_key"]
             assert leftovers == [], leftovers  # no image file, no temp file
-            small = client.post("/api/v1/image-sets", data={"name": "fits"},
-                                files=[("files", ("a.png", png_bytes(random_photo(64, 64)), "image/png"))])
+            small = client.post(
+                "/api/v1/image-sets",
+                data={"name": "fits"},
+                files=[("files", ("a.png", png_bytes(random_photo(64, 64)), "image/png"))],
+            )
             assert small.status_code == 201, small.text  # space was given back
     finally:
         get_settings.cache_clear()

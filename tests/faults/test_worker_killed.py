@@ -9,6 +9,7 @@ dead worker's tasks come back when its embedded-broker lease runs out
 here), and no later than the new worker is ready. The printed times are from kill to the caught task's next row.
 A kill that came after the caught task finished is tried again with a new job (``kill_task_midway``).
 """
+
 from __future__ import annotations
 
 import sqlite3
@@ -58,8 +59,9 @@ def test_worker_killed_mid_task_twice_job_completes_with_every_result_once(stack
     # 2. The worker's main process is killed (its pool process too) and a new worker is started, in a second job:
     # on Redis the requeued task of step 1 runs last, so on an idle machine the first job can finish before a
     # second task is seen half done.
-    second, more_jobs = kill_task_midway(stack, f"worker-kills-again-{stack_fixture}", stack.kill_worker_main,
-                                         recover=stack.start_worker)
+    second, more_jobs = kill_task_midway(
+        stack, f"worker-kills-again-{stack_fixture}", stack.kill_worker_main, recover=stack.start_worker
+    )
     stack.start_worker()
     restarted = time.monotonic() - second.at
     main_redelivery = seconds_until_received_again(stack, second.wall)
@@ -73,8 +75,10 @@ def test_worker_killed_mid_task_twice_job_completes_with_every_result_once(stack
     assert "server closed the connection unexpectedly" not in log  # a new pool process shared the main's connection
     if stack_fixture == "embedded_stack":  # acknowledged messages are deleted: the table ends empty
         wait_until(lambda: _broker_rows(stack) == 0, 30, 0.2, "embedded broker table empty")
-    print(f"\n[faults] {stack_fixture}: pool process killed at {first.caught.rows}/{RATE_POINTS} rate points of task "
-          f"{first.caught.task} (try {first.tries}): message received again {child_redelivery:.1f} s later, next row "
-          f"{child_resumed:.1f} s; worker main process killed at {second.caught.rows}/{RATE_POINTS} of task "
-          f"{second.caught.task} (try {second.tries}): new worker ready after {restarted:.1f} s, message received "
-          f"again {main_redelivery:.1f} s after the kill, next row {main_resumed:.1f} s")
+    print(
+        f"\n[faults] {stack_fixture}: pool process killed at {first.caught.rows}/{RATE_POINTS} rate points of task "
+        f"{first.caught.task} (try {first.tries}): message received again {child_redelivery:.1f} s later, next row "
+        f"{child_resumed:.1f} s; worker main process killed at {second.caught.rows}/{RATE_POINTS} of task "
+        f"{second.caught.task} (try {second.tries}): new worker ready after {restarted:.1f} s, message received "
+        f"again {main_redelivery:.1f} s after the kill, next row {main_resumed:.1f} s"
+    )

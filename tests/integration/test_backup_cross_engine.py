@@ -5,6 +5,7 @@ the slowest answer printed). The backup restores into PostgreSQL, where every jo
 the snapshot reads the same over the API and the unfinished job is queued again and finished by a worker there. A
 backup of that PostgreSQL installation restores into SQLite and reads the same again.
 """
+
 from __future__ import annotations
 
 import json
@@ -38,8 +39,9 @@ def _own_database(database_url: str, name: str) -> str:
 
 
 def _cli(env: dict, *args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "app.cli", *args], text=True, env=env, cwd=ROOT,
-                          capture_output=True, timeout=300)
+    return subprocess.run(
+        [sys.executable, "-m", "app.cli", *args], text=True, env=env, cwd=ROOT, capture_output=True, timeout=300
+    )
 
 
 def neutral(value):
@@ -56,8 +58,11 @@ def neutral(value):
 
 def answers(client: httpx.Client, job_id: int, result_ids: set[int] | None = None) -> dict:
     job = client.get(f"/api/v1/jobs/{job_id}").json()
-    results = [r for r in client.get(f"/api/v1/jobs/{job_id}/results", params={"limit": 10000}).json()
-               if result_ids is None or r["id"] in result_ids]
+    results = [
+        r
+        for r in client.get(f"/api/v1/jobs/{job_id}/results", params={"limit": 10000}).json()
+        if result_ids is None or r["id"] in result_ids
+    ]
     found = {"results": neutral(results), "image_sets": neutral(client.get("/api/v1/image-sets").json())}
     if result_ids is None:
         found["job"] = neutral(job)
@@ -93,23 +98,30 @@ def _backup_with_health_probe(stack, dest: Path) -> float:
 def test_backup_while_a_job_runs_restores_across_engines(real_servers, tmp_path):
     database_url, broker_url = real_servers
     data_dir = tmp_path / "embedded"
-    source = new_stack(f"sqlite:///{data_dir / 'licbench.sqlite'}", f"sqla+sqlite:///{data_dir / 'broker.sqlite'}",
-                       data_dir)
+    source = new_stack(
+        f"sqlite:///{data_dir / 'licbench.sqlite'}", f"sqla+sqlite:///{data_dir / 'broker.sqlite'}", data_dir
+    )
     target = None
     try:
         source.start()
-        first = source.submit_job(source.upload_photos("done", count=1, size=(48, 64)), {"jpeg": [30.0, 70.0]},
-                                  ["psnr"])
+        first = source.submit_job(
+            source.upload_photos("done", count=1, size=(48, 64)), {"jpeg": [30.0, 70.0]}, ["psnr"]
+        )
         wait_until(lambda: source.job(first)["status"] == "succeeded", 120, 0.2, "first job done")
-        running = source.submit_job(source.upload_photos("running", count=2, size=(160, 192)),
-                                    {"jpeg": [float(q) for q in range(5, 100, 5)]}, ["psnr", "ssim"])
+        running = source.submit_job(
+            source.upload_photos("running", count=2, size=(160, 192)),
+            {"jpeg": [float(q) for q in range(5, 100, 5)]},
+            ["psnr", "ssim"],
+        )
         wait_until(lambda: source.job(running)["progress"]["done"] > 0, 120, 0.05, "second job started")
         slowest = _backup_with_health_probe(source, tmp_path / "bk")
         print(f"slowest /health answer during the backup: {slowest * 1000:.0f} ms")
         rows = [json.loads(line) for line in (tmp_path / "bk" / "db" / "results.jsonl").read_text().splitlines()]
         in_backup = {r["id"] for r in rows if r["job_id"] == running}
-        jobs = {json.loads(line)["id"]: json.loads(line) for line in
-                (tmp_path / "bk" / "db" / "jobs.jsonl").read_text().splitlines()}
+        jobs = {
+            json.loads(line)["id"]: json.loads(line)
+            for line in (tmp_path / "bk" / "db" / "jobs.jsonl").read_text().splitlines()
+        }
         assert jobs[running]["status"] in ("queued", "running")  # the backup caught it unfinished
         wait_until(lambda: source.job(running)["status"] == "succeeded", 300, 0.5, "second job done")
         with source.client() as client:
@@ -139,8 +151,9 @@ def test_backup_while_a_job_runs_restores_across_engines(real_servers, tmp_path)
         # PostgreSQL -> SQLite
         assert _cli(target_env, "backup", str(tmp_path / "bk2")).returncode == 0
         back_dir = tmp_path / "back"
-        back_env = _env(f"sqlite:///{back_dir / 'licbench.sqlite'}", f"sqla+sqlite:///{back_dir / 'broker.sqlite'}",
-                        back_dir)
+        back_env = _env(
+            f"sqlite:///{back_dir / 'licbench.sqlite'}", f"sqla+sqlite:///{back_dir / 'broker.sqlite'}", back_dir
+        )
         restored = _cli(back_env, "restore", str(tmp_path / "bk2"))
         assert restored.returncode == 0, restored.stderr
         back = FaultStack(back_env, back_dir, token=source.token)

@@ -1,6 +1,7 @@
 """The embedded SQLite default under concurrent uploads (issue 13's probe: 10 uploads froze the API for 241 s,
 8 of them 500 "database is locked", and a GET right after a 201 could 404): on a real uvicorn process, 10
 concurrent uploads all answer 201, each set is readable by the very next GET, and ``/health`` keeps answering."""
+
 from __future__ import annotations
 
 import threading
@@ -22,8 +23,13 @@ def test_ten_concurrent_uploads_on_embedded_sqlite_all_succeed_and_health_answer
     data_dir = tmp_path / "data"
     database_url = f"sqlite:///{data_dir / 'licbench.sqlite'}"
     broker_url = f"sqla+sqlite:///{data_dir / 'broker.sqlite'}"
-    files = [[("files", (f"u{u}-{i}.png", png_bytes(random_photo(160, 200, seed=10 * u + i)), "image/png"))
-              for i in range(3)] for u in range(UPLOADS)]
+    files = [
+        [
+            ("files", (f"u{u}-{i}.png", png_bytes(random_photo(160, 200, seed=10 * u + i)), "image/png"))
+            for i in range(3)
+        ]
+        for u in range(UPLOADS)
+    ]
     with running_stack(database_url, broker_url, data_dir, startup_timeout=240) as stack:
         headers = {"Authorization": f"Bearer {stack.token}"}
         health: list[tuple[float, int]] = []

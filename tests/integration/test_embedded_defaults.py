@@ -1,4 +1,5 @@
 """`make run`'s embedded set-up: SQLite database and SQLite broker, same tasks in a real worker process."""
+
 from __future__ import annotations
 
 import subprocess
@@ -18,12 +19,23 @@ def test_a_job_runs_on_sqlite_with_the_embedded_broker(tmp_path):
     broker_url = f"sqla+sqlite:///{data_dir / 'broker.sqlite'}"
     with running_stack(database_url, broker_url, data_dir) as stack, stack.client() as client:
         assert client.get("/api/v1/health").json()["status"] == "ok"
-        upload = client.post("/api/v1/image-sets", data={"name": "embedded"},
-                             files=[("files", ("a.png", png_bytes(random_photo(96, 128)), "image/png"))]).json()
-        job = client.post("/api/v1/jobs", json={"image_set_id": upload["id"], "codecs": [
-            {"name": "jpeg", "rate_points": [30, 90]}, {"name": "tiny-hyperprior", "rate_points": [2]},
-            {"name": "licbench-multirate", "rate_points": [0, 0.37, 1]},
-            {"name": "licbench-multirate-refined", "rate_points": [0.37]}]}).json()
+        upload = client.post(
+            "/api/v1/image-sets",
+            data={"name": "embedded"},
+            files=[("files", ("a.png", png_bytes(random_photo(96, 128)), "image/png"))],
+        ).json()
+        job = client.post(
+            "/api/v1/jobs",
+            json={
+                "image_set_id": upload["id"],
+                "codecs": [
+                    {"name": "jpeg", "rate_points": [30, 90]},
+                    {"name": "tiny-hyperprior", "rate_points": [2]},
+                    {"name": "licbench-multirate", "rate_points": [0, 0.37, 1]},
+                    {"name": "licbench-multirate-refined", "rate_points": [0.37]},
+                ],
+            },
+        ).json()
         finished = stack.wait_for_job(job["id"])
         assert finished["status"] == "succeeded", finished
         results = client.get(f"/api/v1/jobs/{job['id']}/results").json()
@@ -35,8 +47,9 @@ def test_a_job_runs_on_sqlite_with_the_embedded_broker(tmp_path):
         assert [r["rate_point"] for r in results if r["codec"] == "licbench-multirate-refined"] == [0.37]
 
         # The demo command loads the shipped photos and queues a job over every available codec but the slow ones.
-        demo = subprocess.run([sys.executable, "-m", "app.cli", "demo"], env=stack.env, cwd=ROOT,
-                              capture_output=True, text=True)
+        demo = subprocess.run(
+            [sys.executable, "-m", "app.cli", "demo"], env=stack.env, cwd=ROOT, capture_output=True, text=True
+        )
         assert demo.returncode == 0, demo.stderr
         jobs = client.get("/api/v1/jobs").json()
         demo_job = next(j for j in jobs if j["id"] != job["id"])
@@ -44,7 +57,8 @@ def test_a_job_runs_on_sqlite_with_the_embedded_broker(tmp_path):
         assert {"jpeg", "tiny-hyperprior", "licbench-multirate"} <= codecs
         assert "licbench-multirate-refined" not in codecs  # minutes per image on a CPU: one click away, not default
         assert demo_job["progress"]["total"] == 4 * sum(len(c["rate_points"]) for c in demo_job["codecs"])
-        again = subprocess.run([sys.executable, "-m", "app.cli", "demo"], env=stack.env, cwd=ROOT,
-                               capture_output=True, text=True)
+        again = subprocess.run(
+            [sys.executable, "-m", "app.cli", "demo"], env=stack.env, cwd=ROOT, capture_output=True, text=True
+        )
         assert "already exists" in again.stdout
         client.post(f"/api/v1/jobs/{demo_job['id']}/cancel")

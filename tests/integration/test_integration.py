@@ -1,4 +1,5 @@
 """End to end on real parts: PostgreSQL, Redis, a Celery worker process and the web server process."""
+
 from __future__ import annotations
 
 import io
@@ -36,17 +37,27 @@ def _decode_png(data: bytes) -> np.ndarray:
 @pytest.fixture(scope="module")
 def finished_job(production_stack):
     with production_stack.client() as client:
-        upload = client.post("/api/v1/image-sets", data={"name": "integration"}, files=[
-            ("files", ("photo.png", png_bytes(PHOTO), "image/png")),
-            ("files", ("tiny.png", png_bytes(TINY), "image/png")),
-        ])
+        upload = client.post(
+            "/api/v1/image-sets",
+            data={"name": "integration"},
+            files=[
+                ("files", ("photo.png", png_bytes(PHOTO), "image/png")),
+                ("files", ("tiny.png", png_bytes(TINY), "image/png")),
+            ],
+        )
         assert upload.status_code == 201, upload.text
         images = {i["filename"]: i for i in upload.json()["images"]}
-        created = client.post("/api/v1/jobs", json={
-            "image_set_id": upload.json()["id"],
-            "codecs": [{"name": "jpeg", "rate_points": [20, 80]}, {"name": "tiny-hyperprior", "rate_points": [1, 4]}],
-            "metrics": ["psnr", "ms-ssim"],
-        })
+        created = client.post(
+            "/api/v1/jobs",
+            json={
+                "image_set_id": upload.json()["id"],
+                "codecs": [
+                    {"name": "jpeg", "rate_points": [20, 80]},
+                    {"name": "tiny-hyperprior", "rate_points": [1, 4]},
+                ],
+                "metrics": ["psnr", "ms-ssim"],
+            },
+        )
         assert created.status_code == 202, created.text
     job = production_stack.wait_for_job(created.json()["id"])
     return job, images
@@ -55,7 +66,11 @@ def finished_job(production_stack):
 def test_health_sees_postgres_and_redis(production_stack):
     with production_stack.client() as client:
         body = client.get("/api/v1/health").json()
-        assert {k: body[k] for k in ("status", "database", "broker")} == {"status": "ok", "database": "ok", "broker": "ok"}
+        assert {k: body[k] for k in ("status", "database", "broker")} == {
+            "status": "ok",
+            "database": "ok",
+            "broker": "ok",
+        }
         deadline = time.monotonic() + 120  # the worker's heartbeat starts once it is ready (issue 12)
         while not body["workers"]["alive"] and time.monotonic() < deadline:
             time.sleep(1)
@@ -71,8 +86,12 @@ def test_job_runs_every_task_to_a_result(production_stack, finished_job):
     with production_stack.client() as client:
         results = client.get(f"/api/v1/jobs/{job['id']}/results").json()
     assert len(results) == 8
-    assert {(r["codec"], r["rate_point"]) for r in results} == {("jpeg", 20), ("jpeg", 80), ("tiny-hyperprior", 1),
-                                                                  ("tiny-hyperprior", 4)}
+    assert {(r["codec"], r["rate_point"]) for r in results} == {
+        ("jpeg", 20),
+        ("jpeg", 80),
+        ("tiny-hyperprior", 1),
+        ("tiny-hyperprior", 4),
+    }
 
 
 def test_bpp_and_metrics_match_the_bytes_and_the_reconstruction(production_stack, finished_job):
@@ -112,9 +131,21 @@ def test_a_result_is_unique_per_job_image_codec_rate_point(production_stack, fin
         before = session.scalar(select(func.count()).select_from(Result))
         existing = session.scalars(select(Result).where(Result.job_id == job["id"])).first()
         key = (existing.job_id, existing.image_id, existing.codec, existing.rate_point)
-        session.add(Result(job_id=key[0], image_id=key[1], codec=key[2], rate_point=key[3], bytes=1, bpp=1.0,
-                           encode_seconds=0, decode_seconds=0, metrics={}, metric_notes={},
-                           reconstruction_path="x"))
+        session.add(
+            Result(
+                job_id=key[0],
+                image_id=key[1],
+                codec=key[2],
+                rate_point=key[3],
+                bytes=1,
+                bpp=1.0,
+                encode_seconds=0,
+                decode_seconds=0,
+                metrics={},
+                metric_notes={},
+                reconstruction_path="x",
+            )
+        )
         with pytest.raises(IntegrityError):
             session.commit()
         session.rollback()
@@ -146,18 +177,23 @@ def test_a_result_is_unique_per_job_image_codec_rate_point(production_stack, fin
 
 def test_a_failing_task_is_recorded_without_losing_other_results(production_stack):
     with production_stack.client() as client:
-        upload = client.post("/api/v1/image-sets", data={"name": "one broken"}, files=[
-            ("files", ("good.png", png_bytes(random_photo(64, 64, seed=21)), "image/png")),
-            ("files", ("lost.png", png_bytes(random_photo(64, 64, seed=22)), "image/png")),
-        ]).json()
+        upload = client.post(
+            "/api/v1/image-sets",
+            data={"name": "one broken"},
+            files=[
+                ("files", ("good.png", png_bytes(random_photo(64, 64, seed=21)), "image/png")),
+                ("files", ("lost.png", png_bytes(random_photo(64, 64, seed=22)), "image/png")),
+            ],
+        ).json()
         lost = next(i for i in upload["images"] if i["filename"] == "lost.png")
         # Simulate a storage fault: the stored pixels of one image disappear before the job runs.
         for path in (production_stack.data_dir / "images").glob("*.png"):
             if np.array_equal(_decode_png(path.read_bytes()), random_photo(64, 64, seed=22)):
                 path.unlink()
-        created = client.post("/api/v1/jobs", json={"image_set_id": upload["id"],
-                                                    "codecs": [{"name": "jpeg", "rate_points": [50]}],
-                                                    "metrics": ["psnr"]}).json()
+        created = client.post(
+            "/api/v1/jobs",
+            json={"image_set_id": upload["id"], "codecs": [{"name": "jpeg", "rate_points": [50]}], "metrics": ["psnr"]},
+        ).json()
         job = production_stack.wait_for_job(created["id"])
         results = client.get(f"/api/v1/jobs/{created['id']}/results").json()
     assert job["status"] == "failed"
@@ -170,24 +206,41 @@ def test_a_submitted_model_is_benchmarked_like_any_other(production_stack):
     import torch
     from compressai.models import FactorizedPrior
 
-    token = subprocess.run([sys.executable, "-m", "app.cli", "token", "create", "--name", "ci"],
-                           env=production_stack.env, capture_output=True, text=True, check=True).stdout.strip()
+    token = subprocess.run(
+        [sys.executable, "-m", "app.cli", "token", "create", "--name", "ci"],
+        env=production_stack.env,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.strip()
     torch.manual_seed(5)
     net = FactorizedPrior(N=8, M=12)
     net.update(force=True)
     buffer = io.BytesIO()
     torch.save(net.state_dict(), buffer)
     with production_stack.client() as client:
-        submitted = client.post("/api/v1/models", headers={"Authorization": f"Bearer {token}"},
-                                data={"name": "lab-factorized", "architecture": "bmshj2018-factorized"},
-                                files={"checkpoint": ("q1.pth", buffer.getvalue(), "application/octet-stream")})
+        submitted = client.post(
+            "/api/v1/models",
+            headers={"Authorization": f"Bearer {token}"},
+            data={"name": "lab-factorized", "architecture": "bmshj2018-factorized"},
+            files={"checkpoint": ("q1.pth", buffer.getvalue(), "application/octet-stream")},
+        )
         assert submitted.status_code == 201, submitted.text
         codecs = {c["name"]: c for c in client.get("/api/v1/codecs").json()}
         assert codecs["lab-factorized"]["kind"] == "submitted"
-        upload = client.post("/api/v1/image-sets", data={"name": "submitted"}, files=[
-            ("files", ("p.png", png_bytes(random_photo(64, 96, seed=31)), "image/png"))]).json()
-        created = client.post("/api/v1/jobs", json={"image_set_id": upload["id"], "metrics": ["psnr"],
-                                                    "codecs": [{"name": "lab-factorized", "rate_points": [1]}]})
+        upload = client.post(
+            "/api/v1/image-sets",
+            data={"name": "submitted"},
+            files=[("files", ("p.png", png_bytes(random_photo(64, 96, seed=31)), "image/png"))],
+        ).json()
+        created = client.post(
+            "/api/v1/jobs",
+            json={
+                "image_set_id": upload["id"],
+                "metrics": ["psnr"],
+                "codecs": [{"name": "lab-factorized", "rate_points": [1]}],
+            },
+        )
         assert created.status_code == 202, created.text
         job = production_stack.wait_for_job(created.json()["id"])
         assert job["status"] == "succeeded", job
@@ -197,6 +250,7 @@ def test_a_submitted_model_is_benchmarked_like_any_other(production_stack):
 
 def test_migrations_are_the_schema(production_stack):
     """Alembic's head matches the SQLAlchemy models (no drift between tables.py and migrations/)."""
-    out = subprocess.run([sys.executable, "-m", "alembic", "check"], env=production_stack.env,
-                         capture_output=True, text=True)
+    out = subprocess.run(
+        [sys.executable, "-m", "alembic", "check"], env=production_stack.env, capture_output=True, text=True
+    )
     assert out.returncode == 0, out.stdout + out.stderr

@@ -1,5 +1,6 @@
 """IQA data set import on real parts (PostgreSQL, Redis, Celery worker, uvicorn): the worker verifies and scores
 a tiny data set in chunks, the correlation report follows; a data set whose image fails leaves nothing behind."""
+
 from __future__ import annotations
 
 import csv
@@ -15,9 +16,12 @@ pytestmark = pytest.mark.integration
 
 def _post(production_stack, client, zip_path, layout, metrics="psnr,ssim,gmsd"):
     with open(zip_path, "rb") as handle:
-        return client.post("/api/v1/iqa-datasets", headers=stack_headers(production_stack),
-                           data={"name": f"tiny {layout}", "layout": layout, "metrics": metrics},
-                           files={"archive": (zip_path.name, handle.read(), "application/zip")})
+        return client.post(
+            "/api/v1/iqa-datasets",
+            headers=stack_headers(production_stack),
+            data={"name": f"tiny {layout}", "layout": layout, "metrics": metrics},
+            files={"archive": (zip_path.name, handle.read(), "application/zip")},
+        )
 
 
 def test_dataset_import_is_scored_by_the_real_worker_and_correlated(production_stack, tmp_path):
@@ -28,10 +32,12 @@ def test_dataset_import_is_scored_by_the_real_worker_and_correlated(production_s
         dataset = wait_for_dataset(client, created.json()["id"])
         assert dataset["status"] == "succeeded", (dataset, production_stack.worker_log.read_text()[-3000:])
         assert dataset["progress"] == {"phase": "done", "done": fixture.n_distorted, "total": fixture.n_distorted}
-        table = list(csv.DictReader(io.StringIO(
-            client.get(f"/api/v1/iqa-datasets/{dataset['id']}/scores?format=csv").text)))
-        report = client.get(f"/api/v1/iqa-datasets/{dataset['id']}/correlation", params={"group": "distortion"},
-                            timeout=600).json()
+        table = list(
+            csv.DictReader(io.StringIO(client.get(f"/api/v1/iqa-datasets/{dataset['id']}/scores?format=csv").text))
+        )
+        report = client.get(
+            f"/api/v1/iqa-datasets/{dataset['id']}/correlation", params={"group": "distortion"}, timeout=600
+        ).json()
         page = client.get(f"/analysis/iqa-datasets/{dataset['id']}")
     assert len(table) == fixture.n_distorted and all(r["psnr"] and r["ssim"] and r["gmsd"] for r in table)
     assert report["source"] == {"dataset_id": dataset["id"]} and report["n"] == fixture.n_distorted
@@ -65,14 +71,18 @@ def test_aic4_scores_only_import_on_postgres_needs_no_worker_and_correlates_per_
             archive.write(csv_path, csv_path.name)
     with production_stack.client() as client:
         with open(zip_path, "rb") as handle:
-            created = client.post("/api/v1/iqa-datasets", headers=stack_headers(production_stack),
-                                  data={"name": "AIC-4 subset", "layout": "aic4"},
-                                  files={"archive": (zip_path.name, handle.read(), "application/zip")})
+            created = client.post(
+                "/api/v1/iqa-datasets",
+                headers=stack_headers(production_stack),
+                data={"name": "AIC-4 subset", "layout": "aic4"},
+                files={"archive": (zip_path.name, handle.read(), "application/zip")},
+            )
         assert created.status_code == 202, created.text
         body = created.json()
         rows = client.get(f"/api/v1/iqa-datasets/{body['id']}/scores", params={"limit": 500}).json()
-        report = client.get(f"/api/v1/iqa-datasets/{body['id']}/correlation", params={"group": "distortion"},
-                            timeout=600).json()
+        report = client.get(
+            f"/api/v1/iqa-datasets/{body['id']}/correlation", params={"group": "distortion"}, timeout=600
+        ).json()
     assert body["scores_only"] is True and body["status"] == "succeeded" and body["n_distorted"] == 72
     assert len(rows) == 72 and all(r["scored"] and r["score_ci"] and r["metrics"]["CVVDP"] for r in rows)
     assert report["unit"] == "JND" and "JPEG-AI" in report["groups"] and len(report["groups"]) == 6

@@ -3,6 +3,7 @@ worker (Redis broker) and the uvicorn server. While it is down the API answers 5
 database work with back-off instead of dropping tasks; after PostgreSQL returns the job completes with every result
 exactly once, every task done, and no reconstruction file without its row. On the same stack, the worker's periodic
 sweep re-queues a task whose worker vanished and re-sends a queued task whose message the broker lost."""
+
 from __future__ import annotations
 
 import time
@@ -51,12 +52,20 @@ def test_postgres_stopped_mid_job_gives_503s_and_the_job_completes_once_it_retur
     stack, postgres = outage_stack
     total = IMAGES * len(CODECS) * len(RATE_POINTS)
     with stack.client() as client:
-        files = [("files", (f"p{i}.png", png_bytes(random_photo(384, 512, seed=100 + i)), "image/png"))
-                 for i in range(IMAGES)]
+        files = [
+            ("files", (f"p{i}.png", png_bytes(random_photo(384, 512, seed=100 + i)), "image/png"))
+            for i in range(IMAGES)
+        ]
         upload = client.post("/api/v1/image-sets", data={"name": "outage"}, files=files)
         assert upload.status_code == 201, upload.text
-        created = client.post("/api/v1/jobs", json={"image_set_id": upload.json()["id"], "metrics": ["psnr", "ms-ssim"],
-                                                    "codecs": [{"name": c, "rate_points": RATE_POINTS} for c in CODECS]})
+        created = client.post(
+            "/api/v1/jobs",
+            json={
+                "image_set_id": upload.json()["id"],
+                "metrics": ["psnr", "ms-ssim"],
+                "codecs": [{"name": c, "rate_points": RATE_POINTS} for c in CODECS],
+            },
+        )
         assert created.status_code == 202, created.text
         job_id = created.json()["id"]
 
@@ -71,12 +80,23 @@ def test_postgres_stopped_mid_job_gives_503s_and_the_job_completes_once_it_retur
         stopped = time.monotonic()
         answers = []
         while time.monotonic() - stopped < OUTAGE_S:  # what clients see while the database is down
-            for method, path in (("GET", f"/api/v1/jobs/{job_id}"), ("GET", f"/api/v1/jobs/{job_id}/results"),
-                                 ("GET", f"/api/v1/jobs/{job_id}/tasks"), ("POST", f"/api/v1/jobs/{job_id}/retry")):
+            for method, path in (
+                ("GET", f"/api/v1/jobs/{job_id}"),
+                ("GET", f"/api/v1/jobs/{job_id}/results"),
+                ("GET", f"/api/v1/jobs/{job_id}/tasks"),
+                ("POST", f"/api/v1/jobs/{job_id}/retry"),
+            ):
                 try:
                     answer = client.request(method, path, timeout=10)
-                    answers.append((path, answer.status_code, answer.headers.get("content-type", ""), answer.text,
-                                    answer.headers.get("retry-after")))
+                    answers.append(
+                        (
+                            path,
+                            answer.status_code,
+                            answer.headers.get("content-type", ""),
+                            answer.text,
+                            answer.headers.get("retry-after"),
+                        )
+                    )
                 except httpx.HTTPError as exc:  # a reset connection would land here
                     answers.append((path, type(exc).__name__, "", str(exc), None))
             time.sleep(0.3)
@@ -84,8 +104,14 @@ def test_postgres_stopped_mid_job_gives_503s_and_the_job_completes_once_it_retur
         restarted = time.monotonic()
 
         assert len(answers) >= 8
-        wrong = [a for a in answers if a[1] != 503 or not a[2].startswith("application/json")
-                 or '"database unavailable, retry later"' not in a[3] or not a[4]]
+        wrong = [
+            a
+            for a in answers
+            if a[1] != 503
+            or not a[2].startswith("application/json")
+            or '"database unavailable, retry later"' not in a[3]
+            or not a[4]
+        ]
         assert wrong == [], wrong[:5]
 
     job = stack.wait_for_job(job_id, timeout=300)
@@ -97,11 +123,15 @@ def test_postgres_stopped_mid_job_gives_503s_and_the_job_completes_once_it_retur
 
     engine = create_engine(stack.env["DATABASE_URL"])
     with Session(engine) as session:
-        rows = session.execute(select(Result.image_id, Result.codec, Result.rate_point, Result.reconstruction_path)
-                               .where(Result.job_id == job_id)).all()
+        rows = session.execute(
+            select(Result.image_id, Result.codec, Result.rate_point, Result.reconstruction_path).where(
+                Result.job_id == job_id
+            )
+        ).all()
         failures = session.scalar(select(func.count()).select_from(TaskFailure).where(TaskFailure.job_id == job_id))
-        states = dict(session.execute(select(Task.state, func.count()).where(Task.job_id == job_id)
-                                      .group_by(Task.state)).all())
+        states = dict(
+            session.execute(select(Task.state, func.count()).where(Task.job_id == job_id).group_by(Task.state)).all()
+        )
     engine.dispose()
     assert len(rows) == total and len({r[:3] for r in rows}) == total  # every result, none twice
     assert failures == 0 and states == {"done": IMAGES * len(CODECS)}
@@ -109,18 +139,27 @@ def test_postgres_stopped_mid_job_gives_503s_and_the_job_completes_once_it_retur
     assert on_disk == {r[3] for r in rows}  # no orphan reconstruction file
     log = stack.worker_log.read_text()
     assert "database error" in log and "retry 1" in log, log[-3000:]  # the workers waited for the database
-    print(f"\npostgres outage: {len(answers)} API answers during {OUTAGE_S:g} s, all 503 JSON; done before the stop "
-          f"{before['progress']['done']}/{total}; job finished {finished_after:.1f} s after the restart; "
-          f"{log.count('database error')} database-error retries logged by the worker")
+    print(
+        f"\npostgres outage: {len(answers)} API answers during {OUTAGE_S:g} s, all 503 JSON; done before the stop "
+        f"{before['progress']['done']}/{total}; job finished {finished_after:.1f} s after the restart; "
+        f"{log.count('database error')} database-error retries logged by the worker"
+    )
 
 
 def _finished_job(stack, name: str) -> tuple[int, int]:
     with stack.client() as client:
-        files = [("files", (f"{name}{i}.png", png_bytes(random_photo(64, 96, seed=200 + i)), "image/png"))
-                 for i in range(2)]
+        files = [
+            ("files", (f"{name}{i}.png", png_bytes(random_photo(64, 96, seed=200 + i)), "image/png")) for i in range(2)
+        ]
         upload = client.post("/api/v1/image-sets", data={"name": name}, files=files)
-        created = client.post("/api/v1/jobs", json={"image_set_id": upload.json()["id"], "metrics": ["psnr"],
-                                                    "codecs": [{"name": "jpeg", "rate_points": [30, 70]}]})
+        created = client.post(
+            "/api/v1/jobs",
+            json={
+                "image_set_id": upload.json()["id"],
+                "metrics": ["psnr"],
+                "codecs": [{"name": "jpeg", "rate_points": [30, 70]}],
+            },
+        )
         assert created.status_code == 202, created.text
     job = stack.wait_for_job(created.json()["id"], timeout=120)
     assert job["status"] == "succeeded", job
@@ -136,11 +175,13 @@ def _lose_one_task(stack, job_id: int, **task_values) -> int:
     engine = create_engine(stack.env["DATABASE_URL"])
     with Session(engine) as session:
         task = session.scalars(select(Task).where(Task.job_id == job_id).order_by(Task.id)).first()
-        lost = session.execute(delete(Result).where(Result.job_id == job_id, Result.image_id == task.image_id,
-                                                    Result.codec == task.codec)).rowcount
+        lost = session.execute(
+            delete(Result).where(Result.job_id == job_id, Result.image_id == task.image_id, Result.codec == task.codec)
+        ).rowcount
         session.execute(update(Task).where(Task.id == task.id).values(**task_values))
-        session.execute(update(Job).where(Job.id == job_id).values(status="running", finished_at=None,
-                                                                   done=Job.done - lost))
+        session.execute(
+            update(Job).where(Job.id == job_id).values(status="running", finished_at=None, done=Job.done - lost)
+        )
         session.commit()
         task_id = task.id
     engine.dispose()
@@ -153,8 +194,16 @@ def test_the_worker_sweep_requeues_a_task_whose_worker_vanished(outage_stack):
     stack, _ = outage_stack
     job_id, total = _finished_job(stack, "vanished")
     long_ago = datetime.now(UTC) - timedelta(minutes=10)
-    task_id = _lose_one_task(stack, job_id, state="running", attempts=1, worker="lost-host:4242",
-                             started_at=long_ago, heartbeat_at=long_ago, finished_at=None)
+    task_id = _lose_one_task(
+        stack,
+        job_id,
+        state="running",
+        attempts=1,
+        worker="lost-host:4242",
+        started_at=long_ago,
+        heartbeat_at=long_ago,
+        finished_at=None,
+    )
     job = stack.wait_for_job(job_id, timeout=90)
     assert job["status"] == "succeeded" and job["progress"] == {"done": total, "total": total}, job
     with stack.client() as client:
@@ -171,13 +220,24 @@ def test_the_worker_sweep_resends_a_queued_task_the_broker_lost(outage_stack):
     job_id, total = _finished_job(stack, "lost-message")
     long_ago = datetime.now(UTC) - timedelta(minutes=10)
     # queued with no message anywhere: what a Redis restart without persistence leaves behind
-    task_id = _lose_one_task(stack, job_id, state="queued", attempts=0, worker=None, queued_at=long_ago,
-                             started_at=None, heartbeat_at=None, finished_at=None)
+    task_id = _lose_one_task(
+        stack,
+        job_id,
+        state="queued",
+        attempts=0,
+        worker=None,
+        queued_at=long_ago,
+        started_at=None,
+        heartbeat_at=None,
+        finished_at=None,
+    )
     started = time.monotonic()
     job = stack.wait_for_job(job_id, timeout=90)
     assert job["status"] == "succeeded" and job["progress"] == {"done": total, "total": total}, job
     with stack.client() as client:
         task = next(t for t in client.get(f"/api/v1/jobs/{job_id}/tasks").json() if t["id"] == task_id)
         assert task["state"] == "done" and task["attempts"] == 1
-    print(f"\nlost message sent again and the job finished {time.monotonic() - started:.1f} s later "
-          f"(TASK_REDELIVERY_S=6, SWEEP_INTERVAL_S=2)")
+    print(
+        f"\nlost message sent again and the job finished {time.monotonic() - started:.1f} s later "
+        f"(TASK_REDELIVERY_S=6, SWEEP_INTERVAL_S=2)"
+    )

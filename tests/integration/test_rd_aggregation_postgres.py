@@ -1,6 +1,7 @@
 """On real PostgreSQL the SQL aggregation (``->>`` cast to double precision, json_agg/json_build_object pages) gives
 the same answers as the Python aggregation of every row and as the response model, like on SQLite
 (tests/api/test_rd_aggregation.py), and migration 0010's index serves the newest-row check."""
+
 from __future__ import annotations
 
 import json
@@ -26,10 +27,20 @@ def postgres_job(real_servers):
     engine = sa.create_engine(database_url)
     with engine.begin() as connection:
         set_id, images = insert_image_set(connection, None, 2, "postgres hand made")
-        job_id = insert_job(connection, None, set_id, {c: POINTS for c in ("jpeg", "webp", "avif")},
-                            ["psnr", "ssim"], hand_made_rows(images))
-        connection.execute(sa.text("UPDATE results SET metric_notes = 'null' WHERE id = "
-                                   "(SELECT min(id) FROM results WHERE job_id = :job)"), {"job": job_id})
+        job_id = insert_job(
+            connection,
+            None,
+            set_id,
+            {c: POINTS for c in ("jpeg", "webp", "avif")},
+            ["psnr", "ssim"],
+            hand_made_rows(images),
+        )
+        connection.execute(
+            sa.text(
+                "UPDATE results SET metric_notes = 'null' WHERE id = (SELECT min(id) FROM results WHERE job_id = :job)"
+            ),
+            {"job": job_id},
+        )
     rd_points.cache.clear()
     yield engine, set_id, job_id, images
     engine.dispose()
@@ -42,20 +53,26 @@ def test_postgres_answers_equal_the_python_aggregation(postgres_job):
         expected_page = [ResultOut.model_validate(r).model_dump(mode="json") for r in orm_rows]
         for limit, offset in ((1000, 0), (7, 3), (5, 30)):
             page = json.loads(results.results_page_json(session, job_id, limit, offset))
-            assert [list(row) for row in page] == [list(row) for row in expected_page[offset:offset + limit]]
-            assert page == expected_page[offset:offset + limit]  # the very same doubles
+            assert [list(row) for row in page] == [list(row) for row in expected_page[offset : offset + limit]]
+            assert page == expected_page[offset : offset + limit]  # the very same doubles
         assert results.count_results(session, job_id) == 30
         rows = [ResultOut.model_validate(r).model_dump() for r in orm_rows]
         for metric in ("psnr", "ssim"):
             for per_image in (False, True):
-                assert_close(results.rd_curves(session, job_id, metric, per_image)["curves"],
-                             python_rd_curves(rows, metric, per_image))
+                assert_close(
+                    results.rd_curves(session, job_id, metric, per_image)["curves"],
+                    python_rd_curves(rows, metric, per_image),
+                )
             with_metric = [r for r in rows if r["metrics"].get(metric) is not None]
             curves = {codec: curve.xy(metric) for codec, curve in average_rd_points(with_metric).items()}
             got = results.bd_rates(session, job_id, "jpeg", metric)["rows"]
-            assert_close([[c.codec, c.bd_rate.value, c.bd_quality.value, c.bd_rate.reason] for c in got],
-                         [[c.codec, c.bd_rate.value, c.bd_quality.value, c.bd_rate.reason]
-                          for c in compare_to_anchor(curves, "jpeg", metric, True)])
+            assert_close(
+                [[c.codec, c.bd_rate.value, c.bd_quality.value, c.bd_rate.reason] for c in got],
+                [
+                    [c.codec, c.bd_rate.value, c.bd_quality.value, c.bd_rate.reason]
+                    for c in compare_to_anchor(curves, "jpeg", metric, True)
+                ],
+            )
         documents = results.compressai_json(session, job_id)
         for codec, curve in average_rd_points(rows).items():
             assert_close(documents[codec]["results"], to_compressai_json(curve)["results"], codec)
@@ -69,6 +86,10 @@ def test_the_newest_row_check_is_one_index_probe_on_postgres(postgres_job):
     engine, _, job_id, _ = postgres_job
     with engine.connect() as connection:
         connection.execute(sa.text("SET enable_seqscan = off"))  # 30 rows: make the planner show its index choice
-        plan = "\n".join(row[0] for row in connection.execute(
-            sa.text("EXPLAIN SELECT max(id) FROM results WHERE job_id = :job"), {"job": job_id}))
+        plan = "\n".join(
+            row[0]
+            for row in connection.execute(
+                sa.text("EXPLAIN SELECT max(id) FROM results WHERE job_id = :job"), {"job": job_id}
+            )
+        )
     assert "ix_results_job_latest" in plan, plan

@@ -5,6 +5,7 @@ worker); the learned-codec worker reserves one message at a time (``licbench wor
 state table records which process ran each task (``hostname:pid`` of a pool child), whose parent is one of the
 two workers.
 """
+
 from __future__ import annotations
 
 import json
@@ -44,8 +45,15 @@ def _parent_pid(pid: int) -> int:
 
 
 def _cli(env, *args, stdin: str | None = None) -> str:
-    return subprocess.run([sys.executable, "-m", "app.cli", *args], input=stdin, text=True, env=env, cwd=ROOT,
-                          check=True, capture_output=True).stdout
+    return subprocess.run(
+        [sys.executable, "-m", "app.cli", *args],
+        input=stdin,
+        text=True,
+        env=env,
+        cwd=ROOT,
+        check=True,
+        capture_output=True,
+    ).stdout
 
 
 @pytest.fixture(scope="module")
@@ -57,21 +65,66 @@ def two_worker_stack(real_servers, tmp_path_factory):
     _cli(env, "db", "upgrade")
     port = free_port()
     logs = {name: open(data_dir / f"{name}.log", "wb") for name in ("server", "cpu", "gpu")}
-    server = subprocess.Popen([sys.executable, "-m", "uvicorn", "app.main:app", "--host", "127.0.0.1", "--port",
-                               str(port)], env=env, cwd=ROOT, stdout=logs["server"], stderr=subprocess.STDOUT)
+    server = subprocess.Popen(
+        [sys.executable, "-m", "uvicorn", "app.main:app", "--host", "127.0.0.1", "--port", str(port)],
+        env=env,
+        cwd=ROOT,
+        stdout=logs["server"],
+        stderr=subprocess.STDOUT,
+    )
     workers = {
-        "cpu": subprocess.Popen([sys.executable, "-m", "app.cli", "worker", "--queues", "cpu", "--concurrency", "1",
-                                 "--prefetch", "4", "--name", "cpu@%h"], env=env, cwd=ROOT, stdout=logs["cpu"], stderr=subprocess.STDOUT),
-        "gpu": subprocess.Popen([sys.executable, "-m", "app.cli", "worker", "--queues", "gpu", "--concurrency", "1",
-                                 "--prefetch", "1", "--name", "gpu@%h"], env=env, cwd=ROOT, stdout=logs["gpu"],
-                                stderr=subprocess.STDOUT),
+        "cpu": subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "app.cli",
+                "worker",
+                "--queues",
+                "cpu",
+                "--concurrency",
+                "1",
+                "--prefetch",
+                "4",
+                "--name",
+                "cpu@%h",
+            ],
+            env=env,
+            cwd=ROOT,
+            stdout=logs["cpu"],
+            stderr=subprocess.STDOUT,
+        ),
+        "gpu": subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "app.cli",
+                "worker",
+                "--queues",
+                "gpu",
+                "--concurrency",
+                "1",
+                "--prefetch",
+                "1",
+                "--name",
+                "gpu@%h",
+            ],
+            env=env,
+            cwd=ROOT,
+            stdout=logs["gpu"],
+            stderr=subprocess.STDOUT,
+        ),
     }
     try:
         wait_for_port(port, timeout=240, process=server)
         _cli(env, "user", "create", "scaler", "--admin", "--password-stdin", stdin="scaler-password-123\n")
         token = _cli(env, "token", "create", "--user", "scaler").strip().splitlines()[-1]
-        yield {"base_url": f"http://127.0.0.1:{port}", "token": token, "env": env, "workers": workers,
-               "logs": {name: data_dir / f"{name}.log" for name in logs}}
+        yield {
+            "base_url": f"http://127.0.0.1:{port}",
+            "token": token,
+            "env": env,
+            "workers": workers,
+            "logs": {name: data_dir / f"{name}.log" for name in logs},
+        }
     finally:
         for process in (*workers.values(), server):
             stop_process(process)
@@ -83,13 +136,25 @@ def test_classical_tasks_run_on_the_cpu_worker_and_learned_ones_on_the_gpu_worke
     stack = two_worker_stack
     headers = {"Authorization": f"Bearer {stack['token']}"}
     with httpx.Client(base_url=stack["base_url"], headers=headers, timeout=60) as client:
-        upload = client.post("/api/v1/image-sets", data={"name": "scale-out"}, files=[
-            ("files", (f"p{i}.png", png_bytes(random_photo(64, 96, seed=40 + i)), "image/png")) for i in range(3)])
+        upload = client.post(
+            "/api/v1/image-sets",
+            data={"name": "scale-out"},
+            files=[
+                ("files", (f"p{i}.png", png_bytes(random_photo(64, 96, seed=40 + i)), "image/png")) for i in range(3)
+            ],
+        )
         assert upload.status_code == 201, upload.text
-        created = client.post("/api/v1/jobs", json={
-            "image_set_id": upload.json()["id"],
-            "codecs": [{"name": "jpeg", "rate_points": [30, 70]}, {"name": "tiny-hyperprior", "rate_points": [1, 4]}],
-            "metrics": ["psnr"]})
+        created = client.post(
+            "/api/v1/jobs",
+            json={
+                "image_set_id": upload.json()["id"],
+                "codecs": [
+                    {"name": "jpeg", "rate_points": [30, 70]},
+                    {"name": "tiny-hyperprior", "rate_points": [1, 4]},
+                ],
+                "metrics": ["psnr"],
+            },
+        )
         assert created.status_code == 202, created.text
         job_id = created.json()["id"]
         deadline = time.monotonic() + 300
@@ -121,9 +186,27 @@ def test_each_worker_reserves_the_messages_its_prefetch_option_says(two_worker_s
     """Celery's remote control (over Redis) reports each worker's prefetch count: concurrency x multiplier."""
     env = two_worker_stack["env"]
     host = socket.gethostname()
-    answer = subprocess.run([sys.executable, "-m", "celery", "-A", "workers.celery_app", "inspect", "stats", "--json",
-                             "-d", f"gpu@{host},cpu@{host}", "--timeout", "10"], env=env, cwd=ROOT,
-                            capture_output=True, text=True, timeout=120)
+    answer = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "celery",
+            "-A",
+            "workers.celery_app",
+            "inspect",
+            "stats",
+            "--json",
+            "-d",
+            f"gpu@{host},cpu@{host}",
+            "--timeout",
+            "10",
+        ],
+        env=env,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert answer.returncode == 0, answer.stderr[-2000:]
     stats = json.loads(answer.stdout.strip().splitlines()[-1])
     assert stats[f"gpu@{host}"]["prefetch_count"] == 1, stats[f"gpu@{host}"]

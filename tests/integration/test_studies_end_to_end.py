@@ -1,5 +1,6 @@
 """A human study end to end on real parts (PostgreSQL, Redis, Celery worker, uvicorn): job -> study ->
 simulated observers answering over REST -> the scale."""
+
 from __future__ import annotations
 
 import csv
@@ -17,9 +18,18 @@ def test_job_to_study_to_simulated_answers_to_scale(production_stack):
     owner = stack_user_headers(production_stack, "study-owner")
     job = run_small_job_on_stack(production_stack, owner)
     with production_stack.client() as client:
-        created = client.post("/api/v1/studies", json={
-            "name": "end to end", "method": "pairwise", "job_id": job["id"], "trials_per_session": 24,
-            "sampling": "active", "crop": 48}, headers=owner)
+        created = client.post(
+            "/api/v1/studies",
+            json={
+                "name": "end to end",
+                "method": "pairwise",
+                "job_id": job["id"],
+                "trials_per_session": 24,
+                "sampling": "active",
+                "crop": 48,
+            },
+            headers=owner,
+        )
         assert created.status_code == 201, created.text
         study = created.json()
         truth = true_scale(study["conditions"], step=2.0)
@@ -29,8 +39,11 @@ def test_job_to_study_to_simulated_answers_to_scale(production_stack):
         scale = client.get(f"/api/v1/studies/{study['id']}/scale", timeout=600, headers=owner)
         assert scale.status_code == 200, scale.text
         scale = scale.json()
-        rows = list(csv.DictReader(io.StringIO(
-            client.get(f"/api/v1/studies/{study['id']}/responses?format=csv", headers=owner).text)))
+        rows = list(
+            csv.DictReader(
+                io.StringIO(client.get(f"/api/v1/studies/{study['id']}/responses?format=csv", headers=owner).text)
+            )
+        )
 
     assert scale["unit"] == "JOD" and scale["trials"] == 5 * 24 == len(rows)
     assert {o["session_id"] for o in scale["observers"]} == set(sessions)

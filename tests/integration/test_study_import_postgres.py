@@ -1,5 +1,6 @@
 """An imported AIC-3 study on real parts (PostgreSQL, Redis, a Celery worker, uvicorn): stored in one request,
 its JND scale computed by the worker (202 until then), read-only afterwards."""
+
 from __future__ import annotations
 
 import time
@@ -15,9 +16,12 @@ pytestmark = pytest.mark.integration
 def test_aic3_import_is_scaled_by_the_real_worker(production_stack):
     headers = stack_headers(production_stack)
     with production_stack.client() as client:
-        created = client.post("/api/v1/studies/import", headers=headers,
-                              data={"name": "AIC-3 tiny", "format": "aic3", "visibility": "public"},
-                              files=[("files", ("ptc_btc.csv", aic3_csv(workers=6), "text/csv"))])
+        created = client.post(
+            "/api/v1/studies/import",
+            headers=headers,
+            data={"name": "AIC-3 tiny", "format": "aic3", "visibility": "public"},
+            files=[("files", ("ptc_btc.csv", aic3_csv(workers=6), "text/csv"))],
+        )
         assert created.status_code == 201, created.text
         study_id = created.json()["id"]
         deadline = time.monotonic() + 180

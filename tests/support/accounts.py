@@ -1,4 +1,5 @@
 """Users and authenticated clients for tests (issue 12: every mutating route needs a user)."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass

@@ -1,4 +1,5 @@
 """Helpers for the metric-analysis tests: upload an IQA data set zip and run its background work in-process."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -13,14 +14,16 @@ def dataset_zip(tmp_path: Path, layout: str, *, top_level: str | None = "dataset
     return iqa_fixtures.zip_folder(folder, tmp_path / f"{layout}.zip", top_level=top_level), fixture
 
 
-def post_dataset(api, zip_path: Path, layout: str, name: str = "tiny", metrics: str | None = "psnr,gmsd",
-                 **form) -> object:
+def post_dataset(
+    api, zip_path: Path, layout: str, name: str = "tiny", metrics: str | None = "psnr,gmsd", **form
+) -> object:
     data = {"name": name, "layout": layout, **form}
     if metrics is not None:
         data["metrics"] = metrics
     with open(zip_path, "rb") as handle:
-        return api.post("/api/v1/iqa-datasets", data=data,
-                        files={"archive": (zip_path.name, handle.read(), "application/zip")})
+        return api.post(
+            "/api/v1/iqa-datasets", data=data, files={"archive": (zip_path.name, handle.read(), "application/zip")}
+        )
 
 
 def run_dataset_in_process(dataset_id: int) -> None:
@@ -38,8 +41,9 @@ def stored_dataset_files(data_dir: Path) -> list[Path]:
     return sorted(p for p in root.rglob("*") if p.is_file()) if root.exists() else []
 
 
-def run_job_in_process(api, metrics=("psnr", "ssim", "gmsd"), sizes=((64, 80), (72, 72)),
-                       codecs=(("jpeg", (10, 30, 60, 90)),)) -> dict:
+def run_job_in_process(
+    api, metrics=("psnr", "ssim", "gmsd"), sizes=((64, 80), (72, 72)), codecs=(("jpeg", (10, 30, 60, 90)),)
+) -> dict:
     """Upload ``sizes`` photos and run ``codecs`` through the worker's task function with ``metrics``; the job."""
     from app.db.session import session_factory
     from app.services import jobs
@@ -47,11 +51,19 @@ def run_job_in_process(api, metrics=("psnr", "ssim", "gmsd"), sizes=((64, 80), (
     from engine import benchmark
     from tests.support.images import png_bytes, random_photo
 
-    files = [("files", (f"photo{i}.png", png_bytes(random_photo(h, w, seed=70 + i)), "image/png"))
-             for i, (h, w) in enumerate(sizes)]
+    files = [
+        ("files", (f"photo{i}.png", png_bytes(random_photo(h, w, seed=70 + i)), "image/png"))
+        for i, (h, w) in enumerate(sizes)
+    ]
     image_set = api.post("/api/v1/image-sets", data={"name": "analysis"}, files=files).json()
-    created = api.post("/api/v1/jobs", json={"image_set_id": image_set["id"], "codecs": [
-        {"name": name, "rate_points": list(points)} for name, points in codecs], "metrics": list(metrics)})
+    created = api.post(
+        "/api/v1/jobs",
+        json={
+            "image_set_id": image_set["id"],
+            "codecs": [{"name": name, "rate_points": list(points)} for name, points in codecs],
+            "metrics": list(metrics),
+        },
+    )
     assert created.status_code == 202, created.text
     job_id = created.json()["id"]
     for image in image_set["images"]:
@@ -71,8 +83,13 @@ def score_pending_crops(study_id: int) -> int:
     from app.services.storage import default_storage
 
     with session_factory()() as session:
-        ids = list(session.scalars(select(StudyCropScore.condition_id).where(
-            StudyCropScore.study_id == study_id, StudyCropScore.scored.is_(False))))
+        ids = list(
+            session.scalars(
+                select(StudyCropScore.condition_id).where(
+                    StudyCropScore.study_id == study_id, StudyCropScore.scored.is_(False)
+                )
+            )
+        )
     return crop_scores.score_crops(session_factory(), default_storage(), study_id, ids) if ids else 0
 
 

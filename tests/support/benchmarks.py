@@ -1,14 +1,18 @@
 """Jobs run in-process: the tasks executed by the same function the Celery task calls."""
+
 from __future__ import annotations
 
 from tests.support.images import png_bytes, random_photo
 
 
 def upload_set(api, name: str, sizes=((64, 80),), visibility: str = "private", headers=None, seed: int = 0) -> dict:
-    files = [("files", (f"img{i}.png", png_bytes(random_photo(h, w, seed=seed + i)), "image/png"))
-             for i, (h, w) in enumerate(sizes)]
-    response = api.post("/api/v1/image-sets", data={"name": name, "visibility": visibility}, files=files,
-                        headers=headers or {})
+    files = [
+        ("files", (f"img{i}.png", png_bytes(random_photo(h, w, seed=seed + i)), "image/png"))
+        for i, (h, w) in enumerate(sizes)
+    ]
+    response = api.post(
+        "/api/v1/image-sets", data={"name": name, "visibility": visibility}, files=files, headers=headers or {}
+    )
     assert response.status_code == 201, response.text
     return response.json()
 
@@ -20,8 +24,15 @@ def run_job(api, image_set: dict, codecs: dict[str, list], metrics: list[str], h
     from app.services.storage import default_storage
     from engine import benchmark
 
-    created = api.post("/api/v1/jobs", headers=headers or {}, json={"image_set_id": image_set["id"], "metrics": metrics,
-                       "codecs": [{"name": n, "rate_points": p} for n, p in codecs.items()]})
+    created = api.post(
+        "/api/v1/jobs",
+        headers=headers or {},
+        json={
+            "image_set_id": image_set["id"],
+            "metrics": metrics,
+            "codecs": [{"name": n, "rate_points": p} for n, p in codecs.items()],
+        },
+    )
     assert created.status_code == 202, created.text
     job_id = created.json()["id"]
     for image in image_set["images"]:

@@ -1,5 +1,6 @@
 """Playwright helpers. The pages' Content-Security-Policy refuses eval, which ``page.wait_for_function`` uses
 for string predicates; ``until`` polls through ``page.evaluate`` (run by the DevTools protocol) instead."""
+
 from __future__ import annotations
 
 import time

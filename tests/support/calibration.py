@@ -5,6 +5,7 @@ wheel under ResultsCalibra/; the official values of the original authors' code a
 rows of pyiqa's ResultsCalibra table, copied into ../shared/REFERENCES.md. The wheel itself is kept
 (``pyiqa_wheel``) for tests that compare against pyiqa's own implementation.
 """
+
 from __future__ import annotations
 
 import subprocess
@@ -32,13 +33,28 @@ def pyiqa_wheel() -> Path:
     if wheels:
         return wheels[0]
     CACHE_DIR.mkdir(parents=True, exist_ok=True)
-    done = subprocess.run([sys.executable, "-m", "pip", "download", "--no-deps", "--quiet",
-                           f"pyiqa=={PYIQA_VERSION}", "-d", str(CACHE_DIR)],
-                          capture_output=True, text=True, timeout=600)
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "download",
+            "--no-deps",
+            "--quiet",
+            f"pyiqa=={PYIQA_VERSION}",
+            "-d",
+            str(CACHE_DIR),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     wheels = sorted(CACHE_DIR.glob(f"pyiqa-{PYIQA_VERSION}-*.whl"))
     if done.returncode != 0 or not wheels:
-        pytest.fail(f"could not download the pyiqa=={PYIQA_VERSION} wheel for the calibration images: "
-                    f"{done.stderr.strip()[-300:]}")
+        pytest.fail(
+            f"could not download the pyiqa=={PYIQA_VERSION} wheel for the calibration images: "
+            f"{done.stderr.strip()[-300:]}"
+        )
     return wheels[0]
 
 

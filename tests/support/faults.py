@@ -4,6 +4,7 @@ Unlike ``tests.support.stack.running_stack`` every process can be killed (SIGKIL
 started again on the same port and data. Every wait is bounded in time; :meth:`FaultStack.close` kills every
 process the stack started (by pid).
 """
+
 from __future__ import annotations
 
 import re
@@ -64,12 +65,18 @@ class FaultStack:
         return f"http://127.0.0.1:{self.port}"
 
     def client(self, timeout: float = 60) -> httpx.Client:
-        return httpx.Client(base_url=self.base_url, timeout=timeout,
-                            headers={"Authorization": f"Bearer {self.token}"})
+        return httpx.Client(base_url=self.base_url, timeout=timeout, headers={"Authorization": f"Bearer {self.token}"})
 
     def _cli(self, *args: str, stdin: str | None = None) -> str:
-        done = subprocess.run([sys.executable, "-m", "app.cli", *args], input=stdin, text=True, env=self.env,
-                              cwd=ROOT, capture_output=True, timeout=180)
+        done = subprocess.run(
+            [sys.executable, "-m", "app.cli", *args],
+            input=stdin,
+            text=True,
+            env=self.env,
+            cwd=ROOT,
+            capture_output=True,
+            timeout=180,
+        )
         assert done.returncode == 0, done.stderr
         return done.stdout
 
@@ -87,21 +94,28 @@ class FaultStack:
         return process
 
     def start_server(self, timeout: float = 240) -> None:
-        self.server = self._spawn([sys.executable, "-m", "uvicorn", "app.main:app", "--host", "127.0.0.1",
-                                   "--port", str(self.port)], "server.log")
+        self.server = self._spawn(
+            [sys.executable, "-m", "uvicorn", "app.main:app", "--host", "127.0.0.1", "--port", str(self.port)],
+            "server.log",
+        )
         wait_for_port(self.port, timeout=timeout, process=self.server)
 
     def start_worker(self, concurrency: int = 1, timeout: float = 240, wait: bool = True) -> None:
         """Start the worker and (``wait``) wait until Celery logs that it is ready."""
         self._ready_before = self.log("worker.log").count("ready.")
-        self.worker = self._spawn([sys.executable, "-m", "app.cli", "worker", "--concurrency", str(concurrency)],
-                                  "worker.log")
+        self.worker = self._spawn(
+            [sys.executable, "-m", "app.cli", "worker", "--concurrency", str(concurrency)], "worker.log"
+        )
         if wait:
             self.wait_for_worker(timeout)
 
     def wait_for_worker(self, timeout: float = 240) -> None:
-        wait_until(lambda: self.log("worker.log").count("ready.") > self._ready_before or self.worker.poll() is not None,
-                   timeout, 0.2, "worker ready")
+        wait_until(
+            lambda: self.log("worker.log").count("ready.") > self._ready_before or self.worker.poll() is not None,
+            timeout,
+            0.2,
+            "worker ready",
+        )
         assert self.worker.poll() is None, self.log("worker.log")[-3000:]
 
     def start(self) -> None:
@@ -154,8 +168,11 @@ class FaultStack:
         return answer.json()["id"]
 
     def submit_job(self, image_set_id: int, codecs: dict[str, list[float]], metrics: list[str]) -> int:
-        body = {"image_set_id": image_set_id, "metrics": metrics,
-                "codecs": [{"name": n, "rate_points": rps} for n, rps in codecs.items()]}
+        body = {
+            "image_set_id": image_set_id,
+            "metrics": metrics,
+            "codecs": [{"name": n, "rate_points": rps} for n, rps in codecs.items()],
+        }
         with self.client() as client:
             answer = client.post("/api/v1/jobs", json=body)
         assert answer.status_code in (201, 202), answer.text
@@ -176,8 +193,12 @@ class FaultStack:
             return client.get(f"/api/v1/jobs/{job_id}").json()
 
     def wait_for_job(self, job_id: int, timeout: float) -> dict:
-        job = wait_until(lambda: (j := self.job(job_id))["status"] not in ("queued", "running") and j,
-                         timeout, 0.3, f"job {job_id} finished")
+        job = wait_until(
+            lambda: (j := self.job(job_id))["status"] not in ("queued", "running") and j,
+            timeout,
+            0.3,
+            f"job {job_id} finished",
+        )
         return job
 
 
@@ -192,11 +213,13 @@ class MidTask:
 
 def catch_task_midway(stack: FaultStack, job_id: int, rate_points: int, timeout: float = 120) -> MidTask:
     """Poll the job's rows until some task (image, codec) has stored some but not all of its rate points."""
+
     def partial():
         for task, rows in stack.task_counts(job_id).items():
             if 0 < rows < rate_points:
                 return MidTask(task, rows, time.monotonic())
         return None
+
     return wait_until(partial, timeout, 0.05, f"a task of job {job_id} half done")
 
 
@@ -211,8 +234,13 @@ class Kill:
     tries: int
 
 
-def kill_task_midway(stack: FaultStack, name: str, kill_now: Callable[[], None],
-                     recover: Callable[[], None] = lambda: None, tries: int = 3) -> tuple[Kill, list[int]]:
+def kill_task_midway(
+    stack: FaultStack,
+    name: str,
+    kill_now: Callable[[], None],
+    recover: Callable[[], None] = lambda: None,
+    tries: int = 3,
+) -> tuple[Kill, list[int]]:
     """Queue a fault job, catch one of its tasks half done and call ``kill_now``. The kill counts only if that task
     is still incomplete right after it: its message was then unacknowledged (``task_acks_late``), so it must come
     back. A task can finish between the poll that saw it half done and the kill (on a busy machine, with a job's
@@ -232,33 +260,46 @@ def kill_task_midway(stack: FaultStack, name: str, kill_now: Callable[[], None],
     raise AssertionError(f"in {tries} tries the caught task had always finished before the kill")
 
 
-def seconds_until_resumed(stack: FaultStack, job_id: int, caught: MidTask, killed_at: float,
-                          timeout: float = 180) -> float:
+def seconds_until_resumed(
+    stack: FaultStack, job_id: int, caught: MidTask, killed_at: float, timeout: float = 180
+) -> float:
     """Seconds from ``killed_at`` until the caught task stores a row again (its redelivery ran)."""
-    wait_until(lambda: stack.task_counts(job_id)[caught.task] > caught.rows, timeout, 0.1,
-               f"task {caught.task} of job {job_id} resumed")
+    wait_until(
+        lambda: stack.task_counts(job_id)[caught.task] > caught.rows,
+        timeout,
+        0.1,
+        f"task {caught.task} of job {job_id} resumed",
+    )
     return time.monotonic() - killed_at
 
 
-_RECEIVED = re.compile(r"^\[(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d{3}): INFO/MainProcess\] "
-                       r"Task licbench\.run_task\[([0-9a-f-]+)\] received", re.M)
+_RECEIVED = re.compile(
+    r"^\[(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d{3}): INFO/MainProcess\] "
+    r"Task licbench\.run_task\[([0-9a-f-]+)\] received",
+    re.M,
+)
 
 
 def seconds_until_received_again(stack: FaultStack, killed_wall: float, timeout: float = 180) -> float:
     """Seconds from ``killed_wall`` (``time.time()``) until a worker logs receiving a task message it had
     already received before then: the redelivery of the lost task, as the worker log times it."""
+
     def redelivered():
-        received = [(datetime.strptime(ts, "%Y-%m-%d %H:%M:%S,%f").timestamp(), task_id)
-                    for ts, task_id in _RECEIVED.findall(stack.log("worker.log"))]
+        received = [
+            (datetime.strptime(ts, "%Y-%m-%d %H:%M:%S,%f").timestamp(), task_id)
+            for ts, task_id in _RECEIVED.findall(stack.log("worker.log"))
+        ]
         before = {task_id for at, task_id in received if at < killed_wall}
         again = [at for at, task_id in received if at >= killed_wall and task_id in before]
         return again and (min(again) - killed_wall)
+
     try:
         return wait_until(redelivered, timeout, 0.2, "a task message received again")
     except TimeoutError as error:  # CI keeps no worker log: carry its task lines in the failure
         lines = [line for line in stack.log("worker.log").splitlines() if "run_task" in line or "ERROR" in line]
-        raise TimeoutError(f"{error}; killed at {datetime.fromtimestamp(killed_wall)}; worker log:\n"
-                           + "\n".join(lines[-30:])) from None
+        raise TimeoutError(
+            f"{error}; killed at {datetime.fromtimestamp(killed_wall)}; worker log:\n" + "\n".join(lines[-30:])
+        ) from None
 
 
 def assert_complete_once(stack: FaultStack, job_id: int, expected_rows: int) -> None:
@@ -297,9 +338,25 @@ class RedisProcess:
         binary = shutil.which("redis-server")
         assert binary, "redis-server not found: run `make test` (it apt-installs redis-server)"
         self.workdir.mkdir(parents=True, exist_ok=True)
-        self.process = subprocess.Popen([binary, "--port", str(self.port), "--bind", "127.0.0.1", "--save", "",
-                                         "--appendonly", "yes", "--appendfsync", "always", "--dir", str(self.workdir)],
-                                        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        self.process = subprocess.Popen(
+            [
+                binary,
+                "--port",
+                str(self.port),
+                "--bind",
+                "127.0.0.1",
+                "--save",
+                "",
+                "--appendonly",
+                "yes",
+                "--appendfsync",
+                "always",
+                "--dir",
+                str(self.workdir),
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
         wait_for_port(self.port, timeout=30, process=self.process)
 
     def kill(self) -> None:
@@ -312,8 +369,9 @@ class RedisProcess:
         self.process.wait(timeout=30)
 
     def queued(self, queue: str = "cpu") -> int:
-        out = subprocess.run(["redis-cli", "-p", str(self.port), "llen", queue], capture_output=True, text=True,
-                             timeout=30).stdout.strip()
+        out = subprocess.run(
+            ["redis-cli", "-p", str(self.port), "llen", queue], capture_output=True, text=True, timeout=30
+        ).stdout.strip()
         return int(out or 0)
 
     def stop(self) -> None:

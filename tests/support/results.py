@@ -1,5 +1,6 @@
 """Jobs with result rows inserted directly (no codec runs): small hand-made ones for tests, 100,000-row synthetic
 ones for benchmarks/api.py. ``connection`` is a SQLAlchemy connection in a transaction (``engine.begin()``)."""
+
 from __future__ import annotations
 
 import math
@@ -16,28 +17,69 @@ BATCH = 5000
 POINTS = [10.0, 30.0, 50.0, 70.0, 90.0]  # rate points of hand_made_rows
 
 
-def insert_image_set(connection, owner_id: int, images: int, name: str, visibility: str = "public") -> tuple[int, list[int]]:
+def insert_image_set(
+    connection, owner_id: int, images: int, name: str, visibility: str = "public"
+) -> tuple[int, list[int]]:
     """An image set of ``images`` 512x512 image rows (no files); returns (set id, image ids)."""
-    set_id = connection.execute(insert(ImageSet).values(name=name, owner_id=owner_id, visibility=visibility)
-                                ).inserted_primary_key[0]
-    connection.execute(insert(Image), [dict(image_set_id=set_id, filename=f"s{i}.png", content_hash=f"{set_id:032x}{i:032x}",
-                                            width=512, height=512, original_format="PNG", original_mode="RGB",
-                                            conversion="none") for i in range(images)])
+    set_id = connection.execute(
+        insert(ImageSet).values(name=name, owner_id=owner_id, visibility=visibility)
+    ).inserted_primary_key[0]
+    connection.execute(
+        insert(Image),
+        [
+            dict(
+                image_set_id=set_id,
+                filename=f"s{i}.png",
+                content_hash=f"{set_id:032x}{i:032x}",
+                width=512,
+                height=512,
+                original_format="PNG",
+                original_mode="RGB",
+                conversion="none",
+            )
+            for i in range(images)
+        ],
+    )
     image_ids = list(connection.scalars(select(Image.id).where(Image.image_set_id == set_id).order_by(Image.id)))
     return set_id, image_ids
 
 
-def insert_job(connection, owner_id: int, image_set_id: int, codecs: dict[str, list[float]], metrics: list[str],
-               results: Iterable[dict], status: str = "succeeded") -> int:
+def insert_job(
+    connection,
+    owner_id: int,
+    image_set_id: int,
+    codecs: dict[str, list[float]],
+    metrics: list[str],
+    results: Iterable[dict],
+    status: str = "succeeded",
+) -> int:
     """A job row and its result rows (each a dict with at least image_id, codec, rate_point, bpp, metrics)."""
-    job_id = connection.execute(insert(Job).values(
-        image_set_id=image_set_id, owner_id=owner_id, status=status, done=0, total=0, metrics=metrics,
-        codecs=[{"name": c, "rate_points": points} for c, points in codecs.items()])).inserted_primary_key[0]
+    job_id = connection.execute(
+        insert(Job).values(
+            image_set_id=image_set_id,
+            owner_id=owner_id,
+            status=status,
+            done=0,
+            total=0,
+            metrics=metrics,
+            codecs=[{"name": c, "rate_points": points} for c, points in codecs.items()],
+        )
+    ).inserted_primary_key[0]
     count, batch = 0, []
     for row in results:
-        batch.append({"bytes": int(row["bpp"] * 512 * 512 / 8), "encode_seconds": 0.01, "decode_seconds": 0.01,
-                      "metrics_seconds": 0.01, "metric_notes": {}, "device": "cpu",
-                      "reconstruction_path": f"reconstructions/{job_id}/{count}.png", **row, "job_id": job_id})
+        batch.append(
+            {
+                "bytes": int(row["bpp"] * 512 * 512 / 8),
+                "encode_seconds": 0.01,
+                "decode_seconds": 0.01,
+                "metrics_seconds": 0.01,
+                "metric_notes": {},
+                "device": "cpu",
+                "reconstruction_path": f"reconstructions/{job_id}/{count}.png",
+                **row,
+                "job_id": job_id,
+            }
+        )
         count += 1
         if len(batch) >= BATCH:
             connection.execute(insert(Result), batch)
@@ -56,9 +98,16 @@ def synthetic_results(image_ids: list[int], codecs: dict[str, list[float]], seed
         for q in rate_points:
             for image_id in image_ids:
                 bpp = 0.05 + q / 40 * (1 + 0.1 * c_index) + float(rng.random()) * 0.01
-                yield {"image_id": image_id, "codec": codec, "rate_point": q, "bpp": bpp,
-                       "metrics": {"psnr": 25 + 10 * float(np.log2(1 + bpp)) - c_index * 0.3,
-                                   "ms-ssim": 1 - 0.1 / (1 + bpp)}}
+                yield {
+                    "image_id": image_id,
+                    "codec": codec,
+                    "rate_point": q,
+                    "bpp": bpp,
+                    "metrics": {
+                        "psnr": 25 + 10 * float(np.log2(1 + bpp)) - c_index * 0.3,
+                        "ms-ssim": 1 - 0.1 / (1 + bpp),
+                    },
+                }
 
 
 def hand_made_rows(image_ids: list[int]) -> list[dict]:
@@ -69,11 +118,21 @@ def hand_made_rows(image_ids: list[int]) -> list[dict]:
         for i, image_id in enumerate(image_ids):
             for k, q in enumerate(POINTS):
                 bpp = 0.1 + 0.2 * k + 0.05 * c + 0.01 * i
-                ssim = None if (codec, i, q) == ("jpeg", 1, 50.0) or (codec, q) == ("webp", 90.0) else \
-                    0.8 + 0.03 * k + 0.01 * c - 0.002 * i
-                rows.append({"image_id": image_id, "codec": codec, "rate_point": q, "bpp": bpp,
-                             "device": "cpu" if i == 0 else "cuda",
-                             "metrics": {"psnr": 28 + 2.5 * k + 0.7 * c - 0.3 * i + 0.1 * k * k, "ssim": ssim}})
+                ssim = (
+                    None
+                    if (codec, i, q) == ("jpeg", 1, 50.0) or (codec, q) == ("webp", 90.0)
+                    else 0.8 + 0.03 * k + 0.01 * c - 0.002 * i
+                )
+                rows.append(
+                    {
+                        "image_id": image_id,
+                        "codec": codec,
+                        "rate_point": q,
+                        "bpp": bpp,
+                        "device": "cpu" if i == 0 else "cuda",
+                        "metrics": {"psnr": 28 + 2.5 * k + 0.7 * c - 0.3 * i + 0.1 * k * k, "ssim": ssim},
+                    }
+                )
     return rows
 
 
@@ -104,10 +163,22 @@ def python_rd_curves(rows: list[dict], metric: str, per_image: bool) -> list[dic
     curves = []
     for image_id, group in sorted(groups.items(), key=lambda kv: kv[0] or 0):
         for codec, curve in average_rd_points(group).items():
-            curves.append({"codec": codec, "image_id": image_id, "points": [
-                {"rate_point": p.rate_point, "bpp": p.bpp, "value": p.metrics[metric], "images": p.n_images,
-                 "complete": per_image or p.n_images >= total}
-                for p in curve.points]})
+            curves.append(
+                {
+                    "codec": codec,
+                    "image_id": image_id,
+                    "points": [
+                        {
+                            "rate_point": p.rate_point,
+                            "bpp": p.bpp,
+                            "value": p.metrics[metric],
+                            "images": p.n_images,
+                            "complete": per_image or p.n_images >= total,
+                        }
+                        for p in curve.points
+                    ],
+                }
+            )
     return curves
 
 

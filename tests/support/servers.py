@@ -1,4 +1,5 @@
 """Start and stop real PostgreSQL and Redis servers on loopback for the integration tests."""
+
 from __future__ import annotations
 
 import glob
@@ -64,18 +65,39 @@ def postgres_server() -> Iterator[str]:
     if os.geteuid() == 0:
         shutil.chown(workdir, "postgres")
         shutil.chown(sockets, "postgres")
-    subprocess.run(_as_postgres([_pg_bin("initdb"), "-D", str(data), "-U", "licbench", "--auth=trust",
-                                 "-E", "UTF8", "--no-sync"]), check=True, capture_output=True)
+    subprocess.run(
+        _as_postgres([_pg_bin("initdb"), "-D", str(data), "-U", "licbench", "--auth=trust", "-E", "UTF8", "--no-sync"]),
+        check=True,
+        capture_output=True,
+    )
     port = free_port()
     log = open(workdir / "postgres.log", "wb")
-    process = subprocess.Popen(_as_postgres([_pg_bin("postgres"), "-D", str(data), "-p", str(port),
-                                             "-k", str(sockets), "-h", "127.0.0.1", "-c", "fsync=off"]),
-                               stdout=log, stderr=subprocess.STDOUT)
+    process = subprocess.Popen(
+        _as_postgres(
+            [
+                _pg_bin("postgres"),
+                "-D",
+                str(data),
+                "-p",
+                str(port),
+                "-k",
+                str(sockets),
+                "-h",
+                "127.0.0.1",
+                "-c",
+                "fsync=off",
+            ]
+        ),
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
     try:
         wait_for_port(port, process=process)
         for _ in range(50):
-            done = subprocess.run(_as_postgres([_pg_bin("createdb"), "-h", "127.0.0.1", "-p", str(port),
-                                                "-U", "licbench", "licbench"]), capture_output=True)
+            done = subprocess.run(
+                _as_postgres([_pg_bin("createdb"), "-h", "127.0.0.1", "-p", str(port), "-U", "licbench", "licbench"]),
+                capture_output=True,
+            )
             if done.returncode == 0:
                 break
             time.sleep(0.2)
@@ -96,9 +118,11 @@ def redis_server(workdir: Path) -> Iterator[str]:
         raise RuntimeError("redis-server not found: run `make test` (it apt-installs redis-server)")
     workdir.mkdir(parents=True, exist_ok=True)
     port = free_port()
-    process = subprocess.Popen([binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "",
-                                "--appendonly", "no", "--dir", str(workdir)],
-                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    process = subprocess.Popen(
+        [binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--dir", str(workdir)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     try:
         wait_for_port(port, process=process)
         yield f"redis://127.0.0.1:{port}/0"

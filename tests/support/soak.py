@@ -19,6 +19,7 @@ Definitions the soak checks (``benchmarks/soak.py`` prints them; ``tests/faults/
 
 Every loop is bounded in time; all traffic goes to 127.0.0.1.
 """
+
 from __future__ import annotations
 
 import random
@@ -58,8 +59,12 @@ class SupervisedRun:
         self.stack.env.update(PORT=str(self.stack.port), HOST="127.0.0.1", WORKER_CONCURRENCY=str(self.concurrency))
         self.process = self.stack._spawn([sys.executable, "-m", "app.cli", "run", "--no-demo"], "run.log")
         wait_for_port(self.stack.port, timeout=timeout, process=self.process)
-        wait_until(lambda: "ready." in self.stack.log("run.log") or self.process.poll() is not None, timeout, 0.2,
-                   "worker ready")
+        wait_until(
+            lambda: "ready." in self.stack.log("run.log") or self.process.poll() is not None,
+            timeout,
+            0.2,
+            "worker ready",
+        )
         assert self.process.poll() is None, self.stack.log("run.log")[-3000:]
 
     def child(self, marker: str) -> psutil.Process | None:
@@ -103,8 +108,9 @@ class Faults:
 
     def available(self) -> tuple[str, ...]:
         kinds = PROCESS_FAULTS if self.run is not None else ("pool",)
-        return kinds + tuple(name for name, server in (("redis", self.redis), ("postgres", self.postgres))
-                             if server is not None)
+        return kinds + tuple(
+            name for name, server in (("redis", self.redis), ("postgres", self.postgres)) if server is not None
+        )
 
     def _worker(self) -> psutil.Process | None:
         if self.run is not None:
@@ -160,8 +166,13 @@ def _status(process: psutil.Process) -> str:
         return ""
 
 
-def fault_schedule(rng: random.Random, seconds: float, interval: tuple[float, float], kinds: tuple[str, ...],
-                   start_after: float | None = None) -> list[tuple[float, str]]:
+def fault_schedule(
+    rng: random.Random,
+    seconds: float,
+    interval: tuple[float, float],
+    kinds: tuple[str, ...],
+    start_after: float | None = None,
+) -> list[tuple[float, str]]:
     """(offset s, fault) pairs: the gaps drawn uniformly from ``interval``; the kinds taken in a shuffled cycle so
     each one comes before any repeats. The last fault leaves at least ``interval[0] / 2`` s before the end."""
     order: list[str] = []
@@ -243,10 +254,17 @@ class Workload:
 
 def _upload(client: Client, workload: Workload) -> None:
     seed = client.rng.randrange(10**6)
-    files = [("files", (f"soak{i}.png", png_bytes(random_photo(*workload.image_size, seed=seed + i)), "image/png"))
-             for i in range(2)]
-    answer = client.call("POST /image-sets", "POST", "/api/v1/image-sets", files=files,
-                         data={"name": f"soak-{seed}", "visibility": "public"})
+    files = [
+        ("files", (f"soak{i}.png", png_bytes(random_photo(*workload.image_size, seed=seed + i)), "image/png"))
+        for i in range(2)
+    ]
+    answer = client.call(
+        "POST /image-sets",
+        "POST",
+        "/api/v1/image-sets",
+        files=files,
+        data={"name": f"soak-{seed}", "visibility": "public"},
+    )
     if answer is not None and answer.status_code == 201:
         client.ledger.add("image_sets", answer.json()["id"])
 
@@ -255,14 +273,17 @@ def _submit_job(client: Client, workload: Workload) -> None:
     with client.ledger.lock:
         sets = list(client.ledger.image_sets)
         progress = client.ledger.progress
-        unfinished = sum(1 for j in client.ledger.jobs if not progress.get(j) or progress[j][-1][1] in
-                         ("queued", "running"))
+        unfinished = sum(
+            1 for j in client.ledger.jobs if not progress.get(j) or progress[j][-1][1] in ("queued", "running")
+        )
     if not sets:
         return _upload(client, workload)
     if unfinished >= workload.max_unfinished_jobs:
         return _read(client, workload)
-    codecs = [{"name": "jpeg", "rate_points": CLASSICAL_RATE_POINTS},
-              {"name": "webp", "rate_points": CLASSICAL_RATE_POINTS}]
+    codecs = [
+        {"name": "jpeg", "rate_points": CLASSICAL_RATE_POINTS},
+        {"name": "webp", "rate_points": CLASSICAL_RATE_POINTS},
+    ]
     if workload.multirate_points and client.rng.random() < 0.5:
         codecs.append({"name": "licbench-multirate", "rate_points": [client.rng.choice(workload.multirate_points)]})
     body = {"image_set_id": client.rng.choice(sets), "metrics": ["psnr"], "codecs": codecs}
@@ -274,9 +295,16 @@ def _submit_job(client: Client, workload: Workload) -> None:
 def _take_study_session(client: Client, workload: Workload) -> None:
     study = workload.study
     base = f"/api/v1/studies/{study['id']}/sessions"
-    created = client.call("POST /studies/{id}/sessions", "POST", base, json={
-        "token": study["token"], "participant": f"soak-{client.rng.randrange(10**6)}",
-        "display": {"width": 1600, "height": 1000, "device_pixel_ratio": 1.0}})
+    created = client.call(
+        "POST /studies/{id}/sessions",
+        "POST",
+        base,
+        json={
+            "token": study["token"],
+            "participant": f"soak-{client.rng.randrange(10**6)}",
+            "display": {"width": 1600, "height": 1000, "device_pixel_ratio": 1.0},
+        },
+    )
     if created is None or created.status_code != 201:
         return
     session = created.json()["id"]
@@ -287,8 +315,9 @@ def _take_study_session(client: Client, workload: Workload) -> None:
         trial = trial.json()
         body = {"trial_id": trial["trial_id"], "choice": client.rng.choice("ab"), "response_ms": 1000}
         for _ in range(3):  # an answer without reply is sent again: stored once or answered 409
-            stored = client.call("POST /studies/{id}/sessions/{s}/responses", "POST", f"{base}/{session}/responses",
-                                 json=body)
+            stored = client.call(
+                "POST /studies/{id}/sessions/{s}/responses", "POST", f"{base}/{session}/responses", json=body
+            )
             if stored is not None and stored.status_code in (201, 409):
                 client.ledger.add("answers", (study["id"], trial["trial_id"]))
                 break
@@ -311,7 +340,11 @@ def _read(client: Client, workload: Workload) -> None:
 
 
 ACTIONS: list[tuple[Callable[[Client, Workload], None], float]] = [
-    (_upload, 0.15), (_submit_job, 0.2), (_take_study_session, 0.15), (_read, 0.5)]
+    (_upload, 0.15),
+    (_submit_job, 0.2),
+    (_take_study_session, 0.15),
+    (_read, 0.5),
+]
 
 
 def client_loop(client: Client, workload: Workload, deadline: float) -> None:
@@ -349,8 +382,16 @@ def health_ok(base_url: str) -> bool:
         return False
 
 
-def run_faults(faults: Faults, schedule: list[tuple[float, str]], started: float, deadline: float, ledger: Ledger,
-               base_url: str, log: Callable[[str], None], window_timeout: float = 300) -> None:
+def run_faults(
+    faults: Faults,
+    schedule: list[tuple[float, str]],
+    started: float,
+    deadline: float,
+    ledger: Ledger,
+    base_url: str,
+    log: Callable[[str], None],
+    window_timeout: float = 300,
+) -> None:
     """Cause each scheduled fault at its time; a window lasts until /health answers 200 again (bounded)."""
     for offset, kind in schedule:
         wait = started + offset - time.monotonic()
@@ -367,8 +408,10 @@ def run_faults(faults: Faults, schedule: list[tuple[float, str]], started: float
             log(f"  /health not 200 within {window_timeout:g} s after {kind}")
         window.end = time.monotonic()
         ledger.add("windows", window)
-        log(f"  t={window.start - started:6.1f} s  {kind:8s} {window.what}; /health 200 again after "
-            f"{window.end - window.start:.1f} s")
+        log(
+            f"  t={window.start - started:6.1f} s  {kind:8s} {window.what}; /health 200 again after "
+            f"{window.end - window.start:.1f} s"
+        )
 
 
 # -- the checks at the end -----------------------------------------------------------------------------------
@@ -401,8 +444,16 @@ class Report:
 
     @property
     def ok(self) -> bool:
-        return not (self.unfinished or self.failed_without_reason or self.accepted_missing or self.results_lost
-                    or self.duplicated_db or self.duplicated_api or self.answers_lost or self.undocumented_5xx)
+        return not (
+            self.unfinished
+            or self.failed_without_reason
+            or self.accepted_missing
+            or self.results_lost
+            or self.duplicated_db
+            or self.duplicated_api
+            or self.answers_lost
+            or self.undocumented_5xx
+        )
 
 
 def _overlaps(call: Call, windows: list[FaultWindow]) -> bool:
@@ -457,14 +508,19 @@ def check(http: httpx.Client, database_url: str, ledger: Ledger, jobs: list[dict
         else:
             report.failed_without_reason.append(job["id"])
         if job["image_set_id"] not in images:
-            images[job["image_set_id"]] = [i["id"] for i in http.get(f"/api/v1/image-sets/{job['image_set_id']}")
-                                           .raise_for_status().json()["images"]]
+            images[job["image_set_id"]] = [
+                i["id"]
+                for i in http.get(f"/api/v1/image-sets/{job['image_set_id']}").raise_for_status().json()["images"]
+            ]
         results = all_rows(http, f"/api/v1/jobs/{job['id']}/results")
         report.results += len(results)
         seen = Counter((r["image_id"], r["codec"], float(r["rate_point"])) for r in results)
         report.duplicated_api += sum(n - 1 for n in seen.values())
-        failed_tasks = {(t["image_id"], t["codec"]) for t in http.get(f"/api/v1/jobs/{job['id']}/tasks")
-                        .raise_for_status().json() if t["state"] == "failed" and t.get("error")}
+        failed_tasks = {
+            (t["image_id"], t["codec"])
+            for t in http.get(f"/api/v1/jobs/{job['id']}/tasks").raise_for_status().json()
+            if t["state"] == "failed" and t.get("error")
+        }
         if job["id"] not in ledger.jobs and job["status"] == "failed":
             continue  # a job whose 202 never reached a client, failed with its reason: nothing was promised
         for image in images[job["image_set_id"]]:
@@ -479,9 +535,14 @@ def check(http: httpx.Client, database_url: str, ledger: Ledger, jobs: list[dict
     engine = create_engine(database_url)
     try:
         with engine.connect() as connection:
-            report.duplicated_db = int(connection.execute(text(
-                "SELECT COALESCE(SUM(n - 1), 0) FROM (SELECT COUNT(*) AS n FROM results "
-                "GROUP BY job_id, image_id, codec, rate_point HAVING COUNT(*) > 1) AS d")).scalar_one())
+            report.duplicated_db = int(
+                connection.execute(
+                    text(
+                        "SELECT COALESCE(SUM(n - 1), 0) FROM (SELECT COUNT(*) AS n FROM results "
+                        "GROUP BY job_id, image_id, codec, rate_point HAVING COUNT(*) > 1) AS d"
+                    )
+                ).scalar_one()
+            )
     finally:
         engine.dispose()
     stored: set[tuple[int, int]] = set()
@@ -514,8 +575,10 @@ def check(http: httpx.Client, database_url: str, ledger: Ledger, jobs: list[dict
             if not before or before[-1][1] != "running":
                 continue
             done_then = before[-1][2]
-            after = next((s for s in samples if s[0] > window.start and (s[2] > done_then or
-                                                                         s[1] not in ("queued", "running"))), None)
+            after = next(
+                (s for s in samples if s[0] > window.start and (s[2] > done_then or s[1] not in ("queued", "running"))),
+                None,
+            )
             waited = (after[0] if after else time.monotonic()) - window.start
             if report.longest_wait_after_fault is None or waited > report.longest_wait_after_fault:
                 report.longest_wait_after_fault, report.longest_wait_job = waited, (job_id, window.kind)
@@ -523,29 +586,35 @@ def check(http: httpx.Client, database_url: str, ledger: Ledger, jobs: list[dict
 
 
 def format_report(report: Report, title: str) -> str:
-    lines = [f"== {title}",
-             f"jobs: {report.jobs} listed ({report.jobs_accepted} accepted by a 202 to a client): "
-             f"{report.succeeded} succeeded, {report.failed_with_reason} failed with a reason, "
-             f"{len(report.unfinished)} unfinished {report.unfinished[:10]}, "
-             f"{len(report.failed_without_reason)} failed without a reason; accepted but not listed: "
-             f"{len(report.accepted_missing)}",
-             f"every job finished: {'yes' if not (report.unfinished or report.failed_without_reason) else 'NO'}"
-             + "".join(f"\n  failed x{n}: {reason}" for reason, n in report.failure_reasons.most_common(5)),
-             f"result rows: {report.results}; results lost: {report.results_lost} (expected 0) "
-             f"{report.lost_examples or ''}",
-             f"results duplicated: {report.duplicated_db} in the database, {report.duplicated_api} in API answers "
-             f"(expected 0)",
-             f"study answers: {report.answers_confirmed} confirmed, lost: {report.answers_lost} (expected 0)",
-             f"requests: {report.calls}; documented 503s inside fault windows: {report.documented_503}; "
-             f"no answer (connection refused/reset): {report.no_answer} ({report.no_answer_outside} outside windows)",
-             f"undocumented 5xx: {len(report.undocumented_5xx)} (expected 0) {report.undocumented_5xx[:10] or ''}",
-             "latency outside fault windows (2xx-4xx answers):"]
+    lines = [
+        f"== {title}",
+        f"jobs: {report.jobs} listed ({report.jobs_accepted} accepted by a 202 to a client): "
+        f"{report.succeeded} succeeded, {report.failed_with_reason} failed with a reason, "
+        f"{len(report.unfinished)} unfinished {report.unfinished[:10]}, "
+        f"{len(report.failed_without_reason)} failed without a reason; accepted but not listed: "
+        f"{len(report.accepted_missing)}",
+        f"every job finished: {'yes' if not (report.unfinished or report.failed_without_reason) else 'NO'}"
+        + "".join(f"\n  failed x{n}: {reason}" for reason, n in report.failure_reasons.most_common(5)),
+        f"result rows: {report.results}; results lost: {report.results_lost} (expected 0) {report.lost_examples or ''}",
+        f"results duplicated: {report.duplicated_db} in the database, {report.duplicated_api} in API answers "
+        f"(expected 0)",
+        f"study answers: {report.answers_confirmed} confirmed, lost: {report.answers_lost} (expected 0)",
+        f"requests: {report.calls}; documented 503s inside fault windows: {report.documented_503}; "
+        f"no answer (connection refused/reset): {report.no_answer} ({report.no_answer_outside} outside windows)",
+        f"undocumented 5xx: {len(report.undocumented_5xx)} (expected 0) {report.undocumented_5xx[:10] or ''}",
+        "latency outside fault windows (2xx-4xx answers):",
+    ]
     for endpoint, (n, p50, p99) in report.latency.items():
         lines.append(f"  {endpoint:42s} n={n:5d}  p50 {p50:8.1f} ms  p99 {p99:8.1f} ms")
     wait = report.longest_wait_after_fault
-    lines.append("longest wait of a running job after a fault: "
-                 + (f"{wait:.1f} s (job {report.longest_wait_job[0]}, {report.longest_wait_job[1]})"
-                    if wait is not None else "n/a (no job was running at a fault)"))
+    lines.append(
+        "longest wait of a running job after a fault: "
+        + (
+            f"{wait:.1f} s (job {report.longest_wait_job[0]}, {report.longest_wait_job[1]})"
+            if wait is not None
+            else "n/a (no job was running at a fault)"
+        )
+    )
     return "\n".join(lines)
 
 
@@ -557,8 +626,10 @@ def prepare_study(stack: FaultStack, log: Callable[[str], None], timeout: float 
     job = stack.wait_for_job(job_id, timeout)
     assert job["status"] == "succeeded", job
     with stack.client() as http:
-        created = http.post("/api/v1/studies", json={"name": "soak", "method": "pairwise", "job_id": job_id,
-                                                     "trials_per_session": 6, "crop": 32})
+        created = http.post(
+            "/api/v1/studies",
+            json={"name": "soak", "method": "pairwise", "job_id": job_id, "trials_per_session": 6, "crop": 32},
+        )
     assert created.status_code == 201, created.text
     log(f"  study {created.json()['id']} on job {job_id} ready")
     return created.json()
@@ -572,32 +643,59 @@ def multirate_points(stack: FaultStack) -> list[float]:
     return []
 
 
-def soak_phase(stack: FaultStack, faults: Faults, database_url: str, *, seconds: float, clients: int,
-               schedule: list[tuple[float, str]], drain_timeout: float, log: Callable[[str], None] = print,
-               seed: int = 0, think_s: tuple[float, float] = (0.05, 0.3), max_unfinished_jobs: int = 8) -> Report:
+def soak_phase(
+    stack: FaultStack,
+    faults: Faults,
+    database_url: str,
+    *,
+    seconds: float,
+    clients: int,
+    schedule: list[tuple[float, str]],
+    drain_timeout: float,
+    log: Callable[[str], None] = print,
+    seed: int = 0,
+    think_s: tuple[float, float] = (0.05, 0.3),
+    max_unfinished_jobs: int = 8,
+) -> Report:
     """Run the clients for ``seconds`` while the faults of ``schedule`` happen, wait for the jobs (at most
     ``drain_timeout`` s), and check. ``stack`` must already run (:class:`SupervisedRun`)."""
     ledger = Ledger()
-    workload = Workload(multirate_points(stack), prepare_study(stack, log), think_s=think_s,
-                        max_unfinished_jobs=max_unfinished_jobs)
+    workload = Workload(
+        multirate_points(stack), prepare_study(stack, log), think_s=think_s, max_unfinished_jobs=max_unfinished_jobs
+    )
     log(f"  licbench-multirate rate points used: {workload.multirate_points or 'none (codec unavailable)'}")
     started = time.monotonic()
     deadline = started + seconds
     stop_watch = threading.Event()
-    threads = [threading.Thread(target=client_loop, name=f"soak-client-{i}", daemon=True, args=(
-        Client(stack.base_url, stack.token, ledger, random.Random(seed * 1000 + i)), workload, deadline))
-        for i in range(clients)]
-    threads.append(threading.Thread(target=run_faults, name="soak-faults", daemon=True,
-                                    args=(faults, schedule, started, deadline, ledger, stack.base_url, log)))
-    watcher = threading.Thread(target=watch_jobs, name="soak-watch", daemon=True,
-                               args=(database_url, ledger, stop_watch))
+    threads = [
+        threading.Thread(
+            target=client_loop,
+            name=f"soak-client-{i}",
+            daemon=True,
+            args=(Client(stack.base_url, stack.token, ledger, random.Random(seed * 1000 + i)), workload, deadline),
+        )
+        for i in range(clients)
+    ]
+    threads.append(
+        threading.Thread(
+            target=run_faults,
+            name="soak-faults",
+            daemon=True,
+            args=(faults, schedule, started, deadline, ledger, stack.base_url, log),
+        )
+    )
+    watcher = threading.Thread(
+        target=watch_jobs, name="soak-watch", daemon=True, args=(database_url, ledger, stop_watch)
+    )
     watcher.start()
     for thread in threads:
         thread.start()
     for thread in threads:
         thread.join(timeout=max(1.0, deadline - time.monotonic()) + 360)
-    log(f"  clients stopped after {time.monotonic() - started:.0f} s; waiting for the jobs (at most "
-        f"{drain_timeout:g} s)")
+    log(
+        f"  clients stopped after {time.monotonic() - started:.0f} s; waiting for the jobs (at most "
+        f"{drain_timeout:g} s)"
+    )
     with stack.client(timeout=120) as http:
         drain_started = time.monotonic()
         jobs = wait_for_jobs(http, drain_timeout)

@@ -1,5 +1,6 @@
 """Human-study helpers: a tiny finished JPEG job run in-process, and simulated observers that answer
 over REST from a known true scale (Thurstone Case V: P(a preferred) = Phi((q_a - q_b) / 1.4826), JOD)."""
+
 from __future__ import annotations
 
 import math
@@ -20,11 +21,19 @@ def run_small_job_in_process(api, sizes=((64, 80), (72, 72)), rate_points=(10, 4
     from app.services.storage import default_storage
     from engine import benchmark
 
-    files = [("files", (f"photo{i}.png", png_bytes(random_photo(h, w, seed=70 + i)), "image/png"))
-             for i, (h, w) in enumerate(sizes)]
+    files = [
+        ("files", (f"photo{i}.png", png_bytes(random_photo(h, w, seed=70 + i)), "image/png"))
+        for i, (h, w) in enumerate(sizes)
+    ]
     image_set = api.post("/api/v1/image-sets", data={"name": "study"}, files=files).json()
-    job_id = api.post("/api/v1/jobs", json={"image_set_id": image_set["id"], "codecs": [
-        {"name": "jpeg", "rate_points": list(rate_points)}], "metrics": ["psnr"]}).json()["id"]
+    job_id = api.post(
+        "/api/v1/jobs",
+        json={
+            "image_set_id": image_set["id"],
+            "codecs": [{"name": "jpeg", "rate_points": list(rate_points)}],
+            "metrics": ["psnr"],
+        },
+    ).json()["id"]
     for image in image_set["images"]:
         for q in rate_points:
             benchmark.run_task(session_factory(), default_storage(), jobs.TaskSpec(job_id, image["id"], "jpeg", q))
@@ -49,34 +58,53 @@ def _phi(x: float) -> float:
     return 0.5 * (1 + math.erf(x / math.sqrt(2)))
 
 
-def answer(trial: dict, truth: dict[int, float], rng: np.random.Generator, random_answers: bool = False,
-           inverted: bool = False) -> dict:
+def answer(
+    trial: dict, truth: dict[int, float], rng: np.random.Generator, random_answers: bool = False, inverted: bool = False
+) -> dict:
     """One simulated response body for ``trial``; ``inverted`` prefers the worse image (fails every trap)."""
     if trial["kind"] == "pairwise":
         qa, qb = truth[trial["a"]["condition_id"]], truth[trial["b"]["condition_id"]]
         if inverted:
             qa, qb = qb, qa
         p_a = 0.5 if random_answers else _phi((qa - qb) / JOD_SIGMA)
-        return {"trial_id": trial["trial_id"], "choice": "a" if rng.random() < p_a else "b",
-                "response_ms": int(rng.integers(800, 4000))}
+        return {
+            "trial_id": trial["trial_id"],
+            "choice": "a" if rng.random() < p_a else "b",
+            "response_ms": int(rng.integers(800, 4000)),
+        }
     if trial["kind"] == "triplet":  # the side farther below the reference (the pivot, 0) differs more
         dl, dr = -truth[trial["left"]["condition_id"]], -truth[trial["right"]["condition_id"]]
         if inverted:
             dl, dr = dr, dl
         p_left = 0.5 if random_answers else _phi((dl - dr) / JOD_SIGMA)
-        return {"trial_id": trial["trial_id"], "choice": "left" if rng.random() < p_left else "right",
-                "response_ms": int(rng.integers(800, 4000))}
+        return {
+            "trial_id": trial["trial_id"],
+            "choice": "left" if rng.random() < p_left else "right",
+            "response_ms": int(rng.integers(800, 4000)),
+        }
     q = truth[trial["a"]["condition_id"]]
     score = int(rng.integers(1, 6)) if random_answers else int(np.clip(round(5 + q + rng.normal(0, 0.5)), 1, 5))
     return {"trial_id": trial["trial_id"], "score": score, "response_ms": int(rng.integers(800, 4000))}
 
 
-def take_session(client, study: dict, truth: dict[int, float], rng: np.random.Generator,
-                 random_answers: bool = False, participant: str | None = None, inverted: bool = False) -> str:
+def take_session(
+    client,
+    study: dict,
+    truth: dict[int, float],
+    rng: np.random.Generator,
+    random_answers: bool = False,
+    participant: str | None = None,
+    inverted: bool = False,
+) -> str:
     """Start a session with the study's token and answer until ``next`` says 204; the session id."""
-    created = client.post(f"/api/v1/studies/{study['id']}/sessions", json={
-        "token": study["token"], "participant": participant,
-        "display": {"width": 1600, "height": 1000, "device_pixel_ratio": 1.0}})
+    created = client.post(
+        f"/api/v1/studies/{study['id']}/sessions",
+        json={
+            "token": study["token"],
+            "participant": participant,
+            "display": {"width": 1600, "height": 1000, "device_pixel_ratio": 1.0},
+        },
+    )
     assert created.status_code == 201, created.text
     session_id = created.json()["id"]
     while True:
@@ -84,8 +112,10 @@ def take_session(client, study: dict, truth: dict[int, float], rng: np.random.Ge
         if trial.status_code == 204:
             return session_id
         assert trial.status_code == 200, trial.text
-        stored = client.post(f"/api/v1/studies/{study['id']}/sessions/{session_id}/responses",
-                             json=answer(trial.json(), truth, rng, random_answers, inverted))
+        stored = client.post(
+            f"/api/v1/studies/{study['id']}/sessions/{session_id}/responses",
+            json=answer(trial.json(), truth, rng, random_answers, inverted),
+        )
         assert stored.status_code == 201, stored.text
 
 
@@ -96,23 +126,38 @@ def stack_user_headers(stack, name: str) -> dict[str, str]:
     from pathlib import Path
 
     code = f"from tests.support.accounts import make_user; print(make_user({name!r}).token)"
-    done = subprocess.run([sys.executable, "-c", code], env=stack.env, cwd=Path(__file__).resolve().parents[2],
-                          capture_output=True, text=True, check=True)
+    done = subprocess.run(
+        [sys.executable, "-c", code],
+        env=stack.env,
+        cwd=Path(__file__).resolve().parents[2],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
     return {"Authorization": f"Bearer {done.stdout.strip().splitlines()[-1]}"}
 
 
-def run_small_job_on_stack(stack, headers: dict[str, str], sizes=((64, 80), (72, 72)),
-                           rate_points=(10, 40, 90)) -> dict:
+def run_small_job_on_stack(
+    stack, headers: dict[str, str], sizes=((64, 80), (72, 72)), rate_points=(10, 40, 90)
+) -> dict:
     """The same tiny JPEG job as ``run_small_job_in_process``, run by the stack's real worker, as the user
     whose bearer ``headers`` are given."""
-    files = [("files", (f"photo{i}.png", png_bytes(random_photo(h, w, seed=70 + i)), "image/png"))
-             for i, (h, w) in enumerate(sizes)]
+    files = [
+        ("files", (f"photo{i}.png", png_bytes(random_photo(h, w, seed=70 + i)), "image/png"))
+        for i, (h, w) in enumerate(sizes)
+    ]
     with stack.client() as client:
         client.headers.update(headers)
         image_set = client.post("/api/v1/image-sets", data={"name": "study"}, files=files)
         assert image_set.status_code == 201, image_set.text
-        created = client.post("/api/v1/jobs", json={"image_set_id": image_set.json()["id"], "codecs": [
-            {"name": "jpeg", "rate_points": list(rate_points)}], "metrics": ["psnr"]})
+        created = client.post(
+            "/api/v1/jobs",
+            json={
+                "image_set_id": image_set.json()["id"],
+                "codecs": [{"name": "jpeg", "rate_points": list(rate_points)}],
+                "metrics": ["psnr"],
+            },
+        )
         assert created.status_code == 202, created.text
     with stack.client() as client:
         client.headers.update(headers)

@@ -5,6 +5,7 @@ Two views of the same rule: importing every pure module in a fresh interpreter m
 service stack, and an AST walk over every project file (imports inside functions included) finds
 no forbidden import and no import cycle between project modules.
 """
+
 from __future__ import annotations
 
 import ast
@@ -166,7 +167,10 @@ def _cycles(graph: dict[str, set[str]]) -> list[list[str]]:
 def test_importing_any_pure_module_loads_no_service_code():
     result = subprocess.run(
         [sys.executable, "-c", _IMPORT_EVERY_MODULE, json.dumps(FORBIDDEN_IN_PURE), json.dumps(PURE_PACKAGES)],
-        cwd=ROOT, capture_output=True, text=True, timeout=600,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=600,
     )
     assert result.returncode == 0, result.stderr[-3000:]
     problems = json.loads(result.stdout.strip().splitlines()[-1])
@@ -176,8 +180,10 @@ def test_importing_any_pure_module_loads_no_service_code():
 def test_pure_libraries_never_import_the_service_stack_even_inside_functions():
     offenders = [
         f"{path.relative_to(ROOT)}:{line}: import {imported}"
-        for name, path in _modules().items() if name.split(".")[0] in PURE_PACKAGES
-        for imported, line in _imports(name, path) if imported.split(".")[0] in FORBIDDEN_IN_PURE
+        for name, path in _modules().items()
+        if name.split(".")[0] in PURE_PACKAGES
+        for imported, line in _imports(name, path)
+        if imported.split(".")[0] in FORBIDDEN_IN_PURE
     ]
     assert not offenders, "\n".join(sorted(set(offenders)))
 
@@ -185,7 +191,8 @@ def test_pure_libraries_never_import_the_service_stack_even_inside_functions():
 def test_project_modules_import_each_other_without_cycles():
     cycles = _cycles(_graph())
     assert not cycles, "import cycles (one shortest cycle per group of modules that import each other):\n" + "\n".join(
-        " -> ".join(cycle) for cycle in cycles)
+        " -> ".join(cycle) for cycle in cycles
+    )
 
 
 # The web side (routes, pages, services, the app factory) writes jobs and reads results; the engine runs them. It
@@ -197,12 +204,17 @@ ENGINE_FRONT = ("engine.contract", "engine.queue")
 
 def test_the_web_side_reaches_the_engine_only_through_its_contract():
     modules = _modules()
-    offenders = sorted({
-        f"{path.relative_to(ROOT)}:{line}: import {imported}"
-        for name, path in modules.items() if name.startswith(WEB_SIDE)
-        for imported, line in _imports(name, path)
-        if (target := _resolve(imported, modules)) and target.split(".")[0] == "engine" and target not in ENGINE_FRONT
-    })
+    offenders = sorted(
+        {
+            f"{path.relative_to(ROOT)}:{line}: import {imported}"
+            for name, path in modules.items()
+            if name.startswith(WEB_SIDE)
+            for imported, line in _imports(name, path)
+            if (target := _resolve(imported, modules))
+            and target.split(".")[0] == "engine"
+            and target not in ENGINE_FRONT
+        }
+    )
     assert not offenders, "\n".join(offenders)
     assert any(name.startswith("engine.") for name in modules)  # the engine is seen at all
 
@@ -213,8 +225,10 @@ def test_the_cycle_finder_sees_a_cycle_inside_functions_too(tmp_path):
     assert _cycles(graph) == [["a", "b", "c", "a"]]
     assert _cycles({"a": {"b"}, "b": set()}) == []
     path = tmp_path / "planted.py"
-    path.write_text("def f():\n    from ..services import queue\n    import sqlalchemy.orm\n"
-                    "app = Celery('x', include=['workers.tasks'])\n")
+    path.write_text(
+        "def f():\n    from ..services import queue\n    import sqlalchemy.orm\n"
+        "app = Celery('x', include=['workers.tasks'])\n"
+    )
     imported = {i for i, _ in _imports("app.api.planted", path)}
     assert {"app.services.queue", "sqlalchemy.orm", "workers.tasks"} <= imported
     assert _resolve("engine.queue.enqueue", _modules()) == "engine.queue"

@@ -10,6 +10,7 @@ returns. Ids are strings here, as elsewhere in ``analysis.subjective``: a ``grou
   (pairwise B, triplet right; None for DSIS), with its credibility ``control``.
 - ``Answer``: a served trial as the method needs it back (``choice``/``score`` None while unanswered).
 """
+
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
@@ -84,7 +85,7 @@ class StudyMethod(ABC):
         kind = self.same_stimulus_control or ""
         priority = ([TRAP] if traps else []) + [REPEAT] + ([kind] if same else [])
         priority += [TRAP] * max(0, traps - 1) + [kind] * max(0, same - 1)
-        controls = priority[:total // 3]
+        controls = priority[: total // 3]
         plan = [REGULAR] * total
         free = list(range(1, total))
         if REPEAT in controls:
@@ -103,8 +104,7 @@ class StudyMethod(ABC):
             return Trial(original.group, original.a, None, REPEAT)
         return Trial(original.group, original.b, original.a, REPEAT)
 
-    def draw_control(self, control: str, groups: Mapping[str, Sequence[Stimulus]],
-                     rng: np.random.Generator) -> Trial:
+    def draw_control(self, control: str, groups: Mapping[str, Sequence[Stimulus]], rng: np.random.Generator) -> Trial:
         """A trap or same-stimulus trial on a random group."""
         ordered = sorted(groups, key=group_order)
         group = ordered[int(rng.choice(len(ordered)))]
@@ -117,13 +117,17 @@ class StudyMethod(ABC):
         return self.trap(group, reference, distorted, rng)
 
     @abstractmethod
-    def trap(self, group: str, reference: Stimulus, distorted: Sequence[Stimulus],
-             rng: np.random.Generator) -> Trial:
+    def trap(self, group: str, reference: Stimulus, distorted: Sequence[Stimulus], rng: np.random.Generator) -> Trial:
         """A trial whose right answer is known."""
 
     @abstractmethod
-    def draw_regular(self, groups: Mapping[str, Sequence[Stimulus]], history: Sequence[Answer],
-                     sampling: str, rng: np.random.Generator) -> Trial:
+    def draw_regular(
+        self,
+        groups: Mapping[str, Sequence[Stimulus]],
+        history: Sequence[Answer],
+        sampling: str,
+        rng: np.random.Generator,
+    ) -> Trial:
         """The next regular trial, given every trial served so far in the study."""
 
     @abstractmethod
@@ -135,8 +139,7 @@ class StudyMethod(ABC):
         """Whether a trap trial was answered as expected."""
 
     @abstractmethod
-    def scale(self, answers: Sequence[Answer], references: Mapping[str, str], *, bootstrap: int,
-              seed: int) -> Scale:
+    def scale(self, answers: Sequence[Answer], references: Mapping[str, str], *, bootstrap: int, seed: int) -> Scale:
         """The scale from the answers of the observers kept after trap screening."""
 
     @abstractmethod

@@ -1,5 +1,6 @@
 """The one place study methods are registered: adding a method is adding its class here (plus its
 participant page template and script, named on the class)."""
+
 from __future__ import annotations
 
 from analysis.subjective.methods.base import StudyMethod

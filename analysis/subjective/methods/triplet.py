@@ -9,6 +9,7 @@ one reconstruction on both sides (AIC-3's bias triplets; any answer is kept for 
 is the JND scale of ``analysis.subjective.triplet.triplet_scale`` (AIC-3's reconstruction), turned to
 quality relative to the group's reference: score = -JND, so 0 is the reference and worse is negative.
 """
+
 from __future__ import annotations
 
 from collections import Counter
@@ -36,16 +37,20 @@ class TripletMethod(StudyMethod):
     scaled_by_worker = True
     screens_traps = True  # triplet_scale screens observers on trap triplets itself (AIC-3)
 
-    def trap(self, group: str, reference: Stimulus, distorted: Sequence[Stimulus],
-             rng: np.random.Generator) -> Trial:
+    def trap(self, group: str, reference: Stimulus, distorted: Sequence[Stimulus], rng: np.random.Generator) -> Trial:
         strongest = min(distorted, key=lambda s: s.trap_rank)
         sides = [reference.id, strongest.id]
         if rng.random() < 0.5:
             sides.reverse()
         return Trial(group, sides[0], sides[1], "trap")
 
-    def draw_regular(self, groups: Mapping[str, Sequence[Stimulus]], history: Sequence[Answer],
-                     sampling: str, rng: np.random.Generator) -> Trial:
+    def draw_regular(
+        self,
+        groups: Mapping[str, Sequence[Stimulus]],
+        history: Sequence[Answer],
+        sampling: str,
+        rng: np.random.Generator,
+    ) -> Trial:
         group = least_served_group(groups, history, rng)
         distorted = [s.id for s in groups[group] if not s.reference]
         candidates = distorted if len(distorted) >= 2 else [s.id for s in groups[group]]
@@ -56,43 +61,70 @@ class TripletMethod(StudyMethod):
 
     def check_answer(self, choice: str | None, score: int | None) -> None:
         if choice not in CHOICES or score is not None:
-            raise InvalidAnswer("a triplet trial is answered with \"choice\": \"left\", \"right\" or \"not_sure\" "
-                                "(the side that differs more from the pivot; no score)")
+            raise InvalidAnswer(
+                'a triplet trial is answered with "choice": "left", "right" or "not_sure" '
+                "(the side that differs more from the pivot; no score)"
+            )
 
     def trap_passed(self, answer: Answer, references: set[str]) -> bool:
         """The distorted side must be named; "not sure" on a trap fails it (as ``triplet.trap_passed``)."""
         chosen = {"left": answer.a, "right": answer.b}.get(answer.choice or "")
         return chosen is not None and chosen not in references
 
-    def scale(self, answers: Sequence[Answer], references: Mapping[str, str], *, bootstrap: int,
-              seed: int) -> Scale | None:
+    def scale(
+        self, answers: Sequence[Answer], references: Mapping[str, str], *, bootstrap: int, seed: int
+    ) -> Scale | None:
         from analysis.subjective.triplet import TripletAnswer, triplet_scale
 
-        rows = [to_triplet_answer(TripletAnswer, h, references) for h in answers
-                if h.choice is not None and h.b is not None and h.group in references]
+        rows = [
+            to_triplet_answer(TripletAnswer, h, references)
+            for h in answers
+            if h.choice is not None and h.b is not None and h.group in references
+        ]
         if not rows:
             return None
         result = triplet_scale(rows, dict(references), bootstrap=bootstrap, seed=seed)
         return jnd_to_scale(result, answers)
 
     def trial_body(self, a: int | str, b: int | str | None, url: Callable[[str], str]) -> dict:
-        return {"pivot": {"url": url("pivot")}, "left": {"condition_id": a, "url": url("left")},
-                "right": {"condition_id": b, "url": url("right")}}
+        return {
+            "pivot": {"url": url("pivot")},
+            "left": {"condition_id": a, "url": url("left")},
+            "right": {"condition_id": b, "url": url("right")},
+        }
 
 
 def to_triplet_answer(cls: type, h: Answer, references: Mapping[str, str]):
     """An ``Answer`` (left = ``a``, right = ``b``, pivot = the group's reference) as the scaler's record."""
-    return cls(observer=h.observer, group=h.group, pivot=h.pivot or references[h.group], left=h.a, right=h.b,
-               choice=h.choice, boosted=h.boosted, trap=h.control == "trap", bias=h.a == h.b, batch=h.batch)
+    return cls(
+        observer=h.observer,
+        group=h.group,
+        pivot=h.pivot or references[h.group],
+        left=h.a,
+        right=h.b,
+        choice=h.choice,
+        boosted=h.boosted,
+        trap=h.control == "trap",
+        bias=h.a == h.b,
+        batch=h.batch,
+    )
 
 
 def jnd_to_scale(result, answers: Sequence[Answer]) -> Scale:
     """The scaler's JND per condition (higher = more distorted) as quality: score = -JND, interval flipped;
     observers its trap screening left out are reported as outliers."""
-    conditions = [ConditionScore(condition=c.label, scene=c.group, score=-c.jnd, ci_low=-c.ci_high,
-                                 ci_high=-c.ci_low, n=c.answers) for c in result.conditions]
+    conditions = [
+        ConditionScore(
+            condition=c.label, scene=c.group, score=-c.jnd, ci_low=-c.ci_high, ci_high=-c.ci_low, n=c.answers
+        )
+        for c in result.conditions
+    ]
     trials = Counter(h.observer for h in answers)
     screened = set(result.observers_screened_out)
-    reports = [ObserverReport(o, n, o in screened, "failed the trap-triplet screening (AIC-3, Otsu threshold)"
-                              if o in screened else None) for o, n in sorted(trials.items())]
+    reports = [
+        ObserverReport(
+            o, n, o in screened, "failed the trap-triplet screening (AIC-3, Otsu threshold)" if o in screened else None
+        )
+        for o, n in sorted(trials.items())
+    ]
     return Scale("JND", conditions, reports, list(result.warnings))

@@ -1,4 +1,5 @@
 """Metric vs human analysis: correlation reports and report cards of studies and IQA data sets, gMAD."""
+
 from __future__ import annotations
 
 from typing import Any
@@ -16,9 +17,13 @@ router = APIRouter(prefix="/api/v1", tags=["metric analysis"])
 
 GROUP_QUERY = Query("overall", description="overall | family | codec | band | image | distortion")
 FIT_QUERY = Query("logistic4", description="logistic4 (VQEG) | logistic5 (Sheikh et al. 2006)")
-SCORING: dict[int | str, dict[str, Any]] = {202: {"model": Pending, "description": "metric values (crops or data set images) are still being scored"}}
-REPORT_RESPONSES: dict[int | str, dict[str, Any]] = {**SCORING, 200: {"content": {"text/csv": {}},
-                                     "description": "the report (JSON), or its observations with ?format=csv"}}
+SCORING: dict[int | str, dict[str, Any]] = {
+    202: {"model": Pending, "description": "metric values (crops or data set images) are still being scored"}
+}
+REPORT_RESPONSES: dict[int | str, dict[str, Any]] = {
+    **SCORING,
+    200: {"content": {"text/csv": {}}, "description": "the report (JSON), or its observations with ?format=csv"},
+}
 
 
 def _visible_study(session, study_id: int, user) -> None:
@@ -35,8 +40,9 @@ def _pending(result: correlation.Pending) -> JSONResponse:
 
 
 @router.get("/studies/{study_id}/correlation", response_model=CorrelationOut, responses=SCORING)
-def study_correlation(study_id: int, session: SessionDep, user: OptionalUser, group: str = GROUP_QUERY,
-                      fit: str = FIT_QUERY):
+def study_correlation(
+    study_id: int, session: SessionDep, user: OptionalUser, group: str = GROUP_QUERY, fit: str = FIT_QUERY
+):
     """SROCC/KROCC/PLCC/RMSE of every metric the job measured against the study's scale (JOD or MOS),
     with 95% bootstrap intervals over source images, per ``group`` value, and metric-vs-metric tests.
     A study that showed crops is correlated on the crops' metric values: 202 while they are scored."""
@@ -63,14 +69,22 @@ def _report(source, session, fit: str, format: str, name: str):
     if isinstance(source, correlation.Pending):
         return _pending(source)
     if format == "csv":
-        return Response(correlation.observations_csv(source), media_type="text/csv",
-                        headers={"Content-Disposition": f'attachment; filename="{name}-observations.csv"'})
+        return Response(
+            correlation.observations_csv(source),
+            media_type="text/csv",
+            headers={"Content-Disposition": f'attachment; filename="{name}-observations.csv"'},
+        )
     return correlation.report(session, source, fit)
 
 
 @router.get("/studies/{study_id}/report", response_model=ReportOut, responses=REPORT_RESPONSES)
-def study_report(study_id: int, session: SessionDep, user: OptionalUser, fit: str = FIT_QUERY,
-                 format: str = Query("json", pattern="^(json|csv)$")):
+def study_report(
+    study_id: int,
+    session: SessionDep,
+    user: OptionalUser,
+    fit: str = FIT_QUERY,
+    format: str = Query("json", pattern="^(json|csv)$"),
+):
     """The report card: overall correlation, scatter points, worst disagreements (largest residuals from
     the fitted logistic, and pairs whose metric order contradicts a confident human order) and the
     codec-family bias per metric; ``?format=csv`` the observations behind it."""
@@ -79,19 +93,23 @@ def study_report(study_id: int, session: SessionDep, user: OptionalUser, fit: st
     return _report(correlation.study_source(session, study_id), session, fit, format, f"study-{study_id}")
 
 
-@router.get("/iqa-datasets/{dataset_id}/report", response_model=ReportOut,
-            responses=REPORT_RESPONSES)
-def dataset_report(dataset_id: int, session: SessionDep, fit: str = FIT_QUERY,
-                   format: str = Query("json", pattern="^(json|csv)$")):
+@router.get("/iqa-datasets/{dataset_id}/report", response_model=ReportOut, responses=REPORT_RESPONSES)
+def dataset_report(
+    dataset_id: int, session: SessionDep, fit: str = FIT_QUERY, format: str = Query("json", pattern="^(json|csv)$")
+):
     """The report card of an imported data set (see the study report)."""
     correlation.check_query("overall", fit)
     return _report(correlation.dataset_source(session, dataset_id), session, fit, format, f"iqa-dataset-{dataset_id}")
 
 
-@router.get("/studies/{study_id}/conditions/{condition_id}/image", response_class=Response,
-            responses={200: {"content": {"image/png": {}}}})
-def condition_image(study_id: int, condition_id: int, session: SessionDep, storage: StorageDep,
-                    user: OptionalUser) -> Response:
+@router.get(
+    "/studies/{study_id}/conditions/{condition_id}/image",
+    response_class=Response,
+    responses={200: {"content": {"image/png": {}}}},
+)
+def condition_image(
+    study_id: int, condition_id: int, session: SessionDep, storage: StorageDep, user: OptionalUser
+) -> Response:
     """The stimulus people judged for a condition (the crop of its reconstruction, or of the reference)."""
     _visible_study(session, study_id, user)
     condition = session.get(StudyCondition, condition_id)
@@ -102,10 +120,14 @@ def condition_image(study_id: int, condition_id: int, session: SessionDep, stora
     return Response(storage.get(condition.image_key), media_type="image/png")
 
 
-@router.get("/studies/{study_id}/images/{image_id}/reference", response_class=Response,
-            responses={200: {"content": {"image/png": {}}}})
-def reference_image(study_id: int, image_id: int, session: SessionDep, storage: StorageDep,
-                    user: OptionalUser) -> Response:
+@router.get(
+    "/studies/{study_id}/images/{image_id}/reference",
+    response_class=Response,
+    responses={200: {"content": {"image/png": {}}}},
+)
+def reference_image(
+    study_id: int, image_id: int, session: SessionDep, storage: StorageDep, user: OptionalUser
+) -> Response:
     """The reference stimulus of a source image as people saw it (same crop as its conditions)."""
     _visible_study(session, study_id, user)
     study = studies.get_study(session, study_id)
@@ -116,28 +138,43 @@ def reference_image(study_id: int, image_id: int, session: SessionDep, storage: 
 
 
 @router.get("/jobs/{job_id}/gmad", response_model=GmadOut)
-def job_gmad(job_id: int, session: SessionDep, user: OptionalUser, defender: str = "psnr", attacker: str = "ms-ssim",
-             pairs: int = Query(10, ge=1, le=1000),
-             tolerance: float | None = Query(None, ge=0, description="defender gap allowed; default 2% of its range per image")):
+def job_gmad(
+    job_id: int,
+    session: SessionDep,
+    user: OptionalUser,
+    defender: str = "psnr",
+    attacker: str = "ms-ssim",
+    pairs: int = Query(10, ge=1, le=1000),
+    tolerance: float | None = Query(None, ge=0, description="defender gap allowed; default 2% of its range per image"),
+):
     """gMAD (Ma et al. 2018): pairs of reconstructions of one source image that the defender scores
     nearly equal and the attacker scores most differently; ``a`` is the one the attacker prefers."""
     _visible_job(session, job_id, user)
-    return {"job_id": job_id, "defender": defender, "attacker": attacker,
-            "pairs": gmad.pairs_for_job(session, job_id, defender, attacker, pairs, tolerance)}
+    return {
+        "job_id": job_id,
+        "defender": defender,
+        "attacker": attacker,
+        "pairs": gmad.pairs_for_job(session, job_id, defender, attacker, pairs, tolerance),
+    }
 
 
 @router.post("/jobs/{job_id}/gmad/study", status_code=status.HTTP_201_CREATED, response_model=GmadStudyCreated)
-def job_gmad_study(job_id: int, body: GmadStudyRequest, request: Request, session: SessionDep,
-                   storage: StorageDep, user: CurrentUser) -> dict:
+def job_gmad_study(
+    job_id: int, body: GmadStudyRequest, request: Request, session: SessionDep, storage: StorageDep, user: CurrentUser
+) -> dict:
     """Turn the gMAD pairs into a pairwise study so people settle which metric was right; once answered,
     ``GET /api/v1/studies/{id}/gmad`` gives each metric's aggressiveness and resistance."""
     _visible_job(session, job_id, user)
     link, n_pairs = gmad.create_study(session, storage, job_id, **body.model_dump())
     study = studies.get_study(session, link.study_id)
     session.commit()  # the 201 means stored: the participant link works at once
-    return {"study_id": study.id, "job_id": job_id, "pairs": n_pairs,
-            "participant_url": str(request.base_url).rstrip("/") + studies.participant_path(study),
-            "report_url": f"/analysis/studies/{study.id}"}
+    return {
+        "study_id": study.id,
+        "job_id": job_id,
+        "pairs": n_pairs,
+        "participant_url": str(request.base_url).rstrip("/") + studies.participant_path(study),
+        "report_url": f"/analysis/studies/{study.id}",
+    }
 
 
 @router.get("/studies/{study_id}/gmad")

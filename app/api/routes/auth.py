@@ -1,4 +1,5 @@
 """Log in and out (session cookie), API tokens of users: pages and REST (issue 12)."""
+
 from __future__ import annotations
 
 from datetime import datetime
@@ -26,14 +27,22 @@ def _safe_next(target: str | None) -> str:
 
 
 def _set_cookie(response, name: str, value: str, max_age: int) -> None:
-    response.set_cookie(name, value, max_age=max_age, httponly=True, samesite="lax",
-                        secure=get_settings().session_cookie_secure, path="/")
+    response.set_cookie(
+        name,
+        value,
+        max_age=max_age,
+        httponly=True,
+        samesite="lax",
+        secure=get_settings().session_cookie_secure,
+        path="/",
+    )
 
 
 def _login_page(request: Request, next_path: str, error: str = "", status_code: int = 200) -> HTMLResponse:
     csrf = auth.login_csrf_cookie()
-    response = templates.TemplateResponse(request, "login.html", {"next": next_path, "error": error,
-                                                                  "login_csrf": csrf}, status_code=status_code)
+    response = templates.TemplateResponse(
+        request, "login.html", {"next": next_path, "error": error, "login_csrf": csrf}, status_code=status_code
+    )
     _set_cookie(response, auth.LOGIN_CSRF_COOKIE, csrf, 24 * 3600)
     return response
 
@@ -44,8 +53,14 @@ def login_form(request: Request, next: str = "/"):
 
 
 @pages_router.post("/login", response_class=HTMLResponse)
-def login(request: Request, session: SessionDep, name: str = Form(""), password: str = Form(""),
-          csrf_token: str = Form(""), next: str = Form("/")):
+def login(
+    request: Request,
+    session: SessionDep,
+    name: str = Form(""),
+    password: str = Form(""),
+    csrf_token: str = Form(""),
+    next: str = Form("/"),
+):
     """Check the login form's CSRF token and the password; set the session cookie and go to ``next``."""
     auth.check_login_csrf(request.cookies.get(auth.LOGIN_CSRF_COOKIE), csrf_token)
     rate_limits.check_login_attempt(request, name)  # 429 + Retry-After past the IP's or the name's limit
@@ -70,8 +85,9 @@ def logout(login: LoginDep, csrf_token: str = Form("")):
 
 
 def _tokens_page(request: Request, session, login, created: str | None = None):
-    return templates.TemplateResponse(request, "tokens.html", {
-        "tokens": tokens.list_tokens(session, login.user), "created": created})
+    return templates.TemplateResponse(
+        request, "tokens.html", {"tokens": tokens.list_tokens(session, login.user), "created": created}
+    )
 
 
 def _login_or_redirect(login, path: str):
@@ -86,8 +102,9 @@ def tokens_page(request: Request, session: SessionDep, login: LoginDep):
 
 
 @pages_router.post("/tokens", response_class=HTMLResponse)
-def tokens_create(request: Request, session: SessionDep, login: LoginDep, name: str = Form(""),
-                  csrf_token: str = Form("")):
+def tokens_create(
+    request: Request, session: SessionDep, login: LoginDep, name: str = Form(""), csrf_token: str = Form("")
+):
     """Create a token for the logged-in user; the page shows it once."""
     if login is None:
         raise ServiceError("log in first", 401)
@@ -108,6 +125,7 @@ def tokens_revoke(token_id: int, session: SessionDep, login: LoginDep, csrf_toke
 
 
 # ---- REST ------------------------------------------------------------------------------------------------
+
 
 class UserOut(BaseModel):
     id: int
@@ -132,8 +150,13 @@ class TokenCreated(TokenOut):
 
 
 def _token_out(row) -> dict:
-    return {"id": row.id, "name": row.name, "user": row.user.name if row.user else None,
-            "created_at": row.created_at, "revoked_at": row.revoked_at}
+    return {
+        "id": row.id,
+        "name": row.name,
+        "user": row.user.name if row.user else None,
+        "created_at": row.created_at,
+        "revoked_at": row.revoked_at,
+    }
 
 
 @router.get("/me", response_model=UserOut)

@@ -1,4 +1,5 @@
 """Image set upload and listing."""
+
 from __future__ import annotations
 
 from typing import Literal
@@ -54,16 +55,18 @@ def create_image_set(
 
 
 @router.get("", response_model=list[ImageSetOut])
-def list_image_sets(session: SessionDep, page: Pagination, user: OptionalUser,
-                    mine: bool = False) -> list[ImageSet]:
+def list_image_sets(session: SessionDep, page: Pagination, user: OptionalUser, mine: bool = False) -> list[ImageSet]:
     """Image sets the caller may see (public ones, their own; admins all), newest first; ``mine=true`` keeps
     the caller's own; ``limit``/``offset`` page them, ``X-Total-Count`` gives the total."""
     where = [auth.visible_image_sets_clause(user)]
     if mine:
         where.append(ImageSet.owner_id == (user.id if user else -1))
     page.set_total(session.scalar(select(func.count()).select_from(ImageSet).where(*where)) or 0)
-    return list(session.scalars(select(ImageSet).where(*where).order_by(ImageSet.id.desc())
-                                .limit(page.limit).offset(page.offset)))
+    return list(
+        session.scalars(
+            select(ImageSet).where(*where).order_by(ImageSet.id.desc()).limit(page.limit).offset(page.offset)
+        )
+    )
 
 
 @router.get("/{image_set_id}", response_model=ImageSetOut)
@@ -111,8 +114,7 @@ images_router = APIRouter(prefix="/api/v1/images", tags=["image sets"])
 
 
 @images_router.get("/{image_id}", response_class=Response, responses={200: {"content": {"image/png": {}}}})
-def image_png(image_id: int, session: SessionDep,
-              blob_storage: StorageDep, user: OptionalUser) -> Response:
+def image_png(image_id: int, session: SessionDep, blob_storage: StorageDep, user: OptionalUser) -> Response:
     """The stored (normalised 8-bit RGB) image as PNG (visible where its image set is)."""
     image = image_sets.get_image(session, image_id)
     auth.require_view_image_set(user, image.image_set)

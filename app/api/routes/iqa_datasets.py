@@ -1,4 +1,5 @@
 """IQA data sets: import a published layout from a zip, follow its scoring, read its scores."""
+
 from __future__ import annotations
 
 import shutil
@@ -22,12 +23,18 @@ def _metric_list(text: str | None) -> list[str] | None:
 
 
 @router.post("", status_code=status.HTTP_202_ACCEPTED, response_model=DatasetCreated)
-def import_dataset(session: SessionDep, storage: StorageDep, user: UploadingUser, name: str = Form(...),
-                   layout: str = Form(..., description="tid2013, kadid10k, csiq, live, clic2021-perceptual, generic-csv, "
-                                                       "aic4 (scores only)"),
-                   archive: UploadFile = File(..., description="zip of the data set as it ships"),
-                   higher_is_better: bool | None = Form(None, description="generic-csv only: score direction"),
-                   metrics: str | None = Form(None, description="comma-separated metric names; default every available one")) -> dict:
+def import_dataset(
+    session: SessionDep,
+    storage: StorageDep,
+    user: UploadingUser,
+    name: str = Form(...),
+    layout: str = Form(
+        ..., description="tid2013, kadid10k, csiq, live, clic2021-perceptual, generic-csv, aic4 (scores only)"
+    ),
+    archive: UploadFile = File(..., description="zip of the data set as it ships"),
+    higher_is_better: bool | None = Form(None, description="generic-csv only: score direction"),
+    metrics: str | None = Form(None, description="comma-separated metric names; default every available one"),
+) -> dict:
     """Check the archive's structure and score file now (a bad archive: 4xx, nothing stored), then decode
     and score every image in the background (``status`` queued -> running -> succeeded | failed). The
     archive may be up to ``MAX_DATASET_BYTES``. Needs a user (bearer token or session cookie).
@@ -38,8 +45,15 @@ def import_dataset(session: SessionDep, storage: StorageDep, user: UploadingUser
     try:
         zip_path = workdir / "archive.zip"
         iqa_datasets.copy_limited(archive.file, zip_path, limit)
-        dataset = iqa_datasets.import_dataset(session, storage, zip_path, name=name, layout=layout,
-                                              higher_is_better=higher_is_better, metrics=_metric_list(metrics))
+        dataset = iqa_datasets.import_dataset(
+            session,
+            storage,
+            zip_path,
+            name=name,
+            layout=layout,
+            higher_is_better=higher_is_better,
+            metrics=_metric_list(metrics),
+        )
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
     session.commit()  # the worker must see the data set before its task arrives
@@ -60,21 +74,32 @@ def get_dataset(dataset_id: int, session: SessionDep) -> dict:
 
 
 @router.get("/{dataset_id}/scores", response_model=list[ScoreRow])
-def dataset_scores(dataset_id: int, session: SessionDep, page: Pagination,
-                   format: str = Query("json", pattern="^(json|csv)$")):
+def dataset_scores(
+    dataset_id: int, session: SessionDep, page: Pagination, format: str = Query("json", pattern="^(json|csv)$")
+):
     """Human score and metric values per distorted image; ``?format=csv`` gives every row as CSV."""
     dataset = iqa_datasets.get_dataset(session, dataset_id)
     rows = iqa_datasets.scores_rows(session, dataset)
     if format == "csv":
-        return Response(iqa_datasets.scores_csv(dataset, rows), media_type="text/csv", headers={
-            "Content-Disposition": f'attachment; filename="iqa-dataset-{dataset_id}-scores.csv"'})
+        return Response(
+            iqa_datasets.scores_csv(dataset, rows),
+            media_type="text/csv",
+            headers={"Content-Disposition": f'attachment; filename="iqa-dataset-{dataset_id}-scores.csv"'},
+        )
     return page.slice(rows)
 
 
 @router.get("/{dataset_id}/image", response_class=Response, responses={200: {"content": {"image/png": {}}}})
-def dataset_image(dataset_id: int, session: SessionDep, storage: StorageDep,
-                  path: str = Query(..., description="a path the score file names")) -> Response:
+def dataset_image(
+    dataset_id: int,
+    session: SessionDep,
+    storage: StorageDep,
+    path: str = Query(..., description="a path the score file names"),
+) -> Response:
     """One image of the data set as PNG (only paths its index names)."""
     dataset = iqa_datasets.get_dataset(session, dataset_id)
-    return Response(iqa_datasets.image_png(session, storage, dataset, path), media_type="image/png",
-                    headers={"Cache-Control": "private, max-age=3600"})
+    return Response(
+        iqa_datasets.image_png(session, storage, dataset, path),
+        media_type="image/png",
+        headers={"Cache-Control": "private, max-age=3600"},
+    )

@@ -1,4 +1,5 @@
 """Jobs, their results, RD curves and reconstructions."""
+
 from __future__ import annotations
 
 import logging
@@ -43,13 +44,17 @@ def create_job(request: JobRequest, session: SessionDep, user: CurrentUser, back
     already, so the task sweep re-sends any that a dying server did not send)."""
     named, limit = sum(len(c.rate_points or ()) for c in request.codecs), get_settings().max_rate_points_per_request
     if named > limit:
-        raise ServiceError(f"the request names {named} rate points; at most {limit} are allowed per request "
-                           f"(MAX_RATE_POINTS_PER_REQUEST)", 422)
+        raise ServiceError(
+            f"the request names {named} rate points; at most {limit} are allowed per request "
+            f"(MAX_RATE_POINTS_PER_REQUEST)",
+            422,
+        )
     target = session.get(ImageSet, request.image_set_id)
     if target is not None:
         auth.require_view_image_set(user, target)
-    job, tasks = jobs.create_job(session, request.image_set_id,
-                                 [c.model_dump() for c in request.codecs], request.metrics)
+    job, tasks = jobs.create_job(
+        session, request.image_set_id, [c.model_dump() for c in request.codecs], request.metrics
+    )
     job.owner_id = user.id
     session.commit()  # workers must see the job before its tasks arrive
     kinds = {name: c.kind for name, c in catalog.codecs(session).items()}
@@ -75,17 +80,22 @@ def _enqueue_after_answer(job_id: int, tasks: list, kinds: dict[str, str]) -> No
     try:
         sent = queue.enqueue(tasks, kinds)
     except Exception as exc:  # broker gone mid-way: the task rows remain queued for the sweep
-        log.warning("job %s: sending its %s tasks failed (%s); the task sweep will send them again", job_id,
-                    len(tasks), exc)
+        log.warning(
+            "job %s: sending its %s tasks failed (%s); the task sweep will send them again", job_id, len(tasks), exc
+        )
         return
     log.info("job %s: %s tasks sent in %.1f s after the answer", job_id, sent, time.perf_counter() - started)
 
 
 @router.get("/jobs", response_model=list[JobOut])
-def list_jobs(session: SessionDep, page: Pagination, user: OptionalUser,
-              status: str | None = Query(None, description="Only jobs with this status"),
-              image_set_id: int | None = Query(None, description="Only jobs on this image set"),
-              mine: bool = Query(False, description="Only the caller's jobs")) -> list[Job]:
+def list_jobs(
+    session: SessionDep,
+    page: Pagination,
+    user: OptionalUser,
+    status: str | None = Query(None, description="Only jobs with this status"),
+    image_set_id: int | None = Query(None, description="Only jobs on this image set"),
+    mine: bool = Query(False, description="Only the caller's jobs"),
+) -> list[Job]:
     """Jobs the caller may see (those on visible image sets), newest first; ``limit``/``offset`` page them,
     ``X-Total-Count`` gives the total."""
     where = [Job.image_set_id.in_(auth.visible_image_set_ids(user))]
@@ -96,8 +106,9 @@ def list_jobs(session: SessionDep, page: Pagination, user: OptionalUser,
     if mine:
         where.append(Job.owner_id == (user.id if user else -1))
     page.set_total(session.scalar(select(func.count()).select_from(Job).where(*where)) or 0)
-    return list(session.scalars(select(Job).where(*where).order_by(Job.id.desc())
-                                .limit(page.limit).offset(page.offset)))
+    return list(
+        session.scalars(select(Job).where(*where).order_by(Job.id.desc()).limit(page.limit).offset(page.offset))
+    )
 
 
 def visible_job(session, job_id: int, user) -> Job:
@@ -136,14 +147,23 @@ def retry_job(job_id: int, session: SessionDep, user: CurrentUser) -> RetryOut:
     try:
         sent = queue.enqueue(specs, {name: c.kind for name, c in catalog.codecs(session).items()})
     except Exception as exc:
-        return RetryOut(job_id=job_id, requeued=len(specs), sent=0,
-                        detail=f"the task queue is unreachable ({type(exc).__name__}); the sweep sends them later")
+        return RetryOut(
+            job_id=job_id,
+            requeued=len(specs),
+            sent=0,
+            detail=f"the task queue is unreachable ({type(exc).__name__}); the sweep sends them later",
+        )
     return RetryOut(job_id=job_id, requeued=len(specs), sent=sent)
 
 
 @router.get("/jobs/{job_id}/tasks", response_model=list[TaskOut])
-def job_tasks(job_id: int, session: SessionDep, page: Pagination, user: OptionalUser,
-              state: TaskState | None = Query(None, description="Only tasks in this state")) -> list[Task]:
+def job_tasks(
+    job_id: int,
+    session: SessionDep,
+    page: Pagination,
+    user: OptionalUser,
+    state: TaskState | None = Query(None, description="Only tasks in this state"),
+) -> list[Task]:
     """The job's tasks (one per image x codec covering its rate points) with state, attempts, worker and
     timestamps, in id order; paged by ``limit``/``offset`` with the total in ``X-Total-Count``."""
     visible_job(session, job_id, user)
@@ -166,10 +186,18 @@ def delete_job(job_id: int, session: SessionDep, blob_storage: StorageDep, user:
     deletion.remove_files(blob_storage, keys)
 
 
-@router.get("/jobs/{job_id}/results", response_model=list[ResultOut],
-            responses={200: {"content": {"text/csv": {}}, "description": "JSON array, or CSV with ?format=csv"}})
-def job_results(job_id: int, session: SessionDep, page: Pagination, user: OptionalUser,
-                format: str = Query("json", pattern="^(json|csv)$")) -> Response:
+@router.get(
+    "/jobs/{job_id}/results",
+    response_model=list[ResultOut],
+    responses={200: {"content": {"text/csv": {}}, "description": "JSON array, or CSV with ?format=csv"}},
+)
+def job_results(
+    job_id: int,
+    session: SessionDep,
+    page: Pagination,
+    user: OptionalUser,
+    format: str = Query("json", pattern="^(json|csv)$"),
+) -> Response:
     """Result rows (ordered by codec, rate point, image), paged by ``limit``/``offset`` with the total in
     ``X-Total-Count``; ``?format=csv`` gives all rows (never paged) as CSV, one column per metric."""
     visible_job(session, job_id, user)
@@ -177,25 +205,43 @@ def job_results(job_id: int, session: SessionDep, page: Pagination, user: Option
         job = jobs.get_job(session, job_id)
         rows = results.list_results(session, job_id)  # read before the session closes; encoded as sent
         filenames = {image.id: image.filename for image in job.image_set.images}
-        return StreamingResponse(results.results_csv(rows, list(job.metrics), filenames), media_type="text/csv",
-                                 headers={"Content-Disposition": f'attachment; filename="job-{job_id}-results.csv"'})
+        return StreamingResponse(
+            results.results_csv(rows, list(job.metrics), filenames),
+            media_type="text/csv",
+            headers={"Content-Disposition": f'attachment; filename="job-{job_id}-results.csv"'},
+        )
     rows = results.results_page_json(session, job_id, limit=page.limit, offset=page.offset)  # ResultOut fields
-    return Response(rows, media_type="application/json",
-                    headers={TOTAL_COUNT_HEADER: str(results.count_results(session, job_id))})
+    return Response(
+        rows, media_type="application/json", headers={TOTAL_COUNT_HEADER: str(results.count_results(session, job_id))}
+    )
 
 
 @router.get("/jobs/{job_id}/rd", response_model=RDCurvesOut)
-def job_rd(job_id: int, session: SessionDep, user: OptionalUser, metric: str = "psnr", per_image: bool = False,
-           image_id: int | None = Query(None, description="Only this image's curves (implies per_image)")) -> Response:
+def job_rd(
+    job_id: int,
+    session: SessionDep,
+    user: OptionalUser,
+    metric: str = "psnr",
+    per_image: bool = False,
+    image_id: int | None = Query(None, description="Only this image's curves (implies per_image)"),
+) -> Response:
     """RD curves (bpp vs metric) per codec, averaged over images, or per image."""
     visible_job(session, job_id, user)
-    return Response(results.rd_curves_json(session, job_id, metric, per_image, image_id),  # RDCurvesOut's fields
-                    media_type="application/json")
+    return Response(
+        results.rd_curves_json(session, job_id, metric, per_image, image_id),  # RDCurvesOut's fields
+        media_type="application/json",
+    )
 
 
 @router.get("/jobs/{job_id}/bd-rate", response_model=BDRatesOut)
-def job_bd_rate(job_id: int, session: SessionDep, user: OptionalUser, anchor: str = "jpeg", metric: str = "psnr",
-                image_id: int | None = Query(None, description="Compare one image's curves instead of the means")) -> dict:
+def job_bd_rate(
+    job_id: int,
+    session: SessionDep,
+    user: OptionalUser,
+    anchor: str = "jpeg",
+    metric: str = "psnr",
+    image_id: int | None = Query(None, description="Compare one image's curves instead of the means"),
+) -> dict:
     """BD-rate (% bits at equal quality; negative = fewer bits) and BD-quality of every codec against
     ``anchor``, Bjontegaard with PCHIP over the overlapping range; fewer than 4 overlapping points -> null
     with the reason."""
@@ -203,9 +249,13 @@ def job_bd_rate(job_id: int, session: SessionDep, user: OptionalUser, anchor: st
     return results.bd_rates(session, job_id, anchor, metric, image_id)
 
 
-@router.get("/jobs/{job_id}/compressai-json", response_model=dict[str, CompressAIDocument],
-            responses={200: {"description": "Codec name -> document; with ``?codec=NAME`` that one document "
-                                            "as a file download"}})
+@router.get(
+    "/jobs/{job_id}/compressai-json",
+    response_model=dict[str, CompressAIDocument],
+    responses={
+        200: {"description": "Codec name -> document; with ``?codec=NAME`` that one document as a file download"}
+    },
+)
 def job_compressai_json(job_id: int, session: SessionDep, user: OptionalUser, codec: str | None = None):
     """Results in CompressAI's JSON format: one document per codec (``?codec=NAME`` downloads one file)."""
     visible_job(session, job_id, user)
@@ -214,14 +264,15 @@ def job_compressai_json(job_id: int, session: SessionDep, user: OptionalUser, co
         return documents
     if codec not in documents:
         raise NotFound(f"job {job_id} has no results for codec {codec!r}")
-    return JSONResponse(documents[codec], headers={
-        "Content-Disposition": f'attachment; filename="licbench-job{job_id}-{codec}.json"'})
+    return JSONResponse(
+        documents[codec], headers={"Content-Disposition": f'attachment; filename="licbench-job{job_id}-{codec}.json"'}
+    )
 
 
-@router.get("/results/{result_id}/reconstruction", response_class=Response,
-            responses={200: {"content": {"image/png": {}}}})
-def reconstruction(result_id: int, session: SessionDep,
-                   blob_storage: StorageDep, user: OptionalUser) -> Response:
+@router.get(
+    "/results/{result_id}/reconstruction", response_class=Response, responses={200: {"content": {"image/png": {}}}}
+)
+def reconstruction(result_id: int, session: SessionDep, blob_storage: StorageDep, user: OptionalUser) -> Response:
     """The decoded image as PNG: exactly the pixels the metrics saw."""
     result = results.get_result(session, result_id)
     visible_job(session, result.job_id, user)

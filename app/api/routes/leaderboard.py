@@ -1,4 +1,5 @@
 """The shared leaderboard: REST and pages (issue 12). Anyone may read it; it covers public image sets only."""
+
 from __future__ import annotations
 
 from fastapi import APIRouter, Query, Request
@@ -56,10 +57,12 @@ def _default_set(session) -> int:
 
 
 @router.get("/leaderboard", response_model=LeaderboardOut)
-def get_leaderboard(session: SessionDep,
-                    image_set_id: int | None = Query(None, description="A public image set (default: the newest "
-                                                     "with a succeeded job)"),
-                    metric: str = "psnr", anchor: str = "jpeg") -> dict:
+def get_leaderboard(
+    session: SessionDep,
+    image_set_id: int | None = Query(None, description="A public image set (default: the newest with a succeeded job)"),
+    metric: str = "psnr",
+    anchor: str = "jpeg",
+) -> dict:
     """Codecs on a public image set ranked by BD-rate against ``anchor`` for ``metric`` (Bjontegaard, PCHIP),
     from the newest result per codec, rate point and image of succeeded jobs; n/a rows last with the reason."""
     return leaderboard.leaderboard(session, image_set_id or _default_set(session), metric, anchor)
@@ -79,8 +82,9 @@ def leaderboard_codec(codec: str, session: SessionDep, image_set_id: int | None 
 
 
 @pages_router.get("/leaderboard", response_class=HTMLResponse)
-def leaderboard_page(request: Request, session: SessionDep, image_set_id: int | None = None,
-                     metric: str = "psnr", anchor: str = "jpeg"):
+def leaderboard_page(
+    request: Request, session: SessionDep, image_set_id: int | None = None, metric: str = "psnr", anchor: str = "jpeg"
+):
     sets = leaderboard.public_image_sets(session)
     board, error = None, ""
     if sets:
@@ -92,16 +96,31 @@ def leaderboard_page(request: Request, session: SessionDep, image_set_id: int | 
     else:  # the page's empty state says what to do next
         chosen = None
     current = next((s for s in sets if s["id"] == chosen), None)
-    return templates.TemplateResponse(request, "leaderboard.html", {
-        "sets": sets, "current": current, "image_set_id": chosen, "metric": metric, "anchor": anchor,
-        "board": board, "error": error}, status_code=200 if board or not sets else 404 if current is None else 422)
+    return templates.TemplateResponse(
+        request,
+        "leaderboard.html",
+        {
+            "sets": sets,
+            "current": current,
+            "image_set_id": chosen,
+            "metric": metric,
+            "anchor": anchor,
+            "board": board,
+            "error": error,
+        },
+        status_code=200 if board or not sets else 404 if current is None else 422,
+    )
 
 
 @pages_router.get("/leaderboard/codecs/{codec}", response_class=HTMLResponse)
-def codec_page(codec: str, request: Request, session: SessionDep, image_set_id: int | None = None,
-               anchor: str = "jpeg"):
+def codec_page(
+    codec: str, request: Request, session: SessionDep, image_set_id: int | None = None, anchor: str = "jpeg"
+):
     chosen = image_set_id or _default_set(session)
     data = leaderboard.codec_curves(session, chosen, codec)
     name = next((s["name"] for s in leaderboard.public_image_sets(session) if s["id"] == chosen), str(chosen))
-    return templates.TemplateResponse(request, "codec.html", {
-        "codec": codec, "image_set_id": chosen, "image_set_name": name, "anchor": anchor, "data": data})
+    return templates.TemplateResponse(
+        request,
+        "codec.html",
+        {"codec": codec, "image_set_id": chosen, "image_set_name": name, "anchor": anchor, "data": data},
+    )

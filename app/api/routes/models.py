@@ -1,4 +1,5 @@
 """Model submission over REST (bearer token)."""
+
 from __future__ import annotations
 
 from fastapi import APIRouter, File, Form, UploadFile, status
@@ -39,9 +40,16 @@ def submit_model(
     data = checkpoint.file.read(limit + 1)
     if len(data) > limit:
         raise TooLarge(f"checkpoint is larger than the limit of {limit} bytes")
-    model = submissions.submit_model(session, blob_storage, token, name, architecture,
-                                     checkpoint.filename or "checkpoint.pth", data, rate_point)
+    model = submissions.submit_model(
+        session, blob_storage, token, name, architecture, checkpoint.filename or "checkpoint.pth", data, rate_point
+    )
     session.commit()
     codec = CodecOut.of(catalog.codecs(session)[model.name])
-    return SubmittedModelOut(id=model.id, name=model.name, architecture=model.architecture,
-                             rate_point=model.rate_point, checkpoint_sha256=model.checkpoint_sha256, codec=codec)
+    return SubmittedModelOut(
+        id=model.id,
+        name=model.name,
+        architecture=model.architecture,
+        rate_point=model.rate_point,
+        checkpoint_sha256=model.checkpoint_sha256,
+        codec=codec,
+    )

@@ -1,4 +1,5 @@
 """Server-rendered pages (Jinja2); live data comes from the REST API via small scripts."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -40,15 +41,29 @@ INDEX_JOBS = 50  # the home page lists the newest jobs
 
 @router.get("/", response_class=HTMLResponse)
 def index(request: Request, session: SessionDep, user: OptionalUser):
-    visible_sets = list(session.scalars(select(ImageSet).where(auth.visible_image_sets_clause(user))
-                                       .order_by(ImageSet.id.desc()).limit(INDEX_JOBS)))
-    visible_jobs = list(session.scalars(select(Job).where(Job.image_set_id.in_(auth.visible_image_set_ids(user)))
-                                        .order_by(Job.id.desc()).limit(INDEX_JOBS)))
-    demo_job = session.scalar(select(Job).join(ImageSet, Job.image_set_id == ImageSet.id)
-                              .where(ImageSet.name == DEMO_SET_NAME, auth.visible_image_sets_clause(user))
-                              .order_by(Job.id.desc()).limit(1))
-    return templates.TemplateResponse(request, "index.html", {"image_sets": visible_sets, "jobs": visible_jobs,
-                                                              "demo_job": demo_job})
+    visible_sets = list(
+        session.scalars(
+            select(ImageSet).where(auth.visible_image_sets_clause(user)).order_by(ImageSet.id.desc()).limit(INDEX_JOBS)
+        )
+    )
+    visible_jobs = list(
+        session.scalars(
+            select(Job)
+            .where(Job.image_set_id.in_(auth.visible_image_set_ids(user)))
+            .order_by(Job.id.desc())
+            .limit(INDEX_JOBS)
+        )
+    )
+    demo_job = session.scalar(
+        select(Job)
+        .join(ImageSet, Job.image_set_id == ImageSet.id)
+        .where(ImageSet.name == DEMO_SET_NAME, auth.visible_image_sets_clause(user))
+        .order_by(Job.id.desc())
+        .limit(1)
+    )
+    return templates.TemplateResponse(
+        request, "index.html", {"image_sets": visible_sets, "jobs": visible_jobs, "demo_job": demo_job}
+    )
 
 
 LIST_PAGE = 50
@@ -61,8 +76,15 @@ def _page_numbers(total: int, page: int) -> dict:
 
 
 @router.get("/jobs", response_class=HTMLResponse)
-def jobs_page(request: Request, session: SessionDep, user: OptionalUser, status: str = "", image_set_id: str = "",
-              mine: bool = False, page: int = 1):
+def jobs_page(
+    request: Request,
+    session: SessionDep,
+    user: OptionalUser,
+    status: str = "",
+    image_set_id: str = "",
+    mine: bool = False,
+    page: int = 1,
+):
     """Jobs the visitor may see, newest first, with filters (status, image set, mine) and pages of 50."""
     where: list[ColumnElement[bool]] = [Job.image_set_id.in_(auth.visible_image_set_ids(user))]
     if status:
@@ -72,16 +94,27 @@ def jobs_page(request: Request, session: SessionDep, user: OptionalUser, status:
     if mine and user is not None:
         where.append(Job.owner_id == user.id)
     paging = _page_numbers(session.scalar(select(func.count()).select_from(Job).where(*where)) or 0, page)
-    rows = list(session.scalars(select(Job).where(*where).order_by(Job.id.desc())
-                                .limit(LIST_PAGE).offset(paging["offset"])))
-    return templates.TemplateResponse(request, "jobs.html", {
-        "jobs": rows, "statuses": [s.value for s in JobStatus], "status": status, "image_set_id": image_set_id,
-        "mine": mine, **paging})
+    rows = list(
+        session.scalars(select(Job).where(*where).order_by(Job.id.desc()).limit(LIST_PAGE).offset(paging["offset"]))
+    )
+    return templates.TemplateResponse(
+        request,
+        "jobs.html",
+        {
+            "jobs": rows,
+            "statuses": [s.value for s in JobStatus],
+            "status": status,
+            "image_set_id": image_set_id,
+            "mine": mine,
+            **paging,
+        },
+    )
 
 
 @router.get("/image-sets", response_class=HTMLResponse)
-def image_sets_page(request: Request, session: SessionDep, user: OptionalUser, visibility: str = "",
-                    mine: bool = False, page: int = 1):
+def image_sets_page(
+    request: Request, session: SessionDep, user: OptionalUser, visibility: str = "", mine: bool = False, page: int = 1
+):
     """Image sets the visitor may see, newest first, with filters (visibility, mine) and pages of 50."""
     where = [auth.visible_image_sets_clause(user)]
     if visibility in auth.VISIBILITIES:
@@ -89,22 +122,39 @@ def image_sets_page(request: Request, session: SessionDep, user: OptionalUser, v
     if mine and user is not None:
         where.append(ImageSet.owner_id == user.id)
     paging = _page_numbers(session.scalar(select(func.count()).select_from(ImageSet).where(*where)) or 0, page)
-    rows = list(session.scalars(select(ImageSet).where(*where).order_by(ImageSet.id.desc())
-                                .limit(LIST_PAGE).offset(paging["offset"])))
-    job_counts = dict(session.execute(select(Job.image_set_id, func.count()).where(
-        Job.image_set_id.in_([r.id for r in rows])).group_by(Job.image_set_id)).all())
-    return templates.TemplateResponse(request, "image_sets.html", {
-        "image_sets": rows, "job_counts": job_counts, "visibility": visibility, "mine": mine, **paging})
+    rows = list(
+        session.scalars(
+            select(ImageSet).where(*where).order_by(ImageSet.id.desc()).limit(LIST_PAGE).offset(paging["offset"])
+        )
+    )
+    job_counts = dict(
+        session.execute(
+            select(Job.image_set_id, func.count())
+            .where(Job.image_set_id.in_([r.id for r in rows]))
+            .group_by(Job.image_set_id)
+        ).all()
+    )
+    return templates.TemplateResponse(
+        request,
+        "image_sets.html",
+        {"image_sets": rows, "job_counts": job_counts, "visibility": visibility, "mine": mine, **paging},
+    )
 
 
 @router.get("/image-sets/{image_set_id}", response_class=HTMLResponse)
 def image_set_page(image_set_id: int, request: Request, session: SessionDep, user: OptionalUser):
     image_set = image_sets.get_image_set(session, image_set_id)
     auth.require_view_image_set(user, image_set)
-    return templates.TemplateResponse(request, "image_set.html", {
-        "image_set": image_set, "user": user,
-        "codecs": [CodecOut.of(c) for c in catalog.codecs(session).values()],
-        "metrics": [MetricOut.of(m) for m in catalog.registry_metrics().values()]})
+    return templates.TemplateResponse(
+        request,
+        "image_set.html",
+        {
+            "image_set": image_set,
+            "user": user,
+            "codecs": [CodecOut.of(c) for c in catalog.codecs(session).values()],
+            "metrics": [MetricOut.of(m) for m in catalog.registry_metrics().values()],
+        },
+    )
 
 
 @router.get("/jobs/{job_id}", response_class=HTMLResponse)

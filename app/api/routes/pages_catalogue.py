@@ -3,6 +3,7 @@
 They show what the REST API already returns (``/api/v1/codecs``, ``/api/v1/metrics``, ``/api/v1/studies``), so a
 newcomer can find them from the header instead of reading JSON.
 """
+
 from __future__ import annotations
 
 from fastapi import APIRouter, Request
@@ -19,8 +20,10 @@ router = APIRouter(include_in_schema=False)
 @router.get("/codecs", response_class=HTMLResponse)
 def codecs_page(request: Request, session: SessionDep):
     """Every codec: kind, description, default rate points and range, availability with its reason."""
-    codecs = sorted((CodecOut.of(c) for c in catalog.codecs(session).values()),
-                    key=lambda c: ({"classical": 0, "learned": 1}.get(c.kind, 2), c.name))
+    codecs = sorted(
+        (CodecOut.of(c) for c in catalog.codecs(session).values()),
+        key=lambda c: ({"classical": 0, "learned": 1}.get(c.kind, 2), c.name),
+    )
     return templates.TemplateResponse(request, "codecs.html", {"codecs": codecs})
 
 

@@ -1,4 +1,5 @@
 """Reference RD curves (CompressAI results JSON) shown beside a job's curves."""
+
 from __future__ import annotations
 
 from fastapi import APIRouter, File, Form, UploadFile, status
@@ -24,8 +25,9 @@ def list_curves(session: SessionDep, page: Pagination) -> list[ReferenceCurveOut
 
 
 @router.post("", status_code=status.HTTP_201_CREATED, response_model=ReferenceCurveCreated)
-def import_curve(session: SessionDep, user: UploadingUser, file: UploadFile = File(...),
-                       label: str = Form("published")) -> ReferenceCurve:
+def import_curve(
+    session: SessionDep, user: UploadingUser, file: UploadFile = File(...), label: str = Form("published")
+) -> ReferenceCurve:
     """Import a CompressAI results JSON file (``{"name", "description", "results": {"bpp": [...], ...}}``);
     needs a user, who owns the curve. A sync route (thread pool); the 201 is sent after the commit."""
     data = file.file.read(MAX_JSON_BYTES + 1)

@@ -3,6 +3,7 @@
 Owner side (accounts, issue 12): a study is visible where its job is; creating and closing it, its token
 (the participant link) and the raw responses (participant names) belong to the job's owner and admins.
 Participant side: no account; the study's token opens a session and the session id authorises the rest."""
+
 from __future__ import annotations
 
 from typing import Literal
@@ -58,8 +59,9 @@ def _require_owner(user: User | None, study: Study, job: Job | None, what: str) 
 
 
 @router.post("/studies", status_code=status.HTTP_201_CREATED, response_model=StudyOut)
-def create_study(body: StudyRequest, request: Request, session: SessionDep, storage: StorageDep,
-                 user: CurrentUser) -> dict:
+def create_study(
+    body: StudyRequest, request: Request, session: SessionDep, storage: StorageDep, user: CurrentUser
+) -> dict:
     """A study over a succeeded job's results (default: all) plus one hidden reference per source image.
     Unknown job 404, job not succeeded 409, results of another job or < 2 conditions per image 422;
     nothing is stored then. Needs the job's owner (or an admin)."""
@@ -94,9 +96,17 @@ def import_study(
     computed by a worker (``GET /scale`` answers 202 until then)."""
     limit = get_settings().max_upload_bytes
     uploads = [(f.filename or "upload.csv", _read_limited(f, limit)) for f in files]
-    study, body = study_imports.import_study(session, study_imports.ImportSpec(
-        name=name, format=format, files=uploads, reference=reference or None, visibility=visibility,
-        owner_id=user.id))
+    study, body = study_imports.import_study(
+        session,
+        study_imports.ImportSpec(
+            name=name,
+            format=format,
+            files=uploads,
+            reference=reference or None,
+            visibility=visibility,
+            owner_id=user.id,
+        ),
+    )
     session.commit()
     return body
 
@@ -116,8 +126,10 @@ def list_studies(request: Request, session: SessionDep, page: Pagination, user: 
 def get_study(study_id: int, request: Request, session: SessionDep, user: OptionalUser) -> dict:
     """The study, its conditions and live progress (sessions, answered trials per condition)."""
     study, job = _visible_study(session, study_id, user)
-    return {**studies.study_json(study, str(request.base_url), with_token=_owns(user, study, session)),
-            "progress": studies.progress(session, study)}
+    return {
+        **studies.study_json(study, str(request.base_url), with_token=_owns(user, study, session)),
+        "progress": studies.progress(session, study),
+    }
 
 
 @router.post("/studies/{study_id}/close", response_model=StudyOut)
@@ -134,14 +146,18 @@ def close_study(study_id: int, request: Request, session: SessionDep, user: Curr
 @router.post("/studies/{study_id}/sessions", status_code=status.HTTP_201_CREATED, response_model=SessionCreated)
 def start_session(study_id: int, body: SessionRequest, session: SessionDep) -> dict:
     """A new observer session; the study's token is the credential (wrong token 403, closed study 409)."""
-    sitting = studies.start_session(session, study_id, body.token, body.participant,
-                                    body.display.model_dump() if body.display else None)
+    sitting = studies.start_session(
+        session, study_id, body.token, body.participant, body.display.model_dump() if body.display else None
+    )
     session.commit()
     return {"id": sitting.id}
 
 
-@router.get("/studies/{study_id}/sessions/{session_id}/next", response_model=TrialOut,
-            responses={204: {"description": "session complete or study closed"}})
+@router.get(
+    "/studies/{study_id}/sessions/{session_id}/next",
+    response_model=TrialOut,
+    responses={204: {"description": "session complete or study closed"}},
+)
 def next_trial(study_id: int, session_id: str, session: SessionDep):
     """The session's current trial (the same until answered, so a reload resumes), or 204 when done."""
     trial = studies.next_trial(session, study_id, session_id)
@@ -152,30 +168,49 @@ def next_trial(study_id: int, session_id: str, session: SessionDep):
     return studies.trial_json(trial, studies.session_total(sitting))
 
 
-@router.post("/studies/{study_id}/sessions/{session_id}/responses", status_code=status.HTTP_201_CREATED,
-             response_model=ResponseStored)
+@router.post(
+    "/studies/{study_id}/sessions/{session_id}/responses",
+    status_code=status.HTTP_201_CREATED,
+    response_model=ResponseStored,
+)
 def record_response(study_id: int, session_id: str, body: ResponseRequest, session: SessionDep) -> dict:
     """One answer: ``choice`` a|b (pairwise) or ``score`` 1..5 (dsis). Twice or closed 409."""
-    trial = studies.record_response(session, study_id, session_id, body.trial_id, body.choice, body.score,
-                                    body.response_ms)
+    trial = studies.record_response(
+        session, study_id, session_id, body.trial_id, body.choice, body.score, body.response_ms
+    )
     session.commit()  # the next `next` must see this answer, or it would serve the same trial again
     sitting = studies.get_session(session, studies.get_study(session, study_id), session_id)
     return {"trial_id": trial.id, "position": trial.position, "total": studies.session_total(sitting)}
 
 
-@router.get("/studies/{study_id}/sessions/{session_id}/trials/{trial_id}/{which}.png", response_class=Response,
-            responses={200: {"content": {"image/png": {}}}})
-def trial_image(study_id: int, session_id: str, trial_id: int,
-                which: Literal["a", "b", "reference", "left", "right", "pivot"],
-                session: SessionDep, storage: StorageDep) -> Response:
+@router.get(
+    "/studies/{study_id}/sessions/{session_id}/trials/{trial_id}/{which}.png",
+    response_class=Response,
+    responses={200: {"content": {"image/png": {}}}},
+)
+def trial_image(
+    study_id: int,
+    session_id: str,
+    trial_id: int,
+    which: Literal["a", "b", "reference", "left", "right", "pivot"],
+    session: SessionDep,
+    storage: StorageDep,
+) -> Response:
     """A trial's stimulus (cropped PNG), authorised by the session id."""
     data = studies.trial_image(session, storage, study_id, session_id, trial_id, which)
     return Response(data, media_type="image/png", headers={"Cache-Control": "private, max-age=3600"})
 
 
-@router.get("/studies/{study_id}/scale", response_model=ScaleOut,
-            responses={202: {"description": '{"status": "computing"}: a worker computes the scale (imported and '
-                                            'triplet studies); ask again'}})
+@router.get(
+    "/studies/{study_id}/scale",
+    response_model=ScaleOut,
+    responses={
+        202: {
+            "description": '{"status": "computing"}: a worker computes the scale (imported and '
+            "triplet studies); ask again"
+        }
+    },
+)
 def study_scale(study_id: int, session: SessionDep, user: OptionalUser):
     """JOD per group with the reference at 0 (pairwise), JND turned to quality (triplet: score = -jnd, the
     reference at 0) or MOS (dsis), 95% intervals, observer screening; cached, recomputed only when answers
@@ -187,16 +222,25 @@ def study_scale(study_id: int, session: SessionDep, user: OptionalUser):
     return scale
 
 
-@router.get("/studies/{study_id}/responses", response_model=list[ResponseRow],
-            responses={200: {"content": {"text/csv": {}}}})
-def study_responses(study_id: int, session: SessionDep, page: Pagination, user: OptionalUser,
-                    format: str = Query("json", pattern="^(json|csv)$")):
+@router.get(
+    "/studies/{study_id}/responses", response_model=list[ResponseRow], responses={200: {"content": {"text/csv": {}}}}
+)
+def study_responses(
+    study_id: int,
+    session: SessionDep,
+    page: Pagination,
+    user: OptionalUser,
+    format: str = Query("json", pattern="^(json|csv)$"),
+):
     """Answered trials in pwcmp's columns plus the logged extras; ``?format=csv`` gives all rows as CSV.
     The job's owner or an admin (rows name the participants)."""
     study, job = _visible_study(session, study_id, user)
     _require_owner(user, study, job, f"the responses of study {study_id}")
     rows = studies.response_rows(session, study_id)
     if format == "csv":
-        return Response(studies.responses_csv(rows), media_type="text/csv", headers={
-            "Content-Disposition": f'attachment; filename="study-{study_id}-responses.csv"'})
+        return Response(
+            studies.responses_csv(rows),
+            media_type="text/csv",
+            headers={"Content-Disposition": f'attachment; filename="study-{study_id}-responses.csv"'},
+        )
     return page.slice(rows)

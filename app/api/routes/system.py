@@ -1,4 +1,5 @@
 """Health and catalogue endpoints."""
+
 from __future__ import annotations
 
 from fastapi import APIRouter, Response
@@ -33,8 +34,9 @@ def health(session: SessionDep, response: Response) -> HealthOut:
             waiting = health_service.tasks_waiting(session)
         except Exception:  # e.g. a database not yet migrated: report what is known
             session.rollback()
-    return HealthOut(status="ok" if healthy else "degraded", database=database, broker=broker,
-                     workers=workers, tasks_waiting=waiting)
+    return HealthOut(
+        status="ok" if healthy else "degraded", database=database, broker=broker, workers=workers, tasks_waiting=waiting
+    )
 
 
 @router.get("/codecs", response_model=list[CodecOut])

@@ -10,6 +10,7 @@ Plotly's ``plotly.min.js`` is 4.8 MB, more than every other byte of a job page t
 - ``/vendor/plotly.min.js`` stays a working URL: it redirects (307) to the hashed one, so old pages and clients
   keep loading it, compressed too.
 """
+
 from __future__ import annotations
 
 import gzip

@@ -1,4 +1,5 @@
 """The reconstruction viewer (issue 12): ``/results/{id}`` page, its data and error maps over REST."""
+
 from __future__ import annotations
 
 from fastapi import APIRouter, Request
@@ -25,8 +26,9 @@ def result_detail(result_id: int, session: SessionDep, user: OptionalUser) -> di
     return viewer.detail(session, _visible_result(session, result_id, user))
 
 
-@router.get("/results/{result_id}/maps/{kind}", response_class=Response,
-            responses={200: {"content": {"image/png": {}}}})
+@router.get(
+    "/results/{result_id}/maps/{kind}", response_class=Response, responses={200: {"content": {"image/png": {}}}}
+)
 def result_map(result_id: int, kind: str, session: SessionDep, storage: StorageDep, user: OptionalUser) -> Response:
     """Error map as PNG: ``abs`` (|difference| x4 per channel), ``ssim`` (1 - local SSIM) or ``flip``
     (FLIP error); black = no error."""
@@ -35,8 +37,7 @@ def result_map(result_id: int, kind: str, session: SessionDep, storage: StorageD
 
 
 @pages_router.get("/results/{result_id}", response_class=HTMLResponse)
-def viewer_page(result_id: int, request: Request, session: SessionDep, user: OptionalUser,
-                compare: int | None = None):
+def viewer_page(result_id: int, request: Request, session: SessionDep, user: OptionalUser, compare: int | None = None):
     result = _visible_result(session, result_id, user)
     data = viewer.detail(session, result)
     job = jobs.get_job(session, result.job_id)

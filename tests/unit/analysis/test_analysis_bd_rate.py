@@ -1,4 +1,5 @@
 """BD-rate and BD-quality: known answers on constructed curves, and n/a (never NaN) when undefined."""
+
 from __future__ import annotations
 
 import math
@@ -82,8 +83,11 @@ def test_points_are_used_in_rate_order_whatever_order_they_come_in():
 
 def test_published_figures_rank_the_zoo_as_the_papers_do():
     curves = published_reference_curves()
-    table = compare_to_anchor({name: c.xy("psnr") for name, c in curves.items() if "ms-ssim" not in name},
-                              anchor="bmshj2018-hyperprior", metric="psnr")
+    table = compare_to_anchor(
+        {name: c.xy("psnr") for name, c in curves.items() if "ms-ssim" not in name},
+        anchor="bmshj2018-hyperprior",
+        metric="psnr",
+    )
     by_codec = {row.codec: row for row in table}
     assert "bmshj2018-hyperprior" not in by_codec
     assert by_codec["bmshj2018-factorized"].bd_rate.value > 0  # no hyperprior: more bits

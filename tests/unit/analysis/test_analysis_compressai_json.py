@@ -1,4 +1,5 @@
 """CompressAI's results JSON: exported files read back (by us and by CompressAI's plot tool's rules)."""
+
 from __future__ import annotations
 
 import json
@@ -102,8 +103,16 @@ def test_published_kodak_anchors_cite_their_source_and_are_listed_with_the_refer
     from app.services.reference_curves import published_curves
 
     anchors = published_kodak_anchors()
-    assert set(anchors) == {"JPEG", "WebP", "BPG 4:4:4", "AV1", "VTM", "bmshj2018-hyperprior-vbr",
-                            "mbt2018-mean-vbr", "mbt2018-vbr"}
+    assert set(anchors) == {
+        "JPEG",
+        "WebP",
+        "BPG 4:4:4",
+        "AV1",
+        "VTM",
+        "bmshj2018-hyperprior-vbr",
+        "mbt2018-mean-vbr",
+        "mbt2018-vbr",
+    }
     for curve in anchors.values():
         assert curve.source["repository"] == "InterDigitalInc/CompressAI"
         assert curve.source["path"].startswith("results/image/kodak/")

@@ -1,4 +1,5 @@
 """RD points are arithmetic means over images per (codec, rate point), as CompressAI's eval averages."""
+
 from __future__ import annotations
 
 import pytest

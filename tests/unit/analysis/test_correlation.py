@@ -1,4 +1,5 @@
 """Correlation of metrics with people: statistics against scipy and known answers."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -35,11 +36,22 @@ def study(n_images=12, n_conditions=10, seed=0, noise=0.25):
             q = rng.uniform(0, 1)
             family = "learned" if c % 2 else "classical"
             human = 4 * q + offset + (0.5 if family == "learned" else 0.0) + rng.normal(0, noise)
-            out.append(Observation(
-                {"good": 20 + 20 * q + rng.normal(0, 1.0), "lpips_like": 0.8 - 0.7 * q + rng.normal(0, 0.15),
-                 "random": rng.normal(), "sometimes": (q if c != 3 else None)},
-                human=human, image=f"img{i}", condition=f"c{c}", codec=["jpeg", "mbt2018"][c % 2], family=family,
-                bpp=0.1 + 1.5 * q + rng.uniform(0, 0.1)))
+            out.append(
+                Observation(
+                    {
+                        "good": 20 + 20 * q + rng.normal(0, 1.0),
+                        "lpips_like": 0.8 - 0.7 * q + rng.normal(0, 0.15),
+                        "random": rng.normal(),
+                        "sometimes": (q if c != 3 else None),
+                    },
+                    human=human,
+                    image=f"img{i}",
+                    condition=f"c{c}",
+                    codec=["jpeg", "mbt2018"][c % 2],
+                    family=family,
+                    bpp=0.1 + 1.5 * q + rng.uniform(0, 0.1),
+                )
+            )
     return out
 
 
@@ -65,10 +77,13 @@ def test_coefficients_match_scipy():
     assert srocc([1, 2, 3], [1, 2, 3]) is None  # too few conditions
 
 
-@pytest.mark.parametrize("form,params,fn", [
-    ("logistic4", (5.0, 1.0, 30.0, 2.5), logistic4),
-    ("logistic5", (3.0, 0.4, 30.0, 0.02, 3.0), logistic5),
-])
+@pytest.mark.parametrize(
+    "form,params,fn",
+    [
+        ("logistic4", (5.0, 1.0, 30.0, 2.5), logistic4),
+        ("logistic5", (3.0, 0.4, 30.0, 0.02, 3.0), logistic5),
+    ],
+)
 def test_fit_recovers_a_known_logistic(form, params, fn):
     rng = np.random.default_rng(0)
     x = rng.uniform(20, 40, 400)
@@ -182,8 +197,10 @@ def test_breakdowns_by_family_codec_band_and_image():
     by_codec = correlate(observations, METRICS, n_bootstrap=0, group="codec").to_dict()
     assert set(by_codec["groups"]) == {"jpeg", "mbt2018"}
     assert by_codec["groups"]["jpeg"][0]["srocc_ci"] is None  # no bootstrap asked for
-    with_distortion = [Observation({"m": float(i)}, float(i % 7), f"im{i % 3}", str(i), distortion=["blur", "noise"][i % 2])
-                       for i in range(40)]
+    with_distortion = [
+        Observation({"m": float(i)}, float(i % 7), f"im{i % 3}", str(i), distortion=["blur", "noise"][i % 2])
+        for i in range(40)
+    ]
     assert set(correlate(with_distortion, {"m": True}, n_bootstrap=0, group="distortion").groups) == {"blur", "noise"}
 
 
@@ -201,7 +218,10 @@ def test_comparisons_bootstrap_and_williams():
     assert set(pairs) == {("good", "lpips_like"), ("good", "random"), ("lpips_like", "random")}
     clear = pairs[("good", "random")]
     assert clear["delta_srocc"] > 0.5 and clear["p_bootstrap"] < 0.01 and clear["p_williams"] < 1e-6
-    copies = [Observation({**o.metric_values, "copy": o.metric_values["good"]}, o.human, o.image, o.condition) for o in observations]
+    copies = [
+        Observation({**o.metric_values, "copy": o.metric_values["good"]}, o.human, o.image, o.condition)
+        for o in observations
+    ]
     (same,) = correlate(copies, {"good": True, "copy": True}, n_bootstrap=200).comparisons
     assert same.delta_srocc == 0 and same.p_bootstrap == 1.0 and same.p_williams == 1.0
 
@@ -235,9 +255,13 @@ def test_williams_false_positive_rate_under_the_null():
 
 
 def test_two_afc_agreement():
-    pairs = [TwoAFCPair(0.9, 0.1, True, "o1"), TwoAFCPair(0.2, 0.8, False, "o1"),
-             TwoAFCPair(0.3, 0.7, True, "o2"), TwoAFCPair(0.5, 0.5, True, "o3"),
-             TwoAFCPair(float("nan"), 0.5, True, "o3")]
+    pairs = [
+        TwoAFCPair(0.9, 0.1, True, "o1"),
+        TwoAFCPair(0.2, 0.8, False, "o1"),
+        TwoAFCPair(0.3, 0.7, True, "o2"),
+        TwoAFCPair(0.5, 0.5, True, "o3"),
+        TwoAFCPair(float("nan"), 0.5, True, "o3"),
+    ]
     result = two_afc_agreement(pairs, n_bootstrap=200)
     assert result.n == 4 and result.share == pytest.approx((1 + 1 + 0 + 0.5) / 4)
     lo, hi = result.ci
@@ -250,8 +274,12 @@ def test_two_afc_agreement():
 def test_worst_disagreements_find_the_outlier_and_the_contradicted_order():
     observations = study(n_images=8, n_conditions=8, noise=0.05)
     outlier = observations[10]
-    observations[10] = Observation({**outlier.metric_values, "good": outlier.metric_values["good"] + 15},
-                                   outlier.human, outlier.image, "the outlier")
+    observations[10] = Observation(
+        {**outlier.metric_values, "good": outlier.metric_values["good"] + 15},
+        outlier.human,
+        outlier.image,
+        "the outlier",
+    )
     worst = worst_disagreements(observations, "good", True, top=3)
     assert worst.residuals[0].observation.condition == "the outlier"
     assert worst.residuals[0].residual < 0  # the metric over-rates it
@@ -272,4 +300,3 @@ def test_family_bias_recovers_the_planted_offset():
     assert bias["learned"].mean_residual > 0 > bias["classical"].mean_residual
     lo, hi = bias["learned"].ci
     assert lo <= bias["learned"].mean_residual <= hi
-

@@ -1,4 +1,5 @@
 """gMAD (Ma et al. 2018) on constructed scores: near-equal defender, farthest attacker, same source image."""
+
 from __future__ import annotations
 
 import pytest
@@ -12,7 +13,8 @@ def item(result_id, image, defender, attacker, codec="jpeg", rate_point=50, bpp=
 
 def test_picks_the_pair_the_defender_cannot_tell_apart_and_the_attacker_separates_most():
     items = [
-        item(1, "a", 30.00, 0.90), item(2, "a", 30.05, 0.60),  # defender equal, attacker far apart
+        item(1, "a", 30.00, 0.90),
+        item(2, "a", 30.05, 0.60),  # defender equal, attacker far apart
         item(3, "a", 30.10, 0.85),
         item(4, "a", 40.00, 0.10),  # attacker far from everything, but defender differs a lot
         item(5, "a", 20.00, 0.99),
@@ -22,13 +24,24 @@ def test_picks_the_pair_the_defender_cannot_tell_apart_and_the_attacker_separate
     assert (best.a.result_id, best.b.result_id) == (1, 2)  # a = the one the attacker rates better
     assert best.defender_gap == pytest.approx(0.05) and best.attacker_gap == pytest.approx(0.30)
     assert best.tolerance == pytest.approx(0.4)
-    assert best.to_dict()["a"] == {"result_id": 1, "codec": "jpeg", "rate_point": 50, "bpp": 0.5,
-                                   "defender": 30.0, "attacker": 0.9}
+    assert best.to_dict()["a"] == {
+        "result_id": 1,
+        "codec": "jpeg",
+        "rate_point": 50,
+        "bpp": 0.5,
+        "defender": 30.0,
+        "attacker": 0.9,
+    }
 
 
 def test_only_reconstructions_of_the_same_image_are_paired_and_each_is_used_once():
-    items = [item(1, "a", 30.0, 0.9), item(2, "b", 30.0, 0.1),  # equal defender, different images
-             item(3, "a", 30.1, 0.5), item(4, "a", 30.2, 0.2), item(5, "a", 10.0, 0.4)]
+    items = [
+        item(1, "a", 30.0, 0.9),
+        item(2, "b", 30.0, 0.1),  # equal defender, different images
+        item(3, "a", 30.1, 0.5),
+        item(4, "a", 30.2, 0.2),
+        item(5, "a", 10.0, 0.4),
+    ]
     found = gmad_pairs(items, pairs=10)
     assert all(p.image == "a" for p in found)
     used = [p.a.result_id for p in found] + [p.b.result_id for p in found]
@@ -55,9 +68,11 @@ def test_missing_values_are_skipped_and_bad_arguments_refused():
 def test_summary_aggressiveness_and_resistance():
     judgements = [
         # LPIPS attacking PSNR: people side with LPIPS -> LPIPS aggressive, PSNR not resistant
-        GmadJudgement("psnr", "lpips", 1.0), GmadJudgement("psnr", "lpips", 0.8),
+        GmadJudgement("psnr", "lpips", 1.0),
+        GmadJudgement("psnr", "lpips", 0.8),
         # PSNR attacking LPIPS: people do not side with PSNR -> LPIPS resistant
-        GmadJudgement("lpips", "psnr", 0.0), GmadJudgement("lpips", "psnr", 0.5),
+        GmadJudgement("lpips", "psnr", 0.0),
+        GmadJudgement("lpips", "psnr", 0.5),
     ]
     scores = {s.metric: s for s in gmad_summary(judgements)}
     assert scores["lpips"].aggressiveness == pytest.approx(0.9)

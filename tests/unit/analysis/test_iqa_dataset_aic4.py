@@ -1,4 +1,5 @@
 """The aic4 layout: JPEG AIC-4's JND scores and shipped metric values (scores only), and its bad inputs."""
+
 from __future__ import annotations
 
 import shutil
@@ -36,7 +37,11 @@ def test_the_fixture_reads_as_scores_only_jnd_items_with_codec_level_and_shipped
     assert index.metric_names == list(METRICS) and len(METRICS) == 9
     first = index.distorted[0]
     assert (first.path, first.reference, first.distortion, first.level) == (
-        "PTC_00002_AVIF_01.png", "PTC_00002_0ref_00.png", "AVIF", 1)
+        "PTC_00002_AVIF_01.png",
+        "PTC_00002_0ref_00.png",
+        "AVIF",
+        1,
+    )
     assert first.score == pytest.approx(0.12031473) and first.score_ci == pytest.approx((0.09630131, 0.145992485))
     assert first.metric_values["PSNR-Y"] == pytest.approx(47.323361)
     assert first.metric_values["CVVDP"] == pytest.approx(9.8821)
@@ -44,14 +49,17 @@ def test_the_fixture_reads_as_scores_only_jnd_items_with_codec_level_and_shipped
     assert index.human_scores()[0] == pytest.approx(-0.12031473)  # human quality = -JND
 
 
-@pytest.mark.parametrize(("file", "line", "column", "value", "expected"), [
-    (JND_FILE, 3, "distortion", "abc", f"{JND_FILE} line 3, column distortion: 'abc' is not a number"),
-    (JND_FILE, 5, "CI_max", "nan", f"{JND_FILE} line 5, column CI_max: 'nan' is not finite"),
-    (JND_FILE, 4, "dlevel", "9", f"{JND_FILE} line 4, column dlevel"),
-    (JND_FILE, 2, "img_distorted", "image.png", f"{JND_FILE} line 2, column img_distorted"),
-    (METRIC_FILE, 7, "SSIMULACRA2", "", f"{METRIC_FILE} line 7, column SSIMULACRA2: '' is not a number"),
-    (METRIC_FILE, 2, "distortion", "3.5", f"{METRIC_FILE} line 2, column distortion"),
-])
+@pytest.mark.parametrize(
+    ("file", "line", "column", "value", "expected"),
+    [
+        (JND_FILE, 3, "distortion", "abc", f"{JND_FILE} line 3, column distortion: 'abc' is not a number"),
+        (JND_FILE, 5, "CI_max", "nan", f"{JND_FILE} line 5, column CI_max: 'nan' is not finite"),
+        (JND_FILE, 4, "dlevel", "9", f"{JND_FILE} line 4, column dlevel"),
+        (JND_FILE, 2, "img_distorted", "image.png", f"{JND_FILE} line 2, column img_distorted"),
+        (METRIC_FILE, 7, "SSIMULACRA2", "", f"{METRIC_FILE} line 7, column SSIMULACRA2: '' is not a number"),
+        (METRIC_FILE, 2, "distortion", "3.5", f"{METRIC_FILE} line 2, column distortion"),
+    ],
+)
 def test_a_bad_cell_names_the_file_line_and_column(tmp_path, file, line, column, value, expected):
     folder = _copy(tmp_path)
     _edit(folder / file, line, column, value)

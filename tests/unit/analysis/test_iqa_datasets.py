@@ -1,4 +1,5 @@
 """IQA data set import: every published layout read from tiny synthetic fixtures, every bad archive refused."""
+
 from __future__ import annotations
 
 import csv
@@ -9,7 +10,13 @@ import numpy as np
 import pytest
 
 from analysis.iqa_datasets import (
-    DatasetError, find_layout_root, get_layout, layout_names, read_dataset, safe_extract, verify_images,
+    DatasetError,
+    find_layout_root,
+    get_layout,
+    layout_names,
+    read_dataset,
+    safe_extract,
+    verify_images,
 )
 from tests.support import iqa_fixtures as fx
 
@@ -22,8 +29,12 @@ def extract(zip_path: Path, tmp_path: Path, **limits) -> Path:
 def test_every_layout_reads_its_fixture_from_a_zip_with_one_top_level_folder(tmp_path, layout):
     source = tmp_path / "source"
     fixture = fx.WRITERS[layout](source)
-    zip_path = fx.zip_folder(source, tmp_path / "set.zip", top_level="release",
-                             extra={"readme.txt": b"licence text", "notes/extra.pdf": b"%PDF"})
+    zip_path = fx.zip_folder(
+        source,
+        tmp_path / "set.zip",
+        top_level="release",
+        extra={"readme.txt": b"licence text", "notes/extra.pdf": b"%PDF"},
+    )
     index = read_dataset(extract(zip_path, tmp_path), get_layout(layout))
     assert index.root.name == "release"
     assert (index.n_references, index.n_distorted) == (fixture.n_references, fixture.n_distorted)
@@ -35,13 +46,21 @@ def test_every_layout_reads_its_fixture_from_a_zip_with_one_top_level_folder(tmp
 @pytest.mark.parametrize("layout", list(fx.WRITERS))
 def test_every_layout_reads_its_files_at_the_archive_root(tmp_path, layout):
     fixture = fx.WRITERS[layout](tmp_path / "source")
-    index = read_dataset(extract(fx.zip_folder(tmp_path / "source", tmp_path / "set.zip"), tmp_path), get_layout(layout))
+    index = read_dataset(
+        extract(fx.zip_folder(tmp_path / "source", tmp_path / "set.zip"), tmp_path), get_layout(layout)
+    )
     assert index.n_distorted == fixture.n_distorted
 
 
 def test_score_direction_per_layout(tmp_path):
-    expected = {"tid2013": (True, "MOS"), "kadid10k": (True, "DMOS"), "csiq": (False, "DMOS"),
-                "live": (False, "DMOS"), "clic2021-perceptual": (True, "2AFC"), "generic-csv": (True, "MOS")}
+    expected = {
+        "tid2013": (True, "MOS"),
+        "kadid10k": (True, "DMOS"),
+        "csiq": (False, "DMOS"),
+        "live": (False, "DMOS"),
+        "clic2021-perceptual": (True, "2AFC"),
+        "generic-csv": (True, "MOS"),
+    }
     for name, writer in fx.WRITERS.items():
         writer(tmp_path / name)
         index = read_dataset(tmp_path / name, get_layout(name))
@@ -76,7 +95,11 @@ def test_clic_triplets_keep_the_human_choice(tmp_path):
     fx.write_clic2021(tmp_path, originals=2, header=True)
     index = read_dataset(tmp_path, get_layout("clic2021-perceptual"))
     assert [(t.a.split("/")[0], t.prefers_a) for t in index.triplets] == [
-        ("methodA", True), ("methodB", False), ("methodA", True), ("methodB", False)]
+        ("methodA", True),
+        ("methodB", False),
+        ("methodA", True),
+        ("methodB", False),
+    ]
 
 
 def test_generic_csv_takes_the_direction_from_the_column_or_the_option(tmp_path):
@@ -99,6 +122,7 @@ def test_layout_registry_names_and_unknown_layout():
 
 
 # --- bad score files and missing files -------------------------------------------------------------
+
 
 def test_a_file_the_score_file_names_but_the_archive_lacks(tmp_path):
     fx.write_kadid10k(tmp_path)
@@ -164,7 +188,9 @@ def test_clic_bad_target(tmp_path):
 
 def test_wrong_layout_names_the_files_it_expected(tmp_path):
     fx.write_kadid10k(tmp_path)
-    with pytest.raises(DatasetError, match="no tid2013 layout found: expected reference_images, distorted_images, mos_with_names.txt"):
+    with pytest.raises(
+        DatasetError, match="no tid2013 layout found: expected reference_images, distorted_images, mos_with_names.txt"
+    ):
         read_dataset(tmp_path, get_layout("tid2013"))
 
 
@@ -191,6 +217,7 @@ def test_a_distorted_image_of_another_size_than_its_reference_is_reported(tmp_pa
 
 
 # --- bad archives ----------------------------------------------------------------------------------
+
 
 @pytest.mark.parametrize("name", ["../evil.txt", "a/../../evil.txt", "/etc/evil.txt", "C:/evil.txt", "..\\evil.txt"])
 def test_zip_slip_names_are_refused_and_nothing_is_written(tmp_path, name):

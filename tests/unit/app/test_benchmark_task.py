@@ -1,5 +1,6 @@
 """One benchmark task per image x codec: one result row per rate point, stored as each finishes;
 redelivery adds nothing; a failing rate point is recorded and the others are kept."""
+
 from __future__ import annotations
 
 import io
@@ -17,10 +18,19 @@ POINTS = [20, 50, 80]
 @pytest.fixture
 def job(api):
     """A queued job over one 96x128 photo, jpeg at three rate points, psnr + ssim."""
-    image_set = api.post("/api/v1/image-sets", data={"name": "batched"},
-                         files=[("files", ("a.png", png_bytes(random_photo(96, 128, seed=11)), "image/png"))]).json()
-    job_id = api.post("/api/v1/jobs", json={"image_set_id": image_set["id"], "metrics": ["psnr", "ssim"],
-                                            "codecs": [{"name": "jpeg", "rate_points": POINTS}]}).json()["id"]
+    image_set = api.post(
+        "/api/v1/image-sets",
+        data={"name": "batched"},
+        files=[("files", ("a.png", png_bytes(random_photo(96, 128, seed=11)), "image/png"))],
+    ).json()
+    job_id = api.post(
+        "/api/v1/jobs",
+        json={
+            "image_set_id": image_set["id"],
+            "metrics": ["psnr", "ssim"],
+            "codecs": [{"name": "jpeg", "rate_points": POINTS}],
+        },
+    ).json()["id"]
     return job_id, image_set["images"][0]["id"]
 
 
@@ -30,7 +40,9 @@ def _run(job_id: int, image_id: int, points=POINTS):
     from app.services.storage import default_storage
     from engine import benchmark
 
-    return benchmark.run_task(session_factory(), default_storage(), jobs.TaskSpec(job_id, image_id, "jpeg", tuple(points)))
+    return benchmark.run_task(
+        session_factory(), default_storage(), jobs.TaskSpec(job_id, image_id, "jpeg", tuple(points))
+    )
 
 
 def _rows(api, job_id: int) -> list[dict]:

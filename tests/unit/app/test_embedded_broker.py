@@ -1,4 +1,5 @@
 """The embedded broker's transport (engine/embedded_broker.py) on a SQLite file, in-process."""
+
 from __future__ import annotations
 
 import sqlite3
@@ -13,7 +14,9 @@ QUEUE = Queue("cpu", Exchange("cpu"), "cpu")
 
 
 def _connection(path, lease: float = 30.0) -> Connection:
-    return Connection(embedded_broker.transport_for(f"sqla+sqlite:///{path}"), transport_options={"lease_seconds": lease})
+    return Connection(
+        embedded_broker.transport_for(f"sqla+sqlite:///{path}"), transport_options={"lease_seconds": lease}
+    )
 
 
 def _rows(path) -> list[tuple[int, int]]:

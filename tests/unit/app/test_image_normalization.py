@@ -1,4 +1,5 @@
 """Uploads become 8-bit RGB by documented rules; bad files get clear errors."""
+
 from __future__ import annotations
 
 import io

@@ -1,4 +1,5 @@
 """Migration 0003 drops the never-read ``codecs`` table; downgrade recreates it (empty, 0001 schema)."""
+
 from __future__ import annotations
 
 import sqlalchemy as sa
@@ -26,5 +27,15 @@ def test_upgrade_drops_the_codecs_table_and_downgrade_brings_it_back(tmp_path):
     engine = sa.create_engine(url)
     columns = {c["name"] for c in sa.inspect(engine).get_columns("codecs")}
     engine.dispose()
-    assert columns == {"name", "kind", "description", "rate_points", "rate_min", "rate_max", "rate_integer",
-                       "available", "reason", "updated_at"}
+    assert columns == {
+        "name",
+        "kind",
+        "description",
+        "rate_points",
+        "rate_min",
+        "rate_max",
+        "rate_integer",
+        "available",
+        "reason",
+        "updated_at",
+    }

@@ -1,5 +1,6 @@
 """Migration 0010: ``ix_results_job_latest`` (job_id, id) makes a job's newest-row check one index probe (the
 cached RD/BD-rate answers use it); downgrade drops it. The query planner picks it for ``MAX(id) WHERE job_id``."""
+
 from __future__ import annotations
 
 import sqlalchemy as sa
@@ -16,8 +17,10 @@ def test_upgrade_adds_the_index_the_newest_row_check_uses_and_downgrade_drops_it
     indexes = {ix["name"]: ix["column_names"] for ix in sa.inspect(engine).get_indexes("results")}
     assert indexes["ix_results_job_latest"] == ["job_id", "id"]
     with engine.connect() as db:
-        plan = " ".join(str(row[-1]) for row in db.execute(sa.text(
-            "EXPLAIN QUERY PLAN SELECT max(id) FROM results WHERE job_id = 1")))
+        plan = " ".join(
+            str(row[-1])
+            for row in db.execute(sa.text("EXPLAIN QUERY PLAN SELECT max(id) FROM results WHERE job_id = 1"))
+        )
     assert "ix_results_job_latest" in plan or "ix_results_job_order" in plan or "ix_results_job_id" in plan, plan
 
     command.downgrade(config, "0009")

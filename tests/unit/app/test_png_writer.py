@@ -1,4 +1,5 @@
 """The reconstruction PNG writer: any decoder returns exactly the pixels written."""
+
 from __future__ import annotations
 
 import io
@@ -32,8 +33,15 @@ def test_photos_compress_and_non_contiguous_views_are_written():
         assert np.array_equal(np.asarray(img), view)
 
 
-@pytest.mark.parametrize("bad", [np.zeros((4, 4), np.uint8), np.zeros((4, 4, 4), np.uint8),
-                                 np.zeros((4, 4, 3), np.float32), np.zeros((0, 4, 3), np.uint8)])
+@pytest.mark.parametrize(
+    "bad",
+    [
+        np.zeros((4, 4), np.uint8),
+        np.zeros((4, 4, 4), np.uint8),
+        np.zeros((4, 4, 3), np.float32),
+        np.zeros((0, 4, 3), np.uint8),
+    ],
+)
 def test_other_arrays_are_refused(bad):
     with pytest.raises(ValueError, match="uint8 HxWx3"):
         rgb_png(bad)

@@ -1,4 +1,5 @@
 """Token buckets of the login and upload limits (app/services/rate_limit.py) on an injected clock."""
+
 from __future__ import annotations
 
 import pytest

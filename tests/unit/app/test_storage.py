@@ -1,4 +1,5 @@
 """Local blob storage writes atomically and stays inside its root."""
+
 from __future__ import annotations
 
 import pytest

@@ -1,4 +1,5 @@
 """Study crops: the most detailed square of the original, the same box cut from every condition."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -10,7 +11,7 @@ from app.services.crops import cut, decode_png, detailed_region, encode_png
 def _flat_with_texture(height: int, width: int, top: int, left: int, side: int) -> np.ndarray:
     image = np.full((height, width, 3), 128, dtype=np.uint8)
     rng = np.random.default_rng(0)
-    image[top:top + side, left:left + side] = rng.integers(0, 256, size=(side, side, 3), dtype=np.uint8)
+    image[top : top + side, left : left + side] = rng.integers(0, 256, size=(side, side, 3), dtype=np.uint8)
     return image
 
 

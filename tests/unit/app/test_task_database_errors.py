@@ -1,6 +1,7 @@
 """Issue 13: a task that meets a database error retries with back-off instead of being dropped or recording the
 error as a failure; no reconstruction file outlives an uncommitted row; a committed row whose file was removed
 runs again; the soft time limit records the reason for the rate points still missing."""
+
 from __future__ import annotations
 
 import pytest
@@ -13,10 +14,19 @@ POINTS = (20.0, 50.0, 80.0)
 
 @pytest.fixture
 def job(api):
-    image_set = api.post("/api/v1/image-sets", data={"name": "db faults"},
-                         files=[("files", ("a.png", png_bytes(random_photo(48, 64, seed=4)), "image/png"))]).json()
-    job_id = api.post("/api/v1/jobs", json={"image_set_id": image_set["id"], "metrics": ["psnr"],
-                                            "codecs": [{"name": "jpeg", "rate_points": list(POINTS)}]}).json()["id"]
+    image_set = api.post(
+        "/api/v1/image-sets",
+        data={"name": "db faults"},
+        files=[("files", ("a.png", png_bytes(random_photo(48, 64, seed=4)), "image/png"))],
+    ).json()
+    job_id = api.post(
+        "/api/v1/jobs",
+        json={
+            "image_set_id": image_set["id"],
+            "metrics": ["psnr"],
+            "codecs": [{"name": "jpeg", "rate_points": list(POINTS)}],
+        },
+    ).json()["id"]
     return job_id, image_set["images"][0]["id"]
 
 
@@ -30,8 +40,13 @@ def _run(job, sleeps, **kwargs):
     from app.services.storage import default_storage
     from engine import benchmark
 
-    return benchmark.run_task_retrying(session_factory(), default_storage(),
-                                       jobs.TaskSpec(job[0], job[1], "jpeg", POINTS), sleep=sleeps.append, **kwargs)
+    return benchmark.run_task_retrying(
+        session_factory(),
+        default_storage(),
+        jobs.TaskSpec(job[0], job[1], "jpeg", POINTS),
+        sleep=sleeps.append,
+        **kwargs,
+    )
 
 
 def _files(settings_env) -> set[str]:
@@ -82,8 +97,9 @@ def test_a_database_error_while_storing_is_retried_and_leaves_no_orphan_file(api
     from app.services.storage import default_storage
     from engine import benchmark
 
-    outcome = benchmark.run_task_retrying(session_factory(), default_storage(),
-                                          TaskSpec(job[0], job[1], "jpeg", POINTS), sleep=sleeping, max_delay_s=4)
+    outcome = benchmark.run_task_retrying(
+        session_factory(), default_storage(), TaskSpec(job[0], job[1], "jpeg", POINTS), sleep=sleeping, max_delay_s=4
+    )
     assert outcome == TaskOutcome.STORED
     assert seen_files == [set(), set()]  # the PNG of each uncommitted row was removed
     assert len(sleeps) == 2 and 0.4 <= sleeps[0] <= 0.5 and 0.8 <= sleeps[1] <= 1.0  # exponential back-off
@@ -94,8 +110,9 @@ def test_a_database_error_while_storing_is_retried_and_leaves_no_orphan_file(api
     assert _files(settings_env) == _stored_paths(job[0]) and len(_stored_paths(job[0])) == len(rows)
 
 
-def test_a_row_committed_while_the_connection_died_runs_again_when_its_file_is_gone(api, job, settings_env,
-                                                                                      monkeypatch):
+def test_a_row_committed_while_the_connection_died_runs_again_when_its_file_is_gone(
+    api, job, settings_env, monkeypatch
+):
     from sqlalchemy.orm import Session
 
     from engine import task_state

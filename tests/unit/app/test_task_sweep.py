@@ -2,6 +2,7 @@
 heartbeating is re-queued and sent again, one past its attempt limit is failed with the reason (the job finishes
 and says why), one past the hard time limit is re-queued, queued tasks are sent again only when the queue looks
 lost, and a second sweep over the same state changes nothing."""
+
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
@@ -16,10 +17,19 @@ T0 = datetime(2030, 1, 1, 12, 0, tzinfo=UTC)
 @pytest.fixture
 def job(api):
     """A queued job over one small photo: one jpeg task with two rate points."""
-    image_set = api.post("/api/v1/image-sets", data={"name": "sweep"},
-                         files=[("files", ("a.png", png_bytes(random_photo(48, 64, seed=3)), "image/png"))]).json()
-    body = api.post("/api/v1/jobs", json={"image_set_id": image_set["id"], "metrics": ["psnr"],
-                                          "codecs": [{"name": "jpeg", "rate_points": [30, 60]}]}).json()
+    image_set = api.post(
+        "/api/v1/image-sets",
+        data={"name": "sweep"},
+        files=[("files", ("a.png", png_bytes(random_photo(48, 64, seed=3)), "image/png"))],
+    ).json()
+    body = api.post(
+        "/api/v1/jobs",
+        json={
+            "image_set_id": image_set["id"],
+            "metrics": ["psnr"],
+            "codecs": [{"name": "jpeg", "rate_points": [30, 60]}],
+        },
+    ).json()
     return body["id"], image_set["images"][0]["id"]
 
 
@@ -27,8 +37,9 @@ def job(api):
 def settings(api):
     from app.settings import get_settings
 
-    return get_settings().model_copy(update={"task_stale_s": 60, "task_redelivery_s": 120, "task_max_attempts": 3,
-                                             "task_hard_time_limit_s": 600})
+    return get_settings().model_copy(
+        update={"task_stale_s": 60, "task_redelivery_s": 120, "task_max_attempts": 3, "task_hard_time_limit_s": 600}
+    )
 
 
 class Sent:
@@ -99,7 +110,9 @@ def test_a_running_task_whose_worker_vanished_is_requeued_and_sent_again(job, se
     report = _sweep(settings, T0 + timedelta(seconds=61), sent)
     task = _task(job[0])
     assert report.requeued == [task.id] and report.failed == {}
-    assert [(s.job_id, s.image_id, s.codec, s.rate_points) for s in sent.specs] == [(job[0], job[1], "jpeg", (30.0, 60.0))]
+    assert [(s.job_id, s.image_id, s.codec, s.rate_points) for s in sent.specs] == [
+        (job[0], job[1], "jpeg", (30.0, 60.0))
+    ]
     assert (task.state, task.attempts, task.worker) == ("queued", 1, None)
     assert "worker gone:42 stopped heartbeating (last beat 61 s ago)" in task.error
     again = _sweep(settings, T0 + timedelta(seconds=61), sent)  # a second sweeper over the same state

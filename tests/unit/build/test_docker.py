@@ -2,6 +2,7 @@
 
 There is no Docker engine on these machines, so the files are parsed and checked against the code.
 """
+
 from __future__ import annotations
 
 import re
@@ -19,8 +20,13 @@ from app.settings import Settings
 ROOT = Path(__file__).resolve().parents[3]
 SETTINGS_VARIABLES = {name.upper() for name in Settings.model_fields}
 # Variables read by Python, pip, PostgreSQL's image or Celery rather than by licbench's settings.
-OTHER_VARIABLES = {"PYTHONUNBUFFERED", "PIP_DISABLE_PIP_VERSION_CHECK",
-                   "POSTGRES_USER", "POSTGRES_PASSWORD", "POSTGRES_DB"}
+OTHER_VARIABLES = {
+    "PYTHONUNBUFFERED",
+    "PIP_DISABLE_PIP_VERSION_CHECK",
+    "POSTGRES_USER",
+    "POSTGRES_PASSWORD",
+    "POSTGRES_DB",
+}
 
 
 def dockerfile_instructions() -> list[tuple[str, str]]:
@@ -109,7 +115,10 @@ def test_compose_services_and_their_links(compose: dict) -> None:
     postgres = services["postgres"]["environment"]
     assert (database.hostname, database.port) == ("postgres", 5432)
     assert (database.username, database.password, database.path.lstrip("/")) == (
-        postgres["POSTGRES_USER"], postgres["POSTGRES_PASSWORD"], postgres["POSTGRES_DB"])
+        postgres["POSTGRES_USER"],
+        postgres["POSTGRES_PASSWORD"],
+        postgres["POSTGRES_DB"],
+    )
     assert (broker.scheme, broker.hostname, broker.port) == ("redis", "redis", 6379)
 
 

@@ -1,4 +1,5 @@
 """The newcomer's docs: a short README, the docs/ pages it lists, links and images that resolve."""
+
 from __future__ import annotations
 
 import re

@@ -1,4 +1,5 @@
 """requirements.lock agrees with pyproject.toml: every dependency and extra pinned, inside its range."""
+
 from __future__ import annotations
 
 import re

@@ -1,5 +1,6 @@
 """Jobs share the workers: a message's turn goes to the job with fewest tasks running; a job's tasks run cheapest
 first; cancelling a job cancels its queued tasks."""
+
 from __future__ import annotations
 
 from datetime import UTC, datetime
@@ -10,10 +11,18 @@ from tests.support.images import png_bytes, random_photo
 
 
 def _job(api, name: str, codecs: dict[str, list], sizes=((48, 64),)) -> tuple[int, list[int]]:
-    files = [("files", (f"{i}.png", png_bytes(random_photo(h, w, seed=i)), "image/png")) for i, (h, w) in enumerate(sizes)]
+    files = [
+        ("files", (f"{i}.png", png_bytes(random_photo(h, w, seed=i)), "image/png")) for i, (h, w) in enumerate(sizes)
+    ]
     image_set = api.post("/api/v1/image-sets", data={"name": name}, files=files).json()
-    body = api.post("/api/v1/jobs", json={"image_set_id": image_set["id"], "metrics": ["psnr"],
-                                          "codecs": [{"name": n, "rate_points": p} for n, p in codecs.items()]}).json()
+    body = api.post(
+        "/api/v1/jobs",
+        json={
+            "image_set_id": image_set["id"],
+            "metrics": ["psnr"],
+            "codecs": [{"name": n, "rate_points": p} for n, p in codecs.items()],
+        },
+    ).json()
     return body["id"], [image["id"] for image in image_set["images"]]
 
 

@@ -1,5 +1,6 @@
 """Butteraugli through libjxl's own butteraugli_main: our wrapper passes the exact pixels (the value
 equals the tool run on the original files), 0 for identical images, larger for more distortion."""
+
 from __future__ import annotations
 
 import shutil
@@ -14,8 +15,9 @@ from metrics.scoring import score, to_tensor
 from tests.support.calibration import IMAGES, calibration_folder
 from tests.support.images import random_photo
 
-pytestmark = pytest.mark.skipif(shutil.which(TOOL) is None,
-                                reason=f"{TOOL} not installed (apt-get install libjxl-devtools; scripts/test.sh does)")
+pytestmark = pytest.mark.skipif(
+    shutil.which(TOOL) is None, reason=f"{TOOL} not installed (apt-get install libjxl-devtools; scripts/test.sh does)"
+)
 
 
 def test_equals_the_reference_tool_on_the_original_calibration_files(tmp_path):

@@ -1,4 +1,5 @@
 """The shared colour conversions: the fast in-place ``gray8`` keeps MATLAB rgb2gray's exact values."""
+
 import torch
 
 from metrics.colour import MATLAB_RGB2GRAY, gray8, luma

@@ -1,4 +1,5 @@
 """The one Gaussian filter: separable rows-then-columns equals the 2-D fspecial window, 'valid' region."""
+
 from __future__ import annotations
 
 import math

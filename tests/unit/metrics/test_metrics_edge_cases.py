@@ -1,5 +1,6 @@
 """Every metric on awkward inputs: a finite value or "not applicable" with a reason, never NaN,
 never an exception. Learned metrics run with a random backbone saved under the expected name."""
+
 from __future__ import annotations
 
 import hashlib
@@ -28,8 +29,7 @@ def metrics(tmp_path_factory):
     folder = tmp_path_factory.mktemp("weights")
     trusted = {}
     torch.manual_seed(0)
-    for backbone, features in ((ALEXNET, torchvision.models.alexnet(weights=None).features),
-                               (VGG16, vgg16_features())):
+    for backbone, features in ((ALEXNET, torchvision.models.alexnet(weights=None).features), (VGG16, vgg16_features())):
         path = folder / backbone.file_name
         torch.save({f"features.{k}": v for k, v in features.state_dict().items()}, path)
         trusted[backbone.file_name] = hashlib.sha256(path.read_bytes()).hexdigest()

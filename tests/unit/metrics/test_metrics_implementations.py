@@ -5,6 +5,7 @@ reference's statistics across a batch; ``ssim`` is Wang's SSIM on 8-bit grey; ``
 PSNR of BT.601 luma; ``vifp``/``fsim``/``haarpsi`` are re-implemented (separable filters, reference
 work done once per batch) to piq's definitions and must give piq's values.
 """
+
 from __future__ import annotations
 
 import math
@@ -49,8 +50,9 @@ def test_ssim_is_wang_ssim_on_8bit_grey_as_piq_computes_it():
 def test_grey_conversion_is_matlab_rgb2gray_rounded_to_8_bits():
     pixels = torch.tensor([[255, 0, 0], [0, 255, 0], [0, 0, 255], [10, 200, 37]], dtype=torch.float32)
     rgb = (pixels / 255).T.reshape(1, 3, 1, 4)
-    expected = [round(0.298936021293775 * r + 0.587043074451121 * g + 0.114020904255103 * b)
-                for r, g, b in pixels.tolist()]
+    expected = [
+        round(0.298936021293775 * r + 0.587043074451121 * g + 0.114020904255103 * b) for r, g, b in pixels.tolist()
+    ]
     assert (gray8(rgb) * 255).round().flatten().tolist() == expected  # [76, 150, 29, 127]
 
 
@@ -63,11 +65,14 @@ def test_psnr_y_is_psnr_of_bt601_luma():
 
 
 @pytest.mark.parametrize("size", [(64, 96), (45, 67)])
-@pytest.mark.parametrize("name, piq_fn", [
-    ("vifp", lambda d, r: piq.vif_p(d, r, data_range=1.0, reduction="none")),
-    ("fsim", lambda d, r: piq.fsim(d, r, data_range=1.0, reduction="none", chromatic=True)),
-    ("haarpsi", lambda d, r: piq.haarpsi(d, r, data_range=1.0, reduction="none")),
-])
+@pytest.mark.parametrize(
+    "name, piq_fn",
+    [
+        ("vifp", lambda d, r: piq.vif_p(d, r, data_range=1.0, reduction="none")),
+        ("fsim", lambda d, r: piq.fsim(d, r, data_range=1.0, reduction="none", chromatic=True)),
+        ("haarpsi", lambda d, r: piq.haarpsi(d, r, data_range=1.0, reduction="none")),
+    ],
+)
 def test_metrics_defined_by_piq_equal_piq_for_each_image_of_a_batch(name, piq_fn, size):
     ref, dist = _pair(*size)
     ours = create_metric(name).compute(ref, dist)

@@ -6,6 +6,7 @@ No ImageNet weights exist on this machine, so each test builds the backbone arch
 random weights (fixed seed), saves it under the expected torchvision file name, and registers that
 file's SHA-256 as trusted in the ``MetricContext`` (production checks the published prefix).
 """
+
 from __future__ import annotations
 
 import copy
@@ -95,8 +96,10 @@ def test_published_hash_prefix_is_read_from_torchvision_file_names():
 
 def _reference_backbone_factory(features: torch.nn.Sequential):
     """Stands in for ``torchvision.models.<net>(pretrained=True)`` inside the reference packages."""
+
     def factory(*args, **kwargs):
         return types.SimpleNamespace(features=copy.deepcopy(features))
+
     return factory
 
 
@@ -105,8 +108,9 @@ def test_lpips_equals_the_lpips_package_with_the_same_backbone(backbones, monkey
     import lpips
     import lpips.pretrained_networks as pn
 
-    monkeypatch.setattr(pn.tv, "alexnet" if net == "alex" else "vgg16",
-                        _reference_backbone_factory(backbones[backbone.file_name]))
+    monkeypatch.setattr(
+        pn.tv, "alexnet" if net == "alex" else "vgg16", _reference_backbone_factory(backbones[backbone.file_name])
+    )
     reference_model = lpips.LPIPS(net=net, version="0.1", verbose=False).eval()
     ref, dist = _images()
     with torch.no_grad():

@@ -1,5 +1,6 @@
 """The registry: every metric of the issue is registered once, describes itself, and is built on
 the context its caller passes (weights folder and device), with no state kept in the library."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -9,9 +10,29 @@ import pytest
 from metrics.base import Metric, MetricContext
 from metrics.registry import build_metrics, create_metric, metric_class, metric_names
 
-ISSUE_NAMES = ["psnr", "psnr-y", "ssim", "ms-ssim", "ms-ssim-y", "vif", "vifp", "lpips", "lpips-vgg", "dists",
-               "vmaf", "vmaf-neg", "fsim", "gmsd", "haarpsi", "ssimulacra2",
-               "iw-ssim", "cvvdp", "flip", "butteraugli", "butteraugli-3norm"]
+ISSUE_NAMES = [
+    "psnr",
+    "psnr-y",
+    "ssim",
+    "ms-ssim",
+    "ms-ssim-y",
+    "vif",
+    "vifp",
+    "lpips",
+    "lpips-vgg",
+    "dists",
+    "vmaf",
+    "vmaf-neg",
+    "fsim",
+    "gmsd",
+    "haarpsi",
+    "ssimulacra2",
+    "iw-ssim",
+    "cvvdp",
+    "flip",
+    "butteraugli",
+    "butteraugli-3norm",
+]
 
 
 def test_every_metric_name_of_the_issue_is_registered_once():

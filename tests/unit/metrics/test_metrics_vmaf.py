@@ -3,6 +3,7 @@
 Both see the same luma plane: RGB -> BT.709 limited-range Y' (8-bit), the conversion
 ``metrics.vmaf`` documents. Single frames have no motion, so vmaf-torch runs with motion off.
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -50,7 +51,7 @@ def test_batch_of_frames_scores_each_like_a_single_still():
     ref, dist = _pair()
     together = vmaf_scores(ref, dist, VMAF_MODELS)
     for i in range(len(dist)):
-        alone = vmaf_scores(ref, dist[i:i + 1], VMAF_MODELS)
+        alone = vmaf_scores(ref, dist[i : i + 1], VMAF_MODELS)
         for name in VMAF_MODELS:
             assert alone[name][0] == pytest.approx(together[name][i], abs=1e-4)
 

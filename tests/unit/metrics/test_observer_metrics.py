@@ -1,5 +1,6 @@
 """ColorVideoVDP and FLIP: our metrics give exactly what the packages' own functions give on the
 calibration pairs, for the display model set in the context, and record its pixels per degree."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -28,8 +29,9 @@ def test_default_viewing_condition_is_cvvdp_standard_4k_with_its_pixels_per_degr
 
     condition = viewing_condition()
     assert condition.display == DEFAULT_DISPLAY == "standard_4k" == MetricContext().display
-    assert condition.pixels_per_degree == pytest.approx(pycvvdp.cvvdp(display_name="standard_4k",
-                                                                      device=torch.device("cpu")).pix_per_deg)
+    assert condition.pixels_per_degree == pytest.approx(
+        pycvvdp.cvvdp(display_name="standard_4k", device=torch.device("cpu")).pix_per_deg
+    )
     assert 60 < condition.pixels_per_degree < 90
     assert f"{condition.pixels_per_degree:.2f} pixels per degree" in condition.note()
 
@@ -39,7 +41,8 @@ def test_cvvdp_equals_the_packages_predict_on_a_calibration_pair(pair):
 
     ref, dist = pair
     theirs, _ = pycvvdp.cvvdp(display_name="standard_4k", device=torch.device("cpu"), quiet=True).predict(
-        dist, ref, dim_order="HWC")
+        dist, ref, dim_order="HWC"
+    )
     ours = ColorVideoVDP().compute(_tensor(ref), torch.cat([_tensor(dist), _tensor(ref)]))
     assert ours[0] == pytest.approx(float(theirs), abs=1e-4)
     assert 0.0 < ours[0] < 9.0  # visibly distorted, in JOD
@@ -51,8 +54,9 @@ def test_flip_equals_the_packages_evaluate_and_keeps_its_error_map(pair):
 
     ref, dist = pair
     ppd = viewing_condition().pixels_per_degree
-    their_map, theirs, parameters = flip_evaluator.evaluate(ref.astype(np.float32) / 255, dist.astype(np.float32) / 255,
-                                                            "LDR", applyMagma=False, parameters={"ppd": ppd})
+    their_map, theirs, parameters = flip_evaluator.evaluate(
+        ref.astype(np.float32) / 255, dist.astype(np.float32) / 255, "LDR", applyMagma=False, parameters={"ppd": ppd}
+    )
     metric = FLIP()
     ours = metric.compute(_tensor(ref), torch.cat([_tensor(dist), _tensor(ref)]))
     assert ours[0] == pytest.approx(theirs, rel=1e-6) and 0.05 < ours[0] < 1.0

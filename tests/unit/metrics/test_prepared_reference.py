@@ -1,4 +1,5 @@
 """A reference prepared once scores reconstructions one at a time exactly as the batched call does."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -14,8 +15,7 @@ NAMES = ["psnr", "ssim", "ms-ssim", "ms-ssim-y", "fsim", "vif", "gmsd", "vmaf"]
 
 def _reconstructions(reference: np.ndarray, n: int) -> list[np.ndarray]:
     rng = np.random.default_rng(5)
-    return [np.clip(reference + rng.normal(0, 4 * (i + 1), reference.shape), 0, 255).astype(np.uint8)
-            for i in range(n)]
+    return [np.clip(reference + rng.normal(0, 4 * (i + 1), reference.shape), 0, 255).astype(np.uint8) for i in range(n)]
 
 
 def test_scores_from_a_prepared_reference_equal_the_batched_scores():

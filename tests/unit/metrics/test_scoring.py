@@ -1,4 +1,5 @@
 """The spine's metrics: PSNR against a numpy formula, MS-SSIM against pytorch_msssim, edge cases."""
+
 from __future__ import annotations
 
 import numpy as np

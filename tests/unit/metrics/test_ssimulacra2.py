@@ -1,4 +1,5 @@
 """SSIMULACRA 2 in memory equals the PyPI port (``ssimulacra2`` 0.3.0) run on PNG files, batch = one by one."""
+
 from __future__ import annotations
 
 import numpy as np

@@ -1,5 +1,6 @@
 """``vif`` is the wavelet-domain VIF of Sheikh and Bovik 2006: the official values of the authors'
 vifvec.m on pyiqa's calibration pairs, within 1% (and the pixel-domain VIFp is not that index)."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -25,7 +26,9 @@ def test_vif_matches_the_authors_vifvec_within_one_percent(pairs):
     ours = np.array([VIF().compute(ref, dist)[0] for ref, dist in pairs])
     official = np.array(OFFICIAL_VIF)
     allowed = np.maximum(0.01 * official, 5e-5)  # never tighter than the 4 published decimals
-    assert np.all(np.abs(ours - official) <= allowed), f"ours {np.round(ours, 4).tolist()}, official {official.tolist()}"
+    assert np.all(np.abs(ours - official) <= allowed), (
+        f"ours {np.round(ours, 4).tolist()}, official {official.tolist()}"
+    )
 
 
 def test_pixel_domain_vifp_differs_from_the_official_wavelet_vif(pairs):
@@ -36,9 +39,17 @@ def test_pixel_domain_vifp_differs_from_the_official_wavelet_vif(pairs):
 
 def test_identical_image_scores_one_and_batch_equals_one_by_one():
     ref = to_tensor(random_photo(96, 112, seed=1))
-    noisy = [to_tensor(np.clip(random_photo(96, 112, seed=1).astype(int)
-                               + np.random.default_rng(s).integers(-s * 8, s * 8 + 1, (96, 112, 3)), 0, 255)
-                       .astype(np.uint8)) for s in (1, 3)]
+    noisy = [
+        to_tensor(
+            np.clip(
+                random_photo(96, 112, seed=1).astype(int)
+                + np.random.default_rng(s).integers(-s * 8, s * 8 + 1, (96, 112, 3)),
+                0,
+                255,
+            ).astype(np.uint8)
+        )
+        for s in (1, 3)
+    ]
     batch = torch.cat([ref, *noisy])
     values = VIF().compute(ref, batch)
     assert values[0] == pytest.approx(1.0, abs=1e-9)

@@ -1,4 +1,5 @@
 """Fixtures shared by the codec tests."""
+
 from __future__ import annotations
 
 import pytest

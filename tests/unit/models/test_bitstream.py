@@ -1,4 +1,5 @@
 """The learned-codec container round-trips and rejects damaged input."""
+
 from __future__ import annotations
 
 import pytest

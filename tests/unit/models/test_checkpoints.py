@@ -1,4 +1,5 @@
 """Checkpoint reading: tensors only, the state dict inside a training checkpoint unwrapped."""
+
 from __future__ import annotations
 
 import io

@@ -1,4 +1,5 @@
 """Classical anchors keep the codec contract: bytes out, reconstruction decoded from those bytes alone."""
+
 from __future__ import annotations
 
 import io

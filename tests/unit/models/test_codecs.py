@@ -1,4 +1,5 @@
 """The spine's codecs: real bytes out, reconstructions decoded from those bytes only."""
+
 from __future__ import annotations
 
 import numpy as np

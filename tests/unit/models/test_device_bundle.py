@@ -1,4 +1,5 @@
 """The GPU training bundle's stand-in for CompressAI's compiled CDF builder (scripts/device_bundle.py)."""
+
 from __future__ import annotations
 
 import importlib.util

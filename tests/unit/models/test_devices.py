@@ -1,5 +1,6 @@
 """One device rule for codecs and metrics: cpu as given, auto picks CUDA when visible, cuda without
 CUDA is a clear error, anything else names the choices."""
+
 from __future__ import annotations
 
 import pytest

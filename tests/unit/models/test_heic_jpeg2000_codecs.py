@@ -1,6 +1,7 @@
 """The HEVC-intra (heic, heic-444) and JPEG 2000 anchors keep the codec contract: bytes out, the
 reconstruction decoded from those bytes alone, bpp from the bytes, more rate -> more bytes and
 better pictures, and a clear error for a stream that is not theirs."""
+
 from __future__ import annotations
 
 import io
@@ -75,8 +76,9 @@ def test_truncated_or_foreign_stream_raises_corrupt_stream_error(codec):
             codec.decode(bad)
 
 
-@pytest.mark.parametrize("codec, bad_rate", [(HeicCodec(), 101), (Heic444Codec(), 50.5), (Jpeg2000Codec(), 90.0)],
-                         ids=IDS)
+@pytest.mark.parametrize(
+    "codec, bad_rate", [(HeicCodec(), 101), (Heic444Codec(), 50.5), (Jpeg2000Codec(), 90.0)], ids=IDS
+)
 def test_rate_points_outside_the_range_are_refused_with_the_range(codec, bad_rate):
     with pytest.raises(CodecError, match="rate point"):
         codec.encode(photo(), bad_rate)
@@ -85,5 +87,7 @@ def test_rate_points_outside_the_range_are_refused_with_the_range(codec, bad_rat
 def test_heic_444_keeps_chroma_that_420_loses():
     image = photo(64, 96)
     q = 95
-    assert psnr(image, Heic444Codec().decode(Heic444Codec().encode(image, q))) > \
-        psnr(image, HeicCodec().decode(HeicCodec().encode(image, q))) + 1
+    assert (
+        psnr(image, Heic444Codec().decode(Heic444Codec().encode(image, q)))
+        > psnr(image, HeicCodec().decode(HeicCodec().encode(image, q))) + 1
+    )

@@ -1,4 +1,5 @@
 """licbench-multirate: bitstreams, rate parameter, checkpoints (tiny random networks + the shipped one)."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -188,6 +189,7 @@ def test_registered_with_continuous_rate_spec():
 
 
 # --- the shipped checkpoint -----------------------------------------------------------------------------
+
 
 @pytest.fixture(scope="module")
 def shipped(shipped_multirate):

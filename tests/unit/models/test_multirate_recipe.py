@@ -1,5 +1,6 @@
 """The multi-rate training recipe: augmented crops, warm start with re-mapped gains, the lr schedule, and the
 RD evaluation helpers."""
+
 from __future__ import annotations
 
 import math
@@ -37,7 +38,9 @@ def test_colour_augmentation_changes_colour_photos_only_by_permutation_and_satur
     for seed in range(4):
         a = RandomCrops(photos[:1], 64, seed=seed).batch(1)[0]
         b = RandomCrops(photos[:1], 64, seed=seed, colour=True, colour_jitter=0.0).batch(1)[0]
-        assert any(torch.equal(a[list(p)], b) for p in ((0, 1, 2), (0, 2, 1), (1, 0, 2), (1, 2, 0), (2, 0, 1), (2, 1, 0)))
+        assert any(
+            torch.equal(a[list(p)], b) for p in ((0, 1, 2), (0, 2, 1), (1, 0, 2), (1, 2, 0), (2, 0, 1), (2, 1, 0))
+        )
     assert is_colour(photos[0]) and not is_colour(photos[1])
 
 
@@ -69,8 +72,7 @@ def test_mosaics_paste_discs_of_other_crops_with_soft_edges():
 
 def test_tone_jitter_changes_exposure_keeps_grey_and_off_switches_keep_the_old_stream(photos):
     plain = RandomCrops(photos, 64, seed=3, min_scale=0.5, rotate=True, colour=True).batch(6)
-    off = RandomCrops(photos, 64, seed=3, min_scale=0.5, rotate=True, colour=True, tone_jitter=0.0,
-                      mosaic=0.0).batch(6)
+    off = RandomCrops(photos, 64, seed=3, min_scale=0.5, rotate=True, colour=True, tone_jitter=0.0, mosaic=0.0).batch(6)
     assert torch.equal(plain, off)  # older configs keep their exact crops
     toned = RandomCrops(photos[1:], 64, seed=3, tone_jitter=0.5).batch(6)
     same = RandomCrops(photos[1:], 64, seed=3).batch(6)
@@ -80,8 +82,9 @@ def test_tone_jitter_changes_exposure_keeps_grey_and_off_switches_keep_the_old_s
 
 def test_validation_crops_ignore_tone_and_mosaic(photos):
     base = TrainConfig(lambdas=[0.01], N=8, M=8, crop=64, min_scale=0.5, rotate=True, colour=True)
-    mixed = TrainConfig(lambdas=[0.01], N=8, M=8, crop=64, min_scale=0.5, rotate=True, colour=True,
-                        tone_jitter=0.3, mosaic=0.5)
+    mixed = TrainConfig(
+        lambdas=[0.01], N=8, M=8, crop=64, min_scale=0.5, rotate=True, colour=True, tone_jitter=0.3, mosaic=0.5
+    )
     assert torch.equal(validation_batch(base, photos), validation_batch(mixed, photos))
     assert not torch.equal(make_crops(base, photos, 7).batch(4), make_crops(mixed, photos, 7).batch(4))
     with pytest.raises(ValueError, match="mosaic"):
@@ -125,8 +128,9 @@ def test_warm_start_widens_transforms_without_changing_the_function(tmp_path):
     torch.manual_seed(0)
     old = MultiRateCheckerboard(MultiRateConfig(N=8, M=8, lambdas=(0.002, 0.05))).eval()
     path = save_exported(old, tmp_path / "old.pth")
-    wide = warm_start(MultiRateCheckerboard(MultiRateConfig(N=8, M=8, lambdas=(0.002, 0.05),
-                                                             transform_channels=16)), path).eval()
+    wide = warm_start(
+        MultiRateCheckerboard(MultiRateConfig(N=8, M=8, lambdas=(0.002, 0.05), transform_channels=16)), path
+    ).eval()
     assert wide.g_a[0].weight.shape[0] == 16 and wide.g_s[-1].weight.shape[0] == 16
     x = torch.rand(1, 3, 64, 64)
     with torch.no_grad():
@@ -146,8 +150,9 @@ def test_warm_start_widens_the_latent_without_changing_the_old_channels(tmp_path
     torch.manual_seed(0)
     old = MultiRateCheckerboard(MultiRateConfig(N=8, M=8, lambdas=(0.002, 0.05), transform_channels=12)).eval()
     path = save_exported(old, tmp_path / "old.pth")
-    wide = warm_start(MultiRateCheckerboard(MultiRateConfig(N=8, M=12, lambdas=(0.002, 0.05),
-                                                             transform_channels=12)), path).eval()
+    wide = warm_start(
+        MultiRateCheckerboard(MultiRateConfig(N=8, M=12, lambdas=(0.002, 0.05), transform_channels=12)), path
+    ).eval()
     x = torch.rand(1, 3, 64, 64)
     with torch.no_grad():
         for position in (0, 0.5, 1):
@@ -164,8 +169,9 @@ def test_warm_start_widens_the_latent_without_changing_the_old_channels(tmp_path
         dec = wide.decompress(enc["strings"], (4, 4), 0.5)
     assert torch.allclose(enc["x_hat"], dec["x_hat"], atol=1e-5)
     # transforms and latent widened in one warm start
-    both = warm_start(MultiRateCheckerboard(MultiRateConfig(N=8, M=12, lambdas=(0.002, 0.05),
-                                                             transform_channels=16)), path).eval()
+    both = warm_start(
+        MultiRateCheckerboard(MultiRateConfig(N=8, M=12, lambdas=(0.002, 0.05), transform_channels=16)), path
+    ).eval()
     with torch.no_grad():
         assert torch.allclose(old(x, 1)["x_hat"], both(x, 1)["x_hat"], atol=1e-5)
     with pytest.raises(ValueError, match="M can be widened, not narrowed"):
@@ -186,9 +192,24 @@ def test_cosine_schedule_with_warmup():
 def test_time_budget_ends_the_run_and_warm_start_is_used(tmp_path, photos):
     torch.manual_seed(0)
     init = save_exported(MultiRateCheckerboard(MultiRateConfig(N=8, M=8, lambdas=(0.004, 0.08))), tmp_path / "i.pth")
-    cfg = TrainConfig(lambdas=[0.004, 0.02, 0.08], N=8, M=8, crop=64, batch_size=2, steps=10_000, log_every=1,
-                      eval_every=1, eval_crops=2, device="cpu", time_budget_s=1e-9, schedule="cosine",
-                      init_from=str(init), min_scale=0.5, rotate=True, colour=True)
+    cfg = TrainConfig(
+        lambdas=[0.004, 0.02, 0.08],
+        N=8,
+        M=8,
+        crop=64,
+        batch_size=2,
+        steps=10_000,
+        log_every=1,
+        eval_every=1,
+        eval_crops=2,
+        device="cpu",
+        time_budget_s=1e-9,
+        schedule="cosine",
+        init_from=str(init),
+        min_scale=0.5,
+        rotate=True,
+        colour=True,
+    )
     run_dir = train(cfg, log_root=tmp_path / "logs", images=photos, progress=False)
     state = torch.load(run_dir / "checkpoint_latest.pth", weights_only=True)
     assert state["step"] == 1 and state["elapsed_s"] > 0  # the budget stopped it after one step

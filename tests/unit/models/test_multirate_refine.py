@@ -1,4 +1,5 @@
 """Encoder-side latent refinement of licbench-multirate (models/multirate/refine.py), on the shipped checkpoint."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -97,9 +98,20 @@ def test_images_above_the_refinement_limit_get_a_clear_error(crop):
         codec.encode(crop, 0.5)  # 15,000 pixels
 
 
-@pytest.mark.parametrize("kwargs", [{"steps": -1}, {"lr": 0.0}, {"lr": float("nan")}, {"max_pixels": 0},
-                                    {"limit_pixels": 0}, {"method": "adam"}, {"tau0": 0.1, "tau1": 0.2},
-                                    {"tau1": 0.0}, {"checks": 0}])
+@pytest.mark.parametrize(
+    "kwargs",
+    [
+        {"steps": -1},
+        {"lr": 0.0},
+        {"lr": float("nan")},
+        {"max_pixels": 0},
+        {"limit_pixels": 0},
+        {"method": "adam"},
+        {"tau0": 0.1, "tau1": 0.2},
+        {"tau1": 0.0},
+        {"checks": 0},
+    ],
+)
 def test_bad_refinement_settings_are_refused(kwargs):
     with pytest.raises(ValueError):
         RefineSettings(**kwargs)

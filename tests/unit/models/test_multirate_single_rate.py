@@ -1,4 +1,5 @@
 """licbench-single-rate: K single-lambda networks in one weights file, rate point = lambda."""
+
 from __future__ import annotations
 
 import pickle

@@ -1,4 +1,5 @@
 """The training sandbox: a few steps on tiny data produce a complete, resumable run folder."""
+
 from __future__ import annotations
 
 import csv
@@ -13,8 +14,18 @@ from models.multirate.codec import MultiRateCodec
 from models.training.crops import CropStream, RandomCrops
 from models.training.multirate import TrainConfig, crop_batches, load_config, train, validation_batch
 
-TINY = dict(lambdas=[0.004, 0.02, 0.08], N=8, M=8, crop=64, batch_size=2, steps=4, log_every=1, eval_every=2,
-            eval_crops=2, device="cpu")
+TINY = dict(
+    lambdas=[0.004, 0.02, 0.08],
+    N=8,
+    M=8,
+    crop=64,
+    batch_size=2,
+    steps=4,
+    log_every=1,
+    eval_every=2,
+    eval_crops=2,
+    device="cpu",
+)
 
 
 @pytest.fixture()
@@ -31,8 +42,14 @@ def _rows(run_dir):
 def test_training_runs_a_few_steps_and_writes_the_run_folder(tmp_path, images):
     run_dir = train(TrainConfig(**TINY), log_root=tmp_path / "logs", images=images, progress=False)
     assert run_dir.parent == tmp_path / "logs"
-    for name in ("config.yaml", "metrics.csv", "checkpoint_latest.pth", "checkpoint_best.pth", "multirate.pth",
-                 "multirate-f16.pth"):
+    for name in (
+        "config.yaml",
+        "metrics.csv",
+        "checkpoint_latest.pth",
+        "checkpoint_best.pth",
+        "multirate.pth",
+        "multirate-f16.pth",
+    ):
         assert (run_dir / name).is_file(), name
     assert yaml.safe_load((run_dir / "config.yaml").read_text())["lambdas"] == TINY["lambdas"]
     rows = _rows(run_dir)
@@ -58,8 +75,9 @@ def test_resume_continues_from_the_latest_checkpoint(tmp_path, images):
 
 
 def test_tune_split_logs_the_tuning_tiles_at_every_lambda(tmp_path, images):
-    run_dir = train(TrainConfig(**{**TINY, "steps": 2, "tune_eval": True}), log_root=tmp_path, images=images,
-                    progress=False)
+    run_dir = train(
+        TrainConfig(**{**TINY, "steps": 2, "tune_eval": True}), log_root=tmp_path, images=images, progress=False
+    )
     rows = _rows(run_dir)
     tune = [r for r in rows if r["split"] == "tune"]
     assert sorted(float(r["lmbda"]) for r in tune) == TINY["lambdas"]  # one evaluation (step 2), every lambda
@@ -80,14 +98,17 @@ def test_shipped_config_holds_a_lambda_set(name):
     assert len(config.lambdas) >= 4 and config.lambdas == sorted(config.lambdas)
 
 
-@pytest.mark.parametrize("change, message", [
-    ({"lambdas": [0.01, 0.005]}, "increasing"),
-    ({"crop": 100}, "multiple of 64"),
-    ({"learning_rate": 1e-3}, "unknown config key"),
-    ({"eval_crop": 96}, "eval_crop must each be a multiple of 64"),
-    ({"loader_workers": -1}, "loader_workers"),
-    ({"photo_sets": "models/training/data/wikipedia_photos_manifest.json"}, "list of photo-set manifest paths"),
-])
+@pytest.mark.parametrize(
+    "change, message",
+    [
+        ({"lambdas": [0.01, 0.005]}, "increasing"),
+        ({"crop": 100}, "multiple of 64"),
+        ({"learning_rate": 1e-3}, "unknown config key"),
+        ({"eval_crop": 96}, "eval_crop must each be a multiple of 64"),
+        ({"loader_workers": -1}, "loader_workers"),
+        ({"photo_sets": "models/training/data/wikipedia_photos_manifest.json"}, "list of photo-set manifest paths"),
+    ],
+)
 def test_bad_configs_are_explained(tmp_path, change, message):
     path = tmp_path / "bad.yaml"
     path.write_text(yaml.safe_dump({**TINY, **change}))
@@ -102,8 +123,11 @@ def test_data_folder_of_images_is_used(tmp_path):
     folder.mkdir(parents=True)
     rng = np.random.default_rng(1)
     Image.fromarray(rng.integers(0, 256, (70, 80, 3), dtype=np.uint8)).save(folder / "a.png")
-    run_dir = train(TrainConfig(**{**TINY, "steps": 1, "data": str(tmp_path / "photos")}), log_root=tmp_path / "logs",
-                    progress=False)
+    run_dir = train(
+        TrainConfig(**{**TINY, "steps": 1, "data": str(tmp_path / "photos")}),
+        log_root=tmp_path / "logs",
+        progress=False,
+    )
     assert (run_dir / "multirate.pth").is_file()
     with pytest.raises(ValueError, match="no images"):
         train(TrainConfig(**{**TINY, "data": str(tmp_path / "logs")}), log_root=tmp_path / "l2", progress=False)
@@ -138,5 +162,6 @@ def test_validation_crops_keep_their_own_size(images):
     config = TrainConfig(**{**TINY, "crop": 128, "eval_crop": 64})
     assert validation_batch(config, images).shape == (2, 3, 64, 64)
     # the same crops as a run that trains on 64-pixel crops: losses stay comparable across crop sizes
-    assert np.array_equal(validation_batch(config, images).numpy(),
-                          validation_batch(TrainConfig(**TINY), images).numpy())
+    assert np.array_equal(
+        validation_batch(config, images).numpy(), validation_batch(TrainConfig(**TINY), images).numpy()
+    )

@@ -1,5 +1,6 @@
 """Loaded networks live in the cache the codec context carries: bounded, shared by the codecs of one
 context, and never a module-level object that callers resize from outside."""
+
 from __future__ import annotations
 
 from torch import nn

@@ -1,4 +1,5 @@
 """Photo sets kept out of git: a missing or altered photo stops training and the Kodak benchmark, naming the file."""
+
 import hashlib
 import importlib.util
 import json
@@ -25,8 +26,18 @@ def _photo_set(tmp_path: Path, count: int = 2) -> Path:
         data = path.read_bytes()
         files.append({"path": path.name, "size": len(data), "sha256": hashlib.sha256(data).hexdigest()})
     manifest = tmp_path / "manifest.json"
-    manifest.write_text(json.dumps({"name": "tiny", "repository": "owner/name", "commit": "0" * 40,
-                                    "source_dir": "photos", "folder": str(folder), "files": files}))
+    manifest.write_text(
+        json.dumps(
+            {
+                "name": "tiny",
+                "repository": "owner/name",
+                "commit": "0" * 40,
+                "source_dir": "photos",
+                "folder": str(folder),
+                "files": files,
+            }
+        )
+    )
     return manifest
 
 

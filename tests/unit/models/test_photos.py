@@ -1,4 +1,5 @@
 """The offline photo sets: training, demo (test set) and tuning photos never overlap."""
+
 from __future__ import annotations
 
 from models.photos import DEMO_PHOTOS, TRAINING_PHOTOS, TUNING_PHOTOS, load_photo, tuning_crops
@@ -6,7 +7,7 @@ from models.photos import DEMO_PHOTOS, TRAINING_PHOTOS, TUNING_PHOTOS, load_phot
 
 def test_photo_sets_are_disjoint():
     sets = [set(DEMO_PHOTOS), set(TRAINING_PHOTOS), set(TUNING_PHOTOS)]
-    assert all(not (a & b) for i, a in enumerate(sets) for b in sets[i + 1:])
+    assert all(not (a & b) for i, a in enumerate(sets) for b in sets[i + 1 :])
 
 
 def test_tuning_crops_are_four_distinct_colour_tiles_of_the_tuning_photo():

@@ -1,4 +1,5 @@
 """Submitted models: the smoke round trip runs the real bitstream path on the network it is given."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -34,8 +35,9 @@ def test_smoke_round_trip_failure_is_a_checkpoint_error():
 
 def test_loaded_network_codec_uses_its_network_uncached():
     net = _tiny_net()
-    codec = LoadedNetworkCodec(name="probe", kind=CodecKind.SUBMITTED, loaded=net,
-                               rate=RateSpec(points=(1.0,), minimum=1, maximum=1))
+    codec = LoadedNetworkCodec(
+        name="probe", kind=CodecKind.SUBMITTED, loaded=net, rate=RateSpec(points=(1.0,), minimum=1, maximum=1)
+    )
     assert codec.network(1) is net and len(codec.context.networks) == 0
     image = random_photo(64, 64, seed=2)
     assert codec.decode(codec.encode(image, 1)).shape == image.shape

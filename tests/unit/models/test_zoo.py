@@ -5,6 +5,7 @@ of the zoo architecture, runs ``update()``, saves its state dict the way Compres
 names the file as CompressAI names its releases (hash prefix computed from the saved bytes) and loads
 it through the same code the real files go through.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -39,8 +40,9 @@ QUALITY_COUNTS = {
 }
 
 
-def save_released_style(weights_dir: Path, architecture: str, metric: str, quality: int, *,
-                        legacy_keys: bool = False, net=None) -> tuple[WeightFile, torch.nn.Module]:
+def save_released_style(
+    weights_dir: Path, architecture: str, metric: str, quality: int, *, legacy_keys: bool = False, net=None
+) -> tuple[WeightFile, torch.nn.Module]:
     """Random-init network saved as ``<released stem>-<sha256[:8]>.pth.tar`` under ``weights_dir/compressai``."""
     torch.manual_seed(quality)
     net = net or build_network(architecture, quality)
@@ -62,8 +64,14 @@ def save_released_style(weights_dir: Path, architecture: str, metric: str, quali
     digest = hashlib.sha256(tmp.read_bytes()).hexdigest()
     path = folder / f"{stem}-{digest[:8]}.pth.tar"
     tmp.rename(path)
-    file = WeightFile(codec=released.codec, quality=quality, filename=path.name, folder="compressai",
-                      architecture=architecture, metric=metric)
+    file = WeightFile(
+        codec=released.codec,
+        quality=quality,
+        filename=path.name,
+        folder="compressai",
+        architecture=architecture,
+        metric=metric,
+    )
     return file, net.eval()
 
 

@@ -1,4 +1,5 @@
 """Effective comparisons and the sparse, near-unanimous regime (analysis.subjective.design)."""
+
 from __future__ import annotations
 
 import itertools

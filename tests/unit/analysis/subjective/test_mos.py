@@ -1,4 +1,5 @@
 """DSIS / ACR ratings -> MOS with 95% t-intervals and ITU-R BT.500 screening (analysis.subjective.rating)."""
+
 from __future__ import annotations
 
 import numpy as np

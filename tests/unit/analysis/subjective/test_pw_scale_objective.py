@@ -1,5 +1,6 @@
 """pw_scale's default (gaussian) prior is exact: our optimum is the optimum of pwcmp's objective, written
 out here a second time, independently and slowly, the way pw_scale.m (mantiuk/pwcmp @ 48c9192) reads."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -10,18 +11,31 @@ from analysis.subjective.thurstone import PwcmpObjective, link_components, pw_sc
 
 # A sparse design in the regime that matters: 1-5 answers per pair, unanimous pairs, two pairs never
 # compared (rows preferred over columns; simulated Thurstone observers, truth 0, -1.5 ... -6.7 JOD).
-SPARSE = np.array([
-    [0, 4, 3, 5, 2, 0],
-    [1, 0, 0, 5, 5, 2],
-    [1, 0, 0, 0, 2, 1],
-    [0, 0, 2, 0, 2, 0],
-    [0, 0, 1, 0, 0, 1],
-    [0, 0, 0, 0, 0, 0],
-], dtype=float)
+SPARSE = np.array(
+    [
+        [0, 4, 3, 5, 2, 0],
+        [1, 0, 0, 5, 5, 2],
+        [1, 0, 0, 0, 2, 1],
+        [0, 0, 2, 0, 2, 0],
+        [0, 0, 1, 0, 0, 1],
+        [0, 0, 0, 0, 0, 0],
+    ],
+    dtype=float,
+)
 
 
-def pwcmp_objective(q, counts, *, sigma=1.4826, ordered=True, shift_unanimous=True, offset=0.1,
-                    normalise=True, link=True, prior="gaussian"):
+def pwcmp_objective(
+    q,
+    counts,
+    *,
+    sigma=1.4826,
+    ordered=True,
+    shift_unanimous=True,
+    offset=0.1,
+    normalise=True,
+    link=True,
+    prior="gaussian",
+):
     """pw_scale.m's exp_prob(q) under mean0, term by term; the keywords switch one detail off."""
     n_cond = len(q)
     d_sum = counts + counts.T
@@ -75,8 +89,9 @@ def test_gaussian_prior_optimum_is_the_optimum_of_pwcmps_objective():
     rng = np.random.default_rng(1)
     for _ in range(20):
         assert objective(q + rng.normal(0, 1e-3, q.size)) > objective(q)
-    polished = optimize.minimize(objective, q, method="Nelder-Mead",
-                                 options={"xatol": 1e-9, "fatol": 1e-13, "maxiter": 4000}).x
+    polished = optimize.minimize(
+        objective, q, method="Nelder-Mead", options={"xatol": 1e-9, "fatol": 1e-13, "maxiter": 4000}
+    ).x
     assert np.max(np.abs(polished - q)) < 1e-5
     assert abs(q.mean()) < 1e-9
     # fix0 holds a condition at 0 and gives the same differences; the batched solver agrees
@@ -85,10 +100,17 @@ def test_gaussian_prior_optimum_is_the_optimum_of_pwcmps_objective():
     assert np.allclose(thurstone_case_v(SPARSE) - q, 0, atol=1e-7)
 
 
-@pytest.mark.parametrize("detail", [
-    {"ordered": False}, {"shift_unanimous": False}, {"offset": 0.0}, {"sigma": 1.0}, {"normalise": False},
-    {"link": False},
-])
+@pytest.mark.parametrize(
+    "detail",
+    [
+        {"ordered": False},
+        {"shift_unanimous": False},
+        {"offset": 0.0},
+        {"sigma": 1.0},
+        {"normalise": False},
+        {"link": False},
+    ],
+)
 def test_each_detail_of_pwcmps_prior_moves_this_scale_by_tenths_of_a_jod(detail):
     """The test above can fail: getting any one detail wrong moves the optimum by >= 0.3 JOD here."""
     q = pw_scale(SPARSE)

@@ -1,5 +1,6 @@
 """pwcmp's own example ex3 reproduced: the JOD scale published with pwcmp at commit 48c9192
 (tests/data/pwcmp/README.md names the files, their paths and sha256)."""
+
 from __future__ import annotations
 
 import csv

@@ -1,4 +1,5 @@
 """Balanced and active (ASAP-style) pair sampling (analysis.subjective.sampling)."""
+
 from __future__ import annotations
 
 import itertools
@@ -84,8 +85,15 @@ def test_every_pair_is_reachable_by_active_sampling_at_the_start():
 def test_active_sampling_prefers_a_measurable_pair_to_a_near_unanimous_one():
     # c beat d 3-0 and ASAP's plain information gain would ask that pair again; a 1-1 pair (ref, b)
     # measures a distance, so it goes first (issue 29: keep distances measurable).
-    wins = {("ref", "b"): 1, ("b", "ref"): 1, ("ref", "c"): 2, ("ref", "d"): 2, ("b", "c"): 3, ("b", "d"): 1,
-            ("c", "d"): 3}
+    wins = {
+        ("ref", "b"): 1,
+        ("b", "ref"): 1,
+        ("ref", "c"): 2,
+        ("ref", "d"): 2,
+        ("b", "c"): 3,
+        ("b", "d"): 1,
+        ("c", "d"): 3,
+    }
     comparisons = [Comparison("o", "s", a, b, True) for (a, b), k in wins.items() for _ in range(k)]
     conditions = ["ref", "b", "c", "d"]
     index = {c: x for x, c in enumerate(conditions)}

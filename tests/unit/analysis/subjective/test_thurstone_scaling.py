@@ -1,5 +1,6 @@
 """Thurstone Case V scaling in JOD (analysis.subjective.pairwise / thurstone), checked against choix
 and against simulated observers whose true scale is known."""
+
 from __future__ import annotations
 
 import itertools
@@ -32,7 +33,9 @@ def test_scale_matches_choix_probit_and_bradley_terry_ranking():
     names = list(TRUTH)
     comps = simulate_observers(TRUTH, _all_pairs(TRUTH, 2), 12, rng)
     ours = thurstone_case_v(_counts(comps, names), prior="none", fixed=0)
-    data = [(names.index(c.a), names.index(c.b)) if c.a_selected else (names.index(c.b), names.index(c.a)) for c in comps]
+    data = [
+        (names.index(c.a), names.index(c.b)) if c.a_selected else (names.index(c.b), names.index(c.a)) for c in comps
+    ]
     bt = choix.opt_pairwise(len(names), data, alpha=1e-6)
     assert list(np.argsort(-ours)) == list(np.argsort(-bt))
     assert stats.pearsonr(ours, bt)[0] > 0.99
@@ -143,7 +146,11 @@ def test_bad_input_is_refused_clearly():
 
 
 def test_a_single_observer_gets_a_warning_instead_of_meaningful_intervals():
-    comps = [Comparison("o", "s", "r", "a", True), Comparison("o", "s", "r", "b", True), Comparison("o", "s", "a", "b", False)]
+    comps = [
+        Comparison("o", "s", "r", "a", True),
+        Comparison("o", "s", "r", "b", True),
+        Comparison("o", "s", "a", "b", False),
+    ]
     scale = scale_pairwise(comps, references={"s": "r"}, n_bootstrap=20)
     assert any("understate the uncertainty" in w for w in scale.warnings)
     assert any("screening needs at least" in w for w in scale.warnings)

@@ -1,4 +1,5 @@
 """Observers who fail hidden trap trials (analysis.subjective.screening)."""
+
 from __future__ import annotations
 
 import pytest

@@ -1,6 +1,7 @@
 """AIC-3 triplet scaling (analysis.subjective.triplet): a known JND scale and boosting transform come
 back from simulated PTC + BTC answers with traps, bias triplets and "not sure"; trap screening removes
 random clickers (and without it the scale shrinks)."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -31,9 +32,13 @@ def answers() -> list[TripletAnswer]:
 
 @pytest.fixture(scope="module")
 def scale(answers):
-    return triplet_scale(answers, REFERENCES, bootstrap=30, seed=1, boost_classes={
-        (g, _label(g, i)): "all" for g in TRUTH for i in range(len(TRUTH[g]))
-    })
+    return triplet_scale(
+        answers,
+        REFERENCES,
+        bootstrap=30,
+        seed=1,
+        boost_classes={(g, _label(g, i)): "all" for g in TRUTH for i in range(len(TRUTH[g]))},
+    )
 
 
 def test_joint_ptc_btc_recovers_the_known_jnd_scale_and_boosting_gain(scale):
@@ -91,10 +96,12 @@ def test_bad_input_is_named():
 
 
 def test_a_small_plain_study_without_traps_scales_and_warns_about_its_intervals():
-    answers = [TripletAnswer("o1", "img", "ref", "ref", "q1", "right"),
-               TripletAnswer("o1", "img", "ref", "q1", "q2", "right"),
-               TripletAnswer("o2", "img", "ref", "q2", "ref", "left"),
-               TripletAnswer("o2", "img", "ref", "q1", "q2", "not_sure")]
+    answers = [
+        TripletAnswer("o1", "img", "ref", "ref", "q1", "right"),
+        TripletAnswer("o1", "img", "ref", "q1", "q2", "right"),
+        TripletAnswer("o2", "img", "ref", "q2", "ref", "left"),
+        TripletAnswer("o2", "img", "ref", "q1", "q2", "not_sure"),
+    ]
     scale = triplet_scale(answers, {"img": "ref"}, bootstrap=5)
     est = {c.label: c for c in scale.conditions}
     assert scale.boost_gain is None and scale.boost_curves == {} and scale.trap_thresholds == {}
