@@ -8,6 +8,7 @@
   const referenceBox = document.getElementById("rd-references");
   const xscaleSelect = document.getElementById("rd-xscale");
   let lastDone = -1;
+  let lastCounted = -1;  // the task counts are read again only when progress moved
   // While the job runs, only the cheap GET /jobs/{id} is polled; results, RD curves and BD-rates are read again at
   // most every REFRESH_WHILE_RUNNING_MS (when progress moved) and once more when the job has finished.
   const REFRESH_WHILE_RUNNING_MS = 15000;
@@ -284,6 +285,32 @@
     } else { eta.textContent = ""; }
   }
 
+  // Tasks done of total (a task = one image with one codec), from the tasks API's totals.
+  async function showTaskCounts() {
+    const count = async (state) => {
+      const response = await fetch(`/api/v1/jobs/${jobId}/tasks?limit=1${state ? `&state=${state}` : ""}`);
+      return response.ok ? Number(response.headers.get("X-Total-Count")) : null;
+    };
+    const [done, total] = await Promise.all([count("done"), count("")]);
+    if (done !== null && total !== null) document.getElementById("job-tasks").textContent = `${done}/${total}`;
+  }
+
+  // A queued job says what it waits for: jobs take turns on the workers (engine/scheduling.py), so its first task
+  // starts when any running task ends; without a live worker, nothing starts.
+  async function showWaiting(job) {
+    const line = document.getElementById("job-waiting");
+    if (job.status !== "queued") { line.textContent = ""; return; }
+    const response = await fetch("/api/v1/health");
+    const health = await response.json().catch(() => ({}));
+    if (health.workers && !health.workers.alive) {
+      line.textContent = "Queued, but no worker is running: start one (`licbench worker`, or `make run`).";
+      return;
+    }
+    const waiting = health.tasks_waiting;
+    line.textContent = "Queued: jobs take turns on the workers, so this job's first task starts as soon as one " +
+      "running task of another job ends" + (waiting ? ` (${waiting} task(s) of all jobs wait or run now).` : ".");
+  }
+
   async function showRunningTasks(active) {
     const line = document.getElementById("job-running");
     if (!active) { line.textContent = ""; return; }
@@ -302,6 +329,8 @@
     document.getElementById("job-status").textContent = job.status;
     document.getElementById("job-status").className = `status-${job.status}`;
     document.getElementById("job-progress").textContent = `${job.progress.done}/${job.progress.total}`;
+    if (job.progress.done !== lastCounted) { lastCounted = job.progress.done; showTaskCounts(); }
+    showWaiting(job);
     const bar = document.getElementById("job-progress-bar");
     bar.max = job.progress.total; bar.value = job.progress.done;
     document.getElementById("job-error").textContent = job.error || "";

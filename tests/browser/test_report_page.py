@@ -182,6 +182,7 @@ def test_a_newcomer_walks_every_page_without_a_dead_end(production_stack, answer
     visit(f"/jobs/{study['job_id']}", "2-job", "#rd-plot .scatterlayer .trace")
     page.wait_for_selector("#bd-table tbody tr, #bd-pending:not(:empty)", timeout=30_000)
     page.wait_for_selector("#results-table tbody tr a.viewer-link", timeout=30_000)
+    _until(page, "document.getElementById('job-tasks').textContent === '2/2'", timeout=30)  # tasks done of total
     page.click("#results-table tbody tr:first-child a.viewer-link")
     page.wait_for_selector("#viewer[data-scale]")
     page.select_option("#mode", "ssim")  # a dropdown takes focus...
