@@ -18,6 +18,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import httpx
+import psutil
 import pytest
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
@@ -114,7 +115,16 @@ def test_backup_while_a_job_runs_restores_across_engines(real_servers, tmp_path)
             ["psnr", "ssim"],
         )
         wait_until(lambda: source.job(running)["progress"]["done"] > 0, 120, 0.05, "second job started")
-        slowest = _backup_with_health_probe(source, tmp_path / "bk")
+        # Hold the worker still while the backup runs, so the snapshot catches the job unfinished however fast this
+        # machine is (the API keeps answering: SQLite runs in WAL mode, readers never wait for a paused writer).
+        paused = [psutil.Process(source.worker.pid), *source.worker_children()]
+        for process in paused:
+            process.suspend()
+        try:
+            slowest = _backup_with_health_probe(source, tmp_path / "bk")
+        finally:
+            for process in paused:
+                process.resume()
         print(f"slowest /health answer during the backup: {slowest * 1000:.0f} ms")
         rows = [json.loads(line) for line in (tmp_path / "bk" / "db" / "results.jsonl").read_text().splitlines()]
         in_backup = {r["id"] for r in rows if r["job_id"] == running}

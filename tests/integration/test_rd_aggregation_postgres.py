@@ -67,7 +67,7 @@ def test_postgres_answers_equal_the_python_aggregation(postgres_job):
             curves = {codec: curve.xy(metric) for codec, curve in average_rd_points(with_metric).items()}
             got = results.bd_rates(session, job_id, "jpeg", metric)["rows"]
             assert_close(
-                [[c.codec, c.bd_rate.value, c.bd_quality.value, c.bd_rate.reason] for c in got],
+                [[c["codec"], c["bd_rate"]["value"], c["bd_quality"]["value"], c["bd_rate"]["reason"]] for c in got],
                 [
                     [c.codec, c.bd_rate.value, c.bd_quality.value, c.bd_rate.reason]
                     for c in compare_to_anchor(curves, "jpeg", metric, True)
