@@ -128,17 +128,19 @@ def test_report_card_ranks_metrics_plots_them_and_shows_where_they_fail(producti
 
     page.wait_for_selector("#scatter-plot .scatterlayer .point", timeout=30_000)
     assert page.locator("#scatter-plot .scatterlayer .point").count() == 8
-    # A click that lands while Plotly is still laying the plot out (a loaded CI machine) is lost: click again, at
-    # most three times, on the point where it is now.
+    # The point may lie below the fold (mouse clicks use viewport coordinates): scroll it into view first. A click
+    # that lands while Plotly is still laying the plot out is lost: click again, at most three times.
     for attempt in range(3):
-        box = page.locator("#scatter-plot .scatterlayer .point").first.bounding_box()
+        point = page.locator("#scatter-plot .scatterlayer .point").first
+        point.scroll_into_view_if_needed()
+        box = point.bounding_box()
         page.mouse.click(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
         try:
             page.wait_for_selector("#pair-view:not([hidden])", timeout=10_000)
             break
         except PlaywrightTimeout:
             if attempt == 2:
-                raise
+                raise AssertionError(f"three clicks at {box} (viewport {page.viewport_size}) opened no pair") from None
     _until(
         page,
         "document.getElementById('pair-image').naturalWidth === 48 && "
