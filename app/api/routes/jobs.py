@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Mapping
 from datetime import UTC, datetime
 
 from fastapi import APIRouter, BackgroundTasks, Query, status
@@ -16,7 +17,6 @@ from app.api.schemas import (
     CompressAIDocument,
     JobCreated,
     JobOut,
-    JobRequest,
     RDCurvesOut,
     ResultOut,
     RetryOut,
@@ -28,6 +28,7 @@ from app.services import auth, catalog, deletion, jobs, results
 from app.services.errors import NotFound, ServiceError, Unavailable
 from app.settings import get_settings
 from engine import queue
+from engine.contract import JobRequest, TaskSpec
 
 router = APIRouter(prefix="/api/v1", tags=["jobs"])
 log = logging.getLogger(__name__)
@@ -52,9 +53,7 @@ def create_job(request: JobRequest, session: SessionDep, user: CurrentUser, back
     target = session.get(ImageSet, request.image_set_id)
     if target is not None:
         auth.require_view_image_set(user, target)
-    job, tasks = jobs.create_job(
-        session, request.image_set_id, [c.model_dump() for c in request.codecs], request.metrics
-    )
+    job, tasks = jobs.create_job(session, request)
     job.owner_id = user.id
     session.commit()  # workers must see the job before its tasks arrive
     kinds = {name: c.kind for name, c in catalog.codecs(session).items()}
@@ -73,7 +72,7 @@ def create_job(request: JobRequest, session: SessionDep, user: CurrentUser, back
     return job
 
 
-def _enqueue_after_answer(job_id: int, tasks: list, kinds: dict[str, str]) -> None:
+def _enqueue_after_answer(job_id: int, tasks: list[TaskSpec], kinds: Mapping[str, str]) -> None:
     """Send a large job's messages after its 202 (Starlette runs it once the answer is sent). A failure is logged;
     the tasks stay ``queued`` and the sweep sends them again after ``TASK_REDELIVERY_S``."""
     started = time.perf_counter()
