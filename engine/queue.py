@@ -76,6 +76,8 @@ class CeleryClients:
     def for_url(self, broker_url: str) -> Celery:
         with self._lock:
             if broker_url not in self._apps:
+                while len(self._apps) >= KEPT_CLIENTS:  # the oldest URL (settings changed: tests, a restart)
+                    self._apps.pop(next(iter(self._apps)))
                 self._apps[broker_url] = make_celery(broker_url)
             return self._apps[broker_url]
 
@@ -86,6 +88,7 @@ class CeleryClients:
 
 
 clients = CeleryClients()
+KEPT_CLIENTS = 4
 
 
 def celery_client() -> Celery:

@@ -8,8 +8,9 @@ written here with the job; the job is finished when none of its tasks is queued 
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from typing import cast
 
-from sqlalchemy import delete, func, insert, select, update
+from sqlalchemy import CursorResult, delete, func, insert, select, update
 from sqlalchemy.orm import Session
 
 from app.db.enums import JobStatus, TaskState
@@ -223,14 +224,15 @@ def retry_failed(session: Session, job: Job, now: datetime) -> list[TaskSpec]:
         raise Conflict(f"job {job.id} has no failed tasks to retry")
     removed = 0
     for task in failed:
-        removed += session.execute(
+        deleted = session.execute(
             delete(TaskFailure).where(
                 TaskFailure.job_id == task.job_id,
                 TaskFailure.image_id == task.image_id,
                 TaskFailure.codec == task.codec,
                 TaskFailure.rate_point.in_(TaskSpec.of(task).rate_points),
             )
-        ).rowcount
+        )
+        removed += cast(CursorResult, deleted).rowcount  # a DELETE's result is a cursor result
         session.execute(
             update(Task)
             .where(Task.id == task.id, Task.state == TaskState.FAILED)

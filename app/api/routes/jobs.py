@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 
 from fastapi import APIRouter, BackgroundTasks, Query, status
 from fastapi.responses import JSONResponse, Response, StreamingResponse
-from sqlalchemy import func, select
+from sqlalchemy import ColumnElement, func, select
 
 from app.api.deps import TOTAL_COUNT_HEADER, CurrentUser, OptionalUser, Pagination, SessionDep, StorageDep
 from app.api.schemas import (
@@ -97,7 +97,7 @@ def list_jobs(
 ) -> list[Job]:
     """Jobs the caller may see (those on visible image sets), newest first; ``limit``/``offset`` page them,
     ``X-Total-Count`` gives the total."""
-    where = [Job.image_set_id.in_(auth.visible_image_set_ids(user))]
+    where: list[ColumnElement[bool]] = [Job.image_set_id.in_(auth.visible_image_set_ids(user))]
     if status:
         where.append(Job.status == status)
     if image_set_id is not None:
@@ -202,10 +202,10 @@ def job_results(
     visible_job(session, job_id, user)
     if format == "csv":
         job = jobs.get_job(session, job_id)
-        rows = results.list_results(session, job_id)  # read before the session closes; encoded as sent
+        stored = results.list_results(session, job_id)  # read before the session closes; encoded as sent
         filenames = {image.id: image.filename for image in job.image_set.images}
         return StreamingResponse(
-            results.results_csv(rows, list(job.metrics), filenames),
+            results.results_csv(stored, list(job.metrics), filenames),
             media_type="text/csv",
             headers={"Content-Disposition": f'attachment; filename="job-{job_id}-results.csv"'},
         )
