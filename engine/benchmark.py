@@ -42,7 +42,7 @@ from app.services.deletion import remove_files
 from app.services.storage import BlobStorage, LocalStorage, image_key, reconstruction_key
 from app.settings import get_settings
 from engine import task_state
-from engine.contract import TaskSpec
+from engine.contract import RatePoint, TaskSpec
 from engine.png_writer import rgb_png
 from metrics.scoring import PreparedReference, prepare_reference, score_prepared
 from models.base import Codec
@@ -99,11 +99,11 @@ def png_bytes(pixels: np.ndarray) -> bytes:
     return rgb_png(pixels)
 
 
-def _finished_rate_points(session: Session, storage: BlobStorage, task: TaskSpec) -> set[float]:
+def _finished_rate_points(session: Session, storage: BlobStorage, task: TaskSpec) -> set[RatePoint]:
     """Rate points of ``task`` that already have a result row or a recorded failure. A result whose reconstruction
     file is missing (the worker lost the database while committing it and removed the file) is deleted here, so the
     rate point runs again."""
-    finished: set[float] = set()
+    finished: set[RatePoint] = set()
     for row_id, rate_point, path in session.execute(
         select(Result.id, Result.rate_point, Result.reconstruction_path).where(
             Result.job_id == task.job_id,
@@ -148,7 +148,7 @@ def _run_rate_point(
     session: Session,
     storage: BlobStorage,
     task: TaskSpec,
-    rate_point: float,
+    rate_point: RatePoint,
     codec: Codec,
     prepared: PreparedReference,
     abort_on: tuple[type[BaseException], ...] = (),
@@ -263,7 +263,7 @@ def _run_todo(
     session: Session,
     storage: BlobStorage,
     task: TaskSpec,
-    todo: list[float],
+    todo: list[RatePoint],
     image: Image | None,
     metric_names: list[str],
     abort_on: tuple[type[BaseException], ...],

@@ -38,7 +38,7 @@ from app.db.tables import Job, Result, Task, TaskFailure, WorkerHeartbeat
 from app.services import catalog
 from app.settings import Settings
 from engine import queue, scheduling
-from engine.contract import TaskSpec
+from engine.contract import RatePoint, TaskSpec
 from models.base import CodecKind
 
 log = logging.getLogger(__name__)
@@ -195,7 +195,7 @@ def take_turn(session: Session, message: TaskSpec, settings: Settings, worker: s
     return Turn(chosen, claimed.task_id, job)
 
 
-def record_failure(session: Session, task: TaskSpec, rate_point: float, error: str) -> None:
+def record_failure(session: Session, task: TaskSpec, rate_point: RatePoint, error: str) -> None:
     """Record ``rate_point`` of ``task`` as failed with ``error`` (one more ``done`` on the job) and commit; a copy
     of the task that recorded it already wins."""
     session.add(
@@ -249,7 +249,7 @@ def keep_alive(factory: sessionmaker[Session], task_id: int, interval_s: float) 
         thread.join(timeout=5)
 
 
-def _recorded(session: Session, task: TaskSpec) -> tuple[set[float], dict[float, str]]:
+def _recorded(session: Session, task: TaskSpec) -> tuple[set[RatePoint], dict[RatePoint, str]]:
     """The task's rate points with a result row, and those with a recorded failure (rate point -> error)."""
 
     def where(table: type[Result] | type[TaskFailure]) -> tuple:
