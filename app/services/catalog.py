@@ -112,11 +112,6 @@ def codecs(session: Session) -> dict[str, Codec]:
     return {**registry_codecs(), **submitted_codecs(session)}
 
 
-def number(value: float) -> int | float:
-    """Rate points as JSON numbers: integers stay integers."""
-    return int(value) if float(value).is_integer() else float(value)
-
-
 def registry_metrics() -> dict[str, Metric]:
     """Every registered metric on the configured weights folder and device, built once per process
     and settings (learned metrics keep their loaded network between tasks)."""
