@@ -27,6 +27,7 @@ import time
 from collections import OrderedDict
 from collections.abc import Callable
 from datetime import UTC, datetime
+from typing import cast
 
 import numpy as np
 from PIL import Image as PILImage
@@ -35,16 +36,16 @@ from sqlalchemy.exc import IntegrityError, InterfaceError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from app.db.enums import JobStatus, TaskOutcome
-from app.db.tables import Image, Job, Result, Task, TaskFailure
+from app.db.tables import Image, Job, Result, TaskFailure
 from app.services import catalog
 from app.services.deletion import remove_files
-from app.services.storage import BlobStorage, image_key, reconstruction_key
+from app.services.storage import BlobStorage, LocalStorage, image_key, reconstruction_key
 from app.settings import get_settings
-from engine import scheduling, task_state
-from engine.contract import TaskSpec
+from engine import task_state
+from engine.contract import RatePoint, TaskSpec
 from engine.png_writer import rgb_png
 from metrics.scoring import PreparedReference, prepare_reference, score_prepared
-from models.base import Codec, CodecKind
+from models.base import Codec
 from models.measure import measure
 
 log = logging.getLogger(__name__)
@@ -98,11 +99,11 @@ def png_bytes(pixels: np.ndarray) -> bytes:
     return rgb_png(pixels)
 
 
-def _finished_rate_points(session: Session, storage: BlobStorage, task: TaskSpec) -> set[float]:
+def _finished_rate_points(session: Session, storage: BlobStorage, task: TaskSpec) -> set[RatePoint]:
     """Rate points of ``task`` that already have a result row or a recorded failure. A result whose reconstruction
     file is missing (the worker lost the database while committing it and removed the file) is deleted here, so the
     rate point runs again."""
-    finished: set[float] = set()
+    finished: set[RatePoint] = set()
     for row_id, rate_point, path in session.execute(
         select(Result.id, Result.rate_point, Result.reconstruction_path).where(
             Result.job_id == task.job_id,
@@ -132,27 +133,13 @@ def _finished_rate_points(session: Session, storage: BlobStorage, task: TaskSpec
     return finished
 
 
-def _record_failure(session: Session, task: TaskSpec, rate_point: float, error: str) -> None:
-    session.add(
-        TaskFailure(
-            job_id=task.job_id, image_id=task.image_id, codec=task.codec, rate_point=rate_point, error=error[:2000]
-        )
-    )
-    try:
-        session.flush()
-        task_state.add_progress(session, task.job_id, 1)
-        session.commit()
-    except IntegrityError:
-        session.rollback()  # a redelivered copy already recorded it
-
-
 def _job_active(session: Session, job_id: int) -> bool:
     return session.scalar(select(Job.status).where(Job.id == job_id)) in JobStatus.active()
 
 
 def _remove(storage: BlobStorage, key: str) -> None:
     try:
-        remove_files(storage, [key])  # type: ignore[arg-type]  (LocalStorage: the only storage)
+        remove_files(cast(LocalStorage, storage), [key])  # LocalStorage: the only storage
     except Exception as exc:  # never hide the error that got us here
         log.warning("could not remove %s: %s", key, exc)
 
@@ -161,7 +148,7 @@ def _run_rate_point(
     session: Session,
     storage: BlobStorage,
     task: TaskSpec,
-    rate_point: float,
+    rate_point: RatePoint,
     codec: Codec,
     prepared: PreparedReference,
     abort_on: tuple[type[BaseException], ...] = (),
@@ -216,7 +203,7 @@ def _run_rate_point(
         if written:
             _remove(storage, key)
         log.exception("task %s failed at rate point %g", task, rate_point)
-        _record_failure(session, task, rate_point, f"{type(exc).__name__}: {exc}")
+        task_state.record_failure(session, task, rate_point, f"{type(exc).__name__}: {exc}")
         return TaskOutcome.FAILED
 
 
@@ -240,60 +227,24 @@ def run_task(
     abort_on: tuple[type[BaseException], ...] = (),
     abort_reason: str = "task stopped",
 ) -> TaskOutcome:
-    """Claim the task, run every rate point that has no row yet (storing each row as it finishes), then set the
-    task's state and close the job if it was the last. Stops early if the job is cancelled meanwhile. An
-    ``abort_on`` exception (the Celery soft time limit) records ``abort_reason`` as the failure of every rate point
-    still missing. Database errors propagate (see :func:`run_task_retrying`). Returns the :func:`summary`."""
+    """Take this message's turn (``task_state.take_turn``: the task it runs, claimed), run every rate point that has
+    no row yet (storing each row as it finishes), then close the task (``task_state.close``). Stops early if the job
+    is cancelled meanwhile. An ``abort_on`` exception (the Celery soft time limit) records ``abort_reason`` as the
+    failure of every rate point still missing. Database errors propagate (see :func:`run_task_retrying`). Returns
+    the :func:`summary`."""
     settings = get_settings()
     with factory() as session:
-        scope = scheduling.QueueScope(
-            frozenset(name for name, c in catalog.registry_codecs().items() if c.kind == CodecKind.CLASSICAL),
-            settings.learned_queue,
-        )
-        message, taken = task, []
-        me, fresh_s = task_state.worker_id(), 3 * settings.worker_heartbeat_seconds
-        while True:  # this message's turn runs the fairest task (``engine.scheduling``)
-            chosen, swapped = (
-                scheduling.choose(session, message, scope, me, fresh_s, exclude=taken)
-                if len(taken) < 5
-                else (message, False)
-            )
-            session.commit()
-            if chosen is None:
-                log.info("message %s: its task runs in another live process and nothing else is queued", message)
-                return TaskOutcome.DUPLICATE
-            task = chosen
-            job = session.get(Job, task.job_id)
-            if swapped and (job is None or job.status not in JobStatus.active()):
-                taken.append(claim_row_id(session, task))  # finished meanwhile: choose again
-                continue
-            if job is None:
-                return TaskOutcome.JOB_MISSING
-            if job.status not in JobStatus.active():
-                log.info("task %s skipped: job %s", task, job.status)
-                return TaskOutcome.SKIPPED
-            claim = task_state.claim(session, task, me, _now(), settings.task_max_attempts, exclusive=swapped)
-            if claim.task_id is not None or not swapped:
-                break
-            taken.append(claim_row_id(session, task))  # another worker won it: choose again
-        if swapped:
-            log.info("message %s runs task %s in its turn (fair share between jobs)", message, task)
-        if claim.task_id is None:
-            log.info("task %s not run: %s", task, claim.refused)
-            task_state.finish_if_complete(session, task.job_id)  # a redelivery may be the job's last word
-            session.commit()
-            if claim.refused == "exhausted":
-                return TaskOutcome.FAILED
-            return TaskOutcome.DUPLICATE
-        if job.status == JobStatus.QUEUED:
-            task_state.mark_running(session, task.job_id)
-        metric_names = list(job.metrics)
+        turn = task_state.take_turn(session, task, settings, task_state.worker_id(), _now())
+        if turn.outcome is not None or turn.task_id is None or turn.job is None:
+            return turn.outcome or TaskOutcome.DUPLICATE
+        task = turn.task
+        metric_names = list(turn.job.metrics)
         finished = _finished_rate_points(session, storage, task)
         image = session.get(Image, task.image_id)
         session.commit()  # no transaction stays open during the compute below
         todo = [rp for rp in task.rate_points if rp not in finished]
         outcomes = [TaskOutcome.DUPLICATE] * (len(task.rate_points) - len(todo))
-        with task_state.keep_alive(factory, claim.task_id, settings.worker_heartbeat_seconds):
+        with task_state.keep_alive(factory, turn.task_id, settings.worker_heartbeat_seconds):
             if todo:
                 try:
                     outcomes += _run_todo(session, storage, task, todo, image, metric_names, abort_on)
@@ -302,30 +253,17 @@ def run_task(
                     log.warning("task %s aborted: %s", task, abort_reason)
                     for rate_point in todo:
                         if rate_point not in _finished_rate_points(session, storage, task):
-                            _record_failure(session, task, rate_point, abort_reason)
+                            task_state.record_failure(session, task, rate_point, abort_reason)
                     outcomes.append(TaskOutcome.FAILED)
-            task_state.finish(session, claim.task_id, _now())
-            session.commit()
-        task_state.finish_if_complete(session, task.job_id)
-        session.commit()
+            task_state.close(session, turn.task_id, task.job_id, _now())
         return summary(outcomes)
-
-
-def claim_row_id(session: Session, task: TaskSpec) -> int:
-    """The id of ``task``'s row in ``tasks``."""
-    return (
-        session.scalar(
-            select(Task.id).where(Task.job_id == task.job_id, Task.image_id == task.image_id, Task.codec == task.codec)
-        )
-        or -1
-    )
 
 
 def _run_todo(
     session: Session,
     storage: BlobStorage,
     task: TaskSpec,
-    todo: list[float],
+    todo: list[RatePoint],
     image: Image | None,
     metric_names: list[str],
     abort_on: tuple[type[BaseException], ...],
@@ -349,7 +287,7 @@ def _run_todo(
         session.rollback()
         log.exception("task %s failed before its first rate point", task)
         for rate_point in todo:
-            _record_failure(session, task, rate_point, f"{type(exc).__name__}: {exc}")
+            task_state.record_failure(session, task, rate_point, f"{type(exc).__name__}: {exc}")
         return [TaskOutcome.FAILED] * len(todo)
     outcomes: list[TaskOutcome] = []
     for rate_point in todo:

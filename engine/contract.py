@@ -1,20 +1,30 @@
-"""The contract between the web side and the job engine: what a job asks for, what one task runs, and what a
-task is expected to cost.
+"""The contract between the web side and the job engine: what a job asks for, what one task runs, the task message
+that carries it, and what a task is expected to cost.
 
-The web side (``app/api``, ``app/services``) writes jobs as :class:`JobSpec` and hands :class:`TaskSpec` s to the
-engine's queue; the engine (``engine/``, with ``workers/`` as its Celery entry) runs them. Neither imports the
-other's internals: this module imports nothing from either side, only the pure ``models`` library.
+The web side (``app/api``, ``app/services``) reads a :class:`JobRequest`, stores the job and hands :class:`TaskSpec` s
+to the engine's queue; the engine (``engine/``, with ``workers/`` as its Celery entry) runs them. Neither imports the
+other's internals: this module imports nothing from either side, only pydantic (the request model) and nothing of
+the libraries.
 
-A rate point is one :data:`RatePoint` (a float: quality, lambda index, ...) from the validated request to
-``codec.encode``; JSON writes integral ones as integers (:func:`json_number`).
+A rate point is one :data:`RatePoint` (a float: quality, lambda index, ...) from the request body
+(:class:`JobRequest`) through :class:`JobSpec`, :class:`TaskSpec` and the task message to ``codec.encode``; it is
+made a float once, where it enters (the request model, :meth:`TaskSpec.__post_init__` for messages and task rows),
+and JSON writes integral ones as integers (:func:`json_number`).
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import Protocol
+
+from pydantic import BaseModel, Field
 
 RatePoint = float  # one value of a codec's rate knob (``models.base.RateSpec``)
+
+# Format of a ``licbench.run_task`` message (issue 32): 1 = positional (job, image, codec, rate points) only, as
+# queued before the field existed; 2 = the same plus ``message_version``. Workers run every version up to their own.
+MESSAGE_VERSION = 2
 
 
 def rate_points_of(value: Iterable[float] | float) -> tuple[RatePoint, ...]:
@@ -29,15 +39,37 @@ def json_number(value: RatePoint) -> int | float:
     return int(value) if float(value).is_integer() else float(value)
 
 
+# -- the request (``POST /api/v1/jobs``) ------------------------------------------------------------------------
+
+
+class CodecSelection(BaseModel):
+    """One codec of a job request; its rate points are checked against the codec's ``RateSpec`` when the job is
+    stored (``app.services.jobs.create_job``)."""
+
+    name: str = Field(description="Codec name from GET /api/v1/codecs")
+    rate_points: list[RatePoint] | None = Field(
+        default=None, description="Rate points to run; omitted -> the codec's default sweep"
+    )
+
+
+class JobRequest(BaseModel):
+    """The body of ``POST /api/v1/jobs``."""
+
+    image_set_id: int
+    codecs: list[CodecSelection]
+    metrics: list[str] | None = Field(default=None, description="Metric names; omitted -> psnr, ms-ssim")
+
+
+# -- the validated job and its tasks ----------------------------------------------------------------------------
+
+
 @dataclass(frozen=True)
-class CodecSelection:
-    """One codec of a job with the rate points it runs at (validated against the codec's ``RateSpec``)."""
+class CodecSweep:
+    """One codec of a validated job with the rate points it runs at (checked by the codec's ``RateSpec``, sorted,
+    each once)."""
 
     name: str
     rate_points: tuple[RatePoint, ...]
-
-    def __post_init__(self) -> None:
-        object.__setattr__(self, "rate_points", rate_points_of(self.rate_points))
 
     def as_json(self) -> dict:
         """The form stored in ``jobs.codecs`` and sent over REST."""
@@ -49,7 +81,7 @@ class JobSpec:
     """A validated job: an image set, codecs with their rate points, metric names."""
 
     image_set_id: int
-    codecs: tuple[CodecSelection, ...]
+    codecs: tuple[CodecSweep, ...]
     metrics: tuple[str, ...]
 
 
@@ -74,6 +106,41 @@ class TaskSpec:
         """The Celery message's positional arguments of ``licbench.run_task`` (a contract: messages already in a
         broker keep running across upgrades)."""
         return [self.job_id, self.image_id, self.codec, list(self.rate_points)]
+
+    @classmethod
+    def from_message(
+        cls, job_id: int, image_id: int, codec: str, rate_points: list[float] | float, message_version: int = 1
+    ) -> TaskSpec:
+        """The task a ``licbench.run_task`` message names (:meth:`message_args`; ``message_version`` is absent
+        from messages queued before it existed: 1). A message from a newer licbench is refused rather than
+        misread."""
+        if message_version > MESSAGE_VERSION:
+            raise ValueError(
+                f"task message version {message_version} is newer than this worker's {MESSAGE_VERSION}: "
+                "upgrade the worker"
+            )
+        return cls(job_id, image_id, codec, rate_points_of(rate_points))
+
+    @classmethod
+    def of(cls, row: TaskRow) -> TaskSpec:
+        """The task a ``tasks`` row stores (its JSON list of rate points made floats here, once)."""
+        return cls(row.job_id, row.image_id, row.codec, rate_points_of(row.rate_points))
+
+
+class TaskRow(Protocol):
+    """What :meth:`TaskSpec.of` reads from a task's row (``app.db.tables.Task``)."""
+
+    @property
+    def job_id(self) -> int: ...
+
+    @property
+    def image_id(self) -> int: ...
+
+    @property
+    def codec(self) -> str: ...
+
+    @property
+    def rate_points(self) -> list: ...
 
 
 # -- cost estimates --------------------------------------------------------------------------------------------

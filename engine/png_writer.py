@@ -29,7 +29,7 @@ def _deflate(data: bytes) -> bytes:
     try:
         import imagecodecs
 
-        return imagecodecs.deflate_encode(data, level=DEFLATE_LEVEL)
+        return bytes(imagecodecs.deflate_encode(data, level=DEFLATE_LEVEL))  # bytes stays itself; no copy
     except (ImportError, AttributeError):  # an imagecodecs build without libdeflate
         return zlib.compress(data, DEFLATE_LEVEL)
 

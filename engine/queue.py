@@ -7,21 +7,18 @@ built from the same :func:`celery_app` configuration and registers the task unde
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from functools import lru_cache
+import threading
+from collections.abc import Iterable, Mapping
 
 from celery import Celery
 
 from app.settings import get_settings
 from engine import embedded_broker
-from engine.contract import TaskSpec
+from engine.contract import MESSAGE_VERSION, TaskSpec
 from models.base import CodecKind
 
 CPU_QUEUE = "cpu"
 RUN_TASK = "licbench.run_task"  # the name workers/tasks.py registers
-# Format of a run_task message (issue 32): 1 = positional (job, image, codec, rate points) only, as queued before
-# the field existed; 2 = the same plus ``message_version``. Workers run every version up to their own.
-MESSAGE_VERSION = 2
 
 
 def broker_transport_options(broker_url: str) -> dict[str, float]:
@@ -68,17 +65,37 @@ def make_celery(broker_url: str, include: Iterable[str] = ()) -> Celery:
     return app
 
 
-@lru_cache(maxsize=4)
-def _client(broker_url: str) -> Celery:
-    return make_celery(broker_url)
+class CeleryClients:
+    """Producer-side Celery apps, one per broker URL (a changed ``DATA_DIR``/``BROKER_URL`` gets its own). One per
+    process (:data:`clients`); a test calls :meth:`reset` or makes its own."""
+
+    def __init__(self) -> None:
+        self._apps: dict[str, Celery] = {}
+        self._lock = threading.Lock()
+
+    def for_url(self, broker_url: str) -> Celery:
+        with self._lock:
+            if broker_url not in self._apps:
+                while len(self._apps) >= KEPT_CLIENTS:  # the oldest URL (settings changed: tests, a restart)
+                    self._apps.pop(next(iter(self._apps)))
+                self._apps[broker_url] = make_celery(broker_url)
+            return self._apps[broker_url]
+
+    def reset(self) -> None:
+        """Forget every app: the next :meth:`for_url` builds a fresh one."""
+        with self._lock:
+            self._apps.clear()
+
+
+clients = CeleryClients()
+KEPT_CLIENTS = 4
 
 
 def celery_client() -> Celery:
-    """The producer-side Celery app for the configured broker (one per broker URL, so a changed
-    ``DATA_DIR``/``BROKER_URL`` gets its own)."""
+    """The producer-side Celery app for the configured broker (:data:`clients`)."""
     settings = get_settings()
     settings.data_dir.mkdir(parents=True, exist_ok=True)
-    return _client(settings.resolved_broker_url)
+    return clients.for_url(settings.resolved_broker_url)
 
 
 def queue_for(codec_kind: str, learned_queue: str) -> str:
@@ -87,7 +104,7 @@ def queue_for(codec_kind: str, learned_queue: str) -> str:
     return CPU_QUEUE if codec_kind == CodecKind.CLASSICAL else learned_queue
 
 
-def enqueue(tasks: Iterable[TaskSpec], codec_kinds: dict[str, str]) -> int:
+def enqueue(tasks: Iterable[TaskSpec], codec_kinds: Mapping[str, str]) -> int:
     """Send one Celery message per task (image x codec, all its rate points) to its queue; returns how
     many were sent."""
     client = celery_client()

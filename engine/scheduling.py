@@ -122,4 +122,4 @@ def choose(
     task = session.get(Task, order[0][2])
     if task is None:
         return message, False
-    return TaskSpec(task.job_id, task.image_id, task.codec, tuple(task.rate_points)), True
+    return TaskSpec.of(task), True

@@ -1,4 +1,6 @@
-"""Per-task state (issue 13): claim, heartbeat, finish, the sweep that keeps jobs from running forever, retry.
+"""Per-task state (issue 13): a message's turn and claim, progress, heartbeat, finish, the sweep that keeps jobs
+from running forever, retry. Every write to a task's row and to its job's progress and status made while tasks run
+is here; :mod:`engine.benchmark` only computes and stores result rows.
 
 Every task (one image x codec covering its rate points) has a row in ``tasks``: ``queued`` when the job is stored,
 ``running`` when a worker claims it (``attempts`` + 1, the worker's ``hostname:pid``), ``done`` or ``failed`` when
@@ -25,16 +27,18 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from typing import cast
 
-from sqlalchemy import Select, exists, func, select, update
+from sqlalchemy import CursorResult, Executable, Select, exists, func, select, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
-from app.db.enums import JobStatus, TaskState
+from app.db.enums import JobStatus, TaskOutcome, TaskState
 from app.db.tables import Job, Result, Task, TaskFailure, WorkerHeartbeat
 from app.services import catalog
 from app.settings import Settings
-from engine import queue
-from engine.contract import TaskSpec
+from engine import queue, scheduling
+from engine.contract import RatePoint, TaskSpec
 from models.base import CodecKind
 
 log = logging.getLogger(__name__)
@@ -48,14 +52,17 @@ def worker_id() -> str:
     return f"{socket.gethostname()}:{os.getpid()}"
 
 
-def _spec(task: Task) -> TaskSpec:
-    return TaskSpec(task.job_id, task.image_id, task.codec, tuple(task.rate_points))
+def _rowcount(session: Session, statement: Executable) -> int:
+    """Rows an ``UPDATE``/``DELETE`` changed (the guard of every state change here)."""
+    return cast(CursorResult, session.execute(statement)).rowcount
+
+
+def _row_of(spec: TaskSpec) -> tuple:
+    return (Task.job_id == spec.job_id, Task.image_id == spec.image_id, Task.codec == spec.codec)
 
 
 def _row(session: Session, spec: TaskSpec) -> Task | None:
-    return session.scalar(
-        select(Task).where(Task.job_id == spec.job_id, Task.image_id == spec.image_id, Task.codec == spec.codec)
-    )
+    return session.scalar(select(Task).where(*_row_of(spec)))
 
 
 @dataclass(frozen=True)
@@ -106,7 +113,8 @@ def claim(
             finish_if_complete(session, task.job_id)
             session.commit()
         return Claim(None, "exhausted")
-    claimed = session.execute(
+    claimed = _rowcount(
+        session,
         update(Task)
         .where(Task.id == task.id, Task.state.in_(TaskState.unfinished()), Task.attempts == task.attempts)
         .values(
@@ -116,14 +124,100 @@ def claim(
             started_at=now,
             heartbeat_at=now,
             finished_at=None,
-        )
-    ).rowcount
+        ),
+    )
     session.commit()
     if not claimed:  # another worker claimed it between the read and the update: run it anyway (rows dedup)
         session.expire(task)
         if exclusive:  # a task taken in another message's turn (``engine.scheduling``): leave it to that worker
             return Claim(None, "taken")
     return Claim(task.id)
+
+
+def row_id(session: Session, spec: TaskSpec) -> int:
+    """The id of ``spec``'s row in ``tasks`` (-1: none)."""
+    return session.scalar(select(Task.id).where(*_row_of(spec))) or -1
+
+
+@dataclass(frozen=True)
+class Turn:
+    """What a message's turn came to (:func:`take_turn`): the task this worker claimed with its row id and job, or,
+    when it runs nothing, the ``outcome`` to report."""
+
+    task: TaskSpec
+    task_id: int | None = None
+    job: Job | None = None
+    outcome: TaskOutcome | None = None
+
+
+def take_turn(session: Session, message: TaskSpec, settings: Settings, worker: str, now: datetime) -> Turn:
+    """Choose the task ``message``'s turn runs (``engine.scheduling``: the fairest between jobs; a task taken
+    meanwhile or finished is passed over, up to 5 times) and claim it (:func:`claim`); a claimed task's queued job
+    starts running. Commits. A turn that runs nothing says why in its ``outcome``."""
+    scope = scheduling.QueueScope(
+        frozenset(name for name, c in catalog.registry_codecs().items() if c.kind == CodecKind.CLASSICAL),
+        settings.learned_queue,
+    )
+    fresh_s = 3 * settings.worker_heartbeat_seconds
+    taken: list[int] = []
+    while True:
+        chosen, swapped = (
+            scheduling.choose(session, message, scope, worker, fresh_s, exclude=taken)
+            if len(taken) < 5
+            else (message, False)
+        )
+        session.commit()
+        if chosen is None:
+            log.info("message %s: its task runs in another live process and nothing else is queued", message)
+            return Turn(message, outcome=TaskOutcome.DUPLICATE)
+        job = session.get(Job, chosen.job_id)
+        if swapped and (job is None or job.status not in JobStatus.active()):
+            taken.append(row_id(session, chosen))  # finished meanwhile: choose again
+            continue
+        if job is None:
+            return Turn(chosen, outcome=TaskOutcome.JOB_MISSING)
+        if job.status not in JobStatus.active():
+            log.info("task %s skipped: job %s", chosen, job.status)
+            return Turn(chosen, outcome=TaskOutcome.SKIPPED)
+        claimed = claim(session, chosen, worker, now, settings.task_max_attempts, exclusive=swapped)
+        if claimed.task_id is not None or not swapped:
+            break
+        taken.append(row_id(session, chosen))  # another worker won it: choose again
+    if swapped:
+        log.info("message %s runs task %s in its turn (fair share between jobs)", message, chosen)
+    if claimed.task_id is None:
+        log.info("task %s not run: %s", chosen, claimed.refused)
+        finish_if_complete(session, chosen.job_id)  # a redelivery may be the job's last word
+        session.commit()
+        return Turn(chosen, outcome=TaskOutcome.FAILED if claimed.refused == "exhausted" else TaskOutcome.DUPLICATE)
+    if job.status == JobStatus.QUEUED:
+        mark_running(session, chosen.job_id)
+    return Turn(chosen, claimed.task_id, job)
+
+
+def record_failure(session: Session, task: TaskSpec, rate_point: RatePoint, error: str) -> None:
+    """Record ``rate_point`` of ``task`` as failed with ``error`` (one more ``done`` on the job) and commit; a copy
+    of the task that recorded it already wins."""
+    session.add(
+        TaskFailure(
+            job_id=task.job_id, image_id=task.image_id, codec=task.codec, rate_point=rate_point, error=error[:2000]
+        )
+    )
+    try:
+        session.flush()
+        add_progress(session, task.job_id, 1)
+        session.commit()
+    except IntegrityError:
+        session.rollback()  # a redelivered copy already recorded it
+
+
+def close(session: Session, task_id: int, job_id: int, now: datetime) -> None:
+    """After a worker ran task ``task_id``: set its state from its rows (:func:`finish`), commit, then close the job
+    if that was its last task (:func:`finish_if_complete`) and commit."""
+    finish(session, task_id, now)
+    session.commit()
+    finish_if_complete(session, job_id)
+    session.commit()
 
 
 def beat(session: Session, task_id: int, now: datetime) -> None:
@@ -155,15 +249,15 @@ def keep_alive(factory: sessionmaker[Session], task_id: int, interval_s: float) 
         thread.join(timeout=5)
 
 
-def _recorded(session: Session, task: Task) -> tuple[set[float], dict[float, str]]:
+def _recorded(session: Session, task: TaskSpec) -> tuple[set[RatePoint], dict[RatePoint, str]]:
     """The task's rate points with a result row, and those with a recorded failure (rate point -> error)."""
 
-    def where(table):
+    def where(table: type[Result] | type[TaskFailure]) -> tuple:
         return (
             table.job_id == task.job_id,
             table.image_id == task.image_id,
             table.codec == task.codec,
-            table.rate_point.in_([float(p) for p in task.rate_points]),
+            table.rate_point.in_(task.rate_points),
         )
 
     stored = set(session.scalars(select(Result.rate_point).where(*where(Result))))
@@ -178,15 +272,17 @@ def fail(session: Session, task: Task, reason: str, now: datetime, *, expect_sta
     """Fail ``task`` with ``reason`` if it is still in ``expect_state`` after ``expect_attempts`` claims (the guard
     that makes concurrent sweeps harmless); its rate points without a row get a ``TaskFailure`` with the reason, so
     the job can finish. Returns whether this call failed it (the caller commits)."""
-    changed = session.execute(
+    changed = _rowcount(
+        session,
         update(Task)
         .where(Task.id == task.id, Task.state == expect_state, Task.attempts == expect_attempts)
-        .values(state=TaskState.FAILED, finished_at=now, error=reason[:2000])
-    ).rowcount
+        .values(state=TaskState.FAILED, finished_at=now, error=reason[:2000]),
+    )
     if not changed:
         return False
-    stored, failed = _recorded(session, task)
-    missing = [float(p) for p in task.rate_points if float(p) not in stored and float(p) not in failed]
+    spec = TaskSpec.of(task)
+    stored, failed = _recorded(session, spec)
+    missing = [p for p in spec.rate_points if p not in stored and p not in failed]
     for rate_point in missing:
         session.add(
             TaskFailure(
@@ -207,8 +303,9 @@ def finish(session: Session, task_id: int, now: datetime) -> str:
     if task is None:
         return TaskState.DONE
     session.refresh(task)
-    stored, failed = _recorded(session, task)
-    points = [float(p) for p in task.rate_points]
+    spec = TaskSpec.of(task)
+    stored, failed = _recorded(session, spec)
+    points = spec.rate_points
     if all(p in stored for p in points):
         state, error = TaskState.DONE, None
     elif all(p in stored or p in failed for p in points):
@@ -218,7 +315,7 @@ def finish(session: Session, task_id: int, now: datetime) -> str:
         state, error = TaskState.CANCELLED, None  # stopped before its next rate point: the job was cancelled
     else:
         state, error = TaskState.QUEUED, None
-    values: dict = {"state": state, "error": error}
+    values: dict[str, object] = {"state": state, "error": error}
     if state == TaskState.QUEUED:
         values.update(queued_at=now, started_at=None, worker=None)
     else:
@@ -285,7 +382,8 @@ def sweep(session: Session, now: datetime, settings: Settings, send: Sender = se
                         f"{settings.task_hard_time_limit_s:g} s (TASK_HARD_TIME_LIMIT_S)"
                     )
         if task.attempts < settings.task_max_attempts:
-            changed = session.execute(
+            changed = _rowcount(
+                session,
                 update(Task)
                 .where(Task.id == task.id, Task.state == TaskState.RUNNING, Task.attempts == task.attempts)
                 .values(
@@ -294,8 +392,8 @@ def sweep(session: Session, now: datetime, settings: Settings, send: Sender = se
                     started_at=None,
                     worker=None,
                     error=f"re-queued: {reason}"[:2000],
-                )
-            ).rowcount
+                ),
+            )
             if changed:
                 report.requeued.append(task.id)
                 to_send.append(task)
@@ -331,11 +429,12 @@ def sweep(session: Session, now: datetime, settings: Settings, send: Sender = se
                 if queue.queue_for(kinds.get(t.codec, CodecKind.LEARNED), settings.learned_queue) in consumed
             ]
         for task in queued:
-            changed = session.execute(
+            changed = _rowcount(
+                session,
                 update(Task)
                 .where(Task.id == task.id, Task.state == TaskState.QUEUED, Task.queued_at == task.queued_at)
-                .values(queued_at=now)
-            ).rowcount
+                .values(queued_at=now),
+            )
             if changed:
                 report.resent.append(task.id)
                 to_send.append(task)
@@ -360,7 +459,7 @@ def sweep(session: Session, now: datetime, settings: Settings, send: Sender = se
 
     if to_send:
         try:
-            send(session, [_spec(t) for t in to_send])
+            send(session, [TaskSpec.of(t) for t in to_send])
         except Exception as exc:  # the tasks stay queued; a later sweep sends them again
             report.send_error = f"{type(exc).__name__}: {exc}"
             log.warning("sweep could not send %d tasks: %s", len(to_send), report.send_error)

@@ -38,16 +38,18 @@ def settings_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Pa
     """Point licbench's settings at a fresh data dir with embedded SQLite DB and broker."""
     from app.services import catalog
     from app.settings import get_settings
+    from engine import queue
 
     data_dir = tmp_path / "data"
     monkeypatch.setenv("DATA_DIR", str(data_dir))
     monkeypatch.delenv("DATABASE_URL", raising=False)
     monkeypatch.delenv("BROKER_URL", raising=False)
     get_settings.cache_clear()
-    catalog.registry_codecs.cache_clear()
+    catalog.offered.reset()
     yield data_dir
     get_settings.cache_clear()
-    catalog.registry_codecs.cache_clear()
+    catalog.offered.reset()
+    queue.clients.reset()  # this test's broker URL is not used again
 
 
 @pytest.fixture

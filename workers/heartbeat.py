@@ -14,12 +14,45 @@ import os
 import socket
 import threading
 from datetime import datetime, timezone
+from typing import Any
 
 from celery.signals import worker_ready, worker_shutdown
 
 log = logging.getLogger(__name__)
-_stop = threading.Event()
-_state: dict[str, str] = {}
+
+
+class WorkerLife:
+    """This worker process's heartbeat and sweep threads: started on ``worker_ready``, stopped on
+    ``worker_shutdown`` (then its heartbeat row goes). One per process (:data:`life`); a test makes its own or
+    calls :meth:`reset`."""
+
+    def __init__(self) -> None:
+        self.stop = threading.Event()
+        self.worker_id: str | None = None
+
+    def start_heartbeat(self, worker_id: str, queues: str, interval: float) -> None:
+        self.worker_id = worker_id
+        self.stop.clear()
+        threading.Thread(
+            target=_loop, args=(self, worker_id, queues, interval), name="licbench-heartbeat", daemon=True
+        ).start()
+
+    def start_sweep(self, interval: float) -> None:
+        threading.Thread(target=_sweep_loop, args=(self, interval), name="licbench-sweep", daemon=True).start()
+
+    def shut_down(self) -> str | None:
+        """Stop both threads; returns the worker id whose heartbeat row is to be removed (None: never started)."""
+        self.stop.set()
+        return self.worker_id
+
+    def reset(self) -> None:
+        """Stop the threads and forget the worker id, as a fresh process."""
+        self.stop.set()
+        self.stop = threading.Event()
+        self.worker_id = None
+
+
+life = WorkerLife()
 
 
 def beat(worker_id: str, queues: str) -> None:
@@ -36,13 +69,14 @@ def beat(worker_id: str, queues: str) -> None:
             row.beat_at = now
 
 
-def _loop(worker_id: str, queues: str, interval: float) -> None:
-    while not _stop.is_set():
+def _loop(owner: WorkerLife, worker_id: str, queues: str, interval: float) -> None:
+    stop = owner.stop
+    while not stop.is_set():
         try:
             beat(worker_id, queues)
         except Exception as exc:  # the database may be briefly away; the next beat retries
             log.warning("worker heartbeat failed: %s", exc)
-        _stop.wait(interval)
+        stop.wait(interval)
 
 
 def sweep_once() -> None:
@@ -63,8 +97,9 @@ def sweep_once() -> None:
         )
 
 
-def _sweep_loop(interval: float) -> None:
-    while not _stop.wait(interval):
+def _sweep_loop(owner: WorkerLife, interval: float) -> None:
+    stop = owner.stop
+    while not stop.wait(interval):
         try:
             sweep_once()
         except Exception as exc:  # the database may be briefly away; the next pass retries
@@ -72,16 +107,14 @@ def _sweep_loop(interval: float) -> None:
 
 
 @worker_ready.connect
-def start_sweep(**_kwargs) -> None:
+def start_sweep(**_kwargs: object) -> None:
     from app.settings import get_settings
 
-    threading.Thread(
-        target=_sweep_loop, args=(get_settings().sweep_interval_s,), name="licbench-sweep", daemon=True
-    ).start()
+    life.start_sweep(get_settings().sweep_interval_s)
 
 
 @worker_ready.connect
-def start_heartbeat(sender=None, **_kwargs) -> None:
+def start_heartbeat(sender: Any = None, **_kwargs: object) -> None:
     from app.settings import get_settings
 
     worker_id = f"{socket.gethostname()}:{os.getpid()}"
@@ -89,21 +122,12 @@ def start_heartbeat(sender=None, **_kwargs) -> None:
         queues = ",".join(sorted(q.name for q in sender.app.amqp.queues.consume_from.values()))
     except Exception:
         queues = ""
-    _state["id"] = worker_id
-    _stop.clear()
-    thread = threading.Thread(
-        target=_loop,
-        args=(worker_id, queues, get_settings().worker_heartbeat_seconds),
-        name="licbench-heartbeat",
-        daemon=True,
-    )
-    thread.start()
+    life.start_heartbeat(worker_id, queues, get_settings().worker_heartbeat_seconds)
 
 
 @worker_shutdown.connect
-def stop_heartbeat(**_kwargs) -> None:
-    _stop.set()
-    worker_id = _state.get("id")
+def stop_heartbeat(**_kwargs: object) -> None:
+    worker_id = life.shut_down()
     if not worker_id:
         return
     try:

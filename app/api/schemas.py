@@ -38,20 +38,8 @@ class OrmModel(BaseModel):
     model_config = ConfigDict(from_attributes=True)
 
 
-# --- requests ---------------------------------------------------------------------------------------------
-
-
-class CodecSelection(BaseModel):
-    name: str = Field(description="Codec name from GET /api/v1/codecs")
-    rate_points: list[float] | None = Field(
-        default=None, description="Rate points to run; omitted -> the codec's default sweep"
-    )
-
-
-class JobRequest(BaseModel):
-    image_set_id: int
-    codecs: list[CodecSelection]
-    metrics: list[str] | None = Field(default=None, description="Metric names; omitted -> psnr, ms-ssim")
+# --- requests: the job request (``JobRequest``, ``CodecSelection``) is the engine contract's own model
+# (``engine.contract``), so a rate point is a ``RatePoint`` from the request body on.
 
 
 # --- system -----------------------------------------------------------------------------------------------

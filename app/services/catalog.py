@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from functools import lru_cache
+import threading
+from collections.abc import Callable
+from pathlib import Path
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -18,22 +20,77 @@ from models.registry import build_codecs
 from models.submitted import submitted_codec
 
 
-@lru_cache(maxsize=4)
-def _codec_context_on(weights_dir, device: str, cache_size: int) -> CodecContext:
-    return CodecContext(weights_dir=weights_dir, device=device, networks=NetworkCache(cache_size))
+class Catalog:
+    """The per-process builds behind the catalogue: the codec context (one network cache of ``CODEC_CACHE_SIZE``
+    per weights folder, device and size), the registered codecs (built once; weights load lazily into the network
+    cache) and the registered metrics per weights folder, device and display (learned metrics keep their loaded
+    network between tasks). One per process (:data:`offered`); a test calls :meth:`reset` or makes its own."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._contexts: dict[tuple[Path, str, int], CodecContext] = {}
+        self._codecs: dict[str, Codec] | None = None
+        self._metrics: dict[MetricContext, dict[str, Metric]] = {}
+
+    def codec_context(self, weights_dir: Path, device: str, cache_size: int) -> CodecContext:
+        key = (weights_dir, device, cache_size)
+        with self._lock:
+            if key not in self._contexts:
+                _make_room(self._contexts)
+                self._contexts[key] = CodecContext(
+                    weights_dir=weights_dir, device=device, networks=NetworkCache(cache_size)
+                )
+            return self._contexts[key]
+
+    def registry_codecs(self, context: Callable[[], CodecContext]) -> dict[str, Codec]:
+        """The registered codecs, built on ``context()`` the first time."""
+        with self._lock:
+            built = self._codecs
+        if built is None:
+            built = build_codecs(context())
+            with self._lock:
+                self._codecs = built = self._codecs or built
+        return built
+
+    def registry_metrics(self, context: MetricContext) -> dict[str, Metric]:
+        with self._lock:
+            built = self._metrics.get(context)
+        if built is None:
+            built = build_metrics(context)
+            with self._lock:
+                if context not in self._metrics:
+                    _make_room(self._metrics)
+                built = self._metrics.setdefault(context, built)
+        return built
+
+    def reset(self) -> None:
+        """Forget the registered codecs: the next call builds them afresh (after a test changed the settings). The
+        codec contexts and metric builds are keyed by their settings and kept, with the networks they loaded; a
+        fresh :class:`Catalog` forgets those too."""
+        with self._lock:
+            self._codecs = None
+
+
+offered = Catalog()
+KEPT_SETTINGS = 4  # builds kept per kind (settings change only in tests and across a restart)
+
+
+def _make_room(builds: dict) -> None:
+    """Drop the oldest build once :data:`KEPT_SETTINGS` are kept."""
+    while len(builds) >= KEPT_SETTINGS:
+        builds.pop(next(iter(builds)))
 
 
 def codec_context() -> CodecContext:
     """The configured weights folder and device, and one network cache of ``CODEC_CACHE_SIZE`` per
     process and settings, shared by registered and submitted codecs."""
     settings = get_settings()
-    return _codec_context_on(settings.weights_dir, settings.device, settings.codec_cache_size)
+    return offered.codec_context(settings.weights_dir, settings.device, settings.codec_cache_size)
 
 
-@lru_cache(maxsize=1)
 def registry_codecs() -> dict[str, Codec]:
     """Every registered codec, built once per process (weights load lazily into the network cache)."""
-    return build_codecs(codec_context())
+    return offered.registry_codecs(codec_context)
 
 
 def submitted_codecs(session: Session) -> dict[str, Codec]:
@@ -55,20 +112,10 @@ def codecs(session: Session) -> dict[str, Codec]:
     return {**registry_codecs(), **submitted_codecs(session)}
 
 
-def number(value: float) -> int | float:
-    """Rate points as JSON numbers: integers stay integers."""
-    return int(value) if float(value).is_integer() else float(value)
-
-
-@lru_cache(maxsize=4)
-def _metrics_on(context: MetricContext) -> dict[str, Metric]:
-    return build_metrics(context)
-
-
 def registry_metrics() -> dict[str, Metric]:
     """Every registered metric on the configured weights folder and device, built once per process
     and settings (learned metrics keep their loaded network between tasks)."""
     settings = get_settings()
-    return _metrics_on(
+    return offered.registry_metrics(
         MetricContext(weights_dir=settings.weights_dir, device=settings.device, display=settings.metric_display)
     )

@@ -12,7 +12,13 @@ from app.db.tables import ImageSet, Job, User
 from app.services import catalog, image_sets, jobs
 from app.services.image_sets import Upload
 from app.services.storage import BlobStorage
-from engine.contract import DEMO_MAX_SECONDS_PER_MEGAPIXEL, TaskSpec, seconds_per_megapixel
+from engine.contract import (
+    DEMO_MAX_SECONDS_PER_MEGAPIXEL,
+    CodecSelection,
+    JobRequest,
+    TaskSpec,
+    seconds_per_megapixel,
+)
 from models.photos import demo_photos
 
 DEMO_SET_NAME = "demo: scikit-image photos"
@@ -46,10 +52,11 @@ def create_demo_job(
     if owner is not None and image_set.owner_id is None:
         image_set.owner_id = owner.id
     selection = [
-        {"name": c.name, "rate_points": list(c.rate.points)}
+        CodecSelection(name=c.name, rate_points=list(c.rate.points))
         for c in catalog.codecs(session).values()
         if c.availability().available and in_demo(c.name, c.kind)
     ]
-    job, tasks = jobs.create_job(session, image_set.id, selection, list(jobs.DEFAULT_METRICS))
+    request = JobRequest(image_set_id=image_set.id, codecs=selection, metrics=list(jobs.DEFAULT_METRICS))
+    job, tasks = jobs.create_job(session, request)
     job.owner_id = owner.id if owner is not None else None
     return job, tasks

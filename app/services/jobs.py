@@ -8,8 +8,9 @@ written here with the job; the job is finished when none of its tasks is queued 
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from typing import cast
 
-from sqlalchemy import delete, func, insert, select, update
+from sqlalchemy import CursorResult, delete, func, insert, select, update
 from sqlalchemy.orm import Session
 
 from app.db.enums import JobStatus, TaskState
@@ -18,7 +19,7 @@ from app.services import catalog
 from app.services.errors import Conflict, Invalid, NotFound
 from app.services.image_sets import get_image_set
 from app.settings import get_settings
-from engine.contract import CodecSelection, RatePoint, TaskSpec, estimated_seconds
+from engine.contract import CodecSelection, CodecSweep, JobRequest, JobSpec, RatePoint, TaskSpec, estimated_seconds
 from metrics import registry as metric_registry
 from models.base import CodecError
 
@@ -26,32 +27,29 @@ DEFAULT_METRICS = ("psnr", "ms-ssim")
 ACTIVE = JobStatus.active()
 
 
-def _validate_codecs(session: Session, selection: list[dict]) -> list[CodecSelection]:
-    """Each named codec once, with its rate points validated by its ``RateSpec`` (floats, sorted, merged)."""
+def _validate_codecs(session: Session, selection: list[CodecSelection]) -> list[CodecSweep]:
+    """Each named codec once, with its rate points validated by its ``RateSpec`` (sorted, merged)."""
     if not selection:
         raise Invalid("field 'codecs' must name at least one codec")
     known = catalog.codecs(session)
     out: dict[str, list[RatePoint]] = {}
     for entry in selection:
-        name = entry.get("name")
-        codec = known.get(name)
+        codec = known.get(entry.name)
         if codec is None:
-            raise Invalid(f"unknown codec {name!r}; known codecs: {', '.join(known)}")
+            raise Invalid(f"unknown codec {entry.name!r}; known codecs: {', '.join(known)}")
         availability = codec.availability()
         if not availability.available:
-            raise Invalid(f"codec {name!r} is not available: {availability.reason}")
-        points = entry.get("rate_points")
-        if points is None:
-            points = list(codec.rate.points)
-        if not isinstance(points, list) or not points:
-            raise Invalid(f"codec {name!r}: 'rate_points' must be a non-empty list")
+            raise Invalid(f"codec {entry.name!r} is not available: {availability.reason}")
+        points = list(codec.rate.points) if entry.rate_points is None else entry.rate_points
+        if not points:
+            raise Invalid(f"codec {entry.name!r}: 'rate_points' must be a non-empty list")
         try:
             values = [codec.rate.validate(p) for p in points]
         except CodecError as exc:
-            raise Invalid(f"codec {name!r}: {exc}") from None
-        merged = out.setdefault(name, [])
+            raise Invalid(f"codec {entry.name!r}: {exc}") from None
+        merged = out.setdefault(entry.name, [])
         merged.extend(v for v in values if v not in merged)
-    return [CodecSelection(name, tuple(sorted(points))) for name, points in out.items()]
+    return [CodecSweep(name, tuple(sorted(points))) for name, points in out.items()]
 
 
 def _validate_metrics(names: list[str] | None) -> list[str]:
@@ -81,27 +79,27 @@ def cheap_first(costs: dict[TaskSpec, float]) -> list[TaskSpec]:
     return sorted(costs, key=lambda spec: (spec not in opening, costs[spec]))
 
 
-def create_job(
-    session: Session, image_set_id: int, codecs: list[dict], metrics: list[str] | None
-) -> tuple[Job, list[TaskSpec]]:
-    """Validate the selection and store a queued job; returns the job and the tasks to enqueue (one per
-    image x codec; the job's ``total`` is the number of result rows, images x rate points)."""
+def create_job(session: Session, request: JobRequest) -> tuple[Job, list[TaskSpec]]:
+    """Validate the request into a :class:`JobSpec` and store it as a queued job with its task rows; returns the
+    job and the tasks to enqueue (one per image x codec; the job's ``total`` is the number of result rows, images x
+    rate points)."""
     try:
-        image_set = get_image_set(session, image_set_id)
+        image_set = get_image_set(session, request.image_set_id)
     except NotFound as exc:
         raise Invalid(exc.message) from None
     if not image_set.images:
-        raise Invalid(f"image set {image_set_id} has no images")
-    selection = _validate_codecs(session, codecs)
-    metric_names = _validate_metrics(metrics)
-    total = len(image_set.images) * sum(len(c.rate_points) for c in selection)
+        raise Invalid(f"image set {request.image_set_id} has no images")
+    spec = JobSpec(
+        image_set.id, tuple(_validate_codecs(session, request.codecs)), tuple(_validate_metrics(request.metrics))
+    )
+    total = len(image_set.images) * sum(len(c.rate_points) for c in spec.codecs)
     limit = get_settings().max_tasks_per_job
     if total > limit:
         raise Invalid(f"job would run {total} tasks; the limit is {limit}")
     job = Job(
         image_set_id=image_set.id,
-        codecs=[c.as_json() for c in selection],
-        metrics=metric_names,
+        codecs=[c.as_json() for c in spec.codecs],
+        metrics=list(spec.metrics),
         status=JobStatus.QUEUED,
         done=0,
         total=total,
@@ -111,10 +109,9 @@ def create_job(
     kinds = {name: codec.kind for name, codec in catalog.codecs(session).items()}
     costs: dict[TaskSpec, float] = {}
     for image in image_set.images:
-        for c in selection:
-            spec = TaskSpec(job.id, image.id, c.name, c.rate_points)
-            costs[spec] = estimated_seconds(
-                spec.codec, kinds.get(spec.codec, "learned"), image.width * image.height, len(spec.rate_points)
+        for c in spec.codecs:
+            costs[TaskSpec(job.id, image.id, c.name, c.rate_points)] = estimated_seconds(
+                c.name, kinds.get(c.name, "learned"), image.width * image.height, len(c.rate_points)
             )
     tasks = cheap_first(costs)
     now = datetime.now(UTC)
@@ -227,14 +224,15 @@ def retry_failed(session: Session, job: Job, now: datetime) -> list[TaskSpec]:
         raise Conflict(f"job {job.id} has no failed tasks to retry")
     removed = 0
     for task in failed:
-        removed += session.execute(
+        deleted = session.execute(
             delete(TaskFailure).where(
                 TaskFailure.job_id == task.job_id,
                 TaskFailure.image_id == task.image_id,
                 TaskFailure.codec == task.codec,
-                TaskFailure.rate_point.in_([float(p) for p in task.rate_points]),
+                TaskFailure.rate_point.in_(TaskSpec.of(task).rate_points),
             )
-        ).rowcount
+        )
+        removed += cast(CursorResult, deleted).rowcount  # a DELETE's result is a cursor result
         session.execute(
             update(Task)
             .where(Task.id == task.id, Task.state == TaskState.FAILED)
@@ -254,7 +252,7 @@ def retry_failed(session: Session, job: Job, now: datetime) -> list[TaskSpec]:
         .where(Job.id == job.id)
         .values(status=JobStatus.RUNNING, error=None, finished_at=None, done=Job.done - removed)
     )
-    return [TaskSpec(t.job_id, t.image_id, t.codec, tuple(t.rate_points)) for t in failed]
+    return [TaskSpec.of(t) for t in failed]
 
 
 def list_tasks(

@@ -371,7 +371,7 @@ def _requeue(engine, report: RestoreReport) -> None:
         report.requeued_tasks = len(tasks)
         try:
             queue.enqueue(
-                [TaskSpec(t.job_id, t.image_id, t.codec, tuple(t.rate_points)) for t in tasks],
+                [TaskSpec.of(t) for t in tasks],
                 {name: c.kind for name, c in catalog.codecs(session).items()},
             )
         except Exception as exc:  # they stay queued: a worker's sweep sends them again (TASK_REDELIVERY_S)

@@ -25,7 +25,7 @@ def fuzzed_app(tmp_path_factory):
     os.environ.pop("DATABASE_URL", None)
     os.environ.pop("BROKER_URL", None)
     get_settings.cache_clear()
-    catalog.registry_codecs.cache_clear()
+    catalog.offered.reset()
     try:
         from app.db.migrate import upgrade_to_head
         from app.main import create_app
@@ -42,7 +42,7 @@ def fuzzed_app(tmp_path_factory):
             else:
                 os.environ[key] = value
         get_settings.cache_clear()
-        catalog.registry_codecs.cache_clear()
+        catalog.offered.reset()
 
 
 def _fuzz(operation, headers: dict[str, str], failures: list[str], statuses: list[int]) -> None:

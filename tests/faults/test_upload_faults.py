@@ -82,7 +82,7 @@ def test_full_data_dir_answers_507_json_and_writes_nothing(small_data_dir, tmp_p
     monkeypatch.setenv("DATABASE_URL", f"sqlite:///{tmp_path / 'licbench.sqlite'}")  # the database lives elsewhere
     monkeypatch.setenv("BROKER_URL", f"sqla+sqlite:///{tmp_path / 'broker.sqlite'}")
     get_settings.cache_clear()
-    catalog.registry_codecs.cache_clear()
+    catalog.offered.reset()
     try:
         upgrade_to_head()
         noise = [np.random.default_rng(i).integers(0, 256, (700, 700, 3), dtype=np.uint8) for i in range(3)]
@@ -103,4 +103,4 @@ def test_full_data_dir_answers_507_json_and_writes_nothing(small_data_dir, tmp_p
             assert small.status_code == 201, small.text  # space was given back
     finally:
         get_settings.cache_clear()
-        catalog.registry_codecs.cache_clear()
+        catalog.offered.reset()

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Mapping
 from datetime import UTC, datetime
 
 from fastapi import APIRouter, BackgroundTasks, Query, status
 from fastapi.responses import JSONResponse, Response, StreamingResponse
-from sqlalchemy import func, select
+from sqlalchemy import ColumnElement, func, select
 
 from app.api.deps import TOTAL_COUNT_HEADER, CurrentUser, OptionalUser, Pagination, SessionDep, StorageDep
 from app.api.schemas import (
@@ -16,7 +17,6 @@ from app.api.schemas import (
     CompressAIDocument,
     JobCreated,
     JobOut,
-    JobRequest,
     RDCurvesOut,
     ResultOut,
     RetryOut,
@@ -28,6 +28,7 @@ from app.services import auth, catalog, deletion, jobs, results
 from app.services.errors import NotFound, ServiceError, Unavailable
 from app.settings import get_settings
 from engine import queue
+from engine.contract import JobRequest, TaskSpec
 
 router = APIRouter(prefix="/api/v1", tags=["jobs"])
 log = logging.getLogger(__name__)
@@ -52,9 +53,7 @@ def create_job(request: JobRequest, session: SessionDep, user: CurrentUser, back
     target = session.get(ImageSet, request.image_set_id)
     if target is not None:
         auth.require_view_image_set(user, target)
-    job, tasks = jobs.create_job(
-        session, request.image_set_id, [c.model_dump() for c in request.codecs], request.metrics
-    )
+    job, tasks = jobs.create_job(session, request)
     job.owner_id = user.id
     session.commit()  # workers must see the job before its tasks arrive
     kinds = {name: c.kind for name, c in catalog.codecs(session).items()}
@@ -73,7 +72,7 @@ def create_job(request: JobRequest, session: SessionDep, user: CurrentUser, back
     return job
 
 
-def _enqueue_after_answer(job_id: int, tasks: list, kinds: dict[str, str]) -> None:
+def _enqueue_after_answer(job_id: int, tasks: list[TaskSpec], kinds: Mapping[str, str]) -> None:
     """Send a large job's messages after its 202 (Starlette runs it once the answer is sent). A failure is logged;
     the tasks stay ``queued`` and the sweep sends them again after ``TASK_REDELIVERY_S``."""
     started = time.perf_counter()
@@ -98,7 +97,7 @@ def list_jobs(
 ) -> list[Job]:
     """Jobs the caller may see (those on visible image sets), newest first; ``limit``/``offset`` page them,
     ``X-Total-Count`` gives the total."""
-    where = [Job.image_set_id.in_(auth.visible_image_set_ids(user))]
+    where: list[ColumnElement[bool]] = [Job.image_set_id.in_(auth.visible_image_set_ids(user))]
     if status:
         where.append(Job.status == status)
     if image_set_id is not None:
@@ -203,10 +202,10 @@ def job_results(
     visible_job(session, job_id, user)
     if format == "csv":
         job = jobs.get_job(session, job_id)
-        rows = results.list_results(session, job_id)  # read before the session closes; encoded as sent
+        stored = results.list_results(session, job_id)  # read before the session closes; encoded as sent
         filenames = {image.id: image.filename for image in job.image_set.images}
         return StreamingResponse(
-            results.results_csv(rows, list(job.metrics), filenames),
+            results.results_csv(stored, list(job.metrics), filenames),
             media_type="text/csv",
             headers={"Content-Disposition": f'attachment; filename="job-{job_id}-results.csv"'},
         )
