@@ -51,6 +51,19 @@ def _restore(args) -> int:
             else f"NOT sent ({report.send_error}): a worker's sweep sends them once the broker answers"
         )
         print(f"{report.requeued_tasks} unfinished tasks of jobs {report.requeued_jobs} queued again, {sent}")
+    if report.requeued_datasets or report.requeued_crop_studies:
+        what = [f"imports of data sets {report.requeued_datasets}"] if report.requeued_datasets else []
+        what += [f"crop scores of studies {report.requeued_crop_studies}"] if report.requeued_crop_studies else []
+        print(f"unfinished {' and '.join(what)} sent again")
+    if report.analysis_send_error:
+        print(
+            f"unfinished data-set imports or crop scores NOT sent ({report.analysis_send_error}): crop scores "
+            "are sent again when the study's report is next asked for; a data-set import stays queued until the "
+            "backup is restored again (--replace) with the broker up",
+            file=sys.stderr,
+        )
+    if report.scales_unsent:
+        print(f"the scales of studies {report.scales_unsent} are computed again when next asked for")
     return 0
 
 

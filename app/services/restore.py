@@ -9,7 +9,12 @@ sha256, and that the target holds no data (unless ``replace``). Then:
    revision, inserts the rows, moves the id sequences past the restored ids and migrates to head; on SQLite the
    same into a new database file that then replaces the old one with one rename;
 3. the staged folders are renamed into place;
-4. tasks of jobs unfinished at the snapshot are queued again and sent to the broker.
+4. unfinished work is sent again: tasks of jobs unfinished at the snapshot are queued again and sent to the
+   broker, data-set imports still verifying or scoring and study crops still unscored are sent again, and a
+   study scale that was sent to a worker is marked unsent (the next ``GET /scale`` sends it).
+
+A backup taken at an older schema revision (by an older licbench) is loaded at that revision, migrated to head,
+and the hash columns added since are filled from the verified manifest.
 
 The rows may come from either engine (values are engine-neutral, ``app/services/snapshot.py``). Stop the server
 and the workers of the target while restoring.
@@ -26,7 +31,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
-from sqlalchemy import Integer, func, inspect, select, text
+from sqlalchemy import Column, Integer, MetaData, Table, bindparam, func, inspect, select, text, update
 from sqlalchemy.engine import make_url
 
 from app.services import snapshot, stored_files
@@ -46,6 +51,10 @@ class RestoreReport:
     requeued_tasks: int = 0
     requeued_jobs: list[int] = field(default_factory=list)
     send_error: str | None = None
+    requeued_datasets: list[int] = field(default_factory=list)  # data-set imports sent again
+    requeued_crop_studies: list[int] = field(default_factory=list)  # studies whose unscored crops were sent again
+    scales_unsent: list[int] = field(default_factory=list)  # studies whose worker scale the next GET /scale sends
+    analysis_send_error: str | None = None
 
 
 def read_manifest(source: Path) -> dict:
@@ -166,16 +175,68 @@ def target_data(settings: Settings) -> list[str]:
     return found
 
 
-def _fill_hashes(name: str, row: dict, files: dict[str, str]) -> dict:
-    """Hashes older rows lack (migration 0011) come from the verified manifest."""
-    if name == "results" and row.get("reconstruction_sha256") is None:
+def _fill_hashes(name: str, row: dict, files: dict[str, str], columns: set[str]) -> dict:
+    """Hashes a row lacks (written before migration 0013, or not recorded yet) come from the verified manifest,
+    where the table has the column at the revision being loaded."""
+    if name == "results" and "reconstruction_sha256" in columns and row.get("reconstruction_sha256") is None:
         row["reconstruction_sha256"] = files.get(row["reconstruction_path"])
-    elif name == "study_conditions" and row.get("image_sha256") is None and row.get("image_key"):
+    elif (
+        name == "study_conditions"
+        and "image_sha256" in columns
+        and row.get("image_sha256") is None
+        and row.get("image_key")
+    ):
         row["image_sha256"] = files.get(row["image_key"])
-    elif name == "iqa_datasets" and row.get("file_hashes") is None and row.get("files_key"):
+    elif (
+        name == "iqa_datasets" and "file_hashes" in columns and row.get("file_hashes") is None and row.get("files_key")
+    ):
         prefix = f"{stored_files.DATASETS_PREFIX}/{row['id']}/"
         row["file_hashes"] = {k[len(prefix) :]: v for k, v in files.items() if k.startswith(prefix)}
     return row
+
+
+def _table_at_revision(connection, table: Table) -> Table:
+    """``table`` as the database holds it now: its reflected columns, typed as the model types them where the model
+    still has the column (so values decode alike on both engines)."""
+    reflected = inspect(connection).get_columns(table.name)
+    return Table(
+        table.name,
+        MetaData(),
+        *(
+            Column(c["name"], table.columns[c["name"]].type if c["name"] in table.columns else c["type"])
+            for c in reflected
+        ),
+    )
+
+
+def _fill_hashes_at_head(connection, files: dict[str, str]) -> None:
+    """After migrating to head: record the manifest's hashes in rows of a backup older than the hash columns (the
+    files were checked against the manifest just now, so these are the hashes of the restored files)."""
+    from app.db.tables import Base
+
+    tables = Base.metadata.tables
+    for name, key_name, hash_name in (
+        ("results", "reconstruction_path", "reconstruction_sha256"),
+        ("study_conditions", "image_key", "image_sha256"),
+    ):
+        table = tables[name]
+        rows = connection.execute(
+            select(table.c.id, table.c[key_name]).where(table.c[hash_name].is_(None), table.c[key_name].is_not(None))
+        ).all()
+        values = [{"row_id": i, "digest": files[k]} for i, k in rows if k in files]
+        if values:
+            connection.execute(
+                update(table).where(table.c.id == bindparam("row_id")).values({hash_name: bindparam("digest")}),
+                values,
+            )
+    datasets = tables["iqa_datasets"]
+    for (dataset_id,) in connection.execute(
+        select(datasets.c.id).where(datasets.c.file_hashes.is_(None), datasets.c.files_key.is_not(None))
+    ).all():
+        row = _fill_hashes("iqa_datasets", {"id": dataset_id, "files_key": True}, files, {"file_hashes"})
+        if not row["file_hashes"]:
+            continue  # no file of it in the backup: verify hashes whatever the folder holds later
+        connection.execute(update(datasets).where(datasets.c.id == dataset_id).values(file_hashes=row["file_hashes"]))
 
 
 def _load(connection, source: Path, manifest: dict, revision: str) -> dict[str, int]:
@@ -191,27 +252,29 @@ def _load(connection, source: Path, manifest: dict, revision: str) -> dict[str, 
     config.attributes["connection"] = connection
     command.upgrade(config, revision)
     counts: dict[str, int] = {}
-    # Rows go in with the table definitions of this code at the backup's revision: a column the restored
-    # revision lacks would fail here; backups are only taken at the code's head, and restores load them at that
-    # revision before migrating on, so the columns match.
+    # Rows go in at the backup's revision, into the columns the database has there: the model's column types for
+    # the columns this code still knows, the reflected ones for a column a later migration drops or renames (it
+    # moves the data on the way to head). Hash columns a later revision adds are filled after the upgrade.
     entries = {e["name"]: e for e in manifest["tables"]}
+    present = snapshot.present_columns(connection)
     for table in snapshot.tables():
         entry = entries.get(table.name)
         if entry is None or table.name in SKIPPED_TABLES:
             continue
-        present = {c["name"] for c in inspect(connection).get_columns(table.name)}
+        if table.name not in present:
+            raise BackupError(f"{entry['file']}: table {table.name} does not exist at schema revision {revision}")
+        at_revision = _table_at_revision(connection, table)
         batch: list[dict] = []
         count = 0
         for row in _rows(source, entry):
-            row = _fill_hashes(table.name, row, manifest["files"])
-            row = {k: v for k, v in row.items() if k in present}
-            batch.append(snapshot.decode_row(table, row))
+            row = _fill_hashes(table.name, row, manifest["files"], set(at_revision.columns.keys()))
+            batch.append(snapshot.decode_row(at_revision, row))
             if len(batch) >= INSERT_BATCH:
-                connection.execute(table.insert(), batch)
+                connection.execute(at_revision.insert(), batch)
                 count += len(batch)
                 batch = []
         if batch:
-            connection.execute(table.insert(), batch)
+            connection.execute(at_revision.insert(), batch)
             count += len(batch)
         if count != entry["rows"]:
             raise BackupError(f"{entry['file']} holds {count} rows, the manifest says {entry['rows']}")
@@ -228,12 +291,11 @@ def _load(connection, source: Path, manifest: dict, revision: str) -> dict[str, 
                     )
                 )
     command.upgrade(config, "head")
+    _fill_hashes_at_head(connection, manifest["files"])
     return counts
 
 
 def _drop_everything(connection) -> None:
-    from sqlalchemy import MetaData
-
     existing = MetaData()
     existing.reflect(bind=connection)
     existing.drop_all(bind=connection)
@@ -341,8 +403,15 @@ def _swap_in(data_dir: Path, staging: Path, token: str) -> None:
 
 
 def _requeue(engine, report: RestoreReport) -> None:
-    """Tasks queued or running at the snapshot belong to no live worker now: queue them again and send them."""
-    from sqlalchemy import update
+    """Work that was unfinished at the snapshot belongs to no live worker now (its messages stayed in the old
+    broker): job tasks, data-set imports and study crop scores are sent again; a study scale sent to a worker is
+    marked unsent, so the next ``GET /scale`` sends it."""
+    _requeue_jobs(engine, report)
+    _requeue_analysis(engine, report)
+
+
+def _requeue_jobs(engine, report: RestoreReport) -> None:
+    """Tasks queued or running at the snapshot: queue them again and send them."""
     from sqlalchemy.orm import Session
 
     from app.db.enums import JobStatus, TaskState
@@ -376,3 +445,65 @@ def _requeue(engine, report: RestoreReport) -> None:
             )
         except Exception as exc:  # they stay queued: a worker's sweep sends them again (TASK_REDELIVERY_S)
             report.send_error = f"{type(exc).__name__}: {exc}"
+
+
+def _requeue_analysis(engine, report: RestoreReport) -> None:
+    """Data sets still importing, crops still unscored and scales sent to a worker at the snapshot."""
+    from sqlalchemy.orm import Session
+
+    from app.db.tables import IqaDataset, IqaDatasetImage, Study, StudyCropScore
+
+    now = datetime.now(UTC)
+    with Session(engine) as session:
+        # Scales: the request that finds the marker gone sends the scale again (studies.request_scale).
+        stale_scales = list(session.scalars(select(Study.id).where(Study.scale_queued_version.is_not(None))))
+        if stale_scales:
+            session.execute(
+                update(Study).where(Study.id.in_(stale_scales)).values(scale_queued_version=None, scale_queued_at=None)
+            )
+            session.commit()
+        report.scales_unsent = stale_scales
+        datasets = session.execute(
+            select(IqaDataset.id, IqaDataset.phase).where(IqaDataset.status.in_(("queued", "running")))
+        ).all()
+        crops: dict[int, list[int]] = {}
+        for study_id, condition_id in session.execute(
+            select(StudyCropScore.study_id, StudyCropScore.condition_id)
+            .where(StudyCropScore.scored.is_(False))
+            .order_by(StudyCropScore.study_id, StudyCropScore.condition_id)
+        ):
+            crops.setdefault(study_id, []).append(condition_id)
+        if crops:  # a send that fails below is sent again by the next report request after STALE_AFTER
+            session.execute(update(StudyCropScore).where(StudyCropScore.scored.is_(False)).values(created_at=now))
+            session.commit()
+        try:
+            if datasets:
+                from app.services import iqa_datasets  # imports the metrics: only when there is work
+                from app.settings import get_settings
+
+                chunk = max(1, get_settings().dataset_chunk_images)
+                for dataset_id, phase in datasets:
+                    if phase == "scoring":  # verified already: score what is left
+                        left = list(
+                            session.scalars(
+                                select(IqaDatasetImage.id)
+                                .where(IqaDatasetImage.dataset_id == dataset_id, IqaDatasetImage.scored.is_(False))
+                                .order_by(IqaDatasetImage.reference, IqaDatasetImage.id)
+                            )
+                        )
+                        iqa_datasets.enqueue_scoring(
+                            dataset_id, [left[i : i + chunk] for i in range(0, len(left), chunk)]
+                        )
+                    else:  # verify (again) from the start; prepare() is idempotent
+                        from engine.queue import CPU_QUEUE, celery_client
+
+                        celery_client().send_task(iqa_datasets.PREPARE_TASK, args=[dataset_id], queue=CPU_QUEUE)
+                    report.requeued_datasets.append(dataset_id)
+            if crops:
+                from app.services import crop_scores
+
+                for study_id, condition_ids in crops.items():
+                    crop_scores.send(study_id, condition_ids)
+                    report.requeued_crop_studies.append(study_id)
+        except Exception as exc:
+            report.analysis_send_error = f"{type(exc).__name__}: {exc}"

@@ -18,7 +18,7 @@ from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Connection, Engine, LargeBinary, Table, select, text
+from sqlalchemy import Connection, Engine, LargeBinary, Table, inspect, select, text
 from sqlalchemy.types import DateTime
 
 from app.db.tables import Base
@@ -76,10 +76,18 @@ def decode_value(column_type: Any, value: Any) -> Any:
     return value
 
 
-def read_rows(connection: Connection, table: Table) -> Iterator[dict]:
-    """The rows of ``table`` in primary-key order, encoded (see the module docstring)."""
-    columns = list(table.columns)
-    result = connection.execution_options(yield_per=1000).execute(select(table).order_by(*table.primary_key.columns))
+def present_columns(connection: Connection) -> dict[str, set[str]]:
+    """Table name -> the column names the database holds now (at its own schema revision, which may be older
+    than this code's: a column added later is absent there)."""
+    found = inspect(connection)
+    return {name: {c["name"] for c in found.get_columns(name)} for name in found.get_table_names()}
+
+
+def read_rows(connection: Connection, table: Table, present: set[str] | None = None) -> Iterator[dict]:
+    """The rows of ``table`` in primary-key order, encoded (see the module docstring); only the columns in
+    ``present`` when given (a database at an older revision)."""
+    columns = [c for c in table.columns if present is None or c.name in present]
+    result = connection.execution_options(yield_per=1000).execute(select(*columns).order_by(*table.primary_key.columns))
     for row in result:
         yield {c.name: encode_value(c.type, v) for c, v in zip(columns, row)}
 

@@ -165,3 +165,99 @@ def test_bad_backups_and_non_empty_targets_change_nothing(api, installation, tmp
     refused(truncated, "manifest.json is missing")
 
     refused(good, "the target is not empty", replace=False)  # the restored copy holds data now
+
+
+def _broker_tasks(data_dir: Path) -> list[str]:
+    """Names of the task messages waiting in the embedded broker under ``data_dir``."""
+    from sqlalchemy import create_engine, text
+
+    engine = create_engine(f"sqlite:///{data_dir / 'broker.sqlite'}")
+    with engine.connect() as connection:
+        payloads = [row[0] for row in connection.execute(text("SELECT payload FROM licbench_broker_message"))]
+    engine.dispose()
+    return sorted(json.loads(p)["headers"]["task"] for p in payloads)
+
+
+def test_backup_at_an_older_schema_restores_to_head_and_sends_unfinished_work_again(
+    api, settings_env, tmp_path, monkeypatch, capsys
+):
+    """A backup written by a licbench at 0012 (before the hash columns of 0013) with unfinished work in it."""
+    from alembic import command
+    from sqlalchemy import create_engine, text
+
+    from app.db.migrate import alembic_config
+    from app.db.session import session_factory
+    from app.services import backup, crop_scores, studies
+    from app.settings import get_settings
+
+    old = "0012_study_imports"
+    job = run_small_job_in_process(api, sizes=((40, 48),), rate_points=(30,))
+    study = api.post(
+        "/api/v1/studies",
+        json={"name": "crops", "method": "pairwise", "job_id": job["id"], "trials_per_session": 2, "crop": 24},
+    ).json()
+    with session_factory()() as session:  # crops queued for scoring: the report asked for them
+        assert crop_scores.request_scores(session, studies.get_study(session, study["id"])) == (0, 1)
+    triplet = api.post(
+        "/api/v1/studies",
+        json={"name": "t", "method": "triplet", "job_id": job["id"], "trials_per_session": 2},
+    ).json()
+    assert api.get(f"/api/v1/studies/{triplet['id']}/scale").status_code == 202  # sent to a worker
+    zip_path, _ = dataset_zip(tmp_path, "tid2013", references=1, kinds=(1,), levels=(1,))
+    dataset = post_dataset(api, zip_path, "tid2013", metrics="psnr").json()  # queued: no worker ran it
+    image_set = api.get("/api/v1/image-sets").json()[0]["id"]
+    queued_job = api.post(
+        "/api/v1/jobs",
+        json={"image_set_id": image_set, "codecs": [{"name": "jpeg", "rate_points": [50]}], "metrics": ["psnr"]},
+    ).json()["id"]
+    before = {url: api.get(url).json() for url in (f"/api/v1/jobs/{job['id']}", f"/api/v1/jobs/{job['id']}/results")}
+
+    url = get_settings().resolved_database_url
+    command.downgrade(alembic_config(url), old)  # the database as that licbench kept it
+    with monkeypatch.context() as patch:
+        patch.setattr(backup, "code_head", lambda: old)  # ... and its `licbench backup`
+        assert main(["backup", str(tmp_path / "bk")]) == 0
+    manifest = json.loads((tmp_path / "bk" / "manifest.json").read_text())
+    assert manifest["schema_revision"] == old
+    assert "reconstruction_sha256" not in (tmp_path / "bk" / "db" / "results.jsonl").read_text()
+
+    target = tmp_path / "restored"
+    _use_data_dir(monkeypatch, target)
+    capsys.readouterr()
+    assert main(["restore", str(tmp_path / "bk")]) == 0
+    out = capsys.readouterr().out
+    assert f"jobs [{queued_job}]" in out and f"data sets [{dataset['id']}]" in out, out
+    assert f"studies [{study['id']}]" in out and f"studies [{triplet['id']}]" in out, out
+
+    engine = create_engine(get_settings().resolved_database_url)
+    with engine.connect() as connection:
+        assert connection.execute(text("SELECT version_num FROM alembic_version")).scalar() == backup.code_head()
+        hashes = connection.execute(text("SELECT reconstruction_path, reconstruction_sha256 FROM results")).all()
+        crops = connection.execute(text("SELECT image_key, image_sha256 FROM study_conditions")).all()
+        files = connection.execute(text("SELECT file_hashes FROM iqa_datasets")).scalar()
+        marker = connection.execute(
+            text("SELECT scale_queued_version FROM studies WHERE id = :id"), {"id": triplet["id"]}
+        ).scalar()
+    engine.dispose()
+    # the hashes 0013 added are filled from the verified manifest, not left to a later verify
+    assert hashes and all(digest == manifest["files"][key] for key, digest in hashes)
+    assert crops and all(digest == manifest["files"][key] for key, digest in crops if key)
+    assert files and all(
+        manifest["files"][f"datasets/{dataset['id']}/{k}"] == v
+        for k, v in (files if isinstance(files, dict) else json.loads(files)).items()
+    )
+    assert marker is None  # the next GET /scale sends it again
+    tasks = _broker_tasks(target)
+    assert tasks.count("licbench.run_task") == 1, tasks
+    assert "licbench.prepare_dataset" in tasks and "licbench.score_study_crops" in tasks, tasks
+
+    from fastapi.testclient import TestClient
+
+    from app.main import create_app
+
+    with TestClient(create_app()) as restored:
+        restored.headers.update(api.headers)
+        assert {url: restored.get(url).json() for url in before} == before
+    assert main(["verify"]) == 0
+    out = capsys.readouterr().out
+    assert "0 missing, 0 changed, 0 unreferenced" in out and "recorded the sha256" not in out, out

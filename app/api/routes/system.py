@@ -24,6 +24,9 @@ def health(session: SessionDep, response: Response) -> HealthOut:
         database = "ok"
     except Exception as exc:  # report, don't crash
         database = f"error: {type(exc).__name__}: {exc}"
+        # a connection lost mid-statement leaves the session's transaction invalid: without this rollback the
+        # commit after the route raises (PendingRollbackError) and /health answers 500 instead of 503
+        session.rollback()
     broker = queue.broker_status()
     healthy = database == "ok" and broker == "ok"
     response.status_code = 200 if healthy else 503
