@@ -7,9 +7,9 @@ import io
 import json
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import asdict, dataclass
-from typing import TypeVar
+from typing import Any, TypeVar
 
-from sqlalchemy import JSON, Text, cast, func, literal, select
+from sqlalchemy import JSON, ColumnElement, Text, cast, func, literal, select
 from sqlalchemy.dialects.postgresql import aggregate_order_by
 from sqlalchemy.orm import Session
 
@@ -76,8 +76,11 @@ def results_page_json(session: Session, job_id: int, limit: int, offset: int = 0
     order = (Result.codec, Result.rate_point, Result.image_id, Result.id)
     page = select(Result).where(Result.job_id == job_id).order_by(*order).limit(limit).offset(offset).subquery()
     if session.get_bind().dialect.name == "postgresql":
-        notes = cast(func.coalesce(func.nullif(cast(page.c.metric_notes, Text), "null"), "{}"), JSON)
-        fields = [x for name in PAGE_COLUMNS for x in (literal(name), page.c[name])]
+        # (one annotation for both dialects' expressions: each branch builds different SQL element classes)
+        notes: ColumnElement[Any] = cast(
+            func.coalesce(func.nullif(cast(page.c.metric_notes, Text), "null"), "{}"), JSON
+        )
+        fields: list[ColumnElement[Any]] = [x for name in PAGE_COLUMNS for x in (literal(name), page.c[name])]
         row = func.json_build_object(
             *fields,
             literal("metrics"),
@@ -87,7 +90,9 @@ def results_page_json(session: Session, job_id: int, limit: int, offset: int = 0
             literal("device"),
             page.c.device,
         )
-        array = func.coalesce(cast(func.json_agg(aggregate_order_by(row, *(page.c[c.key] for c in order))), Text), "[]")
+        array: ColumnElement[Any] = func.coalesce(
+            cast(func.json_agg(aggregate_order_by(row, *(page.c[c.key] for c in order))), Text), "[]"
+        )
     else:  # SQLite: rows reach the aggregate in the subquery's order
         notes = func.json(func.coalesce(func.nullif(page.c.metric_notes, "null"), "{}"))
         # json_object prints a REAL with 15 significant digits; 17 (``%!.17g``, kept verbatim through json())
@@ -170,7 +175,16 @@ def _finished_job_cached(session: Session, job: Job, key: tuple, compute: Callab
         return compute()
     highest = session.scalar(select(func.max(Result.id)).where(Result.job_id == job.id))
     return rd_points.cache.get_or_compute(
-        ("job", str(session.get_bind().url), job.id, job.created_at, job.status, job.finished_at, job.done, highest)
+        (
+            "job",
+            str(session.get_bind().engine.url),
+            job.id,
+            job.created_at,
+            job.status,
+            job.finished_at,
+            job.done,
+            highest,
+        )
         + key,
         compute,
     )
