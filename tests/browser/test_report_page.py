@@ -8,21 +8,12 @@ import pytest
 from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
 from tests.support.analysis import stack_headers, wait_for_report
+from tests.support.browser import launch_chromium
 from tests.support.images import png_bytes, random_photo
 from tests.support.studies import take_session, true_scale
 
 pytestmark = [pytest.mark.integration, pytest.mark.browser]
 
-CHROMIUM = "/usr/bin/chromium"
-ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 METRICS = ["psnr", "ssim", "gmsd"]
 
 
@@ -102,7 +93,7 @@ def browser():
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=ARGS)
+        browser = launch_chromium(p)
         yield browser
         browser.close()
 

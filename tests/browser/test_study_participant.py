@@ -10,20 +10,11 @@ import time
 import numpy as np
 import pytest
 
+from tests.support.browser import launch_chromium
 from tests.support.studies import run_small_job_on_stack, stack_user_headers, take_session, true_scale
 
 pytestmark = [pytest.mark.integration, pytest.mark.browser]
 
-CHROMIUM = "/usr/bin/chromium"
-ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 TRIALS = 8
 
 
@@ -58,7 +49,7 @@ def browser():
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=ARGS)
+        browser = launch_chromium(p)
         yield browser
         browser.close()
 

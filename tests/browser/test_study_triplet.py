@@ -8,7 +8,8 @@ import time
 
 import pytest
 
-from tests.browser.test_study_participant import ARGS, CHROMIUM, _wait_until
+from tests.browser.test_study_participant import _wait_until
+from tests.support.browser import launch_chromium
 from tests.support.studies import run_small_job_on_stack, stack_user_headers
 
 pytestmark = [pytest.mark.integration, pytest.mark.browser]
@@ -60,7 +61,7 @@ def test_triplet_trials_by_keyboard_at_one_to_one_then_the_worker_scale(producti
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=ARGS)
+        browser = launch_chromium(p)
         context = browser.new_context(viewport={"width": 1000, "height": 800}, device_scale_factor=2)
         page = context.new_page()
         page.goto(production_stack.base_url + study["participant_url"][study["participant_url"].index("/studies/") :])

@@ -1,9 +1,27 @@
-"""Playwright helpers. The pages' Content-Security-Policy refuses eval, which ``page.wait_for_function`` uses
-for string predicates; ``until`` polls through ``page.evaluate`` (run by the DevTools protocol) instead."""
+"""Playwright helpers: one way to launch Debian's Chromium for the browser tests, benchmarks and scripts, and
+``until``. The pages' Content-Security-Policy refuses eval, which ``page.wait_for_function`` uses for string
+predicates; ``until`` polls through ``page.evaluate`` (run by the DevTools protocol) instead."""
 
 from __future__ import annotations
 
 import time
+
+CHROMIUM = "/usr/bin/chromium"  # Debian's package (the project's rule: no Playwright-downloaded browser)
+# No sandbox (containers run as root), no GPU, and nothing that phones home while a test runs offline.
+ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+
+
+def launch_chromium(playwright):
+    """A headless Chromium from ``sync_playwright()``'s ``playwright``, with ``ARGS``."""
+    return playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=ARGS)
 
 
 def until(page, expression: str, timeout: float = 30.0):
