@@ -275,21 +275,13 @@ def correlation(session: Session, source: Source, group: str, fit: str) -> dict:
 
 
 def _point(source: Source, o: Observation) -> dict:
-    out = {
-        "condition": o.condition,
-        "image": o.image,
-        "image_name": o.extra.get("image_name"),
-        "codec": o.codec,
-        "family": o.family,
-        "bpp": o.bpp,
+    """A scatter point: the observation as in the disagreement lists, with its metric values and interval."""
+    return {
+        **_observation_json(source, o),
         "distortion": o.distortion,
-        "human": o.human,
         "human_ci": list(o.human_ci) if o.human_ci else None,
-        "result_id": o.result_id,
         "metrics": o.metric_values,
     }
-    out.update(_image_urls(source, o))
-    return out
 
 
 def _image_urls(source: Source, o: Observation) -> dict:

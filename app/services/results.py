@@ -299,6 +299,24 @@ def _known_metric(job: Job, metric: str) -> None:
         raise Invalid(f"metric {metric!r} was not computed in job {job.id}; computed: {', '.join(job.metrics)}")
 
 
+def curve_json(codec: str, image_id: int | None, curve: RDCurve, metric: str, per_image: bool, total: int) -> dict:
+    """One ``RDCurveOut``: a mean point is ``complete`` when it averages all ``total`` images of the set."""
+    return {
+        "codec": codec,
+        "image_id": image_id,
+        "points": [
+            {
+                "rate_point": p.rate_point,
+                "bpp": p.bpp,
+                "value": p.metrics[metric],
+                "images": p.n_images,
+                "complete": per_image or p.n_images >= total,
+            }
+            for p in curve.points
+        ],
+    }
+
+
 def rd_curves(session: Session, job_id: int, metric: str, per_image: bool = False, image_id: int | None = None) -> dict:
     """RD points per codec: mean bpp and mean metric over images at each rate point (CompressAI's
     averaging, ``analysis.rd.average_rd_points``, here one SQL GROUP BY over the rows that have ``metric``), or
@@ -308,25 +326,11 @@ def rd_curves(session: Session, job_id: int, metric: str, per_image: bool = Fals
     per_image = per_image or image_id is not None
     groups, common = _metric_curves(session, job, metric, per_image=per_image, image_id=image_id)
     total = len(job.image_set.images)
-    curves = []
-    for image_id, by_codec in sorted(groups.items(), key=lambda kv: kv[0] or 0):
-        for codec, curve in by_codec.items():
-            curves.append(
-                {
-                    "codec": codec,
-                    "image_id": image_id,
-                    "points": [
-                        {
-                            "rate_point": p.rate_point,
-                            "bpp": p.bpp,
-                            "value": p.metrics[metric],
-                            "images": p.n_images,
-                            "complete": per_image or p.n_images >= total,
-                        }
-                        for p in curve.points
-                    ],
-                }
-            )
+    curves = [
+        curve_json(codec, image_id, curve, metric, per_image, total)
+        for image_id, by_codec in sorted(groups.items(), key=lambda kv: kv[0] or 0)
+        for codec, curve in by_codec.items()
+    ]
     return {"job_id": job_id, "metric": metric, "per_image": per_image, "curves": curves, **_subset_json(common)}
 
 

@@ -8,7 +8,6 @@ import pytest
 from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
 from tests.support.analysis import stack_headers, wait_for_report
-from tests.support.browser import launch_chromium
 from tests.support.images import png_bytes, random_photo
 from tests.support.studies import take_session, true_scale
 
@@ -86,16 +85,6 @@ def answered_study(production_stack):
         report = wait_for_report(client, f"/api/v1/studies/{study['id']}/correlation")
         assert report.status_code == 200, report.text
     return study, report.json(), headers
-
-
-@pytest.fixture(scope="module")
-def browser():
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        browser = launch_chromium(p)
-        yield browser
-        browser.close()
 
 
 def test_report_card_ranks_metrics_plots_them_and_shows_where_they_fail(production_stack, answered_study, browser):

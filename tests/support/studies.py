@@ -167,3 +167,12 @@ def run_small_job_on_stack(
             time.sleep(0.5)
     assert job["status"] == "succeeded", job
     return job
+
+
+def study_on_stack(stack, headers: dict[str, str], spec: dict) -> dict:
+    """A study (``POST /api/v1/studies`` with ``spec``) of a fresh small job run by the stack's real worker."""
+    job = run_small_job_on_stack(stack, headers)
+    with stack.client() as client:
+        created = client.post("/api/v1/studies", headers=headers, json={**spec, "job_id": job["id"]})
+        assert created.status_code == 201, created.text
+    return created.json()
