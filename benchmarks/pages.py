@@ -31,18 +31,9 @@ from PIL import Image
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from tests.support.browser import CHROMIUM, launch_chromium  # noqa: E402
 from tests.support.stack import running_stack  # noqa: E402
 
-CHROMIUM = "/usr/bin/chromium"
-ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 MEASURE = """() => {
   const nav = performance.getEntriesByType("navigation")[0];
   const resources = performance.getEntriesByType("resource");
@@ -107,7 +98,7 @@ def main() -> None:
         url = f"{stack.base_url}/jobs/{finished_job(stack)}"
         results: dict[tuple[str, str], list[dict]] = {}
         with sync_playwright() as p:
-            browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=ARGS)
+            browser = launch_chromium(p)
             for mode, headers in (("plain", {"Accept-Encoding": "identity"}), ("compressed", {})):
                 for _ in range(args.repeats):
                     context = browser.new_context(extra_http_headers=headers)

@@ -23,19 +23,9 @@ from PIL import Image  # noqa: E402
 
 from models.photos import load_photo  # noqa: E402
 from tests.support.accounts import browser_login  # noqa: E402
-from tests.support.browser import until  # noqa: E402
+from tests.support.browser import launch_chromium, until  # noqa: E402
 from tests.support.stack import running_stack  # noqa: E402
 
-CHROMIUM = "/usr/bin/chromium"
-ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 PHOTOS = ("astronaut", "coffee")
 # Six rate points each, spread so that every pair of curves shares at least four points (a BD-rate needs them).
 CODECS = [
@@ -86,7 +76,7 @@ def main() -> int:
             )
 
         with sync_playwright() as p:
-            browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=ARGS)
+            browser = launch_chromium(p)
             page = browser.new_page(viewport={"width": 1280, "height": 860})
             browser_login(page, stack.base_url, stack.user, stack.password)
             page.goto(f"{stack.base_url}/image-sets/{set_id}")

@@ -19,8 +19,8 @@ from analysis.correlation import bootstrap
 class TwoAFCPair:
     """One human choice: the metric's value for A and for B, whether people preferred A, its group."""
 
-    metric_a: float
-    metric_b: float
+    metric_a: float | None  # None: the metric could not score this image (the pair is left out)
+    metric_b: float | None
     human_prefers_a: bool
     group: str
 

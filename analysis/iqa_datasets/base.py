@@ -95,7 +95,9 @@ class Layout(Protocol):
 
     name: str
     description: str
-    markers: tuple[str, ...]
+
+    @property
+    def markers(self) -> tuple[str, ...]: ...  # read-only, so a class's own (str, str) tuple satisfies it
 
     def read(self, root: Path) -> DatasetIndex: ...
 

@@ -26,7 +26,8 @@ class Clic2021PerceptualLayout:
         """Parse ``oracle.csv`` and check every named image exists."""
         files = FileTable(root)
         text = (root / files.require(SCORE_FILE, "the clic2021-perceptual layout")).read_text(encoding="utf-8-sig")
-        triplets, originals = [], {}
+        triplets: list[Triplet] = []
+        originals: dict[str, None] = {}  # insertion-ordered set
         for number, row in enumerate(csv.reader(io.StringIO(text)), 1):
             if not row or all(not c.strip() for c in row):
                 continue

@@ -73,7 +73,8 @@ class CsiqLayout:
         """Parse ``csiq.DMOS.xlsx`` and check every distorted image and its reference exist."""
         files = FileTable(root)
         rows = _score_rows(root / files.require(SCORE_FILE, "the csiq layout"))
-        distorted, references = [], {}
+        distorted: list[DistortedImage] = []
+        references: dict[str, None] = {}  # insertion-ordered set
         for number, row in rows:
             where = f"{SCORE_FILE} row {number}"
             image, kind = _cell_text(row["image"]), _cell_text(row["dst_type"]).lower()

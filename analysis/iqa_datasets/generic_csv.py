@@ -64,7 +64,8 @@ class GenericCsvLayout:
             direction = from_file
         if direction is None:
             raise DatasetError("generic-csv needs the score direction: a higher_is_better column or option")
-        distorted, references = [], {}
+        distorted: list[DistortedImage] = []
+        references: dict[str, None] = {}  # insertion-ordered set
         for number, row in enumerate(rows, 2):
             where = f"{score_path.name} line {number}"
             score = parse_score(row["score"], where)

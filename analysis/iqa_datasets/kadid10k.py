@@ -59,7 +59,8 @@ class Kadid10kLayout:
         """Parse ``dmos.csv`` and check every named distorted and reference image exists under images/."""
         files = FileTable(root)
         rows = read_csv_rows(root / files.require(SCORE_FILE, "the kadid10k layout"), ("dist_img", "ref_img", "dmos"))
-        distorted, references = [], {}
+        distorted: list[DistortedImage] = []
+        references: dict[str, None] = {}  # insertion-ordered set
         for number, row in enumerate(rows, 2):
             where = f"{SCORE_FILE} line {number}"
             score = parse_score(row["dmos"], where)

@@ -76,7 +76,8 @@ class LiveLayout:
             entries.extend((folder, p) for _, p in numbered)
         if len(entries) != len(dmos):
             raise DatasetError(f"dmos.mat has {len(dmos)} scores but the folders hold {len(entries)} images")
-        distorted, references = [], {}
+        distorted: list[DistortedImage] = []
+        references: dict[str, None] = {}  # insertion-ordered set
         for (folder, path), score, org, refname in zip(entries, dmos, orgs, refnames):
             if int(org) == 1:
                 continue

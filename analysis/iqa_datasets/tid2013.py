@@ -51,7 +51,8 @@ class Tid2013Layout:
         """Parse ``mos_with_names.txt`` and check every named distorted image and its reference exist."""
         files = FileTable(root)
         score_path = root / files.require(SCORE_FILE, "the tid2013 layout")
-        distorted, references = [], {}
+        distorted: list[DistortedImage] = []
+        references: dict[str, None] = {}  # insertion-ordered set
         for number, line in enumerate(score_path.read_text(encoding="utf-8", errors="replace").splitlines(), 1):
             if not line.strip():
                 continue

@@ -15,13 +15,12 @@ participants are its BTC file's 386 and its PTC file's 73, whose ids overlap but
 
 from __future__ import annotations
 
-import csv
-import io
 import os
 import re
 from collections.abc import Sequence
 from pathlib import Path
 
+from analysis.subjective.response_csv import ResponseFormatError, csv_records, decode_text
 from analysis.subjective.triplet import TripletAnswer
 
 REQUIRED_COLUMNS = (
@@ -50,17 +49,8 @@ _FLAGS = {"0": False, "1": True, "false": False, "true": True}
 Source = str | os.PathLike[str] | tuple[str, bytes | str]
 
 
-class Aic3FormatError(ValueError):
+class Aic3FormatError(ResponseFormatError):
     """Bad AIC-3 input, naming the file, the row (1 = the header line) and the column where known."""
-
-    def __init__(self, file: str, message: str, *, row: int | None = None, column: str | None = None):
-        self.file, self.row, self.column, self.detail = file, row, column, message
-        where = f"file {file}"
-        if row is not None:
-            where += f", row {row}"
-        if column is not None:
-            where += f", column {column}"
-        super().__init__(f"{where}: {message}")
 
 
 def aic3_label(img_num: int, codec: str, dlevel: int) -> str:
@@ -80,14 +70,7 @@ def aic3_codec(label: str) -> str:
 
 
 def _text(name: str, content: bytes | str) -> str:
-    if isinstance(content, str):
-        return content
-    if b"\x00" in content[:65536]:
-        raise Aic3FormatError(name, "is a binary file, not a CSV text file")
-    try:
-        return content.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        raise Aic3FormatError(name, f"is not UTF-8 text (byte {exc.start})") from None
+    return content if isinstance(content, str) else decode_text(name, content, Aic3FormatError)
 
 
 def _load(source: Source) -> tuple[str, str]:
@@ -146,19 +129,10 @@ def read_aic3_answers(files: Sequence[Source]) -> list[TripletAnswer]:
     answers: list[TripletAnswer] = []
     for source in files:
         name, text = _load(source)
-        if not text.strip():
-            raise Aic3FormatError(name, "is empty")
-        reader = csv.DictReader(io.StringIO(text, newline=""))
-        header = [h.strip() for h in (reader.fieldnames or [])]
-        reader.fieldnames = header
-        for column in REQUIRED_COLUMNS:
-            if column not in header:
-                raise Aic3FormatError(name, "is missing (required column)", row=1, column=column)
+        _, records = csv_records(name, text, REQUIRED_COLUMNS, Aic3FormatError)
         rows = 0
-        for row, record in enumerate(reader, start=2):
+        for row, record in records:
             rows += 1
-            if None in record or any(record[c] is None for c in REQUIRED_COLUMNS):
-                raise Aic3FormatError(name, f"has {len(header)} columns in the header but not in this row", row=row)
             response = record["response"].strip().lower()
             if response == SKIP:
                 continue

@@ -266,10 +266,10 @@ def scale_pairwise(
         else:
             low, high = scores, scores
         shown = counts.sum(axis=0) + counts.sum(axis=1)
-        for c, x in sorted(s.index.items(), key=lambda item: -scores[item[1]]):
+        for condition, x in sorted(s.index.items(), key=lambda item: -scores[item[1]]):
             results.append(
                 ConditionScore(
-                    condition=c,
+                    condition=condition,
                     scene=s.scene,
                     score=float(scores[x]),
                     ci_low=float(min(low[x], scores[x])),

@@ -9,28 +9,19 @@ rows screen observers as they do natively. Errors name the file, row (1 = the he
 
 from __future__ import annotations
 
-import csv
-import io
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+
+from analysis.subjective.response_csv import ResponseFormatError, csv_records, decode_text
 
 REQUIRED_COLUMNS = ("observer", "scene", "condition_A", "condition_B", "is_A_selected")
 EXPORT_COLUMNS = ("codec_A", "codec_B")
 REFERENCE = "reference"
 
 
-class PwcmpFormatError(ValueError):
+class PwcmpFormatError(ResponseFormatError):
     """Bad pwcmp input, naming the file, the row (1 = the header line) and the column where known."""
-
-    def __init__(self, file: str, message: str, *, row: int | None = None, column: str | None = None):
-        self.file, self.row, self.column, self.detail = file, row, column, message
-        where = (
-            f"file {file}"
-            + (f", row {row}" if row is not None else "")
-            + (f", column {column}" if column is not None else "")
-        )
-        super().__init__(f"{where}: {message}")
 
 
 @dataclass(frozen=True)
@@ -50,17 +41,6 @@ class PwcmpAnswers:
     comparisons: list[LabelledComparison]
     references: dict[str, str] = field(default_factory=dict)  # scene -> reference label (licbench exports)
     licbench_export: bool = False
-
-
-def _text(name: str, content: bytes) -> str:
-    if not content:
-        raise PwcmpFormatError(name, "is empty")
-    if b"\x00" in content[:65536]:
-        raise PwcmpFormatError(name, "is a binary file, not a CSV text file")
-    try:
-        return content.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        raise PwcmpFormatError(name, f"is not UTF-8 text (byte {exc.start})") from None
 
 
 def _label(record: dict[str, str], side: str, export: bool) -> str:
@@ -84,22 +64,13 @@ def read_pwcmp_answers(files: Sequence[tuple[str, bytes]]) -> PwcmpAnswers:
         raise ValueError("no pwcmp response files given")
     out = PwcmpAnswers([])
     for name, content in files:
-        text = _text(name, content)
-        if not text.strip():
-            raise PwcmpFormatError(name, "is empty")
-        reader = csv.DictReader(io.StringIO(text, newline=""))
-        header = [h.strip() for h in (reader.fieldnames or [])]
-        reader.fieldnames = header
-        for column in REQUIRED_COLUMNS:
-            if column not in header:
-                raise PwcmpFormatError(name, "is missing (required column)", row=1, column=column)
+        text = decode_text(name, content, PwcmpFormatError)
+        header, records = csv_records(name, text, REQUIRED_COLUMNS, PwcmpFormatError)
         export = all(c in header for c in EXPORT_COLUMNS)
         out.licbench_export = out.licbench_export or export
         rows = 0
-        for row, record in enumerate(reader, start=2):
+        for row, record in records:
             rows += 1
-            if None in record or any(record[c] is None for c in REQUIRED_COLUMNS):
-                raise PwcmpFormatError(name, f"has {len(header)} columns in the header but not in this row", row=row)
             control = (record.get("control") or "regular").strip() or "regular"
             if control == "identical":  # the same stimulus twice carries no preference
                 continue

@@ -42,7 +42,7 @@ def simulate_observers(
             raise ValueError(f"pair ({a!r}, {b!r}) names a condition without a true score")
     if not pairs:
         return []
-    p = preference_probability([true_scale[a] for a, _ in pairs], [true_scale[b] for _, b in pairs])
+    p = preference_probability(np.array([true_scale[a] for a, _ in pairs]), np.array([true_scale[b] for _, b in pairs]))
     out: list[Comparison] = []
     names = [f"obs{x:02d}" for x in range(n_observers)] + [f"random{x:02d}" for x in range(random_observers)]
     for x, name in enumerate(names):

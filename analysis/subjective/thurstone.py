@@ -235,7 +235,9 @@ class PwcmpObjective:
         offsets = (np.arange(batch) * n2)[:, None]
         index = np.concatenate([offsets + f for f in self.flat], 1)
         weights = np.concatenate([curv_d, curv_d, -curv_d, -curv_d], 1)
-        hess = np.bincount(index.ravel(), weights.ravel(), batch * n2).reshape(batch, self.n, self.n)
+        # float64: bincount with float weights (numpy's stubs type bincount as int)
+        hess: np.ndarray = np.bincount(index.ravel(), weights.ravel(), batch * n2).reshape(batch, self.n, self.n)
+        assert hess_extra is not None  # allocated above whenever hessian is set
         hess += hess_extra
         if self.reference is None:
             hess += 2.0 * MEAN0_WEIGHT / self.n**2

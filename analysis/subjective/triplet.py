@@ -398,8 +398,8 @@ def triplet_scale(
         vote_left = 1.0 if a.choice == "left" else 0.5 if a.choice == "not_sure" else 0.0
         if lft > rgt:  # one cell for both presentation orders
             lft, rgt, vote_left = rgt, lft, 1.0 - vote_left
-        key = (p, lft, rgt, a.boosted)
-        rows.append(cell_index.setdefault(key, len(cell_index)))
+        cell = (p, lft, rgt, a.boosted)
+        rows.append(cell_index.setdefault(cell, len(cell_index)))
         obs_col.append(obs_index[a.observer])
         wl.append(vote_left)
         wr.append(1.0 - vote_left)

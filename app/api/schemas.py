@@ -243,11 +243,9 @@ class RDCurveOut(BaseModel):
     points: list[RDPointOut]
 
 
-class RDCurvesOut(BaseModel):
-    job_id: int
-    metric: str
-    per_image: bool
-    curves: list[RDCurveOut]
+class CommonImagesOut(BaseModel):
+    """The image subset that mean curves and BD-rates average over (``results.CommonImages``)."""
+
     images_common: int | None = Field(
         default=None,
         description="Mean curves: how many images every mean point and BD-rate averages (those "
@@ -259,6 +257,13 @@ class RDCurvesOut(BaseModel):
         default_factory=list,
         description="Codecs of the job left out of the means until they finish an image of that subset",
     )
+
+
+class RDCurvesOut(CommonImagesOut):
+    job_id: int
+    metric: str
+    per_image: bool
+    curves: list[RDCurveOut]
 
 
 class BDOut(OrmModel):
@@ -280,24 +285,13 @@ class BDRowOut(OrmModel):
     )
 
 
-class BDRatesOut(BaseModel):
+class BDRatesOut(CommonImagesOut):
     job_id: int
     anchor: str
     metric: str
     method: str
     image_id: int | None = Field(default=None, description="The image whose curves were compared (null: mean curves)")
     rows: list[BDRowOut]
-    images_common: int | None = Field(
-        default=None,
-        description="Mean curves: how many images every mean point and BD-rate averages (those "
-        "every plotted codec has finished); null for per-image answers",
-    )
-    images_total: int | None = Field(default=None, description="Images in the job's set (null per image)")
-    complete: bool = Field(default=True, description="False when the means cover only a subset of the images")
-    pending_codecs: list[str] = Field(
-        default_factory=list,
-        description="Codecs of the job left out of the means until they finish an image of that subset",
-    )
 
 
 class CompressAIDocument(BaseModel):

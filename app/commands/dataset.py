@@ -69,6 +69,8 @@ def _print_outcome(dataset_id: int) -> int:
         if dataset.status == "failed":
             raise CommandError(f"data set {dataset_id} failed: {dataset.error}")
         source = correlation.dataset_source(session, dataset_id)
+        if isinstance(source, correlation.Pending):  # queued for the workers, not scored yet
+            raise CommandError(f"data set {dataset_id} is still {source.status} ({source.done}/{source.total})")
         report = correlation.correlation(session, source, "overall", "logistic4")
     print(f"data set {dataset_id} scored; agreement with people (unit {report['unit']}, n={report['n']}):")
     for row in report["metrics"]:

@@ -56,7 +56,7 @@ def _demo(_args=None) -> int:
         return 0
     job, tasks = created
     with session_scope() as session:
-        kinds = {name: c.kind for name, c in catalog.codecs(session).items()}
+        kinds = {name: str(c.kind) for name, c in catalog.codecs(session).items()}
     queue.enqueue(tasks, kinds)
     print(f"demo job {job.id} queued: {len(tasks)} tasks")
     return 0
@@ -171,6 +171,7 @@ class SupervisedProcess:
         while not self._stopping.is_set():
             started = time.monotonic()
             process = self.process
+            assert process is not None  # the watcher starts only after start() spawned the first child
             code = process.wait()
             if self._stopping.is_set():
                 return

@@ -29,7 +29,7 @@ from analysis.correlation import (
     worst_disagreements,
 )
 from analysis.iqa_datasets import distortion_family, is_scores_only
-from app.db.tables import AnalysisReport, Image, Job, Result
+from app.db.tables import AnalysisReport, Image, Result
 from app.services import catalog, crop_scores, iqa_datasets, studies
 from app.services.errors import Conflict, Invalid
 from app.settings import get_settings
@@ -96,7 +96,7 @@ def study_source(session: Session, study_id: int) -> Source | Pending:
     study = studies.get_study(session, study_id)
     if study.imported:
         raise studies.Conflict(f"study {study.id} is imported: no metric values are linked to its conditions")
-    job = session.get(Job, study.job_id)
+    job = studies.study_job(session, study)
     scale = studies.study_scale(session, study_id)
     if scale is None:  # a worker computes the scale (triplet studies)
         return Pending("computing", 0, 1)
@@ -169,7 +169,7 @@ def dataset_source(session: Session, dataset_id: int) -> Source | Pending:
     observations = [
         Observation(
             metric_values={n: (r.metrics or {}).get(n) for n in dataset.metrics},
-            human=iqa_datasets.human_score(dataset, r),
+            human=human,
             image=r.reference,
             condition=r.path,
             distortion=r.distortion,
@@ -186,7 +186,7 @@ def dataset_source(session: Session, dataset_id: int) -> Source | Pending:
             },
         )
         for r in rows
-        if r.score is not None
+        if (human := iqa_datasets.human_score(dataset, r)) is not None
     ]
     return Source("dataset", dataset.id, dataset.unit, observations, metrics, version, scores_only=scores_only)
 
@@ -217,12 +217,12 @@ def _cached(session: Session, source: Source, key: str, compute) -> dict:
     return report
 
 
-def _two_afc_rows(source: Source) -> list[dict]:
+def _two_afc_rows(source: Source, pairs: list[tuple[dict, dict, bool, str]]) -> list[dict]:
     n_bootstrap = get_settings().correlation_bootstrap
     rows = []
     for name, higher in source.metrics.items():
-        pairs = [TwoAFCPair(a.get(name), b.get(name), prefers_a, group) for a, b, prefers_a, group in source.pairs]
-        result = two_afc_agreement(pairs, higher_is_better=higher, n_bootstrap=n_bootstrap, seed=SEED)
+        judged = [TwoAFCPair(a.get(name), b.get(name), prefers_a, group) for a, b, prefers_a, group in pairs]
+        result = two_afc_agreement(judged, higher_is_better=higher, n_bootstrap=n_bootstrap, seed=SEED)
         rows.append(
             {
                 "metric": name,
@@ -248,7 +248,7 @@ def correlation(session: Session, source: Source, group: str, fit: str) -> dict:
 
     def compute() -> dict:
         if source.pairs is not None:
-            rows = _two_afc_rows(source)
+            rows = _two_afc_rows(source, source.pairs)
             return {
                 "unit": "2AFC",
                 "n": len(source.pairs),
@@ -275,21 +275,13 @@ def correlation(session: Session, source: Source, group: str, fit: str) -> dict:
 
 
 def _point(source: Source, o: Observation) -> dict:
-    out = {
-        "condition": o.condition,
-        "image": o.image,
-        "image_name": o.extra.get("image_name"),
-        "codec": o.codec,
-        "family": o.family,
-        "bpp": o.bpp,
+    """A scatter point: the observation as in the disagreement lists, with its metric values and interval."""
+    return {
+        **_observation_json(source, o),
         "distortion": o.distortion,
-        "human": o.human,
         "human_ci": list(o.human_ci) if o.human_ci else None,
-        "result_id": o.result_id,
         "metrics": o.metric_values,
     }
-    out.update(_image_urls(source, o))
-    return out
 
 
 def _image_urls(source: Source, o: Observation) -> dict:

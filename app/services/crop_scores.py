@@ -15,8 +15,8 @@ from sqlalchemy import delete, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
-from app.db.tables import Image, Job, Study, StudyCondition, StudyCropScore
-from app.services import catalog, crops
+from app.db.tables import Image, Study, StudyCondition, StudyCropScore
+from app.services import catalog, crops, studies
 from app.services.errors import ServiceError
 from app.services.storage import BlobStorage
 from app.settings import get_settings
@@ -37,6 +37,8 @@ def shows_crops(session: Session, study: Study) -> bool:
         for im in session.scalars(select(Image).where(Image.id.in_({c.image_id for c in study.conditions})))
     }
     for c in study.conditions:
+        if c.crop_box is None or c.image_id is None:  # an imported condition: no source image, no crop
+            continue
         left, top, width, height = c.crop_box
         if (left, top, width, height) != (0, 0, *sizes.get(c.image_id, (width, height))):
             return True
@@ -131,7 +133,7 @@ def score_crops(factory: sessionmaker[Session], storage: BlobStorage, study_id: 
         study = session.get(Study, study_id)
         if study is None:
             return 0
-        job = session.get(Job, study.job_id)
+        job = studies.study_job(session, study)
         registered = catalog.registry_metrics()
         chosen = [registered[n] for n in job.metrics if n in registered]
         by_id = {c.id: c for c in study.conditions}
@@ -147,7 +149,7 @@ def score_crops(factory: sessionmaker[Session], storage: BlobStorage, study_id: 
         for row in pending:
             condition = by_id.get(row.condition_id)
             reference = references.get(condition.image_id) if condition else None
-            if condition is None or reference is None:
+            if condition is None or reference is None or condition.image_key is None or reference.image_key is None:
                 row.metrics, row.metric_notes = {}, {"*": "condition or its reference crop is missing"}
             else:
                 try:

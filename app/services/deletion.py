@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 from app.db.enums import JobStatus
 from app.db.tables import Image, ImageSet, Job, Result, Study, TaskFailure
 from app.services.errors import Conflict
-from app.services.storage import LocalStorage, image_key
+from app.services.storage import BlobStorage, image_key
 
 
 def _check_deletable(session: Session, job: Job) -> None:
@@ -61,7 +61,7 @@ def delete_image_set(session: Session, image_set: ImageSet) -> list[str]:
     return keys
 
 
-def remove_files(storage: LocalStorage, keys: list[str]) -> None:
+def remove_files(storage: BlobStorage, keys: list[str]) -> None:
     """Remove files and folders named by storage keys (after the rows are committed); missing ones are fine."""
     for key in keys:
         try:

@@ -148,11 +148,13 @@ def study_summary(session: Session, study_id: int) -> dict:
             StudyTrial.study_id == study_id, StudyTrial.answered_at.is_not(None), StudyTrial.condition_b_id.is_not(None)
         )
     ):
-        if t.condition_a_id == t.condition_b_id or t.choice not in ("a", "b"):
-            continue
+        if t.condition_b_id is None or t.condition_a_id == t.condition_b_id or t.choice not in ("a", "b"):
+            continue  # (condition_b_id is never None here: the query selects two-sided trials)
         chosen = t.condition_a_id if t.choice == "a" else t.condition_b_id
         direct.setdefault(frozenset((t.condition_a_id, t.condition_b_id)), []).append((chosen, 1))
-    scale = {c["condition_id"]: c["score"] for c in studies.study_scale(session, study_id)["conditions"]}
+    computed = studies.study_scale(session, study_id)
+    assert computed is not None  # a gMAD study is native and pairwise: its scale is computed in the request
+    scale = {c["condition_id"]: c["score"] for c in computed["conditions"]}
     rows, judgements = [], []
     for p in link.pairs:
         ca, cb = condition_of.get(p["a_result_id"]), condition_of.get(p["b_result_id"])

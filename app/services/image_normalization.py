@@ -112,8 +112,7 @@ def normalize_image(filename: str, data: bytes, max_pixels: int) -> NormalizedIm
         frames = int(getattr(img, "n_frames", 1) or 1)
         img.seek(0)
         img.load()
-        img = ImageOps.exif_transpose(img)
-        rgb, notes = _to_rgb(img)
+        rgb, notes = _to_rgb(ImageOps.exif_transpose(img))
         if frames > 1:
             notes.insert(0, f"first frame of {frames} (animated or multi-page)")
         pixels = np.asarray(rgb, dtype=np.uint8).copy()

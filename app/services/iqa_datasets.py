@@ -208,7 +208,7 @@ def _image_rows(index: DatasetIndex) -> list[dict]:
                 "score_ci_low": d.score_ci[0] if d.score_ci else None,
                 "score_ci_high": d.score_ci[1] if d.score_ci else None,
                 "scored": index.scores_only,
-                "metrics": dict(d.metric_values) if index.scores_only else None,
+                "metrics": dict(d.metric_values or {}) if index.scores_only else None,
                 "metric_notes": {},
             }
             for d in index.distorted
@@ -405,7 +405,7 @@ def refresh_progress(session: Session, dataset_id: int) -> None:
     session.execute(
         update(IqaDataset).where(IqaDataset.id == dataset_id, IqaDataset.phase == "scoring").values(done=scored)
     )
-    dataset = session.get(IqaDataset, dataset_id)
+    dataset = get_dataset(session, dataset_id)
     session.refresh(dataset)
     if dataset.status in ACTIVE and dataset.phase == "scoring" and scored >= dataset.total:
         session.execute(

@@ -13,6 +13,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime
 from typing import TypeVar
 
 from sqlalchemy import func, select
@@ -75,11 +76,11 @@ def _public_set(session: Session, image_set_id: int) -> ImageSet:
     return image_set
 
 
-def _succeeded_jobs(session: Session, image_set_id: int) -> list[tuple[int, object, object, int]]:
+def _succeeded_jobs(session: Session, image_set_id: int) -> list[tuple[int, datetime, datetime | None, int]]:
     """(id, created_at, finished_at, done) of the succeeded jobs on the image set, oldest first."""
     return [
-        tuple(row)
-        for row in session.execute(
+        (job_id, created_at, finished_at, done)
+        for job_id, created_at, finished_at, done in session.execute(
             select(Job.id, Job.created_at, Job.finished_at, Job.done)
             .where(Job.image_set_id == image_set_id, Job.status == JobStatus.SUCCEEDED)
             .order_by(Job.id)
@@ -106,7 +107,7 @@ def _cached(session: Session, image_set_id: int, key: tuple, compute: Callable[[
     jobs = _succeeded_jobs(session, image_set_id)
     highest = session.scalar(select(func.max(Result.id)).where(Result.job_id.in_([j[0] for j in jobs])))
     return rd_points.cache.get_or_compute(
-        ("leaderboard", str(session.get_bind().url), image_set_id, tuple(jobs), highest) + key, compute
+        ("leaderboard", str(session.get_bind().engine.url), image_set_id, tuple(jobs), highest) + key, compute
     )
 
 
@@ -167,8 +168,8 @@ def codec_summaries(session: Session, image_set_id: int, metric: str) -> dict[st
                         rate_point=rate_point,
                         bpp=bpp / n,
                         metrics={metric: quality / n},
-                        n_images=n,
-                        metric_counts={metric: n},
+                        n_images=int(n),  # (a count kept in a list of float sums)
+                        metric_counts={metric: int(n)},
                     )
                     for rate_point, (n, bpp, quality) in points[codec].items()
                 ),
@@ -215,6 +216,9 @@ def _ranked_rows(summaries: dict[str, CodecSummary], metric: str, anchor: str, h
     """Leaderboard rows (without the codec kind) sorted by BD-rate, ranked, n/a last."""
     anchor_xy = summaries[anchor].curve.xy(metric) if anchor in summaries else None
     rows = []
+    rate: float | None
+    quality: float | None
+    note: str | None
     for codec, summary in summaries.items():
         curve = summary.curve
         bpp, values = curve.xy(metric)

@@ -7,9 +7,9 @@ import io
 import json
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import asdict, dataclass
-from typing import TypeVar
+from typing import Any, TypeVar
 
-from sqlalchemy import JSON, Text, cast, func, literal, select
+from sqlalchemy import JSON, ColumnElement, Text, cast, func, literal, select
 from sqlalchemy.dialects.postgresql import aggregate_order_by
 from sqlalchemy.orm import Session
 
@@ -76,8 +76,11 @@ def results_page_json(session: Session, job_id: int, limit: int, offset: int = 0
     order = (Result.codec, Result.rate_point, Result.image_id, Result.id)
     page = select(Result).where(Result.job_id == job_id).order_by(*order).limit(limit).offset(offset).subquery()
     if session.get_bind().dialect.name == "postgresql":
-        notes = cast(func.coalesce(func.nullif(cast(page.c.metric_notes, Text), "null"), "{}"), JSON)
-        fields = [x for name in PAGE_COLUMNS for x in (literal(name), page.c[name])]
+        # (one annotation for both dialects' expressions: each branch builds different SQL element classes)
+        notes: ColumnElement[Any] = cast(
+            func.coalesce(func.nullif(cast(page.c.metric_notes, Text), "null"), "{}"), JSON
+        )
+        fields: list[ColumnElement[Any]] = [x for name in PAGE_COLUMNS for x in (literal(name), page.c[name])]
         row = func.json_build_object(
             *fields,
             literal("metrics"),
@@ -87,7 +90,9 @@ def results_page_json(session: Session, job_id: int, limit: int, offset: int = 0
             literal("device"),
             page.c.device,
         )
-        array = func.coalesce(cast(func.json_agg(aggregate_order_by(row, *(page.c[c.key] for c in order))), Text), "[]")
+        array: ColumnElement[Any] = func.coalesce(
+            cast(func.json_agg(aggregate_order_by(row, *(page.c[c.key] for c in order))), Text), "[]"
+        )
     else:  # SQLite: rows reach the aggregate in the subquery's order
         notes = func.json(func.coalesce(func.nullif(page.c.metric_notes, "null"), "{}"))
         # json_object prints a REAL with 15 significant digits; 17 (``%!.17g``, kept verbatim through json())
@@ -170,7 +175,16 @@ def _finished_job_cached(session: Session, job: Job, key: tuple, compute: Callab
         return compute()
     highest = session.scalar(select(func.max(Result.id)).where(Result.job_id == job.id))
     return rd_points.cache.get_or_compute(
-        ("job", str(session.get_bind().url), job.id, job.created_at, job.status, job.finished_at, job.done, highest)
+        (
+            "job",
+            str(session.get_bind().engine.url),
+            job.id,
+            job.created_at,
+            job.status,
+            job.finished_at,
+            job.done,
+            highest,
+        )
         + key,
         compute,
     )
@@ -285,6 +299,24 @@ def _known_metric(job: Job, metric: str) -> None:
         raise Invalid(f"metric {metric!r} was not computed in job {job.id}; computed: {', '.join(job.metrics)}")
 
 
+def curve_json(codec: str, image_id: int | None, curve: RDCurve, metric: str, per_image: bool, total: int) -> dict:
+    """One ``RDCurveOut``: a mean point is ``complete`` when it averages all ``total`` images of the set."""
+    return {
+        "codec": codec,
+        "image_id": image_id,
+        "points": [
+            {
+                "rate_point": p.rate_point,
+                "bpp": p.bpp,
+                "value": p.metrics[metric],
+                "images": p.n_images,
+                "complete": per_image or p.n_images >= total,
+            }
+            for p in curve.points
+        ],
+    }
+
+
 def rd_curves(session: Session, job_id: int, metric: str, per_image: bool = False, image_id: int | None = None) -> dict:
     """RD points per codec: mean bpp and mean metric over images at each rate point (CompressAI's
     averaging, ``analysis.rd.average_rd_points``, here one SQL GROUP BY over the rows that have ``metric``), or
@@ -294,25 +326,11 @@ def rd_curves(session: Session, job_id: int, metric: str, per_image: bool = Fals
     per_image = per_image or image_id is not None
     groups, common = _metric_curves(session, job, metric, per_image=per_image, image_id=image_id)
     total = len(job.image_set.images)
-    curves = []
-    for image_id, by_codec in sorted(groups.items(), key=lambda kv: kv[0] or 0):
-        for codec, curve in by_codec.items():
-            curves.append(
-                {
-                    "codec": codec,
-                    "image_id": image_id,
-                    "points": [
-                        {
-                            "rate_point": p.rate_point,
-                            "bpp": p.bpp,
-                            "value": p.metrics[metric],
-                            "images": p.n_images,
-                            "complete": per_image or p.n_images >= total,
-                        }
-                        for p in curve.points
-                    ],
-                }
-            )
+    curves = [
+        curve_json(codec, image_id, curve, metric, per_image, total)
+        for image_id, by_codec in sorted(groups.items(), key=lambda kv: kv[0] or 0)
+        for codec, curve in by_codec.items()
+    ]
     return {"job_id": job_id, "metric": metric, "per_image": per_image, "curves": curves, **_subset_json(common)}
 
 

@@ -18,6 +18,8 @@ class BlobStorage(Protocol):
 
     def exists(self, key: str) -> bool: ...
 
+    def path(self, key: str) -> Path: ...  # the key's local file: checkpoint readers and removal need one
+
 
 class LocalStorage:
     """Files under a root folder; writes are atomic (temp file + rename), so readers never see halves."""

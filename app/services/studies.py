@@ -19,10 +19,11 @@ import secrets
 import threading
 from collections import Counter, defaultdict
 from dataclasses import dataclass
+from typing import cast
 from datetime import datetime, timedelta, timezone
 
 import numpy as np
-from sqlalchemy import func, or_, select, update
+from sqlalchemy import CursorResult, Executable, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -223,6 +224,20 @@ def study_owner_id(session: Session, study: Study) -> int | None:
     return job.owner_id if job else None
 
 
+def study_job(session: Session, study: Study) -> Job:
+    """The job a native study judges. A job cannot be deleted while a study uses it
+    (``deletion._check_deletable``), so a missing row is an imported study or a damaged database."""
+    job = session.get(Job, study.job_id) if study.job_id is not None else None
+    if job is None:
+        raise NotFound(f"study {study.id} has no job (an imported study links no job)")
+    return job
+
+
+def _rows_changed(session: Session, statement: Executable) -> int:
+    """How many rows an UPDATE changed (SQLAlchemy types ``execute`` as a plain ``Result``)."""
+    return cast(CursorResult, session.execute(statement)).rowcount
+
+
 def can_view(session: Session, user, study: Study) -> bool:
     """Imported studies: public ones for everyone, private ones for their owner and admins (as image sets);
     native studies: where their job is."""
@@ -230,7 +245,7 @@ def can_view(session: Session, user, study: Study) -> bool:
 
     if study.imported:
         return study.visibility == "public" or auth.is_admin(user) or (user is not None and study.owner_id == user.id)
-    return auth.can_view_image_set(user, session.get(Job, study.job_id).image_set)
+    return auth.can_view_image_set(user, study_job(session, study).image_set)
 
 
 def require_view(session: Session, user, study: Study) -> None:
@@ -238,7 +253,7 @@ def require_view(session: Session, user, study: Study) -> None:
     from app.services import auth
 
     if not study.imported:
-        auth.require_view_job(user, session.get(Job, study.job_id))
+        auth.require_view_job(user, study_job(session, study))
     elif not can_view(session, user, study):
         if user is None:
             raise ServiceError(f"study {study.id} is private: log in to see it", 401)
@@ -571,13 +586,14 @@ def record_response(
         raise Invalid(str(exc)) from None
     if response_ms is not None and response_ms < 0:
         raise Invalid("response_ms must be >= 0")
-    stored = session.execute(
+    stored = _rows_changed(
+        session,
         update(StudyTrial)
         .where(StudyTrial.id == trial.id, StudyTrial.answered_at.is_(None))
         .values(choice=choice, score=score, response_ms=response_ms, answered_at=_now())
-        .execution_options(synchronize_session=False)
+        .execution_options(synchronize_session=False),
     )
-    if stored.rowcount != 1:
+    if stored != 1:
         raise Conflict(f"trial {trial.id} was already answered")
     session.execute(
         update(Study)
@@ -614,6 +630,8 @@ def trial_image(
         )
     else:
         condition = session.get(StudyCondition, trial.condition_a_id if which == "a" else trial.condition_b_id)
+    if condition is None or condition.image_key is None:  # only imported studies' conditions lack a stored crop
+        raise NotFound(f"trial {trial_id} has no stored image {which!r}")
     return storage.get(condition.image_key)
 
 
@@ -763,7 +781,8 @@ def request_scale(session: Session, study: Study) -> None:
         and _aware(study.scale_queued_at) > _now() - SCALE_RESEND_AFTER
     ):
         return
-    claimed = session.execute(
+    claimed = _rows_changed(
+        session,
         update(Study)
         .where(
             Study.id == study.id,
@@ -775,10 +794,10 @@ def request_scale(session: Session, study: Study) -> None:
             ),
         )
         .values(scale_queued_version=version, scale_queued_at=_now())
-        .execution_options(synchronize_session=False)
+        .execution_options(synchronize_session=False),
     )
     session.commit()
-    if claimed.rowcount != 1:  # another request sent it a moment ago
+    if claimed != 1:  # another request sent it a moment ago
         return
     try:
         from engine.queue import CPU_QUEUE, celery_client
@@ -808,14 +827,15 @@ def compute_and_store_scale(factory: sessionmaker[Session], study_id: int) -> bo
         result = compute_scale(study, study_answers(session, study))
         result["answers_version"] = version
         result["computed_at"] = _now().isoformat()
-        stored = session.execute(
+        stored = _rows_changed(
+            session,
             update(Study)
             .where(Study.id == study.id, Study.answers_version == version)
             .values(scale_cache=result, scale_version=version)
-            .execution_options(synchronize_session=False)
+            .execution_options(synchronize_session=False),
         )
         session.commit()
-        return stored.rowcount == 1
+        return stored == 1
 
 
 _scale_locks: dict[int, threading.Lock] = {}
@@ -894,7 +914,8 @@ def response_rows(session: Session, study_id: int) -> list[dict]:
     for t in _answered(session, study.id):
         sitting = sittings[t.session_id]
         display = sitting.display or {}
-        a, b = conditions[t.condition_a_id], conditions.get(t.condition_b_id)
+        a = conditions[t.condition_a_id]
+        b = conditions.get(t.condition_b_id) if t.condition_b_id is not None else None
         rows.append(
             {
                 "observer": sitting.participant or t.session_id,
@@ -912,7 +933,7 @@ def response_rows(session: Session, study_id: int) -> list[dict]:
                 "score": t.score,
                 "response_ms": t.response_ms,
                 "served_at": t.served_at.isoformat(),
-                "answered_at": t.answered_at.isoformat(),
+                "answered_at": t.answered_at.isoformat() if t.answered_at else None,  # set: _answered
                 "codec_A": a.codec,
                 "rate_point_A": a.rate_point,
                 "bpp_A": a.bpp,

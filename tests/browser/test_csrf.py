@@ -20,21 +20,11 @@ import pytest
 from sqlalchemy import create_engine, insert, select
 
 from tests.support.accounts import browser_login
-from tests.support.browser import until
+from tests.support.browser import launch_chromium, until
 from tests.support.images import png_bytes, random_photo
 
 pytestmark = [pytest.mark.integration, pytest.mark.browser]
 
-CHROMIUM = "/usr/bin/chromium"
-ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 
 ATTACK = """<!doctype html><html><body>
 <form id="f1" method="post" action="{app}/api/v1/jobs/{job}/cancel" target="sink1"></form>
@@ -138,7 +128,7 @@ def test_pages_on_other_origins_cannot_change_anything_through_a_logged_in_brows
     assert before[0] == "queued"
     try:
         with sync_playwright() as p:
-            browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=ARGS)
+            browser = launch_chromium(p)
             context = browser.new_context()  # one cookie jar: the victim's tabs
             page = context.new_page()
             browser_login(page, stack.base_url, stack.user, stack.password)

@@ -12,22 +12,11 @@ from pathlib import Path
 import pytest
 
 from tests.support.accounts import browser_login
-from tests.support.browser import until
+from tests.support.browser import launch_chromium, until
 from tests.support.images import png_bytes, random_photo
 from tests.support.stack import ROOT
 
 pytestmark = [pytest.mark.integration, pytest.mark.browser]
-
-CHROMIUM = "/usr/bin/chromium"
-ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 
 
 def _artifacts() -> Path:
@@ -59,7 +48,7 @@ def test_member_runs_the_whole_loop_in_a_browser(production_stack, tmp_path):
     base = production_stack.base_url
 
     with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=ARGS)
+        browser = launch_chromium(p)
         page = browser.new_page(viewport={"width": 1280, "height": 1000})
         errors: list[str] = []
         page.on("pageerror", lambda e: errors.append(str(e)))

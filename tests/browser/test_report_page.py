@@ -13,16 +13,6 @@ from tests.support.studies import take_session, true_scale
 
 pytestmark = [pytest.mark.integration, pytest.mark.browser]
 
-CHROMIUM = "/usr/bin/chromium"
-ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 METRICS = ["psnr", "ssim", "gmsd"]
 
 
@@ -95,16 +85,6 @@ def answered_study(production_stack):
         report = wait_for_report(client, f"/api/v1/studies/{study['id']}/correlation")
         assert report.status_code == 200, report.text
     return study, report.json(), headers
-
-
-@pytest.fixture(scope="module")
-def browser():
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=ARGS)
-        yield browser
-        browser.close()
 
 
 def test_report_card_ranks_metrics_plots_them_and_shows_where_they_fail(production_stack, answered_study, browser):

@@ -6,21 +6,11 @@ from __future__ import annotations
 import pytest
 
 from tests.support.accounts import browser_login
-from tests.support.browser import until
+from tests.support.browser import launch_chromium, until
 from tests.support.images import png_bytes, random_photo
 
 pytestmark = [pytest.mark.integration, pytest.mark.browser]
 
-CHROMIUM = "/usr/bin/chromium"
-ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 HOSTILE = "<script>alert(1)</script><img src=x onerror=alert(2)>"
 
 VIOLATIONS_JS = """
@@ -79,7 +69,7 @@ def test_pages_render_under_the_csp_and_hostile_names_run_nothing(production_sta
     problems: list[str] = []
     dialogs: list[str] = []
     with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=ARGS)
+        browser = launch_chromium(p)
         page = browser.new_page(viewport={"width": 1280, "height": 900})
         page.add_init_script(VIOLATIONS_JS)
         page.on("dialog", lambda dialog: (dialogs.append(dialog.message), dialog.dismiss()))

@@ -5,25 +5,15 @@ from __future__ import annotations
 import csv
 import io
 import os
-import time
 
 import numpy as np
 import pytest
 
-from tests.support.studies import run_small_job_on_stack, stack_user_headers, take_session, true_scale
+from tests.support.browser import answer_trial, until
+from tests.support.studies import stack_user_headers, study_on_stack, take_session, true_scale
 
 pytestmark = [pytest.mark.integration, pytest.mark.browser]
 
-CHROMIUM = "/usr/bin/chromium"
-ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 TRIALS = 8
 
 
@@ -34,57 +24,15 @@ def owner(production_stack) -> dict[str, str]:
 
 @pytest.fixture(scope="module")
 def study(production_stack, owner):
-    job = run_small_job_on_stack(production_stack, owner)
-    with production_stack.client() as client:
-        created = client.post(
-            "/api/v1/studies",
-            headers=owner,
-            json={
-                "name": "browser study",
-                "method": "pairwise",
-                "job_id": job["id"],
-                "trials_per_session": TRIALS,
-                "sampling": "balanced",
-                "crop": 48,
-                "min_viewing_ms": 150,
-            },
-        )
-        assert created.status_code == 201, created.text
-    return created.json()
-
-
-@pytest.fixture(scope="module")
-def browser():
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=ARGS)
-        yield browser
-        browser.close()
-
-
-def _wait_until(page, expression: str, timeout: float = 15, arg=None) -> None:
-    """Poll ``expression`` through Playwright's evaluate (the DevTools protocol, which the app's CSP allows;
-    ``page.wait_for_function`` evaluates strings inside the page, which ``script-src`` without
-    ``'unsafe-eval'`` refuses)."""
-    deadline = time.monotonic() + timeout
-    while not page.evaluate(expression, arg):
-        assert time.monotonic() < deadline, f"timed out waiting for {expression}"
-        time.sleep(0.05)
-
-
-def _answer(page, key: str) -> None:
-    position = page.get_attribute("#stage", "data-position")
-    training = page.get_attribute("#stage", "data-training")
-    page.wait_for_selector("#stage[data-ready=true]", timeout=15_000)
-    page.keyboard.press(key)
-    _wait_until(
-        page,
-        "([p, t]) => !document.getElementById('done').hidden || "
-        "document.getElementById('stage').dataset.position !== p || "
-        "document.getElementById('stage').dataset.training !== t",
-        arg=[position, training],
-    )
+    spec = {
+        "name": "browser study",
+        "method": "pairwise",
+        "trials_per_session": TRIALS,
+        "sampling": "balanced",
+        "crop": 48,
+        "min_viewing_ms": 150,
+    }
+    return study_on_stack(production_stack, owner, spec)
 
 
 def test_take_trials_by_keyboard_reload_resume_and_finish(production_stack, study, owner, browser):
@@ -95,7 +43,7 @@ def test_take_trials_by_keyboard_reload_resume_and_finish(production_stack, stud
     page.click("#start")
     for _ in range(3):  # training trials: page only
         assert page.get_attribute("#stage", "data-training") == "true"
-        _answer(page, "ArrowLeft")
+        answer_trial(page, "ArrowLeft")
     page.wait_for_selector("#stage[data-training=false]")
     sid = page.evaluate(f"localStorage.getItem('licbench-study-{study['id']}-session')")
     assert sid
@@ -112,7 +60,7 @@ def test_take_trials_by_keyboard_reload_resume_and_finish(production_stack, stud
 
     for i in range(5):
         assert page.get_attribute("#stage", "data-position") == str(i + 1)
-        _answer(page, "ArrowLeft" if i % 2 else "ArrowRight")
+        answer_trial(page, "ArrowLeft" if i % 2 else "ArrowRight")
     assert page.get_attribute("#stage", "data-position") == "6"
     trial_before = page.get_attribute("#stage", "data-trial-id")
 
@@ -121,7 +69,7 @@ def test_take_trials_by_keyboard_reload_resume_and_finish(production_stack, stud
     assert page.get_attribute("#stage", "data-trial-id") == trial_before
     assert page.is_hidden("#intro")
     for _ in range(TRIALS - 5):
-        _answer(page, "ArrowRight")
+        answer_trial(page, "ArrowRight")
     page.wait_for_selector("#done:not([hidden])")
     artifacts = os.environ.get("LICBENCH_ARTIFACTS")
     if artifacts:
@@ -162,13 +110,13 @@ def test_owner_page_shows_progress_and_one_scale_plot_per_image(production_stack
     context = browser.new_context(viewport={"width": 1280, "height": 1000}, extra_http_headers=owner)
     page = context.new_page()
     page.goto(f"{production_stack.base_url}/studies/{study['id']}")
-    _wait_until(page, "document.querySelectorAll('#progress-table tbody tr').length === 8", timeout=60)
+    until(page, "document.querySelectorAll('#progress-table tbody tr').length === 8", timeout=60)
     assert page.get_attribute("#participant-link", "href").endswith(study["token"])
     assert int(page.text_content("#progress-trials")) >= TRIALS
-    _wait_until(page, "document.querySelectorAll('.scale-plot').length === 2", timeout=120)
+    until(page, "document.querySelectorAll('.scale-plot').length === 2", timeout=120)
     names = page.evaluate("document.querySelector('.scale-plot').data.map(t => t.name)")
     assert names == ["jpeg", "reference"]
     assert page.evaluate("document.querySelector('.scale-plot').layout.yaxis.title.text") == "JOD"
     page.click("#close-study")
-    _wait_until(page, "document.getElementById('study-status').textContent === 'closed'", timeout=60)
+    until(page, "document.getElementById('study-status').textContent === 'closed'", timeout=60)
     context.close()

@@ -8,8 +8,8 @@ import time
 
 import pytest
 
-from tests.browser.test_study_participant import ARGS, CHROMIUM, _wait_until
-from tests.support.studies import run_small_job_on_stack, stack_user_headers
+from tests.support.browser import answer_trial, launch_chromium
+from tests.support.studies import stack_user_headers, study_on_stack
 
 pytestmark = [pytest.mark.integration, pytest.mark.browser]
 
@@ -23,51 +23,29 @@ def owner(production_stack) -> dict[str, str]:
 
 @pytest.fixture(scope="module")
 def study(production_stack, owner):
-    job = run_small_job_on_stack(production_stack, owner)
-    with production_stack.client() as client:
-        created = client.post(
-            "/api/v1/studies",
-            headers=owner,
-            json={
-                "name": "triplet browser study",
-                "method": "triplet",
-                "job_id": job["id"],
-                "trials_per_session": TRIALS,
-                "crop": 48,
-                "min_viewing_ms": 100,
-                "boost": ["zoom", "flicker"],
-            },
-        )
-        assert created.status_code == 201, created.text
-    return created.json()
-
-
-def _answer(page, key: str) -> None:
-    position = page.get_attribute("#stage", "data-position")
-    training = page.get_attribute("#stage", "data-training")
-    page.wait_for_selector("#stage[data-ready=true]", timeout=15_000)
-    page.keyboard.press(key)
-    _wait_until(
-        page,
-        "([p, t]) => !document.getElementById('done').hidden || "
-        "document.getElementById('stage').dataset.position !== p || "
-        "document.getElementById('stage').dataset.training !== t",
-        arg=[position, training],
-    )
+    spec = {
+        "name": "triplet browser study",
+        "method": "triplet",
+        "trials_per_session": TRIALS,
+        "crop": 48,
+        "min_viewing_ms": 100,
+        "boost": ["zoom", "flicker"],
+    }
+    return study_on_stack(production_stack, owner, spec)
 
 
 def test_triplet_trials_by_keyboard_at_one_to_one_then_the_worker_scale(production_stack, study, owner):
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=ARGS)
+        browser = launch_chromium(p)
         context = browser.new_context(viewport={"width": 1000, "height": 800}, device_scale_factor=2)
         page = context.new_page()
         page.goto(production_stack.base_url + study["participant_url"][study["participant_url"].index("/studies/") :])
         page.click("#start")
         for key in ("ArrowLeft", "ArrowRight", "ArrowDown"):  # training: page only
             assert page.get_attribute("#stage", "data-training") == "true"
-            _answer(page, key)
+            answer_trial(page, key)
         page.wait_for_selector("#stage[data-training=false]")
         keys = ["ArrowLeft", "ArrowRight", "ArrowDown"]
         for i in range(TRIALS):
@@ -79,7 +57,7 @@ def test_triplet_trials_by_keyboard_at_one_to_one_then_the_worker_scale(producti
                 assert (
                     page.evaluate(f"document.getElementById('img-{side}').getBoundingClientRect().width") == 24 * zoom
                 )
-            _answer(page, keys[i % 3])
+            answer_trial(page, keys[i % 3])
         page.wait_for_selector("#done:not([hidden])")
         sid = page.evaluate(f"localStorage.getItem('licbench-study-{study['id']}-session')")
         context.close()

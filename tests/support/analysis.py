@@ -42,20 +42,21 @@ def stored_dataset_files(data_dir: Path) -> list[Path]:
 
 
 def run_job_in_process(
-    api, metrics=("psnr", "ssim", "gmsd"), sizes=((64, 80), (72, 72)), codecs=(("jpeg", (10, 30, 60, 90)),)
+    api,
+    metrics=("psnr", "ssim", "gmsd"),
+    sizes=((64, 80), (72, 72)),
+    codecs=(("jpeg", (10, 30, 60, 90)),),
+    set_name: str = "analysis",
 ) -> dict:
     """Upload ``sizes`` photos and run ``codecs`` through the worker's task function with ``metrics``; the job."""
     from app.db.session import session_factory
     from app.services import jobs
     from app.services.storage import default_storage
     from engine import benchmark
-    from tests.support.images import png_bytes, random_photo
+    from tests.support.images import photo_uploads
 
-    files = [
-        ("files", (f"photo{i}.png", png_bytes(random_photo(h, w, seed=70 + i)), "image/png"))
-        for i, (h, w) in enumerate(sizes)
-    ]
-    image_set = api.post("/api/v1/image-sets", data={"name": "analysis"}, files=files).json()
+    files = photo_uploads(sizes)
+    image_set = api.post("/api/v1/image-sets", data={"name": set_name}, files=files).json()
     created = api.post(
         "/api/v1/jobs",
         json={

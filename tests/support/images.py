@@ -33,3 +33,11 @@ def psnr(a: np.ndarray, b: np.ndarray) -> float:
     """PSNR in dB of two 8-bit arrays (a test oracle independent of metrics/)."""
     mse = np.mean((a.astype(np.float64) - b.astype(np.float64)) ** 2)
     return float(10 * np.log10(255.0**2 / mse))
+
+
+def photo_uploads(sizes) -> list[tuple]:
+    """The ``files`` of an image-set upload: one random photo PNG per (height, width) in ``sizes``."""
+    return [
+        ("files", (f"photo{i}.png", png_bytes(random_photo(h, w, seed=70 + i)), "image/png"))
+        for i, (h, w) in enumerate(sizes)
+    ]

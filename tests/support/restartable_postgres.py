@@ -4,16 +4,14 @@ keep using."""
 
 from __future__ import annotations
 
-import os
 import shutil
 import subprocess
-import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from tests.support.servers import _as_postgres, _pg_bin, free_port, wait_for_port
+from tests.support.servers import _as_postgres, _pg_bin, free_port, new_cluster, wait_for_port
 
 
 @dataclass
@@ -47,17 +45,7 @@ class RestartablePostgres:
 @contextmanager
 def restartable_postgres() -> Iterator[RestartablePostgres]:
     """A started cluster with an empty ``licbench`` database; stopped and removed afterwards."""
-    workdir = Path(tempfile.mkdtemp(prefix="licbench-pg-outage-"))
-    data, sockets = workdir / "pgdata", workdir / "pgsock"
-    sockets.mkdir()
-    if os.geteuid() == 0:
-        shutil.chown(workdir, "postgres")
-        shutil.chown(sockets, "postgres")
-    subprocess.run(
-        _as_postgres([_pg_bin("initdb"), "-D", str(data), "-U", "licbench", "--auth=trust", "-E", "UTF8", "--no-sync"]),
-        check=True,
-        capture_output=True,
-    )
+    workdir, data, sockets = new_cluster("licbench-pg-outage-")
     port = free_port()
     server = RestartablePostgres(
         f"postgresql+psycopg://licbench@127.0.0.1:{port}/licbench", data, port, sockets, workdir / "postgres.log"

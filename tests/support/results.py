@@ -12,6 +12,7 @@ from sqlalchemy import insert, select
 
 from analysis.rd import average_rd_points
 from app.db.tables import Image, ImageSet, Job, Result
+from app.services.results import curve_json
 
 BATCH = 5000
 POINTS = [10.0, 30.0, 50.0, 70.0, 90.0]  # rate points of hand_made_rows
@@ -160,26 +161,11 @@ def python_rd_curves(rows: list[dict], metric: str, per_image: bool) -> list[dic
     for row in rows:
         if row["metrics"].get(metric) is not None:
             groups[row["image_id"] if per_image else None].append(row)
-    curves = []
-    for image_id, group in sorted(groups.items(), key=lambda kv: kv[0] or 0):
-        for codec, curve in average_rd_points(group).items():
-            curves.append(
-                {
-                    "codec": codec,
-                    "image_id": image_id,
-                    "points": [
-                        {
-                            "rate_point": p.rate_point,
-                            "bpp": p.bpp,
-                            "value": p.metrics[metric],
-                            "images": p.n_images,
-                            "complete": per_image or p.n_images >= total,
-                        }
-                        for p in curve.points
-                    ],
-                }
-            )
-    return curves
+    return [
+        curve_json(codec, image_id, curve, metric, per_image, total)  # the answer's shape; the numbers are ours
+        for image_id, group in sorted(groups.items(), key=lambda kv: kv[0] or 0)
+        for codec, curve in average_rd_points(group).items()
+    ]
 
 
 def subset_fields(images: int | None) -> dict:

@@ -55,11 +55,10 @@ def _as_postgres(cmd: list[str]) -> list[str]:
     return ["runuser", "-u", "postgres", "--"] + cmd if os.geteuid() == 0 else cmd
 
 
-@contextmanager
-def postgres_server() -> Iterator[str]:
-    """A throw-away PostgreSQL cluster; yields a SQLAlchemy URL of an empty database."""
-    # Its own folder under /tmp: the `postgres` user cannot enter pytest's root-only temp dirs.
-    workdir = Path(tempfile.mkdtemp(prefix="licbench-pg-"))
+def new_cluster(prefix: str) -> tuple[Path, Path, Path]:
+    """An initdb'd, not yet started PostgreSQL cluster (user ``licbench``, trust auth): its folder, data folder and
+    socket folder. Its own folder under /tmp: the `postgres` user cannot enter pytest's root-only temp dirs."""
+    workdir = Path(tempfile.mkdtemp(prefix=prefix))
     data, sockets = workdir / "pgdata", workdir / "pgsock"
     sockets.mkdir(exist_ok=True)
     if os.geteuid() == 0:
@@ -70,6 +69,13 @@ def postgres_server() -> Iterator[str]:
         check=True,
         capture_output=True,
     )
+    return workdir, data, sockets
+
+
+@contextmanager
+def postgres_server() -> Iterator[str]:
+    """A throw-away PostgreSQL cluster; yields a SQLAlchemy URL of an empty database."""
+    workdir, data, sockets = new_cluster("licbench-pg-")
     port = free_port()
     log = open(workdir / "postgres.log", "wb")
     process = subprocess.Popen(

@@ -9,35 +9,16 @@ from collections import defaultdict
 
 import numpy as np
 
-from tests.support.images import png_bytes, random_photo
+from tests.support.images import photo_uploads
 
 JOD_SIGMA = 1.4826  # 1 JOD = 75% preference
 
 
 def run_small_job_in_process(api, sizes=((64, 80), (72, 72)), rate_points=(10, 40, 90)) -> dict:
     """Upload ``sizes`` photos, run JPEG at ``rate_points`` through the worker's task function; the job."""
-    from app.db.session import session_factory
-    from app.services import jobs
-    from app.services.storage import default_storage
-    from engine import benchmark
+    from tests.support.analysis import run_job_in_process
 
-    files = [
-        ("files", (f"photo{i}.png", png_bytes(random_photo(h, w, seed=70 + i)), "image/png"))
-        for i, (h, w) in enumerate(sizes)
-    ]
-    image_set = api.post("/api/v1/image-sets", data={"name": "study"}, files=files).json()
-    job_id = api.post(
-        "/api/v1/jobs",
-        json={
-            "image_set_id": image_set["id"],
-            "codecs": [{"name": "jpeg", "rate_points": list(rate_points)}],
-            "metrics": ["psnr"],
-        },
-    ).json()["id"]
-    for image in image_set["images"]:
-        for q in rate_points:
-            benchmark.run_task(session_factory(), default_storage(), jobs.TaskSpec(job_id, image["id"], "jpeg", q))
-    return api.get(f"/api/v1/jobs/{job_id}").json()
+    return run_job_in_process(api, ("psnr",), sizes, (("jpeg", tuple(rate_points)),), set_name="study")
 
 
 def true_scale(conditions: list[dict], step: float = 1.0) -> dict[int, float]:
@@ -142,10 +123,7 @@ def run_small_job_on_stack(
 ) -> dict:
     """The same tiny JPEG job as ``run_small_job_in_process``, run by the stack's real worker, as the user
     whose bearer ``headers`` are given."""
-    files = [
-        ("files", (f"photo{i}.png", png_bytes(random_photo(h, w, seed=70 + i)), "image/png"))
-        for i, (h, w) in enumerate(sizes)
-    ]
+    files = photo_uploads(sizes)
     with stack.client() as client:
         client.headers.update(headers)
         image_set = client.post("/api/v1/image-sets", data={"name": "study"}, files=files)
@@ -167,3 +145,12 @@ def run_small_job_on_stack(
             time.sleep(0.5)
     assert job["status"] == "succeeded", job
     return job
+
+
+def study_on_stack(stack, headers: dict[str, str], spec: dict) -> dict:
+    """A study (``POST /api/v1/studies`` with ``spec``) of a fresh small job run by the stack's real worker."""
+    job = run_small_job_on_stack(stack, headers)
+    with stack.client() as client:
+        created = client.post("/api/v1/studies", headers=headers, json={**spec, "job_id": job["id"]})
+        assert created.status_code == 201, created.text
+    return created.json()

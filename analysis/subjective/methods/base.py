@@ -139,9 +139,11 @@ class StudyMethod(ABC):
         """Whether a trap trial was answered as expected."""
 
     @abstractmethod
-    def scale(self, answers: Sequence[Answer], references: Mapping[str, str], *, bootstrap: int, seed: int) -> Scale:
-        """The scale from the answers of the observers kept after trap screening."""
+    def scale(
+        self, answers: Sequence[Answer], references: Mapping[str, str], *, bootstrap: int, seed: int
+    ) -> Scale | None:
+        """The scale from the answers of the observers kept after trap screening; None when no answer counts."""
 
     @abstractmethod
-    def trial_body(self, a: str, b: str | None, url: Callable[[str], str]) -> dict:
+    def trial_body(self, a: int | str, b: int | str | None, url: Callable[[str], str]) -> dict:
         """The stimulus part of ``/next``'s answer; ``url(which)`` gives a stimulus image's address."""

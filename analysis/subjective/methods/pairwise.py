@@ -58,7 +58,7 @@ class PairwiseMethod(StudyMethod):
             comparisons = [
                 Comparison(observer=h.observer, scene=group, a=h.a, b=h.b, a_selected=h.choice == "a")
                 for h in rows
-                if h.choice is not None
+                if h.choice is not None and h.b is not None  # rows hold only two-sided trials
             ]
             a, b = active_next_pair(conditions, comparisons, rng, references={group: reference})
         else:

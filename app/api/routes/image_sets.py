@@ -12,22 +12,15 @@ from sqlalchemy import func, select
 from app.api.deps import CurrentUser, OptionalUser, Pagination, SessionDep, StorageDep
 from app.api.rate_limits import UploadingUser
 from app.api.schemas import ImageSetOut
+from app.api.uploads import read_limited
 from app.db.tables import ImageSet
 from app.services import auth, deletion, image_sets
-from app.services.errors import Invalid, TooLarge
+from app.services.errors import Invalid
 from app.services.image_sets import Upload
 from app.services.storage import image_key
 from app.settings import get_settings
 
 router = APIRouter(prefix="/api/v1/image-sets", tags=["image sets"])
-
-
-def _read_limited(upload: UploadFile, limit: int) -> bytes:
-    """At most ``limit`` bytes of ``upload``, read from its spooled file (call it in the thread pool)."""
-    data = upload.file.read(limit + 1)
-    if len(data) > limit:
-        raise TooLarge(f"file {upload.filename!r} is larger than the upload limit of {limit} bytes")
-    return data
 
 
 @router.post("", status_code=status.HTTP_201_CREATED, response_model=ImageSetOut)
@@ -47,7 +40,7 @@ def create_image_set(
     if visibility not in auth.VISIBILITIES:
         raise Invalid(f"field 'visibility' must be one of {', '.join(auth.VISIBILITIES)}")
     limit = get_settings().max_upload_bytes
-    uploads = [Upload(f.filename or "upload", _read_limited(f, limit)) for f in files]
+    uploads = [Upload(f.filename or "upload", read_limited(f, limit)) for f in files]
     image_set = image_sets.create_image_set(session, blob_storage, name, uploads)
     image_set.owner_id, image_set.visibility = user.id, visibility
     session.commit()  # visible to the next request (the page it redirects to) before this answer is sent

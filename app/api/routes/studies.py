@@ -26,9 +26,10 @@ from app.api.schemas_studies import (
     StudyRequest,
     TrialOut,
 )
+from app.api.uploads import read_limited
 from app.db.tables import Job, Study, User
 from app.services import auth, studies, study_imports
-from app.services.errors import ServiceError, TooLarge
+from app.services.errors import ServiceError
 from app.settings import get_settings
 
 router = APIRouter(prefix="/api/v1", tags=["studies"])
@@ -74,13 +75,6 @@ def create_study(
     return studies.study_json(study, str(request.base_url), with_token=True)
 
 
-def _read_limited(upload: UploadFile, limit: int) -> bytes:
-    data = upload.file.read(limit + 1)
-    if len(data) > limit:
-        raise TooLarge(f"file {upload.filename!r} is larger than the upload limit of {limit} bytes")
-    return data
-
-
 @router.post("/studies/import", status_code=status.HTTP_201_CREATED, response_model=ImportedStudyOut)
 def import_study(
     user: UploadingUser,
@@ -95,7 +89,7 @@ def import_study(
     first: bad input answers 4xx naming the file, row and column, and nothing is stored. The scale is
     computed by a worker (``GET /scale`` answers 202 until then)."""
     limit = get_settings().max_upload_bytes
-    uploads = [(f.filename or "upload.csv", _read_limited(f, limit)) for f in files]
+    uploads = [(f.filename or "upload.csv", read_limited(f, limit)) for f in files]
     study, body = study_imports.import_study(
         session,
         study_imports.ImportSpec(
