@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import argparse
 import random
+import shutil
 import signal
 import sys
 import tempfile
@@ -150,8 +151,14 @@ def main(argv: list[str] | None = None) -> int:
     ok = True
     for name in args.phases.split(","):
         started = time.monotonic()
-        with tempfile.TemporaryDirectory(prefix=f"licbench-soak-{name}-") as workdir:
-            ok &= run_phase(name, args, rng, Path(workdir))
+        # The phase's logs (server, worker, `licbench run`) stay behind when it fails, for the post-mortem.
+        workdir = Path(tempfile.mkdtemp(prefix=f"licbench-soak-{name}-"))
+        passed = run_phase(name, args, rng, workdir)
+        if passed:
+            shutil.rmtree(workdir, ignore_errors=True)
+        else:
+            log(f"phase {name} failed: its logs are kept in {workdir}")
+        ok &= passed
         log(f"phase {name} took {(time.monotonic() - started) / 60:.1f} min in all\n")
     log("soak: " + ("PASS (nothing lost or duplicated, every job finished, no undocumented 5xx)" if ok else "FAIL"))
     return 0 if ok else 1
