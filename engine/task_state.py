@@ -350,9 +350,16 @@ def _active_job_ids() -> Select:
     return select(Job.id).where(Job.status.in_(JobStatus.active()))
 
 
-def sweep(session: Session, now: datetime, settings: Settings, send: Sender = send_tasks) -> SweepReport:
+def sweep(
+    session: Session,
+    now: datetime,
+    settings: Settings,
+    send: Sender = send_tasks,
+    waiting: Callable[[str], int | None] = queue.waiting_messages,
+) -> SweepReport:
     """One pass of the task sweep (see the module docstring), at time ``now``; commits its changes, then sends the
-    messages. Only tasks of queued or running jobs are touched."""
+    messages. Only tasks of queued or running jobs are touched. ``waiting`` counts the messages waiting on a broker
+    queue (:func:`_resend_missing`)."""
     report = SweepReport()
     stale_before = now - timedelta(seconds=settings.task_stale_s)
     hard_before = now - timedelta(seconds=settings.task_hard_time_limit_s + HARD_LIMIT_GRACE_S)
@@ -445,6 +452,9 @@ def sweep(session: Session, now: datetime, settings: Settings, send: Sender = se
                 len(report.resent),
                 settings.task_redelivery_s,
             )
+    if not report.resent:
+        report.resent = _resend_missing(session, now, settings, waiting, already=to_send)
+        to_send += [t for t in session.scalars(select(Task).where(Task.id.in_(report.resent)))]
 
     for job_id in {t.job_id for t in running} | set(
         session.scalars(
@@ -480,6 +490,61 @@ def _consumed_queues(session: Session, now: datetime, settings: Settings) -> set
             return None
         consumed.update(q for q in queues.split(",") if q)
     return consumed
+
+
+def _resend_missing(
+    session: Session, now: datetime, settings: Settings, waiting: Callable[[str], int | None], already: list[Task]
+) -> list[int]:
+    """Queued tasks of a busy queue whose messages are missing: a message is a turn (``engine.scheduling``), so a
+    queue needs at least as many messages waiting as it has queued tasks. Where fewer wait (a turn lost to a race
+    or a killed process while other jobs keep the workers busy, which :func:`_queue_looks_lost` never sees), the
+    oldest queued tasks older than ``task_redelivery_s`` are sent again, one per missing message. A message counted
+    missing while a worker holds it undelivered only adds a turn that finds nothing to run. Commits; returns the
+    task ids to send."""
+    redelivery_before = now - timedelta(seconds=settings.task_redelivery_s)
+    kinds = {name: c.kind for name, c in catalog.codecs(session).items()}
+    consumed = _consumed_queues(session, now, settings)
+    by_queue: dict[str, list[Task]] = {}
+    for task in session.scalars(
+        select(Task)
+        .where(Task.state == TaskState.QUEUED, Task.job_id.in_(_active_job_ids()))
+        .order_by(Task.queued_at, Task.id)
+    ):
+        name = queue.queue_for(kinds.get(task.codec, CodecKind.LEARNED), settings.learned_queue)
+        by_queue.setdefault(name, []).append(task)
+    sending = {t.id for t in already}
+    resent: list[int] = []
+    for name, tasks in by_queue.items():
+        if consumed is not None and name not in consumed:
+            continue  # nobody consumes it (no gpu worker yet): more copies would only pile up
+        count = waiting(name)
+        if count is None:
+            continue
+        missing = len(tasks) - count - sum(1 for t in tasks if t.id in sending)
+        if missing <= 0:
+            continue
+        overdue = [t for t in tasks if t.id not in sending and _aware(t.queued_at) < redelivery_before]
+        here = [
+            task.id
+            for task in overdue[:missing]
+            if _rowcount(
+                session,
+                update(Task)
+                .where(Task.id == task.id, Task.state == TaskState.QUEUED, Task.queued_at == task.queued_at)
+                .values(queued_at=now),
+            )
+        ]
+        if here:
+            log.warning(
+                "sweep sends %d queued tasks again: queue %s holds %d messages for %d queued tasks",
+                len(here),
+                name,
+                count,
+                len(tasks),
+            )
+        resent += here
+    session.commit()
+    return resent
 
 
 def _queue_looks_lost(session: Session, now: datetime, settings: Settings) -> bool:

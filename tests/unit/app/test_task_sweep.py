@@ -214,3 +214,30 @@ def test_a_task_killed_at_the_hard_time_limit_says_so(job, settings):
     _sweep(settings, T0 + timedelta(seconds=657), Sent())  # stale, but not yet past the limit plus grace
     error = _task(job[0]).error
     assert "stopped heartbeating" in error and "killed at the hard time limit of 600 s" in error
+
+
+def test_a_queued_task_whose_message_is_missing_is_sent_again_while_other_work_runs(api, job, settings):
+    """A message is a turn: fewer messages waiting than queued tasks means some are lost, even while workers are
+    busy (the case the lost-queue rule never sees: the soak's unfinished jobs)."""
+    from engine import task_state
+
+    image_set_id = api.get(f"/api/v1/jobs/{job[0]}").json()["image_set_id"]
+    other = api.post(
+        "/api/v1/jobs",
+        json={"image_set_id": image_set_id, "metrics": ["psnr"], "codecs": [{"name": "jpeg", "rate_points": [30, 60]}]},
+    ).json()["id"]
+    late = datetime.now(UTC) + timedelta(seconds=121)
+    _alive_worker(late)
+    _claim((other, job[1]), "busy:1", late)  # another job's task runs: the queue does not look lost
+
+    def sweep_with(waiting_count: int | None, now: datetime, sent: Sent):
+        with _session() as session:
+            return task_state.sweep(session, now, settings, send=sent, waiting=lambda _queue: waiting_count)
+
+    sent = Sent()
+    assert sweep_with(1, late, sent).resent == []  # its message waits
+    assert sweep_with(None, late, sent).resent == []  # the broker cannot say: left alone
+    assert sweep_with(0, late - timedelta(seconds=2), sent).resent == []  # queued too recently
+    report = sweep_with(0, late, sent)
+    assert report.resent == [_task(job[0]).id] and [s.job_id for s in sent.specs] == [job[0]]
+    assert sweep_with(0, late + timedelta(seconds=60), sent).resent == []  # just sent: waits another window
