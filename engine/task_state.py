@@ -498,10 +498,10 @@ def _resend_missing(
     """Queued tasks of a busy queue whose messages are missing: a message is a turn (``engine.scheduling``), so a
     queue needs at least as many messages waiting as it has queued tasks. Where fewer wait (a turn lost to a race
     or a killed process while other jobs keep the workers busy, which :func:`_queue_looks_lost` never sees), the
-    oldest queued tasks older than ``task_redelivery_s`` are sent again, one per missing message. A message counted
-    missing while a worker holds it undelivered only adds a turn that finds nothing to run. Commits; returns the
-    task ids to send."""
-    redelivery_before = now - timedelta(seconds=settings.task_redelivery_s)
+    oldest queued tasks queued more than one sweep interval ago are sent again, one per missing message. Counting
+    needs no long wait: a message is uncounted only while a worker holds it before its turn or while the API is
+    sending it, seconds, and a turn too many just finds nothing to run. Commits; returns the task ids to send."""
+    redelivery_before = now - timedelta(seconds=settings.sweep_interval_s)
     kinds = {name: c.kind for name, c in catalog.codecs(session).items()}
     consumed = _consumed_queues(session, now, settings)
     by_queue: dict[str, list[Task]] = {}
