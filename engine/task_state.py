@@ -12,7 +12,9 @@ older than ``task_stale_s`` (its worker vanished: ``kill -9``, a lost machine) o
 time limit ago goes back to ``queued`` and its message is sent again while ``attempts < task_max_attempts``, else
 it is failed with the reason (its missing rate points are recorded as ``TaskFailure`` rows, so the job finishes
 and says why). Queued tasks older than ``task_redelivery_s`` are sent again when no task was claimed within that
-window and none is running although a worker is alive: the broker lost its queue (Redis killed). Each change is
+window and none is running although a worker is alive: the broker lost its queue (Redis killed). A queue that
+holds fewer waiting messages than it has queued tasks gets the missing turns sent again (:func:`_resend_missing`:
+in the soak, a pool process SIGKILLed mid-task took its message with it while other jobs kept the workers busy). Each change is
 an ``UPDATE ... WHERE`` guarded by the state (and attempts) the sweeper read, so two workers sweeping at once
 change and send each task at most once; the unique result rule dedups any rate point that runs twice.
 """
