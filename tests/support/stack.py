@@ -40,7 +40,7 @@ class Stack:
                 job = client.get(f"/api/v1/jobs/{job_id}").json()
                 if job["status"] not in ("queued", "running"):
                     return job
-                time.sleep(0.5)
+                time.sleep(0.2)
         raise TimeoutError(
             f"job {job_id} still {job['status']} after {timeout} s: {job}; "
             f"worker log tail: {self.worker_log.read_text()[-3000:]}"
