@@ -99,15 +99,5 @@ def production_stack(real_servers: tuple[str, str], tmp_path_factory: pytest.Tem
     """Web server + Celery worker processes on real PostgreSQL and Redis."""
     database_url, broker_url = real_servers
     # A loaded machine (shared cores) can take over a minute to import torch in the server process.
-    with running_stack(
-        database_url,
-        broker_url,
-        tmp_path_factory.mktemp("stack-data"),
-        startup_timeout=240,
-        # The worker's study scales and the server's correlation reports get intervals from fewer resamples
-        # (production: 500 and 1000): the browser and integration tests check that intervals exist, not their
-        # precision, and a triplet scale's 500 refits took minutes of the suite (tests/unit checks the bootstrap).
-        STUDY_BOOTSTRAP="100",
-        CORRELATION_BOOTSTRAP="200",
-    ) as stack:
+    with running_stack(database_url, broker_url, tmp_path_factory.mktemp("stack-data"), startup_timeout=240) as stack:
         yield stack

@@ -61,19 +61,11 @@ def _env(database_url: str, broker_url: str, data_dir: Path) -> dict[str, str]:
 
 @contextmanager
 def running_stack(
-    database_url: str,
-    broker_url: str,
-    data_dir: Path,
-    concurrency: int = 2,
-    startup_timeout: float = 60,
-    **settings: str,
+    database_url: str, broker_url: str, data_dir: Path, concurrency: int = 2, startup_timeout: float = 60
 ) -> Iterator[Stack]:
-    """Migrate the database, then start the web server and one worker process; stop both afterwards.
-
-    ``settings``: more environment variables (licbench settings) for both processes."""
+    """Migrate the database, then start the web server and one worker process; stop both afterwards."""
     data_dir.mkdir(parents=True, exist_ok=True)
     env = _env(database_url, broker_url, data_dir)
-    env.update(settings)
     subprocess.run(
         [sys.executable, "-m", "app.cli", "db", "upgrade"], env=env, cwd=ROOT, check=True, capture_output=True
     )
