@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -52,15 +53,32 @@ def settings_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Pa
     queue.clients.reset()  # this test's broker URL is not used again
 
 
+@pytest.fixture(scope="session")
+def migrated_sqlite(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One SQLite database migrated to head by the real Alembic chain, made once per session.
+
+    Each ``api`` test starts from a copy of this file: running the whole migration chain per test cost about
+    a second each (several minutes over the suite). The migrations themselves are tested in tests/cli.
+    """
+    from alembic import command
+
+    from app.db.migrate import alembic_config
+
+    template = tmp_path_factory.mktemp("migrated") / "licbench.sqlite"
+    command.upgrade(alembic_config(f"sqlite:///{template}"), "head")
+    return template
+
+
 @pytest.fixture
-def api(settings_env: Path):
+def api(settings_env: Path, migrated_sqlite: Path):
     """The FastAPI app in-process on a migrated SQLite database (embedded broker)."""
     from fastapi.testclient import TestClient
 
-    from app.db.migrate import upgrade_to_head
     from app.main import create_app
 
-    upgrade_to_head()  # the queue's Celery client follows the settings' broker URL (this test's data dir)
+    # A copy of the session's freshly migrated database is the same file `upgrade_to_head()` would write here.
+    settings_env.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(migrated_sqlite, settings_env / "licbench.sqlite")
     with TestClient(create_app()) as client:
         # Mutating routes need a user (issue 12): the client speaks as the member "tester" with a bearer token
         # (tests.support.accounts makes other users and anonymous clients).

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from tests.support.faults import FaultStack, RedisProcess, new_stack, persistent_redis
-from tests.support.servers import postgres_server
+from tests.support.servers import fresh_database
 
 # Shorter than production so the tests wait seconds, not minutes; still longer than any task they run
 # (a task here is one small image x one classical codec, well under a second of work).
@@ -45,15 +45,18 @@ def redis_broker(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RedisProc
 
 
 @pytest.fixture(scope="package")
-def redis_stack(redis_broker: RedisProcess, tmp_path_factory: pytest.TempPathFactory) -> Iterator[FaultStack]:
-    """Server + one-process worker on PostgreSQL and a persistent Redis."""
+def redis_stack(
+    redis_broker: RedisProcess, real_servers: tuple[str, str], tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[FaultStack]:
+    """Server + one-process worker on PostgreSQL and a persistent Redis.
+
+    Its database is a fresh one on the session's PostgreSQL server (no fault test stops PostgreSQL), which saves
+    a second initdb and server start-up."""
     data_dir: Path = tmp_path_factory.mktemp("redis-stack") / "data"
-    with postgres_server() as database_url:
-        stack = new_stack(
-            database_url, redis_broker.url, data_dir, BROKER_VISIBILITY_TIMEOUT_S=REDIS_VISIBILITY_TIMEOUT_S
-        )
-        try:
-            stack.start()
-            yield stack
-        finally:
-            stack.close()
+    database_url = fresh_database(real_servers[0], "faults")
+    stack = new_stack(database_url, redis_broker.url, data_dir, BROKER_VISIBILITY_TIMEOUT_S=REDIS_VISIBILITY_TIMEOUT_S)
+    try:
+        stack.start()
+        yield stack
+    finally:
+        stack.close()

@@ -17,26 +17,15 @@ from pathlib import Path
 
 import httpx
 import pytest
-from sqlalchemy import create_engine, select, text
-from sqlalchemy.engine import make_url
+from sqlalchemy import create_engine, select
 from sqlalchemy.orm import Session
 
 from app.db.tables import Result, Task
 from tests.support.images import png_bytes, random_photo
-from tests.support.servers import free_port, stop_process, wait_for_port
+from tests.support.servers import free_port, fresh_database, stop_process, wait_for_port
 from tests.support.stack import ROOT, _env
 
 pytestmark = pytest.mark.integration
-
-
-def _own_database(database_url: str, name: str) -> str:
-    """A fresh database on the shared test server (the session's other stack has its own worker)."""
-    admin = create_engine(database_url, isolation_level="AUTOCOMMIT")
-    with admin.connect() as connection:
-        connection.execute(text(f'DROP DATABASE IF EXISTS "{name}"'))
-        connection.execute(text(f'CREATE DATABASE "{name}"'))
-    admin.dispose()
-    return make_url(database_url).set(database=name).render_as_string(hide_password=False)
 
 
 def _parent_pid(pid: int) -> int:
@@ -60,7 +49,7 @@ def _cli(env, *args, stdin: str | None = None) -> str:
 def two_worker_stack(real_servers, tmp_path_factory):
     database_url, broker_url = real_servers
     data_dir = tmp_path_factory.mktemp("scale-out")
-    env = _env(_own_database(database_url, "scaleout"), broker_url.rsplit("/", 1)[0] + "/5", data_dir)
+    env = _env(fresh_database(database_url, "scaleout"), broker_url.rsplit("/", 1)[0] + "/5", data_dir)
     env["LEARNED_QUEUE"] = "gpu"
     _cli(env, "db", "upgrade")
     port = free_port()

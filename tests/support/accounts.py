@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cache
 
 ANONYMOUS = {"Authorization": ""}  # request headers that drop the client's default bearer token
 
@@ -19,6 +20,18 @@ class Account:
         return {"Authorization": f"Bearer {self.token}"}
 
 
+@cache
+def _password_hash(password: str) -> str:
+    """The app's own argon2id hash of ``password``, made once per test session and password.
+
+    argon2id is slow on purpose (about a second per hash on a loaded 2-core machine); the test users' passwords
+    repeat from test to test, so one real hash each serves them all (it verifies like any other).
+    """
+    from app.services import users
+
+    return users.hash_password(password)
+
+
 def make_user(name: str, role: str = "member", password: str | None = None) -> Account:
     """A user in the configured database (settings' DATA_DIR) with a password and an API token."""
     from app.db.session import session_scope
@@ -26,8 +39,9 @@ def make_user(name: str, role: str = "member", password: str | None = None) -> A
 
     password = password or f"pw-{name}-0123456789"
     with session_scope() as session:
-        user = users.find_user(session, name) or users.create_user(session, name, password, role=role)
-        users.set_password(session, user, password)
+        user = users.find_user(session, name) or users.create_user(session, name, None, role=role)
+        user.password_hash = _password_hash(password)
+        session.flush()
         token = tokens.create_token(session, f"{name} test token", user=user)
     return Account(name, password, token, role)
 

@@ -103,7 +103,7 @@ def wait_for_dataset(client, dataset_id: int, timeout: float = 300) -> dict:
         dataset = client.get(f"/api/v1/iqa-datasets/{dataset_id}").json()
         if dataset["status"] not in ("queued", "running") or time.monotonic() > deadline:
             return dataset
-        time.sleep(0.5)
+        time.sleep(0.2)
 
 
 def wait_for_report(client, url: str, timeout: float = 300):
@@ -115,7 +115,7 @@ def wait_for_report(client, url: str, timeout: float = 300):
         response = client.get(url, timeout=600)
         if response.status_code != 202 or time.monotonic() > deadline:
             return response
-        time.sleep(0.5)
+        time.sleep(0.2)
 
 
 def stack_headers(stack, name: str = "analyst") -> dict[str, str]:

@@ -40,7 +40,7 @@ class Stack:
                 job = client.get(f"/api/v1/jobs/{job_id}").json()
                 if job["status"] not in ("queued", "running"):
                     return job
-                time.sleep(0.5)
+                time.sleep(0.2)
         raise TimeoutError(
             f"job {job_id} still {job['status']} after {timeout} s: {job}; "
             f"worker log tail: {self.worker_log.read_text()[-3000:]}"
@@ -86,7 +86,7 @@ def running_stack(
         stderr=subprocess.STDOUT,
     )
     try:
-        wait_for_port(port, timeout=startup_timeout, process=server)
+        # The admin and its token need only the migrated database: made while server and worker import torch.
         user, password = "stack-admin", "stack-admin-password"
         subprocess.run(
             [sys.executable, "-m", "app.cli", "user", "create", user, "--admin", "--password-stdin"],
@@ -109,6 +109,7 @@ def running_stack(
             .stdout.strip()
             .splitlines()[-1]
         )
+        wait_for_port(port, timeout=startup_timeout, process=server)
         yield Stack(f"http://127.0.0.1:{port}", env, data_dir, worker_log, user, password, token)
     finally:
         stop_process(worker)
