@@ -30,7 +30,7 @@ At the start a vector probe (small cache-resident matmuls on one thread, alone a
 workers at once) shows how the machine's cores scale on vector code by themselves, without images or memory
 traffic: where it reads well above 1x, the cores share execution units or clock and wall / ideal cannot reach 1x.
 
-    python benchmarks/pipeline.py [--workers 2] [--images 8]
+    python benchmarks/pipeline.py [--workers 2] [--images 8] [--skip-production] [--skip-eval-loop]
 """
 
 from __future__ import annotations
