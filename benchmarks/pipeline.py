@@ -30,7 +30,7 @@ At the start a vector probe (small cache-resident matmuls on one thread, alone a
 workers at once) shows how the machine's cores scale on vector code by themselves, without images or memory
 traffic: where it reads well above 1x, the cores share execution units or clock and wall / ideal cannot reach 1x.
 
-    python benchmarks/pipeline.py [--workers 2] [--images 8]
+    python benchmarks/pipeline.py [--workers 2] [--images 8] [--skip-production] [--skip-eval-loop]
 """
 
 from __future__ import annotations
@@ -379,7 +379,13 @@ def where_time_went(run: ServiceRun) -> dict[str, float]:
 
 
 def report(
-    label: str, run: ServiceRun, ideal: float, baseline: float, workers: int, serial_compute: float, parallel: float
+    label: str,
+    run: ServiceRun,
+    ideal: float,
+    baseline: float | None,
+    workers: int,
+    serial_compute: float,
+    parallel: float,
 ) -> None:
     wall, compute = run.wall, run.compute
     overhead = (wall * workers - compute) / compute
@@ -396,7 +402,8 @@ def report(
         f"  wall / the same loop in {workers} processes at once: {wall / parallel:5.2f}x (the service's own cost "
         f"under the same CPU contention; the rest of wall / ideal is the {workers} processes slowing each other)"
     )
-    print(f"  speed-up vs default-thread serial loop: {baseline / wall:5.2f}x")
+    if baseline is not None:
+        print(f"  speed-up vs default-thread serial loop: {baseline / wall:5.2f}x")
     print(f"  service overhead (queue + DB + PNG + idle): {100 * overhead:6.1f} % of compute")
     print(
         f"  compute inside tasks / the serial loop's compute: {compute / serial_compute:5.2f}x "
@@ -420,6 +427,11 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--images", type=int, default=8, choices=range(1, 9), metavar="1..8")
     parser.add_argument("--skip-production", action="store_true", help="only the embedded broker")
+    parser.add_argument(
+        "--skip-eval-loop",
+        action="store_true",
+        help="skip the eval_model-style loop (the slowest step; only the speed-up over it needs it)",
+    )
     args = parser.parse_args()
     images = photos(args.images)
     chosen = selection(build_codecs(CodecContext()))
@@ -436,12 +448,13 @@ def main() -> None:
     ideal_serial(first, [(name, points[:1]) for name, points in chosen])  # untimed warm-up: weights read,
     torch.set_num_threads(threads)  # networks built, first-call kernel set-up (the later loops start warm too)
     before, compute_before = measure_ideal(images, chosen, args.workers, "before")
-    baseline = serial_baseline(images, chosen)
-    print(
-        f"serial eval_model-style loop ({torch.get_num_threads()} torch threads, the default): {baseline:8.1f} s; "
-        f"load {_load()}",
-        flush=True,
-    )
+    baseline = None if args.skip_eval_loop else serial_baseline(images, chosen)
+    if baseline is not None:
+        print(
+            f"serial eval_model-style loop ({torch.get_num_threads()} torch threads, the default): {baseline:8.1f} s; "
+            f"load {_load()}",
+            flush=True,
+        )
     with embedded_stack(args.workers) as stack:
         embedded = service_run(stack, images, chosen)
     parallel = parallel_ideal(images, chosen, args.workers)

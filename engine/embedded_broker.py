@@ -19,6 +19,10 @@ This transport keeps kombu's table layout and URL (``sqla+sqlite:///...``, chose
 - **Acknowledged means deleted.** An ack deletes the row, a requeue (reject, or restore at shutdown) makes it
   visible again in place: the table holds only waiting and in-flight messages.
 - **One short session per call**, under one lock per channel, whichever thread calls.
+- **Prompt wake-up.** A consumer with nothing to take waits ``polling_interval`` between polls, but an ack or a
+  requeue in its own process (the pool's result thread acknowledging a finished task) wakes it at once: the
+  freed prefetch slot is filled with the next message without waiting out the poll. Messages put by other
+  processes (the web server) are still found by the poll.
 
 Tables are ``licbench_broker_queue``/``licbench_broker_message``; messages still waiting in kombu's old
 ``kombu_message`` table are moved over (and the old tables dropped) the first time a process opens the broker.
@@ -31,6 +35,7 @@ import threading
 from datetime import datetime, timedelta
 from json import dumps, loads
 from queue import Empty
+from time import monotonic
 
 from kombu.transport import TRANSPORT_ALIASES, virtual
 from kombu.transport import sqlalchemy as kombu_sqlalchemy
@@ -223,6 +228,7 @@ class Channel(kombu_sqlalchemy.Channel):
                 else:
                     session.execute(delete(table).where(table.c.id == row_id))
                 session.commit()
+        self.connection.wake()  # a prefetch slot is free (ack) or a message is back (requeue): poll now
         return True
 
     def _size(self, queue):
@@ -288,6 +294,34 @@ class Transport(kombu_sqlalchemy.Transport):
 
     Channel = Channel
     polling_interval = POLLING_SECONDS
+
+    def __init__(self, client, **kwargs):
+        super().__init__(client, **kwargs)
+        self._wake = threading.Event()
+
+    def wake(self) -> None:
+        """End the consumer's current wait between polls (called after an ack or requeue in this process)."""
+        self._wake.set()
+
+    def drain_events(self, connection, timeout=None):
+        """kombu's loop (poll every channel; deliver one message or wait ``polling_interval``), except that the
+        wait ends early when :meth:`wake` is called: a task finished in this process frees a prefetch slot, and
+        the next message is taken at once instead of up to ``polling_interval`` later."""
+        started = monotonic()
+        interval = self.polling_interval
+        if timeout and interval and interval > timeout:
+            interval = timeout
+        while True:
+            self._wake.clear()  # before the poll: a wake during it makes the wait below return at once
+            try:
+                self.cycle.get(self._deliver, timeout=timeout)
+            except Empty:
+                if timeout is not None and monotonic() - started >= timeout:
+                    raise TimeoutError() from None
+                if interval is not None:
+                    self._wake.wait(interval)
+            else:
+                return
 
 
 TRANSPORT_ALIASES.setdefault(ALIAS, f"{__name__}:Transport")

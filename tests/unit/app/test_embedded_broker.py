@@ -126,3 +126,31 @@ def test_waiting_messages_of_kombus_own_tables_are_moved_over(tmp_path):
     with sqlite3.connect(path) as db:
         tables = {r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
     assert "kombu_message" not in tables and "kombu_queue" not in tables
+
+
+def test_an_ack_wakes_the_waiting_consumer_for_the_next_message(tmp_path):
+    """A worker holding its one prefetched message does not poll; when the pool acknowledges it, the consumer takes
+    the next message at once, not after ``polling_interval`` (here an hour: only the wake-up can deliver it)."""
+    path = tmp_path / "broker.sqlite"
+    connection = Connection(
+        embedded_broker.transport_for(f"sqla+sqlite:///{path}"), transport_options={"polling_interval": 3600}
+    )
+    with connection:
+        _publish(connection, 2)
+        channel = connection.channel()
+        channel.basic_qos(prefetch_count=1)
+        received = []
+        consumer = connection.Consumer(
+            QUEUE, channel=channel, callbacks=[lambda body, message: received.append(message)]
+        )
+        consumer.consume()
+        connection.drain_events(timeout=5)  # the first message is waiting: no wait
+        assert [m.payload for m in received] == [{"i": 0}]
+        waiting = threading.Thread(target=connection.drain_events, daemon=True)  # prefetch full: it waits
+        waiting.start()
+        time.sleep(0.2)
+        received[0].ack()
+        waiting.join(timeout=30)
+        assert not waiting.is_alive() and [m.payload for m in received] == [{"i": 0}, {"i": 1}]
+        received[1].ack()
+        assert _rows(path) == []
