@@ -22,4 +22,6 @@ if [ $# -le 1 ]; then
   bash scripts/lint.sh "$venv"
 fi
 
-exec "$venv/bin/python" -m pytest -p no:cacheprovider "${@:2}"
+# The 25 slowest tests close the report of a whole-suite run (where the time budget goes).
+durations=(); [ $# -le 1 ] && durations=(--durations=25)
+exec "$venv/bin/python" -m pytest -p no:cacheprovider "${durations[@]}" "${@:2}"
