@@ -20,23 +20,13 @@ from pathlib import Path
 import httpx
 import psutil
 import pytest
-from sqlalchemy import create_engine, text
-from sqlalchemy.engine import make_url
 
 from tests.support.faults import FaultStack, new_stack, wait_until
+from tests.support.servers import fresh_database
 from tests.support.stack import ROOT, _env
 
 pytestmark = pytest.mark.integration
 ISO = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?(Z|[+-]\d\d:\d\d)?$")
-
-
-def _own_database(database_url: str, name: str) -> str:
-    admin = create_engine(database_url, isolation_level="AUTOCOMMIT")
-    with admin.connect() as connection:
-        connection.execute(text(f'DROP DATABASE IF EXISTS "{name}"'))
-        connection.execute(text(f'CREATE DATABASE "{name}"'))
-    admin.dispose()
-    return make_url(database_url).set(database=name).render_as_string(hide_password=False)
 
 
 def _cli(env: dict, *args: str) -> subprocess.CompletedProcess:
@@ -140,7 +130,7 @@ def test_backup_while_a_job_runs_restores_across_engines(real_servers, tmp_path)
         source.close()
 
         # SQLite -> PostgreSQL + Redis; the unfinished job is queued again and a worker there finishes it
-        pg_url = _own_database(database_url, "backup_target")
+        pg_url = fresh_database(database_url, "backup_target")
         target_dir = tmp_path / "postgres-data"
         # a Redis database of its own: the session's other stacks have workers on database 0
         target_env = _env(pg_url, broker_url.rsplit("/", 1)[0] + "/7", target_dir)
