@@ -431,20 +431,10 @@ def sweep(
         ).all()
         consumed = _consumed_queues(session, now, settings)
         if consumed is not None and queued:  # no copies for a queue nobody consumes (no gpu worker yet)
-            kinds = {name: c.kind for name, c in catalog.codecs(session).items()}
-            queued = [
-                t
-                for t in queued
-                if queue.queue_for(kinds.get(t.codec, CodecKind.LEARNED), settings.learned_queue) in consumed
-            ]
+            queue_of = _queue_of(session, settings)
+            queued = [t for t in queued if queue_of(t) in consumed]
         for task in queued:
-            changed = _rowcount(
-                session,
-                update(Task)
-                .where(Task.id == task.id, Task.state == TaskState.QUEUED, Task.queued_at == task.queued_at)
-                .values(queued_at=now),
-            )
-            if changed:
+            if _mark_sent_again(session, task, now):
                 report.resent.append(task.id)
                 to_send.append(task)
         session.commit()
@@ -455,8 +445,9 @@ def sweep(
                 settings.task_redelivery_s,
             )
     if not report.resent:
-        report.resent = _resend_missing(session, now, settings, waiting, already=to_send)
-        to_send += [t for t in session.scalars(select(Task).where(Task.id.in_(report.resent)))]
+        missing = _resend_missing(session, now, settings, waiting, already=to_send)
+        report.resent = [t.id for t in missing]
+        to_send += missing
 
     for job_id in {t.job_id for t in running} | set(
         session.scalars(
@@ -494,17 +485,36 @@ def _consumed_queues(session: Session, now: datetime, settings: Settings) -> set
     return consumed
 
 
+def _queue_of(session: Session, settings: Settings) -> Callable[[Task], str]:
+    """The broker queue a task's messages go to (``queue.queue_for`` by its codec's kind)."""
+    kinds = {name: c.kind for name, c in catalog.codecs(session).items()}
+    return lambda task: queue.queue_for(kinds.get(task.codec, CodecKind.LEARNED), settings.learned_queue)
+
+
+def _mark_sent_again(session: Session, task: Task, now: datetime) -> bool:
+    """Restart a queued task's wait at ``now`` before its message is sent again; False when it left the state the
+    sweeper read (another sweep sent it, or a worker claimed it), so each task is sent at most once per pass."""
+    return bool(
+        _rowcount(
+            session,
+            update(Task)
+            .where(Task.id == task.id, Task.state == TaskState.QUEUED, Task.queued_at == task.queued_at)
+            .values(queued_at=now),
+        )
+    )
+
+
 def _resend_missing(
     session: Session, now: datetime, settings: Settings, waiting: Callable[[str], int | None], already: list[Task]
-) -> list[int]:
+) -> list[Task]:
     """Queued tasks of a busy queue whose messages are missing: a message is a turn (``engine.scheduling``), so a
     queue needs at least as many messages waiting as it has queued tasks. Where fewer wait (a turn lost to a race
     or a killed process while other jobs keep the workers busy, which :func:`_queue_looks_lost` never sees), the
     oldest queued tasks queued more than one sweep interval ago are sent again, one per missing message. Counting
     needs no long wait: a message is uncounted only while a worker holds it before its turn or while the API is
-    sending it, seconds, and a turn too many just finds nothing to run. Commits; returns the task ids to send."""
+    sending it, seconds, and a turn too many just finds nothing to run. Commits; returns the tasks to send."""
     redelivery_before = now - timedelta(seconds=settings.sweep_interval_s)
-    kinds = {name: c.kind for name, c in catalog.codecs(session).items()}
+    queue_of = _queue_of(session, settings)
     consumed = _consumed_queues(session, now, settings)
     by_queue: dict[str, list[Task]] = {}
     for task in session.scalars(
@@ -512,10 +522,9 @@ def _resend_missing(
         .where(Task.state == TaskState.QUEUED, Task.job_id.in_(_active_job_ids()))
         .order_by(Task.queued_at, Task.id)
     ):
-        name = queue.queue_for(kinds.get(task.codec, CodecKind.LEARNED), settings.learned_queue)
-        by_queue.setdefault(name, []).append(task)
+        by_queue.setdefault(queue_of(task), []).append(task)
     sending = {t.id for t in already}
-    resent: list[int] = []
+    resent: list[Task] = []
     for name, tasks in by_queue.items():
         if consumed is not None and name not in consumed:
             continue  # nobody consumes it (no gpu worker yet): more copies would only pile up
@@ -526,16 +535,7 @@ def _resend_missing(
         if missing <= 0:
             continue
         overdue = [t for t in tasks if t.id not in sending and _aware(t.queued_at) < redelivery_before]
-        here = [
-            task.id
-            for task in overdue[:missing]
-            if _rowcount(
-                session,
-                update(Task)
-                .where(Task.id == task.id, Task.state == TaskState.QUEUED, Task.queued_at == task.queued_at)
-                .values(queued_at=now),
-            )
-        ]
+        here = [task for task in overdue[:missing] if _mark_sent_again(session, task, now)]
         if here:
             log.warning(
                 "sweep sends %d queued tasks again: queue %s holds %d messages for %d queued tasks",
