@@ -27,7 +27,6 @@ import time
 from collections import OrderedDict
 from collections.abc import Callable
 from datetime import UTC, datetime
-from typing import cast
 
 import numpy as np
 from PIL import Image as PILImage
@@ -39,7 +38,7 @@ from app.db.enums import JobStatus, TaskOutcome
 from app.db.tables import Image, Job, Result, TaskFailure
 from app.services import catalog
 from app.services.deletion import remove_files
-from app.services.storage import BlobStorage, LocalStorage, image_key, reconstruction_key
+from app.services.storage import BlobStorage, image_key, reconstruction_key
 from app.settings import get_settings
 from engine import task_state
 from engine.contract import RatePoint, TaskSpec
@@ -139,7 +138,7 @@ def _job_active(session: Session, job_id: int) -> bool:
 
 def _remove(storage: BlobStorage, key: str) -> None:
     try:
-        remove_files(cast(LocalStorage, storage), [key])  # LocalStorage: the only storage
+        remove_files(storage, [key])
     except Exception as exc:  # never hide the error that got us here
         log.warning("could not remove %s: %s", key, exc)
 
