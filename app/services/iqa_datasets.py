@@ -228,15 +228,25 @@ def _image_rows(index: DatasetIndex) -> list[dict]:
     ]
 
 
+def send_prepare(dataset_id: int) -> None:
+    """Send the background check of a committed data set (:func:`prepare`) to the cpu queue."""
+    from engine.queue import CPU_QUEUE, celery_client
+
+    celery_client().send_task(PREPARE_TASK, args=[dataset_id], queue=CPU_QUEUE)
+
+
+def in_chunks(image_ids: list[int], size: int) -> list[list[int]]:
+    """``image_ids`` in consecutive chunks of at most ``size``: one scoring message each (:func:`enqueue_scoring`)."""
+    return [image_ids[i : i + size] for i in range(0, len(image_ids), size)]
+
+
 def enqueue_prepare(session: Session, dataset: IqaDataset) -> None:
     """Send the background check of a committed data set; an unreachable broker fails it (503).
     A scores-only data set is complete as imported: nothing is sent."""
-    from engine.queue import CPU_QUEUE, celery_client
-
     if is_scores_only(dataset.layout):
         return
     try:
-        celery_client().send_task(PREPARE_TASK, args=[dataset.id], queue=CPU_QUEUE)
+        send_prepare(dataset.id)
     except Exception as exc:
         fail(session, dataset.id, f"could not reach the task queue: {exc}")
         session.commit()
@@ -324,7 +334,7 @@ def prepare(
             update(IqaDataset).where(IqaDataset.id == dataset_id).values(phase="scoring", done=0, total=len(ids))
         )
         session.commit()
-        return [ids[i : i + chunk_size] for i in range(0, len(ids), chunk_size)]
+        return in_chunks(ids, chunk_size)
 
 
 def load_rgb(path: Path) -> np.ndarray:

@@ -491,13 +491,9 @@ def _requeue_analysis(engine, report: RestoreReport) -> None:
                                 .order_by(IqaDatasetImage.reference, IqaDatasetImage.id)
                             )
                         )
-                        iqa_datasets.enqueue_scoring(
-                            dataset_id, [left[i : i + chunk] for i in range(0, len(left), chunk)]
-                        )
+                        iqa_datasets.enqueue_scoring(dataset_id, iqa_datasets.in_chunks(left, chunk))
                     else:  # verify (again) from the start; prepare() is idempotent
-                        from engine.queue import CPU_QUEUE, celery_client
-
-                        celery_client().send_task(iqa_datasets.PREPARE_TASK, args=[dataset_id], queue=CPU_QUEUE)
+                        iqa_datasets.send_prepare(dataset_id)
                     report.requeued_datasets.append(dataset_id)
             if crops:
                 from app.services import crop_scores
