@@ -109,7 +109,7 @@ def enqueue(tasks: Iterable[TaskSpec], codec_kinds: Mapping[str, str]) -> int:
     many were sent."""
     client = celery_client()
     learned_queue = get_settings().learned_queue
-    # In the order given: a job's tasks come cheapest first (``jobs.create_job``). Which task a message runs is
+    # In the order given: a job's tasks come in run order (``jobs.run_order``). Which task a message runs is
     # decided when a worker takes it (``engine.scheduling``: fair between jobs), so order here matters little.
     sent = 0
     with client.producer_or_acquire() as producer:

@@ -1,12 +1,12 @@
-"""Which task a worker runs when it takes a message: fair between jobs, cheapest first within a job.
+"""Which task a worker runs when it takes a message: fair between jobs, in run order within a job.
 
-A broker queue is first in, first out, so a job queued behind a 300-task demo would wait for all of it. Instead,
-every ``licbench.run_task`` message is a turn on a worker: the worker runs the message's own task unless another
-active job with queued tasks on the same broker queue has fewer tasks running, in which case it runs that job's
-next queued task (lowest id: ``jobs.create_job`` numbers a job's tasks cheapest first). Every task still has its
-own message, so the number of turns matches the number of tasks; a message whose task already ran elsewhere takes
-the next fair task, or finds nothing and is acknowledged (the claim refuses a finished task). This works the same
-on Redis and on the embedded broker, needs no extra queue, and keeps the message format (a contract).
+A broker queue is first in, first out, so a job queued behind a 300-task demo would wait for all of it. Instead, every
+``licbench.run_task`` message is a turn on a worker: the worker runs the message's own task unless another active job
+with queued tasks on the same broker queue has fewer tasks running, in which case it runs that job's next queued task
+(lowest id: ``jobs.create_job`` numbers a job's tasks in run order: each codec's cheapest first, then longest first).
+Every task still has its own message, so the number of turns matches the number of tasks; a message whose task already
+ran elsewhere takes the next fair task, or finds nothing and is acknowledged (the claim refuses a finished task). This
+works the same on Redis and on the embedded broker, needs no extra queue, and keeps the message format (a contract).
 
 A message whose task is running keeps its task when it is a redelivery (the process that claimed it is gone) or
 the same worker's database retry, so fault recovery is unchanged; when the task runs in a live process (taken in

@@ -81,8 +81,8 @@ def test_health_is_503_degraded_when_the_broker_does_not_answer(api, monkeypatch
     assert body["status"] == "degraded" and body["database"] == "ok" and body["broker"].startswith("error: ")
 
 
-def test_each_codecs_cheapest_task_is_sent_first_then_cheapest_first(api, monkeypatch):
-    """Every codec's curve on one image early (the RD plot and a BD-rate show it), then the rest cheap first;
+def test_each_codecs_cheapest_task_is_sent_first_then_longest_first(api, monkeypatch):
+    """Every codec's curve on one image early (the RD plot and a BD-rate show it), then the rest longest first;
     the messages follow the task order (which task a message runs is decided by the worker, fairly)."""
     from engine import queue
 
@@ -99,4 +99,4 @@ def test_each_codecs_cheapest_task_is_sent_first_then_cheapest_first(api, monkey
         },
     )
     assert job.status_code == 202, job.text
-    assert sent == ["jpeg", "tiny-hyperprior", "jpeg", "tiny-hyperprior"]
+    assert sent == ["jpeg", "tiny-hyperprior", "tiny-hyperprior", "jpeg"]

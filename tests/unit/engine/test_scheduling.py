@@ -1,5 +1,5 @@
-"""Jobs share the workers: a message's turn goes to the job with fewest tasks running; a job's tasks run cheapest
-first; cancelling a job cancels its queued tasks."""
+"""Jobs share the workers: a message's turn goes to the job with fewest tasks running; a job's tasks run each
+codec's cheapest first, then longest first; cancelling a job cancels its queued tasks."""
 
 from __future__ import annotations
 
@@ -125,12 +125,19 @@ def _finish(task: dict) -> None:
         session.commit()
 
 
-def test_a_jobs_tasks_are_numbered_each_codec_once_then_cheapest_first(api):
-    job_id, images = _job(api, "costs", {"avif": [30], "jpeg": [30, 60]}, sizes=((64, 96), (48, 64)))
+def test_a_jobs_tasks_are_numbered_each_codec_once_then_longest_first(api):
+    job_id, images = _job(api, "costs", {"avif": [30], "jpeg": [30, 60]}, sizes=((64, 96), (48, 64), (56, 80)))
     order = [(t["codec"], t["image_id"]) for t in _tasks(api, job_id)]
-    # each codec's cheapest task (the small image) first, jpeg before the costlier avif; then the large image,
-    # where jpeg's two rate points still cost less than one avif rate point
-    assert order == [("jpeg", images[1]), ("avif", images[1]), ("jpeg", images[0]), ("avif", images[0])]
+    # each codec's cheapest task (the smallest image) first, jpeg before the costlier avif; then the rest longest
+    # first: avif before jpeg (jpeg's two rate points cost less than one avif rate point), the larger image first
+    assert order == [
+        ("jpeg", images[1]),
+        ("avif", images[1]),
+        ("avif", images[0]),
+        ("avif", images[2]),
+        ("jpeg", images[0]),
+        ("jpeg", images[2]),
+    ]
 
 
 def test_cancelling_a_job_cancels_its_queued_tasks_and_stops_the_running_one(api):
