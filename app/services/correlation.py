@@ -95,7 +95,7 @@ def study_source(session: Session, study_id: int) -> Source | Pending:
     """A study's observations: one per judged condition with a scale value (the references anchor it)."""
     study = studies.get_study(session, study_id)
     if study.imported:
-        raise studies.Conflict(f"study {study.id} is imported: no metric values are linked to its conditions")
+        raise Conflict(f"study {study.id} is imported: no metric values are linked to its conditions")
     job = studies.study_job(session, study)
     scale = studies.study_scale(session, study_id)
     if scale is None:  # a worker computes the scale (triplet studies)

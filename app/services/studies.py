@@ -32,7 +32,7 @@ from analysis.subjective.methods import Answer, InvalidAnswer, Stimulus, StudyMe
 from analysis.subjective.methods.triplet import BOOSTS
 from app.db.tables import Image, Job, Result, Study, StudyAnswer, StudyCondition, StudySession, StudyTrial
 from app.services import crops
-from app.services.errors import Invalid, NotFound, ServiceError
+from app.services.errors import Conflict, Forbidden, Invalid, NotFound, Unauthenticated, Unavailable
 from app.services.storage import BlobStorage, image_key
 from app.settings import get_settings
 
@@ -42,14 +42,6 @@ REFERENCE = "reference"
 SCALE_TASK = "licbench.compute_study_scale"  # the name workers/analysis_tasks.py registers
 SCALE_RESEND_AFTER = timedelta(minutes=10)  # a scale request no worker answered in this time is sent again
 TRIAL_IMAGES = {"a": "a", "b": "b", "reference": "reference", "left": "a", "right": "b", "pivot": "reference"}
-
-
-class Conflict(ServiceError):
-    status_code = 409
-
-
-class Forbidden(ServiceError):
-    status_code = 403
 
 
 @dataclass(frozen=True)
@@ -256,8 +248,8 @@ def require_view(session: Session, user, study: Study) -> None:
         auth.require_view_job(user, study_job(session, study))
     elif not can_view(session, user, study):
         if user is None:
-            raise ServiceError(f"study {study.id} is private: log in to see it", 401)
-        raise ServiceError(f"study {study.id} is private to its owner", 403)
+            raise Unauthenticated(f"study {study.id} is private: log in to see it")
+        raise Forbidden(f"study {study.id} is private to its owner")
 
 
 def require_writable(study: Study) -> None:
@@ -811,7 +803,7 @@ def request_scale(session: Session, study: Study) -> None:
             .execution_options(synchronize_session=False)
         )
         session.commit()
-        raise ServiceError(f"could not reach the task queue to compute the scale: {exc}", 503) from None
+        raise Unavailable(f"could not reach the task queue to compute the scale: {exc}") from None
 
 
 def compute_and_store_scale(factory: sessionmaker[Session], study_id: int) -> bool:

@@ -10,6 +10,7 @@ from analysis.iqa_datasets import is_scores_only, layout_names
 from app.api.deps import OptionalUser, SessionDep
 from app.api.routes.pages import templates
 from app.services import auth, gmad, iqa_datasets, jobs, studies
+from app.services.errors import Conflict
 
 router = APIRouter(include_in_schema=False)
 
@@ -19,7 +20,7 @@ def study_report_page(study_id: int, request: Request, session: SessionDep, user
     study = studies.get_study(session, study_id)
     studies.require_view(session, user, study)
     if study.imported:
-        raise studies.Conflict(f"study {study.id} is imported: no metric values are linked to its conditions")
+        raise Conflict(f"study {study.id} is imported: no metric values are linked to its conditions")
     return templates.TemplateResponse(
         request,
         "analysis_report.html",
