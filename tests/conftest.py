@@ -37,7 +37,7 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 @pytest.fixture
 def settings_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
     """Point licbench's settings at a fresh data dir with embedded SQLite DB and broker."""
-    from app.services import catalog
+    from app.services.jobs import catalog
     from app.settings import get_settings
     from engine import queue
 

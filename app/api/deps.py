@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 
 from app.db.session import session_scope
 from app.db.tables import ApiToken, User
-from app.services import auth, tokens
+from app.services.accounts import auth, tokens
 from app.services.errors import Unauthenticated
 from app.services.storage import LocalStorage, default_storage
 

@@ -10,6 +10,7 @@ from fastapi.responses import Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from app.api.error_pages import error_response, wants_html
+from app.services.accounts.rate_limit import RateLimited
 from app.services.errors import (
     Conflict,
     Forbidden,
@@ -21,7 +22,6 @@ from app.services.errors import (
     Unauthenticated,
     Unavailable,
 )
-from app.services.rate_limit import RateLimited
 
 STATUS: dict[type[ServiceError], int] = {
     Invalid: 422,

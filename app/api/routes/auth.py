@@ -11,7 +11,7 @@ from pydantic import BaseModel, Field
 from app.api import rate_limits
 from app.api.deps import CurrentUser, LoginDep, SessionDep
 from app.api.routes.pages import templates
-from app.services import auth, tokens, users
+from app.services.accounts import auth, tokens, users
 from app.services.errors import Unauthenticated
 from app.settings import get_settings
 

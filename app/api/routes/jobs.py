@@ -24,8 +24,10 @@ from app.api.schemas import (
 )
 from app.db.enums import TaskState
 from app.db.tables import ImageSet, Job, Task
-from app.services import auth, catalog, deletion, jobs, results
+from app.services.accounts import auth
 from app.services.errors import Invalid, NotFound, Unavailable
+from app.services.jobs import catalog, jobs, results
+from app.services.operations import deletion
 from app.settings import get_settings
 from engine import queue
 from engine.contract import JobRequest, TaskSpec

@@ -28,8 +28,9 @@ from app.api.schemas_studies import (
 )
 from app.api.uploads import read_limited
 from app.db.tables import Job, Study, User
-from app.services import auth, studies, study_imports
+from app.services.accounts import auth
 from app.services.errors import Unauthenticated
+from app.services.studies import studies, study_imports
 from app.settings import get_settings
 
 router = APIRouter(prefix="/api/v1", tags=["studies"])

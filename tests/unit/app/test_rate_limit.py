@@ -1,11 +1,11 @@
-"""Token buckets of the login and upload limits (app/services/rate_limit.py) on an injected clock."""
+"""Token buckets of the login and upload limits (app/services/accounts/rate_limit.py) on an injected clock."""
 
 from __future__ import annotations
 
 import pytest
 
 from app.api.errors import headers_of, status_of
-from app.services.rate_limit import Rate, RateLimited, RateLimiter, refuse_if_empty, require
+from app.services.accounts.rate_limit import Rate, RateLimited, RateLimiter, refuse_if_empty, require
 
 
 class Clock:

@@ -16,9 +16,10 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from app.db.tables import Image, Study, StudyCondition, StudyCropScore
-from app.services import catalog, crops, studies
 from app.services.errors import Unavailable
+from app.services.jobs import catalog
 from app.services.storage import BlobStorage
+from app.services.studies import crops, studies
 from app.settings import get_settings
 from metrics.scoring import score
 

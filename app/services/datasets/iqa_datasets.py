@@ -40,7 +40,7 @@ from analysis.iqa_datasets import (
 )
 from analysis.iqa_datasets import verify_images
 from app.db.tables import IqaDataset, IqaDatasetImage
-from app.services import catalog
+from app.services.jobs import catalog
 from app.services.errors import Invalid, NotFound, TooLarge, Unavailable
 from app.services.storage import LocalStorage, sha256_tree
 from app.settings import get_settings

@@ -7,7 +7,7 @@ the database side. A session's plan fixes at its start which positions are credi
 traps, same-stimulus trials (pairwise ``identical``, triplet ``bias``) and one earlier trial repeated with
 sides swapped. The scale is cached on the study and recomputed only when answers arrived since
 (``answers_version``); imported and triplet scales are computed by a worker (``request_scale``). Imported
-studies (``app.services.study_imports``) are read-only.
+studies (``app.services.studies.study_imports``) are read-only.
 """
 
 from __future__ import annotations
@@ -31,7 +31,7 @@ from analysis.subjective import trap_failures
 from analysis.subjective.methods import Answer, InvalidAnswer, Stimulus, StudyMethod, Trial, get_method, method_names
 from analysis.subjective.methods.triplet import BOOSTS
 from app.db.tables import Image, Job, Result, Study, StudyAnswer, StudyCondition, StudySession, StudyTrial
-from app.services import crops
+from app.services.studies import crops
 from app.services.errors import Conflict, Forbidden, Invalid, NotFound, Unauthenticated, Unavailable
 from app.services.storage import BlobStorage, image_key
 from app.settings import get_settings
@@ -233,7 +233,7 @@ def _rows_changed(session: Session, statement: Executable) -> int:
 def can_view(session: Session, user, study: Study) -> bool:
     """Imported studies: public ones for everyone, private ones for their owner and admins (as image sets);
     native studies: where their job is."""
-    from app.services import auth
+    from app.services.accounts import auth
 
     if study.imported:
         return study.visibility == "public" or auth.is_admin(user) or (user is not None and study.owner_id == user.id)
@@ -242,7 +242,7 @@ def can_view(session: Session, user, study: Study) -> bool:
 
 def require_view(session: Session, user, study: Study) -> None:
     """401 for anonymous visitors and 403 for other users where the study is not visible to them."""
-    from app.services import auth
+    from app.services.accounts import auth
 
     if not study.imported:
         auth.require_view_job(user, study_job(session, study))
