@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import shutil
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -51,6 +52,8 @@ def settings_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Pa
     get_settings.cache_clear()
     catalog.offered.reset()
     queue.clients.reset()  # this test's broker URL is not used again
+    if (studies := sys.modules.get("app.services.studies.studies")) is not None:  # loaded only by study tests
+        studies.scale_locks.reset()
 
 
 @pytest.fixture(scope="session")

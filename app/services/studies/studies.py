@@ -18,6 +18,8 @@ import io
 import secrets
 import threading
 from collections import Counter, defaultdict
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import cast
 from datetime import datetime, timedelta, timezone
@@ -830,7 +832,49 @@ def compute_and_store_scale(factory: sessionmaker[Session], study_id: int) -> bo
         return stored == 1
 
 
-_scale_locks: dict[int, threading.Lock] = {}
+class _StudyLock:
+    __slots__ = ("lock", "users")
+
+    def __init__(self) -> None:
+        self.lock, self.users = threading.Lock(), 0
+
+
+class ScaleLocks:
+    """One lock per study whose scale this process is computing, so concurrent requests wait for one computation.
+    A study's lock lives only while a request holds it or waits for it: the table never holds more entries than
+    requests in flight, however many studies are ever scaled. One per process (:data:`scale_locks`); a test calls
+    :meth:`reset` or makes its own."""
+
+    def __init__(self) -> None:
+        self._guard = threading.Lock()
+        self._locks: dict[int, _StudyLock] = {}
+
+    @contextmanager
+    def held(self, study_id: int) -> Iterator[None]:
+        """Hold ``study_id``'s lock for the ``with`` block; the last request to leave drops the lock."""
+        with self._guard:
+            entry = self._locks.setdefault(study_id, _StudyLock())
+            entry.users += 1
+        try:
+            with entry.lock:
+                yield
+        finally:
+            with self._guard:
+                entry.users -= 1
+                if entry.users == 0 and self._locks.get(study_id) is entry:
+                    del self._locks[study_id]
+
+    def __len__(self) -> int:
+        with self._guard:
+            return len(self._locks)
+
+    def reset(self) -> None:
+        """Forget every lock (between tests; a request still inside :meth:`held` keeps the lock it has)."""
+        with self._guard:
+            self._locks.clear()
+
+
+scale_locks = ScaleLocks()
 
 
 def study_scale(session: Session, study_id: int) -> dict | None:
@@ -844,7 +888,7 @@ def study_scale(session: Session, study_id: int) -> dict | None:
     if scaled_by_worker(study):
         request_scale(session, study)
         return None
-    with _scale_locks.setdefault(study_id, threading.Lock()):
+    with scale_locks.held(study_id):
         session.expire(study)
         session.commit()  # end the read transaction, so the cache written by a concurrent request is visible
         study = get_study(session, study_id)
