@@ -1,1 +1,1 @@
-"""Jobs and what they produce: creation, results, RD points, leaderboard, viewer, codec and metric catalogue, model submissions, reference curves."""
+"""Jobs and what they produce: results, RD points, leaderboard, viewer, the codec and metric catalogue."""

@@ -16,8 +16,8 @@ sha256, and that the target holds no data (unless ``replace``). Then:
 A backup taken at an older schema revision (by an older licbench) is loaded at that revision, migrated to head,
 and the hash columns added since are filled from the verified manifest.
 
-The rows may come from either engine (values are engine-neutral, ``app/services/operations/snapshot.py``). Stop the server
-and the workers of the target while restoring.
+The rows may come from either engine (values are engine-neutral, ``app/services/operations/snapshot.py``). Stop
+the server and the workers of the target while restoring.
 """
 
 from __future__ import annotations

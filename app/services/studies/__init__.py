@@ -1,1 +1,1 @@
-"""Human studies and what is computed from them: sessions and answers, imports, crops, crop scores, correlation reports, gMAD."""
+"""Human studies and what comes of them: answers and scales, imports, crops, correlation reports, gMAD."""
