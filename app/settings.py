@@ -40,8 +40,8 @@ class Settings(BaseSettings):
         "(summed over its codecs); more -> 422 before anything is stored.",
     )
     max_checkpoint_bytes: int = 200 * 1024 * 1024
-    # Rate limits (issue 13, app/services/rate_limit.py): token buckets of N requests, refilled at N per minute;
-    # 0 = no limit. Per web server process; the client IP is uvicorn's (FORWARDED_ALLOW_IPS behind a proxy).
+    # Rate limits (issue 13, app/services/accounts/rate_limit.py): token buckets of N requests, refilled at N per
+    # minute; 0 = no limit. Per web server process; the client IP is uvicorn's (FORWARDED_ALLOW_IPS behind a proxy).
     login_attempts_per_minute: int = Field(default=20, description="POST /login per client IP.")
     login_failures_per_user_per_minute: int = Field(
         default=10, description="Failed logins naming one user name (any IP); beyond it even the right password waits."

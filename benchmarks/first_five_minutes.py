@@ -64,7 +64,7 @@ def main() -> int:
             return 1
         t0 = time.monotonic()
         print(f"server up after {t0 - started:.1f} s; load average {os.getloadavg()}", flush=True)
-        from app.services.catalog import registry_codecs  # only the codec kinds
+        from app.services.jobs.catalog import registry_codecs  # only the codec kinds
 
         kinds = {name: codec.kind for name, codec in registry_codecs().items()}
         job_id = None

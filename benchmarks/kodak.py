@@ -7,7 +7,7 @@
     python benchmarks/kodak.py --combine k1.json k2.json k3.json  # the table from their rows
 
 What a job does to each image, done here without the server: the PNG is read as an upload is
-(``app.services.image_normalization.normalize_image``), the codec comes from the registry (``models.registry``,
+(``app.services.datasets.image_normalization.normalize_image``), the codec comes from the registry (``models.registry``,
 the shipped checkpoint unless ``--checkpoint``), every default rate point is a real round trip
 (``models.measure.measure``: bpp from the whole container, decoding from the bytes alone) and PSNR-RGB is the
 ``psnr`` metric as the worker scores it (``metrics.scoring``). bpp and PSNR are averaged over the images per rate
@@ -57,7 +57,7 @@ def published_anchors() -> dict:
 
 
 def load_images(paths: list[Path]) -> dict:
-    from app.services.image_normalization import normalize_image
+    from app.services.datasets.image_normalization import normalize_image
     from app.settings import get_settings
 
     limit = get_settings().max_image_pixels

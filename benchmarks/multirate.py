@@ -5,7 +5,7 @@
    against JPEG 4:2:0, WebP and AVIF (Pillow quality sweeps, restricted to ~0.15-1.0 bpp);
    ``models.training.rd_eval`` does the work.
 0b. ``demo-job``: the figure the demo job's own BD table shows (the issue's done-criterion), computed by the
-   product's own path: the demo image set as uploaded (``app.services.demo.demo_uploads``, normalised as an
+   product's own path: the demo image set as uploaded (``app.services.operations.demo.demo_uploads``, normalised as an
    upload is), every ``--demo-codecs`` codec at its DEFAULT rate points (what the demo job selects), real round
    trips (``models.measure.measure``), the ``psnr`` metric (``metrics.scoring.score``), mean bpp and PSNR over
    images per rate point (``analysis.rd.average_rd_points``) and ``analysis.bd_rate.compare_to_anchor`` against
@@ -259,8 +259,8 @@ def anchors_part(args: argparse.Namespace) -> dict:
 def demo_job_part(args: argparse.Namespace) -> dict:
     from analysis.bd_rate import compare_to_anchor
     from analysis.rd import average_rd_points
-    from app.services.demo import demo_uploads
-    from app.services.image_normalization import normalize_image
+    from app.services.datasets.image_normalization import normalize_image
+    from app.services.operations.demo import demo_uploads
     from app.settings import get_settings
     from metrics.registry import build_metrics
     from metrics.scoring import prepare_reference, score_prepared

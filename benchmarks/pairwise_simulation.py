@@ -3,7 +3,7 @@
 ``--observers`` Thurstone observers (1 JOD = 75% preference, ``analysis.subjective.simulate``) give
 ``--answers`` answers in all to a study of ``--scenes`` scenes, each a hidden reference at 0 JOD and
 ``--conditions`` conditions evenly spaced from ``--low`` to ``--high`` JOD below it. Trials are drawn as
-the app draws them (``app.services.studies._draw_pair``): the scene with the fewest answers so far, then a
+the app draws them (``app.services.studies.studies._draw_pair``): the scene with the fewest answers so far, then a
 pair of its conditions by the study's sampling, ``random`` (``balanced_next_pair``: a least-compared
 pair) or ``active`` (``active_next_pair``: ASAP's information gain weighted towards measurable pairs).
 Every study is scaled by ``scale_pairwise`` (pwcmp's ``pw_scale`` per scene, reference at 0, observer

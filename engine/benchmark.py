@@ -36,8 +36,8 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from app.db.enums import JobStatus, TaskOutcome
 from app.db.tables import Image, Job, Result, TaskFailure
-from app.services import catalog
-from app.services.deletion import remove_files
+from app.services.jobs import catalog
+from app.services.operations.deletion import remove_files
 from app.services.storage import BlobStorage, image_key, reconstruction_key
 from app.settings import get_settings
 from engine import task_state

@@ -44,7 +44,7 @@ def json_number(value: RatePoint) -> int | float:
 
 class CodecSelection(BaseModel):
     """One codec of a job request; its rate points are checked against the codec's ``RateSpec`` when the job is
-    stored (``app.services.jobs.create_job``)."""
+    stored (``app.services.jobs.jobs.create_job``)."""
 
     name: str = Field(description="Codec name from GET /api/v1/codecs")
     rate_points: list[RatePoint] | None = Field(

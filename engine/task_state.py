@@ -37,7 +37,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from app.db.enums import JobStatus, TaskOutcome, TaskState
 from app.db.tables import Job, Result, Task, TaskFailure, WorkerHeartbeat
-from app.services import catalog
+from app.services.jobs import catalog
 from app.settings import Settings
 from engine import queue, scheduling
 from engine.contract import RatePoint, TaskSpec

@@ -73,28 +73,52 @@ class WeightStatus:
         return self.status == PRESENT
 
 
-_digest_cache: dict[tuple[str, int, int], str] = {}
-_digest_lock = threading.Lock()
+class DigestCache:
+    """SHA-256 digests by (path, size, mtime), at most ``max_entries`` (the oldest goes first); thread-safe. One per
+    process (:data:`digests`); a test calls :meth:`reset` or makes its own."""
+
+    def __init__(self, max_entries: int = 4096) -> None:
+        self._max_entries = max_entries
+        self._lock = threading.Lock()
+        self._digests: dict[tuple[str, int, int], str] = {}
+
+    def sha256_of(self, path: Path) -> str:
+        """Hex SHA-256 of a file; hashing runs outside the lock."""
+        st = os.stat(path)
+        key = (str(Path(path).resolve()), st.st_size, st.st_mtime_ns)
+        with self._lock:
+            if key in self._digests:
+                return self._digests[key]
+        digest = hashlib.sha256()
+        with open(path, "rb") as fh:
+            for chunk in iter(lambda: fh.read(1 << 20), b""):
+                digest.update(chunk)
+        value = digest.hexdigest()
+        with self._lock:
+            while len(self._digests) >= self._max_entries:  # a file's older versions and files long gone go first
+                self._digests.pop(next(iter(self._digests)))
+            self._digests[key] = value
+        return value
+
+    def __len__(self) -> int:
+        with self._lock:
+            return len(self._digests)
+
+    def reset(self) -> None:
+        """Forget every digest."""
+        with self._lock:
+            self._digests.clear()
+
+
+digests = DigestCache()
 
 
 def sha256_of(path: Path) -> str:
     """Hex SHA-256 of a file, cached per (path, size, mtime) so repeated checks cost a ``stat``.
 
     The one hashing helper of both pure libraries (``metrics.weights`` checks backbones with it);
-    thread-safe: the cache is guarded by a lock, and hashing runs outside it."""
-    st = os.stat(path)
-    key = (str(Path(path).resolve()), st.st_size, st.st_mtime_ns)
-    with _digest_lock:
-        if key in _digest_cache:
-            return _digest_cache[key]
-    digest = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(chunk)
-    value = digest.hexdigest()
-    with _digest_lock:
-        _digest_cache[key] = value
-    return value
+    thread-safe (:data:`digests`)."""
+    return digests.sha256_of(path)
 
 
 def verify_hash(path: Path, prefix: str | None) -> None:

@@ -12,7 +12,7 @@
   const errorBox = document.getElementById("viewer-error");
   const dpr = window.devicePixelRatio || 1;
   const images = {};
-  // What each error map shows, for its colour scale (app/services/viewer.py computes them; black = 0).
+  // What each error map shows, for its colour scale (app/services/jobs/viewer.py computes them; black = 0).
   const MAP_SCALES = {
     abs: { title: "|difference| per RGB channel, ×4", low: "0", high: "≥ 63.75 (8-bit levels)" },
     ssim: { title: "1 − local SSIM (σ = 1.5), mean over RGB", low: "0 (identical)", high: "1" },

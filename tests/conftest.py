@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import shutil
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -37,7 +38,7 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 @pytest.fixture
 def settings_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
     """Point licbench's settings at a fresh data dir with embedded SQLite DB and broker."""
-    from app.services import catalog
+    from app.services.jobs import catalog
     from app.settings import get_settings
     from engine import queue
 
@@ -51,6 +52,8 @@ def settings_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Pa
     get_settings.cache_clear()
     catalog.offered.reset()
     queue.clients.reset()  # this test's broker URL is not used again
+    if (studies := sys.modules.get("app.services.studies.studies")) is not None:  # loaded only by study tests
+        studies.scale_locks.reset()
 
 
 @pytest.fixture(scope="session")

@@ -11,8 +11,9 @@ from __future__ import annotations
 from celery import shared_task
 
 from app.db.session import session_factory
-from app.services import crop_scores, iqa_datasets, studies
+from app.services.datasets import iqa_datasets
 from app.services.storage import default_storage
+from app.services.studies import crop_scores, studies
 
 
 @shared_task(name=iqa_datasets.PREPARE_TASK)

@@ -18,8 +18,8 @@ from sqlalchemy.orm import Session
 
 from app.db.session import session_scope
 from app.db.tables import ApiToken, User
-from app.services import auth, tokens
-from app.services.errors import ServiceError
+from app.services.accounts import auth, tokens
+from app.services.errors import Unauthenticated
 from app.services.storage import LocalStorage, default_storage
 
 DEFAULT_LIMIT = 1000
@@ -76,7 +76,7 @@ def get_optional_user(
     if credentials is not None:
         token = tokens.authenticate(session, credentials.credentials)
         if token.user is None:
-            raise ServiceError("API token has no owner; create a new one with `licbench token create --user NAME`", 401)
+            raise Unauthenticated("API token has no owner; create a new one with `licbench token create --user NAME`")
         request.state.user = token.user
         return token.user
     if login is None:
@@ -93,10 +93,9 @@ OptionalUser = Annotated[User | None, Depends(get_optional_user)]
 def get_current_user(user: OptionalUser) -> User:
     """The authenticated user (session cookie or bearer token); 401 JSON without credentials."""
     if user is None:
-        raise ServiceError(
+        raise Unauthenticated(
             "log in first: send 'Authorization: Bearer <token>' (`licbench token create --user NAME`) "
-            "or use the session cookie from /login",
-            401,
+            "or use the session cookie from /login"
         )
     return user
 

@@ -10,6 +10,7 @@ from fastapi.responses import Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from app.api.error_pages import error_response, wants_html
+from app.services.accounts.rate_limit import RateLimited
 from app.services.errors import (
     Conflict,
     Forbidden,
@@ -31,17 +32,23 @@ STATUS: dict[type[ServiceError], int] = {
     TooLarge: 413,
     Unavailable: 503,
     NotSupported: 501,
+    RateLimited: 429,
 }
 
 
 def status_of(exc: ServiceError) -> int:
-    """The HTTP status for ``exc``: an explicit ``status_code`` (older code), else its class's, else 400."""
-    if exc.status_code is not None:
-        return exc.status_code
+    """The HTTP status for ``exc``: that of its most specific class in ``STATUS``, else 400."""
     for cls in type(exc).__mro__:
         if cls in STATUS:
             return STATUS[cls]
     return 400
+
+
+def headers_of(exc: ServiceError) -> dict[str, str] | None:
+    """Headers the answer to ``exc`` carries: a 429 says when to try again (``Retry-After``, RFC 9110 10.2.3)."""
+    if isinstance(exc, RateLimited):
+        return {"Retry-After": str(exc.retry_after)}
+    return None
 
 
 def install(app: FastAPI) -> None:
@@ -49,9 +56,7 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(ServiceError)
     async def _service_error(request: Request, exc: ServiceError) -> Response:
-        return error_response(
-            request, status_of(exc), exc.message, headers=getattr(exc, "headers", None)
-        )  # e.g. Retry-After of a 429
+        return error_response(request, status_of(exc), exc.message, headers=headers_of(exc))
 
     @app.exception_handler(StarletteHTTPException)
     async def _http_error(request: Request, exc: StarletteHTTPException) -> Response:

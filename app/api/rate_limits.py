@@ -1,6 +1,6 @@
 """Rate-limit dependencies of the routes: uploads per client IP and per user, logins per IP and per user name.
 
-The buckets (``app.services.rate_limit``) belong to the application object (``app.state.rate_limiter``), so
+The buckets (``app.services.accounts.rate_limit``) belong to the application object (``app.state.rate_limiter``), so
 each server process, and each in-process test app, starts with full buckets. A refused request gets
 ``429 {"detail": ...}`` with ``Retry-After`` (seconds) before its body is decoded or anything is stored.
 """
@@ -13,7 +13,7 @@ from fastapi import Depends, Request
 
 from app.api.deps import CurrentUser
 from app.db.tables import User
-from app.services.rate_limit import Rate, RateLimiter, refuse_if_empty, require
+from app.services.accounts.rate_limit import Rate, RateLimiter, refuse_if_empty, require
 from app.settings import get_settings
 
 

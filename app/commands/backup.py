@@ -14,7 +14,7 @@ def _settings():
 
 
 def _backup(args) -> int:
-    from app.services.backup import BackupError, backup
+    from app.services.operations.backup import BackupError, backup
 
     try:
         report = backup(_settings(), args.dest)
@@ -33,8 +33,8 @@ def _backup(args) -> int:
 
 
 def _restore(args) -> int:
-    from app.services.backup import BackupError
-    from app.services.restore import restore
+    from app.services.operations.backup import BackupError
+    from app.services.operations.restore import restore
 
     try:
         report = restore(_settings(), args.source, replace=args.replace)
@@ -68,7 +68,7 @@ def _restore(args) -> int:
 
 
 def _verify(args) -> int:
-    from app.services.verify import verify
+    from app.services.operations.verify import verify
 
     settings = _settings()
     try:

@@ -18,7 +18,7 @@ def _import(args) -> int:
     from analysis.iqa_datasets import layout_names
     from app.db.migrate import upgrade_to_head
     from app.db.session import session_factory, session_scope
-    from app.services import iqa_datasets
+    from app.services.datasets import iqa_datasets
     from app.services.errors import ServiceError
     from app.services.storage import default_storage
 
@@ -62,7 +62,8 @@ def _import(args) -> int:
 
 def _print_outcome(dataset_id: int) -> int:
     from app.db.session import session_scope
-    from app.services import correlation, iqa_datasets
+    from app.services.datasets import iqa_datasets
+    from app.services.studies import correlation
 
     with session_scope() as session:
         dataset = iqa_datasets.get_dataset(session, dataset_id)
@@ -95,7 +96,7 @@ def _interval(ci) -> str:
 def _list(_args) -> int:
     from app.db.migrate import upgrade_to_head
     from app.db.session import session_scope
-    from app.services import iqa_datasets
+    from app.services.datasets import iqa_datasets
 
     upgrade_to_head()
     with session_scope() as session:
@@ -110,7 +111,7 @@ def _list(_args) -> int:
 def _show(args) -> int:
     from app.db.migrate import upgrade_to_head
     from app.db.session import session_scope
-    from app.services import iqa_datasets
+    from app.services.datasets import iqa_datasets
     from app.services.errors import ServiceError
 
     upgrade_to_head()

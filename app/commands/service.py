@@ -34,7 +34,9 @@ def _upgrade(_args=None) -> int:
 
 def _demo(_args=None) -> int:
     from app.db.session import session_scope
-    from app.services import catalog, demo, users
+    from app.services.accounts import users
+    from app.services.jobs import catalog
+    from app.services.operations import demo
     from app.services.storage import default_storage
     from engine import queue
 

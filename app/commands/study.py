@@ -14,8 +14,9 @@ from app.commands import CommandError
 def _import(args) -> int:
     from app.db.migrate import upgrade_to_head
     from app.db.session import session_factory, session_scope
-    from app.services import studies, study_imports, users
+    from app.services.accounts import users
     from app.services.errors import ServiceError
+    from app.services.studies import studies, study_imports
 
     files = []
     for path in map(Path, args.files):

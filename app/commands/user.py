@@ -20,7 +20,7 @@ def _read_password(args) -> str | None:
 def _password(args) -> tuple[str, bool]:
     """The password from ``--password-stdin``, or a generated one; and whether it was generated (then the
     command prints it once)."""
-    from app.services import users
+    from app.services.accounts import users
 
     password = _read_password(args)
     return (password, False) if password is not None else (users.generate_password(), True)
@@ -28,7 +28,7 @@ def _password(args) -> tuple[str, bool]:
 
 def _user_create(args) -> int:
     from app.db.session import session_scope
-    from app.services import users
+    from app.services.accounts import users
     from app.services.errors import ServiceError
 
     password, generated = _password(args)
@@ -46,7 +46,7 @@ def _user_create(args) -> int:
 
 def _user_reset(args) -> int:
     from app.db.session import session_scope
-    from app.services import users
+    from app.services.accounts import users
     from app.services.errors import ServiceError
 
     password, generated = _password(args)
@@ -63,7 +63,7 @@ def _user_reset(args) -> int:
 
 def _user_list(_args) -> int:
     from app.db.session import session_scope
-    from app.services import users
+    from app.services.accounts import users
 
     with session_scope() as session:
         for user in users.list_users(session):
@@ -74,7 +74,7 @@ def _user_list(_args) -> int:
 
 def _token_create(args) -> int:
     from app.db.session import session_scope
-    from app.services import tokens, users
+    from app.services.accounts import tokens, users
     from app.services.errors import ServiceError
 
     if not args.user and not args.name:
@@ -108,7 +108,7 @@ def _token_list(args) -> int:
 
 def _token_revoke(args) -> int:
     from app.db.session import session_scope
-    from app.services import tokens, users
+    from app.services.accounts import tokens, users
     from app.services.errors import ServiceError
 
     try:

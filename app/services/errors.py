@@ -5,19 +5,12 @@ from __future__ import annotations
 
 
 class ServiceError(Exception):
-    """A request the service cannot serve, with a message for the client.
+    """A request the service cannot serve, with a message for the client; raise one of the classes below (or
+    another subclass) and let ``app/api/errors.py`` choose the HTTP status."""
 
-    ``status_code`` is a leftover for code not yet converted to the classes below (the API answers with it when
-    given); new code raises a domain class and lets ``app/api/errors.py`` choose the status.
-    """
-
-    status_code: int | None = None
-
-    def __init__(self, message: str, status_code: int | None = None) -> None:
+    def __init__(self, message: str) -> None:
         super().__init__(message)
         self.message = message
-        if status_code is not None:
-            self.status_code = status_code
 
 
 class Invalid(ServiceError):

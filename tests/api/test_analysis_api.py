@@ -14,7 +14,7 @@ from tests.support.images import png_bytes, random_photo
 def finished_job(api):
     """A job over two JPEG variants, its tasks executed by the same function the Celery task calls."""
     from app.db.session import session_factory
-    from app.services import jobs
+    from app.services.jobs import jobs
     from app.services.storage import default_storage
     from engine import benchmark
 

@@ -11,7 +11,7 @@ POINTS = {"heic": [20, 70], "heic-444": [20, 70], "jpeg2000": [29, 41]}
 
 def test_anchors_and_metrics_run_end_to_end(api):
     from app.db.session import session_factory
-    from app.services import jobs
+    from app.services.jobs import jobs
     from app.services.storage import default_storage
     from engine import benchmark
 

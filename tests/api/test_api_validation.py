@@ -147,7 +147,7 @@ def test_a_queued_job_can_be_cancelled_once(api, image_set_id):
 def test_a_cancelled_job_runs_no_more_tasks(api, image_set_id):
     from app.db.enums import TaskOutcome
     from app.db.session import session_factory
-    from app.services import jobs
+    from app.services.jobs import jobs
     from app.services.storage import default_storage
     from engine import benchmark
 

@@ -206,7 +206,7 @@ def test_a_study_without_answers_has_no_observations_yet(api, job):
 def test_crop_tasks_are_sent_once_and_sent_again_only_when_lost(api, job, monkeypatch):
     from datetime import timedelta
 
-    from app.services import crop_scores
+    from app.services.studies import crop_scores
 
     sent: list[list[int]] = []
     monkeypatch.setattr(crop_scores, "send", lambda study_id, ids: sent.append(list(ids)) or 1)
@@ -220,7 +220,7 @@ def test_crop_tasks_are_sent_once_and_sent_again_only_when_lost(api, job, monkey
 
 
 def test_an_unreachable_queue_is_503_and_leaves_nothing_waiting(api, job, monkeypatch):
-    from app.services import crop_scores
+    from app.services.studies import crop_scores
 
     def broken(study_id, ids):
         raise ConnectionError("broker down")

@@ -27,7 +27,7 @@ def _pth(state) -> bytes:
 @pytest.fixture
 def token(api) -> str:
     from app.db.session import session_scope
-    from app.services.tokens import create_token
+    from app.services.accounts.tokens import create_token
 
     with session_scope() as session:
         return create_token(session, "tester")

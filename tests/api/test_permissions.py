@@ -192,7 +192,7 @@ def test_new_password_ends_old_sessions(api):
     from fastapi.testclient import TestClient
 
     from app.db.session import session_scope
-    from app.services import users
+    from app.services.accounts import users
 
     dave = make_user("dave")
     browser = TestClient(api.app)

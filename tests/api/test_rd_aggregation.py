@@ -81,7 +81,7 @@ def test_result_pages_rendered_by_the_database_equal_the_response_model(api, sma
     exactly the same numbers as validating the ORM rows through ResultOut did before."""
     from app.api.schemas import ResultOut
     from app.db.session import session_scope
-    from app.services.results import list_results
+    from app.services.jobs.results import list_results
 
     _, job_id, _ = small_job
     with _engine().begin() as connection:  # a null metric_notes (older rows) reads as {}

@@ -51,7 +51,7 @@ def _worker_scale(api, study_id: int) -> dict:
     """GET /scale answers 202 until the worker's function has run, then the scale."""
     assert api.get(f"/api/v1/studies/{study_id}/scale").status_code == 202
     from app.db.session import session_factory
-    from app.services import studies
+    from app.services.studies import studies
 
     studies.compute_and_store_scale(session_factory(), study_id)
     scale = api.get(f"/api/v1/studies/{study_id}/scale")

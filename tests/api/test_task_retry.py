@@ -14,7 +14,7 @@ from tests.support.images import png_bytes, random_photo
 def failed_job(api, monkeypatch):
     """A job whose only task failed at rate point 50 (20 stored); returns (job id, image id, undo)."""
     from app.db.session import session_factory
-    from app.services import jobs
+    from app.services.jobs import jobs
     from app.services.storage import default_storage
     from engine import benchmark
 
@@ -40,7 +40,7 @@ def failed_job(api, monkeypatch):
 
 def test_failed_tasks_are_listed_retried_and_then_succeed(api, failed_job):
     from app.db.session import session_factory
-    from app.services import jobs
+    from app.services.jobs import jobs
     from app.services.storage import default_storage
     from engine import benchmark
 

@@ -59,7 +59,7 @@ def test_triplet_trials_answers_and_worker_scale(api, job):
     assert pending.status_code == 202 and pending.json() == {"status": "computing"}
 
     from app.db.session import session_factory
-    from app.services import studies
+    from app.services.studies import studies
 
     assert studies.compute_and_store_scale(session_factory(), study["id"])  # what the worker task runs
     scale = api.get(f"/api/v1/studies/{study['id']}/scale")

@@ -2,7 +2,7 @@
 
 Rejected uploads answer a 4xx JSON ``detail`` naming the problem and store nothing (rows and files counted
 before and after). Valid-but-unusual images are accepted with the conversion documented in
-``app/services/image_normalization.py`` and reported in the image's ``conversion`` field.
+``app/services/datasets/image_normalization.py`` and reported in the image's ``conversion`` field.
 """
 
 from __future__ import annotations

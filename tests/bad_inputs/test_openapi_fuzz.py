@@ -17,7 +17,7 @@ TIME_BUDGET_S = 85
 @pytest.fixture(scope="module")
 def fuzzed_app(tmp_path_factory):
     """The app on a fresh SQLite data dir with one image set, for this module (environment restored after)."""
-    from app.services import catalog
+    from app.services.jobs import catalog
     from app.settings import get_settings
 
     saved = {k: os.environ.get(k) for k in ("DATA_DIR", "DATABASE_URL", "BROKER_URL")}

@@ -22,8 +22,8 @@ from analysis.iqa_datasets.verify import verify_images
 from app.api.errors import status_of
 from app.commands import CommandError
 from app.commands.score import _read_image
+from app.services.datasets.image_normalization import normalize_image
 from app.services.errors import ServiceError
-from app.services.image_normalization import normalize_image
 from models.base import CodecContext, CodecError, CorruptStreamError
 from models.multirate.fileformat import LicFile, pack, unpack
 from models.registry import build_codecs

@@ -187,7 +187,8 @@ def test_backup_at_an_older_schema_restores_to_head_and_sends_unfinished_work_ag
 
     from app.db.migrate import alembic_config
     from app.db.session import session_factory
-    from app.services import backup, crop_scores, studies
+    from app.services.operations import backup
+    from app.services.studies import crop_scores, studies
     from app.settings import get_settings
 
     old = "0012_study_imports"

@@ -13,7 +13,7 @@ from app.db.migrate import alembic_config, upgrade_to_head
 
 def _who(token: str) -> str | None:
     from app.db.session import session_scope
-    from app.services import tokens
+    from app.services.accounts import tokens
 
     with session_scope() as session:
         return tokens.authenticate(session, token).user.name
@@ -21,7 +21,7 @@ def _who(token: str) -> str | None:
 
 def test_user_create_prints_a_generated_password_that_logs_in(settings_env, capsys, monkeypatch):
     from app.db.session import session_scope
-    from app.services import users
+    from app.services.accounts import users
 
     upgrade_to_head()
     assert main(["user", "create", "alice", "--admin"]) == 0
@@ -96,8 +96,8 @@ def test_demo_prints_a_generated_admin_login_and_publishes_the_demo_set(settings
 
     from app.db.session import session_scope
     from app.db.tables import ImageSet, Job
-    from app.services import users
-    from app.services.demo import DEMO_SET_NAME
+    from app.services.accounts import users
+    from app.services.operations.demo import DEMO_SET_NAME
 
     upgrade_to_head()
     assert main(["demo"]) == 0

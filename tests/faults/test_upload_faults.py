@@ -74,7 +74,7 @@ def test_full_data_dir_answers_507_json_and_writes_nothing(small_data_dir, tmp_p
 
     from app.db.migrate import upgrade_to_head
     from app.main import create_app
-    from app.services import catalog
+    from app.services.jobs import catalog
     from app.settings import get_settings
     from tests.support.accounts import authorize
 

@@ -16,7 +16,7 @@ from analysis.compressai_json import to_compressai_json
 from analysis.rd import average_rd_points
 from app.api.schemas import ResultOut
 from app.db.migrate import alembic_config
-from app.services import leaderboard, rd_points, results
+from app.services.jobs import leaderboard, rd_points, results
 from tests.support.results import POINTS, assert_close, hand_made_rows, insert_image_set, insert_job, python_rd_curves
 
 

@@ -27,7 +27,7 @@ def _password_hash(password: str) -> str:
     argon2id is slow on purpose (about a second per hash on a loaded 2-core machine); the test users' passwords
     repeat from test to test, so one real hash each serves them all (it verifies like any other).
     """
-    from app.services import users
+    from app.services.accounts import users
 
     return users.hash_password(password)
 
@@ -35,7 +35,7 @@ def _password_hash(password: str) -> str:
 def make_user(name: str, role: str = "member", password: str | None = None) -> Account:
     """A user in the configured database (settings' DATA_DIR) with a password and an API token."""
     from app.db.session import session_scope
-    from app.services import tokens, users
+    from app.services.accounts import tokens, users
 
     password = password or f"pw-{name}-0123456789"
     with session_scope() as session:

@@ -29,7 +29,7 @@ def post_dataset(
 def run_dataset_in_process(dataset_id: int) -> None:
     """What the worker tasks do (verify, then score every chunk), in this process."""
     from app.db.session import session_factory
-    from app.services import iqa_datasets
+    from app.services.datasets import iqa_datasets
     from app.services.storage import default_storage
 
     iqa_datasets.run_inline(session_factory(), default_storage(), dataset_id)
@@ -50,7 +50,7 @@ def run_job_in_process(
 ) -> dict:
     """Upload ``sizes`` photos and run ``codecs`` through the worker's task function with ``metrics``; the job."""
     from app.db.session import session_factory
-    from app.services import jobs
+    from app.services.jobs import jobs
     from app.services.storage import default_storage
     from engine import benchmark
     from tests.support.images import photo_uploads
@@ -80,8 +80,8 @@ def score_pending_crops(study_id: int) -> int:
 
     from app.db.session import session_factory
     from app.db.tables import StudyCropScore
-    from app.services import crop_scores
     from app.services.storage import default_storage
+    from app.services.studies import crop_scores
 
     with session_factory()() as session:
         ids = list(

@@ -20,7 +20,7 @@ def upload_set(api, name: str, sizes=((64, 80),), visibility: str = "private", h
 def run_job(api, image_set: dict, codecs: dict[str, list], metrics: list[str], headers=None) -> int:
     """Create a job over ``codecs`` (name -> rate points) and run its tasks here; returns the job id."""
     from app.db.session import session_factory
-    from app.services import jobs
+    from app.services.jobs import jobs
     from app.services.storage import default_storage
     from engine import benchmark
 
@@ -45,7 +45,7 @@ def run_job(api, image_set: dict, codecs: dict[str, list], metrics: list[str], h
 def fail_jpeg_at(monkeypatch, rate_point: float) -> None:
     """Make the registry's jpeg encoder raise ``RuntimeError("encoder crashed at RATE")`` at ``rate_point`` (other
     rate points encode as usual) until ``monkeypatch`` undoes it."""
-    from app.services import catalog
+    from app.services.jobs import catalog
 
     jpeg = catalog.registry_codecs()["jpeg"]
     encode = jpeg.encode

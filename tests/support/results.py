@@ -12,7 +12,7 @@ from sqlalchemy import insert, select
 
 from analysis.rd import average_rd_points
 from app.db.tables import Image, ImageSet, Job, Result
-from app.services.results import curve_json
+from app.services.jobs.results import curve_json
 
 BATCH = 5000
 POINTS = [10.0, 30.0, 50.0, 70.0, 90.0]  # rate points of hand_made_rows

@@ -232,3 +232,44 @@ def test_the_cycle_finder_sees_a_cycle_inside_functions_too(tmp_path):
     imported = {i for i, _ in _imports("app.api.planted", path)}
     assert {"app.services.queue", "sqlalchemy.orm", "workers.tasks"} <= imported
     assert _resolve("engine.queue.enqueue", _modules()) == "engine.queue"
+
+
+# Services speak in domain errors (``app.services.errors``); ``app/api/errors.py`` alone turns them into statuses.
+HTTP_PACKAGES = ("fastapi", "starlette")
+
+
+def _http_in_services(name: str, path: Path) -> list[str]:
+    """``path``'s imports of the web framework and every ``status_code`` name, attribute or keyword in it."""
+    found = [
+        f"{line}: import {imported}"
+        for imported, line in _imports(name, path)
+        if imported.split(".")[0] in HTTP_PACKAGES
+    ]
+    for node in ast.walk(ast.parse(path.read_text(), filename=str(path))):
+        named = (
+            node.id
+            if isinstance(node, ast.Name)
+            else node.attr
+            if isinstance(node, ast.Attribute)
+            else node.arg
+            if isinstance(node, ast.keyword)
+            else None
+        )
+        if named == "status_code":
+            found.append(f"{getattr(node, 'lineno', '?')}: status_code")
+    return found
+
+
+def test_services_know_no_http_status(tmp_path):
+    offenders = [
+        f"{path.relative_to(ROOT)}:{problem}"
+        for name, path in _modules().items()
+        if name.startswith("app.services")
+        for problem in _http_in_services(name, path)
+    ]
+    assert not offenders, "\n".join(offenders)
+    planted = tmp_path / "planted.py"
+    planted.write_text(
+        "from starlette import status\nclass Gone(Exception):\n    status_code = 410\nraise E(status_code=1)\n"
+    )
+    assert len(_http_in_services("app.services.planted", planted)) == 3

@@ -10,8 +10,10 @@ from fastapi.responses import JSONResponse, Response
 from app.api.deps import CurrentUser, OptionalUser, SessionDep, StorageDep
 from app.api.schemas_analysis import CorrelationOut, GmadOut, GmadStudyCreated, GmadStudyRequest, Pending, ReportOut
 from app.db.tables import StudyCondition
-from app.services import auth, correlation, gmad, jobs, studies
+from app.services.accounts import auth
 from app.services.errors import NotFound
+from app.services.jobs import jobs
+from app.services.studies import correlation, gmad, studies
 
 router = APIRouter(prefix="/api/v1", tags=["metric analysis"])
 

@@ -11,8 +11,8 @@ from pydantic import BaseModel, Field
 from app.api import rate_limits
 from app.api.deps import CurrentUser, LoginDep, SessionDep
 from app.api.routes.pages import templates
-from app.services import auth, tokens, users
-from app.services.errors import ServiceError
+from app.services.accounts import auth, tokens, users
+from app.services.errors import Unauthenticated
 from app.settings import get_settings
 
 pages_router = APIRouter(include_in_schema=False)
@@ -107,7 +107,7 @@ def tokens_create(
 ):
     """Create a token for the logged-in user; the page shows it once."""
     if login is None:
-        raise ServiceError("log in first", 401)
+        raise Unauthenticated("log in first")
     auth.check_csrf(login, csrf_token)
     created = tokens.create_token(session, name, user=login.user)
     session.commit()
@@ -117,7 +117,7 @@ def tokens_create(
 @pages_router.post("/tokens/{token_id}/revoke")
 def tokens_revoke(token_id: int, session: SessionDep, login: LoginDep, csrf_token: str = Form("")):
     if login is None:
-        raise ServiceError("log in first", 401)
+        raise Unauthenticated("log in first")
     auth.check_csrf(login, csrf_token)
     tokens.revoke_token(session, login.user, token_id)
     session.commit()  # the redirected page must show it revoked

@@ -14,9 +14,11 @@ from app.api.rate_limits import UploadingUser
 from app.api.schemas import ImageSetOut
 from app.api.uploads import read_limited
 from app.db.tables import ImageSet
-from app.services import auth, deletion, image_sets
+from app.services.accounts import auth
+from app.services.datasets import image_sets
+from app.services.datasets.image_sets import Upload
 from app.services.errors import Invalid
-from app.services.image_sets import Upload
+from app.services.operations import deletion
 from app.services.storage import image_key
 from app.settings import get_settings
 

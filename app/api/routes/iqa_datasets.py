@@ -12,7 +12,7 @@ from fastapi.responses import Response
 from app.api.deps import Pagination, SessionDep, StorageDep
 from app.api.rate_limits import UploadingUser
 from app.api.schemas_analysis import DatasetCreated, DatasetOut, ScoreRow
-from app.services import iqa_datasets
+from app.services.datasets import iqa_datasets
 from app.settings import get_settings
 
 router = APIRouter(prefix="/api/v1/iqa-datasets", tags=["metric analysis"])

@@ -24,8 +24,10 @@ from app.api.schemas import (
 )
 from app.db.enums import TaskState
 from app.db.tables import ImageSet, Job, Task
-from app.services import auth, catalog, deletion, jobs, results
-from app.services.errors import NotFound, ServiceError, Unavailable
+from app.services.accounts import auth
+from app.services.errors import Invalid, NotFound, Unavailable
+from app.services.jobs import catalog, jobs, results
+from app.services.operations import deletion
 from app.settings import get_settings
 from engine import queue
 from engine.contract import JobRequest, TaskSpec
@@ -45,10 +47,9 @@ def create_job(request: JobRequest, session: SessionDep, user: CurrentUser, back
     already, so the task sweep re-sends any that a dying server did not send)."""
     named, limit = sum(len(c.rate_points or ()) for c in request.codecs), get_settings().max_rate_points_per_request
     if named > limit:
-        raise ServiceError(
+        raise Invalid(
             f"the request names {named} rate points; at most {limit} are allowed per request "
-            f"(MAX_RATE_POINTS_PER_REQUEST)",
-            422,
+            f"(MAX_RATE_POINTS_PER_REQUEST)"
         )
     target = session.get(ImageSet, request.image_set_id)
     if target is not None:

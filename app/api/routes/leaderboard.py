@@ -8,8 +8,8 @@ from pydantic import BaseModel, Field
 
 from app.api.deps import SessionDep
 from app.api.routes.pages import templates
-from app.services import leaderboard
 from app.services.errors import NotFound, ServiceError
+from app.services.jobs import leaderboard
 
 router = APIRouter(prefix="/api/v1", tags=["leaderboard"])
 pages_router = APIRouter(include_in_schema=False)

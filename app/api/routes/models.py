@@ -7,8 +7,8 @@ from fastapi import APIRouter, File, Form, UploadFile, status
 from app.api.deps import CurrentToken, SessionDep, StorageDep
 from app.api.rate_limits import UploadingUser
 from app.api.schemas import CodecOut, SubmittedModelOut
-from app.services import catalog, submissions
 from app.services.errors import TooLarge
+from app.services.jobs import catalog, submissions
 from app.settings import get_settings
 from models.submitted import SUBMITTABLE_ARCHITECTURES
 

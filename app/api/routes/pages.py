@@ -14,8 +14,10 @@ from app.api.routes.vendor import PLOTLY
 from app.api.schemas import CodecOut, MetricOut
 from app.db.enums import JobStatus
 from app.db.tables import ImageSet, Job
-from app.services import auth, catalog, image_sets, jobs
-from app.services.demo import DEMO_SET_NAME
+from app.services.accounts import auth
+from app.services.datasets import image_sets
+from app.services.jobs import catalog, jobs
+from app.services.operations.demo import DEMO_SET_NAME
 
 templates = Jinja2Templates(directory=str(Path(__file__).resolve().parents[3] / "templates"))
 templates.env.globals["JobStatus"] = JobStatus  # templates compare statuses with the enum, not copies
@@ -23,11 +25,11 @@ templates.env.globals["plotly_url"] = PLOTLY.url  # content-hashed, cached for a
 
 
 def current_login(request: Request):
-    """The logged-in user and CSRF token of a page request (``app.services.auth.LoginSession``) or None;
+    """The logged-in user and CSRF token of a page request (``app.services.accounts.auth.LoginSession``) or None;
     base.html shows the user and puts the CSRF token where scripts and forms find it."""
     if not hasattr(request.state, "login"):
         from app.db.session import session_scope
-        from app.services.auth import SESSION_COOKIE, read_session
+        from app.services.accounts.auth import SESSION_COOKIE, read_session
 
         with session_scope() as session:
             request.state.login = read_session(session, request.cookies.get(SESSION_COOKIE))

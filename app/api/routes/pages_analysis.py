@@ -9,7 +9,11 @@ from fastapi.responses import HTMLResponse
 from analysis.iqa_datasets import is_scores_only, layout_names
 from app.api.deps import OptionalUser, SessionDep
 from app.api.routes.pages import templates
-from app.services import auth, gmad, iqa_datasets, jobs, studies
+from app.services.accounts import auth
+from app.services.datasets import iqa_datasets
+from app.services.errors import Conflict
+from app.services.jobs import jobs
+from app.services.studies import gmad, studies
 
 router = APIRouter(include_in_schema=False)
 
@@ -19,7 +23,7 @@ def study_report_page(study_id: int, request: Request, session: SessionDep, user
     study = studies.get_study(session, study_id)
     studies.require_view(session, user, study)
     if study.imported:
-        raise studies.Conflict(f"study {study.id} is imported: no metric values are linked to its conditions")
+        raise Conflict(f"study {study.id} is imported: no metric values are linked to its conditions")
     return templates.TemplateResponse(
         request,
         "analysis_report.html",

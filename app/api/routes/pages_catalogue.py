@@ -12,7 +12,7 @@ from fastapi.responses import HTMLResponse
 from app.api.deps import SessionDep
 from app.api.routes.pages import templates
 from app.api.schemas import CodecOut, MetricOut
-from app.services import catalog
+from app.services.jobs import catalog
 
 router = APIRouter(include_in_schema=False)
 

@@ -11,7 +11,8 @@ from fastapi.responses import HTMLResponse
 from app.api.deps import OptionalUser, SessionDep
 from app.api.routes.pages import templates
 from app.db.tables import Image
-from app.services import auth, studies
+from app.services.accounts import auth
+from app.services.studies import studies
 
 router = APIRouter(include_in_schema=False)
 

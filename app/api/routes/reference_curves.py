@@ -8,8 +8,9 @@ from app.api.deps import CurrentUser, Pagination, SessionDep
 from app.api.rate_limits import UploadingUser
 from app.api.schemas import ReferenceCurveCreated, ReferenceCurveOut
 from app.db.tables import ReferenceCurve
-from app.services import auth, reference_curves
+from app.services.accounts import auth
 from app.services.errors import NotFound, TooLarge
+from app.services.jobs import reference_curves
 
 router = APIRouter(prefix="/api/v1/reference-curves", tags=["analysis"])
 MAX_JSON_BYTES = 5 * 1024 * 1024

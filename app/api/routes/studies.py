@@ -28,8 +28,9 @@ from app.api.schemas_studies import (
 )
 from app.api.uploads import read_limited
 from app.db.tables import Job, Study, User
-from app.services import auth, studies, study_imports
-from app.services.errors import ServiceError
+from app.services.accounts import auth
+from app.services.errors import Unauthenticated
+from app.services.studies import studies, study_imports
 from app.settings import get_settings
 
 router = APIRouter(prefix="/api/v1", tags=["studies"])
@@ -52,7 +53,7 @@ def _owns(user: User | None, study: Study, session) -> bool:
 
 def _require_owner(user: User | None, study: Study, job: Job | None, what: str) -> None:
     if user is None:
-        raise ServiceError(f"log in first: {what} belongs to the study's owner", 401)
+        raise Unauthenticated(f"log in first: {what} belongs to the study's owner")
     if job is None:
         auth.require_owner(user, study.owner_id, f"study {study.id}")
     else:

@@ -7,8 +7,8 @@ from sqlalchemy import text
 
 from app.api.deps import SessionDep
 from app.api.schemas import CodecOut, HealthOut, MetricOut, WorkersOut
-from app.services import catalog
-from app.services import health as health_service
+from app.services.jobs import catalog
+from app.services.operations import health as health_service
 from engine import queue
 
 router = APIRouter(prefix="/api/v1", tags=["system"])

@@ -7,7 +7,8 @@ from fastapi.responses import HTMLResponse, Response
 
 from app.api.deps import OptionalUser, SessionDep, StorageDep
 from app.api.routes.pages import templates
-from app.services import auth, jobs, results, viewer
+from app.services.accounts import auth
+from app.services.jobs import jobs, results, viewer
 
 router = APIRouter(prefix="/api/v1", tags=["jobs"])
 pages_router = APIRouter(include_in_schema=False)

@@ -100,7 +100,7 @@ def test_published_cheng2020_anchor_matches_the_figures_in_references_md():
 
 
 def test_published_kodak_anchors_cite_their_source_and_are_listed_with_the_reference_curves():
-    from app.services.reference_curves import published_curves
+    from app.services.jobs.reference_curves import published_curves
 
     anchors = published_kodak_anchors()
     assert set(anchors) == {

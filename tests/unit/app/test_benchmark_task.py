@@ -36,7 +36,7 @@ def job(api):
 
 def _run(job_id: int, image_id: int, points=POINTS):
     from app.db.session import session_factory
-    from app.services import jobs
+    from app.services.jobs import jobs
     from app.services.storage import default_storage
     from engine import benchmark
 
@@ -157,7 +157,7 @@ def test_a_job_cancelled_during_a_task_stops_it_before_the_next_rate_point(api, 
 
 
 def test_a_single_rate_point_task_message_still_runs():
-    from app.services.jobs import TaskSpec
+    from app.services.jobs.jobs import TaskSpec
 
     assert TaskSpec(1, 2, "jpeg", 40).rate_points == (40.0,)
     assert TaskSpec(1, 2, "jpeg", [20, 40.5]).rate_points == (20.0, 40.5)

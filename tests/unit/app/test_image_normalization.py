@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from app.services.datasets.image_normalization import normalize_image
 from app.services.errors import Invalid, TooLarge
-from app.services.image_normalization import normalize_image
 from tests.support.images import png_bytes, random_photo
 
 LIMIT = 10_000_000

@@ -1,10 +1,11 @@
-"""Token buckets of the login and upload limits (app/services/rate_limit.py) on an injected clock."""
+"""Token buckets of the login and upload limits (app/services/accounts/rate_limit.py) on an injected clock."""
 
 from __future__ import annotations
 
 import pytest
 
-from app.services.rate_limit import Rate, RateLimited, RateLimiter, refuse_if_empty, require
+from app.api.errors import headers_of, status_of
+from app.services.accounts.rate_limit import Rate, RateLimited, RateLimiter, refuse_if_empty, require
 
 
 class Clock:
@@ -57,7 +58,8 @@ def test_charge_counts_after_the_fact_and_refuse_if_empty_takes_nothing():
         limiter.charge("name", rate)
     with pytest.raises(RateLimited) as refused:
         refuse_if_empty(limiter, "failures", [("name", rate)])
-    assert refused.value.status_code == 429 and refused.value.headers == {"Retry-After": "10"}
+    assert refused.value.retry_after == 10
+    assert status_of(refused.value) == 429 and headers_of(refused.value) == {"Retry-After": "10"}
     assert "too many failures" in refused.value.message
     clock.now += 10
     refuse_if_empty(limiter, "failures", [("name", rate)])

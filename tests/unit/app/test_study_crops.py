@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from app.services.crops import cut, decode_png, detailed_region, encode_png
+from app.services.studies.crops import cut, decode_png, detailed_region, encode_png
 
 
 def _flat_with_texture(height: int, width: int, top: int, left: int, side: int) -> np.ndarray:

@@ -36,7 +36,7 @@ def _lost_connection() -> OperationalError:
 
 def _run(job, sleeps, **kwargs):
     from app.db.session import session_factory
-    from app.services import jobs
+    from app.services.jobs import jobs
     from app.services.storage import default_storage
     from engine import benchmark
 

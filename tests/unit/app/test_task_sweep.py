@@ -69,7 +69,7 @@ def _task(job_id: int):
 
 
 def _claim(job, worker: str, now: datetime):
-    from app.services import jobs
+    from app.services.jobs import jobs
     from engine import task_state
 
     with _session() as session:
@@ -136,7 +136,7 @@ def test_a_task_past_its_attempt_limit_is_failed_with_the_reason_and_the_job_fin
 
 
 def test_a_message_that_keeps_losing_its_worker_is_failed_at_the_next_claim(api, job):
-    from app.services import jobs
+    from app.services.jobs import jobs
     from engine import task_state
 
     for attempt in range(3):  # the broker redelivers after each lost worker, without any sweep

@@ -36,7 +36,7 @@ def test_celery_clients_are_one_per_broker_url_until_reset(tmp_path):
 
 
 def test_the_catalogue_rebuilds_its_codecs_after_reset(tmp_path):
-    from app.services.catalog import Catalog
+    from app.services.jobs.catalog import Catalog
 
     catalog, built = Catalog(), []
 

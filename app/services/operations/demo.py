@@ -9,8 +9,9 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app.db.tables import ImageSet, Job, User
-from app.services import catalog, image_sets, jobs
-from app.services.image_sets import Upload
+from app.services.datasets import image_sets
+from app.services.datasets.image_sets import Upload
+from app.services.jobs import catalog, jobs
 from app.services.storage import BlobStorage
 from engine.contract import (
     DEMO_MAX_SECONDS_PER_MEGAPIXEL,

@@ -8,7 +8,7 @@ One place names every row that points at a stored file, so ``licbench backup``, 
 - ``submitted_models.checkpoint_key`` with ``checkpoint_sha256``;
 - ``iqa_datasets.file_hashes`` (migration 0011): every file under ``datasets/<id>``.
 
-``maps/`` holds error maps computed on demand from a result (``app/services/viewer.py``): a cache, neither backed
+``maps/`` holds error maps computed on demand from a result (``app/services/jobs/viewer.py``): a cache, neither backed
 up nor checked, and unreferenced only once its result is gone. The database, the embedded broker and the secret key
 are no stored files.
 """
@@ -21,7 +21,9 @@ from pathlib import Path
 
 from app.services.storage import image_key
 
-DATASETS_PREFIX = "datasets"  # app.services.iqa_datasets.DATASETS_PREFIX (not imported: it pulls in the metrics)
+DATASETS_PREFIX = (
+    "datasets"  # app.services.datasets.iqa_datasets.DATASETS_PREFIX (not imported: it pulls in the metrics)
+)
 
 MAPS_PREFIX = "maps"
 # Top-level folders of blob storage; anything else under DATA_DIR that is not the database, the broker or the
@@ -49,7 +51,7 @@ class References:
 
 
 def collect(tables: Mapping[str, Iterable[Mapping]]) -> References:
-    """The references in ``tables`` (table name -> row dicts, as :mod:`app.services.snapshot` reads them)."""
+    """The references in ``tables`` (table name -> row dicts, as :mod:`app.services.operations.snapshot` reads them)."""
     refs = References()
     for row in tables.get("images", ()):
         refs.files[image_key(row["content_hash"])] = row["content_hash"]

@@ -15,9 +15,9 @@ from sqlalchemy.orm import Session
 
 from app.db.enums import JobStatus, TaskState
 from app.db.tables import Job, Result, Task, TaskFailure
-from app.services import catalog
+from app.services.datasets.image_sets import get_image_set
 from app.services.errors import Conflict, Invalid, NotFound
-from app.services.image_sets import get_image_set
+from app.services.jobs import catalog
 from app.settings import get_settings
 from engine.contract import CodecSelection, CodecSweep, JobRequest, JobSpec, RatePoint, TaskSpec, estimated_seconds
 from metrics import registry as metric_registry

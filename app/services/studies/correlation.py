@@ -2,9 +2,9 @@
 
 Builds ``analysis.correlation.Observation`` rows from the database and calls the pure statistics
 (``correlate``, ``worst_disagreements``, ``family_bias``, ``two_afc_agreement``). Human scores:
-a study's scale (JOD for pairwise, MOS for DSIS; ``app.services.studies.study_scale``, cached there), a data
+a study's scale (JOD for pairwise, MOS for DSIS; ``app.services.studies.studies.study_scale``, cached there), a data
 set's shipped scores oriented higher = better. Metric values: the metrics the job measured; for a study
-that showed crops, the crops' values (``app.services.crop_scores``; 202 ``{"status": "scoring"}`` until
+that showed crops, the crops' values (``app.services.studies.crop_scores``; 202 ``{"status": "scoring"}`` until
 every crop is scored). Reports are cached in ``analysis_reports`` and recomputed when the scale or the
 scores change (the cache version is the study's ``answers_version`` plus the crop scores stored, or the
 data set's status and progress).
@@ -30,8 +30,10 @@ from analysis.correlation import (
 )
 from analysis.iqa_datasets import distortion_family, is_scores_only
 from app.db.tables import AnalysisReport, Image, Result
-from app.services import catalog, crop_scores, iqa_datasets, studies
+from app.services.datasets import iqa_datasets
 from app.services.errors import Conflict, Invalid
+from app.services.jobs import catalog
+from app.services.studies import crop_scores, studies
 from app.settings import get_settings
 from metrics.registry import metric_class
 
@@ -95,7 +97,7 @@ def study_source(session: Session, study_id: int) -> Source | Pending:
     """A study's observations: one per judged condition with a scale value (the references anchor it)."""
     study = studies.get_study(session, study_id)
     if study.imported:
-        raise studies.Conflict(f"study {study.id} is imported: no metric values are linked to its conditions")
+        raise Conflict(f"study {study.id} is imported: no metric values are linked to its conditions")
     job = studies.study_job(session, study)
     scale = studies.study_scale(session, study_id)
     if scale is None:  # a worker computes the scale (triplet studies)

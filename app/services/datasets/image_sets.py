@@ -9,9 +9,9 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app.db.tables import Image, ImageSet
-from app.services.deletion import remove_files
+from app.services.datasets.image_normalization import normalize_image
 from app.services.errors import Invalid, NotFound
-from app.services.image_normalization import normalize_image
+from app.services.operations.deletion import remove_files
 from app.services.storage import BlobStorage, image_key
 from app.settings import get_settings
 

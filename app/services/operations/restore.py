@@ -1,4 +1,4 @@
-"""``licbench restore``: bring a backup (``app/services/backup.py``) into ``DATA_DIR`` and ``DATABASE_URL``.
+"""``licbench restore``: bring a backup (``app/services/operations/backup.py``) into ``DATA_DIR`` and ``DATABASE_URL``.
 
 Nothing in the target changes until everything has been checked: the manifest's format and schema revision (a
 revision this code does not know is a newer schema: refused), every table file and every stored file against its
@@ -16,8 +16,8 @@ sha256, and that the target holds no data (unless ``replace``). Then:
 A backup taken at an older schema revision (by an older licbench) is loaded at that revision, migrated to head,
 and the hash columns added since are filled from the verified manifest.
 
-The rows may come from either engine (values are engine-neutral, ``app/services/snapshot.py``). Stop the server
-and the workers of the target while restoring.
+The rows may come from either engine (values are engine-neutral, ``app/services/operations/snapshot.py``). Stop
+the server and the workers of the target while restoring.
 """
 
 from __future__ import annotations
@@ -34,8 +34,15 @@ from pathlib import Path
 from sqlalchemy import Column, Integer, MetaData, Table, bindparam, func, inspect, select, text, update
 from sqlalchemy.engine import make_url
 
-from app.services import snapshot, stored_files
-from app.services.backup import FORMAT, FORMAT_VERSION, BackupError, _remove_empty_dirs, _safe_url, copy_hashed
+from app.services.operations import snapshot, stored_files
+from app.services.operations.backup import (
+    FORMAT,
+    FORMAT_VERSION,
+    BackupError,
+    _remove_empty_dirs,
+    _safe_url,
+    copy_hashed,
+)
 from app.services.storage import sha256_file
 from app.settings import Settings
 
@@ -416,7 +423,7 @@ def _requeue_jobs(engine, report: RestoreReport) -> None:
 
     from app.db.enums import JobStatus, TaskState
     from app.db.tables import Job, Task
-    from app.services import catalog
+    from app.services.jobs import catalog
     from engine import queue
     from engine.contract import TaskSpec
 
@@ -478,7 +485,7 @@ def _requeue_analysis(engine, report: RestoreReport) -> None:
             session.commit()
         try:
             if datasets:
-                from app.services import iqa_datasets  # imports the metrics: only when there is work
+                from app.services.datasets import iqa_datasets  # imports the metrics: only when there is work
                 from app.settings import get_settings
 
                 chunk = max(1, get_settings().dataset_chunk_images)
@@ -496,7 +503,7 @@ def _requeue_analysis(engine, report: RestoreReport) -> None:
                         iqa_datasets.send_prepare(dataset_id)
                     report.requeued_datasets.append(dataset_id)
             if crops:
-                from app.services import crop_scores
+                from app.services.studies import crop_scores
 
                 for study_id, condition_ids in crops.items():
                     crop_scores.send(study_id, condition_ids)

@@ -18,9 +18,9 @@ from analysis.compressai_json import to_compressai_json
 from analysis.rd import RDCurve
 from app.db.enums import JobStatus
 from app.db.tables import Job, Result
-from app.services import rd_points
 from app.services.errors import Invalid, NotFound
-from app.services.jobs import get_job
+from app.services.jobs import rd_points
+from app.services.jobs.jobs import get_job
 from metrics import registry as metric_registry
 
 T = TypeVar("T")

@@ -28,7 +28,7 @@ def create_token(session: Session, name: str, user: User | None = None) -> str:
     if not name or len(name) > 100:
         raise Invalid("token name must be 1-100 characters")
     if user is None:
-        from app.services.users import first_admin
+        from app.services.accounts.users import first_admin
 
         user = first_admin(session)
     token = TOKEN_PREFIX + secrets.token_urlsafe(32)

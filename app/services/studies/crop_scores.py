@@ -16,9 +16,10 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from app.db.tables import Image, Study, StudyCondition, StudyCropScore
-from app.services import catalog, crops, studies
-from app.services.errors import ServiceError
+from app.services.errors import Unavailable
+from app.services.jobs import catalog
 from app.services.storage import BlobStorage
+from app.services.studies import crops, studies
 from app.settings import get_settings
 from metrics.scoring import score
 
@@ -87,7 +88,7 @@ def request_scores(session: Session, study: Study) -> tuple[int, int]:
                     )
                 )
                 session.commit()
-                raise ServiceError(f"could not reach the task queue to score the crops: {exc}", 503) from None
+                raise Unavailable(f"could not reach the task queue to score the crops: {exc}") from None
     _resend_stale(session, study)
     return progress(session, study)
 

@@ -40,8 +40,8 @@ from analysis.iqa_datasets import (
 )
 from analysis.iqa_datasets import verify_images
 from app.db.tables import IqaDataset, IqaDatasetImage
-from app.services import catalog
-from app.services.errors import Invalid, NotFound, ServiceError, TooLarge
+from app.services.jobs import catalog
+from app.services.errors import Invalid, NotFound, TooLarge, Unavailable
 from app.services.storage import LocalStorage, sha256_tree
 from app.settings import get_settings
 from metrics.scoring import score
@@ -250,7 +250,7 @@ def enqueue_prepare(session: Session, dataset: IqaDataset) -> None:
     except Exception as exc:
         fail(session, dataset.id, f"could not reach the task queue: {exc}")
         session.commit()
-        raise ServiceError(f"data set {dataset.id} stored but the task queue is unreachable: {exc}", 503) from None
+        raise Unavailable(f"data set {dataset.id} stored but the task queue is unreachable: {exc}") from None
 
 
 # ---------------------------------------------------------------- background: verify and score

@@ -19,7 +19,7 @@ from analysis.subjective.aic3_csv import Aic3FormatError, aic3_codec, aic3_refer
 from analysis.subjective.pwcmp_csv import PwcmpFormatError, read_pwcmp_answers
 from app.db.tables import Study, StudyAnswer, StudyCondition
 from app.services.errors import Invalid
-from app.services.studies import _now
+from app.services.studies.studies import _now
 
 FORMATS = ("pwcmp", "aic3")
 VISIBILITIES = ("private", "public")

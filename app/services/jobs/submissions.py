@@ -9,8 +9,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app.db.tables import ApiToken, SubmittedModel
-from app.services import catalog
 from app.services.errors import Conflict, Invalid
+from app.services.jobs import catalog
 from app.services.storage import LocalStorage
 from models.photos import load_photo
 from models.submitted import SUBMITTABLE_ARCHITECTURES, CheckpointError, build_network, read_state_dict, smoke_test

@@ -26,14 +26,12 @@ MAX_BUCKETS = 100_000  # memory bound: full (idle) buckets are dropped first, th
 
 
 class RateLimited(ServiceError):
-    """429 Too Many Requests; ``retry_after`` whole seconds go to the ``Retry-After`` header."""
-
-    status_code = 429
+    """Too many requests: the caller may try again after ``retry_after`` whole seconds (the API answers 429 with
+    a ``Retry-After`` header)."""
 
     def __init__(self, message: str, retry_after: float) -> None:
         super().__init__(message)
         self.retry_after = max(1, math.ceil(retry_after))
-        self.headers = {"Retry-After": str(self.retry_after)}
 
 
 @dataclass(frozen=True)

@@ -19,8 +19,9 @@ from sqlalchemy.orm import Session
 
 from analysis.gmad import GmadItem, GmadJudgement, gmad_pairs, gmad_summary
 from app.db.tables import GmadStudy, Job, Result, StudyTrial
-from app.services import jobs, studies
 from app.services.errors import Invalid, NotFound
+from app.services.jobs import jobs
+from app.services.studies import studies
 from app.settings import get_settings
 from metrics.registry import metric_class
 

@@ -3,8 +3,8 @@
 Layout of a backup::
 
     manifest.json          format, schema revision, tables (file, rows, sha256), files (key -> sha256)
-    db/<table>.jsonl       one JSON object per row, tables in dependency order (app/services/snapshot.py)
-    files/<key>            every stored file a row refers to (app/services/stored_files.py)
+    db/<table>.jsonl       one JSON object per row, tables in dependency order (app/services/operations/snapshot.py)
+    files/<key>            every stored file a row refers to (app/services/operations/stored_files.py)
 
 Consistency without stopping the service: files are written before the rows that name them are committed, and a
 finished job's files are removed only after its rows are gone. So the files are copied first (pass 1), then the
@@ -27,7 +27,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
-from app.services import snapshot, stored_files
+from app.services.operations import snapshot, stored_files
 from app.settings import Settings
 
 FORMAT = "licbench-backup"

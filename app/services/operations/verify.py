@@ -17,7 +17,7 @@ from pathlib import Path
 from sqlalchemy import update
 from sqlalchemy.orm import Session
 
-from app.services import snapshot, stored_files
+from app.services.operations import snapshot, stored_files
 from app.services.storage import sha256_file
 from app.settings import Settings
 

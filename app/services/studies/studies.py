@@ -7,7 +7,7 @@ the database side. A session's plan fixes at its start which positions are credi
 traps, same-stimulus trials (pairwise ``identical``, triplet ``bias``) and one earlier trial repeated with
 sides swapped. The scale is cached on the study and recomputed only when answers arrived since
 (``answers_version``); imported and triplet scales are computed by a worker (``request_scale``). Imported
-studies (``app.services.study_imports``) are read-only.
+studies (``app.services.studies.study_imports``) are read-only.
 """
 
 from __future__ import annotations
@@ -18,6 +18,8 @@ import io
 import secrets
 import threading
 from collections import Counter, defaultdict
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import cast
 from datetime import datetime, timedelta, timezone
@@ -31,8 +33,8 @@ from analysis.subjective import trap_failures
 from analysis.subjective.methods import Answer, InvalidAnswer, Stimulus, StudyMethod, Trial, get_method, method_names
 from analysis.subjective.methods.triplet import BOOSTS
 from app.db.tables import Image, Job, Result, Study, StudyAnswer, StudyCondition, StudySession, StudyTrial
-from app.services import crops
-from app.services.errors import Invalid, NotFound, ServiceError
+from app.services.studies import crops
+from app.services.errors import Conflict, Forbidden, Invalid, NotFound, Unauthenticated, Unavailable
 from app.services.storage import BlobStorage, image_key
 from app.settings import get_settings
 
@@ -42,14 +44,6 @@ REFERENCE = "reference"
 SCALE_TASK = "licbench.compute_study_scale"  # the name workers/analysis_tasks.py registers
 SCALE_RESEND_AFTER = timedelta(minutes=10)  # a scale request no worker answered in this time is sent again
 TRIAL_IMAGES = {"a": "a", "b": "b", "reference": "reference", "left": "a", "right": "b", "pivot": "reference"}
-
-
-class Conflict(ServiceError):
-    status_code = 409
-
-
-class Forbidden(ServiceError):
-    status_code = 403
 
 
 @dataclass(frozen=True)
@@ -241,7 +235,7 @@ def _rows_changed(session: Session, statement: Executable) -> int:
 def can_view(session: Session, user, study: Study) -> bool:
     """Imported studies: public ones for everyone, private ones for their owner and admins (as image sets);
     native studies: where their job is."""
-    from app.services import auth
+    from app.services.accounts import auth
 
     if study.imported:
         return study.visibility == "public" or auth.is_admin(user) or (user is not None and study.owner_id == user.id)
@@ -250,14 +244,14 @@ def can_view(session: Session, user, study: Study) -> bool:
 
 def require_view(session: Session, user, study: Study) -> None:
     """401 for anonymous visitors and 403 for other users where the study is not visible to them."""
-    from app.services import auth
+    from app.services.accounts import auth
 
     if not study.imported:
         auth.require_view_job(user, study_job(session, study))
     elif not can_view(session, user, study):
         if user is None:
-            raise ServiceError(f"study {study.id} is private: log in to see it", 401)
-        raise ServiceError(f"study {study.id} is private to its owner", 403)
+            raise Unauthenticated(f"study {study.id} is private: log in to see it")
+        raise Forbidden(f"study {study.id} is private to its owner")
 
 
 def require_writable(study: Study) -> None:
@@ -811,7 +805,7 @@ def request_scale(session: Session, study: Study) -> None:
             .execution_options(synchronize_session=False)
         )
         session.commit()
-        raise ServiceError(f"could not reach the task queue to compute the scale: {exc}", 503) from None
+        raise Unavailable(f"could not reach the task queue to compute the scale: {exc}") from None
 
 
 def compute_and_store_scale(factory: sessionmaker[Session], study_id: int) -> bool:
@@ -838,7 +832,49 @@ def compute_and_store_scale(factory: sessionmaker[Session], study_id: int) -> bo
         return stored == 1
 
 
-_scale_locks: dict[int, threading.Lock] = {}
+class _StudyLock:
+    __slots__ = ("lock", "users")
+
+    def __init__(self) -> None:
+        self.lock, self.users = threading.Lock(), 0
+
+
+class ScaleLocks:
+    """One lock per study whose scale this process is computing, so concurrent requests wait for one computation.
+    A study's lock lives only while a request holds it or waits for it: the table never holds more entries than
+    requests in flight, however many studies are ever scaled. One per process (:data:`scale_locks`); a test calls
+    :meth:`reset` or makes its own."""
+
+    def __init__(self) -> None:
+        self._guard = threading.Lock()
+        self._locks: dict[int, _StudyLock] = {}
+
+    @contextmanager
+    def held(self, study_id: int) -> Iterator[None]:
+        """Hold ``study_id``'s lock for the ``with`` block; the last request to leave drops the lock."""
+        with self._guard:
+            entry = self._locks.setdefault(study_id, _StudyLock())
+            entry.users += 1
+        try:
+            with entry.lock:
+                yield
+        finally:
+            with self._guard:
+                entry.users -= 1
+                if entry.users == 0 and self._locks.get(study_id) is entry:
+                    del self._locks[study_id]
+
+    def __len__(self) -> int:
+        with self._guard:
+            return len(self._locks)
+
+    def reset(self) -> None:
+        """Forget every lock (between tests; a request still inside :meth:`held` keeps the lock it has)."""
+        with self._guard:
+            self._locks.clear()
+
+
+scale_locks = ScaleLocks()
 
 
 def study_scale(session: Session, study_id: int) -> dict | None:
@@ -852,7 +888,7 @@ def study_scale(session: Session, study_id: int) -> dict | None:
     if scaled_by_worker(study):
         request_scale(session, study)
         return None
-    with _scale_locks.setdefault(study_id, threading.Lock()):
+    with scale_locks.held(study_id):
         session.expire(study)
         session.commit()  # end the read transaction, so the cache written by a concurrent request is visible
         study = get_study(session, study_id)

@@ -23,9 +23,9 @@ from analysis.bd_rate import bd_quality, bd_rate
 from analysis.rd import RDCurve, RDPoint
 from app.db.enums import JobStatus
 from app.db.tables import Image, ImageSet, Job, Result
-from app.services import catalog, rd_points
-from app.services.auth import PUBLIC
+from app.services.accounts.auth import PUBLIC
 from app.services.errors import Forbidden, Invalid, NotFound
+from app.services.jobs import catalog, rd_points
 from metrics import registry as metric_registry
 
 T = TypeVar("T")

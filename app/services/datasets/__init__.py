@@ -1,0 +1,1 @@
+"""Image sets and imported IQA data sets: uploads, normalization, import, scoring, export."""

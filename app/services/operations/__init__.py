@@ -1,0 +1,1 @@
+"""Running an installation: backup, restore, verify, health, deletion, the demo benchmark."""
