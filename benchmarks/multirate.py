@@ -63,7 +63,7 @@ import statistics
 import subprocess
 import sys
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 os.environ.setdefault("OMP_NUM_THREADS", "1")
@@ -647,7 +647,7 @@ def current_rss_mb() -> float:
 class PeakRss:
     """Highest RSS seen (sampled every 2 ms on a thread) while the block runs, and the RSS before it."""
 
-    def __enter__(self) -> "PeakRss":
+    def __enter__(self) -> PeakRss:
         import threading
 
         self.before = self.peak = current_rss_mb()
@@ -782,7 +782,7 @@ def main() -> None:
         print(json.dumps(measure_size(h, w, str(args.multirate) if args.multirate else None)))
         return
     results = {
-        "when": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "when": datetime.now(UTC).isoformat(timespec="seconds"),
         "threads": args.threads,
         "torch": torch.__version__,
     }
@@ -807,7 +807,7 @@ def main() -> None:
         results["decode_speed"] = speed_part(args)
     if "scaling" in args.parts:
         results["scaling"] = scaling_part(args)
-    out = ROOT / "logs" / "benchmarks" / f"multirate-{datetime.now(timezone.utc):%Y%m%d-%H%M%S}.json"
+    out = ROOT / "logs" / "benchmarks" / f"multirate-{datetime.now(UTC):%Y%m%d-%H%M%S}.json"
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(results, indent=2))
     print(f"wrote {out}")

@@ -13,7 +13,7 @@ import logging
 import os
 import socket
 import threading
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 from celery.signals import worker_ready, worker_shutdown
@@ -60,7 +60,7 @@ def beat(worker_id: str, queues: str) -> None:
     from app.db.session import session_scope
     from app.db.tables import WorkerHeartbeat
 
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     with session_scope() as session:
         row = session.get(WorkerHeartbeat, worker_id)
         if row is None:
@@ -86,7 +86,7 @@ def sweep_once() -> None:
     from engine import task_state
 
     with session_factory()() as session:
-        report = task_state.sweep(session, datetime.now(timezone.utc), get_settings())
+        report = task_state.sweep(session, datetime.now(UTC), get_settings())
     if report.requeued or report.failed or report.resent or report.closed_jobs:
         log.info(
             "task sweep: re-queued %s, failed %s, sent again %s, closed jobs %s",

@@ -34,7 +34,6 @@ import math
 from collections.abc import Iterable, Mapping
 
 import numpy as np
-
 from scipy import special, stats
 
 from analysis.subjective.design import design_warning, effective_comparisons, group_design

@@ -14,10 +14,9 @@ returns. Ids are strings here, as elsewhere in ``analysis.subjective``: a ``grou
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import ClassVar
-from collections.abc import Callable
 
 import numpy as np
 

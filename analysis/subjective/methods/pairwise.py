@@ -9,8 +9,7 @@ most distorted condition (the reference must win); ``identical``: one condition 
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Mapping, Sequence
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 
 import numpy as np
 

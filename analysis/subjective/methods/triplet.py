@@ -13,8 +13,7 @@ quality relative to the group's reference: score = -JND, so 0 is the reference a
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Mapping, Sequence
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 
 import numpy as np
 

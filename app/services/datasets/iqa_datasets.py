@@ -21,7 +21,7 @@ import secrets
 import shutil
 from collections import defaultdict
 from collections.abc import Iterable
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import numpy as np
@@ -37,11 +37,11 @@ from analysis.iqa_datasets import (
     layout_names,
     read_dataset,
     safe_extract,
+    verify_images,
 )
-from analysis.iqa_datasets import verify_images
 from app.db.tables import IqaDataset, IqaDatasetImage
-from app.services.jobs import catalog
 from app.services.errors import Invalid, NotFound, TooLarge, Unavailable
+from app.services.jobs import catalog
 from app.services.storage import LocalStorage, sha256_tree
 from app.settings import get_settings
 from metrics.scoring import score
@@ -61,7 +61,7 @@ SCORES_ONLY_MESSAGE = (
 
 
 def _now() -> datetime:
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)
 
 
 # ---------------------------------------------------------------- import (synchronous check)

@@ -21,8 +21,8 @@ from collections import Counter, defaultdict
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from typing import cast
-from datetime import datetime, timedelta, timezone
 
 import numpy as np
 from sqlalchemy import CursorResult, Executable, func, or_, select, update
@@ -33,9 +33,9 @@ from analysis.subjective import trap_failures
 from analysis.subjective.methods import Answer, InvalidAnswer, Stimulus, StudyMethod, Trial, get_method, method_names
 from analysis.subjective.methods.triplet import BOOSTS
 from app.db.tables import Image, Job, Result, Study, StudyAnswer, StudyCondition, StudySession, StudyTrial
-from app.services.studies import crops
 from app.services.errors import Conflict, Forbidden, Invalid, NotFound, Unauthenticated, Unavailable
 from app.services.storage import BlobStorage, image_key
+from app.services.studies import crops
 from app.settings import get_settings
 
 METHODS = tuple(method_names())
@@ -67,7 +67,7 @@ def method_of(study: Study) -> StudyMethod:
 
 
 def _now() -> datetime:
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)
 
 
 # ---------------------------------------------------------------- studies
@@ -762,7 +762,7 @@ def scaled_by_worker(study: Study) -> bool:
 
 
 def _aware(moment: datetime) -> datetime:
-    return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)  # SQLite drops the zone
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)  # SQLite drops the zone
 
 
 def request_scale(session: Session, study: Study) -> None:
