@@ -545,15 +545,6 @@ def ceiling_part(args: argparse.Namespace) -> list[dict]:
 # --- 2. checkerboard vs serial autoregressive decoding ------------------------------------------------
 
 
-def _median_time(fn, repeats: int) -> tuple[float, object]:
-    times, out = [], None
-    for _ in range(repeats):
-        start = time.perf_counter()
-        out = fn()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times), out
-
-
 class ModuleTimer:
     """Wall time spent inside one module (forward pre/post hooks), to split decoding into the synthesis
     transform and everything else (hyper-decoder, context model, entropy parameters, rANS decoding)."""

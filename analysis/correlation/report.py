@@ -122,12 +122,6 @@ def _spearman(x: np.ndarray, y: np.ndarray) -> float | None:
     return float(np.corrcoef(stats.rankdata(x), stats.rankdata(y))[0, 1])
 
 
-def _pearson(x: np.ndarray, y: np.ndarray) -> float | None:
-    if x.size < MIN_N or np.ptp(x) == 0 or np.ptp(y) == 0:
-        return None
-    return float(np.corrcoef(x, y)[0, 1])
-
-
 @dataclass
 class _MetricData:
     name: str
