@@ -73,5 +73,8 @@ def test_redis_workers_look_for_a_dead_workers_messages_on_every_sweep(settings_
     monkeypatch.setenv("BROKER_VISIBILITY_TIMEOUT_S", "10")
     get_settings.cache_clear()
     options = make_celery("redis://127.0.0.1:6379/0").conf.broker_transport_options
-    assert options == {"visibility_timeout": 10.0, "unacked_restore_throttle": 1}
-    assert "unacked_restore_throttle" in Channel.from_transport_options  # a name this kombu reads
+    assert options == {"visibility_timeout": 10.0, "unacked_restore_interval": 5.0, "unacked_restore_throttle": 1}
+    assert {"unacked_restore_interval", "unacked_restore_throttle"} <= set(Channel.from_transport_options)  # read
+    monkeypatch.setenv("BROKER_VISIBILITY_TIMEOUT_S", "7200")
+    get_settings.cache_clear()
+    assert make_celery("redis://127.0.0.1:6379/0").conf.broker_transport_options["unacked_restore_interval"] == 10
