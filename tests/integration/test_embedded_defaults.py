@@ -22,7 +22,7 @@ def test_a_job_runs_on_sqlite_with_the_embedded_broker(tmp_path):
         upload = client.post(
             "/api/v1/image-sets",
             data={"name": "embedded"},
-            files=[("files", ("a.png", png_bytes(random_photo(96, 128)), "image/png"))],
+            files=[("files", ("a.png", png_bytes(random_photo(64, 64)), "image/png"))],
         ).json()
         job = client.post(
             "/api/v1/jobs",
