@@ -26,12 +26,21 @@ def broker_transport_options(broker_url: str) -> dict[str, float]:
 
     Redis: ``visibility_timeout`` = ``BROKER_VISIBILITY_TIMEOUT_S`` (default 2 h, longer than the longest task:
     a message delivered but not acknowledged in that time is delivered again, so a shorter value would run a
-    long task twice). Embedded SQLite broker: ``lease_seconds`` = ``EMBEDDED_BROKER_LEASE_S`` (30 s after its
-    worker died, see :mod:`engine.embedded_broker`).
+    long task twice). Each worker looks for such messages when it starts and then every
+    ``unacked_restore_interval`` (10 s, or half the timeout if that is shorter); ``unacked_restore_throttle`` 1
+    makes every look scan Redis (kombu's default scans on every 10th only, so a dead worker's message came back
+    up to 100 s after its timeout; one locked ZRANGE per worker every 10 s is cheap). Embedded SQLite broker:
+    ``lease_seconds`` = ``EMBEDDED_BROKER_LEASE_S`` (30 s after its worker died, see
+    :mod:`engine.embedded_broker`).
     """
     settings = get_settings()
     if broker_url.startswith(("redis://", "rediss://", "redis+socket://")):
-        return {"visibility_timeout": settings.broker_visibility_timeout_s}
+        timeout = settings.broker_visibility_timeout_s
+        return {
+            "visibility_timeout": timeout,
+            "unacked_restore_interval": min(10.0, timeout / 2),
+            "unacked_restore_throttle": 1,
+        }
     if embedded_broker.transport_for(broker_url) != broker_url:
         return {"lease_seconds": settings.embedded_broker_lease_s}
     return {}

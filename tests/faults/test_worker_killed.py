@@ -4,9 +4,10 @@ tasks of one job, on the embedded broker and on Redis: the job completes with ev
 Redelivery: the pool process's task is requeued by its own worker (``task_reject_on_worker_lost``) once billiard
 reports the process lost (``worker_lost_wait`` 2 s); on the embedded broker it is next in line, on Redis kombu puts
 it at the back of the queue (LPUSH; workers pop from the right), so it runs after the tasks already waiting. A
-dead worker's tasks come back when its embedded-broker lease runs out
-(EMBEDDED_BROKER_LEASE_S, 6 s here) or Redis's visibility timeout passes (BROKER_VISIBILITY_TIMEOUT_S, 10 s
-here), and no later than the new worker is ready. The printed times are from kill to the caught task's next row.
+dead worker's tasks come back when its embedded-broker lease runs out (EMBEDDED_BROKER_LEASE_S, 6 s here) or, on
+Redis, at the first restore sweep after the visibility timeout (BROKER_VISIBILITY_TIMEOUT_S, 10 s here; a worker
+sweeps when it starts and then every 5 s here, see ``engine.queue.broker_transport_options``). The printed times
+are from kill to the caught task's next row.
 A kill that came after the caught task finished is tried again with a new job (``kill_task_midway``).
 """
 

@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session
 
 from app.db.tables import Result, Task
 from tests.support.images import png_bytes, random_photo
-from tests.support.servers import free_port, fresh_database, stop_process, wait_for_port
+from tests.support.servers import free_port, fresh_database, kill_trees, wait_for_port
 from tests.support.stack import ROOT, _env
 
 pytestmark = pytest.mark.integration
@@ -104,9 +104,10 @@ def two_worker_stack(real_servers, tmp_path_factory):
         ),
     }
     try:
-        wait_for_port(port, timeout=240, process=server)
+        # the admin and its token need only the migrated database: made while server and workers import torch
         _cli(env, "user", "create", "scaler", "--admin", "--password-stdin", stdin="scaler-password-123\n")
         token = _cli(env, "token", "create", "--user", "scaler").strip().splitlines()[-1]
+        wait_for_port(port, timeout=240, process=server)
         yield {
             "base_url": f"http://127.0.0.1:{port}",
             "token": token,
@@ -115,8 +116,7 @@ def two_worker_stack(real_servers, tmp_path_factory):
             "logs": {name: data_dir / f"{name}.log" for name in logs},
         }
     finally:
-        for process in (*workers.values(), server):
-            stop_process(process)
+        kill_trees([*workers.values(), server])
         for handle in logs.values():
             handle.close()
 

@@ -24,7 +24,7 @@ import httpx
 import psutil
 
 from tests.support.images import png_bytes, random_photo
-from tests.support.servers import free_port, stop_process, wait_for_port
+from tests.support.servers import free_port, kill_trees, stop_process, wait_for_port
 from tests.support.stack import ROOT, _env
 
 
@@ -149,15 +149,8 @@ class FaultStack:
         self.server.wait(timeout=30)
 
     def close(self) -> None:
-        for process in reversed(self._started):
-            if process.poll() is None:
-                try:
-                    children = psutil.Process(process.pid).children(recursive=True)
-                except psutil.NoSuchProcess:
-                    children = []
-                stop_process(process, timeout=15)
-                for child in children:
-                    kill(child)
+        """SIGKILL every process the stack started, with its children (:func:`tests.support.servers.kill_trees`)."""
+        kill_trees(self._started)
 
     # -- the job the fault tests run ---------------------------------------------------------------------
     def upload_photos(self, name: str, count: int = 3, size: tuple[int, int] = (192, 256)) -> int:

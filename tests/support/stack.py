@@ -13,7 +13,7 @@ from pathlib import Path
 
 import httpx
 
-from tests.support.servers import free_port, stop_process, wait_for_port
+from tests.support.servers import free_port, kill_trees, wait_for_port
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -112,5 +112,4 @@ def running_stack(
         wait_for_port(port, timeout=startup_timeout, process=server)
         yield Stack(f"http://127.0.0.1:{port}", env, data_dir, worker_log, user, password, token)
     finally:
-        stop_process(worker)
-        stop_process(server)
+        kill_trees([worker, server])

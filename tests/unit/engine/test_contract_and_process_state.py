@@ -60,3 +60,21 @@ def test_worker_life_reset_stops_its_threads_and_forgets_the_worker():
     life.reset()
     assert stop.is_set() and not life.stop.is_set() and life.worker_id is None
     assert life.shut_down() is None
+
+
+def test_redis_workers_look_for_a_dead_workers_messages_on_every_sweep(settings_env, monkeypatch):
+    # kombu scans Redis for messages past their visibility timeout on only every 10th 10-second tick by default:
+    # a dead worker's task came back up to 100 s late (the fault tests waited for it)
+    from kombu.transport.redis import Channel
+
+    from app.settings import get_settings
+    from engine.queue import make_celery
+
+    monkeypatch.setenv("BROKER_VISIBILITY_TIMEOUT_S", "10")
+    get_settings.cache_clear()
+    options = make_celery("redis://127.0.0.1:6379/0").conf.broker_transport_options
+    assert options == {"visibility_timeout": 10.0, "unacked_restore_interval": 5.0, "unacked_restore_throttle": 1}
+    assert {"unacked_restore_interval", "unacked_restore_throttle"} <= set(Channel.from_transport_options)  # read
+    monkeypatch.setenv("BROKER_VISIBILITY_TIMEOUT_S", "7200")
+    get_settings.cache_clear()
+    assert make_celery("redis://127.0.0.1:6379/0").conf.broker_transport_options["unacked_restore_interval"] == 10
