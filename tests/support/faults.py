@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import re
 import shutil
-import signal
 import subprocess
 import sys
 import time
@@ -24,7 +23,7 @@ import httpx
 import psutil
 
 from tests.support.images import png_bytes, random_photo
-from tests.support.servers import free_port, kill_trees, stop_process, wait_for_port
+from tests.support.servers import free_port, kill, kill_trees, stop_process, wait_for_port
 from tests.support.stack import ROOT, _env
 
 
@@ -37,14 +36,6 @@ def wait_until(condition: Callable[[], object], timeout: float, interval: float 
             return value
         time.sleep(interval)
     raise TimeoutError(f"{what} not reached after {timeout} s")
-
-
-def kill(process: psutil.Process | subprocess.Popen) -> None:
-    """SIGKILL one process by its pid (no-op if it is gone)."""
-    try:
-        process.send_signal(signal.SIGKILL)
-    except (psutil.NoSuchProcess, ProcessLookupError):
-        pass
 
 
 @dataclass
@@ -136,13 +127,8 @@ class FaultStack:
             return []
 
     def kill_worker_main(self) -> None:
-        """SIGKILL the worker's main process, then its orphaned pool processes (all by pid)."""
-        children = self.worker_children()
-        kill(self.worker)
-        self.worker.wait(timeout=30)
-        for child in children:
-            kill(child)
-        psutil.wait_procs(children, timeout=30)
+        """SIGKILL the worker's main process and its pool processes (all by pid)."""
+        kill_trees([self.worker])
 
     def kill_server(self) -> None:
         kill(self.server)

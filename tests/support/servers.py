@@ -5,6 +5,7 @@ from __future__ import annotations
 import glob
 import os
 import shutil
+import signal
 import socket
 import subprocess
 import tempfile
@@ -12,6 +13,8 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+
+import psutil
 
 
 def free_port() -> int:
@@ -43,14 +46,20 @@ def stop_process(process: subprocess.Popen, timeout: float = 30) -> None:
         process.wait()
 
 
+def kill(process: psutil.Process | subprocess.Popen) -> None:
+    """SIGKILL one process by its pid (no-op if it is gone)."""
+    try:
+        process.send_signal(signal.SIGKILL)
+    except (psutil.NoSuchProcess, ProcessLookupError):
+        pass
+
+
 def kill_trees(processes: list[subprocess.Popen]) -> None:
     """SIGKILL the processes that still run and all their children (by pid), then reap them.
 
     For the teardown of throw-away licbench stacks: a Celery worker's warm shutdown (SIGTERM) takes seconds even
     when idle (up to 2 s for the broker poll to end, then the interpreter's last garbage collection with torch
     loaded) and waits for a running task, and nothing reads a stack's data after it is closed."""
-    import psutil
-
     victims: list[psutil.Process] = []
     for process in processes:
         if process.poll() is None:
@@ -60,10 +69,7 @@ def kill_trees(processes: list[subprocess.Popen]) -> None:
             except psutil.NoSuchProcess:
                 pass
     for victim in victims:
-        try:
-            victim.kill()
-        except psutil.NoSuchProcess:
-            pass
+        kill(victim)
     for process in processes:
         try:
             process.wait(timeout=30)
