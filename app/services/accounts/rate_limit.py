@@ -124,13 +124,14 @@ class RateLimiter:
 
 def require(limiter: RateLimiter, what: str, charges: Iterable[tuple[str, Rate]]) -> None:
     """Take a token from every bucket in ``charges`` or raise :class:`RateLimited` naming ``what``."""
-    wait = limiter.acquire(charges)
-    if wait > 0:
-        raise RateLimited(f"too many {what}; try again in {max(1, math.ceil(wait))} s", wait)
+    _refuse_while_waiting(what, limiter.acquire(charges))
 
 
 def refuse_if_empty(limiter: RateLimiter, what: str, charges: Iterable[tuple[str, Rate]]) -> None:
     """Raise :class:`RateLimited` if any bucket in ``charges`` lacks a token; takes nothing."""
-    wait = limiter.wait_seconds(charges)
+    _refuse_while_waiting(what, limiter.wait_seconds(charges))
+
+
+def _refuse_while_waiting(what: str, wait: float) -> None:
     if wait > 0:
         raise RateLimited(f"too many {what}; try again in {max(1, math.ceil(wait))} s", wait)
